@@ -1,0 +1,46 @@
+# Two entry points for a fresh clone (Python 3.11+ and make only):
+#   make run    set up, then run one heat1d simulation on the embedded platform
+#   make test   set up, then run linters, type checks and the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint unit contract integration e2e bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "simdock needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/simdock run heat1d --param length=1.0 --param time_steps=200 --param diffusivity=0.01
+
+lint: setup
+	$(BIN)/ruff check src adapters sim tests benchmarks examples
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+unit: setup
+	$(BIN)/python -m pytest -q tests/unit tests/sim
+
+contract: setup
+	$(BIN)/python -m pytest -q tests/contract
+
+integration: setup
+	$(BIN)/python -m pytest -q tests/integration
+
+e2e: setup
+	$(BIN)/python -m pytest -q tests/e2e
+
+bench: setup
+	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_heat1d.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache simdock-artifacts

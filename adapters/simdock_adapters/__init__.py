@@ -1,0 +1,1 @@
+"""Adapters that plug simdock's ports into real infrastructure."""

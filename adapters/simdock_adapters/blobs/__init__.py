@@ -1,0 +1,1 @@
+"""Blob stores: a local directory, and an in-memory one for tests."""

@@ -1,0 +1,71 @@
+"""The composition root: the one place that knows every adapter.
+
+The CLI, the notebook's ``simdock.connect()`` and (later) the HTTP app and
+the workers all get their platform from :func:`build_platform`.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from simdock.clock import RandomIds, SystemClock
+from simdock.errors import ValidationError
+from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
+from simdock.platform import Limits, Platform
+from simdock.ports import Dispatcher, UnitOfWorkFactory
+from simdock_adapters.blobs.local import LocalBlobStore
+from simdock_adapters.dispatch.inline import InlineDispatcher
+from simdock_adapters.dispatch.threads import ThreadDispatcher
+from simdock_adapters.executors.inprocess import InProcessExecutor
+from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
+from simdock_adapters.plugins import installed_reports, installed_simulations
+from simdock_adapters.settings import Settings
+
+
+def build_platform(settings: Settings | None = None) -> Platform:
+    """A started platform wired from ``settings`` (read from the environment if None)."""
+    settings = settings or Settings()
+    simulations = SimulationHandlerRegistry(SimulationHandlerRegistry.default(),
+                                            installed_simulations())
+    reports = ReportHandlerRegistry(ReportHandlerRegistry.default(), installed_reports())
+    platform = Platform(
+        uow=_unit_of_work(settings.database_url),
+        blobs=LocalBlobStore(settings.artifacts_path),
+        executor=InProcessExecutor(simulations),
+        dispatcher=_dispatcher(settings),
+        clock=SystemClock(),
+        ids=RandomIds(),
+        simulations=simulations,
+        reports=reports,
+        limits=Limits(
+            max_sweep_variants=settings.max_sweep_variants,
+            default_timeout_seconds=settings.max_job_timeout,
+            payload_threshold=settings.parameters_size_threshold,
+        ),
+        worker_name=socket.gethostname(),
+        description=f"{settings.database_url} with blobs in {settings.artifacts_path}",
+    )
+    return platform.start()
+
+
+def connect(url: str | None = None, **overrides: Any) -> Platform:
+    """The ``simdock.platforms`` entry point behind :func:`simdock.connect`."""
+    if url is not None:
+        overrides["database_url"] = url
+    return build_platform(Settings(**overrides))
+
+
+def _unit_of_work(url: str) -> UnitOfWorkFactory:
+    if url in {"memory://", "memory"}:
+        store = MemoryStore()
+        return lambda: MemoryUnitOfWork(store)
+    raise ValidationError(
+        f"unsupported DATABASE_URL {url!r}; this build supports memory://"
+    )
+
+
+def _dispatcher(settings: Settings) -> Dispatcher:
+    if settings.dispatch == "inline":
+        return InlineDispatcher()
+    return ThreadDispatcher(settings.executor_workers, settings.report_workers)

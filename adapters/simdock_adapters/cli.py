@@ -1,0 +1,191 @@
+"""The ``simdock`` command: run simulations on the embedded platform from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import simdock
+from simdock.errors import ExecutionError, SimdockError, ValidationError
+from simdock.notebook import Dock, JobHandle
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "command_func"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.command_func(args))
+    except ValidationError as exc:
+        print(f"simdock: error: {exc.message}", file=sys.stderr)
+        return 2
+    except SimdockError as exc:
+        print(f"simdock: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="simdock", description=__doc__)
+    parser.add_argument("--database-url", help="metadata store (default: DATABASE_URL)")
+    parser.add_argument("--artifacts-path", help="blob directory (default: ARTIFACTS_PATH)")
+    sub = parser.add_subparsers(title="commands")
+
+    run = sub.add_parser("run", help="run one simulation and wait for it")
+    run.add_argument("simulation_type")
+    _submission_args(run)
+    run.set_defaults(command_func=_run)
+
+    sweep = sub.add_parser("sweep", help="run a parameter sweep and wait for it")
+    sweep.add_argument("simulation_type")
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                       help="an axis of a cartesian grid (repeatable)")
+    sweep.add_argument("--zip", action="append", default=[], metavar="KEY=V1,V2,...",
+                       help="an axis of zipped lists (repeatable, equal lengths)")
+    sweep.add_argument("--variants", type=Path, metavar="FILE",
+                       help="a JSON file holding a list of parameter objects")
+    _submission_args(sweep)
+    sweep.set_defaults(command_func=_sweep)
+
+    types = sub.add_parser("types", help="list the simulation types available")
+    types.set_defaults(command_func=_types)
+    return parser
+
+
+def _submission_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
+                        help="a parameter (value parsed as JSON, else a string); repeatable")
+    parser.add_argument("--params-json", type=Path, metavar="FILE",
+                        help="a JSON file holding the parameter object")
+    parser.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
+    parser.add_argument("--timeout", type=float, help="time limit per run, seconds")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+
+
+def _dock(args: argparse.Namespace) -> Dock:
+    settings = {k: v for k, v in (("artifacts_path", args.artifacts_path),) if v}
+    return simdock.connect(args.database_url, **settings)
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValidationError(f"{what} {item!r} is not KEY=VALUE")
+        pairs[key] = value
+    return pairs
+
+
+def _parameters(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if args.params_json:
+        try:
+            loaded = json.loads(args.params_json.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValidationError(f"cannot read {args.params_json}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ValidationError(f"{args.params_json} must hold a JSON object")
+        params.update(loaded)
+    params.update({k: _value(v) for k, v in _pairs(args.param, "--param").items()})
+    return params
+
+
+def _axes(items: list[str], what: str) -> dict[str, list[Any]] | None:
+    if not items:
+        return None
+    return {k: [_value(v) for v in values.split(",")] if values else []
+            for k, values in _pairs(items, what).items()}
+
+
+def _run(args: argparse.Namespace) -> int:
+    with _dock(args) as dock:
+        job = dock.submit(args.simulation_type, _parameters(args), tags=args.tag,
+                          timeout=args.timeout)
+        job.wait(progress=not args.no_progress)
+        return _print_job(job, args.json)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    variants = None
+    if args.variants:
+        try:
+            variants = json.loads(args.variants.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValidationError(f"cannot read {args.variants}: {exc}") from exc
+    with _dock(args) as dock:
+        sweep = dock.sweep(args.simulation_type, variants, grid=_axes(args.grid, "--grid"),
+                           zip=_axes(args.zip, "--zip"), base=_parameters(args),
+                           tags=args.tag, timeout=args.timeout)
+        sweep.wait(progress=not args.no_progress)
+        table = sweep.results()
+        scalar = [c for c in table.columns
+                  if all(isinstance(r.get(c), str | int | float | None) for r in table.rows)]
+        if args.json:
+            print(json.dumps({"job_id": sweep.id, "status": sweep.status,
+                              "rows": [{c: r.get(c) for c in scalar} for r in table.rows]}))
+        else:
+            print(f"job {sweep.id}: {sweep.status}, {len(table)} runs")
+            print("\t".join(scalar))
+            for row in table.rows:
+                print("\t".join(_cell(row.get(c)) for c in scalar))
+        return 0 if sweep.status == "succeeded" else 1
+
+
+def _types(args: argparse.Namespace) -> int:
+    with _dock(args) as dock:
+        for name in dock.platform.executor.simulation_types():
+            print(name)
+    return 0
+
+
+def _print_job(job: JobHandle, as_json: bool) -> int:
+    run = job.run
+    artifacts = job.artifacts()
+    try:
+        result = job.result()
+    except ExecutionError:
+        result = None
+    scalars = {k: v for k, v in (result or {}).items() if isinstance(v, str | int | float)} \
+        if isinstance(result, dict) else {}
+    if as_json:
+        print(json.dumps({"job_id": job.id, "run_id": run.id, "status": run.status.value,
+                          "error": run.error, "result": scalars,
+                          "artifacts": [str(a.path or a.name) for a in artifacts]}))
+    else:
+        print(f"job {job.id} run {run.id}: {run.status.value}")
+        if run.error:
+            print(f"error: {run.error}")
+        for key, value in scalars.items():
+            print(f"  {key} = {_cell(value)}")
+        if artifacts:
+            folder = artifacts[0].path.parent if artifacts[0].path else None
+            print(f"outputs{f' in {folder}' if folder else ''}:")
+            for artifact in artifacts:
+                print(f"  {artifact.path or artifact.name} ({artifact.size} bytes)")
+    return 0 if run.status.value == "succeeded" else 1
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "" if value is None else str(value)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Dispatchers: how queued work reaches whoever executes it."""

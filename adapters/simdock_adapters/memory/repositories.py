@@ -1,0 +1,325 @@
+"""Repositories over a :class:`MemoryStore`, recording how to undo each change.
+
+Entities are copied in and out, so a caller's changes reach the store only
+through ``add``/``update``, exactly as with a database.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from simdock.domain import (
+    Artifact,
+    Job,
+    LogLine,
+    Machine,
+    MachineStatus,
+    MetricPoint,
+    Report,
+    ReportStatus,
+    Run,
+    RunStatus,
+    User,
+    job_status,
+)
+from simdock.errors import Conflict, ConcurrencyConflict, NotFound
+from simdock.ports import JobQuery, Ordering, Page, PageRequest, RunQuery, RunStatistics
+from simdock_adapters.memory.store import MemoryStore
+
+Undo = Callable[[], None]
+T = TypeVar("T")
+
+
+def _page(items: list[T], order: Ordering | None, page: PageRequest) -> Page[T]:
+    if order is not None:
+        items = _sorted(items, order)
+    return Page(items[page.offset:page.offset + page.page_size], len(items), page.page,
+                page.page_size)
+
+
+def _sorted(items: list[T], order: Ordering) -> list[T]:
+    def key(item: Any) -> tuple[Any, ...]:
+        value = getattr(item, order.field)
+        # None sorts last ascending, first descending, as PostgreSQL does.
+        return (value is None, value if value is not None else 0, item.id)
+
+    return sorted(items, key=key, reverse=order.descending)
+
+
+class _Repository:
+    def __init__(self, store: MemoryStore, undo: list[Undo]) -> None:
+        self.store = store
+        self.undo = undo
+
+    def _put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        missing = object()
+        previous = table.get(key, missing)
+        table[key] = value
+        if previous is missing:
+            self.undo.append(lambda: table.pop(key, None))
+        else:
+            self.undo.append(lambda: table.__setitem__(key, previous))
+
+
+class MemoryJobRepository(_Repository):
+    def add(self, job: Job) -> None:
+        if job.id in self.store.jobs:
+            raise Conflict(f"job '{job.id}' already exists")
+        job.number = self.store.next_number("job")
+        self._put(self.store.jobs, job.id, copy.copy(job))
+        self._put(self.store.job_numbers, job.number, job.id)
+
+    def get(self, job_id: str) -> Job | None:
+        job = self.store.jobs.get(job_id)
+        return copy.copy(job) if job else None
+
+    def get_by_number(self, number: int) -> Job | None:
+        job_id = self.store.job_numbers.get(number)
+        return self.get(job_id) if job_id else None
+
+    def list(self, query: JobQuery) -> Page[Job]:
+        jobs: Iterable[Job] = self.store.jobs.values()
+        if query.owner_id is not None:
+            jobs = (j for j in jobs if j.owner_id == query.owner_id)
+        if query.simulation_type is not None:
+            jobs = (j for j in jobs if j.simulation_type == query.simulation_type)
+        if query.tag is not None:
+            jobs = (j for j in jobs if query.tag in j.tags)
+        selected = list(jobs)
+        if query.machine_id is not None:
+            selected = [j for j in selected if any(
+                self.store.runs[r].machine_id == query.machine_id
+                for r in self.store.runs_by_job[j.id])]
+        if query.statuses is not None:
+            selected = [j for j in selected
+                        if job_status(self._counts(j.id)) in query.statuses]
+        page = _page(selected, query.order, query.page)
+        return Page([copy.copy(j) for j in page.items], page.total, page.page, page.page_size)
+
+    def update(self, job: Job) -> None:
+        if job.id not in self.store.jobs:
+            raise NotFound("job", job.id)
+        self._put(self.store.jobs, job.id, copy.copy(job))
+
+    def _counts(self, job_id: str) -> dict[RunStatus, int]:
+        return Counter(self.store.runs[r].status for r in self.store.runs_by_job[job_id])
+
+
+class MemoryRunRepository(_Repository):
+    def add_many(self, runs: Sequence[Run]) -> None:
+        for run in runs:
+            if run.id in self.store.runs:
+                raise Conflict(f"run '{run.id}' already exists")
+        for run in runs:
+            run.number = self.store.next_number("run")
+            self._put(self.store.runs, run.id, copy.copy(run))
+            self._put(self.store.run_numbers, run.number, run.id)
+            by_job = self.store.runs_by_job[run.job_id]
+            by_job.append(run.id)
+        added = {r.id for r in runs}
+        job_ids = {r.job_id for r in runs}
+
+        def forget() -> None:
+            for job_id in job_ids:
+                self.store.runs_by_job[job_id] = [
+                    r for r in self.store.runs_by_job[job_id] if r not in added]
+
+        self.undo.append(forget)
+
+    def get(self, run_id: str) -> Run | None:
+        run = self.store.runs.get(run_id)
+        return copy.copy(run) if run else None
+
+    def get_by_number(self, number: int) -> Run | None:
+        run_id = self.store.run_numbers.get(number)
+        return self.get(run_id) if run_id else None
+
+    def for_job(self, job_id: str) -> list[Run]:
+        runs = [self.store.runs[r] for r in self.store.runs_by_job.get(job_id, [])]
+        return [copy.copy(r) for r in sorted(runs, key=lambda r: r.index)]
+
+    def list(self, query: RunQuery) -> Page[Run]:
+        runs: Iterable[Run]
+        if query.job_id is not None:
+            runs = (self.store.runs[r] for r in self.store.runs_by_job.get(query.job_id, []))
+        else:
+            runs = self.store.runs.values()
+        if query.owner_id is not None:
+            runs = (r for r in runs if r.owner_id == query.owner_id)
+        if query.statuses is not None:
+            statuses = query.statuses
+            runs = (r for r in runs if r.status in statuses)
+        if query.simulation_type is not None:
+            runs = (r for r in runs if r.simulation_type == query.simulation_type)
+        if query.machine_id is not None:
+            runs = (r for r in runs if r.machine_id == query.machine_id)
+        if query.tag is not None:
+            tag = query.tag
+            runs = (r for r in runs if tag in self.store.jobs[r.job_id].tags)
+        page = _page(list(runs), query.order, query.page)
+        return Page([copy.copy(r) for r in page.items], page.total, page.page, page.page_size)
+
+    def update(self, run: Run) -> None:
+        stored = self.store.runs.get(run.id)
+        if stored is None:
+            raise NotFound("run", run.id)
+        if stored.version != run.version:
+            raise ConcurrencyConflict(f"run '{run.id}' was changed by someone else")
+        run.version += 1
+        self._put(self.store.runs, run.id, copy.copy(run))
+
+    def claim(self, run_id: str, worker: str, now: datetime) -> Run | None:
+        stored = self.store.runs.get(run_id)
+        if stored is None or stored.status is not RunStatus.QUEUED:
+            return None
+        claimed = copy.copy(stored)
+        claimed.start(now, worker)
+        claimed.version += 1
+        self._put(self.store.runs, run_id, claimed)
+        return copy.copy(claimed)
+
+    def counts(self, owner_id: str | None = None, job_id: str | None = None
+               ) -> dict[RunStatus, int]:
+        runs: Iterable[Run]
+        if job_id is not None:
+            runs = (self.store.runs[r] for r in self.store.runs_by_job.get(job_id, []))
+        else:
+            runs = self.store.runs.values()
+        if owner_id is not None:
+            runs = (r for r in runs if r.owner_id == owner_id)
+        return dict(Counter(r.status for r in runs))
+
+    def counts_by_job(self, job_ids: Sequence[str]) -> dict[str, dict[RunStatus, int]]:
+        return {job_id: self.counts(job_id=job_id) for job_id in job_ids}
+
+    def statistics(self, owner_id: str | None = None) -> RunStatistics:
+        runs = [r for r in self.store.runs.values()
+                if owner_id is None or r.owner_id == owner_id]
+        durations = [d for r in runs if r.terminal and (d := r.duration_seconds) is not None]
+        counts = dict(Counter(r.status for r in runs))
+        mean = sum(durations) / len(durations) if durations else None
+        return RunStatistics(counts, mean, len(runs))
+
+
+class MemoryReportRepository(_Repository):
+    def add(self, report: Report) -> None:
+        self._put(self.store.reports, report.id, copy.copy(report))
+
+    def get(self, report_id: str) -> Report | None:
+        report = self.store.reports.get(report_id)
+        return copy.copy(report) if report else None
+
+    def list(self, owner_id: str | None, statuses: frozenset[ReportStatus] | None,
+             page: PageRequest) -> Page[Report]:
+        reports = [r for r in self.store.reports.values()
+                   if (owner_id is None or r.owner_id == owner_id)
+                   and (statuses is None or r.status in statuses)]
+        result = _page(reports, Ordering("created_at", True), page)
+        return Page([copy.copy(r) for r in result.items], result.total, result.page,
+                    result.page_size)
+
+    def update(self, report: Report) -> None:
+        stored = self.store.reports.get(report.id)
+        if stored is None:
+            raise NotFound("report", report.id)
+        if stored.version != report.version:
+            raise ConcurrencyConflict(f"report '{report.id}' was changed by someone else")
+        report.version += 1
+        self._put(self.store.reports, report.id, copy.copy(report))
+
+
+class MemoryMachineRepository(_Repository):
+    def add(self, machine: Machine) -> None:
+        self._put(self.store.machines, machine.id, copy.copy(machine))
+
+    def get(self, machine_id: str) -> Machine | None:
+        machine = self.store.machines.get(machine_id)
+        return copy.copy(machine) if machine else None
+
+    def list(self, status: MachineStatus | None, page: PageRequest) -> Page[Machine]:
+        machines = [m for m in self.store.machines.values()
+                    if status is None or m.status is status]
+        result = _page(machines, Ordering("created_at", False), page)
+        return Page([copy.copy(m) for m in result.items], result.total, result.page,
+                    result.page_size)
+
+    def update(self, machine: Machine) -> None:
+        stored = self.store.machines.get(machine.id)
+        if stored is None:
+            raise NotFound("machine", machine.id)
+        if stored.version != machine.version:
+            raise ConcurrencyConflict(f"machine '{machine.id}' was changed by someone else")
+        machine.version += 1
+        self._put(self.store.machines, machine.id, copy.copy(machine))
+
+
+class MemoryUserRepository(_Repository):
+    def add(self, user: User) -> None:
+        email = user.email.lower()
+        if email in self.store.users_by_email:
+            raise Conflict(f"a user with email '{user.email}' already exists")
+        user.number = self.store.next_number("user")
+        self._put(self.store.users, user.id, copy.copy(user))
+        self._put(self.store.users_by_email, email, user.id)
+
+    def get(self, user_id: str) -> User | None:
+        user = self.store.users.get(user_id)
+        return copy.copy(user) if user else None
+
+    def get_by_email(self, email: str) -> User | None:
+        user_id = self.store.users_by_email.get(email.lower())
+        return self.get(user_id) if user_id else None
+
+
+class MemoryLogRepository(_Repository):
+    def append(self, run_id: str, messages: Sequence[tuple[datetime, str, str]]
+               ) -> list[LogLine]:
+        lines = self.store.logs[run_id]
+        start = len(lines)
+        new = [LogLine(run_id, start + i + 1, at, message, stream)
+               for i, (at, stream, message) in enumerate(messages)]
+        lines.extend(new)
+        self.undo.append(lambda: lines.__delitem__(slice(start, None)))
+        return new
+
+    def list(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[LogLine]:
+        lines = self.store.logs.get(run_id, [])[max(after_seq, 0):]
+        return lines[:limit] if limit is not None else list(lines)
+
+
+class MemoryMetricRepository(_Repository):
+    def append(self, points: Sequence[MetricPoint]) -> None:
+        touched = {}
+        for point in points:
+            series = self.store.metrics[point.run_id]
+            touched.setdefault(point.run_id, len(series))
+            series.append(point)
+
+        def undo() -> None:
+            for run_id, length in touched.items():
+                del self.store.metrics[run_id][length:]
+
+        self.undo.append(undo)
+
+    def list(self, run_id: str, name: str | None = None, since_step: int | None = None,
+             since: datetime | None = None) -> list[MetricPoint]:
+        points = [p for p in self.store.metrics.get(run_id, [])
+                  if (name is None or p.name == name)
+                  and (since_step is None or p.step > since_step)
+                  and (since is None or p.at > since)]
+        return sorted(points, key=lambda p: (p.name, p.step, p.at))
+
+
+class MemoryArtifactRepository(_Repository):
+    def add(self, artifact: Artifact) -> None:
+        self._put(self.store.artifacts[artifact.run_id], artifact.name, artifact)
+
+    def list(self, run_id: str) -> list[Artifact]:
+        return sorted(self.store.artifacts.get(run_id, {}).values(), key=lambda a: a.name)
+
+    def get(self, run_id: str, name: str) -> Artifact | None:
+        return self.store.artifacts.get(run_id, {}).get(name)

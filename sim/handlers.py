@@ -1,0 +1,72 @@
+"""The sample simulations as simdock handlers (installed as entry points)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from simdock.handlers import ProgressCallback, SimulationHandler
+from simdock_sim import heat1d, monte_carlo
+
+
+def _emit(callback: ProgressCallback | None, method: str, *args: Any) -> None:
+    """Call a context method when the callback is a simdock run context."""
+    target = getattr(callback, method, None)
+    if target is not None:
+        target(*args)
+
+
+class Heat1DHandler(SimulationHandler):
+    """Solves the 1-D heat equation; output files become the run's artifacts."""
+
+    def validate(self, parameters: Mapping[str, Any]) -> None:
+        heat1d.Heat1DParameters.from_mapping(parameters)
+
+    def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
+                progress_callback: ProgressCallback | None = None) -> Any:
+        params = heat1d.Heat1DParameters.from_mapping(parameters)
+        _emit(progress_callback, "log",
+              f"heat1d: {params.spatial_steps} points x {params.time_steps} steps, "
+              f"r = {params.r:.4f}")
+        result = heat1d.solve(params, progress=progress_callback)
+        workdir: Path | None = getattr(progress_callback, "workdir", None)
+        if workdir is not None:
+            for path in heat1d.write_outputs(result, workdir):
+                _emit(progress_callback, "log", f"wrote {path.name}")
+        for step, (time, center) in enumerate(
+                zip(result.times, result.field[:, params.spatial_steps // 2], strict=True)):
+            _emit(progress_callback, "metric", "center_temp", float(center), step)
+        summary = result.summary()
+        _emit(progress_callback, "log", f"heat1d: done in {result.elapsed_seconds:.3f} s")
+        return {**summary, "x": result.x, "times": result.times, "final": result.final}
+
+
+class MonteCarloHandler(SimulationHandler):
+    """Estimates pi by sampling, reporting the standard error as a convergence metric."""
+
+    def validate(self, parameters: Mapping[str, Any]) -> None:
+        monte_carlo.MonteCarloParameters.from_mapping(parameters)
+
+    def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
+                progress_callback: ProgressCallback | None = None) -> Any:
+        params = monte_carlo.MonteCarloParameters.from_mapping(parameters)
+        batches = 0
+
+        def on_batch(done: int, estimate: float, std_error: float) -> None:
+            nonlocal batches
+            _emit(progress_callback, "metric", "std_error", std_error, batches)
+            _emit(progress_callback, "metric", "estimate", estimate, batches)
+            batches += 1
+            if progress_callback is not None:
+                progress_callback(done / params.iterations)
+
+        return monte_carlo.run(params, on_batch=on_batch)
+
+
+class NoOpHandler(SimulationHandler):
+    """Does nothing and returns its parameters: for measuring simdock itself."""
+
+    def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
+                progress_callback: ProgressCallback | None = None) -> Any:
+        return {"parameters": dict(parameters)}

@@ -1,0 +1,50 @@
+"""Default clock and id generator; standard library only, replaceable in tests."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import threading
+from datetime import UTC, datetime, timedelta
+
+
+class SystemClock:
+    """The wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that moves only when told to, for deterministic tests."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += timedelta(seconds=seconds)
+
+
+class RandomIds:
+    """Prefixed ids in the seed-003 style: ``job-`` and 17 hex digits."""
+
+    def new(self, prefix: str) -> str:
+        return f"{prefix}-{secrets.token_hex(9)[:17]}"
+
+
+class SequentialIds:
+    """Predictable ids (``job-00000000000000001``) for tests and examples."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def new(self, prefix: str) -> str:
+        with self._lock:
+            return f"{prefix}-{next(self._counter):017d}"

@@ -1,0 +1,38 @@
+"""Entities, value objects and state machines of simdock; standard library only."""
+
+from simdock.domain.job import Job, JobKind
+from simdock.domain.machine import Machine
+from simdock.domain.payload import Payload
+from simdock.domain.records import Artifact, LogLine, MetricPoint
+from simdock.domain.report import Report
+from simdock.domain.run import Run
+from simdock.domain.status import (
+    MachineStatus,
+    ReportStatus,
+    RunStatus,
+    job_status,
+    parse_statuses,
+)
+from simdock.domain.sweep import MAX_SWEEP_VARIANTS, SweepSpec, expand
+from simdock.domain.user import User
+
+__all__ = [
+    "MAX_SWEEP_VARIANTS",
+    "Artifact",
+    "Job",
+    "JobKind",
+    "LogLine",
+    "Machine",
+    "MachineStatus",
+    "MetricPoint",
+    "Payload",
+    "Report",
+    "ReportStatus",
+    "Run",
+    "RunStatus",
+    "SweepSpec",
+    "User",
+    "expand",
+    "job_status",
+    "parse_statuses",
+]

@@ -1,0 +1,106 @@
+"""The run: one execution of a simulation with one concrete parameter set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from simdock.domain.payload import Payload
+from simdock.domain.status import RUN_TRANSITIONS, RunStatus
+from simdock.errors import InvalidTransition, ValidationError
+
+
+@dataclass(eq=False)
+class Run:
+    """A run and its state machine.
+
+    Every status change goes through :meth:`transition`, which refuses what
+    ``RUN_TRANSITIONS`` does not allow; ``version`` lets repositories refuse a
+    save based on a stale read, so two workers never both win.
+    """
+
+    id: str
+    job_id: str
+    owner_id: str
+    simulation_type: str
+    index: int
+    parameters: Payload
+    created_at: datetime
+    status: RunStatus = RunStatus.QUEUED
+    progress: float = 0.0
+    attempts: int = 0
+    machine_id: str | None = None
+    timeout_seconds: float | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    updated_at: datetime | None = None
+    result: Payload | None = None
+    error: str | None = None
+    worker: str | None = None
+    number: int | None = None
+    version: int = 0
+    metadata: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def terminal(self) -> bool:
+        return self.status.terminal
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def transition(self, target: RunStatus, now: datetime) -> None:
+        """Move to ``target`` or raise :class:`InvalidTransition`."""
+        if target not in RUN_TRANSITIONS[self.status]:
+            raise InvalidTransition("run", self.id, self.status.value, target.value)
+        self.status = target
+        self.updated_at = now
+
+    def start(self, now: datetime, worker: str | None = None) -> None:
+        """Claimed by a worker: one more attempt begins."""
+        self.transition(RunStatus.RUNNING, now)
+        self.attempts += 1
+        self.started_at = now
+        self.finished_at = None
+        self.worker = worker
+        self.error = None
+
+    def succeed(self, result: Payload, now: datetime) -> None:
+        self.transition(RunStatus.SUCCEEDED, now)
+        self.result = result
+        self.progress = 1.0
+        self.finished_at = now
+
+    def fail(self, error: str, now: datetime) -> None:
+        self.transition(RunStatus.FAILED, now)
+        self.error = error
+        self.finished_at = now
+
+    def cancel(self, now: datetime, reason: str = "cancelled by request") -> None:
+        self.transition(RunStatus.CANCELLED, now)
+        self.error = reason
+        self.finished_at = now
+
+    def requeue(self, now: datetime) -> None:
+        """Back to the queue after its worker was lost; progress starts over."""
+        self.transition(RunStatus.QUEUED, now)
+        self.progress = 0.0
+        self.worker = None
+
+    def report_progress(self, fraction: float, now: datetime) -> None:
+        """Record progress of a running run; it never goes backwards."""
+        if self.status is not RunStatus.RUNNING:
+            raise InvalidTransition("run", self.id, self.status.value, "progress")
+        if not 0.0 <= fraction <= 1.0:
+            raise ValidationError(f"progress must be between 0 and 1, got {fraction}")
+        self.progress = max(self.progress, fraction)
+        self.updated_at = now
+
+    def place_on(self, machine_id: str | None, now: datetime) -> None:
+        """Place the run on a machine; only before it has finished."""
+        if self.terminal:
+            raise InvalidTransition("run", self.id, self.status.value, "placement")
+        self.machine_id = machine_id
+        self.updated_at = now

@@ -1,0 +1,116 @@
+"""Statuses and the transition tables that guard them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+from simdock.errors import ValidationError
+
+
+class RunStatus(StrEnum):
+    """Where a run is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_RUN_STATUSES
+
+
+TERMINAL_RUN_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
+
+#: Every legal run transition. ``running -> queued`` is a redelivery after a
+#: worker was lost; nothing ever leaves a terminal status.
+RUN_TRANSITIONS: Mapping[RunStatus, frozenset[RunStatus]] = {
+    RunStatus.QUEUED: frozenset({RunStatus.RUNNING, RunStatus.CANCELLED}),
+    RunStatus.RUNNING: frozenset(
+        {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.QUEUED}
+    ),
+    RunStatus.SUCCEEDED: frozenset(),
+    RunStatus.FAILED: frozenset(),
+    RunStatus.CANCELLED: frozenset(),
+}
+
+
+class ReportStatus(StrEnum):
+    """Where a report is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+REPORT_TRANSITIONS: Mapping[ReportStatus, frozenset[ReportStatus]] = {
+    ReportStatus.QUEUED: frozenset({ReportStatus.RUNNING, ReportStatus.FAILED}),
+    ReportStatus.RUNNING: frozenset(
+        {ReportStatus.SUCCEEDED, ReportStatus.FAILED, ReportStatus.QUEUED}
+    ),
+    ReportStatus.SUCCEEDED: frozenset(),
+    ReportStatus.FAILED: frozenset(),
+}
+
+
+class MachineStatus(StrEnum):
+    """Whether a machine can take runs (seed 002)."""
+
+    AVAILABLE = "available"
+    BUSY = "busy"
+    MAINTENANCE = "maintenance"
+
+
+def job_status(counts: Mapping[RunStatus, int]) -> RunStatus:
+    """The status of a job, derived from how many of its runs are in each status.
+
+    Running while anything is running or some runs are done and others still
+    queued; queued while nothing has started; once every run is terminal:
+    succeeded if all succeeded, cancelled if all were cancelled, else failed.
+    """
+    total = sum(counts.values())
+    queued = counts.get(RunStatus.QUEUED, 0)
+    if counts.get(RunStatus.RUNNING, 0) or (0 < queued < total):
+        return RunStatus.RUNNING
+    if total == 0 or queued == total:
+        return RunStatus.QUEUED
+    if counts.get(RunStatus.SUCCEEDED, 0) == total:
+        return RunStatus.SUCCEEDED
+    if counts.get(RunStatus.CANCELLED, 0) == total:
+        return RunStatus.CANCELLED
+    return RunStatus.FAILED
+
+
+def parse_statuses(values: Iterable[str]) -> frozenset[RunStatus]:
+    """Run statuses from their names, accepting the seeds' synonyms."""
+    result = set()
+    for value in values:
+        name = value.strip().lower()
+        status = STATUS_SYNONYMS.get(name)
+        if status is None:
+            try:
+                status = RunStatus(name)
+            except ValueError:
+                known = ", ".join(s.value for s in RunStatus)
+                raise ValidationError(
+                    f"unknown status '{value}'; expected one of: {known}"
+                ) from None
+        result.add(status)
+    return frozenset(result)
+
+
+#: Words the seeds use for run statuses (seed 001 "success", seed 002
+#: "pending"/"finished", Epistemix "DONE").
+STATUS_SYNONYMS: Mapping[str, RunStatus] = {
+    "pending": RunStatus.QUEUED,
+    "submitted": RunStatus.QUEUED,
+    "success": RunStatus.SUCCEEDED,
+    "finished": RunStatus.SUCCEEDED,
+    "done": RunStatus.SUCCEEDED,
+    "error": RunStatus.FAILED,
+    "failure": RunStatus.FAILED,
+    "canceled": RunStatus.CANCELLED,
+}

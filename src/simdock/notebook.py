@@ -1,0 +1,331 @@
+"""The notebook API: a few objects over the use cases for interactive work.
+
+    import simdock
+    dock = simdock.connect()
+    job = dock.submit("heat1d", {"length": 1.0, "time_steps": 200})
+    job.wait(progress=True)
+    job.result()["final"]          # a numpy array
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simdock import codec
+from simdock.domain import Artifact, Report, ReportStatus, Run, RunStatus, SweepSpec
+from simdock.errors import ExecutionError
+from simdock.handlers import ReportHandler, SimulationHandler
+from simdock.platform import Platform
+from simdock.ports import JobQuery, Ordering, PageRequest
+from simdock.usecases import cancel, metrics, queries, reports, submit
+from simdock.usecases.users import ensure_user
+
+POLL_SECONDS = 0.05
+
+
+class Dock:
+    """A connection to a simdock platform, acting as one user."""
+
+    def __init__(self, platform: Platform, user_email: str = "local@simdock") -> None:
+        self.platform = platform
+        self.user = ensure_user(user_email, platform)
+
+    def __repr__(self) -> str:
+        return f"<Dock {self.platform.description} as {self.user.email}>"
+
+    def __enter__(self) -> Dock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.platform.close()
+
+    def submit(self, simulation_type: str, parameters: Mapping[str, Any] | None = None, *,
+               name: str | None = None, tags: Sequence[str] = (),
+               metadata: Mapping[str, Any] | None = None, machine: str | None = None,
+               timeout: float | None = None) -> JobHandle:
+        """Queue one run of ``simulation_type``; returns at once."""
+        submission = submit.submit_run(submit.SubmitRun(
+            self.user.id, simulation_type, parameters if parameters is not None else {},
+            name, tags, metadata or {}, machine, timeout), self.platform)
+        return JobHandle(self, submission.job.id)
+
+    def sweep(self, simulation_type: str, variants: Sequence[Mapping[str, Any]] | None = None,
+              *, grid: Mapping[str, Sequence[Any]] | None = None,
+              zip: Mapping[str, Sequence[Any]] | None = None,  # noqa: A002
+              base: Mapping[str, Any] | None = None, name: str | None = None,
+              tags: Sequence[str] = (), metadata: Mapping[str, Any] | None = None,
+              machine: str | None = None, timeout: float | None = None) -> SweepHandle:
+        """Queue one run per variant: a list, a ``grid`` (cartesian) or ``zip`` (paired)."""
+        spec = SweepSpec(variants=variants, grid=grid, zipped=zip, base=base or {})
+        submission = submit.submit_sweep(submit.SubmitSweep(
+            self.user.id, simulation_type, spec, name, tags, metadata or {}, machine, timeout),
+            self.platform)
+        return SweepHandle(self, submission.job.id)
+
+    def job(self, job_id: str) -> JobHandle:
+        view = queries.get_job(job_id, self.user.id, self.platform)
+        cls = SweepHandle if view.job.kind.value == "sweep" else JobHandle
+        return cls(self, job_id)
+
+    def jobs(self, status: str | None = None, simulation_type: str | None = None,
+             tag: str | None = None, page: int = 1, size: int = 50) -> list[JobHandle]:
+        """Your jobs, newest first."""
+        from simdock.domain import parse_statuses
+
+        query = JobQuery(self.user.id, parse_statuses([status]) if status else None,
+                         simulation_type, tag, None, Ordering(), PageRequest(page, size))
+        return [self.job(v.job.id) for v in queries.list_jobs(query, self.platform).items]
+
+    def report(self, report_type: str, jobs: Sequence[JobHandle | str],
+               output_format: str = "json", parameters: Mapping[str, Any] | None = None
+               ) -> ReportHandle:
+        """Request a report over jobs; ``.wait()`` then ``.content()`` or ``.path``."""
+        job_ids = [j.id if isinstance(j, JobHandle) else j for j in jobs]
+        report = reports.request_report(reports.RequestReport(
+            self.user.id, report_type, job_ids, output_format, parameters or {}), self.platform)
+        return ReportHandle(self, report.id)
+
+    def register_handler(self, name: str, handler: SimulationHandler) -> None:
+        """Make a simulation type available on this platform only."""
+        self.platform.simulations.register(name, handler)
+
+    def register_report(self, name: str, handler: ReportHandler) -> None:
+        self.platform.reports.register(name, handler)
+
+    def statistics(self) -> dict[str, Any]:
+        stats = queries.statistics(self.user.id, self.platform)
+        return {"total": stats.total, "mean_duration_seconds": stats.mean_duration_seconds,
+                **{s.value: stats.counts.get(s, 0) for s in RunStatus}}
+
+
+class JobHandle:
+    """A submitted job; properties read its current state."""
+
+    def __init__(self, dock: Dock, job_id: str) -> None:
+        self._dock = dock
+        self.id = job_id
+
+    def __repr__(self) -> str:
+        view = self._view()
+        return (f"<{type(self).__name__} {self.id} {view.job.simulation_type} "
+                f"{view.status.value} {view.finished}/{view.job.run_count}>")
+
+    @property
+    def _platform(self) -> Platform:
+        return self._dock.platform
+
+    def _view(self) -> queries.JobView:
+        return queries.get_job(self.id, self._dock.user.id, self._platform)
+
+    @property
+    def status(self) -> str:
+        return self._view().status.value
+
+    @property
+    def done(self) -> bool:
+        return self._view().done
+
+    def runs(self) -> list[Run]:
+        return queries.job_runs(self.id, self._dock.user.id, self._platform)
+
+    @property
+    def run(self) -> Run:
+        """The job's first (for a single job: only) run."""
+        return self.runs()[0]
+
+    def wait(self, timeout: float | None = None, progress: bool = False) -> JobHandle:
+        """Block until every run finished; a tqdm bar when ``progress`` is true.
+
+        Raises TimeoutError if ``timeout`` seconds pass first.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        bar = _progress_bar(self) if progress else None
+        try:
+            while True:
+                view = self._view()
+                if bar is not None:
+                    bar.update_to(self._fraction(view), view)
+                if view.done:
+                    return self
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"job {self.id} not finished after {timeout} s")
+                time.sleep(POLL_SECONDS)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _fraction(self, view: queries.JobView) -> float:
+        if view.job.run_count == 1 and not view.done:
+            return self.run.progress
+        return view.finished / view.job.run_count
+
+    def cancel(self) -> list[str]:
+        return cancel.cancel_job(self.id, self._dock.user.id, self._platform)
+
+    def result(self) -> Any:
+        """The result of the (single) run, numpy arrays restored.
+
+        Raises ExecutionError with the run's error if it failed or was cancelled.
+        """
+        return self._result_of(self.run)
+
+    def _result_of(self, run: Run) -> Any:
+        if run.status is RunStatus.SUCCEEDED:
+            return codec.decode(self._platform.payloads.load(run.result))
+        if run.terminal:
+            raise ExecutionError(f"run {run.id} {run.status.value}: {run.error}")
+        raise ExecutionError(f"run {run.id} is {run.status.value}; wait() for it first")
+
+    def parameters(self) -> dict[str, Any]:
+        return queries.run_parameters(self.run, self._platform)
+
+    def artifacts(self) -> list[ArtifactFile]:
+        """Files the run produced."""
+        return [ArtifactFile(a, self._platform)
+                for a in queries.run_artifacts(self.run.id, self._dock.user.id, self._platform)]
+
+    def metrics(self, name: str | None = None) -> dict[str, MetricArrays]:
+        """Each metric of the run as arrays of steps and values."""
+        series = metrics.metric_series(self.run.id, self._dock.user.id, self._platform, name)
+        grouped: dict[str, list[tuple[int, float]]] = {}
+        for point in series.points:
+            grouped.setdefault(point.name, []).append((point.step, point.value))
+        return {n: MetricArrays(np.array([s for s, _ in pts], dtype=np.int64),
+                                np.array([v for _, v in pts], dtype=np.float64))
+                for n, pts in grouped.items()}
+
+    def logs(self) -> list[str]:
+        return [line.message
+                for line in queries.run_logs(self.run.id, self._dock.user.id, self._platform)]
+
+
+class SweepHandle(JobHandle):
+    """A job of many runs."""
+
+    def results(self) -> ResultTable:
+        """One row per variant: its parameters, status and scalar results."""
+        rows = []
+        for run in self.runs():
+            row: dict[str, Any] = dict(queries.run_parameters(run, self._platform))
+            row["run_id"] = run.id
+            row["status"] = run.status.value
+            if run.status is RunStatus.SUCCEEDED:
+                result = codec.decode(self._platform.payloads.load(run.result))
+                if isinstance(result, Mapping):
+                    row.update({k: v for k, v in result.items() if k not in row})
+                else:
+                    row["result"] = result
+            else:
+                row["error"] = run.error
+            rows.append(row)
+        return ResultTable(rows)
+
+    def result(self) -> list[Any]:  # type: ignore[override]
+        """Every run's result in variant order (failed runs raise)."""
+        return [self._result_of(run) for run in self.runs()]
+
+
+@dataclass(frozen=True)
+class MetricArrays:
+    steps: np.ndarray
+    values: np.ndarray
+
+
+class ArtifactFile:
+    """A file a run produced: its name, size, and where to read it."""
+
+    def __init__(self, artifact: Artifact, platform: Platform) -> None:
+        self.artifact = artifact
+        self._platform = platform
+        self.name = artifact.name
+        self.size = artifact.size
+        self.content_type = artifact.content_type
+
+    def __repr__(self) -> str:
+        return f"<ArtifactFile {self.name} {self.size} bytes>"
+
+    @property
+    def path(self) -> Path | None:
+        """The local file, when the blob store is a local directory."""
+        return self._platform.blobs.local_path(self.artifact.blob_key)
+
+    def read(self) -> bytes:
+        return self._platform.blobs.get(self.artifact.blob_key)
+
+
+class ResultTable:
+    """Rows of a sweep's results with columns as numpy arrays."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.columns = list(dict.fromkeys(k for row in rows for k in row))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return f"<ResultTable {len(self.rows)} rows x {len(self.columns)} columns>"
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        values = [row.get(column) for row in self.rows]
+        try:
+            return np.asarray(values)
+        except ValueError:  # ragged arrays
+            return np.asarray(values, dtype=object)
+
+    def to_pandas(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+
+class ReportHandle:
+    def __init__(self, dock: Dock, report_id: str) -> None:
+        self._dock = dock
+        self.id = report_id
+
+    def __repr__(self) -> str:
+        report = self._report()
+        return f"<ReportHandle {self.id} {report.report_type} {report.status.value}>"
+
+    def _report(self) -> Report:
+        return reports.get_report(self.id, self._dock.user.id, self._dock.platform)
+
+    @property
+    def status(self) -> str:
+        return self._report().status.value
+
+    def wait(self, timeout: float | None = None) -> ReportHandle:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._report().status in {ReportStatus.QUEUED, ReportStatus.RUNNING}:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"report {self.id} not finished after {timeout} s")
+            time.sleep(POLL_SECONDS)
+        return self
+
+    def content(self) -> bytes:
+        """The document; waits for it, raises ExecutionError if generation failed."""
+        report = self.wait()._report()
+        if report.status is ReportStatus.FAILED:
+            raise ExecutionError(f"report {self.id} failed: {report.error}")
+        return reports.report_content(self.id, self._dock.user.id, self._dock.platform)[1]
+
+    @property
+    def path(self) -> Path | None:
+        report = self._report()
+        return self._dock.platform.blobs.local_path(report.blob_key) if report.blob_key else None
+
+
+def _progress_bar(job: JobHandle) -> Any:
+    from simdock.progress import JobProgressBar
+
+    return JobProgressBar(job.id)

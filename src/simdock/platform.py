@@ -1,0 +1,81 @@
+"""The wired set of ports every use case receives, and the limits it enforces."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
+from simdock.payloads import DEFAULT_THRESHOLD, PayloadStore
+from simdock.ports import BlobStore, Clock, Dispatcher, Executor, IdGenerator, RunContext
+from simdock.ports import UnitOfWorkFactory as UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits and intervals the core enforces; read from settings by the composition root."""
+
+    max_sweep_variants: int = 100_000
+    default_timeout_seconds: float | None = 3600.0
+    payload_threshold: int = DEFAULT_THRESHOLD
+    progress_interval_seconds: float = 0.25
+    log_buffer_lines: int = 200
+
+
+@dataclass
+class Platform:
+    """Everything the use cases need, built once by the composition root.
+
+    ``live`` holds the contexts of runs executing in this process so that a
+    cancel can reach them at once instead of at their next progress report.
+    """
+
+    uow: UnitOfWorkFactory
+    blobs: BlobStore
+    executor: Executor
+    dispatcher: Dispatcher
+    clock: Clock
+    ids: IdGenerator
+    simulations: SimulationHandlerRegistry
+    reports: ReportHandlerRegistry
+    limits: Limits = field(default_factory=Limits)
+    worker_name: str = "local"
+    description: str = ""
+    live: dict[str, RunContext] = field(default_factory=dict)
+    _live_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _closed: bool = field(default=False, repr=False)
+
+    @property
+    def payloads(self) -> PayloadStore:
+        return PayloadStore(self.blobs, self.limits.payload_threshold)
+
+    def track(self, run_id: str, context: RunContext | None) -> None:
+        """Remember (or forget, with None) the context of a run executing here."""
+        with self._live_lock:
+            if context is None:
+                self.live.pop(run_id, None)
+            else:
+                self.live[run_id] = context
+
+    def signal_cancel(self, run_id: str) -> None:
+        """Tell a run executing in this process that it was cancelled."""
+        with self._live_lock:
+            context = self.live.get(run_id)
+        if context is not None:
+            context.cancel()
+
+    def start(self) -> Platform:
+        """Connect the dispatcher to the use cases that execute work."""
+        from simdock.usecases.execute import execute_run
+        from simdock.usecases.reports import generate_report
+
+        self.dispatcher.bind(
+            lambda run_id: execute_run(run_id, self),
+            lambda report_id: generate_report(report_id, self),
+        )
+        return self
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.dispatcher.close()

@@ -1,0 +1,1 @@
+"""The use cases: plain functions, the message first and the platform after."""

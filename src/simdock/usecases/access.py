@@ -1,0 +1,35 @@
+"""Loading resources on behalf of an owner: another user's resource is not found."""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeVar
+
+from simdock.domain import Job, Report, Run
+from simdock.errors import NotFound
+from simdock.ports import UnitOfWork
+
+
+class _Owned(Protocol):
+    owner_id: str
+
+
+O = TypeVar("O", bound=_Owned)
+
+
+def visible(entity: O | None, owner_id: str | None, kind: str, entity_id: object) -> O:
+    """``entity`` if it exists and ``owner_id`` (None: any owner) may see it."""
+    if entity is None or (owner_id is not None and entity.owner_id != owner_id):
+        raise NotFound(kind, entity_id)
+    return entity
+
+
+def load_job(uow: UnitOfWork, job_id: str, owner_id: str | None) -> Job:
+    return visible(uow.jobs.get(job_id), owner_id, "job", job_id)
+
+
+def load_run(uow: UnitOfWork, run_id: str, owner_id: str | None) -> Run:
+    return visible(uow.runs.get(run_id), owner_id, "run", run_id)
+
+
+def load_report(uow: UnitOfWork, report_id: str, owner_id: str | None) -> Report:
+    return visible(uow.reports.get(report_id), owner_id, "report", report_id)

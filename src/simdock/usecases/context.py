@@ -1,0 +1,172 @@
+"""The context a run executes in: progress, logs, metrics and artifacts.
+
+It is handed to the handler as its ``progress_callback``. Progress, log lines
+and metric points are buffered and written in small transactions at most
+every ``progress_interval_seconds``; each write also learns whether the run
+was cancelled meanwhile, and the next report then raises RunCancelled.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import shutil
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from simdock.domain import Artifact, MetricPoint, RunStatus
+from simdock.errors import ConcurrencyConflict, RunCancelled, ValidationError
+from simdock.platform import Platform
+
+_ARTIFACT_NAME = re.compile(r"^(?!.*\.\.)[A-Za-z0-9._-][A-Za-z0-9._/-]{0,254}$")
+
+
+class ExecutionContext:
+    """A run's channel back to simdock while it executes."""
+
+    def __init__(self, run_id: str, job_id: str, platform: Platform) -> None:
+        self.run_id = run_id
+        self.job_id = job_id
+        self._platform = platform
+        self._lock = threading.Lock()
+        self._cancelled = threading.Event()
+        self._progress: float | None = None
+        self._logs: list[tuple[datetime, str, str]] = []
+        self._metrics: list[MetricPoint] = []
+        self._steps: dict[str, int] = {}
+        self._last_flush = time.monotonic()
+        self._workdir: Path | None = None
+
+    # -- what handlers call ------------------------------------------------
+    def __call__(self, fraction: float) -> None:
+        self.progress(fraction)
+
+    def progress(self, fraction: float) -> None:
+        """Report the fraction done (0..1); raises RunCancelled once cancelled."""
+        if not 0.0 <= float(fraction) <= 1.0:
+            raise ValidationError(f"progress must be between 0 and 1, got {fraction}")
+        with self._lock:
+            self._progress = max(self._progress or 0.0, float(fraction))
+        self._maybe_flush()
+        self._raise_if_cancelled()
+
+    def log(self, message: str, stream: str = "stdout") -> None:
+        """Append a line (or several) to the run's log."""
+        now = self._platform.clock.now()
+        with self._lock:
+            for line in str(message).splitlines() or [""]:
+                self._logs.append((now, stream, line))
+            full = len(self._logs) >= self._platform.limits.log_buffer_lines
+        if full:
+            self.flush()
+        else:
+            self._maybe_flush()
+
+    def metric(self, name: str, value: float, step: int | None = None) -> None:
+        """Record one point of a metric series; steps count up from 0 if not given."""
+        if not isinstance(name, str) or not name:
+            raise ValidationError("a metric name must be a non-empty string")
+        with self._lock:
+            if step is None:
+                step = self._steps.get(name, -1) + 1
+            self._steps[name] = max(step, self._steps.get(name, -1))
+            self._metrics.append(
+                MetricPoint(self.run_id, name, int(step), float(value), self._platform.clock.now())
+            )
+        self._maybe_flush()
+
+    def artifact(self, name: str, data: bytes | Path, content_type: str | None = None) -> None:
+        """Keep a file the run produced, under ``name`` (a relative path)."""
+        if not _ARTIFACT_NAME.match(name):
+            raise ValidationError(f"invalid artifact name {name!r}")
+        content_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        key = f"runs/{self.run_id}/artifacts/{name}"
+        blobs = self._platform.blobs
+        if isinstance(data, Path):
+            size = blobs.put_file(key, data, content_type)
+        else:
+            blobs.put(key, bytes(data), content_type)
+            size = len(data)
+        record = Artifact(self.run_id, name, key, size, content_type, self._platform.clock.now())
+        with self._platform.uow() as uow:
+            uow.artifacts.add(record)
+            uow.commit()
+
+    @property
+    def workdir(self) -> Path:
+        """A scratch directory; files left in it are kept as artifacts."""
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix=f"simdock-{self.run_id}-"))
+        return self._workdir
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        """Ask the handler to stop at its next progress report."""
+        self._cancelled.set()
+
+    # -- what the execute use case calls ----------------------------------
+    def collect_workdir(self) -> None:
+        """Keep every file left in the scratch directory as an artifact, then remove it."""
+        if self._workdir is None:
+            return
+        try:
+            for path in sorted(p for p in self._workdir.rglob("*") if p.is_file()):
+                self.artifact(path.relative_to(self._workdir).as_posix(), path)
+        finally:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def discard_workdir(self) -> None:
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def flush(self) -> None:
+        """Write buffered progress, logs and metrics; learn about cancellation."""
+        with self._lock:
+            progress, self._progress = self._progress, None
+            logs, self._logs = self._logs, []
+            metrics, self._metrics = self._metrics, []
+            self._last_flush = time.monotonic()
+        if progress is None and not logs and not metrics:
+            return
+        for _ in range(3):
+            try:
+                self._write(progress, logs, metrics)
+                return
+            except ConcurrencyConflict:
+                continue
+
+    def _write(
+        self,
+        progress: float | None,
+        logs: list[tuple[datetime, str, str]],
+        metrics: list[MetricPoint],
+    ) -> None:
+        with self._platform.uow() as uow:
+            if logs:
+                uow.logs.append(self.run_id, logs)
+            if metrics:
+                uow.metrics.append(metrics)
+            if progress is not None:
+                run = uow.runs.get(self.run_id)
+                if run is None or run.status is not RunStatus.RUNNING:
+                    self._cancelled.set()
+                elif progress > run.progress:
+                    run.report_progress(progress, self._platform.clock.now())
+                    uow.runs.update(run)
+            uow.commit()
+
+    def _maybe_flush(self) -> None:
+        if time.monotonic() - self._last_flush >= self._platform.limits.progress_interval_seconds:
+            self.flush()
+
+    def _raise_if_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise RunCancelled(f"run '{self.run_id}' was cancelled")

@@ -1,0 +1,90 @@
+"""Executing a run: claim it, execute it, keep what it produced, finish it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from simdock import codec
+from simdock.domain import Payload, RunStatus
+from simdock.errors import ConcurrencyConflict, ExecutionError, RunCancelled, SimdockError
+from simdock.platform import Platform
+from simdock.ports import ExecutionTask
+from simdock.usecases.context import ExecutionContext
+
+log = logging.getLogger(__name__)
+
+
+def execute_run(run_id: str, platform: Platform) -> RunStatus | None:
+    """Execute a queued run once; returns its final status, or None if not ours.
+
+    Safe to call more than once for the same run (redelivery): only the
+    caller that claims the run executes it. A run cancelled while executing
+    stays cancelled whatever the handler returns.
+    """
+    with platform.uow() as uow:
+        run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now())
+        uow.commit()
+    if run is None:
+        return None
+    context = ExecutionContext(run.id, run.job_id, platform)
+    platform.track(run.id, context)
+    result: Payload | None = None
+    error: str | None = None
+    try:
+        parameters = platform.payloads.load(run.parameters)
+        task = ExecutionTask(
+            run_id=run.id,
+            job_id=run.job_id,
+            simulation_type=run.simulation_type,
+            parameters=parameters,
+            attempt=run.attempts,
+            timeout_seconds=run.timeout_seconds or platform.limits.default_timeout_seconds,
+        )
+        value = platform.executor.execute(task, context)
+        result = _store_result(run.id, value, platform)
+        context.collect_workdir()
+    except RunCancelled as exc:
+        error = exc.message
+    except SimdockError as exc:
+        error = exc.message
+    except Exception as exc:  # a failing run must never take the worker down
+        log.exception("run %s failed outside its handler", run.id)
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        platform.track(run.id, None)
+        context.discard_workdir()
+        context.flush()
+    return _finish(run.id, result, error, platform)
+
+
+def _store_result(run_id: str, value: Any, platform: Platform) -> Payload:
+    try:
+        encoded = codec.encode(value)
+    except SimdockError as exc:
+        raise ExecutionError(f"the handler returned a result that cannot be stored: {exc}") from exc
+    return platform.payloads.store(f"runs/{run_id}/result.json", encoded)
+
+
+def _finish(run_id: str, result: Payload | None, error: str | None, platform: Platform
+            ) -> RunStatus | None:
+    for _ in range(5):
+        try:
+            with platform.uow() as uow:
+                run = uow.runs.get(run_id)
+                if run is None:
+                    return None
+                if run.status is RunStatus.RUNNING:
+                    now = platform.clock.now()
+                    if error is None and result is not None:
+                        run.succeed(result, now)
+                    else:
+                        run.fail(error or "the run ended without a result", now)
+                    uow.runs.update(run)
+                    uow.commit()
+                elif result is not None and result.blob_key:
+                    platform.blobs.delete(result.blob_key)
+                return run.status
+        except ConcurrencyConflict:
+            continue
+    raise ConcurrencyConflict(f"could not record the outcome of run '{run_id}'")

@@ -1,0 +1,87 @@
+"""Machines: compute resources runs can be placed on (seed 002)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from simdock.domain import Machine, MachineStatus, Run
+from simdock.errors import NotFound, ValidationError
+from simdock.platform import Platform
+from simdock.ports import Page, PageRequest
+from simdock.usecases.access import load_run
+
+
+@dataclass(frozen=True)
+class RegisterMachine:
+    name: str
+    cpu: str
+    memory_gb: float
+    gpu: str | None = None
+    status: MachineStatus = MachineStatus.AVAILABLE
+
+
+def register_machine(cmd: RegisterMachine, platform: Platform) -> Machine:
+    if not isinstance(cmd.name, str) or not cmd.name.strip():
+        raise ValidationError("machine name must be a non-empty string")
+    if not isinstance(cmd.cpu, str) or not cmd.cpu.strip():
+        raise ValidationError("machine cpu must be a non-empty string")
+    if isinstance(cmd.memory_gb, bool) or not isinstance(cmd.memory_gb, int | float) \
+            or not math.isfinite(cmd.memory_gb) or cmd.memory_gb <= 0:
+        raise ValidationError(f"machine memory must be a positive number of GB, "
+                              f"got {cmd.memory_gb!r}")
+    now = platform.clock.now()
+    machine = Machine(platform.ids.new("mach"), cmd.name.strip(), cmd.cpu.strip(), cmd.gpu,
+                      float(cmd.memory_gb), now, MachineStatus(cmd.status), now)
+    with platform.uow() as uow:
+        uow.machines.add(machine)
+        uow.commit()
+    return machine
+
+
+def get_machine(machine_id: str, platform: Platform) -> Machine:
+    with platform.uow() as uow:
+        machine = uow.machines.get(machine_id)
+    if machine is None:
+        raise NotFound("machine", machine_id)
+    return machine
+
+
+def list_machines(status: MachineStatus | None, page: PageRequest, platform: Platform
+                  ) -> Page[Machine]:
+    with platform.uow() as uow:
+        return uow.machines.list(status, page)
+
+
+def set_machine_status(machine_id: str, status: str, platform: Platform) -> Machine:
+    try:
+        new_status = MachineStatus(status)
+    except ValueError:
+        known = ", ".join(s.value for s in MachineStatus)
+        raise ValidationError(f"unknown machine status '{status}'; expected one of: {known}"
+                              ) from None
+    with platform.uow() as uow:
+        machine = uow.machines.get(machine_id)
+        if machine is None:
+            raise NotFound("machine", machine_id)
+        machine.set_status(new_status, platform.clock.now())
+        uow.machines.update(machine)
+        uow.commit()
+    return machine
+
+
+def place_run(run_id: str, machine_id: str | None, owner_id: str | None, platform: Platform
+              ) -> Run:
+    """Place an unfinished run on a machine that is not in maintenance (None: unplace)."""
+    with platform.uow() as uow:
+        run = load_run(uow, run_id, owner_id)
+        if machine_id is not None:
+            machine = uow.machines.get(machine_id)
+            if machine is None:
+                raise NotFound("machine", machine_id)
+            if not machine.accepts_runs:
+                raise ValidationError(f"machine '{machine_id}' is in maintenance")
+        run.place_on(machine_id, platform.clock.now())
+        uow.runs.update(run)
+        uow.commit()
+    return run

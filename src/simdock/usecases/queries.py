@@ -1,0 +1,108 @@
+"""Reading jobs, runs and what runs produced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from simdock import codec
+from simdock.domain import Artifact, Job, LogLine, Run, RunStatus, job_status
+from simdock.errors import NotFound
+from simdock.platform import Platform
+from simdock.ports import JobQuery, Page, RunQuery, RunStatistics
+from simdock.usecases.access import load_job, load_run
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job with its derived status and the counts it is derived from."""
+
+    job: Job
+    status: RunStatus
+    counts: dict[RunStatus, int]
+
+    @property
+    def finished(self) -> int:
+        return sum(n for s, n in self.counts.items() if s.terminal)
+
+    @property
+    def done(self) -> bool:
+        return self.finished == self.job.run_count
+
+
+def get_job(job_id: str, owner_id: str | None, platform: Platform) -> JobView:
+    with platform.uow() as uow:
+        job = load_job(uow, job_id, owner_id)
+        counts = uow.runs.counts(job_id=job_id)
+    return JobView(job, job_status(counts), counts)
+
+
+def list_jobs(query: JobQuery, platform: Platform) -> Page[JobView]:
+    with platform.uow() as uow:
+        page = uow.jobs.list(query)
+        counts = uow.runs.counts_by_job([j.id for j in page.items])
+    views = [JobView(j, job_status(counts.get(j.id, {})), counts.get(j.id, {}))
+             for j in page.items]
+    return Page(views, page.total, page.page, page.page_size)
+
+
+def job_runs(job_id: str, owner_id: str | None, platform: Platform) -> list[Run]:
+    with platform.uow() as uow:
+        load_job(uow, job_id, owner_id)
+        return uow.runs.for_job(job_id)
+
+
+def get_run(run_id: str, owner_id: str | None, platform: Platform) -> Run:
+    with platform.uow() as uow:
+        return load_run(uow, run_id, owner_id)
+
+
+def list_runs(query: RunQuery, platform: Platform) -> Page[Run]:
+    with platform.uow() as uow:
+        return uow.runs.list(query)
+
+
+def run_parameters(run: Run, platform: Platform) -> dict[str, Any]:
+    """The parameter set of a run, wherever it is stored."""
+    value = platform.payloads.load(run.parameters)
+    return dict(value)
+
+
+def run_result(run_id: str, owner_id: str | None, platform: Platform) -> Any:
+    """The stored (encoded) result of a run; None until it succeeded."""
+    run = get_run(run_id, owner_id, platform)
+    return platform.payloads.load(run.result)
+
+
+def decoded_result(run_id: str, owner_id: str | None, platform: Platform) -> Any:
+    """The result of a run with numpy arrays restored."""
+    return codec.decode(run_result(run_id, owner_id, platform))
+
+
+def run_logs(run_id: str, owner_id: str | None, platform: Platform, after_seq: int = 0,
+             limit: int | None = None) -> list[LogLine]:
+    with platform.uow() as uow:
+        load_run(uow, run_id, owner_id)
+        return uow.logs.list(run_id, after_seq, limit)
+
+
+def run_artifacts(run_id: str, owner_id: str | None, platform: Platform) -> list[Artifact]:
+    with platform.uow() as uow:
+        load_run(uow, run_id, owner_id)
+        return uow.artifacts.list(run_id)
+
+
+def artifact_content(run_id: str, name: str, owner_id: str | None, platform: Platform
+                     ) -> tuple[Artifact, bytes]:
+    with platform.uow() as uow:
+        load_run(uow, run_id, owner_id)
+        artifact = uow.artifacts.get(run_id, name)
+    if artifact is None:
+        raise NotFound("artifact", f"{run_id}/{name}")
+    return artifact, platform.blobs.get(artifact.blob_key)
+
+
+def statistics(owner_id: str | None, platform: Platform) -> RunStatistics:
+    """Counts by status and mean duration of the runs an owner can see."""
+    with platform.uow() as uow:
+        return uow.runs.statistics(owner_id)
