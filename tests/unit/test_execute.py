@@ -1,0 +1,196 @@
+"""Executing runs: outcomes, what runs emit, failures, timeouts and cancellation."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pytest
+
+from simdock.domain import RunStatus
+from simdock.errors import RunCancelled, RunTimedOut
+from simdock.platform import Platform
+from simdock.ports import RunContext
+from simdock.usecases import cancel, queries
+from simdock.usecases.execute import execute_run
+from simdock.usecases.submit import SubmitRun, submit_run
+from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
+
+
+def run_one(platform: Platform, simulation_type: str, parameters: dict[str, Any] | None = None
+            ) -> str:
+    submission = submit_run(SubmitRun("usr-1", simulation_type, parameters or {}), platform)
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.drain()
+    return submission.run_ids[0]
+
+
+def chatty(parameters: Mapping[str, Any], context: RunContext) -> Any:
+    context.log("starting\nsecond line")
+    for step in range(3):
+        context.metric("loss", 1.0 / (step + 1))
+        context(0.25 * (step + 1))
+    context.artifact("notes/a.txt", b"hello")
+    (context.workdir / "field.npy").write_bytes(b"npy")
+    return {"array": np.linspace(0, 1, 5), "value": 2.5}
+
+
+def test_a_successful_run_keeps_result_progress_logs_metrics_and_artifacts() -> None:
+    platform = make_platform(FakeExecutor({"chatty": chatty}))
+    run_id = run_one(platform, "chatty")
+    run = queries.get_run(run_id, "usr-1", platform)
+    assert run.status is RunStatus.SUCCEEDED and run.progress == 1.0 and run.attempts == 1
+    result = queries.decoded_result(run_id, "usr-1", platform)
+    np.testing.assert_allclose(result["array"], np.linspace(0, 1, 5))
+    assert [line.message for line in queries.run_logs(run_id, "usr-1", platform)] == [
+        "starting", "second line"]
+    assert [a.name for a in queries.run_artifacts(run_id, "usr-1", platform)] == [
+        "field.npy", "notes/a.txt"]
+    _, content = queries.artifact_content(run_id, "notes/a.txt", "usr-1", platform)
+    assert content == b"hello"
+    from simdock.usecases.metrics import metric_series
+
+    series = metric_series(run_id, "usr-1", platform, "loss")
+    assert [p.step for p in series.points] == [0, 1, 2] and series.complete
+
+
+def test_a_handler_that_raises_fails_its_run_with_the_message() -> None:
+    def boom(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        raise RuntimeError("the solver diverged")
+
+    platform = make_platform(FakeExecutor({"boom": boom, "echo": lambda p, c: {"ok": 1}}))
+    failed = submit_run(SubmitRun("usr-1", "boom", {}), platform).run_ids[0]
+    fine = submit_run(SubmitRun("usr-1", "echo", {}), platform).run_ids[0]
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.drain()
+    run = queries.get_run(failed, None, platform)
+    assert run.status is RunStatus.FAILED and "the solver diverged" in (run.error or "")
+    assert queries.get_run(fine, None, platform).status is RunStatus.SUCCEEDED
+
+
+def test_a_result_that_cannot_be_stored_fails_the_run_clearly() -> None:
+    platform = make_platform(FakeExecutor({"bad": lambda p, c: {"s": {1, 2}}}))
+    run = queries.get_run(run_one(platform, "bad"), None, platform)
+    assert run.status is RunStatus.FAILED and "cannot be stored" in (run.error or "")
+
+
+def test_a_timeout_fails_the_run_naming_the_limit() -> None:
+    def slow(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        raise RunTimedOut("run exceeded its time limit of 1 s")
+
+    platform = make_platform(FakeExecutor({"slow": slow}))
+    run = queries.get_run(run_one(platform, "slow"), None, platform)
+    assert run.status is RunStatus.FAILED and "time limit" in (run.error or "")
+
+
+def test_executing_twice_executes_once() -> None:
+    executor = FakeExecutor({"echo": lambda p, c: {}})
+    platform = make_platform(executor)
+    run_id = run_one(platform, "echo")
+    assert execute_run(run_id, platform) is None
+    assert executor.executed == [run_id]
+
+
+def test_a_run_cancelled_while_queued_is_never_executed() -> None:
+    executor = FakeExecutor({"echo": lambda p, c: {}})
+    platform = make_platform(executor)
+    submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
+    assert cancel.cancel_job(submission.job.id, "usr-1", platform) == submission.run_ids
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.drain()
+    assert executor.executed == []
+    assert queries.get_job(submission.job.id, None, platform).status is RunStatus.CANCELLED
+
+
+def test_a_run_cancelled_while_running_stays_cancelled_and_its_result_is_dropped() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def waits(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        started.set()
+        release.wait(5)
+        return {"value": 1}
+
+    platform = make_platform(FakeExecutor({"waits": waits}))
+    run_id = submit_run(SubmitRun("usr-1", "waits", {}), platform).run_ids[0]
+    worker = threading.Thread(target=execute_run, args=(run_id, platform))
+    worker.start()
+    assert started.wait(5)
+    assert cancel.cancel_run(run_id, "usr-1", platform)
+    release.set()
+    worker.join(5)
+    run = queries.get_run(run_id, None, platform)
+    assert run.status is RunStatus.CANCELLED and run.result is None
+
+
+def test_a_cancelled_run_stops_at_its_next_progress_report() -> None:
+    reached = []
+    started = threading.Event()
+
+    def loops(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        started.set()
+        for i in range(1000):
+            context(i / 1000)
+            reached.append(i)
+            time.sleep(0.005)
+        return {}
+
+    platform = make_platform(FakeExecutor({"loops": loops}))
+    run_id = submit_run(SubmitRun("usr-1", "loops", {}), platform).run_ids[0]
+    worker = threading.Thread(target=execute_run, args=(run_id, platform))
+    worker.start()
+    assert started.wait(5)
+    cancel.cancel_run(run_id, "usr-1", platform)
+    worker.join(5)
+    assert not worker.is_alive() and len(reached) < 1000
+    assert queries.get_run(run_id, None, platform).status is RunStatus.CANCELLED
+
+
+def test_cancel_from_elsewhere_is_noticed_through_the_repository() -> None:
+    """A cancel in another process reaches the run at its next progress flush."""
+    def loops(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        for i in range(1000):
+            if i == 10:
+                with platform.uow() as uow:  # what another process's cancel does
+                    run = uow.runs.get(context.run_id)
+                    assert run is not None
+                    run.cancel(platform.clock.now())
+                    uow.runs.update(run)
+                    uow.commit()
+            context(i / 1000)
+        return {}
+
+    platform = make_platform(FakeExecutor({"loops": loops}))
+    run = queries.get_run(run_one(platform, "loops"), None, platform)
+    assert run.status is RunStatus.CANCELLED
+
+
+def test_cancelling_a_finished_job_changes_nothing() -> None:
+    platform = make_platform()
+    run_id = run_one(platform, "echo")
+    run = queries.get_run(run_id, None, platform)
+    assert cancel.cancel_job(run.job_id, "usr-1", platform) == []
+    assert not cancel.cancel_run(run_id, "usr-1", platform)
+    assert queries.get_run(run_id, None, platform).status is RunStatus.SUCCEEDED
+
+
+def test_raising_run_cancelled_inside_a_handler_ends_the_run() -> None:
+    def stops(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        raise RunCancelled("stopped")
+
+    platform = make_platform(FakeExecutor({"stops": stops}))
+    run = queries.get_run(run_one(platform, "stops"), None, platform)
+    assert run.status is RunStatus.FAILED and run.error == "stopped"
+
+
+@pytest.mark.parametrize("name", ["../escape", "/abs", "a/../../b", ""])
+def test_artifact_names_cannot_escape(name: str) -> None:
+    def writes(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        context.artifact(name, b"x")
+        return {}
+
+    platform = make_platform(FakeExecutor({"writes": writes}))
+    run = queries.get_run(run_one(platform, "writes"), None, platform)
+    assert run.status is RunStatus.FAILED and "invalid artifact name" in (run.error or "")

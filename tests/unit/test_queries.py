@@ -1,0 +1,111 @@
+"""Listing, filtering, ordering, paging, statistics, and owners kept apart."""
+
+from __future__ import annotations
+
+import pytest
+
+from simdock.clock import ManualClock
+from simdock.domain import RunStatus, SweepSpec
+from simdock.errors import NotFound, ValidationError
+from simdock.ports import JobQuery, Ordering, PageRequest, RunQuery
+from simdock.usecases import cancel, metrics, queries, reports
+from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
+from tests.unit.fakes import QueueDispatcher, make_platform
+
+
+def test_another_users_resources_are_not_found() -> None:
+    platform = make_platform()
+    submission = submit_run(SubmitRun("usr-alice", "echo", {}), platform)
+    job_id, run_id = submission.job.id, submission.run_ids[0]
+    for call in (
+        lambda: queries.get_job(job_id, "usr-bob", platform),
+        lambda: queries.get_run(run_id, "usr-bob", platform),
+        lambda: queries.run_logs(run_id, "usr-bob", platform),
+        lambda: queries.run_artifacts(run_id, "usr-bob", platform),
+        lambda: queries.run_result(run_id, "usr-bob", platform),
+        lambda: cancel.cancel_job(job_id, "usr-bob", platform),
+        lambda: cancel.cancel_run(run_id, "usr-bob", platform),
+        lambda: metrics.metric_series(run_id, "usr-bob", platform),
+        lambda: metrics.append_metric(metrics.AppendMetric(run_id, "usr-bob", "loss", 1.0),
+                                      platform),
+        lambda: reports.request_report(reports.RequestReport("usr-bob", "summary", [job_id]),
+                                       platform),
+    ):
+        with pytest.raises(NotFound):
+            call()
+    assert queries.get_run(run_id, "usr-alice", platform).status is RunStatus.QUEUED
+
+
+def test_listing_filters_by_owner_status_type_and_tag() -> None:
+    platform = make_platform()
+    a = submit_run(SubmitRun("usr-a", "echo", {}, tags=["x"]), platform)
+    submit_run(SubmitRun("usr-a", "echo", {}, tags=["y"]), platform)
+    submit_run(SubmitRun("usr-b", "echo", {}, tags=["x"]), platform)
+    cancel.cancel_job(a.job.id, "usr-a", platform)
+    mine = queries.list_jobs(JobQuery(owner_id="usr-a"), platform)
+    assert mine.total == 2
+    tagged = queries.list_jobs(JobQuery(owner_id="usr-a", tag="x"), platform)
+    assert [v.job.id for v in tagged.items] == [a.job.id]
+    cancelled = queries.list_runs(
+        RunQuery(owner_id="usr-a", statuses=frozenset({RunStatus.CANCELLED})), platform)
+    assert [r.job_id for r in cancelled.items] == [a.job.id]
+    queued_jobs = queries.list_jobs(
+        JobQuery(owner_id="usr-a", statuses=frozenset({RunStatus.QUEUED})), platform)
+    assert queued_jobs.total == 1
+    assert queries.list_runs(RunQuery(simulation_type="other"), platform).total == 0
+
+
+def test_pages_and_ordering() -> None:
+    platform = make_platform()
+    clock = platform.clock
+    assert isinstance(clock, ManualClock)
+    ids = []
+    for i in range(7):
+        ids.append(submit_run(SubmitRun("usr-a", "echo", {"i": i}), platform).job.id)
+        clock.advance(1)
+    first = queries.list_jobs(JobQuery(owner_id="usr-a", page=PageRequest(1, 3)), platform)
+    assert [v.job.id for v in first.items] == ids[::-1][:3]
+    assert first.total == 7 and first.total_pages == 3
+    last = queries.list_jobs(JobQuery(owner_id="usr-a", page=PageRequest(3, 3)), platform)
+    assert [v.job.id for v in last.items] == [ids[0]]
+    beyond = queries.list_jobs(JobQuery(owner_id="usr-a", page=PageRequest(9, 3)), platform)
+    assert beyond.items == [] and beyond.total == 7
+    oldest = queries.list_jobs(
+        JobQuery(owner_id="usr-a", order=Ordering("created_at", descending=False)), platform)
+    assert oldest.items[0].job.id == ids[0]
+
+
+@pytest.mark.parametrize(("page", "size"), [(0, 10), (-1, 10), (1, 0), (1, 1001)])
+def test_bad_pages_are_refused(page: int, size: int) -> None:
+    with pytest.raises(ValidationError):
+        PageRequest(page, size)
+
+
+def test_ordering_accepts_known_fields_only() -> None:
+    from simdock.ports import RUN_ORDER_FIELDS
+
+    assert Ordering.parse("-started_at", RUN_ORDER_FIELDS) == Ordering("started_at", True)
+    assert Ordering.parse("status:asc", RUN_ORDER_FIELDS) == Ordering("status", False)
+    with pytest.raises(ValidationError, match="cannot order by 'password'"):
+        Ordering.parse("password", RUN_ORDER_FIELDS)
+
+
+def test_statistics_count_by_status_and_average_durations() -> None:
+    platform = make_platform()
+    clock = platform.clock
+    assert isinstance(clock, ManualClock)
+
+    def takes_two_seconds(parameters: object, context: object) -> object:
+        clock.advance(2)
+        return {}
+
+    platform.executor.functions["slow"] = takes_two_seconds  # type: ignore[attr-defined]
+    submit_sweep(SubmitSweep("usr-a", "slow", SweepSpec(grid={"i": [1, 2]})), platform)
+    queued = submit_run(SubmitRun("usr-a", "echo", {}), platform)
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.runs.remove(queued.run_ids[0])
+    platform.dispatcher.drain()
+    stats = queries.statistics("usr-a", platform)
+    assert stats.counts == {RunStatus.SUCCEEDED: 2, RunStatus.QUEUED: 1}
+    assert stats.total == 3 and stats.mean_duration_seconds == pytest.approx(2.0)
+    assert queries.statistics("usr-b", platform).total == 0

@@ -1,0 +1,143 @@
+"""Reports, machines and metric series."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import pytest
+
+from simdock.clock import ManualClock
+from simdock.domain import MachineStatus, ReportStatus, SweepSpec
+from simdock.errors import Conflict, NotFound, UnknownReportType, ValidationError
+from simdock.handlers import ReportHandler
+from simdock.ports import PageRequest
+from simdock.usecases import machines, metrics, reports
+from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
+from tests.unit.fakes import QueueDispatcher, make_platform
+
+
+def finished_sweep(platform: Any) -> str:
+    job = submit_sweep(SubmitSweep("usr-a", "echo", SweepSpec(grid={"x": [1, 2, 3]})),
+                       platform).job
+    platform.dispatcher.drain()
+    return job.id
+
+
+@pytest.mark.parametrize(("fmt", "signature"), [
+    ("json", b"{"), ("csv", b"job_id,"), ("markdown", b"# Summary"), ("html", b"<!doctype"),
+    ("PDF", b"%PDF-1.4"),
+])
+def test_summary_report_in_every_format(fmt: str, signature: bytes) -> None:
+    platform = make_platform()
+    job_id = finished_sweep(platform)
+    report = reports.request_report(reports.RequestReport("usr-a", "summary", [job_id], fmt),
+                                    platform)
+    with pytest.raises(Conflict):
+        reports.report_content(report.id, "usr-a", platform)
+    platform.dispatcher.drain()
+    stored, content = reports.report_content(report.id, "usr-a", platform)
+    assert stored.status is ReportStatus.SUCCEEDED and content.startswith(signature)
+    if fmt == "json":
+        summary = json.loads(content)
+        assert summary["runs"] == 3 and summary["statistics"]["result.echo.x"]["mean"] == 2.0
+
+
+def test_unknown_report_type_and_format_are_refused() -> None:
+    platform = make_platform()
+    job_id = finished_sweep(platform)
+    with pytest.raises(UnknownReportType, match="summary"):
+        reports.request_report(reports.RequestReport("usr-a", "nope", [job_id]), platform)
+    with pytest.raises(ValidationError, match="formats"):
+        reports.request_report(reports.RequestReport("usr-a", "summary", [job_id], "docx"),
+                               platform)
+    with pytest.raises(ValidationError, match="non-empty"):
+        reports.request_report(reports.RequestReport("usr-a", "summary", []), platform)
+    with pytest.raises(NotFound):
+        reports.request_report(reports.RequestReport("usr-a", "summary", ["job-x"]), platform)
+
+
+def test_a_failing_report_handler_fails_the_report_with_its_message() -> None:
+    class Broken(ReportHandler):
+        formats: ClassVar[frozenset[str]] = frozenset({"json"})
+
+        def generate(self, report_id: str, report_type: str, output_format: str,
+                     parameters: Mapping[str, Any], simulation_results: list[dict[str, Any]]
+                     ) -> tuple[bytes, str, str]:
+            raise ValueError("no template")
+
+    platform = make_platform()
+    platform.reports.register("broken", Broken())
+    job_id = finished_sweep(platform)
+    report = reports.request_report(reports.RequestReport("usr-a", "broken", [job_id]),
+                                    platform)
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.drain()
+    stored = reports.get_report(report.id, "usr-a", platform)
+    assert stored.status is ReportStatus.FAILED and "no template" in (stored.error or "")
+    assert reports.list_reports("usr-a", PageRequest(), platform).total == 1
+    assert reports.list_reports("usr-b", PageRequest(), platform).total == 0
+
+
+def test_machines_register_list_and_change_status() -> None:
+    platform = make_platform()
+    machine = machines.register_machine(
+        machines.RegisterMachine("node-1", "AMD EPYC 32", 128, gpu="A100"), platform)
+    assert machine.id.startswith("mach-") and machine.status is MachineStatus.AVAILABLE
+    machines.set_machine_status(machine.id, "busy", platform)
+    assert machines.get_machine(machine.id, platform).status is MachineStatus.BUSY
+    busy = machines.list_machines(MachineStatus.BUSY, PageRequest(), platform)
+    assert [m.id for m in busy.items] == [machine.id]
+    with pytest.raises(ValidationError, match="available, busy, maintenance"):
+        machines.set_machine_status(machine.id, "asleep", platform)
+    with pytest.raises(NotFound):
+        machines.get_machine("mach-x", platform)
+
+
+@pytest.mark.parametrize(("name", "cpu", "memory"), [
+    ("", "x", 1), ("n", "", 1), ("n", "x", 0), ("n", "x", float("nan")), ("n", "x", True)])
+def test_bad_machines_are_refused(name: str, cpu: str, memory: float) -> None:
+    with pytest.raises(ValidationError):
+        machines.register_machine(machines.RegisterMachine(name, cpu, memory), make_platform())
+
+
+def test_placing_a_run_on_a_machine() -> None:
+    platform = make_platform()
+    run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
+    machine = machines.register_machine(machines.RegisterMachine("n", "x", 4), platform)
+    assert machines.place_run(run_id, machine.id, "usr-a", platform).machine_id == machine.id
+    with pytest.raises(NotFound):
+        machines.place_run(run_id, machine.id, "usr-b", platform)
+
+
+def test_metric_series_all_since_step_and_since_time() -> None:
+    platform = make_platform()
+    clock = platform.clock
+    assert isinstance(clock, ManualClock)
+    run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
+    start = clock.now()
+    for value in (1.0, 0.5, 0.25, 0.125):
+        metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", value), platform)
+        clock.advance(1)
+    series = metrics.metric_series(run_id, "usr-a", platform, "loss")
+    assert [p.step for p in series.points] == [0, 1, 2, 3] and not series.complete
+    since_step = metrics.metric_series(run_id, "usr-a", platform, "loss", since_step=1)
+    assert [p.value for p in since_step.points] == [0.25, 0.125]
+    since_time = metrics.metric_series(run_id, "usr-a", platform,
+                                       since=start + timedelta(seconds=2))
+    assert [p.step for p in since_time.points] == [3]
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.drain()
+    assert metrics.metric_series(run_id, "usr-a", platform).complete
+
+
+@pytest.mark.parametrize(("value", "step"), [(float("inf"), None), ("1", None), (1.0, -1),
+                                             (1.0, 1.5), (True, None)])
+def test_bad_metric_points_are_refused(value: Any, step: Any) -> None:
+    platform = make_platform()
+    run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
+    with pytest.raises(ValidationError):
+        metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", value, step),
+                              platform)
