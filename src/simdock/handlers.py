@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from simdock.errors import UnknownReportType, UnknownSimulationType, ValidationError
 
@@ -139,7 +139,7 @@ class _Registry(Generic[H]):
         if handler is None:
             known = ", ".join(self.names()) or "none registered"
             raise self._unknown(f"unknown {self._kind()} '{name}'; known: {known}")
-        return handler
+        return cast(H, handler)
 
     @_OnDefaultWhenCalledOnClass
     def names(self) -> list[str]:

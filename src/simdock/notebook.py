@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ class Dock:
 
     def sweep(self, simulation_type: str, variants: Sequence[Mapping[str, Any]] | None = None,
               *, grid: Mapping[str, Sequence[Any]] | None = None,
-              zip: Mapping[str, Sequence[Any]] | None = None,  # noqa: A002
+              zip: Mapping[str, Sequence[Any]] | None = None,
               base: Mapping[str, Any] | None = None, name: str | None = None,
               tags: Sequence[str] = (), metadata: Mapping[str, Any] | None = None,
               machine: str | None = None, timeout: float | None = None) -> SweepHandle:
@@ -229,7 +230,7 @@ class SweepHandle(JobHandle):
             rows.append(row)
         return ResultTable(rows)
 
-    def result(self) -> list[Any]:  # type: ignore[override]
+    def result(self) -> list[Any]:
         """Every run's result in variant order (failed runs raise)."""
         return [self._result_of(run) for run in self.runs()]
 
@@ -283,9 +284,9 @@ class ResultTable:
             return np.asarray(values, dtype=object)
 
     def to_pandas(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(self.rows)
+        """The rows as a pandas DataFrame (pandas is not a dependency of simdock)."""
+        pandas = importlib.import_module("pandas")
+        return pandas.DataFrame(self.rows)
 
 
 class ReportHandle:

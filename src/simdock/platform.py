@@ -69,10 +69,13 @@ class Platform:
         from simdock.usecases.execute import execute_run
         from simdock.usecases.reports import generate_report
 
-        self.dispatcher.bind(
-            lambda run_id: execute_run(run_id, self),
-            lambda report_id: generate_report(report_id, self),
-        )
+        def run_worker(run_id: str) -> None:
+            execute_run(run_id, self)
+
+        def report_worker(report_id: str) -> None:
+            generate_report(report_id, self)
+
+        self.dispatcher.bind(run_worker, report_worker)
         return self
 
     def close(self) -> None:

@@ -314,7 +314,10 @@ class RunContext(Protocol):
 
     run_id: str
     job_id: str
-    workdir: Path
+
+    @property
+    def workdir(self) -> Path:
+        """A scratch directory; files left in it become the run's artifacts."""
 
     def __call__(self, fraction: float) -> None: ...
     def progress(self, fraction: float) -> None: ...

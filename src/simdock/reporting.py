@@ -74,10 +74,10 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
             "rows": rows}
 
 
-def _flatten(value: Mapping[str, Any], prefix: str) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
+def _flatten(value: Any, prefix: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         return {prefix.rstrip("."): value} if not isinstance(value, list) else {}
+    flat: dict[str, Any] = {}
     for key, item in value.items():
         if isinstance(item, Mapping):
             flat.update(_flatten(item, f"{prefix}{key}."))

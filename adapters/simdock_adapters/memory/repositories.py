@@ -26,7 +26,7 @@ from simdock.domain import (
     User,
     job_status,
 )
-from simdock.errors import Conflict, ConcurrencyConflict, NotFound
+from simdock.errors import ConcurrencyConflict, Conflict, NotFound
 from simdock.ports import JobQuery, Ordering, Page, PageRequest, RunQuery, RunStatistics
 from simdock_adapters.memory.store import MemoryStore
 
@@ -293,7 +293,7 @@ class MemoryLogRepository(_Repository):
 
 class MemoryMetricRepository(_Repository):
     def append(self, points: Sequence[MetricPoint]) -> None:
-        touched = {}
+        touched: dict[str, int] = {}
         for point in points:
             series = self.store.metrics[point.run_id]
             touched.setdefault(point.run_id, len(series))

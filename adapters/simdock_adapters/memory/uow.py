@@ -5,6 +5,16 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from simdock.ports import (
+    ArtifactRepository,
+    JobRepository,
+    LogRepository,
+    MachineRepository,
+    MetricRepository,
+    ReportRepository,
+    RunRepository,
+    UserRepository,
+)
 from simdock_adapters.memory.repositories import (
     MemoryArtifactRepository,
     MemoryJobRepository,
@@ -25,14 +35,14 @@ class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
         self._undo: list[Undo] = []
-        self.jobs = MemoryJobRepository(store, self._undo)
-        self.runs = MemoryRunRepository(store, self._undo)
-        self.reports = MemoryReportRepository(store, self._undo)
-        self.machines = MemoryMachineRepository(store, self._undo)
-        self.users = MemoryUserRepository(store, self._undo)
-        self.logs = MemoryLogRepository(store, self._undo)
-        self.metrics = MemoryMetricRepository(store, self._undo)
-        self.artifacts = MemoryArtifactRepository(store, self._undo)
+        self.jobs: JobRepository = MemoryJobRepository(store, self._undo)
+        self.runs: RunRepository = MemoryRunRepository(store, self._undo)
+        self.reports: ReportRepository = MemoryReportRepository(store, self._undo)
+        self.machines: MachineRepository = MemoryMachineRepository(store, self._undo)
+        self.users: UserRepository = MemoryUserRepository(store, self._undo)
+        self.logs: LogRepository = MemoryLogRepository(store, self._undo)
+        self.metrics: MetricRepository = MemoryMetricRepository(store, self._undo)
+        self.artifacts: ArtifactRepository = MemoryArtifactRepository(store, self._undo)
         self.committed = False
 
     def __enter__(self) -> Self:

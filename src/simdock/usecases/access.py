@@ -13,10 +13,10 @@ class _Owned(Protocol):
     owner_id: str
 
 
-O = TypeVar("O", bound=_Owned)
+OwnedT = TypeVar("OwnedT", bound=_Owned)
 
 
-def visible(entity: O | None, owner_id: str | None, kind: str, entity_id: object) -> O:
+def visible(entity: OwnedT | None, owner_id: str | None, kind: str, entity_id: object) -> OwnedT:
     """``entity`` if it exists and ``owner_id`` (None: any owner) may see it."""
     if entity is None or (owner_id is not None and entity.owner_id != owner_id):
         raise NotFound(kind, entity_id)

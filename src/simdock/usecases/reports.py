@@ -10,7 +10,7 @@ from typing import Any
 from simdock import codec
 from simdock.domain import Report, ReportStatus
 from simdock.domain.parameters import validate_parameters
-from simdock.errors import Conflict, ConcurrencyConflict, InvalidTransition, ValidationError
+from simdock.errors import ConcurrencyConflict, Conflict, InvalidTransition, ValidationError
 from simdock.platform import Platform
 from simdock.ports import Page, PageRequest
 from simdock.usecases.access import load_job, load_report
