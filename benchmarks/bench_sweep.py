@@ -14,8 +14,9 @@ import resource
 import tempfile
 import time
 
-import simdock
 from simdock_sim.handlers import NoOpHandler
+
+import simdock
 
 
 def rss_mib() -> float:
@@ -47,7 +48,7 @@ def main() -> None:
         dock.close()
     rate = args.variants / total
     print(f"sweep of {args.variants} no-op variants on {dock.platform.description}")
-    print(f"  workers               {dock.platform.dispatcher._runs.size}")  # noqa: SLF001
+    print(f"  workers               {dock.platform.dispatcher._runs.size}")
     print(f"  final status          {status}")
     print(f"  submission            {submitted:8.3f} s")
     print(f"  until all succeeded   {total:8.3f} s")

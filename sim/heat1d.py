@@ -332,8 +332,14 @@ def snapshot_steps(time_steps: int, snapshots: int) -> NDArray[np.int64]:
     return (2 * index * time_steps + gaps) // (2 * gaps)
 
 
-def _progress_steps(time_steps: int) -> list[int]:
+def _progress_steps(time_steps: int, granularity: int = 1) -> list[int]:
+    """Steps after which progress is reported: at most MAX_PROGRESS_CALLS - 1 of them.
+
+    The interval is rounded up to a multiple of ``granularity`` so that a kernel advancing
+    several steps per pass is not made to stop early.
+    """
     interval = max(1, math.ceil(time_steps / MAX_PROGRESS_CALLS))
+    interval = math.ceil(interval / granularity) * granularity
     return list(range(interval, time_steps, interval))
 
 
@@ -557,7 +563,10 @@ def solve(
     field = np.empty((steps.shape[0], n))
     series = np.empty((steps.shape[0], len(SERIES_HEADER)))
     snapshot_at = {int(step): row for row, step in enumerate(steps)}
-    reports = set(_progress_steps(params.time_steps))
+    reports: set[int] = set()
+    if progress is not None:
+        granularity = BLOCK_WIDTH if kernel_name == "blocked" else 1
+        reports = set(_progress_steps(params.time_steps, granularity))
     stops = sorted(set(snapshot_at) | reports | {params.time_steps})
 
     def keep(row: int, step: int) -> None:

@@ -35,7 +35,9 @@ def encode_png(rgb: NDArray[np.uint8]) -> bytes:
     """Encode an (height, width, 3) uint8 RGB image as PNG bytes."""
     image = np.asarray(rgb)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"expected a (height, width, 3) uint8 array, got {image.dtype} {image.shape}")
+        raise ValueError(
+            f"expected a (height, width, 3) uint8 array, got {image.dtype} {image.shape}"
+        )
     height, width = int(image.shape[0]), int(image.shape[1])
     if height < 1 or width < 1:
         raise ValueError(f"image must not be empty, got shape {image.shape}")
