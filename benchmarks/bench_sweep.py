@@ -14,9 +14,8 @@ import resource
 import tempfile
 import time
 
-from simdock_sim.handlers import NoOpHandler
-
 import simdock
+from simdock_sim.handlers import NoOpHandler
 
 
 def rss_mib() -> float:

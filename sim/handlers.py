@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from simdock.handlers import ProgressCallback, SimulationHandler
-from simdock_sim import heat1d, monte_carlo
+
+from . import heat1d, monte_carlo
 
 
 def _emit(callback: ProgressCallback | None, method: str, *args: Any) -> None:
@@ -34,8 +35,7 @@ class Heat1DHandler(SimulationHandler):
         if workdir is not None:
             for path in heat1d.write_outputs(result, workdir):
                 _emit(progress_callback, "log", f"wrote {path.name}")
-        for step, (time, center) in enumerate(
-                zip(result.times, result.field[:, params.spatial_steps // 2], strict=True)):
+        for step, center in enumerate(result.series[:, 1]):
             _emit(progress_callback, "metric", "center_temp", float(center), step)
         summary = result.summary()
         _emit(progress_callback, "log", f"heat1d: done in {result.elapsed_seconds:.3f} s")
