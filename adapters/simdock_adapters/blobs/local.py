@@ -8,14 +8,21 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from simdock.errors import NotFound, ServiceUnavailable
+from simdock.errors import Conflict, NotFound, ServiceUnavailable
 from simdock_adapters.blobs.keys import check_key
 
 CHUNK = 1024 * 1024
+#: Temporary files start with a character keys cannot contain, so no key collides.
+TMP_PREFIX = "~tmp-"
 
 
 class LocalBlobStore:
-    """Each key is a file below ``root``; writes are atomic (temp file + rename)."""
+    """Each key is a file below ``root``; writes are atomic (temp file + rename).
+
+    Keys keep their names on disk so that artifacts can be opened where they
+    lie; the price is that ``a`` and ``a/b`` cannot both be blobs here (the
+    second is refused with Conflict).
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
@@ -23,11 +30,21 @@ class LocalBlobStore:
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
+    def _target(self, key: str) -> Path:
+        """The file for a new blob, refusing keys that collide with another blob's path."""
+        path = self._path(key)
+        if path.is_dir():
+            raise Conflict(f"blob key {key!r} is a prefix of other blobs' keys")
+        for parent in path.relative_to(self.root).parents:
+            if parent != Path(".") and (self.root / parent).is_file():
+                raise Conflict(f"blob key {key!r} is below the blob {parent.as_posix()!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream"
             ) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        path = self._target(key)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -38,9 +55,8 @@ class LocalBlobStore:
 
     def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream"
                  ) -> int:
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        target = self._target(key)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TMP_PREFIX)
         os.close(fd)
         try:
             shutil.copyfile(path, tmp)
@@ -72,13 +88,15 @@ class LocalBlobStore:
         return self._path(key).is_file()
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        path = self._path(key)
+        if path.is_file():
+            path.unlink(missing_ok=True)
 
     def list(self, prefix: str) -> list[str]:
         if not self.root.is_dir():
             return []
         keys = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
-                if p.is_file() and not p.name.startswith(".tmp-"))
+                if p.is_file() and not p.name.startswith(TMP_PREFIX))
         return sorted(k for k in keys if k.startswith(prefix))
 
     def url(self, key: str, expires_in: int) -> str | None:
@@ -90,7 +108,7 @@ class LocalBlobStore:
     def check(self) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / ".tmp-health"
+            probe = self.root / f"{TMP_PREFIX}health"
             probe.write_bytes(b"ok")
             probe.unlink()
         except OSError as exc:

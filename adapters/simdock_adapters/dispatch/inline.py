@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
+
+log = logging.getLogger(__name__)
+
+
+def _call(worker: Callable[[str], None], item: str) -> None:
+    """Hand one item to the worker; its failure is logged, never the caller's."""
+    try:
+        worker(item)
+    except Exception:
+        log.exception("worker failed on %s", item)
 
 
 class InlineDispatcher:
@@ -25,12 +36,12 @@ class InlineDispatcher:
         if self._run_worker is None:
             raise RuntimeError("dispatcher is not bound to a platform")
         for run_id in run_ids:
-            self._run_worker(run_id)
+            _call(self._run_worker, run_id)
 
     def dispatch_report(self, report_id: str) -> None:
         if self._report_worker is None:
             raise RuntimeError("dispatcher is not bound to a platform")
-        self._report_worker(report_id)
+        _call(self._report_worker, report_id)
 
     def join(self, timeout: float | None = None) -> bool:
         return True

@@ -19,6 +19,7 @@ from simdock.domain import (
     Machine,
     MachineStatus,
     MetricPoint,
+    Payload,
     Report,
     ReportStatus,
     Run,
@@ -32,6 +33,28 @@ from simdock_adapters.memory.store import MemoryStore
 
 Undo = Callable[[], None]
 T = TypeVar("T")
+
+_JSON_FIELDS = ("metadata", "parameters", "result")
+
+
+def _clone(entity: T) -> T:
+    """A copy sharing nothing mutable with ``entity``, as a database round trip would give."""
+    clone = copy.copy(entity)
+    for name in _JSON_FIELDS:
+        value = getattr(clone, name, None)
+        if isinstance(value, dict):
+            setattr(clone, name, _json_copy(value))
+        elif isinstance(value, Payload) and isinstance(value.inline, dict | list):
+            setattr(clone, name, Payload(_json_copy(value.inline), value.blob_key, value.size))
+    return clone
+
+
+def _json_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(v) for v in value]
+    return value
 
 
 def _page(items: list[T], order: Ordering | None, page: PageRequest) -> Page[T]:
@@ -70,12 +93,12 @@ class MemoryJobRepository(_Repository):
         if job.id in self.store.jobs:
             raise Conflict(f"job '{job.id}' already exists")
         job.number = self.store.next_number("job")
-        self._put(self.store.jobs, job.id, copy.copy(job))
+        self._put(self.store.jobs, job.id, _clone(job))
         self._put(self.store.job_numbers, job.number, job.id)
 
     def get(self, job_id: str) -> Job | None:
         job = self.store.jobs.get(job_id)
-        return copy.copy(job) if job else None
+        return _clone(job) if job else None
 
     def get_by_number(self, number: int) -> Job | None:
         job_id = self.store.job_numbers.get(number)
@@ -98,12 +121,12 @@ class MemoryJobRepository(_Repository):
             selected = [j for j in selected
                         if job_status(self._counts(j.id)) in query.statuses]
         page = _page(selected, query.order, query.page)
-        return Page([copy.copy(j) for j in page.items], page.total, page.page, page.page_size)
+        return Page([_clone(j) for j in page.items], page.total, page.page, page.page_size)
 
     def update(self, job: Job) -> None:
         if job.id not in self.store.jobs:
             raise NotFound("job", job.id)
-        self._put(self.store.jobs, job.id, copy.copy(job))
+        self._put(self.store.jobs, job.id, _clone(job))
 
     def _counts(self, job_id: str) -> dict[RunStatus, int]:
         return Counter(self.store.runs[r].status for r in self.store.runs_by_job[job_id])
@@ -111,12 +134,14 @@ class MemoryJobRepository(_Repository):
 
 class MemoryRunRepository(_Repository):
     def add_many(self, runs: Sequence[Run]) -> None:
+        seen: set[str] = set()
         for run in runs:
-            if run.id in self.store.runs:
+            if run.id in self.store.runs or run.id in seen:
                 raise Conflict(f"run '{run.id}' already exists")
+            seen.add(run.id)
         for run in runs:
             run.number = self.store.next_number("run")
-            self._put(self.store.runs, run.id, copy.copy(run))
+            self._put(self.store.runs, run.id, _clone(run))
             self._put(self.store.run_numbers, run.number, run.id)
             by_job = self.store.runs_by_job[run.job_id]
             by_job.append(run.id)
@@ -132,7 +157,7 @@ class MemoryRunRepository(_Repository):
 
     def get(self, run_id: str) -> Run | None:
         run = self.store.runs.get(run_id)
-        return copy.copy(run) if run else None
+        return _clone(run) if run else None
 
     def get_by_number(self, number: int) -> Run | None:
         run_id = self.store.run_numbers.get(number)
@@ -140,7 +165,7 @@ class MemoryRunRepository(_Repository):
 
     def for_job(self, job_id: str) -> list[Run]:
         runs = [self.store.runs[r] for r in self.store.runs_by_job.get(job_id, [])]
-        return [copy.copy(r) for r in sorted(runs, key=lambda r: r.index)]
+        return [_clone(r) for r in sorted(runs, key=lambda r: r.index)]
 
     def list(self, query: RunQuery) -> Page[Run]:
         runs: Iterable[Run]
@@ -161,7 +186,7 @@ class MemoryRunRepository(_Repository):
             tag = query.tag
             runs = (r for r in runs if tag in self.store.jobs[r.job_id].tags)
         page = _page(list(runs), query.order, query.page)
-        return Page([copy.copy(r) for r in page.items], page.total, page.page, page.page_size)
+        return Page([_clone(r) for r in page.items], page.total, page.page, page.page_size)
 
     def update(self, run: Run) -> None:
         stored = self.store.runs.get(run.id)
@@ -170,17 +195,17 @@ class MemoryRunRepository(_Repository):
         if stored.version != run.version:
             raise ConcurrencyConflict(f"run '{run.id}' was changed by someone else")
         run.version += 1
-        self._put(self.store.runs, run.id, copy.copy(run))
+        self._put(self.store.runs, run.id, _clone(run))
 
     def claim(self, run_id: str, worker: str, now: datetime) -> Run | None:
         stored = self.store.runs.get(run_id)
         if stored is None or stored.status is not RunStatus.QUEUED:
             return None
-        claimed = copy.copy(stored)
+        claimed = _clone(stored)
         claimed.start(now, worker)
         claimed.version += 1
         self._put(self.store.runs, run_id, claimed)
-        return copy.copy(claimed)
+        return _clone(claimed)
 
     def counts(self, owner_id: str | None = None, job_id: str | None = None
                ) -> dict[RunStatus, int]:
@@ -207,11 +232,11 @@ class MemoryRunRepository(_Repository):
 
 class MemoryReportRepository(_Repository):
     def add(self, report: Report) -> None:
-        self._put(self.store.reports, report.id, copy.copy(report))
+        self._put(self.store.reports, report.id, _clone(report))
 
     def get(self, report_id: str) -> Report | None:
         report = self.store.reports.get(report_id)
-        return copy.copy(report) if report else None
+        return _clone(report) if report else None
 
     def list(self, owner_id: str | None, statuses: frozenset[ReportStatus] | None,
              page: PageRequest) -> Page[Report]:
@@ -219,7 +244,7 @@ class MemoryReportRepository(_Repository):
                    if (owner_id is None or r.owner_id == owner_id)
                    and (statuses is None or r.status in statuses)]
         result = _page(reports, Ordering("created_at", True), page)
-        return Page([copy.copy(r) for r in result.items], result.total, result.page,
+        return Page([_clone(r) for r in result.items], result.total, result.page,
                     result.page_size)
 
     def update(self, report: Report) -> None:
@@ -229,22 +254,22 @@ class MemoryReportRepository(_Repository):
         if stored.version != report.version:
             raise ConcurrencyConflict(f"report '{report.id}' was changed by someone else")
         report.version += 1
-        self._put(self.store.reports, report.id, copy.copy(report))
+        self._put(self.store.reports, report.id, _clone(report))
 
 
 class MemoryMachineRepository(_Repository):
     def add(self, machine: Machine) -> None:
-        self._put(self.store.machines, machine.id, copy.copy(machine))
+        self._put(self.store.machines, machine.id, _clone(machine))
 
     def get(self, machine_id: str) -> Machine | None:
         machine = self.store.machines.get(machine_id)
-        return copy.copy(machine) if machine else None
+        return _clone(machine) if machine else None
 
     def list(self, status: MachineStatus | None, page: PageRequest) -> Page[Machine]:
         machines = [m for m in self.store.machines.values()
                     if status is None or m.status is status]
         result = _page(machines, Ordering("created_at", False), page)
-        return Page([copy.copy(m) for m in result.items], result.total, result.page,
+        return Page([_clone(m) for m in result.items], result.total, result.page,
                     result.page_size)
 
     def update(self, machine: Machine) -> None:
@@ -254,7 +279,7 @@ class MemoryMachineRepository(_Repository):
         if stored.version != machine.version:
             raise ConcurrencyConflict(f"machine '{machine.id}' was changed by someone else")
         machine.version += 1
-        self._put(self.store.machines, machine.id, copy.copy(machine))
+        self._put(self.store.machines, machine.id, _clone(machine))
 
 
 class MemoryUserRepository(_Repository):
@@ -263,12 +288,12 @@ class MemoryUserRepository(_Repository):
         if email in self.store.users_by_email:
             raise Conflict(f"a user with email '{user.email}' already exists")
         user.number = self.store.next_number("user")
-        self._put(self.store.users, user.id, copy.copy(user))
+        self._put(self.store.users, user.id, _clone(user))
         self._put(self.store.users_by_email, email, user.id)
 
     def get(self, user_id: str) -> User | None:
         user = self.store.users.get(user_id)
-        return copy.copy(user) if user else None
+        return _clone(user) if user else None
 
     def get_by_email(self, email: str) -> User | None:
         user_id = self.store.users_by_email.get(email.lower())
