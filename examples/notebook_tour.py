@@ -19,7 +19,9 @@ import simdock
 
 def main(output_dir: str) -> None:
     # -- connect: an embedded platform, no server needed ------------------
-    dock = simdock.connect(artifacts_path=output_dir)
+    # simdock.connect() alone keeps ./simdock.db and ./simdock-artifacts; here
+    # everything goes to output_dir instead.
+    dock = simdock.connect(f"sqlite:///{output_dir}/simdock.db", artifacts_path=output_dir)
     print(dock)
 
     # -- one heat1d run -------------------------------------------------

@@ -23,3 +23,10 @@ def require_service(name: str, host: str, port: int) -> None:
     if services_required():
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the scratch PostgreSQL databases the session created."""
+    from tests import databases
+
+    databases.drop_scratch_databases()

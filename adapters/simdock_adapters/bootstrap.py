@@ -7,10 +7,10 @@ the workers all get their platform from :func:`build_platform`.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from simdock.clock import RandomIds, SystemClock
-from simdock.errors import ValidationError
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
 from simdock.ports import Dispatcher, UnitOfWorkFactory
@@ -29,8 +29,9 @@ def build_platform(settings: Settings | None = None) -> Platform:
     simulations = SimulationHandlerRegistry(SimulationHandlerRegistry.default(),
                                             installed_simulations())
     reports = ReportHandlerRegistry(ReportHandlerRegistry.default(), installed_reports())
+    uow, close_store = _unit_of_work(settings)
     platform = Platform(
-        uow=_unit_of_work(settings.database_url),
+        uow=uow,
         blobs=LocalBlobStore(settings.artifacts_path),
         executor=InProcessExecutor(simulations),
         dispatcher=_dispatcher(settings),
@@ -45,6 +46,7 @@ def build_platform(settings: Settings | None = None) -> Platform:
         ),
         worker_name=socket.gethostname(),
         description=f"{settings.database_url} with blobs in {settings.artifacts_path}",
+        on_close=[close_store],
     )
     return platform.start()
 
@@ -56,13 +58,30 @@ def connect(url: str | None = None, **overrides: Any) -> Platform:
     return build_platform(Settings(**overrides))
 
 
-def _unit_of_work(url: str) -> UnitOfWorkFactory:
+def _unit_of_work(settings: Settings) -> tuple[UnitOfWorkFactory, Callable[[], None]]:
+    """The metadata store: memory, or SQL migrated (or checked) before first use."""
+    url = settings.database_url
     if url in {"memory://", "memory"}:
         store = MemoryStore()
-        return lambda: MemoryUnitOfWork(store)
-    raise ValidationError(
-        f"unsupported DATABASE_URL {url!r}; this build supports memory://"
-    )
+        return (lambda: MemoryUnitOfWork(store)), (lambda: None)
+    from simdock_adapters.sql import SqlUnitOfWork, make_engine, migrate
+    from simdock_adapters.sql.engine import check_connection, sqlite_path
+
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url, settings.database_pool_size, settings.database_max_overflow,
+                         settings.database_pool_timeout)
+    try:
+        check_connection(engine)
+        if settings.migrates_on_start:
+            migrate.upgrade(engine)
+        else:
+            migrate.require_head(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return (lambda: SqlUnitOfWork(engine)), engine.dispose
 
 
 def _dispatcher(settings: Settings) -> Dispatcher:

@@ -14,7 +14,16 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
-    database_url: str = Field("memory://", description="Metadata store (memory://, sqlite:///..)")
+    simdock_env: Literal["development", "testing", "production"] = Field(
+        "development", description="production: never migrate, refuse a schema not at head")
+    database_url: str = Field("sqlite:///./simdock.db",
+                              description="Metadata store: sqlite:///PATH, postgresql://..., "
+                                          "or memory://")
+    database_pool_size: int = Field(10, ge=1, le=1000)
+    database_max_overflow: int = Field(20, ge=0, le=1000)
+    database_pool_timeout: float = Field(30.0, gt=0)
+    auto_migrate: bool | None = Field(
+        None, description="Upgrade the schema on start (default: yes unless production)")
     artifacts_path: str = Field("./simdock-artifacts",
                                 description="Directory of the local blob store")
     parameters_size_threshold: int = Field(100 * 1024, ge=0,
@@ -27,3 +36,9 @@ class Settings(BaseSettings):
     dispatch: Literal["threads", "inline"] = "threads"
     simdock_user: str = Field("local@simdock", description="Owner of work submitted locally")
     log_level: str = "INFO"
+
+    @property
+    def migrates_on_start(self) -> bool:
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.simdock_env != "production"

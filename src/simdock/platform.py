@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
@@ -42,6 +43,7 @@ class Platform:
     worker_name: str = "local"
     description: str = ""
     live: dict[str, RunContext] = field(default_factory=dict)
+    on_close: list[Callable[[], None]] = field(default_factory=list)
     _live_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _closed: bool = field(default=False, repr=False)
 
@@ -82,3 +84,5 @@ class Platform:
         if not self._closed:
             self._closed = True
             self.dispatcher.close()
+            for close in self.on_close:
+                close()

@@ -13,6 +13,7 @@ import pytest
 
 import simdock
 from simdock.handlers import ProgressCallback, SimulationHandler
+from tests.databases import migrated_postgres
 
 
 class Sleeps(SimulationHandler):
@@ -34,9 +35,12 @@ class Raises(SimulationHandler):
         raise ZeroDivisionError("division by zero in the model")
 
 
-@pytest.fixture
-def dock(tmp_path: Path) -> Iterator[simdock.Dock]:
-    dock = simdock.connect(artifacts_path=str(tmp_path / "blobs"), executor_workers=2)
+@pytest.fixture(params=["sqlite", "memory", "postgresql"])
+def dock(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[simdock.Dock]:
+    url = {"sqlite": lambda: f"sqlite:///{tmp_path / 'simdock.db'}",
+           "memory": lambda: "memory://",
+           "postgresql": lambda: migrated_postgres("embedded")}[request.param]()
+    dock = simdock.connect(url, artifacts_path=str(tmp_path / "blobs"), executor_workers=2)
     dock.register_handler("sleeps", Sleeps())
     dock.register_handler("raises", Raises())
     yield dock

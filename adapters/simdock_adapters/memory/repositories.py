@@ -232,6 +232,8 @@ class MemoryRunRepository(_Repository):
 
 class MemoryReportRepository(_Repository):
     def add(self, report: Report) -> None:
+        if report.id in self.store.reports:
+            raise Conflict(f"report '{report.id}' already exists")
         self._put(self.store.reports, report.id, _clone(report))
 
     def get(self, report_id: str) -> Report | None:
@@ -259,6 +261,8 @@ class MemoryReportRepository(_Repository):
 
 class MemoryMachineRepository(_Repository):
     def add(self, machine: Machine) -> None:
+        if machine.id in self.store.machines:
+            raise Conflict(f"machine '{machine.id}' already exists")
         self._put(self.store.machines, machine.id, _clone(machine))
 
     def get(self, machine_id: str) -> Machine | None:
@@ -285,6 +289,8 @@ class MemoryMachineRepository(_Repository):
 class MemoryUserRepository(_Repository):
     def add(self, user: User) -> None:
         email = user.email.lower()
+        if user.id in self.store.users:
+            raise Conflict(f"user '{user.id}' already exists")
         if email in self.store.users_by_email:
             raise Conflict(f"a user with email '{user.email}' already exists")
         user.number = self.store.next_number("user")

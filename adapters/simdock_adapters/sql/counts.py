@@ -1,0 +1,61 @@
+"""Run counts by owner and status, kept by triggers, read without scanning runs.
+
+Triggers on ``runs`` (created by the migrations) append
+``(owner_id, status, delta)`` rows to ``run_status_counts`` on every insert,
+status change and delete. Reading sums those rows; once they pile up they are
+folded into one row per (owner, status), concurrently safe because each
+compaction deletes exactly the rows it re-inserts as sums.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from simdock.domain import RunStatus
+from simdock_adapters.sql.queries import status_counts
+from simdock_adapters.sql.tables import run_status_counts as counts
+
+COMPACT_AFTER_ROWS = 2000
+
+
+class StatusCounts:
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+
+    def read(self, owner_id: str | None = None) -> dict[RunStatus, int]:
+        """How many runs are in each status (for one owner, or everyone)."""
+        self._compact_if_needed()
+        statement = sa.select(counts.c.status, sa.func.sum(counts.c.delta)).group_by(
+            counts.c.status)
+        if owner_id is not None:
+            statement = statement.where(counts.c.owner_id == owner_id)
+        return status_counts(self.connection.execute(statement))
+
+    def _compact_if_needed(self) -> None:
+        low, high = self.connection.execute(
+            sa.select(sa.func.min(counts.c.number), sa.func.max(counts.c.number))).one()
+        if low is None or high - low < COMPACT_AFTER_ROWS:
+            return
+        self.compact(high)
+
+    def compact(self, up_to: int) -> None:
+        """Fold delta rows numbered up to ``up_to`` into one row per (owner, status)."""
+        scope = counts.c.number <= up_to
+        if self.connection.dialect.name == "postgresql":
+            moved = (counts.delete().where(scope)
+                     .returning(counts.c.owner_id, counts.c.status, counts.c.delta)
+                     .cte("moved"))
+            self.connection.execute(counts.insert().from_select(
+                ["owner_id", "status", "delta"],
+                sa.select(moved.c.owner_id, moved.c.status, sa.func.sum(moved.c.delta))
+                .group_by(moved.c.owner_id, moved.c.status)))
+            return
+        # SQLite: the transaction already holds the only write lock.
+        sums = self.connection.execute(
+            sa.select(counts.c.owner_id, counts.c.status, sa.func.sum(counts.c.delta))
+            .where(scope).group_by(counts.c.owner_id, counts.c.status)).all()
+        self.connection.execute(counts.delete().where(scope))
+        if sums:
+            self.connection.execute(counts.insert(), [
+                {"owner_id": owner, "status": status, "delta": int(total)}
+                for owner, status, total in sums if total])

@@ -1,0 +1,94 @@
+"""Engines from a DATABASE_URL, configured for many threads and processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+from simdock.errors import ServiceUnavailable, ValidationError
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for ``postgresql://`` and ``postgres://`` URLs."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20,
+                pool_timeout: float = 30.0, echo: bool = False) -> Engine:
+    """An engine for ``url``: SQLite in WAL mode with foreign keys, or pooled PostgreSQL."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except sa.exc.ArgumentError as exc:
+        raise ValidationError(f"invalid DATABASE_URL {url!r}: {exc}") from exc
+    options: dict[str, Any] = {"echo": echo, "future": True}
+    if parsed.get_backend_name() == "sqlite":
+        options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        engine = sa.create_engine(parsed, **options)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        options.update(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
+                       pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        return sa.create_engine(parsed, **options)
+    raise ValidationError(
+        f"unsupported database {parsed.get_backend_name()!r} in DATABASE_URL; "
+        "use sqlite:///PATH or postgresql://USER@HOST/DB"
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy issue BEGIN itself (see _sqlite_begin_immediate).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # Take the write lock up front: a transaction that reads then writes can
+    # otherwise fail with "database is locked" when another writer got there first.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///PATH`` URL, None for other databases and in-memory SQLite."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise ServiceUnavailable naming the host when the database cannot be reached."""
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except sa.exc.OperationalError as exc:
+        raise ServiceUnavailable(f"cannot reach the database at {describe(engine)}: "
+                                 f"{_first_line(exc.orig)}") from exc
+
+
+def describe(engine: Engine) -> str:
+    """Where the engine points, without its password."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite file {url.database or ':memory:'}"
+    netloc = urlsplit(url.render_as_string(hide_password=True)).netloc
+    return f"{url.get_backend_name()} {netloc.split('@')[-1]}/{url.database}"
+
+
+def _first_line(error: object) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

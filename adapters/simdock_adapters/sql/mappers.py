@@ -1,0 +1,123 @@
+"""Explicit mapping between table rows and domain entities, both ways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from simdock.domain import (
+    Artifact,
+    Job,
+    JobKind,
+    LogLine,
+    Machine,
+    MachineStatus,
+    MetricPoint,
+    Payload,
+    Report,
+    ReportStatus,
+    Run,
+    RunStatus,
+    User,
+)
+
+
+def payload_record(payload: Payload | None) -> dict[str, Any] | None:
+    return payload.to_record() if payload is not None else None
+
+
+def job_row(job: Job) -> dict[str, Any]:
+    return {"id": job.id, "owner_id": job.owner_id, "simulation_type": job.simulation_type,
+            "kind": job.kind.value, "run_count": job.run_count, "name": job.name,
+            "metadata": job.metadata, "created_at": job.created_at}
+
+
+def job_entity(row: sa.Row[Any], tags: tuple[str, ...]) -> Job:
+    return Job(id=row.id, owner_id=row.owner_id, simulation_type=row.simulation_type,
+               kind=JobKind(row.kind), run_count=row.run_count, created_at=row.created_at,
+               name=row.name, tags=tags, metadata=row.metadata, number=row.number)
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    return {"id": run.id, "job_id": run.job_id, "owner_id": run.owner_id,
+            "simulation_type": run.simulation_type, "run_index": run.index,
+            "parameters": payload_record(run.parameters), "status": run.status.value,
+            "progress": run.progress, "attempts": run.attempts, "machine_id": run.machine_id,
+            "timeout_seconds": run.timeout_seconds, "created_at": run.created_at,
+            "started_at": run.started_at, "finished_at": run.finished_at,
+            "updated_at": run.updated_at, "result": payload_record(run.result),
+            "error": run.error, "worker": run.worker, "version": run.version,
+            "metadata": run.metadata}
+
+
+def run_entity(row: sa.Row[Any]) -> Run:
+    parameters = Payload.from_record(row.parameters)
+    assert parameters is not None
+    return Run(id=row.id, job_id=row.job_id, owner_id=row.owner_id,
+               simulation_type=row.simulation_type, index=row.run_index,
+               parameters=parameters, created_at=row.created_at,
+               status=RunStatus(row.status), progress=row.progress, attempts=row.attempts,
+               machine_id=row.machine_id, timeout_seconds=row.timeout_seconds,
+               started_at=row.started_at, finished_at=row.finished_at,
+               updated_at=row.updated_at, result=Payload.from_record(row.result),
+               error=row.error, worker=row.worker, number=row.number, version=row.version,
+               metadata=row.metadata)
+
+
+def report_row(report: Report) -> dict[str, Any]:
+    return {"id": report.id, "owner_id": report.owner_id, "report_type": report.report_type,
+            "output_format": report.output_format, "job_ids": list(report.job_ids),
+            "parameters": report.parameters, "status": report.status.value,
+            "blob_key": report.blob_key, "content_type": report.content_type,
+            "filename": report.filename, "size": report.size, "error": report.error,
+            "created_at": report.created_at, "started_at": report.started_at,
+            "finished_at": report.finished_at, "version": report.version}
+
+
+def report_entity(row: sa.Row[Any]) -> Report:
+    return Report(id=row.id, owner_id=row.owner_id, report_type=row.report_type,
+                  output_format=row.output_format, job_ids=tuple(row.job_ids),
+                  created_at=row.created_at, parameters=row.parameters,
+                  status=ReportStatus(row.status), blob_key=row.blob_key,
+                  content_type=row.content_type, filename=row.filename, size=row.size,
+                  error=row.error, started_at=row.started_at, finished_at=row.finished_at,
+                  version=row.version)
+
+
+def machine_row(machine: Machine) -> dict[str, Any]:
+    return {"id": machine.id, "name": machine.name, "cpu": machine.cpu, "gpu": machine.gpu,
+            "memory_gb": machine.memory_gb, "status": machine.status.value,
+            "created_at": machine.created_at, "updated_at": machine.updated_at,
+            "version": machine.version}
+
+
+def machine_entity(row: sa.Row[Any]) -> Machine:
+    return Machine(id=row.id, name=row.name, cpu=row.cpu, gpu=row.gpu,
+                   memory_gb=row.memory_gb, created_at=row.created_at,
+                   status=MachineStatus(row.status), updated_at=row.updated_at,
+                   version=row.version)
+
+
+def user_row(user: User) -> dict[str, Any]:
+    return {"id": user.id, "email": user.email, "email_key": user.email.lower(),
+            "full_name": user.full_name, "password_hash": user.password_hash,
+            "is_active": user.is_active, "created_at": user.created_at}
+
+
+def user_entity(row: sa.Row[Any]) -> User:
+    return User(id=row.id, email=row.email, created_at=row.created_at, full_name=row.full_name,
+                password_hash=row.password_hash, is_active=row.is_active, number=row.number)
+
+
+def log_entity(row: sa.Row[Any]) -> LogLine:
+    return LogLine(row.run_id, row.seq, row.at, row.message, row.stream)
+
+
+def metric_entity(row: sa.Row[Any]) -> MetricPoint:
+    return MetricPoint(row.run_id, row.name, row.step, row.value, row.at)
+
+
+def artifact_entity(row: sa.Row[Any]) -> Artifact:
+    return Artifact(row.run_id, row.name, row.blob_key, row.size, row.content_type,
+                    row.created_at)

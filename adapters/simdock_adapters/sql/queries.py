@@ -1,0 +1,90 @@
+"""Query building shared by the SQL repositories: filters, ordering, pages, counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from simdock.domain import RunStatus
+from simdock.ports import JobQuery, Ordering, PageRequest, RunQuery
+from simdock_adapters.sql.tables import job_tags, jobs, runs
+
+RUN_COLUMNS = {"created_at": runs.c.created_at, "updated_at": runs.c.updated_at,
+               "started_at": runs.c.started_at, "finished_at": runs.c.finished_at,
+               "status": runs.c.status, "simulation_type": runs.c.simulation_type,
+               "index": runs.c.run_index, "progress": runs.c.progress}
+JOB_COLUMNS = {"created_at": jobs.c.created_at, "simulation_type": jobs.c.simulation_type,
+               "name": jobs.c.name, "run_count": jobs.c.run_count}
+
+
+def order_by(column: sa.ColumnElement[Any], tie: sa.ColumnElement[Any], order: Ordering
+             ) -> list[sa.ColumnElement[Any]]:
+    """ORDER BY the column then the tie-breaker; NULLs last ascending, first descending."""
+    if order.descending:
+        return [column.desc().nulls_first(), tie.desc()]
+    return [column.asc().nulls_last(), tie.asc()]
+
+
+def page(statement: sa.Select[Any], request: PageRequest) -> sa.Select[Any]:
+    return statement.limit(request.page_size).offset(request.offset)
+
+
+def run_filters(query: RunQuery) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if query.owner_id is not None:
+        conditions.append(runs.c.owner_id == query.owner_id)
+    if query.job_id is not None:
+        conditions.append(runs.c.job_id == query.job_id)
+    if query.statuses is not None:
+        conditions.append(runs.c.status.in_(sorted(s.value for s in query.statuses)))
+    if query.simulation_type is not None:
+        conditions.append(runs.c.simulation_type == query.simulation_type)
+    if query.machine_id is not None:
+        conditions.append(runs.c.machine_id == query.machine_id)
+    if query.tag is not None:
+        conditions.append(sa.exists().where(job_tags.c.job_id == runs.c.job_id,
+                                            job_tags.c.tag == query.tag))
+    return conditions
+
+
+def job_filters(query: JobQuery) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if query.owner_id is not None:
+        conditions.append(jobs.c.owner_id == query.owner_id)
+    if query.simulation_type is not None:
+        conditions.append(jobs.c.simulation_type == query.simulation_type)
+    if query.tag is not None:
+        conditions.append(sa.exists().where(job_tags.c.job_id == jobs.c.id,
+                                            job_tags.c.tag == query.tag))
+    if query.machine_id is not None:
+        conditions.append(sa.exists().where(runs.c.job_id == jobs.c.id,
+                                            runs.c.machine_id == query.machine_id))
+    if query.statuses is not None:
+        conditions.append(derived_job_status().in_(sorted(s.value for s in query.statuses)))
+    return conditions
+
+
+def derived_job_status() -> sa.ColumnElement[str]:
+    """The job status rule of ``simdock.domain.job_status``, as a correlated SQL expression."""
+    def count(*statuses: RunStatus) -> sa.ScalarSelect[Any]:
+        statement = sa.select(sa.func.count()).where(runs.c.job_id == jobs.c.id)
+        if statuses:
+            statement = statement.where(runs.c.status.in_([s.value for s in statuses]))
+        return statement.scalar_subquery()
+
+    total, queued = count(), count(RunStatus.QUEUED)
+    return sa.case(
+        (sa.or_(count(RunStatus.RUNNING) > 0, sa.and_(queued > 0, queued < total)),
+         RunStatus.RUNNING.value),
+        (sa.or_(total == 0, queued == total), RunStatus.QUEUED.value),
+        (count(RunStatus.SUCCEEDED) == total, RunStatus.SUCCEEDED.value),
+        (count(RunStatus.CANCELLED) == total, RunStatus.CANCELLED.value),
+        else_=RunStatus.FAILED.value,
+    )
+
+
+def status_counts(rows: Iterable[Any]) -> dict[RunStatus, int]:
+    """``{status: n}`` from (status, n) rows, leaving out statuses with none."""
+    return {RunStatus(status): int(n) for status, n in rows if n}

@@ -1,0 +1,408 @@
+"""Repositories over one SQLAlchemy connection (the unit of work's transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from simdock.domain import (
+    Artifact,
+    Job,
+    LogLine,
+    Machine,
+    MachineStatus,
+    MetricPoint,
+    Report,
+    ReportStatus,
+    Run,
+    RunStatus,
+    User,
+)
+from simdock.domain.status import TERMINAL_RUN_STATUSES
+from simdock.errors import ConcurrencyConflict, Conflict, NotFound
+from simdock.ports import JobQuery, Ordering, Page, PageRequest, RunQuery, RunStatistics
+from simdock_adapters.sql import mappers
+from simdock_adapters.sql.counts import StatusCounts
+from simdock_adapters.sql.queries import (
+    JOB_COLUMNS,
+    RUN_COLUMNS,
+    job_filters,
+    order_by,
+    page,
+    run_filters,
+    status_counts,
+)
+from simdock_adapters.sql.tables import (
+    artifacts,
+    job_tags,
+    jobs,
+    machines,
+    metric_points,
+    reports,
+    run_logs,
+    runs,
+    users,
+)
+
+RUN_INSERT_BATCH = 5000
+
+
+class _SqlRepository:
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+
+    @property
+    def dialect(self) -> str:
+        return self.connection.dialect.name
+
+    def _insert_new(self, table: sa.Table, row: dict[str, Any], kind: str) -> int:
+        """INSERT a row whose id must be new; returns its number, or raises Conflict."""
+        if self.connection.execute(
+                sa.select(table.c.number).where(table.c.id == row["id"])).first() is not None:
+            raise Conflict(f"{kind} '{row['id']}' already exists")
+        try:
+            with self.connection.begin_nested():
+                return int(self.connection.execute(
+                    table.insert().values(row).returning(table.c.number)).scalar_one())
+        except sa.exc.IntegrityError:
+            raise Conflict(f"{kind} '{row['id']}' already exists") from None
+
+    def _guarded_update(self, table: sa.Table, entity_id: str, version: int,
+                        values: dict[str, Any], kind: str) -> None:
+        """UPDATE only if the stored version is the one read; else NotFound or a conflict."""
+        result = self.connection.execute(
+            table.update().where(table.c.id == entity_id, table.c.version == version)
+            .values({**values, "version": version + 1}))
+        if result.rowcount == 1:
+            return
+        exists = self.connection.execute(
+            sa.select(table.c.version).where(table.c.id == entity_id)).first()
+        if exists is None:
+            raise NotFound(kind, entity_id)
+        raise ConcurrencyConflict(f"{kind} '{entity_id}' was changed by someone else")
+
+
+class SqlJobRepository(_SqlRepository):
+    def add(self, job: Job) -> None:
+        job.number = self._insert_new(jobs, mappers.job_row(job), "job")
+        self._write_tags(job)
+
+    def _write_tags(self, job: Job) -> None:
+        self.connection.execute(job_tags.delete().where(job_tags.c.job_id == job.id))
+        if job.tags:
+            self.connection.execute(job_tags.insert(), [
+                {"job_id": job.id, "tag": tag, "position": i} for i, tag in enumerate(job.tags)])
+
+    def _tags(self, job_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        tags: dict[str, list[str]] = {job_id: [] for job_id in job_ids}
+        if job_ids:
+            rows = self.connection.execute(
+                sa.select(job_tags.c.job_id, job_tags.c.tag)
+                .where(job_tags.c.job_id.in_(job_ids)).order_by(job_tags.c.position))
+            for job_id, tag in rows:
+                tags[job_id].append(tag)
+        return {job_id: tuple(values) for job_id, values in tags.items()}
+
+    def _one(self, condition: sa.ColumnElement[bool]) -> Job | None:
+        row = self.connection.execute(sa.select(jobs).where(condition)).first()
+        if row is None:
+            return None
+        return mappers.job_entity(row, self._tags([row.id])[row.id])
+
+    def get(self, job_id: str) -> Job | None:
+        return self._one(jobs.c.id == job_id)
+
+    def get_by_number(self, number: int) -> Job | None:
+        return self._one(jobs.c.number == number)
+
+    def list(self, query: JobQuery) -> Page[Job]:
+        conditions = job_filters(query)
+        total = self.connection.execute(
+            sa.select(sa.func.count()).select_from(jobs).where(*conditions)).scalar_one()
+        statement = sa.select(jobs).where(*conditions).order_by(
+            *order_by(JOB_COLUMNS[query.order.field], jobs.c.number, query.order))
+        rows = self.connection.execute(page(statement, query.page)).all()
+        tags = self._tags([row.id for row in rows])
+        return Page([mappers.job_entity(row, tags[row.id]) for row in rows], total,
+                    query.page.page, query.page.page_size)
+
+    def update(self, job: Job) -> None:
+        row = mappers.job_row(job)
+        result = self.connection.execute(jobs.update().where(jobs.c.id == job.id).values(
+            name=row["name"], metadata=row["metadata"]))
+        if result.rowcount != 1:
+            raise NotFound("job", job.id)
+        self._write_tags(job)
+
+
+class SqlRunRepository(_SqlRepository):
+    def __init__(self, connection: sa.Connection) -> None:
+        super().__init__(connection)
+        self.counters = StatusCounts(connection)
+
+    def add_many(self, new_runs: Sequence[Run]) -> None:
+        ids = [r.id for r in new_runs]
+        if len(set(ids)) != len(ids):
+            repeated = next(i for i in ids if ids.count(i) > 1)
+            raise Conflict(f"run '{repeated}' appears twice in one batch")
+        for start in range(0, len(ids), RUN_INSERT_BATCH):
+            existing = self.connection.execute(
+                sa.select(runs.c.id).where(runs.c.id.in_(ids[start:start + RUN_INSERT_BATCH]))
+            ).first()
+            if existing is not None:
+                raise Conflict(f"run '{existing.id}' already exists")
+        if not new_runs:
+            return
+        numbers = self.connection.execute(
+            runs.insert().returning(runs.c.number, sort_by_parameter_order=True),
+            [mappers.run_row(r) for r in new_runs]).scalars().all()
+        for run, number in zip(new_runs, numbers, strict=True):
+            run.number = number
+
+    def _one(self, condition: sa.ColumnElement[bool]) -> Run | None:
+        row = self.connection.execute(sa.select(runs).where(condition)).first()
+        return mappers.run_entity(row) if row is not None else None
+
+    def get(self, run_id: str) -> Run | None:
+        return self._one(runs.c.id == run_id)
+
+    def get_by_number(self, number: int) -> Run | None:
+        return self._one(runs.c.number == number)
+
+    def for_job(self, job_id: str) -> list[Run]:
+        rows = self.connection.execute(
+            sa.select(runs).where(runs.c.job_id == job_id).order_by(runs.c.run_index))
+        return [mappers.run_entity(row) for row in rows]
+
+    def list(self, query: RunQuery) -> Page[Run]:
+        conditions = run_filters(query)
+        total = self._total(query, conditions)
+        statement = sa.select(runs).where(*conditions).order_by(
+            *order_by(RUN_COLUMNS[query.order.field], runs.c.number, query.order))
+        rows = self.connection.execute(page(statement, query.page))
+        return Page([mappers.run_entity(row) for row in rows], total, query.page.page,
+                    query.page.page_size)
+
+    def _total(self, query: RunQuery, conditions: Sequence[sa.ColumnElement[bool]]) -> int:
+        only_owner_and_status = (query.job_id is None and query.simulation_type is None
+                                 and query.machine_id is None and query.tag is None)
+        if only_owner_and_status:
+            counts = self.counters.read(query.owner_id)
+            return sum(n for s, n in counts.items()
+                       if query.statuses is None or s in query.statuses)
+        return int(self.connection.execute(
+            sa.select(sa.func.count()).select_from(runs).where(*conditions)).scalar_one())
+
+    def update(self, run: Run) -> None:
+        row = mappers.run_row(run)
+        del row["id"], row["version"]
+        self._guarded_update(runs, run.id, run.version, row, "run")
+        run.version += 1
+
+    def claim(self, run_id: str, worker: str, now: datetime) -> Run | None:
+        statement = sa.select(runs).where(runs.c.id == run_id)
+        if self.dialect == "postgresql":
+            statement = statement.with_for_update()
+        return self._start(self.connection.execute(statement).first(), worker, now)
+
+    def claim_next(self, worker: str, now: datetime) -> Run | None:
+        """Claim the oldest queued run no one else is claiming (SKIP LOCKED on PostgreSQL)."""
+        statement = (sa.select(runs).where(runs.c.status == RunStatus.QUEUED.value)
+                     .order_by(runs.c.created_at, runs.c.number).limit(1))
+        if self.dialect == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        return self._start(self.connection.execute(statement).first(), worker, now)
+
+    def _start(self, row: sa.Row[Any] | None, worker: str, now: datetime) -> Run | None:
+        if row is None or row.status != RunStatus.QUEUED.value:
+            return None
+        run = mappers.run_entity(row)
+        run.start(now, worker)
+        try:
+            self.update(run)
+        except ConcurrencyConflict:
+            return None
+        return run
+
+    def counts(self, owner_id: str | None = None, job_id: str | None = None
+               ) -> dict[RunStatus, int]:
+        if job_id is None:
+            return self.counters.read(owner_id)
+        statement = (sa.select(runs.c.status, sa.func.count()).where(runs.c.job_id == job_id)
+                     .group_by(runs.c.status))
+        if owner_id is not None:
+            statement = statement.where(runs.c.owner_id == owner_id)
+        return status_counts(self.connection.execute(statement))
+
+    def counts_by_job(self, job_ids: Sequence[str]) -> dict[str, dict[RunStatus, int]]:
+        result: dict[str, dict[RunStatus, int]] = {job_id: {} for job_id in job_ids}
+        if job_ids:
+            rows = self.connection.execute(
+                sa.select(runs.c.job_id, runs.c.status, sa.func.count())
+                .where(runs.c.job_id.in_(job_ids)).group_by(runs.c.job_id, runs.c.status))
+            for job_id, status, n in rows:
+                result[job_id][RunStatus(status)] = int(n)
+        return result
+
+    def statistics(self, owner_id: str | None = None) -> RunStatistics:
+        counts = self.counters.read(owner_id)
+        seconds: sa.ColumnElement[Any]
+        if self.dialect == "postgresql":
+            seconds = sa.func.extract("epoch", runs.c.finished_at - runs.c.started_at)
+        else:
+            seconds = (sa.func.julianday(runs.c.finished_at)
+                       - sa.func.julianday(runs.c.started_at)) * 86400.0
+        statement = sa.select(sa.func.avg(seconds)).where(
+            runs.c.status.in_([s.value for s in TERMINAL_RUN_STATUSES]),
+            runs.c.started_at.is_not(None), runs.c.finished_at.is_not(None))
+        if owner_id is not None:
+            statement = statement.where(runs.c.owner_id == owner_id)
+        mean = self.connection.execute(statement).scalar_one()
+        return RunStatistics(counts, float(mean) if mean is not None else None,
+                             sum(counts.values()))
+
+
+class SqlReportRepository(_SqlRepository):
+    def add(self, report: Report) -> None:
+        self._insert_new(reports, mappers.report_row(report), "report")
+
+    def get(self, report_id: str) -> Report | None:
+        row = self.connection.execute(sa.select(reports).where(reports.c.id == report_id)).first()
+        return mappers.report_entity(row) if row is not None else None
+
+    def list(self, owner_id: str | None, statuses: frozenset[ReportStatus] | None,
+             page_request: PageRequest) -> Page[Report]:
+        conditions = []
+        if owner_id is not None:
+            conditions.append(reports.c.owner_id == owner_id)
+        if statuses is not None:
+            conditions.append(reports.c.status.in_(sorted(s.value for s in statuses)))
+        total = self.connection.execute(
+            sa.select(sa.func.count()).select_from(reports).where(*conditions)).scalar_one()
+        statement = sa.select(reports).where(*conditions).order_by(
+            *order_by(reports.c.created_at, reports.c.number, Ordering("created_at", True)))
+        rows = self.connection.execute(page(statement, page_request))
+        return Page([mappers.report_entity(row) for row in rows], total, page_request.page,
+                    page_request.page_size)
+
+    def update(self, report: Report) -> None:
+        row = mappers.report_row(report)
+        del row["id"], row["version"]
+        self._guarded_update(reports, report.id, report.version, row, "report")
+        report.version += 1
+
+
+class SqlMachineRepository(_SqlRepository):
+    def add(self, machine: Machine) -> None:
+        self._insert_new(machines, mappers.machine_row(machine), "machine")
+
+    def get(self, machine_id: str) -> Machine | None:
+        row = self.connection.execute(
+            sa.select(machines).where(machines.c.id == machine_id)).first()
+        return mappers.machine_entity(row) if row is not None else None
+
+    def list(self, status: MachineStatus | None, page_request: PageRequest) -> Page[Machine]:
+        conditions = [machines.c.status == status.value] if status is not None else []
+        total = self.connection.execute(
+            sa.select(sa.func.count()).select_from(machines).where(*conditions)).scalar_one()
+        statement = sa.select(machines).where(*conditions).order_by(
+            *order_by(machines.c.created_at, machines.c.number, Ordering("created_at", False)))
+        rows = self.connection.execute(page(statement, page_request))
+        return Page([mappers.machine_entity(row) for row in rows], total, page_request.page,
+                    page_request.page_size)
+
+    def update(self, machine: Machine) -> None:
+        row = mappers.machine_row(machine)
+        del row["id"], row["version"]
+        self._guarded_update(machines, machine.id, machine.version, row, "machine")
+        machine.version += 1
+
+
+class SqlUserRepository(_SqlRepository):
+    def add(self, user: User) -> None:
+        taken = self.connection.execute(
+            sa.select(users.c.id).where(users.c.email_key == user.email.lower())).first()
+        if taken is not None:
+            raise Conflict(f"a user with email '{user.email}' already exists")
+        user.number = self._insert_new(users, mappers.user_row(user), "user")
+
+    def get(self, user_id: str) -> User | None:
+        row = self.connection.execute(sa.select(users).where(users.c.id == user_id)).first()
+        return mappers.user_entity(row) if row is not None else None
+
+    def get_by_email(self, email: str) -> User | None:
+        row = self.connection.execute(
+            sa.select(users).where(users.c.email_key == email.lower())).first()
+        return mappers.user_entity(row) if row is not None else None
+
+
+class SqlLogRepository(_SqlRepository):
+    def append(self, run_id: str, messages: Sequence[tuple[datetime, str, str]]
+               ) -> list[LogLine]:
+        last = self.connection.execute(
+            sa.select(sa.func.max(run_logs.c.seq)).where(run_logs.c.run_id == run_id)
+        ).scalar_one() or 0
+        lines = [LogLine(run_id, last + i + 1, at, message, stream)
+                 for i, (at, stream, message) in enumerate(messages)]
+        if lines:
+            try:
+                with self.connection.begin_nested():
+                    self.connection.execute(run_logs.insert(), [
+                        {"run_id": run_id, "seq": line.seq, "at": line.at,
+                         "stream": line.stream, "message": line.message} for line in lines])
+            except sa.exc.IntegrityError as exc:
+                raise ConcurrencyConflict(f"log of run '{run_id}' was appended to "
+                                          f"concurrently: {exc.orig}") from None
+        return lines
+
+    def list(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[LogLine]:
+        statement = (sa.select(run_logs).where(run_logs.c.run_id == run_id,
+                                               run_logs.c.seq > after_seq)
+                     .order_by(run_logs.c.seq))
+        if limit is not None:
+            statement = statement.limit(limit)
+        return [mappers.log_entity(row) for row in self.connection.execute(statement)]
+
+
+class SqlMetricRepository(_SqlRepository):
+    def append(self, points: Sequence[MetricPoint]) -> None:
+        if points:
+            self.connection.execute(metric_points.insert(), [
+                {"run_id": p.run_id, "name": p.name, "step": p.step, "value": p.value,
+                 "at": p.at} for p in points])
+
+    def list(self, run_id: str, name: str | None = None, since_step: int | None = None,
+             since: datetime | None = None) -> list[MetricPoint]:
+        statement = sa.select(metric_points).where(metric_points.c.run_id == run_id)
+        if name is not None:
+            statement = statement.where(metric_points.c.name == name)
+        if since_step is not None:
+            statement = statement.where(metric_points.c.step > since_step)
+        if since is not None:
+            statement = statement.where(metric_points.c.at > since)
+        statement = statement.order_by(metric_points.c.name, metric_points.c.step,
+                                       metric_points.c.at, metric_points.c.number)
+        return [mappers.metric_entity(row) for row in self.connection.execute(statement)]
+
+
+class SqlArtifactRepository(_SqlRepository):
+    def add(self, artifact: Artifact) -> None:
+        self.connection.execute(artifacts.delete().where(
+            artifacts.c.run_id == artifact.run_id, artifacts.c.name == artifact.name))
+        self.connection.execute(artifacts.insert().values(
+            run_id=artifact.run_id, name=artifact.name, blob_key=artifact.blob_key,
+            size=artifact.size, content_type=artifact.content_type,
+            created_at=artifact.created_at))
+
+    def list(self, run_id: str) -> list[Artifact]:
+        rows = self.connection.execute(
+            sa.select(artifacts).where(artifacts.c.run_id == run_id).order_by(artifacts.c.name))
+        return [mappers.artifact_entity(row) for row in rows]
+
+    def get(self, run_id: str, name: str) -> Artifact | None:
+        row = self.connection.execute(sa.select(artifacts).where(
+            artifacts.c.run_id == run_id, artifacts.c.name == name)).first()
+        return mappers.artifact_entity(row) if row is not None else None

@@ -1,0 +1,173 @@
+"""The schema, as SQLAlchemy Core tables; Alembic migrations must match it.
+
+Every table has an integer ``number`` primary key (the Epistemix dialect's
+ids, and cheap joins) beside the prefixed string ``id`` the rest of simdock
+uses. Run status counts are kept in ``run_status_counts`` by triggers that
+the initial migration creates, so counting never scans the runs table.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from simdock_adapters.sql.types import UtcDateTime
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+Timestamp = UtcDateTime()
+Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(64), nullable=False, unique=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("email_key", sa.String(320), nullable=False, unique=True),
+    sa.Column("full_name", sa.Text),
+    sa.Column("password_hash", sa.Text),
+    sa.Column("is_active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+machines = sa.Table(
+    "machines", metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("cpu", sa.Text, nullable=False),
+    sa.Column("gpu", sa.Text),
+    sa.Column("memory_gb", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp),
+    sa.Column("version", sa.Integer, nullable=False, default=0),
+    sa.Index(None, "status", "created_at"),
+)
+
+jobs = sa.Table(
+    "jobs", metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(64), nullable=False, unique=True),
+    sa.Column("owner_id", sa.String(64), nullable=False),
+    sa.Column("simulation_type", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("run_count", sa.Integer, nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("metadata", Json, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index(None, "owner_id", "created_at", "number"),
+    sa.Index(None, "owner_id", "simulation_type", "created_at"),
+)
+
+job_tags = sa.Table(
+    "job_tags", metadata,
+    sa.Column("job_id", sa.String(64), sa.ForeignKey("jobs.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("tag", sa.String(200), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Index(None, "tag", "job_id"),
+)
+
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(64), nullable=False, unique=True),
+    sa.Column("job_id", sa.String(64), sa.ForeignKey("jobs.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("owner_id", sa.String(64), nullable=False),
+    sa.Column("simulation_type", sa.Text, nullable=False),
+    sa.Column("run_index", sa.Integer, nullable=False),
+    sa.Column("parameters", Json, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("progress", sa.Float, nullable=False, default=0.0),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("machine_id", sa.String(64)),
+    sa.Column("timeout_seconds", sa.Float),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("started_at", Timestamp),
+    sa.Column("finished_at", Timestamp),
+    sa.Column("updated_at", Timestamp),
+    sa.Column("result", Json),
+    sa.Column("error", sa.Text),
+    sa.Column("worker", sa.Text),
+    sa.Column("version", sa.Integer, nullable=False, default=0),
+    sa.Column("metadata", Json, nullable=False),
+    sa.Index(None, "job_id", "run_index", unique=True),
+    sa.Index(None, "job_id", "status"),
+    sa.Index(None, "owner_id", "created_at", "number"),
+    sa.Index(None, "owner_id", "status", "created_at", "number"),
+    sa.Index(None, "status", "created_at", "number"),
+    sa.Index(None, "machine_id", "created_at"),
+)
+
+run_status_counts = sa.Table(
+    "run_status_counts", metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("owner_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("delta", sa.BigInteger, nullable=False),
+    sa.Index(None, "owner_id", "status"),
+)
+
+reports = sa.Table(
+    "reports", metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(64), nullable=False, unique=True),
+    sa.Column("owner_id", sa.String(64), nullable=False),
+    sa.Column("report_type", sa.Text, nullable=False),
+    sa.Column("output_format", sa.String(32), nullable=False),
+    sa.Column("job_ids", Json, nullable=False),
+    sa.Column("parameters", Json, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("blob_key", sa.Text),
+    sa.Column("content_type", sa.Text),
+    sa.Column("filename", sa.Text),
+    sa.Column("size", sa.BigInteger, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("started_at", Timestamp),
+    sa.Column("finished_at", Timestamp),
+    sa.Column("version", sa.Integer, nullable=False, default=0),
+    sa.Index(None, "owner_id", "created_at"),
+)
+
+run_logs = sa.Table(
+    "run_logs", metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("stream", sa.String(16), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+)
+
+metric_points = sa.Table(
+    "metric_points", metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Index(None, "run_id", "name", "step"),
+    sa.Index(None, "run_id", "at"),
+)
+
+artifacts = sa.Table(
+    "artifacts", metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("blob_key", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)

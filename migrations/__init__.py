@@ -1,0 +1,1 @@
+"""simdock's Alembic migrations (installed as ``simdock_migrations``)."""

@@ -1,0 +1,55 @@
+"""Alembic environment: migrates the database named by DATABASE_URL.
+
+The URL comes from the Alembic config's ``sqlalchemy.url`` when the caller
+set one (the migration runner and the embedded platform do), else from the
+DATABASE_URL environment variable, else the embedded default SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+
+from alembic import context
+
+from simdock_adapters.sql.engine import make_engine, normalise_url
+from simdock_adapters.sql.tables import metadata
+
+DEFAULT_URL = "sqlite:///./simdock.db"
+
+
+def database_url() -> str:
+    configured = context.config.get_main_option("sqlalchemy.url")
+    return normalise_url(configured or os.environ.get("DATABASE_URL") or DEFAULT_URL)
+
+
+def run_offline() -> None:
+    context.configure(url=database_url(), target_metadata=metadata, literal_binds=True,
+                      render_as_batch=True, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:  # handed over by simdock_adapters.sql.migrate
+        _migrate(connection)
+        return
+    engine = make_engine(database_url())
+    try:
+        with engine.connect() as connection:
+            _migrate(connection)
+    finally:
+        engine.dispose()
+
+
+def _migrate(connection: object) -> None:
+    context.configure(connection=connection, target_metadata=metadata,  # type: ignore[arg-type]
+                      render_as_batch=True, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

@@ -1,0 +1,1579 @@
+"""The UnitOfWork and repository contract, for every repository adapter.
+
+Adapters come from ``UNIT_OF_WORK_ADAPTERS`` in ``tests/contract/adapters.py``.
+Each test gets an empty store through ``uow_factory`` and works the way the
+use cases do: open a unit of work, act, commit (or not), and look again in a
+new unit of work. Parents are always stored before children (user, machine,
+job, run, then logs/metrics/artifacts/reports), so adapters with foreign keys
+pass too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simdock.domain import (
+    Artifact,
+    Job,
+    JobKind,
+    LogLine,
+    Machine,
+    MachineStatus,
+    MetricPoint,
+    Payload,
+    Report,
+    ReportStatus,
+    Run,
+    RunStatus,
+    User,
+)
+from simdock.errors import ConcurrencyConflict, Conflict, NotFound
+from simdock.ports import (
+    JOB_ORDER_FIELDS,
+    RUN_ORDER_FIELDS,
+    JobQuery,
+    Ordering,
+    PageRequest,
+    RunQuery,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from tests.contract.adapters import UNIT_OF_WORK_ADAPTERS, apply_known_bugs
+
+
+@pytest.fixture(params=list(UNIT_OF_WORK_ADAPTERS))
+def uow_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UnitOfWorkFactory]:
+    adapter_id: str = request.param
+    apply_known_bugs(request, adapter_id)
+    with UNIT_OF_WORK_ADAPTERS[adapter_id](tmp_path) as factory:
+        yield factory
+
+
+# ==========================================================================
+# Builders and helpers
+# ==========================================================================
+
+T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def user(user_id: str = "usr-a", email: str | None = None, **fields: Any) -> User:
+    return User(id=user_id, email=email or f"{user_id}@example.com", created_at=T0, **fields)
+
+
+def job(job_id: str = "job-1", owner_id: str = "usr-a", simulation_type: str = "heat1d",
+        run_count: int = 1, created_at: datetime = T0, **fields: Any) -> Job:
+    kind = JobKind.SWEEP if run_count > 1 else JobKind.SINGLE
+    return Job(id=job_id, owner_id=owner_id, simulation_type=simulation_type, kind=kind,
+               run_count=run_count, created_at=created_at, **fields)
+
+
+def run(run_id: str, parent: Job, index: int = 0, created_at: datetime | None = None,
+        **fields: Any) -> Run:
+    fields.setdefault("parameters", Payload(inline={"index": index}, size=12))
+    return Run(id=run_id, job_id=parent.id, owner_id=parent.owner_id,
+               simulation_type=parent.simulation_type, index=index,
+               created_at=created_at or parent.created_at, **fields)
+
+
+def machine(machine_id: str = "mch-1", created_at: datetime = T0, **fields: Any) -> Machine:
+    fields.setdefault("gpu", None)
+    return Machine(id=machine_id, name=f"node {machine_id}", cpu="8 cores", memory_gb=32.0,
+                   created_at=created_at, **fields)
+
+
+def report(report_id: str, owner_id: str, job_ids: Sequence[str], created_at: datetime = T0,
+           **fields: Any) -> Report:
+    return Report(id=report_id, owner_id=owner_id, report_type="summary", output_format="pdf",
+                  job_ids=tuple(job_ids), created_at=created_at, **fields)
+
+
+Entity = User | Machine | Job | Run | Report
+STORE_ORDER: tuple[type, ...] = (User, Machine, Job, Run, Report)
+
+
+def save(uow_factory: UnitOfWorkFactory, *entities: Entity) -> None:
+    """Add entities in one committed unit of work, parents first; runs in one add_many."""
+    with uow_factory() as uow:
+        for kind in STORE_ORDER:
+            chosen = [e for e in entities if type(e) is kind]
+            if kind is Run and chosen:
+                uow.runs.add_many([e for e in chosen if isinstance(e, Run)])
+                continue
+            for entity in chosen:
+                if isinstance(entity, User):
+                    uow.users.add(entity)
+                elif isinstance(entity, Machine):
+                    uow.machines.add(entity)
+                elif isinstance(entity, Job):
+                    uow.jobs.add(entity)
+                elif isinstance(entity, Report):
+                    uow.reports.add(entity)
+        uow.commit()
+
+
+def state(entity: object) -> dict[str, Any]:
+    """Every field of an entity (entities compare by identity, so compare this)."""
+    assert dataclasses.is_dataclass(entity) and not isinstance(entity, type)
+    return {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)}
+
+
+def get_run(uow_factory: UnitOfWorkFactory, run_id: str) -> Run:
+    with uow_factory() as uow:
+        found = uow.runs.get(run_id)
+    assert found is not None, f"run {run_id} is not stored"
+    return found
+
+
+def get_job(uow_factory: UnitOfWorkFactory, job_id: str) -> Job:
+    with uow_factory() as uow:
+        found = uow.jobs.get(job_id)
+    assert found is not None, f"job {job_id} is not stored"
+    return found
+
+
+def run_ids(runs: Sequence[Run]) -> list[str]:
+    return [r.id for r in runs]
+
+
+def nonzero(counts: dict[RunStatus, int]) -> dict[RunStatus, int]:
+    return {status: n for status, n in counts.items() if n}
+
+
+def single_run(uow_factory: UnitOfWorkFactory, **fields: Any) -> Run:
+    """A stored user, job and one queued run; returns the run as stored."""
+    parent = job()
+    save(uow_factory, user(), parent, run("run-1", parent, **fields))
+    return get_run(uow_factory, "run-1")
+
+
+# ==========================================================================
+# A small world for filters, ordering, counts and statistics
+#
+#   job    owner  type         tags               runs (status, machine)
+#   job-1  usr-a  heat1d       alpha, shared      run-01 succeeded mch-1
+#                                                 run-02 failed    mch-2
+#                                                 run-03 queued    -
+#   job-2  usr-a  monte_carlo  beta               run-04 running   mch-1
+#   job-3  usr-b  heat1d       shared             run-05 cancelled -
+#                                                 run-06 cancelled mch-2
+#   job-4  usr-b  heat1d       -                  run-07 queued    -
+# ==========================================================================
+
+WORLD_JOBS = {
+    "job-1": job("job-1", "usr-a", "heat1d", 3, at(0), name="sweep", tags=("alpha", "shared")),
+    "job-2": job("job-2", "usr-a", "monte_carlo", 1, at(1), tags=("beta",)),
+    "job-3": job("job-3", "usr-b", "heat1d", 2, at(2), name="alpha", tags=("shared",)),
+    "job-4": job("job-4", "usr-b", "heat1d", 1, at(2), name="alpha"),
+}
+
+
+def world_runs() -> list[Run]:
+    j = WORLD_JOBS
+    return [
+        run("run-01", j["job-1"], 0, status=RunStatus.SUCCEEDED, machine_id="mch-1",
+            progress=1.0, attempts=1, started_at=at(10), finished_at=at(20), updated_at=at(20),
+            result=Payload(inline={"value": 1.5}, size=14)),
+        run("run-02", j["job-1"], 1, status=RunStatus.FAILED, machine_id="mch-2",
+            progress=0.5, attempts=1, started_at=at(10), finished_at=at(40), updated_at=at(40),
+            error="RuntimeError: boom"),
+        run("run-03", j["job-1"], 2),
+        run("run-04", j["job-2"], 0, status=RunStatus.RUNNING, machine_id="mch-1",
+            progress=0.25, attempts=1, started_at=at(5), updated_at=at(20), worker="w-1"),
+        run("run-05", j["job-3"], 0, status=RunStatus.CANCELLED, finished_at=at(50),
+            updated_at=at(50), error="cancelled by request"),
+        run("run-06", j["job-3"], 1, status=RunStatus.CANCELLED, machine_id="mch-2",
+            progress=0.5, finished_at=at(50), updated_at=at(50), error="cancelled by request"),
+        run("run-07", j["job-4"], 0, created_at=at(3)),
+    ]
+
+
+@pytest.fixture
+def world(uow_factory: UnitOfWorkFactory) -> UnitOfWorkFactory:
+    save(uow_factory, user("usr-a"), user("usr-b"), machine("mch-1"), machine("mch-2", at(1)),
+         *WORLD_JOBS.values(), *world_runs())
+    return uow_factory
+
+
+def list_runs(uow_factory: UnitOfWorkFactory, query: RunQuery) -> list[str]:
+    with uow_factory() as uow:
+        return run_ids(uow.runs.list(query).items)
+
+
+def list_jobs(uow_factory: UnitOfWorkFactory, query: JobQuery) -> list[str]:
+    with uow_factory() as uow:
+        return [j.id for j in uow.jobs.list(query).items]
+
+
+def expected_order(items: Sequence[Any], field: str, descending: bool) -> list[str]:
+    """The contract's order: values ascending, missing values last, ties by id;
+    descending is exactly the reverse (missing values first, ties by id descending)."""
+    present = sorted((i for i in items if getattr(i, field) is not None),
+                     key=lambda i: (getattr(i, field), i.id))
+    missing = sorted((i for i in items if getattr(i, field) is None), key=lambda i: i.id)
+    ascending = [i.id for i in (*present, *missing)]
+    return ascending[::-1] if descending else ascending
+
+
+# ==========================================================================
+# Jobs
+# ==========================================================================
+
+
+def test_a_job_round_trips_unchanged(uow_factory: UnitOfWorkFactory) -> None:
+    stored = job("job-1", name="heat study", tags=("a", "b"),
+                 metadata={"project": "x", "n": 3, "ok": True, "ratio": 0.1, "none": None})
+    save(uow_factory, user(), stored)
+
+    assert state(get_job(uow_factory, "job-1")) == state(stored)
+
+
+def test_get_of_an_unknown_job_is_none(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        assert uow.jobs.get("job-missing") is None
+        assert uow.jobs.get_by_number(987654) is None
+
+
+def test_add_assigns_unique_increasing_job_numbers(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user())
+    jobs = [job(f"job-{i}") for i in range(5)]
+    save(uow_factory, jobs[0], jobs[1])
+    save(uow_factory, jobs[2])
+    save(uow_factory, jobs[3], jobs[4])
+
+    numbers = [j.number for j in jobs]
+    assert all(isinstance(n, int) for n in numbers)
+    assert numbers == sorted(set(n for n in numbers if n is not None))
+    assert [get_job(uow_factory, j.id).number for j in jobs] == numbers
+
+
+def test_get_by_number_finds_the_job(uow_factory: UnitOfWorkFactory) -> None:
+    first, second = job("job-1"), job("job-2")
+    save(uow_factory, user(), first, second)
+    assert second.number is not None
+
+    with uow_factory() as uow:
+        found = uow.jobs.get_by_number(second.number)
+
+    assert found is not None and found.id == "job-2"
+
+
+def test_adding_a_job_with_an_existing_id_raises_conflict(uow_factory: UnitOfWorkFactory
+                                                          ) -> None:
+    save(uow_factory, user(), job("job-1", name="original"))
+
+    with pytest.raises(Conflict), uow_factory() as uow:
+        uow.jobs.add(job("job-1", name="impostor"))
+
+    assert get_job(uow_factory, "job-1").name == "original"
+
+
+def test_update_stores_changed_tags_name_and_metadata(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user(), job("job-1", name="old", tags=("a",), metadata={"k": 1}))
+    with uow_factory() as uow:
+        changed = uow.jobs.get("job-1")
+        assert changed is not None
+        changed.name = "new"
+        changed.tags = ("b", "c")
+        changed.metadata = {"k": 2, "more": ["x"]}
+        uow.jobs.update(changed)
+        uow.commit()
+
+    stored = get_job(uow_factory, "job-1")
+    assert (stored.name, stored.tags, stored.metadata) == ("new", ("b", "c"),
+                                                           {"k": 2, "more": ["x"]})
+    assert stored.number == changed.number
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (JobQuery(), ["job-1", "job-2", "job-3", "job-4"]),
+        (JobQuery(owner_id="usr-b"), ["job-3", "job-4"]),
+        (JobQuery(statuses=frozenset({RunStatus.RUNNING})), ["job-1", "job-2"]),
+        (JobQuery(statuses=frozenset({RunStatus.CANCELLED})), ["job-3"]),
+        (JobQuery(statuses=frozenset({RunStatus.QUEUED, RunStatus.CANCELLED})),
+         ["job-3", "job-4"]),
+        (JobQuery(statuses=frozenset({RunStatus.SUCCEEDED})), []),
+        (JobQuery(simulation_type="heat1d"), ["job-1", "job-3", "job-4"]),
+        (JobQuery(tag="shared"), ["job-1", "job-3"]),
+        (JobQuery(tag="alp"), []),
+        (JobQuery(machine_id="mch-2"), ["job-1", "job-3"]),
+        (JobQuery(owner_id="usr-a", tag="beta"), ["job-2"]),
+    ],
+    ids=["all", "owner", "running", "cancelled", "queued-or-cancelled", "none-succeeded",
+         "simulation-type", "tag", "tag-is-exact", "machine", "owner-and-tag"],
+)
+def test_job_list_filters(world: UnitOfWorkFactory, query: JobQuery, expected: list[str]
+                          ) -> None:
+    assert sorted(list_jobs(world, query)) == expected
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+@pytest.mark.parametrize("field", sorted(JOB_ORDER_FIELDS))
+def test_job_list_orders_by_each_field_with_ties_broken_by_id(
+    world: UnitOfWorkFactory, field: str, descending: bool
+) -> None:
+    query = JobQuery(order=Ordering(field, descending))
+
+    assert list_jobs(world, query) == expected_order(list(WORLD_JOBS.values()), field,
+                                                     descending)
+
+
+def test_job_list_pages(world: UnitOfWorkFactory) -> None:
+    with world() as uow:
+        first = uow.jobs.list(JobQuery(order=Ordering("created_at", False),
+                                       page=PageRequest(1, 3)))
+        last = uow.jobs.list(JobQuery(order=Ordering("created_at", False),
+                                      page=PageRequest(2, 3)))
+
+    assert [j.id for j in first.items] == ["job-1", "job-2", "job-3"]
+    assert [j.id for j in last.items] == ["job-4"]
+    assert (first.total, first.total_pages, last.total) == (4, 2, 4)
+
+
+# ==========================================================================
+# Runs: adding, reading, updating
+# ==========================================================================
+
+
+def test_a_run_round_trips_unchanged(uow_factory: UnitOfWorkFactory) -> None:
+    parent = job()
+    stored = run("run-1", parent, 0, status=RunStatus.SUCCEEDED, progress=1.0, attempts=2,
+                 machine_id="mch-1", timeout_seconds=90.5, started_at=at(1), finished_at=at(2),
+                 updated_at=at(2), result=Payload(blob_key="runs/run-1/result.json", size=10_000),
+                 error=None, worker="host:123", metadata={"seed": 42, "labels": ["a", "b"]})
+    save(uow_factory, user(), machine("mch-1"), parent, stored)
+
+    assert state(get_run(uow_factory, "run-1")) == state(stored)
+
+
+def test_get_of_an_unknown_run_is_none(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        assert uow.runs.get("run-missing") is None
+        assert uow.runs.get_by_number(987654) is None
+        assert uow.runs.for_job("job-missing") == []
+
+
+def test_add_many_assigns_unique_increasing_run_numbers(uow_factory: UnitOfWorkFactory
+                                                        ) -> None:
+    first, second = job("job-1", run_count=3), job("job-2", run_count=2)
+    runs = [run(f"run-1{i}", first, i) for i in range(3)]
+    later = [run(f"run-2{i}", second, i) for i in range(2)]
+    save(uow_factory, user(), first, *runs)
+    save(uow_factory, second, *later)
+
+    numbers = [r.number for r in (*runs, *later)]
+    assert all(isinstance(n, int) for n in numbers)
+    assert numbers == sorted(set(n for n in numbers if n is not None))
+    assert [get_run(uow_factory, r.id).number for r in (*runs, *later)] == numbers
+
+
+def test_get_by_number_finds_the_run(uow_factory: UnitOfWorkFactory) -> None:
+    parent = job(run_count=2)
+    runs = [run("run-a", parent, 0), run("run-b", parent, 1)]
+    save(uow_factory, user(), parent, *runs)
+    assert runs[1].number is not None
+
+    with uow_factory() as uow:
+        found = uow.runs.get_by_number(runs[1].number)
+
+    assert found is not None and found.id == "run-b"
+
+
+def test_for_job_returns_the_jobs_runs_in_index_order(uow_factory: UnitOfWorkFactory) -> None:
+    parent, other = job("job-1", run_count=4), job("job-2")
+    shuffled = [run(f"run-{i}", parent, i) for i in (2, 0, 3, 1)]
+    save(uow_factory, user(), parent, other, *shuffled, run("run-x", other, 0))
+
+    with uow_factory() as uow:
+        runs = uow.runs.for_job("job-1")
+
+    assert [r.index for r in runs] == [0, 1, 2, 3]
+    assert run_ids(runs) == ["run-0", "run-1", "run-2", "run-3"]
+
+
+def test_adding_a_run_with_an_existing_id_raises_conflict_and_stores_none_of_the_batch(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    parent = job(run_count=3)
+    save(uow_factory, user(), parent, run("run-1", parent, 0))
+
+    with pytest.raises(Conflict), uow_factory() as uow:
+        uow.runs.add_many([run("run-2", parent, 1), run("run-1", parent, 2)])
+
+    with uow_factory() as uow:
+        assert uow.runs.get("run-2") is None
+        assert run_ids(uow.runs.for_job(parent.id)) == ["run-1"]
+
+
+def test_adding_the_same_run_id_twice_in_one_batch_raises_conflict(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    parent = job(run_count=2)
+    save(uow_factory, user(), parent)
+
+    with pytest.raises(Conflict), uow_factory() as uow:
+        uow.runs.add_many([run("run-1", parent, 0), run("run-1", parent, 1)])
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert uow.runs.for_job(parent.id) == []
+
+
+def test_update_stores_the_change_and_bumps_the_version(uow_factory: UnitOfWorkFactory) -> None:
+    before = single_run(uow_factory)
+    with uow_factory() as uow:
+        changed = uow.runs.get("run-1")
+        assert changed is not None
+        changed.start(at(5), "w-1")
+        changed.report_progress(0.4, at(6))
+        changed.place_on("mch-9", at(6))
+        changed.metadata = {"note": "placed"}
+        uow.runs.update(changed)
+        uow.commit()
+
+    stored = get_run(uow_factory, "run-1")
+    assert changed.version == before.version + 1
+    assert state(stored) == state(changed)
+
+
+def test_update_with_a_stale_version_raises_and_leaves_the_run_unchanged(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    single_run(uow_factory)
+    first, second = get_run(uow_factory, "run-1"), get_run(uow_factory, "run-1")
+    with uow_factory() as uow:
+        first.start(at(5), "w-first")
+        uow.runs.update(first)
+        uow.commit()
+
+    second.cancel(at(6))
+    with pytest.raises(ConcurrencyConflict), uow_factory() as uow:
+        uow.runs.update(second)
+        uow.commit()
+
+    assert state(get_run(uow_factory, "run-1")) == state(first)
+
+
+def test_a_run_can_be_updated_again_with_the_entity_update_returned(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    current = single_run(uow_factory)
+    with uow_factory() as uow:
+        current.start(at(1), "w-1")
+        uow.runs.update(current)
+        current.report_progress(0.5, at(2))
+        uow.runs.update(current)
+        uow.commit()
+    with uow_factory() as uow:
+        current.succeed(Payload(inline=[1, 2]), at(3))
+        uow.runs.update(current)
+        uow.commit()
+
+    stored = get_run(uow_factory, "run-1")
+    assert stored.status is RunStatus.SUCCEEDED
+    assert stored.version == current.version
+
+
+# ==========================================================================
+# Runs: claiming
+# ==========================================================================
+
+
+def test_claim_moves_a_queued_run_to_running_for_the_worker(uow_factory: UnitOfWorkFactory
+                                                            ) -> None:
+    before = single_run(uow_factory)
+    with uow_factory() as uow:
+        claimed = uow.runs.claim("run-1", "host:1", at(7))
+        uow.commit()
+
+    assert claimed is not None
+    stored = get_run(uow_factory, "run-1")
+    assert state(stored) == state(claimed)
+    assert stored.status is RunStatus.RUNNING
+    assert (stored.worker, stored.started_at, stored.attempts) == ("host:1", at(7), 1)
+    assert stored.version > before.version
+
+
+def test_claim_succeeds_exactly_once(uow_factory: UnitOfWorkFactory) -> None:
+    single_run(uow_factory)
+    with uow_factory() as uow:
+        first = uow.runs.claim("run-1", "w-1", at(1))
+        uow.commit()
+    with uow_factory() as uow:
+        second = uow.runs.claim("run-1", "w-2", at(2))
+        uow.commit()
+
+    assert first is not None
+    assert second is None
+    assert get_run(uow_factory, "run-1").worker == "w-1"
+
+
+def test_racing_claimers_have_exactly_one_winner(uow_factory: UnitOfWorkFactory) -> None:
+    single_run(uow_factory)
+    contenders = 8
+    barrier = threading.Barrier(contenders)
+    results: dict[str, bool] = {}
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def contend(worker: str) -> None:
+        try:
+            barrier.wait(5)
+            with uow_factory() as uow:
+                claimed = uow.runs.claim("run-1", worker, at(1))
+                uow.commit()
+            with lock:
+                results[worker] = claimed is not None
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=contend, args=(f"w-{i}",)) for i in range(contenders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+
+    assert errors == []
+    winners = [worker for worker, won in results.items() if won]
+    assert len(results) == contenders
+    assert len(winners) == 1
+    stored = get_run(uow_factory, "run-1")
+    assert (stored.worker, stored.attempts) == (winners[0], 1)
+
+
+@pytest.mark.parametrize("status", [RunStatus.CANCELLED, RunStatus.SUCCEEDED, RunStatus.FAILED,
+                                    RunStatus.RUNNING])
+def test_claim_of_a_run_that_is_not_queued_returns_none_and_changes_nothing(
+    uow_factory: UnitOfWorkFactory, status: RunStatus
+) -> None:
+    before = single_run(uow_factory, status=status, worker="w-0", started_at=at(1))
+    with uow_factory() as uow:
+        claimed = uow.runs.claim("run-1", "w-1", at(2))
+        uow.commit()
+
+    assert claimed is None
+    assert state(get_run(uow_factory, "run-1")) == state(before)
+
+
+def test_claim_of_an_unknown_run_returns_none(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        assert uow.runs.claim("run-missing", "w-1", at(1)) is None
+
+
+def test_claim_without_commit_leaves_the_run_queued(uow_factory: UnitOfWorkFactory) -> None:
+    before = single_run(uow_factory)
+    with uow_factory() as uow:
+        assert uow.runs.claim("run-1", "w-1", at(1)) is not None
+
+    assert state(get_run(uow_factory, "run-1")) == state(before)
+
+
+def test_a_claimed_run_can_be_updated_with_the_entity_claim_returned(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    single_run(uow_factory)
+    with uow_factory() as uow:
+        claimed = uow.runs.claim("run-1", "w-1", at(1))
+        uow.commit()
+    assert claimed is not None
+
+    with uow_factory() as uow:
+        claimed.succeed(Payload(inline={"ok": True}), at(2))
+        uow.runs.update(claimed)
+        uow.commit()
+
+    assert get_run(uow_factory, "run-1").status is RunStatus.SUCCEEDED
+
+
+def test_a_copy_read_before_the_claim_is_stale(uow_factory: UnitOfWorkFactory) -> None:
+    before = single_run(uow_factory)
+    with uow_factory() as uow:
+        uow.runs.claim("run-1", "w-1", at(1))
+        uow.commit()
+
+    before.cancel(at(2))
+    with pytest.raises(ConcurrencyConflict), uow_factory() as uow:
+        uow.runs.update(before)
+
+    assert get_run(uow_factory, "run-1").status is RunStatus.RUNNING
+
+
+# ==========================================================================
+# Runs: listing
+# ==========================================================================
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (RunQuery(), ["run-01", "run-02", "run-03", "run-04", "run-05", "run-06", "run-07"]),
+        (RunQuery(owner_id="usr-a"), ["run-01", "run-02", "run-03", "run-04"]),
+        (RunQuery(owner_id="usr-nobody"), []),
+        (RunQuery(job_id="job-1"), ["run-01", "run-02", "run-03"]),
+        (RunQuery(statuses=frozenset({RunStatus.QUEUED})), ["run-03", "run-07"]),
+        (RunQuery(statuses=frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED})),
+         ["run-01", "run-02"]),
+        (RunQuery(statuses=frozenset()), []),
+        (RunQuery(simulation_type="monte_carlo"), ["run-04"]),
+        (RunQuery(tag="shared"), ["run-01", "run-02", "run-03", "run-05", "run-06"]),
+        (RunQuery(tag="beta"), ["run-04"]),
+        (RunQuery(tag="alp"), []),
+        (RunQuery(machine_id="mch-1"), ["run-01", "run-04"]),
+        (RunQuery(machine_id="mch-2"), ["run-02", "run-06"]),
+        (RunQuery(owner_id="usr-b", statuses=frozenset({RunStatus.QUEUED})), ["run-07"]),
+        (RunQuery(job_id="job-1", machine_id="mch-1"), ["run-01"]),
+    ],
+    ids=["all", "owner", "unknown-owner", "job", "queued", "succeeded-or-failed",
+         "no-statuses", "simulation-type", "tag", "other-tag", "tag-is-exact", "machine",
+         "other-machine", "owner-and-status", "job-and-machine"],
+)
+def test_run_list_filters(world: UnitOfWorkFactory, query: RunQuery, expected: list[str]
+                          ) -> None:
+    assert sorted(list_runs(world, query)) == expected
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+@pytest.mark.parametrize("field", sorted(RUN_ORDER_FIELDS))
+def test_run_list_orders_by_each_field_with_ties_broken_by_id(
+    world: UnitOfWorkFactory, field: str, descending: bool
+) -> None:
+    query = RunQuery(order=Ordering(field, descending))
+
+    assert list_runs(world, query) == expected_order(world_runs(), field, descending)
+
+
+def test_run_list_orders_newest_first_by_default(world: UnitOfWorkFactory) -> None:
+    assert list_runs(world, RunQuery()) == expected_order(world_runs(), "created_at", True)
+
+
+def test_run_list_pages_partition_the_listing(world: UnitOfWorkFactory) -> None:
+    order = Ordering("created_at", False)
+    with world() as uow:
+        pages = [uow.runs.list(RunQuery(order=order, page=PageRequest(n, 3))) for n in (1, 2, 3)]
+        everything = uow.runs.list(RunQuery(order=order))
+
+    assert [len(p.items) for p in pages] == [3, 3, 1]
+    assert [r.id for p in pages for r in p.items] == run_ids(everything.items)
+    assert all((p.total, p.total_pages, p.page_size) == (7, 3, 3) for p in pages)
+    assert [p.page for p in pages] == [1, 2, 3]
+
+
+def test_a_page_beyond_the_end_is_empty_but_keeps_the_total(world: UnitOfWorkFactory) -> None:
+    with world() as uow:
+        page = uow.runs.list(RunQuery(page=PageRequest(5, 3)))
+
+    assert page.items == []
+    assert (page.total, page.total_pages, page.page) == (7, 3, 5)
+
+
+def test_a_page_of_a_filtered_listing_counts_only_the_matches(world: UnitOfWorkFactory) -> None:
+    with world() as uow:
+        page = uow.runs.list(RunQuery(owner_id="usr-a", page=PageRequest(2, 3)))
+
+    assert len(page.items) == 1
+    assert (page.total, page.total_pages) == (4, 2)
+
+
+def test_an_empty_listing_has_no_pages(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        page = uow.runs.list(RunQuery())
+
+    assert (page.items, page.total, page.total_pages) == ([], 0, 0)
+
+
+# ==========================================================================
+# Runs: counts and statistics
+# ==========================================================================
+
+
+def test_counts_by_status(world: UnitOfWorkFactory) -> None:
+    with world() as uow:
+        overall = nonzero(uow.runs.counts())
+        of_owner = nonzero(uow.runs.counts(owner_id="usr-b"))
+        of_job = nonzero(uow.runs.counts(job_id="job-1"))
+
+    assert overall == {RunStatus.SUCCEEDED: 1, RunStatus.FAILED: 1, RunStatus.QUEUED: 2,
+                       RunStatus.RUNNING: 1, RunStatus.CANCELLED: 2}
+    assert of_owner == {RunStatus.CANCELLED: 2, RunStatus.QUEUED: 1}
+    assert of_job == {RunStatus.SUCCEEDED: 1, RunStatus.FAILED: 1, RunStatus.QUEUED: 1}
+
+
+def test_counts_of_nothing_are_zero(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        assert nonzero(uow.runs.counts()) == {}
+        assert nonzero(uow.runs.counts(owner_id="usr-nobody")) == {}
+
+
+def test_counts_by_job_gives_each_jobs_status_counts(world: UnitOfWorkFactory) -> None:
+    with world() as uow:
+        counts = uow.runs.counts_by_job(["job-1", "job-3"])
+
+    assert set(counts) == {"job-1", "job-3"}
+    assert nonzero(counts["job-1"]) == {RunStatus.SUCCEEDED: 1, RunStatus.FAILED: 1,
+                                        RunStatus.QUEUED: 1}
+    assert nonzero(counts["job-3"]) == {RunStatus.CANCELLED: 2}
+
+
+def test_counts_by_job_of_a_job_without_runs_is_empty(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user(), job("job-empty", run_count=0))
+
+    with uow_factory() as uow:
+        counts = uow.runs.counts_by_job(["job-empty"])
+
+    assert nonzero(counts.get("job-empty", {})) == {}
+
+
+def test_statistics_count_runs_and_average_the_duration_of_finished_runs(
+    world: UnitOfWorkFactory,
+) -> None:
+    with world() as uow:
+        stats = uow.runs.statistics()
+
+    assert stats.total == 7
+    assert nonzero(dict(stats.counts)) == {RunStatus.SUCCEEDED: 1, RunStatus.FAILED: 1,
+                                           RunStatus.QUEUED: 2, RunStatus.RUNNING: 1,
+                                           RunStatus.CANCELLED: 2}
+    # run-01 took 10 s and run-02 30 s; the running run-04 has no duration yet.
+    assert stats.mean_duration_seconds == pytest.approx(20.0)
+
+
+def test_statistics_of_an_owner_without_finished_runs_have_no_mean(world: UnitOfWorkFactory
+                                                                    ) -> None:
+    with world() as uow:
+        stats = uow.runs.statistics(owner_id="usr-b")
+
+    assert stats.total == 3
+    assert nonzero(dict(stats.counts)) == {RunStatus.CANCELLED: 2, RunStatus.QUEUED: 1}
+    assert stats.mean_duration_seconds is None
+
+
+def test_statistics_of_an_empty_store(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        stats = uow.runs.statistics()
+
+    assert (stats.total, nonzero(dict(stats.counts)), stats.mean_duration_seconds) == (0, {}, None)
+
+
+# ==========================================================================
+# Unit of work: commit and rollback
+# ==========================================================================
+
+
+def test_changes_are_kept_after_commit(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user(), job("job-1"))
+
+    assert get_job(uow_factory, "job-1").id == "job-1"
+
+
+def test_a_new_job_and_its_runs_are_rolled_back_without_commit(uow_factory: UnitOfWorkFactory
+                                                               ) -> None:
+    save(uow_factory, user())
+    parent = job(run_count=2)
+    with uow_factory() as uow:
+        uow.jobs.add(parent)
+        uow.runs.add_many([run("run-1", parent, 0), run("run-2", parent, 1)])
+
+    with uow_factory() as uow:
+        assert uow.jobs.get(parent.id) is None
+        assert uow.runs.get("run-1") is None
+        assert uow.runs.for_job(parent.id) == []
+        assert uow.runs.list(RunQuery()).total == 0
+        assert uow.jobs.list(JobQuery()).total == 0
+
+
+def test_runs_added_to_an_existing_job_are_rolled_back_without_commit(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    parent = job(run_count=2)
+    save(uow_factory, user(), parent, run("run-1", parent, 0))
+    with uow_factory() as uow:
+        uow.runs.add_many([run("run-2", parent, 1)])
+
+    with uow_factory() as uow:
+        assert run_ids(uow.runs.for_job(parent.id)) == ["run-1"]
+        assert uow.runs.get("run-2") is None
+
+
+def test_a_job_update_is_rolled_back_without_commit(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user(), job("job-1", name="kept"))
+    with uow_factory() as uow:
+        changed = uow.jobs.get("job-1")
+        assert changed is not None
+        changed.name = "discarded"
+        uow.jobs.update(changed)
+
+    assert get_job(uow_factory, "job-1").name == "kept"
+
+
+def test_a_run_update_is_rolled_back_without_commit(uow_factory: UnitOfWorkFactory) -> None:
+    before = single_run(uow_factory)
+    with uow_factory() as uow:
+        changed = uow.runs.get("run-1")
+        assert changed is not None
+        changed.cancel(at(1))
+        uow.runs.update(changed)
+
+    assert state(get_run(uow_factory, "run-1")) == state(before)
+
+
+def test_logs_metrics_and_artifacts_are_rolled_back_without_commit(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    single_run(uow_factory)
+    with uow_factory() as uow:
+        uow.logs.append("run-1", [(at(1), "stdout", "hello")])
+        uow.metrics.append([MetricPoint("run-1", "loss", 0, 1.0, at(1))])
+        uow.artifacts.add(Artifact("run-1", "out.csv", "runs/run-1/artifacts/out.csv", 3,
+                                   "text/csv", at(1)))
+
+    with uow_factory() as uow:
+        assert uow.logs.list("run-1") == []
+        assert uow.metrics.list("run-1") == []
+        assert uow.artifacts.list("run-1") == []
+        assert uow.artifacts.get("run-1", "out.csv") is None
+
+
+def test_a_new_user_is_rolled_back_without_commit(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.users.add(user("usr-x", "x@example.com"))
+
+    with uow_factory() as uow:
+        assert uow.users.get("usr-x") is None
+        assert uow.users.get_by_email("x@example.com") is None
+        uow.users.add(user("usr-y", "x@example.com"))  # the email is free again
+        uow.commit()
+
+
+def test_reports_and_machines_are_rolled_back_without_commit(uow_factory: UnitOfWorkFactory
+                                                             ) -> None:
+    save(uow_factory, user(), job("job-1"))
+    with uow_factory() as uow:
+        uow.machines.add(machine("mch-1"))
+        uow.reports.add(report("rep-1", "usr-a", ["job-1"]))
+
+    with uow_factory() as uow:
+        assert uow.machines.get("mch-1") is None
+        assert uow.reports.get("rep-1") is None
+
+
+def test_an_exception_inside_the_block_rolls_back_and_propagates(uow_factory: UnitOfWorkFactory
+                                                                 ) -> None:
+    class Boom(Exception):
+        pass
+
+    save(uow_factory, user())
+    with pytest.raises(Boom), uow_factory() as uow:
+        uow.jobs.add(job("job-1"))
+        raise Boom
+
+    with uow_factory() as uow:
+        assert uow.jobs.get("job-1") is None
+
+
+def test_rollback_discards_the_changes_made_so_far(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user())
+    with uow_factory() as uow:
+        uow.jobs.add(job("job-discarded"))
+        uow.rollback()
+        uow.jobs.add(job("job-kept"))
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert uow.jobs.get("job-discarded") is None
+        assert uow.jobs.get("job-kept") is not None
+
+
+def test_changes_after_the_last_commit_are_rolled_back(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user())
+    with uow_factory() as uow:
+        uow.jobs.add(job("job-committed"))
+        uow.commit()
+        uow.jobs.add(job("job-late"))
+
+    with uow_factory() as uow:
+        assert uow.jobs.get("job-committed") is not None
+        assert uow.jobs.get("job-late") is None
+
+
+def test_a_unit_of_work_sees_its_own_uncommitted_changes(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user())
+    parent = job()
+    with uow_factory() as uow:
+        uow.jobs.add(parent)
+        uow.runs.add_many([run("run-1", parent)])
+
+        assert uow.jobs.get(parent.id) is not None
+        assert run_ids(uow.runs.for_job(parent.id)) == ["run-1"]
+
+
+# ==========================================================================
+# Entities are copies
+# ==========================================================================
+
+
+def test_mutating_a_returned_run_without_update_does_not_change_the_store(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    before = single_run(uow_factory)
+    with uow_factory() as uow:
+        got = uow.runs.get("run-1")
+        listed = uow.runs.list(RunQuery()).items[0]
+        of_job = uow.runs.for_job("job-1")[0]
+        assert got is not None
+        for copy in (got, listed, of_job):
+            copy.status = RunStatus.FAILED
+            copy.progress = 0.9
+            copy.error = "scribbled"
+        uow.commit()
+
+    assert state(get_run(uow_factory, "run-1")) == state(before)
+
+
+def test_mutating_a_returned_job_without_update_does_not_change_the_store(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    save(uow_factory, user(), job("job-1", name="kept", tags=("a",)))
+    with uow_factory() as uow:
+        got = uow.jobs.get("job-1")
+        listed = uow.jobs.list(JobQuery()).items[0]
+        assert got is not None
+        for copy in (got, listed):
+            copy.name = "scribbled"
+            copy.tags = ("b",)
+        uow.commit()
+
+    stored = get_job(uow_factory, "job-1")
+    assert (stored.name, stored.tags) == ("kept", ("a",))
+
+
+def test_mutating_an_added_run_after_add_does_not_change_the_store(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    parent = job()
+    added = run("run-1", parent)
+    save(uow_factory, user(), parent)
+    with uow_factory() as uow:
+        uow.runs.add_many([added])
+        added.progress = 0.7
+        added.error = "scribbled"
+        uow.commit()
+
+    stored = get_run(uow_factory, "run-1")
+    assert (stored.progress, stored.error) == (0.0, None)
+
+
+def test_mutating_nested_values_of_a_returned_entity_does_not_change_the_store(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    parent = job(metadata={"project": "kept"})
+    save(uow_factory, user(), parent,
+         run("run-1", parent, parameters=Payload(inline={"alpha": [1]}), metadata={"k": "kept"}),
+         report("rep-1", "usr-a", ["job-1"], parameters={"title": "kept"}))
+    with uow_factory() as uow:
+        got_job, got_run = uow.jobs.get("job-1"), uow.runs.get("run-1")
+        got_report = uow.reports.get("rep-1")
+        assert got_job is not None and got_run is not None and got_report is not None
+        got_job.metadata["project"] = "scribbled"
+        got_run.metadata["k"] = "scribbled"
+        got_run.parameters.inline["alpha"].append(2)
+        got_report.parameters["title"] = "scribbled"
+        uow.commit()
+
+    stored_run = get_run(uow_factory, "run-1")
+    assert get_job(uow_factory, "job-1").metadata == {"project": "kept"}
+    assert stored_run.metadata == {"k": "kept"}
+    assert stored_run.parameters.inline == {"alpha": [1]}
+    with uow_factory() as uow:
+        stored_report = uow.reports.get("rep-1")
+    assert stored_report is not None and stored_report.parameters == {"title": "kept"}
+
+
+def test_mutating_nested_values_of_an_added_entity_does_not_change_the_store(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    parent = job(metadata={"project": "kept"})
+    added = run("run-1", parent, metadata={"k": "kept"})
+    save(uow_factory, user(), parent, added)
+
+    parent.metadata["project"] = "scribbled"
+    added.metadata["k"] = "scribbled"
+
+    assert get_job(uow_factory, "job-1").metadata == {"project": "kept"}
+    assert get_run(uow_factory, "run-1").metadata == {"k": "kept"}
+
+
+def test_an_uncommitted_in_place_change_to_metadata_is_rolled_back(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    single_run(uow_factory, metadata={"k": "kept"})
+    with uow_factory() as uow:
+        changed = uow.runs.get("run-1")
+        assert changed is not None
+        changed.metadata["k"] = "discarded"
+        uow.runs.update(changed)
+
+    assert get_run(uow_factory, "run-1").metadata == {"k": "kept"}
+
+
+# ==========================================================================
+# Adding never replaces; updating never creates
+# ==========================================================================
+
+def test_adding_a_user_with_an_existing_id_raises_conflict(uow_factory: UnitOfWorkFactory
+                                                           ) -> None:
+    save(uow_factory, user("usr-1", "first@example.com"))
+
+    with pytest.raises(Conflict), uow_factory() as uow:
+        uow.users.add(user("usr-1", "second@example.com"))
+        uow.commit()
+
+    with uow_factory() as uow:
+        stored = uow.users.get("usr-1")
+        by_old_email = uow.users.get_by_email("first@example.com")
+        by_new_email = uow.users.get_by_email("second@example.com")
+    assert stored is not None and stored.email == "first@example.com"
+    assert by_old_email is not None and by_old_email.email == "first@example.com"
+    assert by_new_email is None
+
+
+def test_adding_a_report_with_an_existing_id_raises_conflict(uow_factory: UnitOfWorkFactory
+                                                             ) -> None:
+    save(uow_factory, user(), job("job-1"), report("rep-1", "usr-a", ["job-1"],
+                                                   parameters={"title": "first"}))
+
+    with pytest.raises(Conflict), uow_factory() as uow:
+        uow.reports.add(report("rep-1", "usr-a", ["job-1"], parameters={"title": "second"}))
+        uow.commit()
+
+    with uow_factory() as uow:
+        stored = uow.reports.get("rep-1")
+    assert stored is not None and stored.parameters == {"title": "first"}
+
+
+def test_adding_a_machine_with_an_existing_id_raises_conflict(uow_factory: UnitOfWorkFactory
+                                                              ) -> None:
+    save(uow_factory, machine("mch-1", gpu="first"))
+
+    with pytest.raises(Conflict), uow_factory() as uow:
+        uow.machines.add(machine("mch-1", gpu="second"))
+        uow.commit()
+
+    with uow_factory() as uow:
+        stored = uow.machines.get("mch-1")
+    assert stored is not None and stored.gpu == "first"
+
+
+def test_updating_entities_that_were_never_added_raises_and_creates_nothing(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """NotFound, or ConcurrencyConflict for adapters that cannot tell missing from stale."""
+    parent = job("job-ghost")
+    save(uow_factory, user())
+    ghosts: list[Callable[[UnitOfWork], None]] = [
+        lambda uow: uow.jobs.update(parent),
+        lambda uow: uow.runs.update(run("run-ghost", parent)),
+        lambda uow: uow.reports.update(report("rep-ghost", "usr-a", [])),
+        lambda uow: uow.machines.update(machine("mch-ghost")),
+    ]
+    for update in ghosts:
+        with pytest.raises((NotFound, ConcurrencyConflict)), uow_factory() as uow:
+            update(uow)
+            uow.commit()
+
+    with uow_factory() as uow:
+        assert uow.jobs.get("job-ghost") is None
+        assert uow.runs.get("run-ghost") is None
+        assert uow.reports.get("rep-ghost") is None
+        assert uow.machines.get("mch-ghost") is None
+
+
+# ==========================================================================
+# Round trips of awkward values
+# ==========================================================================
+
+LONG_TEXT = "0123456789abcdef" * 6250  # 100,000 characters
+UNICODE_TEXT = (
+    "rocket \U0001f680 family \U0001f468\u200d\U0001f469\u200d\U0001f467 "
+    "CJK \u6a21\u62df\u8ba1\u7b97 "
+    "Arabic \u0645\u0631\u062d\u0628\u0627 Hebrew \u05e9\u05dc\u05d5\u05dd "
+    "combining e\u0301 accents \u00e9\u00e8\u00ea quote ' \" backslash \\ tab \t newline \n"
+)
+
+
+def nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": [1, 2.5, None, True, "x"]}
+    for level in range(depth - 1):
+        value = {"level": level, "child": value} if level % 2 else {"list": [value]}
+    return value
+
+
+def test_long_and_unicode_strings_round_trip_on_runs(uow_factory: UnitOfWorkFactory) -> None:
+    parent = job()
+    stored = run("run-1", parent, status=RunStatus.FAILED, error=LONG_TEXT + UNICODE_TEXT,
+                 worker=UNICODE_TEXT.strip(), metadata={UNICODE_TEXT: LONG_TEXT})
+    save(uow_factory, user(), parent, stored)
+
+    assert state(get_run(uow_factory, "run-1")) == state(stored)
+
+
+def test_long_and_unicode_strings_round_trip_on_jobs(uow_factory: UnitOfWorkFactory) -> None:
+    stored = job(name=UNICODE_TEXT, tags=("\U0001f680", "\u6a21\u62df", "\u05e9\u05dc\u05d5\u05dd"),
+                 metadata={"notes": LONG_TEXT, UNICODE_TEXT: [UNICODE_TEXT]})
+    save(uow_factory, user(), stored)
+
+    with uow_factory() as uow:
+        tagged = uow.jobs.list(JobQuery(tag="\u6a21\u62df")).items
+
+    assert state(get_job(uow_factory, "job-1")) == state(stored)
+    assert [j.id for j in tagged] == ["job-1"]
+
+
+def test_deeply_nested_parameters_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    parameters = {"deep": nested(50), "text": LONG_TEXT, "unicode": UNICODE_TEXT}
+    parent = job()
+    save(uow_factory, user(), parent,
+         run("run-1", parent, parameters=Payload(inline=parameters, size=200_000),
+             result=Payload(inline=[nested(50)], size=1_000)))
+
+    stored = get_run(uow_factory, "run-1")
+
+    assert stored.parameters == Payload(inline=parameters, size=200_000)
+    assert stored.result == Payload(inline=[nested(50)], size=1_000)
+
+
+def test_metadata_dicts_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    metadata: dict[str, object] = {
+        "int": 7, "negative": -3, "float": 0.1, "big": 2**53, "bool": False, "none": None,
+        "list": [1, "two", [3.0]], "dict": {"a": {"b": {"c": []}}}, "empty": {},
+    }
+    parent = job(metadata=metadata)
+    save(uow_factory, user(), parent, run("run-1", parent, metadata=metadata))
+
+    assert get_job(uow_factory, "job-1").metadata == metadata
+    assert get_run(uow_factory, "run-1").metadata == metadata
+
+
+def test_long_and_unicode_log_messages_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    single_run(uow_factory)
+    with uow_factory() as uow:
+        uow.logs.append("run-1", [(at(1), "stdout", LONG_TEXT), (at(2), "stderr", UNICODE_TEXT)])
+        uow.commit()
+
+    with uow_factory() as uow:
+        lines = uow.logs.list("run-1")
+
+    assert [(line.message, line.stream) for line in lines] == [(LONG_TEXT, "stdout"),
+                                                               (UNICODE_TEXT, "stderr")]
+
+
+# ==========================================================================
+# Reports
+# ==========================================================================
+
+
+def test_a_report_round_trips_unchanged(uow_factory: UnitOfWorkFactory) -> None:
+    stored = report("rep-1", "usr-a", ["job-1", "job-2"], parameters={"title": UNICODE_TEXT},
+                    status=ReportStatus.SUCCEEDED, blob_key="reports/rep-1.pdf",
+                    content_type="application/pdf", filename="rep-1.pdf", size=1234,
+                    started_at=at(1), finished_at=at(2))
+    save(uow_factory, user(), job("job-1"), job("job-2"), stored)
+
+    with uow_factory() as uow:
+        got = uow.reports.get("rep-1")
+        assert uow.reports.get("rep-missing") is None
+
+    assert got is not None
+    assert state(got) == state(stored)
+
+
+def test_report_list_filters_by_owner_and_status_newest_first(uow_factory: UnitOfWorkFactory
+                                                              ) -> None:
+    save(uow_factory, user("usr-a"), user("usr-b"), job("job-1"),
+         report("rep-1", "usr-a", ["job-1"], at(1)),
+         report("rep-2", "usr-a", ["job-1"], at(2), status=ReportStatus.FAILED, error="x"),
+         report("rep-3", "usr-a", ["job-1"], at(3)),
+         report("rep-4", "usr-b", ["job-1"], at(4)))
+
+    with uow_factory() as uow:
+        mine = uow.reports.list("usr-a", None, PageRequest())
+        queued = uow.reports.list(None, frozenset({ReportStatus.QUEUED}), PageRequest())
+        failed_of_b = uow.reports.list("usr-b", frozenset({ReportStatus.FAILED}), PageRequest())
+        second_page = uow.reports.list("usr-a", None, PageRequest(2, 2))
+
+    assert [r.id for r in mine.items] == ["rep-3", "rep-2", "rep-1"]
+    assert [r.id for r in queued.items] == ["rep-4", "rep-3", "rep-1"]
+    assert (failed_of_b.items, failed_of_b.total) == ([], 0)
+    assert ([r.id for r in second_page.items], second_page.total) == (["rep-1"], 3)
+
+
+def test_report_update_stores_the_change_and_refuses_a_stale_version(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    save(uow_factory, user(), job("job-1"), report("rep-1", "usr-a", ["job-1"]))
+    with uow_factory() as uow:
+        first, second = uow.reports.get("rep-1"), uow.reports.get("rep-1")
+    assert first is not None and second is not None
+
+    with uow_factory() as uow:
+        first.start(at(1))
+        uow.reports.update(first)
+        uow.commit()
+    second.fail("too late", at(2))
+    with pytest.raises(ConcurrencyConflict), uow_factory() as uow:
+        uow.reports.update(second)
+        uow.commit()
+
+    with uow_factory() as uow:
+        stored = uow.reports.get("rep-1")
+    assert stored is not None
+    assert first.version == 1
+    assert state(stored) == state(first)
+
+
+# ==========================================================================
+# Machines
+# ==========================================================================
+
+
+def test_a_machine_round_trips_unchanged(uow_factory: UnitOfWorkFactory) -> None:
+    stored = machine("mch-1", gpu="A100 \u00d7 2", status=MachineStatus.BUSY, updated_at=at(1))
+    save(uow_factory, stored)
+
+    with uow_factory() as uow:
+        got = uow.machines.get("mch-1")
+        assert uow.machines.get("mch-missing") is None
+
+    assert got is not None
+    assert state(got) == state(stored)
+
+
+def test_machine_list_filters_by_status_oldest_first(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, machine("mch-3", at(3)), machine("mch-1", at(1)),
+         machine("mch-2", at(2), status=MachineStatus.MAINTENANCE), machine("mch-4", at(4)))
+
+    with uow_factory() as uow:
+        every = uow.machines.list(None, PageRequest())
+        available = uow.machines.list(MachineStatus.AVAILABLE, PageRequest())
+        busy = uow.machines.list(MachineStatus.BUSY, PageRequest())
+        page = uow.machines.list(None, PageRequest(2, 3))
+
+    assert [m.id for m in every.items] == ["mch-1", "mch-2", "mch-3", "mch-4"]
+    assert [m.id for m in available.items] == ["mch-1", "mch-3", "mch-4"]
+    assert (busy.items, busy.total) == ([], 0)
+    assert ([m.id for m in page.items], page.total, page.total_pages) == (["mch-4"], 4, 2)
+
+
+def test_machine_update_stores_the_change_and_refuses_a_stale_version(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    save(uow_factory, machine("mch-1"))
+    with uow_factory() as uow:
+        first, second = uow.machines.get("mch-1"), uow.machines.get("mch-1")
+    assert first is not None and second is not None
+
+    with uow_factory() as uow:
+        first.set_status(MachineStatus.MAINTENANCE, at(1))
+        uow.machines.update(first)
+        uow.commit()
+    second.set_status(MachineStatus.BUSY, at(2))
+    with pytest.raises(ConcurrencyConflict), uow_factory() as uow:
+        uow.machines.update(second)
+        uow.commit()
+
+    with uow_factory() as uow:
+        stored = uow.machines.get("mch-1")
+    assert stored is not None
+    assert first.version == 1
+    assert state(stored) == state(first)
+
+
+# ==========================================================================
+# Users
+# ==========================================================================
+
+
+def test_a_user_round_trips_unchanged(uow_factory: UnitOfWorkFactory) -> None:
+    stored = user("usr-1", "Ada@Example.com", full_name="Ada \u0141ovelace \U0001f680",
+                  password_hash="$argon2id$v=19$abc", is_active=False)
+    save(uow_factory, stored)
+
+    with uow_factory() as uow:
+        got = uow.users.get("usr-1")
+        assert uow.users.get("usr-missing") is None
+
+    assert got is not None
+    assert state(got) == state(stored)
+
+
+def test_get_by_email_ignores_case(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user("usr-1", "Ada@Example.com"))
+
+    with uow_factory() as uow:
+        found = [uow.users.get_by_email(e) for e in
+                 ("Ada@Example.com", "ada@example.com", "ADA@EXAMPLE.COM")]
+        missing = uow.users.get_by_email("bob@example.com")
+
+    assert [u.id if u else None for u in found] == ["usr-1"] * 3
+    assert missing is None
+    assert found[0] is not None and found[0].email == "Ada@Example.com"
+
+
+def test_adding_a_user_with_a_taken_email_raises_conflict(uow_factory: UnitOfWorkFactory
+                                                          ) -> None:
+    save(uow_factory, user("usr-1", "ada@example.com", full_name="first"))
+
+    with pytest.raises(Conflict), uow_factory() as uow:
+        uow.users.add(user("usr-2", "ADA@example.COM", full_name="second"))
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert uow.users.get("usr-2") is None
+        taken = uow.users.get_by_email("ada@example.com")
+    assert taken is not None and taken.full_name == "first"
+
+
+# ==========================================================================
+# Logs
+# ==========================================================================
+
+
+def append_logs(uow_factory: UnitOfWorkFactory, run_id: str, messages: Sequence[str],
+                start: float = 0) -> list[LogLine]:
+    with uow_factory() as uow:
+        lines = uow.logs.append(run_id, [(at(start + i), "stdout", m)
+                                         for i, m in enumerate(messages)])
+        uow.commit()
+    return lines
+
+
+def test_log_lines_are_numbered_from_one(uow_factory: UnitOfWorkFactory) -> None:
+    single_run(uow_factory)
+    with uow_factory() as uow:
+        lines = uow.logs.append("run-1", [(at(1), "stdout", "one"), (at(2), "stderr", "two")])
+        uow.commit()
+
+    expected = [LogLine("run-1", 1, at(1), "one", "stdout"),
+                LogLine("run-1", 2, at(2), "two", "stderr")]
+    assert lines == expected
+    with uow_factory() as uow:
+        assert uow.logs.list("run-1") == expected
+
+
+def test_log_numbering_continues_across_units_of_work(uow_factory: UnitOfWorkFactory) -> None:
+    single_run(uow_factory)
+    append_logs(uow_factory, "run-1", ["a", "b"])
+    later = append_logs(uow_factory, "run-1", ["c", "d", "e"], start=10)
+
+    assert [line.seq for line in later] == [3, 4, 5]
+    with uow_factory() as uow:
+        listed = uow.logs.list("run-1")
+    assert [(line.seq, line.message) for line in listed] == [
+        (1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e")]
+
+
+def test_log_numbering_is_per_run(uow_factory: UnitOfWorkFactory) -> None:
+    parent = job(run_count=2)
+    save(uow_factory, user(), parent, run("run-1", parent, 0), run("run-2", parent, 1))
+    append_logs(uow_factory, "run-1", ["a", "b", "c"])
+    other = append_logs(uow_factory, "run-2", ["x"])
+
+    assert [line.seq for line in other] == [1]
+    with uow_factory() as uow:
+        assert [line.message for line in uow.logs.list("run-2")] == ["x"]
+
+
+def test_log_list_after_seq_and_limit(uow_factory: UnitOfWorkFactory) -> None:
+    single_run(uow_factory)
+    append_logs(uow_factory, "run-1", [f"line {i}" for i in range(1, 11)])
+
+    with uow_factory() as uow:
+        after = uow.logs.list("run-1", after_seq=7)
+        limited = uow.logs.list("run-1", limit=3)
+        window = uow.logs.list("run-1", after_seq=4, limit=2)
+        beyond = uow.logs.list("run-1", after_seq=10)
+        nothing = uow.logs.list("run-missing")
+
+    assert [line.seq for line in after] == [8, 9, 10]
+    assert [line.seq for line in limited] == [1, 2, 3]
+    assert [(line.seq, line.message) for line in window] == [(5, "line 5"), (6, "line 6")]
+    assert beyond == []
+    assert nothing == []
+
+
+def test_log_numbers_stay_contiguous_after_a_rolled_back_append(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    single_run(uow_factory)
+    append_logs(uow_factory, "run-1", ["kept"])
+    with uow_factory() as uow:
+        uow.logs.append("run-1", [(at(1), "stdout", "discarded")])
+
+    later = append_logs(uow_factory, "run-1", ["next"])
+
+    assert [(line.seq, line.message) for line in later] == [(2, "next")]
+
+
+# ==========================================================================
+# Metrics
+# ==========================================================================
+
+
+def point(name: str, step: int, value: float, seconds: float, run_id: str = "run-1"
+          ) -> MetricPoint:
+    return MetricPoint(run_id, name, step, value, at(seconds))
+
+
+@pytest.fixture
+def metrics(uow_factory: UnitOfWorkFactory) -> UnitOfWorkFactory:
+    """run-1 with loss at steps 0..3 and accuracy at steps 0..1, appended out of order."""
+    parent = job(run_count=2)
+    save(uow_factory, user(), parent, run("run-1", parent, 0), run("run-2", parent, 1))
+    with uow_factory() as uow:
+        uow.metrics.append([point("loss", 2, 0.5, 2), point("accuracy", 1, 0.8, 1),
+                            point("loss", 0, 2.0, 0)])
+        uow.metrics.append([point("loss", 3, 0.25, 3), point("loss", 1, 1.0, 1),
+                            point("accuracy", 0, 0.4, 0), point("loss", 0, 9.9, 0, "run-2")])
+        uow.commit()
+    return uow_factory
+
+
+def steps(points: Sequence[MetricPoint]) -> list[tuple[str, int]]:
+    return [(p.name, p.step) for p in points]
+
+
+def test_metrics_are_listed_by_name_then_step(metrics: UnitOfWorkFactory) -> None:
+    with metrics() as uow:
+        points = uow.metrics.list("run-1")
+
+    assert steps(points) == [("accuracy", 0), ("accuracy", 1), ("loss", 0), ("loss", 1),
+                             ("loss", 2), ("loss", 3)]
+    assert points[2] == point("loss", 0, 2.0, 0)
+
+
+def test_metric_list_by_name(metrics: UnitOfWorkFactory) -> None:
+    with metrics() as uow:
+        loss = uow.metrics.list("run-1", name="loss")
+        unknown = uow.metrics.list("run-1", name="nope")
+
+    assert [p.value for p in loss] == [2.0, 1.0, 0.5, 0.25]
+    assert unknown == []
+
+
+def test_metric_list_since_step_is_exclusive(metrics: UnitOfWorkFactory) -> None:
+    with metrics() as uow:
+        points = uow.metrics.list("run-1", since_step=1)
+        loss = uow.metrics.list("run-1", name="loss", since_step=2)
+
+    assert steps(points) == [("loss", 2), ("loss", 3)]
+    assert steps(loss) == [("loss", 3)]
+
+
+def test_metric_list_since_time_is_exclusive(metrics: UnitOfWorkFactory) -> None:
+    with metrics() as uow:
+        points = uow.metrics.list("run-1", since=at(1))
+        everything = uow.metrics.list("run-1", since=at(-1))
+
+    assert steps(points) == [("loss", 2), ("loss", 3)]
+    assert len(everything) == 6
+
+
+def test_metrics_are_kept_per_run(metrics: UnitOfWorkFactory) -> None:
+    with metrics() as uow:
+        other = uow.metrics.list("run-2")
+        nothing = uow.metrics.list("run-missing")
+
+    assert other == [point("loss", 0, 9.9, 0, "run-2")]
+    assert nothing == []
+
+
+# ==========================================================================
+# Artifacts
+# ==========================================================================
+
+
+def artifact(name: str, size: int = 3, run_id: str = "run-1", content_type: str = "text/plain"
+             ) -> Artifact:
+    return Artifact(run_id, name, f"runs/{run_id}/artifacts/{name}", size, content_type, at(1))
+
+
+def test_artifacts_are_listed_sorted_by_name(uow_factory: UnitOfWorkFactory) -> None:
+    single_run(uow_factory)
+    with uow_factory() as uow:
+        for name in ("plots/b.png", "a.csv", "plots/a.png", "z.txt"):
+            uow.artifacts.add(artifact(name))
+        uow.commit()
+
+    with uow_factory() as uow:
+        listed = uow.artifacts.list("run-1")
+
+    assert [a.name for a in listed] == ["a.csv", "plots/a.png", "plots/b.png", "z.txt"]
+    assert listed[0] == artifact("a.csv")
+
+
+def test_artifact_get_by_run_and_name(uow_factory: UnitOfWorkFactory) -> None:
+    single_run(uow_factory)
+    stored = artifact("field.npy", 1024, content_type="application/octet-stream")
+    with uow_factory() as uow:
+        uow.artifacts.add(stored)
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert uow.artifacts.get("run-1", "field.npy") == stored
+        assert uow.artifacts.get("run-1", "other.npy") is None
+        assert uow.artifacts.get("run-missing", "field.npy") is None
+
+
+def test_an_artifact_with_the_same_name_replaces_the_first(uow_factory: UnitOfWorkFactory
+                                                           ) -> None:
+    single_run(uow_factory)
+    with uow_factory() as uow:
+        uow.artifacts.add(artifact("out.csv", 3))
+        uow.commit()
+    with uow_factory() as uow:
+        uow.artifacts.add(artifact("out.csv", 99, content_type="text/csv"))
+        uow.commit()
+
+    with uow_factory() as uow:
+        listed = uow.artifacts.list("run-1")
+
+    assert listed == [artifact("out.csv", 99, content_type="text/csv")]
+
+
+def test_a_rolled_back_replacement_keeps_the_first_artifact(uow_factory: UnitOfWorkFactory
+                                                            ) -> None:
+    single_run(uow_factory)
+    with uow_factory() as uow:
+        uow.artifacts.add(artifact("out.csv", 3))
+        uow.commit()
+    with uow_factory() as uow:
+        uow.artifacts.add(artifact("out.csv", 99))
+
+    with uow_factory() as uow:
+        assert uow.artifacts.list("run-1") == [artifact("out.csv", 3)]
+
+
+def test_artifacts_are_kept_per_run(uow_factory: UnitOfWorkFactory) -> None:
+    parent = job(run_count=2)
+    save(uow_factory, user(), parent, run("run-1", parent, 0), run("run-2", parent, 1))
+    with uow_factory() as uow:
+        uow.artifacts.add(artifact("out.csv", run_id="run-1"))
+        uow.artifacts.add(artifact("log.txt", run_id="run-2"))
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert [a.name for a in uow.artifacts.list("run-1")] == ["out.csv"]
+        assert [a.name for a in uow.artifacts.list("run-2")] == ["log.txt"]
+        assert uow.artifacts.list("run-missing") == []
