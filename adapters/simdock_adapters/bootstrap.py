@@ -6,6 +6,7 @@ the workers all get their platform from :func:`build_platform`.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
 from simdock.ports import Dispatcher, UnitOfWorkFactory
 from simdock_adapters.blobs.local import LocalBlobStore
+from simdock_adapters.dispatch.database import DatabaseDispatcher
 from simdock_adapters.dispatch.inline import InlineDispatcher
 from simdock_adapters.dispatch.threads import ThreadDispatcher
 from simdock_adapters.executors.inprocess import InProcessExecutor
@@ -44,7 +46,7 @@ def build_platform(settings: Settings | None = None) -> Platform:
             default_timeout_seconds=settings.max_job_timeout,
             payload_threshold=settings.parameters_size_threshold,
         ),
-        worker_name=socket.gethostname(),
+        worker_name=f"{socket.gethostname()}:{os.getpid()}",
         description=f"{settings.database_url} with blobs in {settings.artifacts_path}",
         on_close=[close_store],
     )
@@ -87,4 +89,6 @@ def _unit_of_work(settings: Settings) -> tuple[UnitOfWorkFactory, Callable[[], N
 def _dispatcher(settings: Settings) -> Dispatcher:
     if settings.dispatch == "inline":
         return InlineDispatcher()
+    if settings.dispatch == "database":
+        return DatabaseDispatcher()
     return ThreadDispatcher(settings.executor_workers, settings.report_workers)

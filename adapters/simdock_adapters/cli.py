@@ -12,6 +12,7 @@ from typing import Any
 import simdock
 from simdock.errors import ExecutionError, SimdockError, ValidationError
 from simdock.notebook import Dock, JobHandle
+from simdock_adapters.worker import serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="a JSON file holding a list of parameter objects")
     _submission_args(sweep)
     sweep.set_defaults(command_func=_sweep)
+
+    worker = sub.add_parser("worker", help="execute queued runs and reports from the database")
+    worker.add_argument("--concurrency", type=int, default=1, help="runs executed at once")
+    worker.add_argument("--poll", type=float, default=0.5, help="seconds between polls when idle")
+    worker.add_argument("--exit-when-idle", action="store_true",
+                        help="stop once nothing is queued")
+    worker.set_defaults(command_func=_worker)
 
     types = sub.add_parser("types", help="list the simulation types available")
     types.set_defaults(command_func=_types)
@@ -145,6 +153,16 @@ def _sweep(args: argparse.Namespace) -> int:
             for row in table.rows:
                 print("\t".join(_cell(row.get(c)) for c in scalar))
         return 0 if sweep.status == "succeeded" else 1
+
+
+def _worker(args: argparse.Namespace) -> int:
+    if args.concurrency < 1:
+        raise ValidationError("--concurrency must be at least 1")
+    settings = {k: v for k, v in (("artifacts_path", args.artifacts_path),) if v}
+    with simdock.connect(args.database_url, dispatch="database", **settings) as dock:
+        stats = serve(dock.platform, args.concurrency, args.poll, args.exit_when_idle)
+    print(f"worker executed {stats.runs} runs and generated {stats.reports} reports")
+    return 0
 
 
 def _types(args: argparse.Namespace) -> int:

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     executor_workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256,
                                   description="Runs executed at once in this process")
     report_workers: int = Field(1, ge=1, le=64)
-    dispatch: Literal["threads", "inline"] = "threads"
+    dispatch: Literal["threads", "inline", "database"] = Field(
+        "threads", description="threads: run here in the background; inline: run at once in "
+                               "the caller; database: leave queued for `simdock worker`")
     simdock_user: str = Field("local@simdock", description="Owner of work submitted locally")
     log_level: str = "INFO"
 

@@ -179,6 +179,13 @@ class RunRepository(Protocol):
         claimed, cancelled or finished), so exactly one claimer wins.
         """
 
+    def claim_next(self, worker: str, now: datetime) -> Run | None:
+        """Atomically claim the oldest queued run, or None if none is queued.
+
+        Concurrent claimers never get the same run and never wait on each
+        other's choice (SKIP LOCKED where the database has it).
+        """
+
     def counts(self, owner_id: str | None = None, job_id: str | None = None
                ) -> dict[RunStatus, int]:
         """How many runs are in each status."""

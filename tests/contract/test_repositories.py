@@ -554,6 +554,88 @@ def test_racing_claimers_have_exactly_one_winner(uow_factory: UnitOfWorkFactory)
     assert (stored.worker, stored.attempts) == (winners[0], 1)
 
 
+def test_claim_next_takes_the_oldest_queued_run(uow_factory: UnitOfWorkFactory) -> None:
+    parent = job(run_count=3)
+    save(uow_factory, user(), parent,
+         run("run-1", parent, 0, created_at=at(3)), run("run-2", parent, 1, created_at=at(1)),
+         run("run-3", parent, 2, created_at=at(2), status=RunStatus.CANCELLED))
+    with uow_factory() as uow:
+        claimed = [uow.runs.claim_next("w-1", at(9)) for _ in range(3)]
+        uow.commit()
+    assert [c.id if c else None for c in claimed] == ["run-2", "run-1", None]
+    assert get_run(uow_factory, "run-2").status is RunStatus.RUNNING
+
+
+def test_racing_claim_next_hands_each_run_to_one_worker(uow_factory: UnitOfWorkFactory
+                                                        ) -> None:
+    parent = job(run_count=40)
+    save(uow_factory, user(), parent,
+         *[run(f"run-{i:02d}", parent, i, created_at=at(i)) for i in range(40)])
+    claimed: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(worker: str) -> None:
+        try:
+            while True:
+                with uow_factory() as uow:
+                    got = uow.runs.claim_next(worker, at(100))
+                    uow.commit()
+                if got is None:
+                    return
+                with lock:
+                    claimed.append(got.id)
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"w-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert sorted(claimed) == [f"run-{i:02d}" for i in range(40)]
+
+
+def test_a_cancel_racing_a_finish_has_exactly_one_winner(uow_factory: UnitOfWorkFactory
+                                                         ) -> None:
+    single_run(uow_factory)
+    with uow_factory() as uow:
+        assert uow.runs.claim("run-1", "w-1", at(1)) is not None
+        uow.commit()
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def change(name: str) -> None:
+        with uow_factory() as uow:  # both read the same version...
+            current = uow.runs.get("run-1")
+        assert current is not None
+        barrier.wait(5)
+        if name == "finish":
+            current.succeed(Payload(inline={"ok": 1}), at(2))
+        else:
+            current.cancel(at(2))
+        with uow_factory() as uow:  # ...and both try to write from it
+            try:
+                uow.runs.update(current)
+                uow.commit()
+                outcomes[name] = "won"
+            except ConcurrencyConflict:
+                outcomes[name] = "lost"
+
+    threads = [threading.Thread(target=change, args=(n,)) for n in ("finish", "cancel")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(outcomes.values()) == ["lost", "won"]
+    stored = get_run(uow_factory, "run-1")
+    winner = next(name for name, outcome in outcomes.items() if outcome == "won")
+    expected = RunStatus.SUCCEEDED if winner == "finish" else RunStatus.CANCELLED
+    assert stored.status is expected and stored.version == 2
+
+
 @pytest.mark.parametrize("status", [RunStatus.CANCELLED, RunStatus.SUCCEEDED, RunStatus.FAILED,
                                     RunStatus.RUNNING])
 def test_claim_of_a_run_that_is_not_queued_returns_none_and_changes_nothing(

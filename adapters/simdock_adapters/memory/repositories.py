@@ -207,6 +207,13 @@ class MemoryRunRepository(_Repository):
         self._put(self.store.runs, run_id, claimed)
         return _clone(claimed)
 
+    def claim_next(self, worker: str, now: datetime) -> Run | None:
+        queued = [r for r in self.store.runs.values() if r.status is RunStatus.QUEUED]
+        if not queued:
+            return None
+        oldest = min(queued, key=lambda r: (r.created_at, r.number or 0))
+        return self.claim(oldest.id, worker, now)
+
     def counts(self, owner_id: str | None = None, job_id: str | None = None
                ) -> dict[RunStatus, int]:
         runs: Iterable[Run]

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from simdock import codec
-from simdock.domain import Payload, RunStatus
+from simdock.domain import Payload, Run, RunStatus
 from simdock.errors import ConcurrencyConflict, ExecutionError, RunCancelled, SimdockError
 from simdock.platform import Platform
 from simdock.ports import ExecutionTask
@@ -25,8 +25,24 @@ def execute_run(run_id: str, platform: Platform) -> RunStatus | None:
     with platform.uow() as uow:
         run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now())
         uow.commit()
+    return execute_claimed(run, platform) if run is not None else None
+
+
+def execute_next(platform: Platform) -> tuple[str, RunStatus | None] | None:
+    """Claim the oldest queued run and execute it; None when nothing is queued.
+
+    This is how workers that poll the database (rather than a broker) get work.
+    """
+    with platform.uow() as uow:
+        run = uow.runs.claim_next(platform.worker_name, platform.clock.now())
+        uow.commit()
     if run is None:
         return None
+    return run.id, execute_claimed(run, platform)
+
+
+def execute_claimed(run: Run, platform: Platform) -> RunStatus | None:
+    """Execute a run this worker has just claimed, and record its outcome."""
     context = ExecutionContext(run.id, run.job_id, platform)
     platform.track(run.id, context)
     result: Payload | None = None

@@ -1,0 +1,164 @@
+"""Alembic migrations on SQLite and PostgreSQL, and how the platform treats the schema."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+import simdock
+from simdock.errors import ServiceUnavailable
+from simdock_adapters.sql import make_engine, migrate
+from simdock_adapters.sql.migrate import SchemaMismatch
+from simdock_adapters.sql.tables import metadata
+from tests.databases import create_postgres_database
+
+REPO = Path(__file__).resolve().parents[2]
+ALEMBIC = Path(sys.executable).parent / "alembic"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'simdock.db'}"
+    return create_postgres_database("migrations")
+
+
+def tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def alembic(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(ALEMBIC), *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "DATABASE_URL": url}, timeout=120)
+
+
+def test_upgrade_downgrade_upgrade_with_the_alembic_command(empty_url: str) -> None:
+    for args in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"]):
+        out = alembic(empty_url, *args)
+        assert out.returncode == 0, out.stderr
+    assert {"jobs", "runs", "run_status_counts", "alembic_version"} <= tables(empty_url)
+    current = alembic(empty_url, "current")
+    assert migrate.head_revision() in current.stdout
+
+
+def test_downgrade_to_base_removes_everything_but_the_version_table(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    migrate.upgrade(engine)
+    migrate.downgrade(engine, "base")
+    engine.dispose()
+    assert tables(empty_url) <= {"alembic_version"}
+
+
+def test_the_tables_and_the_migrations_do_not_drift(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(
+            connection, opts={"compare_type": True}), metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_the_counting_triggers_survive_a_round_trip(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    migrate.upgrade(engine)
+    migrate.downgrade(engine, "base")
+    migrate.upgrade(engine)
+    engine.dispose()
+    with simdock.connect(empty_url, dispatch="inline", artifacts_path="/tmp/unused") as dock:
+        dock.sweep("noop", grid={"i": [1, 2, 3]})
+        assert dock.statistics()["succeeded"] == 3
+
+
+def stamp_ahead(url: str) -> None:
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = 'f00dfeed'"))
+    engine.dispose()
+
+
+def test_a_database_ahead_of_the_code_is_refused(empty_url: str) -> None:
+    stamp_ahead(empty_url)
+    engine = make_engine(empty_url)
+    with pytest.raises(SchemaMismatch, match="f00dfeed.*ahead of the code"):
+        migrate.upgrade(engine)
+    engine.dispose()
+    with pytest.raises(SchemaMismatch, match="ahead"):
+        simdock.connect(empty_url)
+
+
+def test_production_never_creates_tables_and_names_the_fix(empty_url: str) -> None:
+    with pytest.raises(SchemaMismatch, match="alembic upgrade head"):
+        simdock.connect(empty_url, simdock_env="production")
+    assert tables(empty_url) <= {"alembic_version"}
+    engine = make_engine(empty_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    with simdock.connect(empty_url, simdock_env="production", dispatch="inline",
+                         artifacts_path="/tmp/unused") as dock:
+        assert dock.submit("noop", {"x": 1}).status == "succeeded"
+
+
+@pytest.mark.parametrize("url", ["postgresql://postgres@127.0.0.1:1/simdock",
+                                 "postgresql://postgres@db.invalid:5432/simdock"])
+def test_an_unreachable_database_is_a_clear_error_naming_the_host(url: str) -> None:
+    host = url.split("@")[1].split("/")[0]
+    with pytest.raises(ServiceUnavailable, match=f"cannot reach the database at postgresql "
+                                                 f"{host}/simdock"):
+        simdock.connect(url)
+
+
+def test_the_cli_reports_an_unreachable_database_in_one_line(tmp_path: Path) -> None:
+    out = subprocess.run([str(Path(sys.executable).parent / "simdock"), "--database-url",
+                          "postgresql://postgres@127.0.0.1:1/simdock", "types"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert out.returncode == 1
+    assert "127.0.0.1:1" in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_data_written_by_one_process_is_seen_by_the_next(tmp_path: Path) -> None:
+    def python(code: str) -> str:
+        out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    job_id = python("import simdock\n"
+                    "d = simdock.connect()\n"
+                    "j = d.submit('heat1d', {'time_steps': 200}, tags=['kept']).wait()\n"
+                    "print(j.id)\n"
+                    "d.close()")
+    seen = python("import simdock\n"
+                  "d = simdock.connect()\n"
+                  "[j] = d.jobs(tag='kept')\n"
+                  "print(j.id, j.status, round(j.result()['final_center_temp'], 3))\n"
+                  "d.close()")
+    assert seen.split()[:2] == [job_id, "succeeded"]
+    assert (tmp_path / "simdock.db").is_file() and (tmp_path / "simdock-artifacts").is_dir()
+
+
+def test_long_unicode_and_deeply_nested_parameters_round_trip(empty_url: str,
+                                                              tmp_path: Path) -> None:
+    nested: dict[str, object] = {"leaf": "🌡️ température 温度 שלום"}
+    for depth in range(40):
+        nested = {f"level{depth}": nested, "values": [depth, depth / 3, None, True]}
+    parameters = {"text": "x" * 200_000 + "✓", "nested": nested}
+    with simdock.connect(empty_url, dispatch="inline", artifacts_path=str(tmp_path)) as dock:
+        job = dock.submit("noop", parameters)
+        assert job.parameters() == parameters
+        assert job.result() == {"parameters": parameters}
+
+
