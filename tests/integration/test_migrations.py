@@ -92,7 +92,7 @@ def stamp_ahead(url: str) -> None:
 def test_a_database_ahead_of_the_code_is_refused(empty_url: str) -> None:
     stamp_ahead(empty_url)
     engine = make_engine(empty_url)
-    with pytest.raises(SchemaMismatch, match="f00dfeed.*ahead of the code"):
+    with pytest.raises(SchemaMismatch, match=r"f00dfeed.*ahead of the code"):
         migrate.upgrade(engine)
     engine.dispose()
     with pytest.raises(SchemaMismatch, match="ahead"):
