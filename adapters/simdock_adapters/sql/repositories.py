@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -73,16 +74,38 @@ class _SqlRepository:
     def _guarded_update(self, table: sa.Table, entity_id: str, version: int,
                         values: dict[str, Any], kind: str) -> None:
         """UPDATE only if the stored version is the one read; else NotFound or a conflict."""
-        result = self.connection.execute(
-            table.update().where(table.c.id == entity_id, table.c.version == version)
-            .values({**values, "version": version + 1}))
+        parameters = {f"new_{name}": value for name, value in values.items()}
+        parameters.update(match_id=entity_id, match_version=version, new_version=version + 1)
+        result = self.connection.execute(_guarded_update_statement(table), parameters)
         if result.rowcount == 1:
             return
-        exists = self.connection.execute(
-            sa.select(table.c.version).where(table.c.id == entity_id)).first()
+        exists = self.connection.execute(_by_id(table), {"id": entity_id}).first()
         if exists is None:
             raise NotFound(kind, entity_id)
         raise ConcurrencyConflict(f"{kind} '{entity_id}' was changed by someone else")
+
+
+@functools.cache
+def _guarded_update_statement(table: sa.Table) -> sa.Update:
+    """``UPDATE table SET <every column> WHERE id = :match_id AND version = :match_version``.
+
+    Built once per table, so the hot path of every state change only binds values.
+    """
+    columns = [c.name for c in table.c if c.name not in ("number", "id")]
+    return (table.update()
+            .where(table.c.id == sa.bindparam("match_id"),
+                   table.c.version == sa.bindparam("match_version"))
+            .values({name: sa.bindparam(f"new_{name}") for name in columns}))
+
+
+@functools.cache
+def _by_id(table: sa.Table) -> sa.Select[Any]:
+    return sa.select(table).where(table.c.id == sa.bindparam("id"))
+
+
+_NEXT_QUEUED = (sa.select(runs).where(runs.c.status == RunStatus.QUEUED.value)
+                .order_by(runs.c.created_at, runs.c.number).limit(1))
+_NEXT_QUEUED_SKIP_LOCKED = _NEXT_QUEUED.with_for_update(skip_locked=True)
 
 
 class SqlJobRepository(_SqlRepository):
@@ -156,18 +179,23 @@ class SqlRunRepository(_SqlRepository):
                 raise Conflict(f"run '{existing.id}' already exists")
         if not new_runs:
             return
-        numbers = self.connection.execute(
-            runs.insert().returning(runs.c.number, sort_by_parameter_order=True),
-            [mappers.run_row(r) for r in new_runs]).scalars().all()
-        for run, number in zip(new_runs, numbers, strict=True):
-            run.number = number
+        self.connection.execute(runs.insert(), [mappers.run_row(r) for r in new_runs])
+        numbers: dict[str, int] = {}
+        for start in range(0, len(ids), RUN_INSERT_BATCH):
+            rows = self.connection.execute(
+                sa.select(runs.c.id, runs.c.number)
+                .where(runs.c.id.in_(ids[start:start + RUN_INSERT_BATCH])))
+            numbers.update({run_id: number for run_id, number in rows})
+        for run in new_runs:
+            run.number = numbers[run.id]
 
     def _one(self, condition: sa.ColumnElement[bool]) -> Run | None:
         row = self.connection.execute(sa.select(runs).where(condition)).first()
         return mappers.run_entity(row) if row is not None else None
 
     def get(self, run_id: str) -> Run | None:
-        return self._one(runs.c.id == run_id)
+        row = self.connection.execute(_by_id(runs), {"id": run_id}).first()
+        return mappers.run_entity(row) if row is not None else None
 
     def get_by_number(self, number: int) -> Run | None:
         return self._one(runs.c.number == number)
@@ -180,9 +208,13 @@ class SqlRunRepository(_SqlRepository):
     def list(self, query: RunQuery) -> Page[Run]:
         conditions = run_filters(query)
         total = self._total(query, conditions)
-        statement = sa.select(runs).where(*conditions).order_by(
-            *order_by(RUN_COLUMNS[query.order.field], runs.c.number, query.order))
-        rows = self.connection.execute(page(statement, query.page))
+        ordering = order_by(RUN_COLUMNS[query.order.field], runs.c.number, query.order)
+        # Page through keys only (an index-only scan for the usual filters), then fetch
+        # the page's rows: deep pages then skip index entries, not table rows.
+        keys = page(sa.select(runs.c.number).where(*conditions).order_by(*ordering),
+                    query.page).subquery()
+        statement = sa.select(runs).join(keys, keys.c.number == runs.c.number).order_by(*ordering)
+        rows = self.connection.execute(statement)
         return Page([mappers.run_entity(row) for row in rows], total, query.page.page,
                     query.page.page_size)
 
@@ -210,10 +242,7 @@ class SqlRunRepository(_SqlRepository):
 
     def claim_next(self, worker: str, now: datetime) -> Run | None:
         """Claim the oldest queued run no one else is claiming (SKIP LOCKED on PostgreSQL)."""
-        statement = (sa.select(runs).where(runs.c.status == RunStatus.QUEUED.value)
-                     .order_by(runs.c.created_at, runs.c.number).limit(1))
-        if self.dialect == "postgresql":
-            statement = statement.with_for_update(skip_locked=True)
+        statement = _NEXT_QUEUED_SKIP_LOCKED if self.dialect == "postgresql" else _NEXT_QUEUED
         return self._start(self.connection.execute(statement).first(), worker, now)
 
     def _start(self, row: sa.Row[Any] | None, worker: str, now: datetime) -> Run | None:

@@ -1,0 +1,74 @@
+"""Claim-and-finish throughput of no-op runs by concurrent workers on PostgreSQL.
+
+Queues no-op runs, starts worker processes (each connected and waiting), then
+releases them together and times until every run has succeeded. Prints runs
+per second for 1 worker (the baseline, same run) and for 4, and the ratio.
+
+    python benchmarks/bench_claims.py [--runs 4000] [--workers 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import simdock
+from benchmarks.pg import drop, scratch_database
+
+WORKER = """
+import sys, time
+from pathlib import Path
+import simdock
+from simdock_adapters.worker import serve
+
+url, artifacts, go = sys.argv[1:4]
+with simdock.connect(url, artifacts_path=artifacts, dispatch="database") as dock:
+    print("ready", flush=True)
+    while not Path(go).exists():
+        time.sleep(0.001)
+    stats = serve(dock.platform, concurrency=1, poll_seconds=0.01, exit_when_idle=True)
+print(stats.runs, flush=True)
+"""
+
+
+def throughput(workers: int, runs: int, tmp: Path) -> tuple[float, list[int]]:
+    url = scratch_database("simdock_bench_claims")
+    go = tmp / f"go-{workers}"
+    try:
+        with simdock.connect(url, artifacts_path=str(tmp), dispatch="database") as dock:
+            sweep = dock.sweep("noop", grid={"i": list(range(runs))})
+            procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, str(tmp), str(go)],
+                                      stdout=subprocess.PIPE, text=True)
+                     for _ in range(workers)]
+            for proc in procs:
+                assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            started = time.perf_counter()
+            go.touch()
+            counts = [int(proc.communicate(timeout=600)[0].strip()) for proc in procs]
+            elapsed = time.perf_counter() - started
+            assert sweep.status == "succeeded", sweep.status
+        return runs / elapsed, counts
+    finally:
+        drop(url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=4000)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        single, _ = throughput(1, args.runs, Path(tmp))
+        many, split = throughput(args.workers, args.runs, Path(tmp))
+    print(f"claim-and-finish of {args.runs} no-op runs on PostgreSQL (2 cores)")
+    print(f"  1 worker (baseline)  {single:8.0f} runs/s")
+    print(f"  {args.workers} workers            {many:8.0f} runs/s  "
+          f"(x{many / single:.2f} of one worker; runs per worker {split})")
+
+
+if __name__ == "__main__":
+    main()
