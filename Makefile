@@ -39,8 +39,11 @@ e2e: setup
 	$(BIN)/python -m pytest -q tests/e2e
 
 bench: setup
-	$(BIN)/python benchmarks/bench_sweep.py
-	$(BIN)/python benchmarks/bench_heat1d.py
+	$(BIN)/python -m benchmarks.bench_sweep
+	$(BIN)/python -m benchmarks.bench_heat1d
+	$(BIN)/python -m benchmarks.bench_persistence
+	$(BIN)/python -m benchmarks.bench_listing
+	$(BIN)/python -m benchmarks.bench_claims
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache simdock-artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache simdock-artifacts simdock.db*

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from types import TracebackType
 from typing import Self
 
@@ -32,6 +34,26 @@ from simdock_adapters.sql.repositories import (
 )
 
 _UNREACHABLE = (sa.exc.OperationalError, sa.exc.InterfaceError)
+_SQLITE_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = (
+    weakref.WeakKeyDictionary())
+_LOCKS_GUARD = threading.Lock()
+
+
+def _sqlite_writer_lock(engine: Engine) -> threading.RLock | None:
+    """One lock per SQLite engine: its threads take turns in this process.
+
+    Every SQLite unit of work holds the database's write lock from BEGIN, and
+    SQLite makes a waiting writer sleep in growing steps; queueing on a Python
+    lock instead hands the database over at once. Other processes still meet
+    SQLite's own lock (and its busy timeout).
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    with _LOCKS_GUARD:
+        lock = _SQLITE_WRITER_LOCKS.get(engine)
+        if lock is None:
+            lock = _SQLITE_WRITER_LOCKS[engine] = threading.RLock()
+        return lock
 
 
 class SqlUnitOfWork:
@@ -53,12 +75,19 @@ class SqlUnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.connection: sa.Connection | None = None
+        self._writer_lock = _sqlite_writer_lock(engine)
 
     def __enter__(self) -> Self:
+        if self._writer_lock is not None:
+            self._writer_lock.acquire()
         try:
             connection = self.engine.connect()
         except _UNREACHABLE as exc:
+            self._release()
             raise self._unavailable(exc) from exc
+        except BaseException:
+            self._release()
+            raise
         self.connection = connection
         self.jobs = SqlJobRepository(connection)
         self.runs = SqlRunRepository(connection)
@@ -80,6 +109,8 @@ class SqlUnitOfWork:
             connection.close()
         except _UNREACHABLE:
             connection.invalidate()
+        finally:
+            self._release()
         if isinstance(exc, _UNREACHABLE):
             raise self._unavailable(exc) from exc
 
@@ -93,6 +124,10 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         if self.connection is not None:
             self.connection.rollback()
+
+    def _release(self) -> None:
+        if self._writer_lock is not None:
+            self._writer_lock.release()
 
     def _unavailable(self, exc: BaseException) -> ServiceUnavailable:
         detail = str(getattr(exc, "orig", exc)).strip().splitlines()
