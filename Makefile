@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint unit contract integration e2e bench clean
+.PHONY: setup run test lint unit contract integration e2e bench pex clean
 
 setup: $(STAMP)
 
@@ -45,5 +45,9 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench_listing
 	$(BIN)/python -m benchmarks.bench_claims
 
+pex:
+	build-support/install-pants.sh
+	build-support/pants package //:migration-runner
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache simdock-artifacts simdock.db*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache simdock-artifacts simdock.db* dist .pants.d
