@@ -13,6 +13,7 @@ from alembic import context
 
 from simdock_adapters.sql.engine import make_engine, normalise_url
 from simdock_adapters.sql.tables import metadata
+from simdock_adapters.sql.types import UtcDateTime
 
 DEFAULT_URL = "sqlite:///./simdock.db"
 
@@ -22,9 +23,16 @@ def database_url() -> str:
     return normalise_url(configured or os.environ.get("DATABASE_URL") or DEFAULT_URL)
 
 
+def render_item(kind: str, item: object, autogen_context: object) -> str | bool:
+    """Write simdock's column types as plain SQLAlchemy types in new migrations."""
+    if kind == "type" and isinstance(item, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_offline() -> None:
     context.configure(url=database_url(), target_metadata=metadata, literal_binds=True,
-                      render_as_batch=True, compare_type=True)
+                      render_as_batch=True, compare_type=True, render_item=render_item)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -44,7 +52,7 @@ def run_online() -> None:
 
 def _migrate(connection: object) -> None:
     context.configure(connection=connection, target_metadata=metadata,  # type: ignore[arg-type]
-                      render_as_batch=True, compare_type=True)
+                      render_as_batch=True, compare_type=True, render_item=render_item)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from simdock.clock import RandomIds, SystemClock
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
 from simdock.ports import Dispatcher, UnitOfWorkFactory
+from simdock_adapters.auth.jwt_tokens import JwtAccessTokens
 from simdock_adapters.blobs.local import LocalBlobStore
 from simdock_adapters.dispatch.database import DatabaseDispatcher
 from simdock_adapters.dispatch.inline import InlineDispatcher
@@ -28,6 +30,7 @@ from simdock_adapters.settings import Settings
 def build_platform(settings: Settings | None = None) -> Platform:
     """A started platform wired from ``settings`` (read from the environment if None)."""
     settings = settings or Settings()
+    settings.check_for_production()
     simulations = SimulationHandlerRegistry(SimulationHandlerRegistry.default(),
                                             installed_simulations())
     reports = ReportHandlerRegistry(ReportHandlerRegistry.default(), installed_reports())
@@ -41,6 +44,8 @@ def build_platform(settings: Settings | None = None) -> Platform:
         ids=RandomIds(),
         simulations=simulations,
         reports=reports,
+        access_tokens=JwtAccessTokens(settings.secret_key,
+                                      timedelta(minutes=settings.access_token_expire_minutes)),
         limits=Limits(
             max_sweep_variants=settings.max_sweep_variants,
             default_timeout_seconds=settings.max_job_timeout,

@@ -8,6 +8,11 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from simdock.errors import ValidationError
+
+DEVELOPMENT_SECRET_KEY = "simdock-development-key-not-for-production"
+MIN_SECRET_KEY_LENGTH = 32
+
 
 class Settings(BaseSettings):
     """Every knob of a simdock deployment; names follow the seeds where they exist."""
@@ -38,6 +43,30 @@ class Settings(BaseSettings):
                                "the caller; database: leave queued for `simdock worker`")
     simdock_user: str = Field("local@simdock", description="Owner of work submitted locally")
     log_level: str = "INFO"
+
+    secret_key: str = Field(DEVELOPMENT_SECRET_KEY, description="Signs access tokens and "
+                            "download links; required (32+ characters) in production")
+    access_token_expire_minutes: int = Field(60, ge=1, le=60 * 24 * 30)
+    download_url_expire_seconds: int = Field(900, ge=10, le=7 * 24 * 3600)
+    max_content_length: int = Field(16 * 1024 * 1024, ge=1024,
+                                    description="Largest request body accepted, bytes")
+    cors_origins: str = Field("*", description="Comma-separated origins allowed by CORS")
+    enable_metrics: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    web_workers: int = Field(2, ge=1, le=64, description="WSGI server worker processes")
+    web_threads: int = Field(8, ge=1, le=256, description="Threads per WSGI worker")
+    default_container_image: str = "sim:local"
+
+    def check_for_production(self) -> None:
+        """Refuse settings that are unsafe in production (a default or short SECRET_KEY)."""
+        if self.simdock_env != "production":
+            return
+        key = self.secret_key
+        if key == DEVELOPMENT_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ValidationError(
+                f"SECRET_KEY must be set to a private value of at least {MIN_SECRET_KEY_LENGTH} "
+                "characters in production")
 
     @property
     def migrates_on_start(self) -> bool:

@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.payloads import DEFAULT_THRESHOLD, PayloadStore
-from simdock.ports import BlobStore, Clock, Dispatcher, Executor, IdGenerator, RunContext
+from simdock.ports import (
+    AccessTokens,
+    BlobStore,
+    Clock,
+    Dispatcher,
+    Executor,
+    IdGenerator,
+    RunContext,
+)
 from simdock.ports import UnitOfWorkFactory as UnitOfWorkFactory
 
 
@@ -40,6 +48,7 @@ class Platform:
     simulations: SimulationHandlerRegistry
     reports: ReportHandlerRegistry
     limits: Limits = field(default_factory=Limits)
+    access_tokens: AccessTokens | None = None
     worker_name: str = "local"
     description: str = ""
     live: dict[str, RunContext] = field(default_factory=dict)

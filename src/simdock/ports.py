@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from simdock.domain import (
+    ApiToken,
     Artifact,
     Job,
     LogLine,
@@ -221,6 +222,22 @@ class UserRepository(Protocol):
     def get_by_email(self, email: str) -> User | None: ...
 
 
+class ApiTokenRepository(Protocol):
+    def add(self, token: ApiToken) -> None:
+        """Store a new token; raises Conflict if its id or hash exists."""
+
+    def get(self, token_id: str) -> ApiToken | None: ...
+
+    def get_by_hash(self, token_hash: str) -> ApiToken | None:
+        """The token whose secret hashes to ``token_hash``, or None."""
+
+    def list(self, owner_id: str) -> list[ApiToken]:
+        """An owner's tokens, newest first, revoked ones included."""
+
+    def update(self, token: ApiToken) -> None:
+        """Store last use or revocation; raises NotFound for an unknown token."""
+
+
 class LogRepository(Protocol):
     def append(self, run_id: str, messages: Sequence[tuple[datetime, str, str]]) -> list[LogLine]:
         """Append (time, stream, message) lines; returns them numbered."""
@@ -257,6 +274,7 @@ class UnitOfWork(Protocol):
     reports: ReportRepository
     machines: MachineRepository
     users: UserRepository
+    tokens: ApiTokenRepository
     logs: LogRepository
     metrics: MetricRepository
     artifacts: ArtifactRepository
@@ -370,6 +388,16 @@ class Dispatcher(Protocol):
         """Wait until dispatched work is done here; False if it timed out."""
 
     def close(self) -> None: ...
+
+
+class AccessTokens(Protocol):
+    """Short-lived signed access tokens (JWTs) naming a user."""
+
+    def issue(self, user_id: str, now: datetime) -> tuple[str, datetime]:
+        """A signed token for ``user_id`` and when it expires."""
+
+    def verify(self, token: str, now: datetime) -> str:
+        """The user id a valid token names; AuthenticationFailure otherwise."""
 
 
 class Clock(Protocol):

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from simdock.domain import (
+    ApiToken,
     Artifact,
     Job,
     LogLine,
@@ -311,6 +312,32 @@ class MemoryUserRepository(_Repository):
     def get_by_email(self, email: str) -> User | None:
         user_id = self.store.users_by_email.get(email.lower())
         return self.get(user_id) if user_id else None
+
+
+class MemoryApiTokenRepository(_Repository):
+    def add(self, token: ApiToken) -> None:
+        if token.id in self.store.tokens or token.token_hash in self.store.tokens_by_hash:
+            raise Conflict(f"token '{token.id}' already exists")
+        self._put(self.store.tokens, token.id, _clone(token))
+        self._put(self.store.tokens_by_hash, token.token_hash, token.id)
+
+    def get(self, token_id: str) -> ApiToken | None:
+        token = self.store.tokens.get(token_id)
+        return _clone(token) if token else None
+
+    def get_by_hash(self, token_hash: str) -> ApiToken | None:
+        token_id = self.store.tokens_by_hash.get(token_hash)
+        return self.get(token_id) if token_id else None
+
+    def list(self, owner_id: str) -> list[ApiToken]:
+        tokens = [t for t in self.store.tokens.values() if t.owner_id == owner_id]
+        return [_clone(t) for t in sorted(tokens, key=lambda t: (t.created_at, t.id),
+                                          reverse=True)]
+
+    def update(self, token: ApiToken) -> None:
+        if token.id not in self.store.tokens:
+            raise NotFound("token", token.id)
+        self._put(self.store.tokens, token.id, _clone(token))
 
 
 class MemoryLogRepository(_Repository):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
-from simdock.domain import Artifact, Job, LogLine, Machine, MetricPoint, Report, Run, User
+from simdock.domain import ApiToken, Artifact, Job, LogLine, Machine, MetricPoint, Report, Run, User
 
 
 class MemoryStore:
@@ -22,6 +22,8 @@ class MemoryStore:
         self.machines: dict[str, Machine] = {}
         self.users: dict[str, User] = {}
         self.users_by_email: dict[str, str] = {}
+        self.tokens: dict[str, ApiToken] = {}
+        self.tokens_by_hash: dict[str, str] = {}
         self.logs: dict[str, list[LogLine]] = defaultdict(list)
         self.metrics: dict[str, list[MetricPoint]] = defaultdict(list)
         self.artifacts: dict[str, dict[str, Artifact]] = defaultdict(dict)

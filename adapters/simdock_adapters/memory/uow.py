@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Self
 
 from simdock.ports import (
+    ApiTokenRepository,
     ArtifactRepository,
     JobRepository,
     LogRepository,
@@ -16,6 +17,7 @@ from simdock.ports import (
     UserRepository,
 )
 from simdock_adapters.memory.repositories import (
+    MemoryApiTokenRepository,
     MemoryArtifactRepository,
     MemoryJobRepository,
     MemoryLogRepository,
@@ -40,6 +42,7 @@ class MemoryUnitOfWork:
         self.reports: ReportRepository = MemoryReportRepository(store, self._undo)
         self.machines: MachineRepository = MemoryMachineRepository(store, self._undo)
         self.users: UserRepository = MemoryUserRepository(store, self._undo)
+        self.tokens: ApiTokenRepository = MemoryApiTokenRepository(store, self._undo)
         self.logs: LogRepository = MemoryLogRepository(store, self._undo)
         self.metrics: MetricRepository = MemoryMetricRepository(store, self._undo)
         self.artifacts: ArtifactRepository = MemoryArtifactRepository(store, self._undo)

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from simdock.domain import (
+    ApiToken,
     Artifact,
     Job,
     JobKind,
@@ -108,6 +109,19 @@ def user_row(user: User) -> dict[str, Any]:
 def user_entity(row: sa.Row[Any]) -> User:
     return User(id=row.id, email=row.email, created_at=row.created_at, full_name=row.full_name,
                 password_hash=row.password_hash, is_active=row.is_active, number=row.number)
+
+
+def token_row(token: ApiToken) -> dict[str, Any]:
+    return {"id": token.id, "owner_id": token.owner_id, "name": token.name,
+            "token_hash": token.token_hash, "prefix": token.prefix,
+            "created_at": token.created_at, "expires_at": token.expires_at,
+            "last_used_at": token.last_used_at, "revoked_at": token.revoked_at}
+
+
+def token_entity(row: sa.Row[Any]) -> ApiToken:
+    return ApiToken(id=row.id, owner_id=row.owner_id, name=row.name, token_hash=row.token_hash,
+                    prefix=row.prefix, created_at=row.created_at, expires_at=row.expires_at,
+                    last_used_at=row.last_used_at, revoked_at=row.revoked_at)
 
 
 def log_entity(row: sa.Row[Any]) -> LogLine:

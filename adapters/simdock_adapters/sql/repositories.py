@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from simdock.domain import (
+    ApiToken,
     Artifact,
     Job,
     LogLine,
@@ -37,6 +38,7 @@ from simdock_adapters.sql.queries import (
     status_counts,
 )
 from simdock_adapters.sql.tables import (
+    api_tokens,
     artifacts,
     job_tags,
     jobs,
@@ -366,6 +368,37 @@ class SqlUserRepository(_SqlRepository):
         row = self.connection.execute(
             sa.select(users).where(users.c.email_key == email.lower())).first()
         return mappers.user_entity(row) if row is not None else None
+
+
+class SqlApiTokenRepository(_SqlRepository):
+    def add(self, token: ApiToken) -> None:
+        if self.connection.execute(sa.select(api_tokens.c.id).where(
+                api_tokens.c.token_hash == token.token_hash)).first() is not None:
+            raise Conflict(f"token '{token.id}' already exists")
+        self._insert_new(api_tokens, mappers.token_row(token), "token")
+
+    def get(self, token_id: str) -> ApiToken | None:
+        row = self.connection.execute(_by_id(api_tokens), {"id": token_id}).first()
+        return mappers.token_entity(row) if row is not None else None
+
+    def get_by_hash(self, token_hash: str) -> ApiToken | None:
+        row = self.connection.execute(
+            sa.select(api_tokens).where(api_tokens.c.token_hash == token_hash)).first()
+        return mappers.token_entity(row) if row is not None else None
+
+    def list(self, owner_id: str) -> list[ApiToken]:
+        rows = self.connection.execute(
+            sa.select(api_tokens).where(api_tokens.c.owner_id == owner_id)
+            .order_by(api_tokens.c.created_at.desc(), api_tokens.c.id.desc()))
+        return [mappers.token_entity(row) for row in rows]
+
+    def update(self, token: ApiToken) -> None:
+        result = self.connection.execute(
+            api_tokens.update().where(api_tokens.c.id == token.id)
+            .values(last_used_at=token.last_used_at, revoked_at=token.revoked_at,
+                    name=token.name))
+        if result.rowcount != 1:
+            raise NotFound("token", token.id)
 
 
 class SqlLogRepository(_SqlRepository):

@@ -36,6 +36,21 @@ users = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
 )
 
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(64), nullable=False, unique=True),
+    sa.Column("owner_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("token_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(32), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp),
+    sa.Column("last_used_at", Timestamp),
+    sa.Column("revoked_at", Timestamp),
+    sa.Index(None, "owner_id", "created_at"),
+)
+
 machines = sa.Table(
     "machines", metadata,
     sa.Column("number", sa.Integer, primary_key=True, autoincrement=True),

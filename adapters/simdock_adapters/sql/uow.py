@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from simdock.errors import ServiceUnavailable
 from simdock.ports import (
+    ApiTokenRepository,
     ArtifactRepository,
     JobRepository,
     LogRepository,
@@ -23,6 +24,7 @@ from simdock.ports import (
 )
 from simdock_adapters.sql.engine import describe
 from simdock_adapters.sql.repositories import (
+    SqlApiTokenRepository,
     SqlArtifactRepository,
     SqlJobRepository,
     SqlLogRepository,
@@ -68,6 +70,7 @@ class SqlUnitOfWork:
     reports: ReportRepository
     machines: MachineRepository
     users: UserRepository
+    tokens: ApiTokenRepository
     logs: LogRepository
     metrics: MetricRepository
     artifacts: ArtifactRepository
@@ -94,6 +97,7 @@ class SqlUnitOfWork:
         self.reports = SqlReportRepository(connection)
         self.machines = SqlMachineRepository(connection)
         self.users = SqlUserRepository(connection)
+        self.tokens = SqlApiTokenRepository(connection)
         self.logs = SqlLogRepository(connection)
         self.metrics = SqlMetricRepository(connection)
         self.artifacts = SqlArtifactRepository(connection)

@@ -14,10 +14,12 @@ from simdock.domain.status import (
     parse_statuses,
 )
 from simdock.domain.sweep import MAX_SWEEP_VARIANTS, SweepSpec, expand
+from simdock.domain.token import ApiToken
 from simdock.domain.user import User
 
 __all__ = [
     "MAX_SWEEP_VARIANTS",
+    "ApiToken",
     "Artifact",
     "Job",
     "JobKind",

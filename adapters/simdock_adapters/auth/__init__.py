@@ -1,0 +1,1 @@
+"""Signed access tokens (JWT) for the HTTP dialects."""

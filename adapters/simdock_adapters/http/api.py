@@ -1,0 +1,271 @@
+"""Routes declared with pydantic models, which both validate requests and describe them.
+
+``Api.operation`` registers a view on a blueprint together with its query,
+body and response models; :meth:`Api.openapi` derives the OpenAPI 3.1
+document from those same models (pydantic generates every JSON schema), so
+the document cannot drift from what the routes accept and return.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticError
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from simdock_adapters.http.errors import (
+    MalformedBody,
+    RequestValidationError,
+    UnsupportedMediaType,
+)
+from simdock_adapters.http.schemas import ErrorEnvelope
+
+REF = "#/components/schemas/{model}"
+JSON_TYPES = ("application/json",)
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A response that is not JSON (a zip, an event stream, a page)."""
+
+    media_type: str
+    description: str = ""
+
+
+@dataclass
+class Operation:
+    path: str
+    method: str
+    view_name: str
+    summary: str
+    description: str
+    tags: list[str]
+    query: type[BaseModel] | None
+    body: type[BaseModel] | None
+    form: type[BaseModel] | None
+    responses: dict[int, type[BaseModel] | Raw | None]
+    auth: bool
+    path_params: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Api:
+    """The operations of one HTTP API and its OpenAPI document."""
+
+    def __init__(self, title: str, version: str, description: str = "") -> None:
+        self.title, self.version, self.description = title, version, description
+        self.operations: list[Operation] = []
+        self._openapi: dict[str, Any] | None = None
+
+    def operation(
+        self,
+        blueprint: Blueprint,
+        rule: str,
+        method: str,
+        *,
+        responses: dict[int, type[BaseModel] | Raw | None],
+        query: type[BaseModel] | None = None,
+        body: type[BaseModel] | None = None,
+        form: type[BaseModel] | None = None,
+        auth: bool = True,
+        tags: list[str] | None = None,
+        authenticate: Callable[[], Any] | None = None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register ``view`` for ``method rule``; it receives ``user``, ``query``, ``body``."""
+
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            doc = (view.__doc__ or "").strip().split("\n\n", 1)
+            prefix = blueprint.url_prefix or ""
+            self.operations.append(Operation(
+                path=prefix + rule, method=method.lower(), view_name=view.__name__,
+                summary=doc[0].replace("\n", " "),
+                description=doc[1].strip() if len(doc) > 1 else "",
+                tags=tags or [blueprint.name], query=query, body=body, form=form,
+                responses=responses, auth=auth,
+                path_params=[(name, conv or "string")
+                             for conv, name in _PATH_PARAM.findall(rule)]))
+            status = min(code for code in responses if code < 400)
+
+            @functools.wraps(view)
+            def handle(**path_values: Any) -> Any:
+                arguments = dict(path_values)
+                if auth and authenticate is not None:
+                    arguments["user"] = authenticate()
+                if query is not None:
+                    arguments["query"] = parse_query(query)
+                if body is not None:
+                    arguments["body"] = parse_body(body, form)
+                return render(view(**arguments), status)
+
+            blueprint.add_url_rule(rule, view.__name__, handle, methods=[method.upper()])
+            self._openapi = None
+            return view
+
+        return decorator
+
+    def openapi(self) -> dict[str, Any]:
+        if self._openapi is None:
+            self._openapi = build_openapi(self)
+        return self._openapi
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    values: dict[str, Any] = {}
+    for key in request.args:
+        items = request.args.getlist(key)
+        values[key] = items if len(items) > 1 else items[0]
+    try:
+        return model.model_validate(values)
+    except PydanticError as exc:
+        raise RequestValidationError(describe(exc, "query parameter")) from None
+
+
+def parse_body(model: type[BaseModel], form: type[BaseModel] | None) -> BaseModel:
+    mimetype = request.mimetype
+    if form is not None and mimetype in FORM_TYPES:
+        source: Any = request.form.to_dict()
+        target = form
+    else:
+        if request.content_length == 0 or (not request.get_data(cache=True) and not mimetype):
+            source = {}
+        elif mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
+            accepted = ", ".join(JSON_TYPES + (FORM_TYPES if form is not None else ()))
+            raise UnsupportedMediaType(
+                f"unsupported Content-Type {mimetype or '(none)'!r}; send {accepted}")
+        else:
+            try:
+                source = json.loads(request.get_data(cache=True) or b"{}")
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise MalformedBody(f"the request body is not valid JSON: {exc}") from None
+        target = model
+    if not isinstance(source, dict):
+        raise RequestValidationError("the request body must be a JSON object")
+    try:
+        return target.model_validate(source)
+    except PydanticError as exc:
+        raise RequestValidationError(describe(exc, "field")) from None
+
+
+def describe(error: PydanticError, what: str) -> str:
+    """One readable line per problem: ``field 'params': Input should be a valid dictionary``."""
+    parts = []
+    for problem in error.errors(include_url=False)[:5]:
+        location = ".".join(str(p) for p in problem["loc"]) or "body"
+        parts.append(f"{what} '{location}': {problem['msg']}")
+    return "; ".join(parts)
+
+
+def render(result: Any, status: int) -> Any:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, tuple):
+        result, status = result
+    if isinstance(result, BaseModel):
+        response = jsonify(result.model_dump(mode="json"))
+    else:
+        response = jsonify(result)
+    response.status_code = status
+    return response
+
+
+# -- the OpenAPI document ---------------------------------------------------
+
+ERRORS = {400: "Invalid request", 404: "Not found (or not yours)", 409: "Conflict with the "
+          "resource's state", 413: "Body too large", 415: "Unsupported content type",
+          422: "Request does not match the schema", 500: "Internal error",
+          503: "A backing service is unavailable"}
+
+
+def build_openapi(api: Api) -> dict[str, Any]:
+    inputs = {op.body for op in api.operations if op.body} | {
+        op.form for op in api.operations if op.form}
+    outputs = {m for op in api.operations for m in op.responses.values()
+               if isinstance(m, type) and issubclass(m, BaseModel)} | {ErrorEnvelope}
+    keys: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (m, "validation") for m in sorted(inputs, key=lambda m: m.__name__)]
+    keys += [(m, "serialization") for m in sorted(outputs, key=lambda m: m.__name__)]
+    refs, definitions = models_json_schema(keys, ref_template=REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for op in api.operations:
+        path = _PATH_PARAM.sub(r"{\2}", op.path)
+        paths.setdefault(path, {})[op.method] = _operation(op, refs)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": api.title, "version": api.version, "description": api.description},
+        "paths": paths,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {"bearerAuth": {
+                "type": "http", "scheme": "bearer",
+                "description": "An access token from /api/v1/auth/login or an API token "
+                               "from /api/v1/auth/tokens"}},
+        },
+    }
+
+
+def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = {"operationId": op.view_name, "summary": op.summary, "tags": op.tags}
+    if op.description:
+        spec["description"] = op.description
+    parameters = [{"name": name, "in": "path", "required": True,
+                   "schema": {"type": "integer" if conv == "int" else "string"}}
+                  for name, conv in op.path_params]
+    if op.query is not None:
+        schema = op.query.model_json_schema(ref_template=REF)
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            parameters.append({"name": name, "in": "query", "required": name in required,
+                               "schema": prop, **({"description": prop["description"]}
+                                                  if "description" in prop else {})})
+    if parameters:
+        spec["parameters"] = parameters
+    if op.body is not None:
+        content = {"application/json": {"schema": refs[(op.body, "validation")]}}
+        if op.form is not None:
+            content["application/x-www-form-urlencoded"] = {
+                "schema": refs[(op.form, "validation")]}
+        spec["requestBody"] = {"required": True, "content": content}
+    responses: dict[str, Any] = {}
+    for status, model in sorted(op.responses.items()):
+        responses[str(status)] = _response(status, model, refs)
+    error = {"application/json": {"schema": refs[(ErrorEnvelope, "serialization")]}}
+    implied = {400, 404, 500, 503}
+    if op.auth:
+        implied.add(401)
+    if op.query is not None or op.body is not None:
+        implied.add(422)
+    if op.body is not None:
+        implied |= {413, 415}
+    if op.method in {"post", "put", "patch", "delete"}:
+        implied.add(409)
+    for status in sorted(implied):
+        responses.setdefault(str(status), {
+            "description": ERRORS.get(status, "Authentication required" if status == 401
+                                      else "Error"), "content": error})
+    spec["responses"] = responses
+    if op.auth:
+        spec["security"] = [{"bearerAuth": []}]
+    return spec
+
+
+def _response(status: int, model: type[BaseModel] | Raw | None, refs: dict[Any, Any]
+              ) -> dict[str, Any]:
+    if model is None:
+        return {"description": "No content"}
+    if isinstance(model, Raw):
+        return {"description": model.description or "OK",
+                "content": {model.media_type: {"schema": {"type": "string"}}}}
+    return {"description": (model.__doc__ or "OK").strip().splitlines()[0],
+            "content": {"application/json": {"schema": refs[(model, "serialization")]}}}
+
+
+def current_request_id() -> str:
+    return str(g.get("request_id", ""))

@@ -1,0 +1,64 @@
+"""What a request needs from the application: its platform, its user, its id."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app, g, request
+
+from simdock.domain import User
+from simdock.errors import AuthenticationFailure
+from simdock.platform import Platform
+from simdock.usecases.auth import authenticate
+from simdock_adapters.http.api import Api
+from simdock_adapters.http.downloads import DownloadLinks
+from simdock_adapters.settings import Settings
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@dataclass
+class ApiContext:
+    """Held in ``app.extensions["simdock"]``: built once per app, shared by requests."""
+
+    platform: Platform
+    settings: Settings
+    api: Api
+    downloads: DownloadLinks
+
+
+def context() -> ApiContext:
+    return current_app.extensions["simdock"]  # type: ignore[no-any-return]
+
+
+def platform() -> Platform:
+    return context().platform
+
+
+def assign_request_id() -> None:
+    """Use the caller's X-Request-ID when it is sane, else make one."""
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def bearer_credential() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() == "bearer" and credential.strip():
+        return credential.strip()
+    return request.headers.get("Offline-Token", "").removeprefix("Bearer ").strip() or None
+
+
+def current_user() -> User:
+    """The authenticated user of this request, or AuthenticationFailure (HTTP 401)."""
+    user: User | None = g.get("user")
+    if user is not None:
+        return user
+    credential = bearer_credential()
+    if credential is None:
+        raise AuthenticationFailure("authentication required: send Authorization: Bearer <token>")
+    user = authenticate(credential, platform())
+    g.user = user
+    return user

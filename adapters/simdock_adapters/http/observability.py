@@ -1,0 +1,102 @@
+"""Structured request logs and Prometheus metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from flask import Flask, Response, g, request
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from simdock.platform import Platform
+
+log = logging.getLogger("simdock.http.access")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and structured extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(), "logger": record.name,
+            "message": record.getMessage()}
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str) -> None:
+    """JSON logs on stderr for the simdock loggers, unless the host already set them up."""
+    logger = logging.getLogger("simdock")
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+
+
+def install_request_log(app: Flask) -> None:
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def log_request(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        duration = time.perf_counter() - g.get("started", time.perf_counter())
+        user = g.get("user")
+        log.info("%s %s %s", request.method, request.path, response.status_code, extra={
+            "fields": {"request_id": g.get("request_id"), "method": request.method,
+                       "path": request.path, "status": response.status_code,
+                       "duration_ms": round(duration * 1000, 2),
+                       "user_id": user.id if user is not None else None,
+                       "remote_addr": request.remote_addr}})
+        return response
+
+
+class PlatformCollector(Collector):
+    """Runs by status and the queue depth, read from the platform at scrape time."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    def collect(self) -> Any:
+        from simdock.domain import RunStatus
+        from simdock.usecases.queries import statistics
+
+        stats = statistics(None, self.platform)
+        runs = GaugeMetricFamily("simdock_runs", "Runs by status", labels=["status"])
+        for status in RunStatus:
+            runs.add_metric([status.value], stats.counts.get(status, 0))
+        yield runs
+        yield GaugeMetricFamily("simdock_queue_depth", "Runs waiting to be executed",
+                                value=stats.counts.get(RunStatus.QUEUED, 0))
+
+
+def install_metrics(app: Flask, platform: Platform) -> None:
+    registry = CollectorRegistry()
+    requests = Counter("simdock_http_requests", "HTTP requests",
+                       ["method", "endpoint", "status"], registry=registry)
+    latency = Histogram("simdock_http_request_duration_seconds", "HTTP request latency",
+                        ["method", "endpoint"], registry=registry)
+    registry.register(PlatformCollector(platform))
+
+    @app.after_request
+    def count(response: Response) -> Response:
+        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        requests.labels(request.method, endpoint, str(response.status_code)).inc()
+        latency.labels(request.method, endpoint).observe(
+            time.perf_counter() - g.get("started", time.perf_counter()))
+        return response
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4")

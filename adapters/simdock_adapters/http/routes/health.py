@@ -1,0 +1,68 @@
+"""Health of the service and its backing services (seed 003), readiness and liveness."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from flask import Blueprint
+from pydantic import BaseModel
+
+from simdock.usecases.health import check_services
+from simdock_adapters.http.api import Api
+from simdock_adapters.http.context import platform
+
+VERSION = "1.0.0"
+Health = Literal["healthy", "unhealthy"]
+
+
+class HealthReport(BaseModel):
+    """Overall status and the status of each backing service."""
+
+    status: Health
+    version: str
+    timestamp: datetime
+    services: dict[str, Health]
+
+
+class Probe(BaseModel):
+    """A readiness or liveness answer."""
+
+    status: Literal["ready", "not ready", "alive"]
+    detail: str | None = None
+
+
+def services() -> dict[str, Health]:
+    return {name: "healthy" if problem is None else "unhealthy"
+            for name, problem in check_services(platform()).items()}
+
+
+def register(api: Api) -> Blueprint:
+    bp = Blueprint("health", __name__)
+
+    @api.operation(bp, "/health", "GET", auth=False, tags=["health"],
+                   responses={200: HealthReport, 503: HealthReport})
+    def health() -> tuple[HealthReport, int]:
+        """Health of the service and of each backing service."""
+        checked = services()
+        healthy = all(state == "healthy" for state in checked.values())
+        report = HealthReport(status="healthy" if healthy else "unhealthy", version=VERSION,
+                              timestamp=datetime.now(UTC), services=checked)
+        return report, 200 if healthy else 503
+
+    @api.operation(bp, "/ready", "GET", auth=False, tags=["health"],
+                   responses={200: Probe, 503: Probe})
+    def ready() -> tuple[Probe, int]:
+        """Whether this instance can serve requests (its database answers)."""
+        checked = services()
+        down = [name for name, state in checked.items() if state != "healthy"]
+        if down:
+            return Probe(status="not ready", detail=f"unavailable: {', '.join(down)}"), 503
+        return Probe(status="ready"), 200
+
+    @api.operation(bp, "/live", "GET", auth=False, tags=["health"], responses={200: Probe})
+    def live() -> Probe:
+        """Whether the process is alive (no dependency is checked)."""
+        return Probe(status="alive")
+
+    return bp

@@ -1,0 +1,151 @@
+"""Users and their credentials: registration, login, API tokens, authentication."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from simdock.domain import ApiToken, User
+from simdock.errors import AuthenticationFailure, ServiceUnavailable, ValidationError
+from simdock.passwords import hash_password, verify_password
+from simdock.platform import Platform
+from simdock.ports import AccessTokens
+from simdock.usecases.access import visible
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+MIN_PASSWORD, MAX_PASSWORD = 8, 256
+TOKEN_PREFIX = "sdk_"
+#: Recording every use of a token would make each request write; once a minute is enough.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 43 + "="
+
+
+@dataclass(frozen=True)
+class RegisterUser:
+    email: str
+    password: str
+    full_name: str | None = None
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """A signed access token and when it stops working."""
+
+    user: User
+    access_token: str
+    expires_at: datetime
+
+
+def register_user(cmd: RegisterUser, platform: Platform) -> User:
+    """Create a user with a hashed password; Conflict if the email is taken."""
+    email = cmd.email.strip() if isinstance(cmd.email, str) else cmd.email
+    if not isinstance(email, str) or len(email) > 320 or not EMAIL.match(email):
+        raise ValidationError(f"not a valid email address: {cmd.email!r}")
+    if not isinstance(cmd.password, str) or not MIN_PASSWORD <= len(cmd.password) <= MAX_PASSWORD:
+        raise ValidationError(
+            f"a password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    if cmd.full_name is not None and (not isinstance(cmd.full_name, str)
+                                      or len(cmd.full_name) > 200):
+        raise ValidationError("full_name must be a string of at most 200 characters")
+    user = User(platform.ids.new("usr"), email, platform.clock.now(), cmd.full_name,
+                hash_password(cmd.password))
+    with platform.uow() as uow:
+        uow.users.add(user)
+        uow.commit()
+    return user
+
+
+def login(email: str, password: str, platform: Platform) -> AccessGrant:
+    """An access token for the user with these credentials.
+
+    Unknown emails and wrong passwords get the same error and take the same
+    time, so a caller cannot learn which emails are registered.
+    """
+    with platform.uow() as uow:
+        user = uow.users.get_by_email(email) if isinstance(email, str) else None
+    if not verify_password(password if isinstance(password, str) else "",
+                           user.password_hash if user else _DUMMY_HASH) \
+            or user is None or not user.is_active:
+        raise AuthenticationFailure("incorrect email or password")
+    token, expires_at = _access_tokens(platform).issue(user.id, platform.clock.now())
+    return AccessGrant(user, token, expires_at)
+
+
+def authenticate(credential: str, platform: Platform) -> User:
+    """The active user a bearer credential (access token or API token) belongs to."""
+    if not credential:
+        raise AuthenticationFailure("missing credentials")
+    now = platform.clock.now()
+    if credential.startswith(TOKEN_PREFIX):
+        return _authenticate_api_token(credential, now, platform)
+    user_id = _access_tokens(platform).verify(credential, now)
+    with platform.uow() as uow:
+        user = uow.users.get(user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailure("the user of this token no longer exists")
+    return user
+
+
+def _authenticate_api_token(secret: str, now: datetime, platform: Platform) -> User:
+    with platform.uow() as uow:
+        token = uow.tokens.get_by_hash(token_hash(secret))
+        if token is None or not token.usable(now):
+            raise AuthenticationFailure("invalid, expired or revoked API token")
+        user = uow.users.get(token.owner_id)
+        if user is None or not user.is_active:
+            raise AuthenticationFailure("the user of this token no longer exists")
+        if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
+            token.last_used_at = now
+            uow.tokens.update(token)
+            uow.commit()
+    return user
+
+
+def create_api_token(owner_id: str, name: str, platform: Platform,
+                     expires_in_days: int | None = None) -> tuple[ApiToken, str]:
+    """A new token and its secret; the secret is shown this once and stored only hashed."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise ValidationError("a token name must be a non-empty string of at most 200 characters")
+    if expires_in_days is not None and (isinstance(expires_in_days, bool)
+                                        or not isinstance(expires_in_days, int)
+                                        or not 1 <= expires_in_days <= 3650):
+        raise ValidationError("expires_in_days must be an integer from 1 to 3650")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = platform.clock.now()
+    token = ApiToken(platform.ids.new("tok"), owner_id, name.strip(), token_hash(secret),
+                     secret[:len(TOKEN_PREFIX) + 6], now,
+                     now + timedelta(days=expires_in_days) if expires_in_days else None)
+    with platform.uow() as uow:
+        uow.tokens.add(token)
+        uow.commit()
+    return token, secret
+
+
+def list_api_tokens(owner_id: str, platform: Platform) -> list[ApiToken]:
+    with platform.uow() as uow:
+        return uow.tokens.list(owner_id)
+
+
+def revoke_api_token(token_id: str, owner_id: str, platform: Platform) -> ApiToken:
+    """Revoke one of the owner's tokens (revoking twice is harmless)."""
+    with platform.uow() as uow:
+        token = visible(uow.tokens.get(token_id), owner_id, "token", token_id)
+        if token.revoked_at is None:
+            token.revoked_at = platform.clock.now()
+            uow.tokens.update(token)
+            uow.commit()
+    return token
+
+
+def token_hash(secret: str) -> str:
+    """How a token secret is stored: SHA-256 suffices for 256 random bits."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _access_tokens(platform: Platform) -> AccessTokens:
+    if platform.access_tokens is None:
+        raise ServiceUnavailable("this platform issues no access tokens (no SECRET_KEY set)")
+    return platform.access_tokens
