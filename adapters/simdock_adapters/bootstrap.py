@@ -10,7 +10,7 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simdock.clock import RandomIds, SystemClock
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
@@ -22,9 +22,13 @@ from simdock_adapters.dispatch.database import DatabaseDispatcher
 from simdock_adapters.dispatch.inline import InlineDispatcher
 from simdock_adapters.dispatch.threads import ThreadDispatcher
 from simdock_adapters.executors.inprocess import InProcessExecutor
+from simdock_adapters.executors.routing import RoutingExecutor
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 from simdock_adapters.plugins import installed_reports, installed_simulations
 from simdock_adapters.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 def build_platform(settings: Settings | None = None) -> Platform:
@@ -38,7 +42,7 @@ def build_platform(settings: Settings | None = None) -> Platform:
     platform = Platform(
         uow=uow,
         blobs=LocalBlobStore(settings.artifacts_path),
-        executor=InProcessExecutor(simulations),
+        executor=RoutingExecutor(InProcessExecutor(simulations)),
         dispatcher=_dispatcher(settings),
         clock=SystemClock(),
         ids=RandomIds(),
@@ -65,20 +69,26 @@ def connect(url: str | None = None, **overrides: Any) -> Platform:
     return build_platform(Settings(**overrides))
 
 
-def _unit_of_work(settings: Settings) -> tuple[UnitOfWorkFactory, Callable[[], None]]:
-    """The metadata store: memory, or SQL migrated (or checked) before first use."""
-    url = settings.database_url
-    if url in {"memory://", "memory"}:
-        store = MemoryStore()
-        return (lambda: MemoryUnitOfWork(store)), (lambda: None)
-    from simdock_adapters.sql import SqlUnitOfWork, make_engine, migrate
+def prepare_database(settings: Settings) -> None:
+    """Migrate (or, in production, check) the database once, before processes fork."""
+    if _is_memory(settings.database_url):
+        return
+    _sql_engine(settings).dispose()
+
+
+def _is_memory(url: str) -> bool:
+    return url in {"memory://", "memory"}
+
+
+def _sql_engine(settings: Settings) -> Engine:
+    from simdock_adapters.sql import make_engine, migrate
     from simdock_adapters.sql.engine import check_connection, sqlite_path
 
-    path = sqlite_path(url)
+    path = sqlite_path(settings.database_url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url, settings.database_pool_size, settings.database_max_overflow,
-                         settings.database_pool_timeout)
+    engine = make_engine(settings.database_url, settings.database_pool_size,
+                         settings.database_max_overflow, settings.database_pool_timeout)
     try:
         check_connection(engine)
         if settings.migrates_on_start:
@@ -88,6 +98,17 @@ def _unit_of_work(settings: Settings) -> tuple[UnitOfWorkFactory, Callable[[], N
     except BaseException:
         engine.dispose()
         raise
+    return engine
+
+
+def _unit_of_work(settings: Settings) -> tuple[UnitOfWorkFactory, Callable[[], None]]:
+    """The metadata store: memory, or SQL migrated (or checked) before first use."""
+    if _is_memory(settings.database_url):
+        store = MemoryStore()
+        return (lambda: MemoryUnitOfWork(store)), (lambda: None)
+    from simdock_adapters.sql import SqlUnitOfWork
+
+    engine = _sql_engine(settings)
     return (lambda: SqlUnitOfWork(engine)), engine.dispose
 
 

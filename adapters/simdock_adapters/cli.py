@@ -62,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
                         help="stop once nothing is queued")
     worker.set_defaults(command_func=_worker)
 
+    server = sub.add_parser("serve", help="serve the HTTP API (gunicorn, threaded workers)")
+    server.add_argument("--host", help="address to bind (default: HOST or 127.0.0.1)")
+    server.add_argument("--port", type=int, help="port (default: PORT or 8000)")
+    server.add_argument("--workers", type=int, help="worker processes (default: WEB_WORKERS)")
+    server.add_argument("--threads", type=int, help="threads per worker (default: WEB_THREADS)")
+    server.set_defaults(command_func=_serve)
+
     types = sub.add_parser("types", help="list the simulation types available")
     types.set_defaults(command_func=_types)
     return parser
@@ -162,6 +169,21 @@ def _worker(args: argparse.Namespace) -> int:
     with simdock.connect(args.database_url, dispatch="database", **settings) as dock:
         stats = serve(dock.platform, args.concurrency, args.poll, args.exit_when_idle)
     print(f"worker executed {stats.runs} runs and generated {stats.reports} reports")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from simdock_adapters.http.server import serve
+    from simdock_adapters.settings import Settings
+
+    overrides: dict[str, Any] = {k: v for k, v in (
+        ("database_url", args.database_url), ("artifacts_path", args.artifacts_path),
+        ("host", args.host), ("port", args.port), ("web_workers", args.workers),
+        ("web_threads", args.threads)) if v is not None}
+    settings = Settings(**overrides)
+    print(f"simdock API on http://{settings.host}:{settings.port} "
+          f"(docs at /api/v1/docs; {settings.database_url})", flush=True)
+    serve(settings)
     return 0
 
 

@@ -44,6 +44,7 @@ from simdock_adapters.blobs.memory import MemoryBlobStore
 from simdock_adapters.dispatch.inline import InlineDispatcher
 from simdock_adapters.dispatch.threads import ThreadDispatcher
 from simdock_adapters.executors.inprocess import InProcessExecutor
+from simdock_adapters.executors.routing import RoutingExecutor
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 from simdock_adapters.sql import SqlUnitOfWork, make_engine
 from tests.databases import migrated_postgres, migrated_sqlite
@@ -132,11 +133,19 @@ def inprocess_executor(registry: SimulationHandlerRegistry, tmp_path: Path
     yield InProcessExecutor(registry)
 
 
+@contextmanager
+def routing_executor(registry: SimulationHandlerRegistry, tmp_path: Path
+                     ) -> Iterator[Executor]:
+    """The composition root's executor: handlers here, container images elsewhere."""
+    yield RoutingExecutor(InProcessExecutor(registry))
+
+
 ExecutorAdapter = Callable[[SimulationHandlerRegistry, Path], AbstractContextManager[Executor]]
 
 EXECUTOR_ADAPTERS: dict[str, ExecutorAdapter] = {
     "inprocess": inprocess_executor,
     # "docker": docker_executor,
+    "routing": routing_executor,
 }
 
 # --------------------------------------------------------------------------

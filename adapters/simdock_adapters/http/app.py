@@ -18,6 +18,7 @@ from simdock_adapters.http.observability import (
     install_request_log,
 )
 from simdock_adapters.http.routes import ROUTE_MODULES
+from simdock_adapters.http.websockets import install_websockets
 from simdock_adapters.settings import Settings
 
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     for module in ROUTE_MODULES:
         app.register_blueprint(module.register(api))
+    install_websockets(app)
     docs = {"app_name": "simdock API"}
     app.register_blueprint(get_swaggerui_blueprint("/api/v1/docs", OPENAPI_PATH, config=docs))
     app.register_blueprint(get_swaggerui_blueprint("/docs", OPENAPI_PATH, config=docs,

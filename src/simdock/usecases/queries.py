@@ -37,6 +37,13 @@ def get_job(job_id: str, owner_id: str | None, platform: Platform) -> JobView:
     return JobView(job, job_status(counts), counts)
 
 
+def jobs_of(runs: list[Run], owner_id: str | None, platform: Platform) -> dict[str, Job]:
+    """The jobs these runs belong to, by id (each loaded once)."""
+    with platform.uow() as uow:
+        return {job_id: load_job(uow, job_id, owner_id)
+                for job_id in dict.fromkeys(r.job_id for r in runs)}
+
+
 def list_jobs(query: JobQuery, platform: Platform) -> Page[JobView]:
     with platform.uow() as uow:
         page = uow.jobs.list(query)

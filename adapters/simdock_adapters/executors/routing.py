@@ -1,0 +1,59 @@
+"""Sends each run to the executor for its kind: handlers here, container images to Docker.
+
+Container images are named as simulation types ``container:<image>``. Where
+no container executor is configured they are still accepted, and their runs
+fail with an error that names what is missing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from simdock.errors import ExecutorUnavailable, ValidationError
+from simdock.ports import ExecutionTask, Executor, RunContext
+
+CONTAINER_PREFIX = "container:"
+_IMAGE = re.compile(r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+                    r"(@sha256:[a-f0-9]{64})?$")
+
+
+def container_type(image: str) -> str:
+    """The simulation type of runs of ``image``; refuses what is not an image reference."""
+    if not isinstance(image, str) or len(image) > 255 or not _IMAGE.match(image):
+        raise ValidationError(f"not a container image reference: {image!r}")
+    return CONTAINER_PREFIX + image
+
+
+def image_of(simulation_type: str) -> str | None:
+    return simulation_type.removeprefix(CONTAINER_PREFIX) \
+        if simulation_type.startswith(CONTAINER_PREFIX) else None
+
+
+class RoutingExecutor:
+    def __init__(self, handlers: Executor, containers: Executor | None = None) -> None:
+        self.handlers = handlers
+        self.containers = containers
+
+    def check(self, simulation_type: str, parameters: Mapping[str, Any]) -> None:
+        image = image_of(simulation_type)
+        if image is None:
+            self.handlers.check(simulation_type, parameters)
+            return
+        container_type(image)
+        if self.containers is not None:
+            self.containers.check(simulation_type, parameters)
+
+    def simulation_types(self) -> list[str]:
+        return self.handlers.simulation_types()
+
+    def execute(self, task: ExecutionTask, context: RunContext) -> Any:
+        image = image_of(task.simulation_type)
+        if image is None:
+            return self.handlers.execute(task, context)
+        if self.containers is None:
+            raise ExecutorUnavailable(
+                f"running container image '{image}' needs the Docker executor, which is not "
+                "configured on this platform (it needs a reachable Docker engine)")
+        return self.containers.execute(task, context)

@@ -1,0 +1,45 @@
+"""A finished run's outputs as one zip archive (seed 001's result download)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import zipfile
+
+from flask import Response, send_file
+
+from simdock import codec
+from simdock.errors import Conflict
+from simdock.platform import Platform
+from simdock.usecases import queries
+
+SPOOL_BYTES = 8 * 1024 * 1024
+
+
+def result_archive(run_id: str, owner_id: str, platform: Platform) -> Response:
+    """``artifacts/*``, ``result.json``, ``parameters.json``, ``logs.txt`` (and ``error.txt``).
+
+    Refused with Conflict while the run has not finished. Built in a spooled
+    temporary file, so large artifacts do not have to fit in memory.
+    """
+    run = queries.get_run(run_id, owner_id, platform)
+    if not run.terminal:
+        raise Conflict(f"run '{run_id}' is {run.status.value}: its results are not ready")
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for artifact in queries.run_artifacts(run_id, owner_id, platform):
+            with archive.open(f"artifacts/{artifact.name}", "w", force_zip64=True) as target:
+                for chunk in platform.blobs.open(artifact.blob_key):
+                    target.write(chunk)
+        result = codec.plain(queries.run_result(run_id, owner_id, platform))
+        archive.writestr("result.json", json.dumps(result, indent=2))
+        archive.writestr("parameters.json",
+                         json.dumps(queries.run_parameters(run, platform), indent=2))
+        logs = queries.run_logs(run_id, owner_id, platform)
+        archive.writestr("logs.txt", "".join(
+            f"{line.at.isoformat()} [{line.stream}] {line.message}\n" for line in logs))
+        if run.error:
+            archive.writestr("error.txt", run.error + "\n")
+    spool.seek(0)
+    return send_file(spool, mimetype="application/zip", as_attachment=True,
+                     download_name=f"{run_id}.zip")

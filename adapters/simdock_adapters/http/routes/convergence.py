@@ -1,0 +1,122 @@
+"""Seed 002's convergence data: points of a run's metric series, graphs and live streams.
+
+A run's series are its metric points (``loss`` unless a name is given);
+handlers emit them while running, and clients can add points here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from simdock.domain import User
+from simdock.usecases import metrics
+from simdock_adapters.http.api import Api, Raw
+from simdock_adapters.http.context import current_user, platform
+from simdock_adapters.http.streams import metric_stream
+from simdock_adapters.http.views import MetricPointOut, metric_out
+
+
+class PointIn(BaseModel):
+    """A point: the run (``run_id`` or seed 002's ``simulation_id``) and its value."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    run_id: str = Field(validation_alias=AliasChoices("run_id", "simulation_id"))
+    value: float = Field(validation_alias=AliasChoices("value", "loss_value"),
+                         allow_inf_nan=False)
+    name: str = Field("loss", min_length=1, max_length=200)
+    step: int | None = Field(None, ge=0, le=2**31 - 1)
+    timestamp: datetime | None = None
+
+
+class SeriesQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str | None = Field(None, max_length=200, description="One series (default: all)")
+
+
+class StreamQuery(SeriesQuery):
+    since: datetime | None = Field(None, description="Only points recorded after this time")
+    since_step: int | None = Field(None, ge=-1, description="Only points after this step")
+
+
+class PointsOut(BaseModel):
+    """Points of a run's series and whether the run has finished (no more will come)."""
+
+    run_id: str
+    points: list[MetricPointOut]
+    complete: bool
+    last_step: int | None = None
+    last_timestamp: datetime | None = None
+
+
+class GraphOut(BaseModel):
+    """One series as parallel arrays, ready to plot, and whether it is complete."""
+
+    run_id: str
+    name: str
+    steps: list[int]
+    values: list[float]
+    timestamps: list[datetime]
+    count: int
+    complete: bool
+
+
+def register(api: Api) -> Blueprint:
+    bp = Blueprint("convergence", __name__, url_prefix="/api/v1/convergence")
+    tags = ["convergence"]
+
+    @api.operation(bp, "/data", "POST", tags=tags, authenticate=current_user, body=PointIn,
+                   responses={201: MetricPointOut})
+    def add_point(user: User, body: PointIn) -> MetricPointOut:
+        """Add a point to a run's series (the step defaults to one after the last)."""
+        at = body.timestamp
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        return metric_out(metrics.append_metric(metrics.AppendMetric(
+            body.run_id, user.id, body.name, body.value, body.step, at), platform()))
+
+    @api.operation(bp, "/<run_id>/data", "GET", tags=tags, authenticate=current_user,
+                   query=SeriesQuery, responses={200: PointsOut})
+    def all_points(user: User, run_id: str, query: SeriesQuery) -> PointsOut:
+        """Every point of a run's series."""
+        return _points(run_id, user, query.name, None, None)
+
+    @api.operation(bp, "/<run_id>/stream", "GET", tags=tags, authenticate=current_user,
+                   query=StreamQuery, responses={200: PointsOut})
+    def new_points(user: User, run_id: str, query: StreamQuery) -> PointsOut:
+        """Points added since a time or a step: poll this for incremental updates."""
+        return _points(run_id, user, query.name, query.since_step, query.since)
+
+    @api.operation(bp, "/<run_id>/graph", "GET", tags=tags, authenticate=current_user,
+                   query=SeriesQuery, responses={200: GraphOut})
+    def graph(user: User, run_id: str, query: SeriesQuery) -> GraphOut:
+        """One series as arrays for plotting, with a completion flag."""
+        name = query.name or "loss"
+        series = metrics.metric_series(run_id, user.id, platform(), name)
+        return GraphOut(run_id=run_id, name=name, steps=[p.step for p in series.points],
+                        values=[p.value for p in series.points],
+                        timestamps=[p.at for p in series.points], count=len(series.points),
+                        complete=series.complete)
+
+    @api.operation(bp, "/<run_id>/events", "GET", tags=tags, authenticate=current_user,
+                   query=StreamQuery,
+                   responses={200: Raw("text/event-stream", "Points as server-sent events, "
+                                                            "then an end event")})
+    def point_events(user: User, run_id: str, query: StreamQuery) -> Response:
+        """Live points as server-sent events until the run finishes."""
+        metrics.metric_series(run_id, user.id, platform(), query.name, since_step=2**31)
+        return metric_stream(run_id, user.id, platform(), query.name, query.since_step,
+                             query.since)
+
+    return bp
+
+
+def _points(run_id: str, user: User, name: str | None, since_step: int | None,
+            since: datetime | None) -> PointsOut:
+    series = metrics.metric_series(run_id, user.id, platform(), name, since_step, since)
+    last = series.points[-1] if series.points else None
+    return PointsOut(run_id=run_id, points=[metric_out(p) for p in series.points],
+                     complete=series.complete, last_step=last.step if last else None,
+                     last_timestamp=max((p.at for p in series.points), default=None))

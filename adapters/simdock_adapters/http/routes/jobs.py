@@ -1,0 +1,230 @@
+"""Seed 001's ``/api/v1/jobs``: each "job" there is one run; a sweep returns many.
+
+Also seed 002's view of runs: filtering and ordering, the detailed view
+joined with its machine, and placing a run on a machine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from simdock.domain import SweepSpec, User, parse_statuses
+from simdock.ports import RUN_ORDER_FIELDS, Ordering, PageRequest, RunQuery
+from simdock.usecases import cancel, machines, queries
+from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
+from simdock_adapters.executors.routing import container_type
+from simdock_adapters.http.api import Api, Raw
+from simdock_adapters.http.context import context, current_user, platform
+from simdock_adapters.http.results import result_archive
+from simdock_adapters.http.schemas import Deleted, PageOf, PageQuery
+from simdock_adapters.http.streams import log_stream
+from simdock_adapters.http.views import RunDetailed, RunOut, machine_out, page_of, run_out
+
+JSON = dict[str, Any]
+
+
+class JobSubmission(BaseModel):
+    """One run (``params``) or a sweep (``sweep``, ``grid`` or ``zip``, over ``params``).
+
+    ``container_image`` runs an image (seed 001); ``simulation_type`` runs a
+    registered handler such as ``heat1d``. Without either, the default image.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    container_image: str | None = Field(None, max_length=255, examples=["sim:local"])
+    simulation_type: str | None = Field(None, max_length=200, examples=["heat1d"])
+    params: JSON | None = None
+    sweep: list[JSON] | None = None
+    grid: dict[str, list[Any]] | None = None
+    zip: dict[str, list[Any]] | None = None
+    metadata: JSON = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list, max_length=32)
+    name: str | None = Field(None, max_length=200)
+    timeout: float | None = Field(None, gt=0, le=7 * 24 * 3600)
+    machine_id: str | None = None
+
+    @model_validator(mode="after")
+    def one_kind(self) -> JobSubmission:
+        if self.container_image is not None and self.simulation_type is not None:
+            raise ValueError("give container_image or simulation_type, not both")
+        return self
+
+    @property
+    def is_sweep(self) -> bool:
+        return any(v is not None for v in (self.sweep, self.grid, self.zip))
+
+
+class JobsCreated(BaseModel):
+    """The ids of the runs created, and for a sweep which parameters each got."""
+
+    jobs: list[str]
+    sweep_mapping: dict[str, JSON] | None
+    simulation_id: str = Field(description="The submission grouping these runs")
+
+
+class JobListQuery(PageQuery):
+    status: str | list[str] | None = Field(None, description="Filter by status (repeatable)")
+    simulation_type: str | None = None
+    container_image: str | None = None
+    tag: str | None = None
+    machine_id: str | None = None
+    simulation_id: str | None = None
+    order_by: str | None = Field(None, description="A field, '-field' for descending",
+                                 examples=["-created_at"])
+
+
+class LogLineOut(BaseModel):
+    seq: int
+    timestamp: str
+    stream: str
+    message: str
+
+
+class LogsOut(BaseModel):
+    """A run's log lines after ``after``, and whether more can come."""
+
+    job_id: str
+    lines: list[LogLineOut]
+    next_after: int
+    complete: bool
+
+
+class LogQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    after: int = Field(0, ge=0)
+    limit: int = Field(1000, ge=1, le=10_000)
+
+
+class StatsOut(BaseModel):
+    """Counts of your runs by status and their mean duration."""
+
+    total: int
+    counts: dict[str, int]
+    mean_duration_seconds: float | None
+
+
+class Placement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    machine_id: str | None = Field(description="A machine id, or null to unplace the run")
+
+
+def simulation_type_of(body: JobSubmission) -> str:
+    if body.simulation_type is not None:
+        return body.simulation_type
+    return container_type(body.container_image or context().settings.default_container_image)
+
+
+def run_query(user: User, query: JobListQuery) -> RunQuery:
+    statuses = query.status if isinstance(query.status, list) else (
+        [query.status] if query.status else None)
+    simulation_type = query.simulation_type
+    if query.container_image is not None:
+        simulation_type = container_type(query.container_image)
+    return RunQuery(owner_id=user.id, job_id=query.simulation_id,
+                    statuses=parse_statuses(statuses) if statuses else None,
+                    simulation_type=simulation_type, tag=query.tag, machine_id=query.machine_id,
+                    order=Ordering.parse(query.order_by, RUN_ORDER_FIELDS),
+                    page=PageRequest(query.page, query.effective_size))
+
+
+def register(api: Api) -> Blueprint:
+    bp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs")
+    tags = ["jobs"]
+
+    @api.operation(bp, "", "POST", tags=tags, authenticate=current_user, body=JobSubmission,
+                   responses={201: JobsCreated})
+    def submit_jobs(user: User, body: JobSubmission) -> JobsCreated:
+        """Submit one run or a parameter sweep."""
+        simulation_type = simulation_type_of(body)
+        options: dict[str, Any] = dict(name=body.name, tags=body.tags, metadata=body.metadata,
+                                       machine_id=body.machine_id, timeout_seconds=body.timeout)
+        if body.is_sweep:
+            spec = SweepSpec(variants=body.sweep, grid=body.grid, zipped=body.zip,
+                             base=body.params or {})
+            submission = submit_sweep(SubmitSweep(user.id, simulation_type, spec, **options),
+                                      platform())
+            mapping = dict(zip(submission.run_ids, submission.parameters, strict=True))
+            return JobsCreated(jobs=submission.run_ids, sweep_mapping=mapping,
+                               simulation_id=submission.job.id)
+        submission = submit_run(SubmitRun(user.id, simulation_type, body.params or {},
+                                          **options), platform())
+        return JobsCreated(jobs=submission.run_ids, sweep_mapping=None,
+                           simulation_id=submission.job.id)
+
+    @api.operation(bp, "", "GET", tags=tags, authenticate=current_user, query=JobListQuery,
+                   responses={200: PageOf[RunOut]})
+    def list_job_runs(user: User, query: JobListQuery) -> JSON:
+        """List your runs, filtered, ordered and paginated."""
+        page = queries.list_runs(run_query(user, query), platform())
+        jobs = queries.jobs_of(page.items, user.id, platform())
+        return page_of(page, [run_out(r, jobs[r.job_id], platform()) for r in page.items])
+
+    @api.operation(bp, "/stats", "GET", tags=tags, authenticate=current_user,
+                   responses={200: StatsOut})
+    def job_stats(user: User) -> StatsOut:
+        """Counts of your runs by status and their mean duration."""
+        stats = queries.statistics(user.id, platform())
+        return StatsOut(total=stats.total, counts={s.value: n for s, n in stats.counts.items()},
+                        mean_duration_seconds=stats.mean_duration_seconds)
+
+    @api.operation(bp, "/<job_id>", "GET", tags=tags, authenticate=current_user,
+                   responses={200: RunOut})
+    def get_job_run(user: User, job_id: str) -> RunOut:
+        """One run's status, parameters and timings."""
+        run = queries.get_run(job_id, user.id, platform())
+        return run_out(run, queries.jobs_of([run], user.id, platform())[run.job_id], platform())
+
+    @api.operation(bp, "/<job_id>/detailed", "GET", tags=tags, authenticate=current_user,
+                   responses={200: RunDetailed})
+    def get_job_run_detailed(user: User, job_id: str) -> RunDetailed:
+        """One run joined with the machine it is placed on."""
+        run = queries.get_run(job_id, user.id, platform())
+        out = run_out(run, queries.jobs_of([run], user.id, platform())[run.job_id], platform())
+        machine = machines.get_machine(run.machine_id, platform()) if run.machine_id else None
+        return RunDetailed(**out.model_dump(), machine=machine_out(machine) if machine else None)
+
+    @api.operation(bp, "/<job_id>", "PATCH", tags=tags, authenticate=current_user,
+                   body=Placement, responses={200: RunOut})
+    def place_job_run(user: User, job_id: str, body: Placement) -> RunOut:
+        """Place an unfinished run on a machine (seed 002's update)."""
+        run = machines.place_run(job_id, body.machine_id, user.id, platform())
+        return run_out(run, queries.jobs_of([run], user.id, platform())[run.job_id], platform())
+
+    @api.operation(bp, "/<job_id>", "DELETE", tags=tags, authenticate=current_user,
+                   responses={200: Deleted})
+    def cancel_job_run(user: User, job_id: str) -> Deleted:
+        """Cancel a run that has not finished (a finished run keeps its outcome)."""
+        cancel.cancel_run(job_id, user.id, platform())
+        return Deleted(id=job_id, status=queries.get_run(job_id, user.id, platform()).status)
+
+    @api.operation(bp, "/<job_id>/logs", "GET", tags=tags, authenticate=current_user,
+                   query=LogQuery, responses={200: LogsOut})
+    def job_logs(user: User, job_id: str, query: LogQuery) -> LogsOut:
+        """A run's log lines (after ``after``, at most ``limit``)."""
+        run = queries.get_run(job_id, user.id, platform())
+        lines = queries.run_logs(job_id, user.id, platform(), query.after, query.limit)
+        return LogsOut(job_id=job_id, lines=[
+            LogLineOut(seq=line.seq, timestamp=line.at.isoformat(), stream=line.stream,
+                       message=line.message) for line in lines],
+            next_after=lines[-1].seq if lines else query.after,
+            complete=run.terminal and len(lines) < query.limit)
+
+    @api.operation(bp, "/<job_id>/logs/stream", "GET", tags=tags, authenticate=current_user,
+                   responses={200: Raw("text/event-stream", "Log lines as server-sent events, "
+                                                            "then an end event")})
+    def job_log_stream(user: User, job_id: str) -> Response:
+        """Stream a run's log lines as server-sent events until it finishes."""
+        queries.get_run(job_id, user.id, platform())
+        return log_stream(job_id, user.id, platform())
+
+    @api.operation(bp, "/<job_id>/result", "GET", tags=tags, authenticate=current_user,
+                   responses={200: Raw("application/zip", "The run's files, result, "
+                                                          "parameters and log, zipped")})
+    def job_result(user: User, job_id: str) -> Response:
+        """Download a finished run's outputs as a zip archive."""
+        return result_archive(job_id, user.id, platform())
+
+    return bp

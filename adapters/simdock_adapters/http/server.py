@@ -1,0 +1,49 @@
+"""``simdock serve``: the HTTP API under gunicorn (threaded workers).
+
+Each worker process builds its own platform after it is forked, so no
+database connection or thread is shared across processes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from simdock_adapters.bootstrap import prepare_database
+from simdock_adapters.settings import Settings
+
+
+class SimdockServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        self.options = {
+            "bind": f"{settings.host}:{settings.port}",
+            "workers": settings.web_workers,
+            "threads": settings.web_threads,
+            "worker_class": "gthread",
+            "accesslog": None,
+            "graceful_timeout": 10,
+            "timeout": 120,
+            "control_socket_disable": True,
+            **(options or {}),
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if value is not None and key in self.cfg.settings:
+                self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        from simdock_adapters.http.app import create_app
+
+        return create_app(self.settings)
+
+
+def serve(settings: Settings, **options: Any) -> None:
+    """Serve until interrupted; ``options`` override gunicorn settings."""
+    settings.check_for_production()
+    prepare_database(settings)
+    SimdockServer(settings, options).run()

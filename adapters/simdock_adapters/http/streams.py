@@ -1,0 +1,91 @@
+"""Server-sent event streams of a run's log lines and metric points.
+
+Each stream polls the repositories through the use cases, sends what is new,
+a comment every few seconds to keep proxies from closing it, and ends with an
+``end`` event once the run has finished and everything was sent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from flask import Response
+
+from simdock.platform import Platform
+from simdock.usecases import metrics, queries
+
+POLL_SECONDS = 0.25
+KEEPALIVE_SECONDS = 10.0
+MAX_STREAM_SECONDS = 6 * 3600
+
+
+def event(name: str, data: object, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {name}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+def sse(events: Iterator[str]) -> Response:
+    response = Response(events, mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _poll(step: Callable[[], tuple[list[str], bool]]) -> Iterator[str]:
+    started = last_sent = time.monotonic()
+    yield ": stream opened\n\n"
+    while time.monotonic() - started < MAX_STREAM_SECONDS:
+        chunks, finished = step()
+        if chunks:
+            last_sent = time.monotonic()
+            yield from chunks
+        if finished:
+            return
+        if time.monotonic() - last_sent > KEEPALIVE_SECONDS:
+            last_sent = time.monotonic()
+            yield ": keep-alive\n\n"
+        time.sleep(POLL_SECONDS)
+
+
+def log_stream(run_id: str, owner_id: str, platform: Platform, after: int = 0) -> Response:
+    position = {"after": after}
+
+    def step() -> tuple[list[str], bool]:
+        finished = queries.get_run(run_id, owner_id, platform).terminal
+        lines = queries.run_logs(run_id, owner_id, platform, position["after"], 1000)
+        chunks = [event("log", {"seq": line.seq, "timestamp": line.at.isoformat(),
+                                "stream": line.stream, "message": line.message}, line.seq)
+                  for line in lines]
+        if lines:
+            position["after"] = lines[-1].seq
+        if finished and not lines:
+            status = queries.get_run(run_id, owner_id, platform).status.value
+            chunks.append(event("end", {"status": status}))
+            return chunks, True
+        return chunks, False
+
+    return sse(_poll(step))
+
+
+def metric_stream(run_id: str, owner_id: str, platform: Platform, name: str | None,
+                  since_step: int | None, since: datetime | None) -> Response:
+    position: dict[str, object] = {"step": since_step, "since": since}
+
+    def step() -> tuple[list[str], bool]:
+        series = metrics.metric_series(run_id, owner_id, platform, name,
+                                       position["step"],  # type: ignore[arg-type]
+                                       position["since"])  # type: ignore[arg-type]
+        chunks = [event("point", {"run_id": p.run_id, "name": p.name, "step": p.step,
+                                  "value": p.value, "timestamp": p.at.isoformat()}, p.step)
+                  for p in series.points]
+        if series.points:
+            position["since"] = max(p.at for p in series.points)
+            position["step"] = None
+        if series.complete and not series.points:
+            return [*chunks, event("end", {"complete": True})], True
+        return chunks, False
+
+    return sse(_poll(step))

@@ -1,0 +1,175 @@
+"""Response models and how domain objects become them, shared by the dialects' routes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from simdock.domain import Job, Machine, MetricPoint, Report, Run
+from simdock.platform import Platform
+from simdock.ports import Page
+from simdock.usecases.queries import JobView, run_parameters
+from simdock_adapters.executors.routing import image_of
+from simdock_adapters.http.schemas import PageOf
+
+
+class RunOut(BaseModel):
+    """A run: one execution with one parameter set (a "job" in seed 001's words)."""
+
+    id: str
+    simulation_id: str = Field(description="The submission (job) this run belongs to")
+    index: int = Field(description="Position of this run's variant in its sweep")
+    status: str
+    progress: float
+    simulation_type: str
+    container_image: str | None
+    params: dict[str, Any]
+    metadata: dict[str, Any]
+    tags: list[str]
+    attempts: int
+    machine_id: str | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime | None
+    duration_seconds: float | None
+
+
+class MachineOut(BaseModel):
+    """A compute resource runs can be placed on."""
+
+    id: str
+    name: str
+    cpu: str
+    gpu: str | None
+    memory: float = Field(description="Memory in GB")
+    status: str
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class RunDetailed(RunOut):
+    """A run together with the machine it is placed on."""
+
+    machine: MachineOut | None
+
+
+class SimulationOut(BaseModel):
+    """A submission (a "simulation job" in seed 000's words): one run or a sweep."""
+
+    id: str
+    name: str | None
+    simulation_type: str
+    kind: str
+    status: str
+    progress: float = Field(description="Fraction of its runs that have finished")
+    run_count: int
+    run_counts: dict[str, int]
+    job_metadata: dict[str, Any]
+    tags: list[str]
+    created_at: datetime
+
+
+class SimulationDetail(SimulationOut):
+    """A submission with its parameters (one run) and the times and errors of its runs."""
+
+    parameters: dict[str, Any] | None
+    run_ids: list[str]
+    started_at: datetime | None
+    completed_at: datetime | None
+    error_message: str | None
+
+
+class ReportOut(BaseModel):
+    """A report and, once generated, a time-limited link to download it."""
+
+    id: str
+    report_type: str
+    output_format: str
+    status: str
+    simulation_job_ids: list[str]
+    parameters: dict[str, Any]
+    created_at: datetime
+    completed_at: datetime | None
+    error_message: str | None
+    filename: str | None
+    content_type: str | None
+    size: int
+    download_url: str | None
+    download_url_expires_at: datetime | None
+
+
+class MetricPointOut(BaseModel):
+    """One point of a run's metric series."""
+
+    run_id: str
+    name: str
+    step: int
+    value: float
+    timestamp: datetime
+
+
+def run_out(run: Run, job: Job, platform: Platform) -> RunOut:
+    return RunOut(
+        id=run.id, simulation_id=run.job_id, index=run.index, status=run.status.value,
+        progress=run.progress, simulation_type=run.simulation_type,
+        container_image=image_of(run.simulation_type),
+        params=run_parameters(run, platform), metadata=dict(job.metadata), tags=list(job.tags),
+        attempts=run.attempts, machine_id=run.machine_id, error=run.error,
+        created_at=run.created_at, started_at=run.started_at, finished_at=run.finished_at,
+        updated_at=run.updated_at, duration_seconds=run.duration_seconds)
+
+
+def machine_out(machine: Machine) -> MachineOut:
+    return MachineOut(id=machine.id, name=machine.name, cpu=machine.cpu, gpu=machine.gpu,
+                      memory=machine.memory_gb, status=machine.status.value,
+                      created_at=machine.created_at, updated_at=machine.updated_at)
+
+
+def simulation_out(view: JobView) -> SimulationOut:
+    job = view.job
+    return SimulationOut(
+        id=job.id, name=job.name, simulation_type=job.simulation_type, kind=job.kind.value,
+        status=view.status.value, progress=view.finished / job.run_count if job.run_count else 0,
+        run_count=job.run_count, run_counts={s.value: n for s, n in view.counts.items()},
+        job_metadata=dict(job.metadata), tags=list(job.tags), created_at=job.created_at)
+
+
+def simulation_detail(view: JobView, runs: Sequence[Run], platform: Platform
+                      ) -> SimulationDetail:
+    started = [r.started_at for r in runs if r.started_at is not None]
+    finished = [r.finished_at for r in runs if r.finished_at is not None]
+    errors = [r.error for r in runs if r.error]
+    single = runs[0] if view.job.run_count == 1 and runs else None
+    return SimulationDetail(
+        **simulation_out(view).model_dump(),
+        parameters=run_parameters(single, platform) if single else None,
+        run_ids=[r.id for r in runs], started_at=min(started, default=None),
+        completed_at=max(finished, default=None) if view.done else None,
+        error_message=errors[0] if errors else None)
+
+
+def metric_out(point: MetricPoint) -> MetricPointOut:
+    return MetricPointOut(run_id=point.run_id, name=point.name, step=point.step,
+                          value=point.value, timestamp=point.at)
+
+
+def report_out(report: Report, download_url: str | None, expires_at: datetime | None
+               ) -> ReportOut:
+    return ReportOut(
+        id=report.id, report_type=report.report_type, output_format=report.output_format,
+        status=report.status.value, simulation_job_ids=list(report.job_ids),
+        parameters=dict(report.parameters), created_at=report.created_at,
+        completed_at=report.finished_at, error_message=report.error, filename=report.filename,
+        content_type=report.content_type, size=report.size, download_url=download_url,
+        download_url_expires_at=expires_at)
+
+
+def page_of(page: Page[Any], items: list[Any]) -> dict[str, Any]:
+    """The pagination envelope of a core page with its items converted."""
+    return PageOf[Any](items=items, total=page.total, page=page.page, page_size=page.page_size,
+                       total_pages=page.total_pages).model_dump(mode="json")
