@@ -15,14 +15,16 @@ from tests.databases import migrated_postgres
 
 WORKER = """
 import sys
+import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import simdock
 from simdock.handlers import SimulationHandler, SimulationHandlerRegistry
 from simdock_adapters.worker import serve
 
-url, artifacts, ledger = sys.argv[1:4]
+url, artifacts, ledger, go = sys.argv[1:5]
 
 
 class Recorded(SimulationHandler):
@@ -30,11 +32,15 @@ class Recorded(SimulationHandler):
                 progress_callback: Any = None) -> Any:
         with open(ledger, "a") as handle:  # one line per execution, appended atomically
             handle.write(job_id + "\\n")
+        time.sleep(0.002)  # long enough that every worker gets a share
         return {"i": parameters["i"]}
 
 
 SimulationHandlerRegistry.register("recorded", Recorded())
 with simdock.connect(url, artifacts_path=artifacts, dispatch="database") as dock:
+    print("ready", flush=True)
+    while not Path(go).exists():  # start together, so that all of them compete
+        time.sleep(0.005)
     stats = serve(dock.platform, concurrency=2, poll_seconds=0.05, exit_when_idle=True)
 print(stats.runs)
 """
@@ -47,9 +53,15 @@ def run_workers(url: str, tmp_path: Path, processes: int, runs: int) -> None:
     with simdock.connect(url, artifacts_path=artifacts, dispatch="database") as dock:
         dock.register_handler("recorded", _Placeholder())
         sweep = dock.sweep("recorded", grid={"i": list(range(runs))})
-        workers = [subprocess.Popen([sys.executable, "-c", WORKER, url, artifacts, str(ledger)],
+        go = tmp_path / "go"
+        workers = [subprocess.Popen([sys.executable, "-c", WORKER, url, artifacts, str(ledger),
+                                     str(go)],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                    for _ in range(processes)]
+        for worker in workers:
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "ready", worker.stderr
+        go.touch()
         outputs = [w.communicate(timeout=240) for w in workers]
         assert all(w.returncode == 0 for w in workers), [err for _, err in outputs]
         executed_per_process = [int(out.strip().splitlines()[-1]) for out, _ in outputs]
