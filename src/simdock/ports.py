@@ -231,6 +231,9 @@ class ApiTokenRepository(Protocol):
     def get_by_hash(self, token_hash: str) -> ApiToken | None:
         """The token whose secret hashes to ``token_hash``, or None."""
 
+    def get_with_owner(self, token_hash: str) -> tuple[ApiToken, User] | None:
+        """The token and its owner in one look-up (authentication's hot path)."""
+
     def list(self, owner_id: str) -> list[ApiToken]:
         """An owner's tokens, newest first, revoked ones included."""
 

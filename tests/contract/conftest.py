@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from tests.contract.adapters import KNOWN_BUG_MARKER
+from simdock.ports import UnitOfWorkFactory
+from tests.contract.adapters import KNOWN_BUG_MARKER, UNIT_OF_WORK_ADAPTERS, apply_known_bugs
+
+
+@pytest.fixture(params=list(UNIT_OF_WORK_ADAPTERS))
+def uow_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UnitOfWorkFactory]:
+    """A unit-of-work factory over a fresh, empty store of each repository adapter."""
+    adapter_id: str = request.param
+    apply_known_bugs(request, adapter_id)
+    with UNIT_OF_WORK_ADAPTERS[adapter_id](tmp_path) as factory:
+        yield factory
 
 
 def pytest_configure(config: pytest.Config) -> None:

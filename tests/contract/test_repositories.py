@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,16 +44,6 @@ from simdock.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from tests.contract.adapters import UNIT_OF_WORK_ADAPTERS, apply_known_bugs
-
-
-@pytest.fixture(params=list(UNIT_OF_WORK_ADAPTERS))
-def uow_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UnitOfWorkFactory]:
-    adapter_id: str = request.param
-    apply_known_bugs(request, adapter_id)
-    with UNIT_OF_WORK_ADAPTERS[adapter_id](tmp_path) as factory:
-        yield factory
-
 
 # ==========================================================================
 # Builders and helpers

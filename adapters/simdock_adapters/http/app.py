@@ -10,7 +10,7 @@ from simdock.platform import Platform
 from simdock_adapters.bootstrap import build_platform
 from simdock_adapters.http import errors
 from simdock_adapters.http.api import Api
-from simdock_adapters.http.context import ApiContext, assign_request_id
+from simdock_adapters.http.context import ApiContext, assign_request_id, end_scope
 from simdock_adapters.http.downloads import DownloadLinks
 from simdock_adapters.http.observability import (
     configure_logging,
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         DownloadLinks(settings.secret_key, settings.download_url_expire_seconds))
 
     app.before_request(assign_request_id)
+    app.teardown_request(end_scope)
     install_request_log(app)
     if settings.enable_metrics:
         install_metrics(app, platform)

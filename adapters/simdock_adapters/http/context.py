@@ -11,6 +11,7 @@ from flask import current_app, g, request
 from simdock.domain import User
 from simdock.errors import AuthenticationFailure
 from simdock.platform import Platform
+from simdock.scope import Scope
 from simdock.usecases.auth import authenticate
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.downloads import DownloadLinks
@@ -34,6 +35,21 @@ def context() -> ApiContext:
 
 
 def platform() -> Platform:
+    """The platform of this request: its use cases share one unit of work."""
+    scope: Scope | None = g.get("scope")
+    if scope is None:
+        scope = g.scope = Scope(context().platform)
+    return scope.platform
+
+
+def end_scope(_error: BaseException | None = None) -> None:
+    scope: Scope | None = g.pop("scope", None)
+    if scope is not None:
+        scope.end()
+
+
+def shared_platform() -> Platform:
+    """The application's platform, for work that outlives the request (streams)."""
     return context().platform
 
 

@@ -17,7 +17,7 @@ from flask_sock import Sock
 from simdock.errors import SimdockError
 from simdock.usecases import metrics
 from simdock.usecases.auth import authenticate
-from simdock_adapters.http.context import bearer_credential, platform
+from simdock_adapters.http.context import bearer_credential, shared_platform
 
 POLL_SECONDS = 0.25
 
@@ -28,8 +28,8 @@ def install_websockets(app: Flask) -> None:
     def convergence(ws: Any, run_id: str) -> None:
         credential = request.args.get("token") or bearer_credential()
         try:
-            user = authenticate(credential or "", platform())
-            series = metrics.metric_series(run_id, user.id, platform())
+            user = authenticate(credential or "", shared_platform())
+            series = metrics.metric_series(run_id, user.id, shared_platform())
         except SimdockError as exc:
             ws.send(json.dumps({"event": "error", "error": {"code": exc.code,
                                                             "message": exc.message}}))
@@ -48,7 +48,7 @@ def install_websockets(app: Flask) -> None:
                 ws.close()
                 return
             time.sleep(POLL_SECONDS)
-            series = metrics.metric_series(run_id, user.id, platform(), since=since)
+            series = metrics.metric_series(run_id, user.id, shared_platform(), since=since)
 
     sock.route("/ws/convergence/<run_id>", endpoint="ws_convergence")(convergence)
     sock.route("/api/v1/ws/convergence/<run_id>", endpoint="ws_convergence_v1")(convergence)

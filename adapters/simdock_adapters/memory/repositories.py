@@ -329,6 +329,11 @@ class MemoryApiTokenRepository(_Repository):
         token_id = self.store.tokens_by_hash.get(token_hash)
         return self.get(token_id) if token_id else None
 
+    def get_with_owner(self, token_hash: str) -> tuple[ApiToken, User] | None:
+        token = self.get_by_hash(token_hash)
+        owner = self.store.users.get(token.owner_id) if token is not None else None
+        return (token, _clone(owner)) if token is not None and owner is not None else None
+
     def list(self, owner_id: str) -> list[ApiToken]:
         tokens = [t for t in self.store.tokens.values() if t.owner_id == owner_id]
         return [_clone(t) for t in sorted(tokens, key=lambda t: (t.created_at, t.id),

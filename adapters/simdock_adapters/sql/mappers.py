@@ -106,9 +106,13 @@ def user_row(user: User) -> dict[str, Any]:
             "is_active": user.is_active, "created_at": user.created_at}
 
 
-def user_entity(row: sa.Row[Any]) -> User:
-    return User(id=row.id, email=row.email, created_at=row.created_at, full_name=row.full_name,
-                password_hash=row.password_hash, is_active=row.is_active, number=row.number)
+def user_entity(row: sa.Row[Any], prefix: str = "") -> User:
+    """A user from a row; ``prefix`` when its columns were labelled in a join."""
+    values = row._mapping
+    return User(id=values[f"{prefix}id"], email=values[f"{prefix}email"],
+                created_at=values[f"{prefix}created_at"], full_name=values[f"{prefix}full_name"],
+                password_hash=values[f"{prefix}password_hash"],
+                is_active=values[f"{prefix}is_active"], number=values[f"{prefix}number"])
 
 
 def token_row(token: ApiToken) -> dict[str, Any]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from simdock.domain import (
     ApiToken,
@@ -121,21 +123,27 @@ class SqlJobRepository(_SqlRepository):
             self.connection.execute(job_tags.insert(), [
                 {"job_id": job.id, "tag": tag, "position": i} for i, tag in enumerate(job.tags)])
 
-    def _tags(self, job_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
-        tags: dict[str, list[str]] = {job_id: [] for job_id in job_ids}
-        if job_ids:
-            rows = self.connection.execute(
-                sa.select(job_tags.c.job_id, job_tags.c.tag)
-                .where(job_tags.c.job_id.in_(job_ids)).order_by(job_tags.c.position))
-            for job_id, tag in rows:
-                tags[job_id].append(tag)
-        return {job_id: tuple(values) for job_id, values in tags.items()}
+    def _with_tags(self) -> sa.Select[Any]:
+        """Jobs with their tags aggregated in the same statement, in tag order."""
+        if self.dialect == "postgresql":
+            aggregated = sa.func.json_agg(aggregate_order_by(job_tags.c.tag, job_tags.c.position))
+            tags = sa.select(aggregated).where(job_tags.c.job_id == jobs.c.id)
+        else:
+            ordered = (sa.select(job_tags.c.tag).where(job_tags.c.job_id == jobs.c.id)
+                       .order_by(job_tags.c.position).subquery())
+            tags = sa.select(sa.func.json_group_array(ordered.c.tag))
+        return sa.select(jobs, tags.scalar_subquery().label("tag_list"))
+
+    @staticmethod
+    def _entity(row: sa.Row[Any]) -> Job:
+        tags = row.tag_list
+        if isinstance(tags, str):
+            tags = json.loads(tags)
+        return mappers.job_entity(row, tuple(tags or ()))
 
     def _one(self, condition: sa.ColumnElement[bool]) -> Job | None:
-        row = self.connection.execute(sa.select(jobs).where(condition)).first()
-        if row is None:
-            return None
-        return mappers.job_entity(row, self._tags([row.id])[row.id])
+        row = self.connection.execute(self._with_tags().where(condition)).first()
+        return self._entity(row) if row is not None else None
 
     def get(self, job_id: str) -> Job | None:
         return self._one(jobs.c.id == job_id)
@@ -147,12 +155,11 @@ class SqlJobRepository(_SqlRepository):
         conditions = job_filters(query)
         total = self.connection.execute(
             sa.select(sa.func.count()).select_from(jobs).where(*conditions)).scalar_one()
-        statement = sa.select(jobs).where(*conditions).order_by(
+        statement = self._with_tags().where(*conditions).order_by(
             *order_by(JOB_COLUMNS[query.order.field], jobs.c.number, query.order))
         rows = self.connection.execute(page(statement, query.page)).all()
-        tags = self._tags([row.id for row in rows])
-        return Page([mappers.job_entity(row, tags[row.id]) for row in rows], total,
-                    query.page.page, query.page.page_size)
+        return Page([self._entity(row) for row in rows], total, query.page.page,
+                    query.page.page_size)
 
     def update(self, job: Job) -> None:
         row = mappers.job_row(job)
@@ -385,6 +392,15 @@ class SqlApiTokenRepository(_SqlRepository):
         row = self.connection.execute(
             sa.select(api_tokens).where(api_tokens.c.token_hash == token_hash)).first()
         return mappers.token_entity(row) if row is not None else None
+
+    def get_with_owner(self, token_hash: str) -> tuple[ApiToken, User] | None:
+        row = self.connection.execute(
+            sa.select(api_tokens, *(c.label(f"user_{c.name}") for c in users.c))
+            .join(users, users.c.id == api_tokens.c.owner_id)
+            .where(api_tokens.c.token_hash == token_hash)).first()
+        if row is None:
+            return None
+        return mappers.token_entity(row), mappers.user_entity(row, prefix="user_")
 
     def list(self, owner_id: str) -> list[ApiToken]:
         rows = self.connection.execute(

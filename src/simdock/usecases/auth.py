@@ -91,11 +91,11 @@ def authenticate(credential: str, platform: Platform) -> User:
 
 def _authenticate_api_token(secret: str, now: datetime, platform: Platform) -> User:
     with platform.uow() as uow:
-        token = uow.tokens.get_by_hash(token_hash(secret))
-        if token is None or not token.usable(now):
+        found = uow.tokens.get_with_owner(token_hash(secret))
+        if found is None or not found[0].usable(now):
             raise AuthenticationFailure("invalid, expired or revoked API token")
-        user = uow.users.get(token.owner_id)
-        if user is None or not user.is_active:
+        token, user = found
+        if not user.is_active:
             raise AuthenticationFailure("the user of this token no longer exists")
         if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
             token.last_used_at = now

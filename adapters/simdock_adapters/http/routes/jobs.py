@@ -17,7 +17,7 @@ from simdock.usecases import cancel, machines, queries
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
 from simdock_adapters.executors.routing import container_type
 from simdock_adapters.http.api import Api, Raw
-from simdock_adapters.http.context import context, current_user, platform
+from simdock_adapters.http.context import context, current_user, platform, shared_platform
 from simdock_adapters.http.results import result_archive
 from simdock_adapters.http.schemas import Deleted, PageOf, PageQuery
 from simdock_adapters.http.streams import log_stream
@@ -218,7 +218,7 @@ def register(api: Api) -> Blueprint:
     def job_log_stream(user: User, job_id: str) -> Response:
         """Stream a run's log lines as server-sent events until it finishes."""
         queries.get_run(job_id, user.id, platform())
-        return log_stream(job_id, user.id, platform())
+        return log_stream(job_id, user.id, shared_platform())
 
     @api.operation(bp, "/<job_id>/result", "GET", tags=tags, authenticate=current_user,
                    responses={200: Raw("application/zip", "The run's files, result, "

@@ -1,0 +1,141 @@
+"""HTTP throughput and latency of the API under gunicorn, against a bare Flask endpoint.
+
+Serves simdock (gunicorn, threaded workers, PostgreSQL, runs left queued so the
+server only serves) and, in the same run and the same way, a bare Flask app
+returning a constant; loads each with wrk (install it: apt-get install wrk)
+and prints requests per second, p50 and p99 latency, and the ratio of each
+simdock endpoint's rate to the bare one's (target for status reads: >= 0.5).
+
+    python -m benchmarks.bench_http [--seconds 10] [--connections 16] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from benchmarks.pg import drop, scratch_database
+
+BIN = Path(sys.executable).parent
+POST_SCRIPT = """
+wrk.method = "POST"
+wrk.body = '{"simulation_type": "noop", "params": {"x": 1}}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %s"
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def wrk(url: str, seconds: int, connections: int, *extra: str) -> dict[str, float]:
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+                          *extra, url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    latency = {q: _ms(re.search(rf"\s{q}%\s+([\d.]+)(us|ms|s)", out)) for q in ("50", "99")}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rate": rate, "p50": latency["50"], "p99": latency["99"],
+            "errors": float(errors.group(1)) if errors else 0.0}
+
+
+def _ms(match: re.Match[str] | None) -> float:
+    assert match is not None
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench_http needs wrk: apt-get install wrk")
+    results: dict[str, dict[str, float]] = {}
+    tmp = Path(tempfile.mkdtemp())
+    url = scratch_database("simdock_bench_http")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": url, "ARTIFACTS_PATH": str(tmp), "PORT": str(port),
+           "WEB_WORKERS": str(args.workers), "WEB_THREADS": str(args.threads),
+           "DISPATCH": "database", "LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen([str(BIN / "simdock"), "serve"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"{base}/live")
+        requests.post(f"{base}/api/v1/auth/register",
+                      json={"email": "bench@example.com", "password": "benchmark-password"})
+        token = requests.post(f"{base}/api/v1/auth/tokens", json={"name": "bench"}, headers={
+            "Authorization": "Bearer " + requests.post(
+                f"{base}/api/v1/auth/login", json={"email": "bench@example.com",
+                                                   "password": "benchmark-password"}
+            ).json()["access_token"]}).json()["token"]
+        auth = ["-H", f"Authorization: Bearer {token}"]
+        run_id = requests.post(f"{base}/api/v1/jobs", json={"simulation_type": "noop"},
+                               headers={"Authorization": f"Bearer {token}"}).json()["jobs"][0]
+        results["GET /api/v1/jobs/{id}"] = wrk(f"{base}/api/v1/jobs/{run_id}", args.seconds,
+                                               args.connections, *auth)
+        script = tmp / "post.lua"
+        script.write_text(POST_SCRIPT % token)
+        results["POST /api/v1/jobs"] = wrk(f"{base}/api/v1/jobs", args.seconds,
+                                           args.connections, "-s", str(script))
+    finally:
+        server.terminate()
+        server.wait(20)
+        drop(url)
+    port = free_port()
+    bare = subprocess.Popen([str(BIN / "gunicorn"), "-k", "gthread", "-w", str(args.workers),
+                             "--threads", str(args.threads), "-b", f"127.0.0.1:{port}",
+                             "--no-control-socket", "benchmarks.bare_app:app"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/constant")
+        results["bare Flask constant (baseline)"] = wrk(f"http://127.0.0.1:{port}/constant",
+                                                        args.seconds, args.connections)
+    finally:
+        bare.terminate()
+        bare.wait(20)
+    baseline = results["bare Flask constant (baseline)"]["rate"]
+    print(f"gunicorn gthread, {args.workers} workers x {args.threads} threads, PostgreSQL; wrk "
+          f"-c{args.connections} for {args.seconds} s each, on this machine")
+    print(f"  {'endpoint':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7}")
+    for name, r in results.items():
+        note = f"  ({int(r['errors'])} non-2xx)" if r["errors"] else ""
+        print(f"  {name:<34} {r['rate']:8.0f} {r['p50']:8.2f} {r['p99']:8.2f} "
+              f"{r['rate'] / baseline:7.2f}{note}")
+    reads = results["GET /api/v1/jobs/{id}"]["rate"] / baseline
+    print(f"  status reads at {reads:.2f} of the bare endpoint's rate (target >= 0.5: "
+          f"{'met' if reads >= 0.5 else 'MISSED'})")
+    print(json.dumps({k: round(v["rate"]) for k, v in results.items()}))
+
+
+if __name__ == "__main__":
+    main()
