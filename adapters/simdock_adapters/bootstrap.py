@@ -38,9 +38,10 @@ def build_platform(settings: Settings | None = None) -> Platform:
     simulations = SimulationHandlerRegistry(SimulationHandlerRegistry.default(),
                                             installed_simulations())
     reports = ReportHandlerRegistry(ReportHandlerRegistry.default(), installed_reports())
-    uow, close_store = _unit_of_work(settings)
+    uow, autocommit_uow, close_store = _unit_of_work(settings)
     platform = Platform(
         uow=uow,
+        autocommit_uow=autocommit_uow,
         blobs=LocalBlobStore(settings.artifacts_path),
         executor=RoutingExecutor(InProcessExecutor(simulations)),
         dispatcher=_dispatcher(settings),
@@ -101,15 +102,21 @@ def _sql_engine(settings: Settings) -> Engine:
     return engine
 
 
-def _unit_of_work(settings: Settings) -> tuple[UnitOfWorkFactory, Callable[[], None]]:
-    """The metadata store: memory, or SQL migrated (or checked) before first use."""
+def _unit_of_work(settings: Settings
+                  ) -> tuple[UnitOfWorkFactory, UnitOfWorkFactory | None, Callable[[], None]]:
+    """The metadata store: memory, or SQL migrated (or checked) before first use.
+
+    Returns the unit-of-work factory, its autocommit variant (for reading) and
+    how to close the store.
+    """
     if _is_memory(settings.database_url):
         store = MemoryStore()
-        return (lambda: MemoryUnitOfWork(store)), (lambda: None)
+        return (lambda: MemoryUnitOfWork(store)), None, (lambda: None)
     from simdock_adapters.sql import SqlUnitOfWork
 
     engine = _sql_engine(settings)
-    return (lambda: SqlUnitOfWork(engine)), engine.dispose
+    return ((lambda: SqlUnitOfWork(engine)), (lambda: SqlUnitOfWork(engine, autocommit=True)),
+            engine.dispose)
 
 
 def _dispatcher(settings: Settings) -> Dispatcher:

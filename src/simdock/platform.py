@@ -49,6 +49,9 @@ class Platform:
     reports: ReportHandlerRegistry
     limits: Limits = field(default_factory=Limits)
     access_tokens: AccessTokens | None = None
+    #: Units of work whose statements commit one by one (no transaction): for
+    #: scopes that only read. None where the store has no such mode.
+    autocommit_uow: UnitOfWorkFactory | None = None
     worker_name: str = "local"
     description: str = ""
     live: dict[str, RunContext] = field(default_factory=dict)

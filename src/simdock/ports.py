@@ -160,6 +160,9 @@ class RunRepository(Protocol):
     def get_by_number(self, number: int) -> Run | None:
         """The run with this integer number, or None."""
 
+    def get_with_job(self, run_id: str) -> tuple[Run, Job] | None:
+        """The run and its job in one look-up (the HTTP status read's hot path)."""
+
     def for_job(self, job_id: str) -> list[Run]:
         """Every run of a job, in index order."""
 

@@ -47,8 +47,11 @@ class SharedUnitOfWork:
 class Scope:
     """A platform whose use cases share one unit of work until :meth:`end`."""
 
-    def __init__(self, platform: Platform) -> None:
-        self._shared = SharedUnitOfWork(platform.uow)
+    def __init__(self, platform: Platform, reading: bool = False) -> None:
+        """``reading``: the scope is expected to read, so where the store allows it
+        statements run without a surrounding transaction (writes still commit)."""
+        factory = platform.autocommit_uow if reading and platform.autocommit_uow else platform.uow
+        self._shared = SharedUnitOfWork(factory)
         self.platform = dataclasses.replace(
             platform, uow=lambda: cast(UnitOfWork, self._shared))
 

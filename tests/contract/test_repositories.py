@@ -1648,3 +1648,17 @@ def test_artifacts_are_kept_per_run(uow_factory: UnitOfWorkFactory) -> None:
         assert [a.name for a in uow.artifacts.list("run-1")] == ["out.csv"]
         assert [a.name for a in uow.artifacts.list("run-2")] == ["log.txt"]
         assert uow.artifacts.list("run-missing") == []
+
+
+def test_a_run_is_read_with_its_job(uow_factory: UnitOfWorkFactory) -> None:
+    parent = job("job-1", tags=("b", "a"), metadata={"project": "p"}, run_count=2)
+    save(uow_factory, user(), parent, run("run-1", parent, 0), run("run-2", parent, 1))
+    with uow_factory() as uow:
+        found = uow.runs.get_with_job("run-2")
+        assert uow.runs.get_with_job("run-x") is None
+    assert found is not None
+    found_run, found_job = found
+    assert (found_run.id, found_run.index, found_run.job_id) == ("run-2", 1, "job-1")
+    assert (found_job.id, found_job.tags, found_job.metadata) == ("job-1", ("b", "a"),
+                                                                  {"project": "p"})
+    assert found_job.number is not None and found_job.created_at == parent.created_at

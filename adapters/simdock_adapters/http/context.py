@@ -38,7 +38,8 @@ def platform() -> Platform:
     """The platform of this request: its use cases share one unit of work."""
     scope: Scope | None = g.get("scope")
     if scope is None:
-        scope = g.scope = Scope(context().platform)
+        scope = g.scope = Scope(context().platform,
+                                reading=request.method in ("GET", "HEAD", "OPTIONS"))
     return scope.platform
 
 

@@ -164,6 +164,10 @@ class MemoryRunRepository(_Repository):
         run_id = self.store.run_numbers.get(number)
         return self.get(run_id) if run_id else None
 
+    def get_with_job(self, run_id: str) -> tuple[Run, Job] | None:
+        run = self.store.runs.get(run_id)
+        return (_clone(run), _clone(self.store.jobs[run.job_id])) if run is not None else None
+
     def for_job(self, job_id: str) -> list[Run]:
         runs = [self.store.runs[r] for r in self.store.runs_by_job.get(job_id, [])]
         return [_clone(r) for r in sorted(runs, key=lambda r: r.index)]

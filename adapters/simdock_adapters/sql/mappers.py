@@ -34,10 +34,14 @@ def job_row(job: Job) -> dict[str, Any]:
             "metadata": job.metadata, "created_at": job.created_at}
 
 
-def job_entity(row: sa.Row[Any], tags: tuple[str, ...]) -> Job:
-    return Job(id=row.id, owner_id=row.owner_id, simulation_type=row.simulation_type,
-               kind=JobKind(row.kind), run_count=row.run_count, created_at=row.created_at,
-               name=row.name, tags=tags, metadata=row.metadata, number=row.number)
+def job_entity(row: sa.Row[Any], tags: tuple[str, ...], prefix: str = "") -> Job:
+    """A job from a row; ``prefix`` when its columns were labelled in a join."""
+    v = row._mapping
+    return Job(id=v[f"{prefix}id"], owner_id=v[f"{prefix}owner_id"],
+               simulation_type=v[f"{prefix}simulation_type"], kind=JobKind(v[f"{prefix}kind"]),
+               run_count=v[f"{prefix}run_count"], created_at=v[f"{prefix}created_at"],
+               name=v[f"{prefix}name"], tags=tags, metadata=v[f"{prefix}metadata"],
+               number=v[f"{prefix}number"])
 
 
 def run_row(run: Run) -> dict[str, Any]:

@@ -107,6 +107,25 @@ def _by_id(table: sa.Table) -> sa.Select[Any]:
     return sa.select(table).where(table.c.id == sa.bindparam("id"))
 
 
+def tag_list(dialect: str) -> sa.Label[Any]:
+    """A job's tags aggregated in the statement that reads the job, in tag order."""
+    if dialect == "postgresql":
+        aggregated = sa.func.json_agg(aggregate_order_by(job_tags.c.tag, job_tags.c.position))
+        tags = sa.select(aggregated).where(job_tags.c.job_id == jobs.c.id)
+    else:
+        ordered = (sa.select(job_tags.c.tag).where(job_tags.c.job_id == jobs.c.id)
+                   .order_by(job_tags.c.position).subquery())
+        tags = sa.select(sa.func.json_group_array(ordered.c.tag))
+    return tags.scalar_subquery().label("tag_list")
+
+
+def tags_of(row: sa.Row[Any]) -> tuple[str, ...]:
+    tags = row.tag_list
+    if isinstance(tags, str):  # SQLite returns the JSON text
+        tags = json.loads(tags)
+    return tuple(tags or ())
+
+
 _NEXT_QUEUED = (sa.select(runs).where(runs.c.status == RunStatus.QUEUED.value)
                 .order_by(runs.c.created_at, runs.c.number).limit(1))
 _NEXT_QUEUED_SKIP_LOCKED = _NEXT_QUEUED.with_for_update(skip_locked=True)
@@ -124,22 +143,11 @@ class SqlJobRepository(_SqlRepository):
                 {"job_id": job.id, "tag": tag, "position": i} for i, tag in enumerate(job.tags)])
 
     def _with_tags(self) -> sa.Select[Any]:
-        """Jobs with their tags aggregated in the same statement, in tag order."""
-        if self.dialect == "postgresql":
-            aggregated = sa.func.json_agg(aggregate_order_by(job_tags.c.tag, job_tags.c.position))
-            tags = sa.select(aggregated).where(job_tags.c.job_id == jobs.c.id)
-        else:
-            ordered = (sa.select(job_tags.c.tag).where(job_tags.c.job_id == jobs.c.id)
-                       .order_by(job_tags.c.position).subquery())
-            tags = sa.select(sa.func.json_group_array(ordered.c.tag))
-        return sa.select(jobs, tags.scalar_subquery().label("tag_list"))
+        return sa.select(jobs, tag_list(self.dialect))
 
     @staticmethod
     def _entity(row: sa.Row[Any]) -> Job:
-        tags = row.tag_list
-        if isinstance(tags, str):
-            tags = json.loads(tags)
-        return mappers.job_entity(row, tuple(tags or ()))
+        return mappers.job_entity(row, tags_of(row))
 
     def _one(self, condition: sa.ColumnElement[bool]) -> Job | None:
         row = self.connection.execute(self._with_tags().where(condition)).first()
@@ -208,6 +216,15 @@ class SqlRunRepository(_SqlRepository):
 
     def get_by_number(self, number: int) -> Run | None:
         return self._one(runs.c.number == number)
+
+    def get_with_job(self, run_id: str) -> tuple[Run, Job] | None:
+        job_columns = [c.label(f"j_{c.name}") for c in jobs.c]
+        row = self.connection.execute(
+            sa.select(runs, *job_columns, tag_list(self.dialect))
+            .join(jobs, jobs.c.id == runs.c.job_id).where(runs.c.id == run_id)).first()
+        if row is None:
+            return None
+        return mappers.run_entity(row), mappers.job_entity(row, tags_of(row), prefix="j_")
 
     def for_job(self, job_id: str) -> list[Run]:
         rows = self.connection.execute(

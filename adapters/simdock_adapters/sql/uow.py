@@ -75,16 +75,21 @@ class SqlUnitOfWork:
     metrics: MetricRepository
     artifacts: ArtifactRepository
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, autocommit: bool = False) -> None:
+        """``autocommit``: each statement commits at once, with no transaction around
+        them: for reading, where it saves the BEGIN and ROLLBACK round trips."""
         self.engine = engine
         self.connection: sa.Connection | None = None
-        self._writer_lock = _sqlite_writer_lock(engine)
+        self._autocommit = autocommit
+        self._writer_lock = None if autocommit else _sqlite_writer_lock(engine)
 
     def __enter__(self) -> Self:
         if self._writer_lock is not None:
             self._writer_lock.acquire()
         try:
             connection = self.engine.connect()
+            if self._autocommit:
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         except _UNREACHABLE as exc:
             self._release()
             raise self._unavailable(exc) from exc

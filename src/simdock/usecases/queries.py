@@ -10,7 +10,7 @@ from simdock.domain import Artifact, Job, LogLine, Run, RunStatus, job_status
 from simdock.errors import NotFound
 from simdock.platform import Platform
 from simdock.ports import JobQuery, Page, RunQuery, RunStatistics
-from simdock.usecases.access import load_job, load_run
+from simdock.usecases.access import load_job, load_run, visible
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,15 @@ def jobs_of(runs: list[Run], owner_id: str | None, platform: Platform) -> dict[s
     with platform.uow() as uow:
         return {job_id: load_job(uow, job_id, owner_id)
                 for job_id in dict.fromkeys(r.job_id for r in runs)}
+
+
+def get_run_and_job(run_id: str, owner_id: str | None, platform: Platform) -> tuple[Run, Job]:
+    """A run and the job it belongs to, read together."""
+    with platform.uow() as uow:
+        found = uow.runs.get_with_job(run_id)
+    run = visible(found[0] if found else None, owner_id, "run", run_id)
+    assert found is not None
+    return run, found[1]
 
 
 def list_jobs(query: JobQuery, platform: Platform) -> Page[JobView]:

@@ -174,15 +174,15 @@ def register(api: Api) -> Blueprint:
                    responses={200: RunOut})
     def get_job_run(user: User, job_id: str) -> RunOut:
         """One run's status, parameters and timings."""
-        run = queries.get_run(job_id, user.id, platform())
-        return run_out(run, queries.jobs_of([run], user.id, platform())[run.job_id], platform())
+        run, job = queries.get_run_and_job(job_id, user.id, platform())
+        return run_out(run, job, platform())
 
     @api.operation(bp, "/<job_id>/detailed", "GET", tags=tags, authenticate=current_user,
                    responses={200: RunDetailed})
     def get_job_run_detailed(user: User, job_id: str) -> RunDetailed:
         """One run joined with the machine it is placed on."""
-        run = queries.get_run(job_id, user.id, platform())
-        out = run_out(run, queries.jobs_of([run], user.id, platform())[run.job_id], platform())
+        run, job = queries.get_run_and_job(job_id, user.id, platform())
+        out = run_out(run, job, platform())
         machine = machines.get_machine(run.machine_id, platform()) if run.machine_id else None
         return RunDetailed(**out.model_dump(), machine=machine_out(machine) if machine else None)
 
