@@ -126,6 +126,17 @@ def tags_of(row: sa.Row[Any]) -> tuple[str, ...]:
     return tuple(tags or ())
 
 
+@functools.cache
+def _run_with_job(dialect: str) -> sa.Select[Any]:
+    """A run joined with its job (columns ``j_*``) and the job's tags, by ``:id``."""
+    return (sa.select(runs, *(c.label(f"j_{c.name}") for c in jobs.c), tag_list(dialect))
+            .join(jobs, jobs.c.id == runs.c.job_id).where(runs.c.id == sa.bindparam("id")))
+
+
+_TOKEN_WITH_OWNER = (sa.select(api_tokens, *(c.label(f"user_{c.name}") for c in users.c))
+                     .join(users, users.c.id == api_tokens.c.owner_id)
+                     .where(api_tokens.c.token_hash == sa.bindparam("hash")))
+
 _NEXT_QUEUED = (sa.select(runs).where(runs.c.status == RunStatus.QUEUED.value)
                 .order_by(runs.c.created_at, runs.c.number).limit(1))
 _NEXT_QUEUED_SKIP_LOCKED = _NEXT_QUEUED.with_for_update(skip_locked=True)
@@ -218,10 +229,7 @@ class SqlRunRepository(_SqlRepository):
         return self._one(runs.c.number == number)
 
     def get_with_job(self, run_id: str) -> tuple[Run, Job] | None:
-        job_columns = [c.label(f"j_{c.name}") for c in jobs.c]
-        row = self.connection.execute(
-            sa.select(runs, *job_columns, tag_list(self.dialect))
-            .join(jobs, jobs.c.id == runs.c.job_id).where(runs.c.id == run_id)).first()
+        row = self.connection.execute(_run_with_job(self.dialect), {"id": run_id}).first()
         if row is None:
             return None
         return mappers.run_entity(row), mappers.job_entity(row, tags_of(row), prefix="j_")
@@ -411,10 +419,7 @@ class SqlApiTokenRepository(_SqlRepository):
         return mappers.token_entity(row) if row is not None else None
 
     def get_with_owner(self, token_hash: str) -> tuple[ApiToken, User] | None:
-        row = self.connection.execute(
-            sa.select(api_tokens, *(c.label(f"user_{c.name}") for c in users.c))
-            .join(users, users.c.id == api_tokens.c.owner_id)
-            .where(api_tokens.c.token_hash == token_hash)).first()
+        row = self.connection.execute(_TOKEN_WITH_OWNER, {"hash": token_hash}).first()
         if row is None:
             return None
         return mappers.token_entity(row), mappers.user_entity(row, prefix="user_")
