@@ -1,5 +1,6 @@
 # Two entry points for a fresh clone (Python 3.11+ and make only):
-#   make run    set up, then run one heat1d simulation on the embedded platform
+#   make run    set up, then serve the API on the embedded platform and run one heat1d job
+#               through it (Ctrl-C stops the server)
 #   make test   set up, then run linters, type checks and the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/simdock run heat1d --param length=1.0 --param time_steps=200 --param diffusivity=0.01
+	$(BIN)/simdock serve --demo
 
 lint: setup
 	$(BIN)/ruff check src adapters sim tests benchmarks examples

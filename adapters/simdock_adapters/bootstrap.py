@@ -16,6 +16,7 @@ from simdock.clock import RandomIds, SystemClock
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
 from simdock.ports import Dispatcher, UnitOfWorkFactory
+from simdock.usecases.execute import redispatch_queued
 from simdock_adapters.auth.jwt_tokens import JwtAccessTokens
 from simdock_adapters.blobs.local import LocalBlobStore
 from simdock_adapters.dispatch.database import DatabaseDispatcher
@@ -60,7 +61,10 @@ def build_platform(settings: Settings | None = None) -> Platform:
         description=f"{settings.database_url} with blobs in {settings.artifacts_path}",
         on_close=[close_store],
     )
-    return platform.start()
+    platform.start()
+    if settings.dispatch == "threads":
+        redispatch_queued(platform)
+    return platform
 
 
 def connect(url: str | None = None, **overrides: Any) -> Platform:

@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--port", type=int, help="port (default: PORT or 8000)")
     server.add_argument("--workers", type=int, help="worker processes (default: WEB_WORKERS)")
     server.add_argument("--threads", type=int, help="threads per worker (default: WEB_THREADS)")
+    server.add_argument("--demo", action="store_true",
+                        help="once up, run one heat1d job through the API and show it")
     server.set_defaults(command_func=_serve)
 
     types = sub.add_parser("types", help="list the simulation types available")
@@ -181,8 +183,12 @@ def _serve(args: argparse.Namespace) -> int:
         ("host", args.host), ("port", args.port), ("web_workers", args.workers),
         ("web_threads", args.threads)) if v is not None}
     settings = Settings(**overrides)
-    print(f"simdock API on http://{settings.host}:{settings.port} "
-          f"(docs at /api/v1/docs; {settings.database_url})", flush=True)
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"simdock API on {base} (docs at /api/v1/docs/; {settings.database_url})", flush=True)
+    if args.demo:
+        from simdock_adapters.http.demo import start_demo
+
+        start_demo(base, settings.artifacts_path)
     serve(settings)
     return 0
 

@@ -144,3 +144,13 @@ def test_jobs_listing_and_statistics(dock: simdock.Dock) -> None:
     assert len(dock.jobs(status="failed")) == 1
     stats = dock.statistics()
     assert stats["succeeded"] == 1 and stats["failed"] == 1 and stats["total"] == 2
+
+
+def test_runs_left_queued_by_a_stopped_process_run_when_the_next_one_starts(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'simdock.db'}"
+    with simdock.connect(url, artifacts_path=str(tmp_path), dispatch="database") as dock:
+        sweep = dock.sweep("noop", grid={"i": [1, 2, 3]})
+        assert sweep.status == "queued"
+    with simdock.connect(url, artifacts_path=str(tmp_path)) as dock:
+        assert dock.job(sweep.id).wait(timeout=30).status == "succeeded"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -9,7 +10,7 @@ from simdock import codec
 from simdock.domain import Payload, Run, RunStatus
 from simdock.errors import ConcurrencyConflict, ExecutionError, RunCancelled, SimdockError
 from simdock.platform import Platform
-from simdock.ports import ExecutionTask
+from simdock.ports import MAX_PAGE_SIZE, ExecutionTask, Ordering, PageRequest, RunQuery
 from simdock.usecases.context import ExecutionContext
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,30 @@ def execute_run(run_id: str, platform: Platform) -> RunStatus | None:
         run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now())
         uow.commit()
     return execute_claimed(run, platform) if run is not None else None
+
+
+def redispatch_queued(platform: Platform, limit: int = 100_000) -> int:
+    """Dispatch again every queued run (oldest first, up to ``limit``); returns how many.
+
+    For a dispatcher that lives in one process: runs it had queued when that
+    process stopped are picked up by the next one. Dispatching a run twice is
+    harmless, as only one claim can win.
+    """
+    run_ids: list[str] = []
+    query = RunQuery(statuses=frozenset({RunStatus.QUEUED}), order=Ordering("created_at", False),
+                     page=PageRequest(1, MAX_PAGE_SIZE))
+    with platform.uow() as uow:
+        while len(run_ids) < limit:
+            page = uow.runs.list(query)
+            run_ids.extend(r.id for r in page.items)
+            if query.page.page >= page.total_pages:
+                break
+            query = dataclasses.replace(query, page=PageRequest(query.page.page + 1,
+                                                                MAX_PAGE_SIZE))
+    run_ids = run_ids[:limit]
+    if run_ids:
+        platform.dispatcher.dispatch_runs(run_ids)
+    return len(run_ids)
 
 
 def execute_next(platform: Platform) -> tuple[str, RunStatus | None] | None:
