@@ -48,6 +48,17 @@ def create_postgres_database(prefix: str) -> str:
     return postgres_url(name)
 
 
+def drop_scratch_database(url: str) -> None:
+    """Drop one scratch database now, even with connections open to it."""
+    name = url.rsplit("/", 1)[1]
+    admin = make_engine(postgres_url("postgres"))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+    if name in _scratch:
+        _scratch.remove(name)
+
+
 def drop_scratch_databases() -> None:
     if not _scratch:
         return

@@ -4,7 +4,8 @@ Use cases open ``with platform.uow() as uow:`` as usual; inside a scope each
 of those blocks joins the scope's one unit of work (one connection, one
 transaction at a time) instead of opening its own. Commits happen where the
 use cases commit; whatever is left uncommitted is rolled back when the scope
-ends, and an error inside a block rolls back what that block left pending.
+ends, and an error inside a block rolls back what is pending and closes the
+underlying unit of work.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ class SharedUnitOfWork:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        # An error ends the underlying unit of work as its own block would (rolled
+        # back, its adapter translating what it knows); the next block opens another.
         if exc is not None and self._inner is not None:
-            self._inner.rollback()
+            inner, self._inner = self._inner, None
+            inner.__exit__(exc_type, exc, tb)
 
     def close(self) -> None:
         """Roll back what is uncommitted and release the connection."""

@@ -1,0 +1,52 @@
+"""A scope's use cases share one unit of work: commits land, leftovers are rolled back."""
+
+from __future__ import annotations
+
+import pytest
+
+from simdock.domain import Machine, RunStatus
+from simdock.errors import NotFound
+from simdock.ports import UnitOfWork
+from simdock.scope import Scope
+from simdock.usecases import queries
+from simdock.usecases.submit import SubmitRun, submit_run
+from tests.unit.fakes import make_platform
+
+
+def test_use_cases_in_a_scope_share_one_unit_of_work() -> None:
+    platform = make_platform()
+    opened = []
+    base_factory = platform.uow
+
+    def counting() -> UnitOfWork:
+        opened.append(1)
+        return base_factory()
+
+    platform.uow = counting
+    scope = Scope(platform)
+    submission = submit_run(SubmitRun("usr-1", "echo", {}), scope.platform)
+    queries.get_job(submission.job.id, "usr-1", scope.platform)
+    queries.get_run(submission.run_ids[0], "usr-1", scope.platform)
+    scope.end()
+    assert len(opened) == 1
+    assert queries.get_run(submission.run_ids[0], None, platform).status is RunStatus.QUEUED
+
+
+def test_what_is_left_uncommitted_is_rolled_back_when_the_scope_ends() -> None:
+    platform = make_platform()
+    scope = Scope(platform)
+    with scope.platform.uow() as uow:
+        uow.machines.add(Machine("mach-1", "m", "cpu", None, 1.0, platform.clock.now()))
+    scope.end()
+    with platform.uow() as uow:
+        assert uow.machines.get("mach-1") is None
+
+
+def test_an_error_in_a_block_rolls_back_and_the_scope_goes_on() -> None:
+    platform = make_platform()
+    scope = Scope(platform)
+    with pytest.raises(NotFound):
+        queries.get_run("run-missing", "usr-1", scope.platform)
+    submission = submit_run(SubmitRun("usr-1", "echo", {}), scope.platform)
+    scope.end()
+    assert queries.get_job(submission.job.id, "usr-1", platform).job.run_count == 1
