@@ -42,7 +42,8 @@ def running_server(directory: Path, **environment: str) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"simdock serve exited: {(directory / 'server.log').read_text()}")
+                output = (directory / "server.log").read_text()
+                raise RuntimeError(f"simdock serve exited: {output}")
             try:
                 if requests.get(f"{base_url}/live", timeout=1).status_code == 200:
                     break
