@@ -1662,3 +1662,18 @@ def test_a_run_is_read_with_its_job(uow_factory: UnitOfWorkFactory) -> None:
     assert (found_job.id, found_job.tags, found_job.metadata) == ("job-1", ("b", "a"),
                                                                   {"project": "p"})
     assert found_job.number is not None and found_job.created_at == parent.created_at
+
+
+def test_each_job_reports_only_its_own_tags(uow_factory: UnitOfWorkFactory) -> None:
+    first = job("job-1", tags=("x", "y"))
+    second = job("job-2", owner_id="usr-b", created_at=at(1))
+    third = job("job-3", tags=("z",), created_at=at(2))
+    save(uow_factory, user(), user("usr-b", "b@example.com"), first, second, third,
+         run("run-1", first), run("run-2", second), run("run-3", third))
+    with uow_factory() as uow:
+        listed = {j.id: j.tags for j in uow.jobs.list(JobQuery()).items}
+        single = uow.jobs.get("job-2")
+        with_job = uow.runs.get_with_job("run-3")
+    assert listed == {"job-1": ("x", "y"), "job-2": (), "job-3": ("z",)}
+    assert single is not None and single.tags == ()
+    assert with_job is not None and with_job[1].tags == ("z",)

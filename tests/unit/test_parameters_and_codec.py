@@ -23,6 +23,8 @@ from simdock.errors import InvalidParameters, ValidationError
         ({"a": {"b": [1, float("inf")]}}, r"parameters.a.b\[1\]"),
         ({1: "x"}, "non-string key"),
         ({"a": object()}, "not a JSON value"),
+        ({"a": "bad \ud800"}, "lone surrogate"),
+        ({"\udfff": 1}, "lone surrogate"),
     ],
 )
 def test_invalid_parameters_name_what_is_wrong(value: object, message: str) -> None:

@@ -145,6 +145,11 @@ def parse_body(model: type[BaseModel], form: type[BaseModel] | None) -> BaseMode
                 source = json.loads(request.get_data(cache=True) or b"{}")
             except (ValueError, UnicodeDecodeError) as exc:
                 raise MalformedBody(f"the request body is not valid JSON: {exc}") from None
+            except RecursionError:
+                raise MalformedBody("the request body is nested too deeply") from None
+            if not _encodable(source):
+                raise MalformedBody("the request body holds a lone surrogate (\\ud800-\\udfff "
+                                    "escape), which is not a unicode character")
         target = model
     if not isinstance(source, dict):
         raise RequestValidationError("the request body must be a JSON object")
@@ -152,6 +157,23 @@ def parse_body(model: type[BaseModel], form: type[BaseModel] | None) -> BaseMode
         return target.model_validate(source)
     except PydanticError as exc:
         raise RequestValidationError(describe(exc, "field")) from None
+
+
+def _encodable(value: Any, depth: int = 0) -> bool:
+    """Whether every string in a parsed JSON value is valid unicode (no lone surrogates)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if depth > 200:
+        return True  # left to the schema's own nesting checks
+    if isinstance(value, dict):
+        return all(_encodable(k, depth) and _encodable(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_encodable(v, depth + 1) for v in value)
+    return True
 
 
 def describe(error: PydanticError, what: str) -> str:

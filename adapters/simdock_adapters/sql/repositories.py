@@ -113,8 +113,10 @@ def tag_list(dialect: str) -> sa.Label[Any]:
         aggregated = sa.func.json_agg(aggregate_order_by(job_tags.c.tag, job_tags.c.position))
         tags = sa.select(aggregated).where(job_tags.c.job_id == jobs.c.id)
     else:
+        # A derived table is not correlated by default: without correlate() it would
+        # join every job's tags.
         ordered = (sa.select(job_tags.c.tag).where(job_tags.c.job_id == jobs.c.id)
-                   .order_by(job_tags.c.position).subquery())
+                   .order_by(job_tags.c.position).correlate(jobs).subquery())
         tags = sa.select(sa.func.json_group_array(ordered.c.tag))
     return tags.scalar_subquery().label("tag_list")
 

@@ -26,7 +26,11 @@ def validate_parameters(value: object, where: str = "parameters") -> dict[str, A
 def _check_json(value: object, path: str, depth: int) -> None:
     if depth > MAX_NESTING:
         raise InvalidParameters(f"{path} is nested deeper than {MAX_NESTING} levels")
-    if value is None or isinstance(value, bool | int | str):
+    if isinstance(value, str):
+        if not _is_unicode(value):
+            raise InvalidParameters(f"{path} holds a lone surrogate, which is not a character")
+        return
+    if value is None or isinstance(value, bool | int):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -36,6 +40,8 @@ def _check_json(value: object, path: str, depth: int) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidParameters(f"{path} has a non-string key {key!r}")
+            if not _is_unicode(key):
+                raise InvalidParameters(f"{path} has a key holding a lone surrogate")
             _check_json(item, f"{path}.{key}", depth + 1)
         return
     if isinstance(value, list | tuple):
@@ -43,6 +49,14 @@ def _check_json(value: object, path: str, depth: int) -> None:
             _check_json(item, f"{path}[{i}]", depth + 1)
         return
     raise InvalidParameters(f"{path} is not a JSON value (got {_type_name(value)})")
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _type_name(value: object) -> str:

@@ -72,6 +72,8 @@ def _submit(
     simulation_type = _check_type(cmd.simulation_type)
     _check_variants(simulation_type, variants, platform)
     tags = _check_tags(cmd.tags)
+    if cmd.name is not None:
+        validate_parameters({"name": cmd.name}, "name")
     metadata = validate_parameters(cmd.metadata, "metadata")
     timeout = _check_timeout(cmd.timeout_seconds)
     now = platform.clock.now()
@@ -141,6 +143,7 @@ def _check_variants(
 def _check_tags(tags: Sequence[str]) -> tuple[str, ...]:
     if isinstance(tags, str) or not all(isinstance(t, str) and t for t in tags):
         raise ValidationError("tags must be a list of non-empty strings")
+    validate_parameters({"tags": list(tags)}, "tags")
     if len(tags) > MAX_TAGS:
         raise ValidationError(f"at most {MAX_TAGS} tags, got {len(tags)}")
     return tuple(dict.fromkeys(tags))
