@@ -63,10 +63,11 @@ class Settings(BaseSettings):
         if self.simdock_env != "production":
             return
         key = self.secret_key
-        if key == DEVELOPMENT_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+        if (key == DEVELOPMENT_SECRET_KEY or len(key.strip()) < MIN_SECRET_KEY_LENGTH
+                or len(set(key)) < 8):
             raise ValidationError(
                 f"SECRET_KEY must be set to a private value of at least {MIN_SECRET_KEY_LENGTH} "
-                "characters in production")
+                "characters (not blank, not one character repeated) in production")
 
     @property
     def migrates_on_start(self) -> bool:

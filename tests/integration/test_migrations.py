@@ -100,14 +100,15 @@ def test_a_database_ahead_of_the_code_is_refused(empty_url: str) -> None:
 
 
 def test_production_never_creates_tables_and_names_the_fix(empty_url: str) -> None:
+    production = {"simdock_env": "production", "secret_key": "a-private-key-of-more-than-32-chars"}
     with pytest.raises(SchemaMismatch, match="alembic upgrade head"):
-        simdock.connect(empty_url, simdock_env="production")
+        simdock.connect(empty_url, **production)
     assert tables(empty_url) <= {"alembic_version"}
     engine = make_engine(empty_url)
     migrate.upgrade(engine)
     engine.dispose()
-    with simdock.connect(empty_url, simdock_env="production", dispatch="inline",
-                         artifacts_path="/tmp/unused") as dock:
+    with simdock.connect(empty_url, dispatch="inline", artifacts_path="/tmp/unused",
+                         **production) as dock:
         assert dock.submit("noop", {"x": 1}).status == "succeeded"
 
 

@@ -54,6 +54,7 @@ class Operation:
     form: type[BaseModel] | None
     responses: dict[int, type[BaseModel] | Raw | None]
     auth: bool
+    errors: frozenset[int] = frozenset()
     path_params: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -78,8 +79,13 @@ class Api:
         auth: bool = True,
         tags: list[str] | None = None,
         authenticate: Callable[[], Any] | None = None,
+        errors: frozenset[int] = frozenset(),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register ``view`` for ``method rule``; it receives ``user``, ``query``, ``body``."""
+        """Register ``view`` for ``method rule``; it receives ``user``, ``query``, ``body``.
+
+        ``errors``: error statuses the view can answer beyond those implied by its
+        inputs (every documented error uses the envelope).
+        """
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             doc = (view.__doc__ or "").strip().split("\n\n", 1)
@@ -89,7 +95,7 @@ class Api:
                 summary=doc[0].replace("\n", " "),
                 description=doc[1].strip() if len(doc) > 1 else "",
                 tags=tags or [blueprint.name], query=query, body=body, form=form,
-                responses=responses, auth=auth,
+                responses=responses, auth=auth, errors=errors,
                 path_params=[(name, conv or "string")
                              for conv, name in _PATH_PARAM.findall(rule)]))
             status = min(code for code in responses if code < 400)
@@ -129,32 +135,35 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
 
 
 def parse_body(model: type[BaseModel], form: type[BaseModel] | None) -> BaseModel:
+    """The body as ``model`` (JSON, validated strictly: no strings for numbers, no
+    booleans for integers) or as ``form`` when the route also takes a form."""
     mimetype = request.mimetype
     if form is not None and mimetype in FORM_TYPES:
-        source: Any = request.form.to_dict()
-        target = form
-    else:
-        if request.content_length == 0 or (not request.get_data(cache=True) and not mimetype):
-            source = {}
-        elif mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
-            accepted = ", ".join(JSON_TYPES + (FORM_TYPES if form is not None else ()))
-            raise UnsupportedMediaType(
-                f"unsupported Content-Type {mimetype or '(none)'!r}; send {accepted}")
-        else:
-            try:
-                source = json.loads(request.get_data(cache=True) or b"{}")
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise MalformedBody(f"the request body is not valid JSON: {exc}") from None
-            except RecursionError:
-                raise MalformedBody("the request body is nested too deeply") from None
-            if not _encodable(source):
-                raise MalformedBody("the request body holds a lone surrogate (\\ud800-\\udfff "
-                                    "escape), which is not a unicode character")
-        target = model
+        try:
+            return form.model_validate(request.form.to_dict())
+        except PydanticError as exc:
+            raise RequestValidationError(describe(exc, "field")) from None
+    raw = request.get_data(cache=True)
+    accepted = ", ".join(JSON_TYPES + (FORM_TYPES if form is not None else ()))
+    if not raw:
+        raise RequestValidationError(f"this route needs a request body ({accepted}); "
+                                     "send {} to take every default")
+    if mimetype not in JSON_TYPES and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"unsupported Content-Type {mimetype or '(none)'!r}; send {accepted}")
+    try:
+        source = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedBody(f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedBody("the request body is nested too deeply") from None
     if not isinstance(source, dict):
         raise RequestValidationError("the request body must be a JSON object")
+    if not _encodable(source):
+        raise MalformedBody("the request body holds a lone surrogate (\\ud800-\\udfff "
+                            "escape), which is not a unicode character")
     try:
-        return target.model_validate(source)
+        return model.model_validate_json(raw, strict=True)
     except PydanticError as exc:
         raise RequestValidationError(describe(exc, "field")) from None
 
@@ -259,7 +268,7 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
     for status, model in sorted(op.responses.items()):
         responses[str(status)] = _response(status, model, refs)
     error = {"application/json": {"schema": refs[(ErrorEnvelope, "serialization")]}}
-    implied = {400, 404, 500, 503}
+    implied = {400, 404, 500, 503} | set(op.errors)
     if op.auth:
         implied.add(401)
     if op.query is not None or op.body is not None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from simdock.errors import AuthenticationFailure, NotFound
+from simdock.errors import NotFound, UnauthorizedOperation
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ class DownloadLinks:
         try:
             key, filename, content_type = self._signer.loads(token, max_age=self.lifetime_seconds)
         except SignatureExpired:
-            raise AuthenticationFailure("this download link has expired") from None
+            raise UnauthorizedOperation("this download link has expired; get the report "
+                                        "again for a new one") from None
         except (BadSignature, ValueError):
             raise NotFound("download", token[:16]) from None
         return Download(key, filename, content_type)

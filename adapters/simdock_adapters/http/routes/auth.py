@@ -124,7 +124,7 @@ def register(api: Api) -> Blueprint:
         return user_out(user)
 
     @api.operation(bp, "/login", "POST", auth=False, tags=tags, body=LoginJson, form=LoginForm,
-                   responses={200: AccessTokenOut})
+                   responses={200: AccessTokenOut}, errors=frozenset({401}))
     def login(body: LoginJson | LoginForm) -> AccessTokenOut:
         """Log in with email and password; returns a bearer access token.
 

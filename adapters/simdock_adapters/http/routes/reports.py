@@ -82,7 +82,7 @@ def register(api: Api) -> Blueprint:
         """A report's status and, once generated, a time-limited download link."""
         return presented(reports.get_report(report_id, user.id, platform()))
 
-    @api.operation(bp, "/downloads/<token>", "GET", auth=False, tags=tags,
+    @api.operation(bp, "/downloads/<token>", "GET", auth=False, tags=tags, errors=frozenset({403}),
                    responses={200: Raw("application/octet-stream", "The document")})
     def download(token: str) -> Response:
         """Download a document through a signed, time-limited link."""
