@@ -56,7 +56,8 @@ class Dock:
         """Queue one run of ``simulation_type``; returns at once."""
         submission = submit.submit_run(submit.SubmitRun(
             self.user.id, simulation_type, parameters if parameters is not None else {},
-            name, tags, metadata or {}, machine, timeout), self.platform)
+            name=name, tags=tags, metadata=metadata or {}, machine_id=machine,
+            timeout_seconds=timeout), self.platform)
         return JobHandle(self, submission.job.id)
 
     def sweep(self, simulation_type: str, variants: Sequence[Mapping[str, Any]] | None = None,
@@ -68,8 +69,8 @@ class Dock:
         """Queue one run per variant: a list, a ``grid`` (cartesian) or ``zip`` (paired)."""
         spec = SweepSpec(variants=variants, grid=grid, zipped=zip, base=base or {})
         submission = submit.submit_sweep(submit.SubmitSweep(
-            self.user.id, simulation_type, spec, name, tags, metadata or {}, machine, timeout),
-            self.platform)
+            self.user.id, simulation_type, spec, name=name, tags=tags, metadata=metadata or {},
+            machine_id=machine, timeout_seconds=timeout), self.platform)
         return SweepHandle(self, submission.job.id)
 
     def job(self, job_id: str) -> JobHandle:

@@ -14,32 +14,33 @@ from simdock.platform import Platform
 MAX_TAGS = 32
 
 
+@dataclass(frozen=True, kw_only=True)
+class SubmissionOptions:
+    """What any submission may say besides what to run."""
+
+    name: str | None = None
+    tags: Sequence[str] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    machine_id: str | None = None
+    timeout_seconds: float | None = None
+
+
 @dataclass(frozen=True)
-class SubmitRun:
+class SubmitRun(SubmissionOptions):
     """Run ``simulation_type`` once with ``parameters``."""
 
     owner_id: str
     simulation_type: str
     parameters: Mapping[str, Any]
-    name: str | None = None
-    tags: Sequence[str] = ()
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    machine_id: str | None = None
-    timeout_seconds: float | None = None
 
 
 @dataclass(frozen=True)
-class SubmitSweep:
+class SubmitSweep(SubmissionOptions):
     """Run ``simulation_type`` once per variant of ``sweep``."""
 
     owner_id: str
     simulation_type: str
     sweep: SweepSpec
-    name: str | None = None
-    tags: Sequence[str] = ()
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    machine_id: str | None = None
-    timeout_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,17 @@ from typing import Any
 from flask import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simdock.domain import SweepSpec, User, parse_statuses
+from simdock.domain import User, parse_statuses
 from simdock.ports import RUN_ORDER_FIELDS, Ordering, PageRequest, RunQuery
 from simdock.usecases import cancel, machines, queries
-from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
+from simdock.usecases.submit import SubmissionOptions
 from simdock_adapters.executors.routing import container_type
 from simdock_adapters.http.api import Api, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform
 from simdock_adapters.http.results import result_archive
 from simdock_adapters.http.schemas import Deleted, PageOf, PageQuery
 from simdock_adapters.http.streams import log_stream
+from simdock_adapters.http.submissions import submit
 from simdock_adapters.http.views import RunDetailed, RunOut, machine_out, page_of, run_out
 
 JSON = dict[str, Any]
@@ -138,20 +139,14 @@ def register(api: Api) -> Blueprint:
                    responses={201: JobsCreated})
     def submit_jobs(user: User, body: JobSubmission) -> JobsCreated:
         """Submit one run or a parameter sweep."""
-        simulation_type = simulation_type_of(body)
-        options: dict[str, Any] = dict(name=body.name, tags=body.tags, metadata=body.metadata,
-                                       machine_id=body.machine_id, timeout_seconds=body.timeout)
-        if body.is_sweep:
-            spec = SweepSpec(variants=body.sweep, grid=body.grid, zipped=body.zip,
-                             base=body.params or {})
-            submission = submit_sweep(SubmitSweep(user.id, simulation_type, spec, **options),
-                                      platform())
-            mapping = dict(zip(submission.run_ids, submission.parameters, strict=True))
-            return JobsCreated(jobs=submission.run_ids, sweep_mapping=mapping,
-                               simulation_id=submission.job.id)
-        submission = submit_run(SubmitRun(user.id, simulation_type, body.params or {},
-                                          **options), platform())
-        return JobsCreated(jobs=submission.run_ids, sweep_mapping=None,
+        submission = submit(user.id, simulation_type_of(body), body.params, body.sweep,
+                            body.grid, body.zip, SubmissionOptions(
+                                name=body.name, tags=body.tags, metadata=body.metadata,
+                                machine_id=body.machine_id, timeout_seconds=body.timeout),
+                            platform())
+        mapping = dict(zip(submission.run_ids, submission.parameters, strict=True))
+        return JobsCreated(jobs=submission.run_ids,
+                           sweep_mapping=mapping if body.is_sweep else None,
                            simulation_id=submission.job.id)
 
     @api.operation(bp, "", "GET", tags=tags, authenticate=current_user, query=JobListQuery,

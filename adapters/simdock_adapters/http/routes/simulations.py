@@ -8,14 +8,15 @@ from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from simdock import codec
-from simdock.domain import SweepSpec, User, parse_statuses
+from simdock.domain import User, parse_statuses
 from simdock.errors import Conflict
 from simdock.ports import JOB_ORDER_FIELDS, JobQuery, Ordering, PageRequest
 from simdock.usecases import cancel, machines, queries
-from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
+from simdock.usecases.submit import SubmissionOptions
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import current_user, platform
 from simdock_adapters.http.schemas import PageOf, PageQuery
+from simdock_adapters.http.submissions import submit
 from simdock_adapters.http.views import (
     RunDetailed,
     SimulationDetail,
@@ -90,18 +91,12 @@ def register(api: Api) -> Blueprint:
                    body=SimulationSubmission, responses={201: SimulationDetail})
     def submit_simulation(user: User, body: SimulationSubmission) -> SimulationDetail:
         """Submit a simulation job (one run, or a sweep)."""
-        options: dict[str, Any] = dict(name=body.name, tags=body.tags,
-                                       metadata=body.job_metadata, machine_id=body.machine_id,
-                                       timeout_seconds=body.timeout)
-        if any(v is not None for v in (body.sweep, body.grid, body.zip)):
-            spec = SweepSpec(variants=body.sweep, grid=body.grid, zipped=body.zip,
-                             base=body.parameters)
-            job = submit_sweep(SubmitSweep(user.id, body.simulation_type, spec, **options),
-                               platform()).job
-        else:
-            job = submit_run(SubmitRun(user.id, body.simulation_type, body.parameters,
-                                       **options), platform()).job
-        return _detail(job.id, user)
+        submission = submit(user.id, body.simulation_type, body.parameters, body.sweep,
+                            body.grid, body.zip, SubmissionOptions(
+                                name=body.name, tags=body.tags, metadata=body.job_metadata,
+                                machine_id=body.machine_id, timeout_seconds=body.timeout),
+                            platform())
+        return _detail(submission.job.id, user)
 
     @api.operation(bp, "", "GET", tags=tags, authenticate=current_user,
                    query=SimulationListQuery, responses={200: PageOf[SimulationOut]})
