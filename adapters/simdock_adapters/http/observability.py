@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from typing import Any
 
 from flask import Flask, Response, g, request
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -82,11 +83,21 @@ class PlatformCollector(Collector):
 
 
 def install_metrics(app: Flask, platform: Platform) -> None:
+    """Request counts and latencies, runs by status and queue depth at ``/metrics``.
+
+    Under ``simdock serve`` several worker processes answer: their counts are
+    kept in PROMETHEUS_MULTIPROC_DIR and summed at scrape time, so any worker
+    reports the whole server.
+    """
     registry = CollectorRegistry()
+    shared = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    own = None if shared else registry
     requests = Counter("simdock_http_requests", "HTTP requests",
-                       ["method", "endpoint", "status"], registry=registry)
+                       ["method", "endpoint", "status"], registry=own)
     latency = Histogram("simdock_http_request_duration_seconds", "HTTP request latency",
-                        ["method", "endpoint"], registry=registry)
+                        ["method", "endpoint"], registry=own)
+    if shared:
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     registry.register(PlatformCollector(platform))
 
     @app.after_request

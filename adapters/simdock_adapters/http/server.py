@@ -6,6 +6,8 @@ database connection or thread is shared across processes.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Any
 
 from flask import Flask
@@ -46,4 +48,16 @@ def serve(settings: Settings, **options: Any) -> None:
     """Serve until interrupted; ``options`` override gunicorn settings."""
     settings.check_for_production()
     prepare_database(settings)
+    if settings.enable_metrics:
+        with tempfile.TemporaryDirectory(prefix="simdock-metrics-") as shared:
+            # Set before any worker imports prometheus_client, so they all count here.
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
+            SimdockServer(settings, {"child_exit": _forget_worker, **options}).run()
+        return
     SimdockServer(settings, options).run()
+
+
+def _forget_worker(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
