@@ -1,0 +1,38 @@
+"""The README's first command: serve the API and run one heat1d job through it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from tests.e2e.servers import SIMDOCK, free_port
+
+
+def test_serve_with_the_demo_runs_heat1d_over_http(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "WEB_WORKERS": "1", "LOG_LEVEL": "WARNING"}
+    for name in ("DATABASE_URL", "ARTIFACTS_PATH"):
+        env.pop(name, None)  # the embedded defaults, in the working directory
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        server = subprocess.Popen([str(SIMDOCK), "serve", "--demo"], cwd=tmp_path, env=env,
+                                  stdout=output, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            while "demo: docs at" not in log.read_text() and time.monotonic() < deadline:
+                assert server.poll() is None, log.read_text()
+                time.sleep(0.2)
+        finally:
+            server.terminate()
+            server.wait(20)
+    text = log.read_text()
+    assert " succeeded in " in text, text
+    outputs = next(line for line in text.splitlines() if line.startswith("demo: outputs in"))
+    folder = Path(outputs.split(" in ", 1)[1].split(":", 1)[0])
+    assert folder.is_relative_to(tmp_path / "simdock-artifacts")
+    assert {p.name for p in folder.iterdir()} == {"result.csv", "meta.json",
+                                                 "simulation_results.png",
+                                                 "temperature_field.npy"}
+    assert (tmp_path / "simdock.db").is_file()
