@@ -1,7 +1,7 @@
 """The composition root: the one place that knows every adapter.
 
-The CLI, the notebook's ``simdock.connect()`` and (later) the HTTP app and
-the workers all get their platform from :func:`build_platform`.
+The CLI, the notebook's ``simdock.connect()``, the HTTP app and the workers
+all get their platform from :func:`build_platform`.
 """
 
 from __future__ import annotations

@@ -186,6 +186,9 @@ def _serve(args: argparse.Namespace) -> int:
     base = f"http://{settings.host}:{settings.port}"
     print(f"simdock API on {base} (docs at /api/v1/docs/; {settings.database_url})", flush=True)
     if args.demo:
+        if settings.host not in {"127.0.0.1", "localhost", "::1"}:
+            raise ValidationError("--demo registers a user with a known password: serve it on "
+                                  "127.0.0.1 only")
         from simdock_adapters.http.demo import start_demo
 
         start_demo(base, settings.artifacts_path)

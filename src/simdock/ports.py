@@ -78,7 +78,7 @@ JOB_ORDER_FIELDS = frozenset({"created_at", "simulation_type", "name", "run_coun
 
 @dataclass(frozen=True)
 class Ordering:
-    """A sort key and direction; ties are always broken by id."""
+    """A sort key and direction; ties are broken by creation order (then id)."""
 
     field: str = "created_at"
     descending: bool = True
@@ -290,6 +290,12 @@ class UnitOfWork(Protocol):
                  tb: TracebackType | None) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+
+    def suspend(self) -> None:
+        """Roll back what is uncommitted and let others at the store, keeping the
+        connection; :meth:`resume` before using the repositories again."""
+
+    def resume(self) -> None: ...
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -3,9 +3,8 @@
 Use cases open ``with platform.uow() as uow:`` as usual; inside a scope each
 of those blocks joins the scope's one unit of work (one connection, one
 transaction at a time) instead of opening its own. Commits happen where the
-use cases commit; whatever is left uncommitted is rolled back when the scope
-ends, and an error inside a block rolls back what is pending and closes the
-underlying unit of work.
+use cases commit; what a block leaves uncommitted is rolled back when it
+ends, and an error inside a block closes the underlying unit of work.
 """
 
 from __future__ import annotations
@@ -19,32 +18,46 @@ from simdock.ports import UnitOfWork, UnitOfWorkFactory
 
 
 class SharedUnitOfWork:
-    """Re-entrant access to one underlying unit of work."""
+    """Re-entrant access to one underlying unit of work.
+
+    Between blocks the underlying unit of work is suspended: what a block left
+    uncommitted is rolled back and the store's locks are released, so work
+    elsewhere (a worker, an inline execution) is never held up by the scope.
+    """
 
     def __init__(self, factory: UnitOfWorkFactory) -> None:
         self._factory = factory
         self._inner: UnitOfWork | None = None
+        self._depth = 0
 
     def __enter__(self) -> UnitOfWork:
-        return self._open()
-
-    def _open(self) -> UnitOfWork:
         if self._inner is None:
             self._inner = self._factory().__enter__()
+        elif self._depth == 0:
+            self._inner.resume()
+        self._depth += 1
         return self._inner
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        # An error ends the underlying unit of work as its own block would (rolled
-        # back, its adapter translating what it knows); the next block opens another.
-        if exc is not None and self._inner is not None:
-            inner, self._inner = self._inner, None
+        self._depth -= 1
+        if self._inner is None:
+            return
+        if exc is not None:
+            # An error ends the underlying unit of work as its own block would (rolled
+            # back, its adapter translating what it knows); the next block opens another.
+            inner, self._inner, self._depth = self._inner, None, 0
             inner.__exit__(exc_type, exc, tb)
+        elif self._depth == 0:
+            self._inner.suspend()
 
     def close(self) -> None:
-        """Roll back what is uncommitted and release the connection."""
+        """Release the underlying unit of work and its connection."""
         inner, self._inner = self._inner, None
         if inner is not None:
+            if self._depth == 0:
+                inner.resume()
+            self._depth = 0
             inner.__exit__(None, None, None)
 
 

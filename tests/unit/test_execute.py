@@ -194,3 +194,26 @@ def test_artifact_names_cannot_escape(name: str) -> None:
     platform = make_platform(FakeExecutor({"writes": writes}))
     run = queries.get_run(run_one(platform, "writes"), None, platform)
     assert run.status is RunStatus.FAILED and "invalid artifact name" in (run.error or "")
+
+
+def test_files_with_awkward_names_are_kept_under_safe_names() -> None:
+    def writes(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        (context.workdir / "final result.csv").write_text("x")
+        (context.workdir / "a..b").write_text("y")
+        return {}
+
+    platform = make_platform(FakeExecutor({"writes": writes}))
+    run_id = run_one(platform, "writes")
+    assert queries.get_run(run_id, None, platform).status is RunStatus.SUCCEEDED
+    assert [a.name for a in queries.run_artifacts(run_id, None, platform)] == [
+        "a_b", "final_result.csv"]
+
+
+def test_a_log_that_cannot_be_written_fails_the_run_instead_of_leaving_it_running() -> None:
+    def logs(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        context.log("hello", stream="a-stream-name-that-is-too-long")
+        return {}
+
+    platform = make_platform(FakeExecutor({"logs": logs}))
+    run = queries.get_run(run_one(platform, "logs"), None, platform)
+    assert run.status is RunStatus.FAILED and "stream name" in (run.error or "")

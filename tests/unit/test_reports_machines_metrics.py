@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 import pytest
@@ -140,4 +140,18 @@ def test_bad_metric_points_are_refused(value: Any, step: Any) -> None:
     run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
     with pytest.raises(ValidationError):
         metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", value, step),
+                              platform)
+
+
+def test_times_without_a_zone_are_taken_as_utc_and_out_of_range_ones_refused() -> None:
+    platform = make_platform()
+    run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
+    naive = datetime(2026, 1, 1, 12, 0)
+    point = metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", 1.0, at=naive),
+                                  platform)
+    assert point.at == naive.replace(tzinfo=UTC)
+    assert metrics.metric_series(run_id, "usr-a", platform, since=naive).points == []
+    far = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))
+    with pytest.raises(ValidationError, match="out of range"):
+        metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", 1.0, at=far),
                               platform)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from simdock.domain import Machine, RunStatus
@@ -50,3 +52,22 @@ def test_an_error_in_a_block_rolls_back_and_the_scope_goes_on() -> None:
     submission = submit_run(SubmitRun("usr-1", "echo", {}), scope.platform)
     scope.end()
     assert queries.get_job(submission.job.id, "usr-1", platform).job.run_count == 1
+
+
+def test_between_blocks_the_store_is_free_for_others() -> None:
+    platform = make_platform()
+    scope = Scope(platform)
+    queries.statistics(None, scope.platform)
+    done = threading.Event()
+
+    def elsewhere() -> None:
+        with platform.uow() as uow:
+            uow.commit()
+        done.set()
+
+    worker = threading.Thread(target=elsewhere)
+    worker.start()
+    assert done.wait(2), "a finished block still holds the store"
+    worker.join()
+    queries.statistics(None, scope.platform)
+    scope.end()

@@ -109,3 +109,15 @@ def test_placing_on_an_unknown_or_maintenance_machine_is_refused() -> None:
     machines.set_machine_status(machine.id, "available", platform)
     submission = submit_run(SubmitRun("usr-1", "echo", {}, machine_id=machine.id), platform)
     assert queries.get_run(submission.run_ids[0], None, platform).machine_id == machine.id
+
+
+def test_a_run_may_not_ask_for_more_time_than_the_platform_allows() -> None:
+    platform = make_platform(limits=Limits(default_timeout_seconds=60))
+    with pytest.raises(ValidationError, match="at most 60 s"):
+        submit_run(SubmitRun("usr-1", "echo", {}, timeout_seconds=61), platform)
+    submit_run(SubmitRun("usr-1", "echo", {}, timeout_seconds=60), platform)
+
+
+def test_tags_are_bounded_in_length() -> None:
+    with pytest.raises(ValidationError, match="at most 200 characters"):
+        submit_run(SubmitRun("usr-1", "echo", {}, tags=["t" * 201]), make_platform())

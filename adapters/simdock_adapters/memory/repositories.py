@@ -68,8 +68,10 @@ def _page(items: list[T], order: Ordering | None, page: PageRequest) -> Page[T]:
 def _sorted(items: list[T], order: Ordering) -> list[T]:
     def key(item: Any) -> tuple[Any, ...]:
         value = getattr(item, order.field)
-        # None sorts last ascending, first descending, as PostgreSQL does.
-        return (value is None, value if value is not None else 0, item.id)
+        # None sorts last ascending, first descending, as PostgreSQL does; ties go by
+        # creation order (the number), as in the SQL adapter, then by id.
+        return (value is None, value if value is not None else 0,
+                getattr(item, "number", None) or 0, item.id)
 
     return sorted(items, key=key, reverse=order.descending)
 

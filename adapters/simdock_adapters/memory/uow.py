@@ -67,3 +67,10 @@ class MemoryUnitOfWork:
     def rollback(self) -> None:
         while self._undo:
             self._undo.pop()()
+
+    def suspend(self) -> None:
+        self.rollback()
+        self.store.lock.release()
+
+    def resume(self) -> None:
+        self.store.lock.acquire()

@@ -32,6 +32,9 @@ class StatusCounts:
         return status_counts(self.connection.execute(statement))
 
     def _compact_if_needed(self) -> None:
+        if (self.connection.dialect.name == "sqlite" and
+                self.connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"):
+            return  # SQLite compacts in several statements: only under its write lock
         low, high = self.connection.execute(
             sa.select(sa.func.min(counts.c.number), sa.func.max(counts.c.number))).one()
         if low is None or high - low < COMPACT_AFTER_ROWS:
@@ -50,7 +53,7 @@ class StatusCounts:
                 sa.select(moved.c.owner_id, moved.c.status, sa.func.sum(moved.c.delta))
                 .group_by(moved.c.owner_id, moved.c.status)))
             return
-        # SQLite: the transaction already holds the only write lock.
+        # SQLite: only reached inside a transaction, which holds the only write lock.
         sums = self.connection.execute(
             sa.select(counts.c.owner_id, counts.c.status, sa.func.sum(counts.c.delta))
             .where(scope).group_by(counts.c.owner_id, counts.c.status)).all()

@@ -134,6 +134,15 @@ class SqlUnitOfWork:
         if self.connection is not None:
             self.connection.rollback()
 
+    def suspend(self) -> None:
+        if self.connection is not None:
+            self.connection.rollback()
+        self._release()
+
+    def resume(self) -> None:
+        if self._writer_lock is not None:
+            self._writer_lock.acquire()
+
     def _release(self) -> None:
         if self._writer_lock is not None:
             self._writer_lock.release()

@@ -21,6 +21,9 @@ from simdock.domain import Artifact, MetricPoint, RunStatus
 from simdock.errors import ConcurrencyConflict, RunCancelled, ValidationError
 from simdock.platform import Platform
 
+MAX_STREAM_NAME = 16
+MAX_METRIC_NAME = 200
+_UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
 _ARTIFACT_NAME = re.compile(r"^(?!.*\.\.)[A-Za-z0-9._-][A-Za-z0-9._/-]{0,254}$")
 
 
@@ -54,7 +57,9 @@ class ExecutionContext:
         self._raise_if_cancelled()
 
     def log(self, message: str, stream: str = "stdout") -> None:
-        """Append a line (or several) to the run's log."""
+        """Append a line (or several) to the run's log; ``stream`` names it (stdout, stderr...)."""
+        if not isinstance(stream, str) or not 0 < len(stream) <= MAX_STREAM_NAME:
+            raise ValidationError(f"a log stream name has 1 to {MAX_STREAM_NAME} characters")
         now = self._platform.clock.now()
         with self._lock:
             for line in str(message).splitlines() or [""]:
@@ -67,8 +72,8 @@ class ExecutionContext:
 
     def metric(self, name: str, value: float, step: int | None = None) -> None:
         """Record one point of a metric series; steps count up from 0 if not given."""
-        if not isinstance(name, str) or not name:
-            raise ValidationError("a metric name must be a non-empty string")
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_METRIC_NAME:
+            raise ValidationError(f"a metric name has 1 to {MAX_METRIC_NAME} characters")
         with self._lock:
             if step is None:
                 step = self._steps.get(name, -1) + 1
@@ -116,8 +121,10 @@ class ExecutionContext:
         if self._workdir is None:
             return
         try:
-            for path in sorted(p for p in self._workdir.rglob("*") if p.is_file()):
-                self.artifact(path.relative_to(self._workdir).as_posix(), path)
+            for path in sorted(p for p in self._workdir.rglob("*")
+                               if p.is_file() and not p.is_symlink()):
+                name = _UNSAFE.sub("_", path.relative_to(self._workdir).as_posix())
+                self.artifact(name.replace("..", "_"), path)
         finally:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None

@@ -95,7 +95,10 @@ def execute_claimed(run: Run, platform: Platform) -> RunStatus | None:
     finally:
         platform.track(run.id, None)
         context.discard_workdir()
-        context.flush()
+        try:
+            context.flush()
+        except Exception:  # what could not be written must not keep the run running
+            log.exception("could not write the last logs and metrics of run %s", run.id)
     return _finish(run.id, result, error, platform)
 
 

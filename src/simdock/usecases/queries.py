@@ -12,6 +12,8 @@ from simdock.platform import Platform
 from simdock.ports import JobQuery, Page, RunQuery, RunStatistics
 from simdock.usecases.access import load_job, load_run, visible
 
+MAX_LOG_SEQ = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class JobView:
@@ -97,6 +99,7 @@ def decoded_result(run_id: str, owner_id: str | None, platform: Platform) -> Any
 
 def run_logs(run_id: str, owner_id: str | None, platform: Platform, after_seq: int = 0,
              limit: int | None = None) -> list[LogLine]:
+    after_seq = min(max(after_seq, 0), MAX_LOG_SEQ)
     with platform.uow() as uow:
         load_run(uow, run_id, owner_id)
         return uow.logs.list(run_id, after_seq, limit)

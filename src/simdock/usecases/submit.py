@@ -8,10 +8,11 @@ from typing import Any
 
 from simdock.domain import Job, JobKind, Run, SweepSpec, expand
 from simdock.domain.parameters import validate_parameters
-from simdock.errors import InvalidParameters, NotFound, SimdockError, ValidationError
+from simdock.errors import InvalidParameters, NotFound, ValidationError
 from simdock.platform import Platform
 
 MAX_TAGS = 32
+MAX_TAG_LENGTH = 200
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +77,7 @@ def _submit(
     if cmd.name is not None:
         validate_parameters({"name": cmd.name}, "name")
     metadata = validate_parameters(cmd.metadata, "metadata")
-    timeout = _check_timeout(cmd.timeout_seconds)
+    timeout = _check_timeout(cmd.timeout_seconds, platform.limits.default_timeout_seconds)
     now = platform.clock.now()
     job = Job(
         id=platform.ids.new("job"),
@@ -137,8 +138,6 @@ def _check_variants(
         except InvalidParameters as exc:
             where = f"variant {index}: " if len(variants) > 1 else ""
             raise InvalidParameters(f"{where}{exc.message}") from exc
-        except SimdockError:
-            raise
 
 
 def _check_tags(tags: Sequence[str]) -> tuple[str, ...]:
@@ -147,12 +146,18 @@ def _check_tags(tags: Sequence[str]) -> tuple[str, ...]:
     validate_parameters({"tags": list(tags)}, "tags")
     if len(tags) > MAX_TAGS:
         raise ValidationError(f"at most {MAX_TAGS} tags, got {len(tags)}")
+    if any(len(tag) > MAX_TAG_LENGTH for tag in tags):
+        raise ValidationError(f"a tag has at most {MAX_TAG_LENGTH} characters")
     return tuple(dict.fromkeys(tags))
 
 
-def _check_timeout(timeout: float | None) -> float | None:
+def _check_timeout(timeout: float | None, maximum: float | None) -> float | None:
+    """A run's own time limit: positive, and no longer than the platform's (MAX_JOB_TIMEOUT)."""
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if maximum is not None and timeout > maximum:
+        raise ValidationError(f"timeout may be at most {maximum:g} s (MAX_JOB_TIMEOUT), "
+                              f"got {timeout:g}")
     return float(timeout)

@@ -6,7 +6,7 @@ handlers emit them while running, and clients can add points here.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import Blueprint, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -71,11 +71,8 @@ def register(api: Api) -> Blueprint:
                    responses={201: MetricPointOut})
     def add_point(user: User, body: PointIn) -> MetricPointOut:
         """Add a point to a run's series (the step defaults to one after the last)."""
-        at = body.timestamp
-        if at is not None and at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
         return metric_out(metrics.append_metric(metrics.AppendMetric(
-            body.run_id, user.id, body.name, body.value, body.step, at), platform()))
+            body.run_id, user.id, body.name, body.value, body.step, body.timestamp), platform()))
 
     @api.operation(bp, "/<run_id>/data", "GET", tags=tags, authenticate=current_user,
                    query=SeriesQuery, responses={200: PointsOut})
