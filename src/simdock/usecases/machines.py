@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from simdock.domain import Machine, MachineStatus, Run
-from simdock.errors import NotFound, ValidationError
+from simdock.errors import ConcurrencyConflict, NotFound, ValidationError
 from simdock.platform import Platform
 from simdock.ports import Page, PageRequest
 from simdock.usecases.access import load_run
@@ -72,16 +72,26 @@ def set_machine_status(machine_id: str, status: str, platform: Platform) -> Mach
 
 def place_run(run_id: str, machine_id: str | None, owner_id: str | None, platform: Platform
               ) -> Run:
-    """Place an unfinished run on a machine that is not in maintenance (None: unplace)."""
-    with platform.uow() as uow:
-        run = load_run(uow, run_id, owner_id)
-        if machine_id is not None:
-            machine = uow.machines.get(machine_id)
-            if machine is None:
-                raise NotFound("machine", machine_id)
-            if not machine.accepts_runs:
-                raise ValidationError(f"machine '{machine_id}' is in maintenance")
-        run.place_on(machine_id, platform.clock.now())
-        uow.runs.update(run)
-        uow.commit()
-    return run
+    """Place an unfinished run on a machine that is not in maintenance (None: unplace).
+
+    A running run's progress writes may change it meanwhile: placement is then
+    decided again on the fresh copy.
+    """
+    for attempt in range(5):
+        try:
+            with platform.uow() as uow:
+                run = load_run(uow, run_id, owner_id)
+                if machine_id is not None:
+                    machine = uow.machines.get(machine_id)
+                    if machine is None:
+                        raise NotFound("machine", machine_id)
+                    if not machine.accepts_runs:
+                        raise ValidationError(f"machine '{machine_id}' is in maintenance")
+                run.place_on(machine_id, platform.clock.now())
+                uow.runs.update(run)
+                uow.commit()
+            return run
+        except ConcurrencyConflict:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
