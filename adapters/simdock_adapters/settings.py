@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     web_workers: int = Field(2, ge=1, le=64, description="WSGI server worker processes")
     web_threads: int = Field(8, ge=1, le=256, description="Threads per WSGI worker")
+    max_open_streams: int | None = Field(
+        None, ge=1, le=10_000, description="Live streams (SSE, WebSocket) per worker process "
+                                           "(default: half its threads)")
     default_container_image: str = "sim:local"
 
     def check_for_production(self) -> None:

@@ -18,6 +18,7 @@ from simdock_adapters.http.observability import (
     install_request_log,
 )
 from simdock_adapters.http.routes import ROUTE_MODULES
+from simdock_adapters.http.slots import StreamSlots
 from simdock_adapters.http.websockets import install_websockets
 from simdock_adapters.settings import Settings
 
@@ -42,7 +43,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
                                   "logs, results, reports, machines and convergence metrics.")
     app.extensions["simdock"] = ApiContext(
         platform, settings, api,
-        DownloadLinks(settings.secret_key, settings.download_url_expire_seconds))
+        DownloadLinks(settings.secret_key, settings.download_url_expire_seconds),
+        StreamSlots(settings.max_open_streams or max(1, settings.web_threads // 2)))
 
     app.before_request(assign_request_id)
     app.teardown_request(end_scope)

@@ -15,6 +15,7 @@ from simdock.scope import Scope
 from simdock.usecases.auth import authenticate
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.downloads import DownloadLinks
+from simdock_adapters.http.slots import StreamSlots
 from simdock_adapters.settings import Settings
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -28,6 +29,7 @@ class ApiContext:
     settings: Settings
     api: Api
     downloads: DownloadLinks
+    streams: StreamSlots
 
 
 def context() -> ApiContext:

@@ -27,10 +27,12 @@ def event(name: str, data: object, event_id: int | None = None) -> str:
     return f"{head}event: {name}\ndata: {json.dumps(data, default=str)}\n\n"
 
 
-def sse(events: Iterator[str]) -> Response:
+def sse(events: Iterator[str], release: Callable[[], None]) -> Response:
+    """An event-stream response that gives back its stream slot when it closes."""
     response = Response(events, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
+    response.call_on_close(release)
     return response
 
 
@@ -50,7 +52,8 @@ def _poll(step: Callable[[], tuple[list[str], bool]]) -> Iterator[str]:
         time.sleep(POLL_SECONDS)
 
 
-def log_stream(run_id: str, owner_id: str, platform: Platform, after: int = 0) -> Response:
+def log_stream(run_id: str, owner_id: str, platform: Platform, release: Callable[[], None],
+               after: int = 0) -> Response:
     position = {"after": after}
 
     def step() -> tuple[list[str], bool]:
@@ -67,11 +70,12 @@ def log_stream(run_id: str, owner_id: str, platform: Platform, after: int = 0) -
             return chunks, True
         return chunks, False
 
-    return sse(_poll(step))
+    return sse(_poll(step), release)
 
 
 def metric_stream(run_id: str, owner_id: str, platform: Platform, name: str | None,
-                  since_step: int | None, since: datetime | None) -> Response:
+                  since_step: int | None, since: datetime | None,
+                  release: Callable[[], None]) -> Response:
     position: dict[str, object] = {"step": since_step, "since": since}
 
     def step() -> tuple[list[str], bool]:
@@ -88,4 +92,4 @@ def metric_stream(run_id: str, owner_id: str, platform: Platform, name: str | No
             return [*chunks, event("end", {"complete": True})], True
         return chunks, False
 
-    return sse(_poll(step))
+    return sse(_poll(step), release)

@@ -16,7 +16,7 @@ from flask_sock import ConnectionClosed, Sock
 from simdock.errors import SimdockError
 from simdock.usecases import metrics
 from simdock.usecases.auth import authenticate
-from simdock_adapters.http.context import bearer_credential, shared_platform
+from simdock_adapters.http.context import bearer_credential, context, shared_platform
 
 POLL_SECONDS = 0.25
 
@@ -54,9 +54,18 @@ def install_websockets(app: Flask) -> None:
             ws.close(reason=1008, message=exc.code)
             return
         try:
+            release = context().streams.take()
+        except SimdockError as exc:
+            ws.send(json.dumps({"event": "error", "error": {"code": exc.code,
+                                                            "message": exc.message}}))
+            ws.close(reason=1013, message=exc.code)
+            return
+        try:
             follow(ws, run_id, user.id, series)
         except ConnectionClosed:
             return  # the client went away
+        finally:
+            release()
 
     sock.route("/ws/convergence/<run_id>", endpoint="ws_convergence")(convergence)
     sock.route("/api/v1/ws/convergence/<run_id>", endpoint="ws_convergence_v1")(convergence)

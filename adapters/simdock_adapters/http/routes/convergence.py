@@ -14,7 +14,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from simdock.domain import User
 from simdock.usecases import metrics
 from simdock_adapters.http.api import Api, Raw
-from simdock_adapters.http.context import current_user, platform, shared_platform
+from simdock_adapters.http.context import context, current_user, platform, shared_platform
 from simdock_adapters.http.streams import metric_stream
 from simdock_adapters.http.views import MetricPointOut, metric_out
 
@@ -105,7 +105,7 @@ def register(api: Api) -> Blueprint:
         """Live points as server-sent events until the run finishes."""
         metrics.metric_series(run_id, user.id, platform(), query.name, since_step=2**31)
         return metric_stream(run_id, user.id, shared_platform(), query.name,
-                             query.since_step, query.since)
+                             query.since_step, query.since, context().streams.take())
 
     return bp
 

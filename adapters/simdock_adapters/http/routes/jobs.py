@@ -213,7 +213,7 @@ def register(api: Api) -> Blueprint:
     def job_log_stream(user: User, job_id: str) -> Response:
         """Stream a run's log lines as server-sent events until it finishes."""
         queries.get_run(job_id, user.id, platform())
-        return log_stream(job_id, user.id, shared_platform())
+        return log_stream(job_id, user.id, shared_platform(), context().streams.take())
 
     @api.operation(bp, "/<job_id>/result", "GET", tags=tags, authenticate=current_user,
                    responses={200: Raw("application/zip", "The run's files, result, "
