@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 log = logging.getLogger(__name__)
@@ -24,9 +25,13 @@ class _Pool:
         self.threads: list[threading.Thread] = []
         self.worker: Callable[[str], None] | None = None
         self.lock = threading.Lock()
+        self.idle = threading.Condition()
+        self.pending = 0
 
     def submit(self, items: Sequence[str]) -> None:
         self._start()
+        with self.idle:
+            self.pending += len(items)
         for item in items:
             self.queue.put(item)
 
@@ -51,20 +56,21 @@ class _Pool:
             except Exception:  # one bad item must not stop the worker
                 log.exception("%s worker failed on %s", self.name, item)
             finally:
-                self.queue.task_done()
+                if item is not _STOP:
+                    with self.idle:
+                        self.pending -= 1
+                        if self.pending == 0:
+                            self.idle.notify_all()
 
-    def join(self, timeout: float | None) -> bool:
-        if timeout is None:
-            self.queue.join()
-            return True
-        done = threading.Event()
-
-        def wait() -> None:
-            self.queue.join()
-            done.set()
-
-        threading.Thread(target=wait, daemon=True).start()
-        return done.wait(timeout)
+    def join(self, deadline: float | None) -> bool:
+        """Wait until nothing submitted is left (until ``deadline``, a monotonic time)."""
+        with self.idle:
+            while self.pending:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self.idle.wait(remaining)
+        return True
 
     def close(self) -> None:
         with self.lock:
@@ -94,7 +100,8 @@ class ThreadDispatcher:
         self._reports.submit([report_id])
 
     def join(self, timeout: float | None = None) -> bool:
-        return self._runs.join(timeout) and self._reports.join(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return self._runs.join(deadline) and self._reports.join(deadline)
 
     def close(self) -> None:
         self._runs.close()
