@@ -109,3 +109,18 @@ def test_statistics_count_by_status_and_average_durations() -> None:
     assert stats.counts == {RunStatus.SUCCEEDED: 2, RunStatus.QUEUED: 1}
     assert stats.total == 3 and stats.mean_duration_seconds == pytest.approx(2.0)
     assert queries.statistics("usr-b", platform).total == 0
+
+
+def test_results_are_read_only_once_finished() -> None:
+    from simdock.errors import Conflict
+
+    platform = make_platform()
+    submission = submit_run(SubmitRun("usr-a", "echo", {}), platform)
+    with pytest.raises(Conflict, match="not ready"):
+        queries.finished_job(submission.job.id, "usr-a", platform)
+    with pytest.raises(Conflict, match="not ready"):
+        queries.finished_run(submission.run_ids[0], "usr-a", platform)
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.drain()
+    view, runs = queries.finished_job(submission.job.id, "usr-a", platform)
+    assert view.done and [r.id for r in runs] == submission.run_ids

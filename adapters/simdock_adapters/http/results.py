@@ -9,7 +9,6 @@ import zipfile
 from flask import Response, send_file
 
 from simdock import codec
-from simdock.errors import Conflict
 from simdock.platform import Platform
 from simdock.usecases import queries
 
@@ -22,9 +21,7 @@ def result_archive(run_id: str, owner_id: str, platform: Platform) -> Response:
     Refused with Conflict while the run has not finished. Built in a spooled
     temporary file, so large artifacts do not have to fit in memory.
     """
-    run = queries.get_run(run_id, owner_id, platform)
-    if not run.terminal:
-        raise Conflict(f"run '{run_id}' is {run.status.value}: its results are not ready")
+    run = queries.finished_run(run_id, owner_id, platform)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for artifact in queries.run_artifacts(run_id, owner_id, platform):

@@ -6,6 +6,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from simdock.domain import RunStatus, parse_statuses
+
 T = TypeVar("T")
 
 
@@ -43,6 +45,18 @@ class PageQuery(BaseModel):
     @property
     def effective_size(self) -> int:
         return self.page_size or self.size or 50
+
+
+class StatusFilter(BaseModel):
+    """``?status=`` given once or repeated, with the seeds' synonyms (success, pending...)."""
+
+    status: str | list[str] | None = Field(None, description="Filter by status (repeatable)")
+
+    @property
+    def statuses(self) -> frozenset[RunStatus] | None:
+        given = self.status if isinstance(self.status, list) else (
+            [self.status] if self.status else [])
+        return parse_statuses(given) if given else None
 
 
 class Deleted(BaseModel):

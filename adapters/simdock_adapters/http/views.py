@@ -124,6 +124,14 @@ def run_out(run: Run, job: Job, platform: Platform) -> RunOut:
         updated_at=run.updated_at, duration_seconds=run.duration_seconds)
 
 
+def run_detailed(run: Run, job: Job, machines: dict[str, Machine], platform: Platform
+                 ) -> RunDetailed:
+    """A run joined with the machine it is placed on (``machines``: by id)."""
+    machine = machines.get(run.machine_id) if run.machine_id else None
+    return RunDetailed(**run_out(run, job, platform).model_dump(),
+                       machine=machine_out(machine) if machine else None)
+
+
 def machine_out(machine: Machine) -> MachineOut:
     return MachineOut(id=machine.id, name=machine.name, cpu=machine.cpu, gpu=machine.gpu,
                       memory=machine.memory_gb, status=machine.status.value,

@@ -47,6 +47,14 @@ def get_machine(machine_id: str, platform: Platform) -> Machine:
     return machine
 
 
+def machines_of(runs: list[Run], platform: Platform) -> dict[str, Machine]:
+    """The machines these runs are placed on, by id (each read once)."""
+    with platform.uow() as uow:
+        found = {machine_id: uow.machines.get(machine_id)
+                 for machine_id in {r.machine_id for r in runs if r.machine_id}}
+    return {machine_id: machine for machine_id, machine in found.items() if machine}
+
+
 def list_machines(status: MachineStatus | None, page: PageRequest, platform: Platform
                   ) -> Page[Machine]:
     with platform.uow() as uow:

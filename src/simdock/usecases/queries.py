@@ -7,7 +7,7 @@ from typing import Any
 
 from simdock import codec
 from simdock.domain import Artifact, Job, LogLine, Run, RunStatus, job_status
-from simdock.errors import NotFound
+from simdock.errors import Conflict, NotFound
 from simdock.platform import Platform
 from simdock.ports import JobQuery, Page, RunQuery, RunStatistics
 from simdock.usecases.access import load_job, load_run, visible
@@ -78,6 +78,23 @@ def get_run(run_id: str, owner_id: str | None, platform: Platform) -> Run:
 def list_runs(query: RunQuery, platform: Platform) -> Page[Run]:
     with platform.uow() as uow:
         return uow.runs.list(query)
+
+
+def finished_run(run_id: str, owner_id: str | None, platform: Platform) -> Run:
+    """A run whose outputs can be read; Conflict while it has not finished."""
+    run = get_run(run_id, owner_id, platform)
+    if not run.terminal:
+        raise Conflict(f"run '{run_id}' is {run.status.value}: its results are not ready")
+    return run
+
+
+def finished_job(job_id: str, owner_id: str | None, platform: Platform
+                 ) -> tuple[JobView, list[Run]]:
+    """A job whose runs have all finished, with them; Conflict while any still runs."""
+    view = get_job(job_id, owner_id, platform)
+    if not view.done:
+        raise Conflict(f"job '{job_id}' is {view.status.value}: its results are not ready")
+    return view, job_runs(job_id, owner_id, platform)
 
 
 def run_parameters(run: Run, platform: Platform) -> dict[str, Any]:

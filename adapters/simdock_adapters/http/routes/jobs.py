@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simdock.domain import User, parse_statuses
+from simdock.domain import User
 from simdock.ports import RUN_ORDER_FIELDS, Ordering, PageRequest, RunQuery
 from simdock.usecases import cancel, machines, queries
 from simdock.usecases.submit import SubmissionOptions
@@ -19,10 +19,10 @@ from simdock_adapters.executors.routing import container_type
 from simdock_adapters.http.api import Api, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform
 from simdock_adapters.http.results import result_archive
-from simdock_adapters.http.schemas import Deleted, PageOf, PageQuery
+from simdock_adapters.http.schemas import Deleted, PageOf, PageQuery, StatusFilter
 from simdock_adapters.http.streams import log_stream
 from simdock_adapters.http.submissions import submit
-from simdock_adapters.http.views import RunDetailed, RunOut, machine_out, page_of, run_out
+from simdock_adapters.http.views import RunDetailed, RunOut, page_of, run_detailed, run_out
 
 JSON = dict[str, Any]
 
@@ -66,8 +66,7 @@ class JobsCreated(BaseModel):
     simulation_id: str = Field(description="The submission grouping these runs")
 
 
-class JobListQuery(PageQuery):
-    status: str | list[str] | None = Field(None, description="Filter by status (repeatable)")
+class JobListQuery(PageQuery, StatusFilter):
     simulation_type: str | None = None
     container_image: str | None = None
     tag: str | None = None
@@ -119,13 +118,11 @@ def simulation_type_of(body: JobSubmission) -> str:
 
 
 def run_query(user: User, query: JobListQuery) -> RunQuery:
-    statuses = query.status if isinstance(query.status, list) else (
-        [query.status] if query.status else None)
     simulation_type = query.simulation_type
     if query.container_image is not None:
         simulation_type = container_type(query.container_image)
     return RunQuery(owner_id=user.id, job_id=query.simulation_id,
-                    statuses=parse_statuses(statuses) if statuses else None,
+                    statuses=query.statuses,
                     simulation_type=simulation_type, tag=query.tag, machine_id=query.machine_id,
                     order=Ordering.parse(query.order_by, RUN_ORDER_FIELDS),
                     page=PageRequest(query.page, query.effective_size))
@@ -177,9 +174,7 @@ def register(api: Api) -> Blueprint:
     def get_job_run_detailed(user: User, job_id: str) -> RunDetailed:
         """One run joined with the machine it is placed on."""
         run, job = queries.get_run_and_job(job_id, user.id, platform())
-        out = run_out(run, job, platform())
-        machine = machines.get_machine(run.machine_id, platform()) if run.machine_id else None
-        return RunDetailed(**out.model_dump(), machine=machine_out(machine) if machine else None)
+        return run_detailed(run, job, machines.machines_of([run], platform()), platform())
 
     @api.operation(bp, "/<job_id>", "PATCH", tags=tags, authenticate=current_user,
                    body=Placement, responses={200: RunOut})

@@ -8,22 +8,20 @@ from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from simdock import codec
-from simdock.domain import User, parse_statuses
-from simdock.errors import Conflict
+from simdock.domain import User
 from simdock.ports import JOB_ORDER_FIELDS, JobQuery, Ordering, PageRequest
 from simdock.usecases import cancel, machines, queries
 from simdock.usecases.submit import SubmissionOptions
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import current_user, platform
-from simdock_adapters.http.schemas import PageOf, PageQuery
+from simdock_adapters.http.schemas import PageOf, PageQuery, StatusFilter
 from simdock_adapters.http.submissions import submit
 from simdock_adapters.http.views import (
     RunDetailed,
     SimulationDetail,
     SimulationOut,
-    machine_out,
     page_of,
-    run_out,
+    run_detailed,
     simulation_detail,
     simulation_out,
 )
@@ -50,8 +48,7 @@ class SimulationSubmission(BaseModel):
     zip: dict[str, list[Any]] | None = None
 
 
-class SimulationListQuery(PageQuery):
-    status: str | list[str] | None = None
+class SimulationListQuery(PageQuery, StatusFilter):
     simulation_type: str | None = None
     tag: str | None = None
     machine_id: str | None = None
@@ -102,10 +99,8 @@ def register(api: Api) -> Blueprint:
                    query=SimulationListQuery, responses={200: PageOf[SimulationOut]})
     def list_simulations(user: User, query: SimulationListQuery) -> JSON:
         """List your simulation jobs, filtered, ordered and paginated."""
-        statuses = query.status if isinstance(query.status, list) else (
-            [query.status] if query.status else None)
         page = queries.list_jobs(JobQuery(
-            owner_id=user.id, statuses=parse_statuses(statuses) if statuses else None,
+            owner_id=user.id, statuses=query.statuses,
             simulation_type=query.simulation_type, tag=query.tag, machine_id=query.machine_id,
             order=Ordering.parse(query.order_by, JOB_ORDER_FIELDS),
             page=PageRequest(query.page, query.effective_size)), platform())
@@ -123,11 +118,8 @@ def register(api: Api) -> Blueprint:
         """A simulation job with each of its runs joined with its machine."""
         view = queries.get_job(simulation_id, user.id, platform())
         runs = queries.job_runs(simulation_id, user.id, platform())
-        placed = {m: machines.get_machine(m, platform())
-                  for m in {r.machine_id for r in runs if r.machine_id}}
-        detailed = [RunDetailed(**run_out(r, view.job, platform()).model_dump(),
-                                machine=machine_out(placed[r.machine_id])
-                                if r.machine_id else None) for r in runs]
+        placed = machines.machines_of(runs, platform())
+        detailed = [run_detailed(r, view.job, placed, platform()) for r in runs]
         return SimulationDetailed(simulation=simulation_detail(view, runs, platform()),
                                   runs=detailed)
 
@@ -135,12 +127,9 @@ def register(api: Api) -> Blueprint:
                    responses={200: SimulationResult})
     def get_simulation_result(user: User, simulation_id: str) -> SimulationResult:
         """The results of a finished simulation job (409 while it runs)."""
-        view = queries.get_job(simulation_id, user.id, platform())
-        if not view.done:
-            raise Conflict(f"simulation '{simulation_id}' is {view.status.value}: "
-                           "its results are not ready")
+        view, finished = queries.finished_job(simulation_id, user.id, platform())
         runs = []
-        for run in queries.job_runs(simulation_id, user.id, platform()):
+        for run in finished:
             runs.append(RunResult(
                 run_id=run.id, index=run.index, status=run.status.value,
                 parameters=queries.run_parameters(run, platform()),
