@@ -45,6 +45,9 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench_persistence
 	$(BIN)/python -m benchmarks.bench_listing
 	$(BIN)/python -m benchmarks.bench_claims
+	$(BIN)/python -m benchmarks.bench_submit_sweep
+	$(BIN)/python -m benchmarks.bench_fairness
+	$(BIN)/python -m benchmarks.bench_http
 
 pex:
 	build-support/install-pants.sh

@@ -2,9 +2,10 @@
 
 Queues no-op runs, starts worker processes (each connected and waiting), then
 releases them together and times until every run has succeeded. Prints runs
-per second for 1 worker (the baseline, same run) and for 4, and the ratio.
+per second for 1 worker (the baseline, same run) and for 4, and the ratio,
+each the median of three rounds.
 
-    python benchmarks/bench_claims.py [--runs 4000] [--workers 4]
+    python benchmarks/bench_claims.py [--runs 4000] [--workers 4] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import simdock
+from benchmarks.measure import machine, median, spread
 from benchmarks.pg import drop, scratch_database
 
 WORKER = """
@@ -37,7 +39,8 @@ print(stats.runs, flush=True)
 
 def throughput(workers: int, runs: int, tmp: Path) -> tuple[float, list[int]]:
     url = scratch_database("simdock_bench_claims")
-    go = tmp / f"go-{workers}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    go = tmp / "go"
     try:
         with simdock.connect(url, artifacts_path=str(tmp), dispatch="database") as dock:
             sweep = dock.sweep("noop", grid={"i": list(range(runs))})
@@ -60,14 +63,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=4000)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    before = machine()
+    singles: list[float] = []
+    manys: list[float] = []
+    splits: list[list[int]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        single, _ = throughput(1, args.runs, Path(tmp))
-        many, split = throughput(args.workers, args.runs, Path(tmp))
-    print(f"claim-and-finish of {args.runs} no-op runs on PostgreSQL (2 cores)")
-    print(f"  1 worker (baseline)  {single:8.0f} runs/s")
-    print(f"  {args.workers} workers            {many:8.0f} runs/s  "
-          f"(x{many / single:.2f} of one worker; runs per worker {split})")
+        for round_ in range(max(3, args.repeat)):
+            singles.append(throughput(1, args.runs, Path(tmp) / f"1-{round_}")[0])
+            rate, split = throughput(args.workers, args.runs, Path(tmp) / f"n-{round_}")
+            manys.append(rate)
+            splits.append(split)
+    single, many = median(singles), median(manys)
+    print(f"claim-and-finish of {args.runs} no-op runs on PostgreSQL")
+    print(f"  machine before: {before}; after: {machine()}")
+    print(f"  1 worker (baseline)  {spread(singles, ' runs/s', 0)}")
+    print(f"  {args.workers} workers            {spread(manys, ' runs/s', 0)}  "
+          f"(x{many / single:.2f} of one worker; runs per worker {splits})")
 
 
 if __name__ == "__main__":

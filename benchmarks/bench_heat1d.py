@@ -7,8 +7,8 @@ Usage::
 The solver is run with r = 0.4 and two snapshots.  "Bytes moved per step" counts one read
 and one write of the field (2 * points * 8 bytes), so the achieved GB/s is directly
 comparable with np.copyto between two preallocated arrays of the same size, repeated as
-many times as there are steps, measured in the same run.  Times are the best of the
-repeats.  Prints figures only.
+many times as there are steps, measured in the same run.  Times are the median of the
+repeats (at least three).  Prints figures only.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from benchmarks.measure import machine, median
 from simdock_sim import heat1d
 
 TARGET_RATIO = 0.5
@@ -67,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--points", type=int, default=100_000, help="spatial grid points")
     parser.add_argument("--steps", type=int, default=10_000, help="time steps")
-    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="median of this many runs (at least 3)")
     parser.add_argument(
         "--method",
         choices=("all", "auto", "stencil", "blocked"),
@@ -75,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="solver kernel(s) to time (default: auto and stencil)",
     )
     args = parser.parse_args(argv)
+    repeats = max(3, args.repeats)
     methods: list[heat1d.Method] = ["auto", "stencil"] if args.method == "all" else [args.method]
 
     params = benchmark_parameters(args.points, args.steps)
@@ -82,24 +85,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     total_bytes = bytes_per_step * args.steps
 
     heat1d.solve(benchmark_parameters(min(args.points, 4096), 64))  # warm-up
-    copy_seconds = min(time_copy(args.points, args.steps) for _ in range(args.repeats))
+    before = machine()
+    copy_seconds = median([time_copy(args.points, args.steps) for _ in range(repeats)])
     solve_seconds: dict[str, float] = {}
     kernels: dict[str, str] = {}
     for method in methods:
-        best = float("inf")
-        for _ in range(args.repeats):
+        times = []
+        for _ in range(repeats):
             seconds, kernel = time_solve(params, method)
-            best = min(best, seconds)
+            times.append(seconds)
             kernels[method] = kernel
-        solve_seconds[method] = best
+        solve_seconds[method] = median(times)
 
     copy_gbs = total_bytes / copy_seconds / 1e9
     print(f"heat1d benchmark: {args.points} points x {args.steps} steps, r = {params.r:.3g}")
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, "
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
-        f"cpus {os.cpu_count()}, best of {args.repeats}"
+        f"median of {repeats}"
     )
+    print(f"machine before: {before}; after: {machine()}")
     print(f"bytes moved per step (read + write of the field): {bytes_per_step}")
     print(
         f"copy     np.copyto x {args.steps}: {copy_seconds:8.4f} s  "

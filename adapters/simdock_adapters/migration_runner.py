@@ -26,6 +26,7 @@ from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from simdock.errors import SimdockError, ValidationError
+from simdock_adapters.settings import load_settings
 from simdock_adapters.sql.engine import check_connection, make_engine
 from simdock_adapters.sql.migrate import alembic_config, refuse_if_ahead
 
@@ -42,7 +43,8 @@ the migrations are the ones packaged with this program. Examples:
   DATABASE_URL=... migration-runner current
   DATABASE_URL=... migration-runner downgrade -1
 Exit status: 0 done, 1 failed (database unreachable, ahead of the code, or a migration
-error), 2 usage error (such as DATABASE_URL missing).
+error), 2 usage error (such as DATABASE_URL missing, or a setting such as SIMDOCK_ENV
+that is not valid).
 """
 
 
@@ -64,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("DATABASE_URL is not set; set it to the database to migrate, e.g. "
                      "DATABASE_URL=postgresql://USER@HOST/DB", status=2)
     try:
+        load_settings()  # the deployment's settings: refuse them here too when they are bad
         if not getattr(options, "sql", False):  # --sql writes SQL offline, without a database
             _check_database(url, options.cmd[0].__name__)
         _configure_logging(quiet=options.quiet)
@@ -71,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         return _fail(exc.message, status=2)
     except SimdockError as exc:
-        return _fail(exc.message)
+        return _fail(str(exc))
     except (CommandError, SQLAlchemyError) as exc:
         if options.raiseerr:
             raise
@@ -121,7 +124,8 @@ def _configure_logging(quiet: bool) -> None:
 
 
 def _fail(message: str, status: int = 1) -> int:
-    print(f"{PROG}: {message}", file=sys.stderr)
+    for line in message.splitlines() or [""]:
+        print(f"{PROG}: {line}", file=sys.stderr)
     return status
 
 

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+import pydantic
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from simdock.errors import ValidationError
+from simdock_adapters.urls import masked_url
 
 DEVELOPMENT_SECRET_KEY = "simdock-development-key-not-for-production"
 MIN_SECRET_KEY_LENGTH = 32
+HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*")
 
 
 class Settings(BaseSettings):
@@ -35,6 +41,10 @@ class Settings(BaseSettings):
                                            description="Payloads above this go to the blob store")
     max_job_timeout: float = Field(3600.0, gt=0, description="Default run time limit, seconds")
     max_sweep_variants: int = Field(100_000, ge=1, le=10_000_000)
+    max_run_memory_mb: int = Field(
+        1024, ge=0, le=1024 * 1024, description="Memory one run executed in a server or "
+        "worker process may need, MiB, by its handler's estimate (heat1d's grid and snapshots); "
+        "larger parameters are refused at submission (0: no bound)")
     executor_workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256,
                                   description="Runs executed at once in this process")
     report_workers: int = Field(1, ge=1, le=64)
@@ -42,14 +52,26 @@ class Settings(BaseSettings):
         "threads", description="threads: run here in the background; inline: run at once in "
                                "the caller; database: leave queued for `simdock worker`")
     simdock_user: str = Field("local@simdock", description="Owner of work submitted locally")
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="Level of the JSON logs of simdock serve and simdock worker")
 
-    secret_key: str = Field(DEVELOPMENT_SECRET_KEY, description="Signs access tokens and "
-                            "download links; required (32+ characters) in production")
+    secret_key: str = Field(DEVELOPMENT_SECRET_KEY, repr=False,
+                            description="Signs access tokens and download links; required "
+                                        "(32+ characters) in production")
     access_token_expire_minutes: int = Field(60, ge=1, le=60 * 24 * 30)
+    auth_cache_seconds: float = Field(
+        5.0, ge=0, le=300, description="How long a server process remembers who presented a "
+        "credential (0: look it up on every request); a token revoked on one process stops "
+        "working on the others within this time")
     download_url_expire_seconds: int = Field(900, ge=10, le=7 * 24 * 3600)
     max_content_length: int = Field(16 * 1024 * 1024, ge=1024,
                                     description="Largest request body accepted, bytes")
+    public_base_url: str | None = Field(
+        None, description="Where clients reach the API (https://HOST[/PREFIX]): links in "
+                          "answers start with it")
+    trusted_hosts: str = Field(
+        "", description="Comma-separated host names whose Host header links may start with "
+                        "when PUBLIC_BASE_URL is not set")
     cors_origins: str = Field("*", description="Comma-separated origins allowed by CORS")
     enable_metrics: bool = False
     host: str = "127.0.0.1"
@@ -59,21 +81,107 @@ class Settings(BaseSettings):
     max_open_streams: int | None = Field(
         None, ge=1, le=10_000, description="Live streams (SSE, WebSocket) per worker process "
                                            "(default: half its threads)")
+    max_streams_per_user: int | None = Field(
+        None, ge=1, le=10_000, description="Live streams one user may hold open per worker "
+                                           "process (default: half of MAX_OPEN_STREAMS)")
     default_container_image: str = "sim:local"
 
+    @field_validator("simdock_env", mode="before")
+    @classmethod
+    def _environment_name(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_name(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL naming a host, such as "
+                             "https://simdock.example.com")
+        if "?" in value or "#" in value:
+            raise ValueError("must have no query or fragment, only an optional path prefix")
+        if "@" in parts.netloc:
+            raise ValueError("must not hold credentials")
+        try:
+            parts.port  # noqa: B018  (raises on a port that is not a number)
+        except ValueError:
+            raise ValueError("has a port that is not a number") from None
+        return value.rstrip("/")
+
+    @field_validator("trusted_hosts")
+    @classmethod
+    def _trusted_hosts(cls, value: str) -> str:
+        for name in (n.strip() for n in value.split(",")):
+            if name and not HOST_NAME.fullmatch(name):
+                raise ValueError(f"lists host names (api.example.com), not {name!r}")
+        return value
+
+    @property
+    def trusted_host_names(self) -> frozenset[str]:
+        return frozenset(n.strip().lower().strip("[]") for n in self.trusted_hosts.split(",")
+                         if n.strip())
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, masked_url(value) if name == "database_url" else value
+
     def check_for_production(self) -> None:
-        """Refuse settings that are unsafe in production (a default or short SECRET_KEY)."""
+        """Refuse settings that are unsafe in production (a default or weak SECRET_KEY).
+
+        A key with surrounding whitespace is refused outright: it is almost always a
+        quoting mistake, and tools that read it (shells, env files, orchestrators)
+        disagree on whether to keep the spaces, so processes of one deployment could
+        end up signing with different keys.
+        """
         if self.simdock_env != "production":
             return
         key = self.secret_key
-        if (key == DEVELOPMENT_SECRET_KEY or len(key.strip()) < MIN_SECRET_KEY_LENGTH
+        if key != key.strip():
+            raise ValidationError("SECRET_KEY has leading or trailing whitespace; set it "
+                                  "without (spaces, tabs or newlines around it)")
+        if (key == DEVELOPMENT_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH
                 or len(set(key)) < 8):
             raise ValidationError(
                 f"SECRET_KEY must be set to a private value of at least {MIN_SECRET_KEY_LENGTH} "
-                "characters (not blank, not one character repeated) in production")
+                "characters (not the development key, not blank, not one character repeated) "
+                "in production")
 
     @property
     def migrates_on_start(self) -> bool:
         if self.auto_migrate is not None:
             return self.auto_migrate
         return self.simdock_env != "production"
+
+
+class InvalidSettings(ValidationError):
+    """Settings that cannot be used: one line per problem, each naming its variable."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and ``overrides``; InvalidSettings if any is bad.
+
+    The problems name the environment variables and never repeat the values given
+    (one of them may be a secret).
+    """
+    try:
+        return Settings(**overrides)
+    except pydantic.ValidationError as exc:
+        raise InvalidSettings([_problem(error) for error in exc.errors()]) from None
+
+
+def _problem(error: Any) -> str:
+    variable = str(error["loc"][0]).upper() if error.get("loc") else "settings"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{variable}: {message}"

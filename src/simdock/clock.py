@@ -37,6 +37,10 @@ class RandomIds:
     def new(self, prefix: str) -> str:
         return f"{prefix}-{secrets.token_hex(9)[:17]}"
 
+    def new_many(self, prefix: str, count: int) -> list[str]:
+        digits = secrets.token_hex(9 * count)  # one read of the system's randomness
+        return [f"{prefix}-{digits[i:i + 17]}" for i in range(0, 18 * count, 18)]
+
 
 class SequentialIds:
     """Predictable ids (``job-00000000000000001``) for tests and examples."""
@@ -48,3 +52,6 @@ class SequentialIds:
     def new(self, prefix: str) -> str:
         with self._lock:
             return f"{prefix}-{next(self._counter):017d}"
+
+    def new_many(self, prefix: str, count: int) -> list[str]:
+        return [self.new(prefix) for _ in range(count)]

@@ -92,10 +92,34 @@ class UnauthorizedOperation(SimdockError):
     code = "UnauthorizedOperation"
 
 
+class TooManyRequests(SimdockError):
+    """Refused for now, not for good: the caller may try again after ``retry_after`` seconds
+    (too many failed logins, too many live streams)."""
+
+    code = "ResourceLimitExceeded"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(SimdockError):
-    """A backing service (database, blob store, broker) cannot be reached."""
+    """A backing service (database, blob store, broker) cannot be reached.
+
+    ``message`` is what any caller may be told. ``detail``, when given, says where
+    the service is and what went wrong (host, path, driver message): it is for the
+    operator, so it is what ``str()`` shows (logs, the command line, a notebook)
+    and never part of an HTTP answer.
+    """
 
     code = "ServiceUnavailable"
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.detail or self.message
 
 
 class ExecutionError(SimdockError):

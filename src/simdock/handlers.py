@@ -55,6 +55,15 @@ class SimulationHandler(ABC):
         with a message naming the parameter. The default accepts everything.
         """
 
+    def memory_needed(self, parameters: Mapping[str, Any]) -> int | None:
+        """About how many bytes a run with these (valid) parameters needs at its peak.
+
+        An executor that runs handlers in its own process refuses, at submission,
+        parameters needing more than one run may use there; None (the default)
+        says the handler cannot tell.
+        """
+        return None
+
 
 class ReportHandler(ABC):
     """Generates one report type from run results."""

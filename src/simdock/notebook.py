@@ -155,7 +155,7 @@ class JobHandle:
             while True:
                 view = self._view()
                 if bar is not None:
-                    bar.update_to(self._fraction(view), view)
+                    bar.update_to(view.progress, view)
                 if view.done:
                     return self
                 if deadline is not None and time.monotonic() > deadline:
@@ -164,11 +164,6 @@ class JobHandle:
         finally:
             if bar is not None:
                 bar.close()
-
-    def _fraction(self, view: queries.JobView) -> float:
-        if view.job.run_count == 1 and not view.done:
-            return self.run.progress
-        return view.finished / view.job.run_count
 
     def cancel(self) -> list[str]:
         return cancel.cancel_job(self.id, self._dock.user.id, self._platform)

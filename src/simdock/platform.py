@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from simdock.credentials import CredentialCache
+from simdock.fair_queue import FairQueue
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.payloads import DEFAULT_THRESHOLD, PayloadStore
 from simdock.ports import (
@@ -18,6 +20,7 @@ from simdock.ports import (
     RunContext,
 )
 from simdock.ports import UnitOfWorkFactory as UnitOfWorkFactory
+from simdock.specs import SpecCache
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,9 @@ class Limits:
     payload_threshold: int = DEFAULT_THRESHOLD
     progress_interval_seconds: float = 0.25
     log_buffer_lines: int = 200
+    login_failures_per_account: int = 10
+    login_failures_per_address: int = 50
+    login_failure_window_seconds: float = 900.0
 
 
 @dataclass
@@ -36,7 +42,10 @@ class Platform:
     """Everything the use cases need, built once by the composition root.
 
     ``live`` holds the contexts of runs executing in this process so that a
-    cancel can reach them at once instead of at their next progress report.
+    cancel can reach them at once instead of at their next progress report;
+    ``specs`` the sweep specifications this process read last; ``queue`` whose
+    turn it is when this process's workers claim queued runs; ``credentials``
+    who presented which credential lately (kept for no time unless configured).
     """
 
     uow: UnitOfWorkFactory
@@ -55,6 +64,10 @@ class Platform:
     worker_name: str = "local"
     description: str = ""
     live: dict[str, RunContext] = field(default_factory=dict)
+    specs: SpecCache = field(default_factory=SpecCache, repr=False)
+    queue: FairQueue = field(default_factory=FairQueue, repr=False)
+    credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0.0),
+                                         repr=False)
     on_close: list[Callable[[], None]] = field(default_factory=list)
     _live_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _closed: bool = field(default=False, repr=False)
@@ -79,17 +92,10 @@ class Platform:
             context.cancel()
 
     def start(self) -> Platform:
-        """Connect the dispatcher to the use cases that execute work."""
-        from simdock.usecases.execute import execute_run
-        from simdock.usecases.reports import generate_report
+        """Bind the dispatcher to the use cases that execute work."""
+        from simdock.usecases.work import PlatformWork
 
-        def run_worker(run_id: str) -> None:
-            execute_run(run_id, self)
-
-        def report_worker(report_id: str) -> None:
-            generate_report(report_id, self)
-
-        self.dispatcher.bind(run_worker, report_worker)
+        self.dispatcher.bind(PlatformWork(self))
         return self
 
     def close(self) -> None:

@@ -21,17 +21,50 @@ from simdock.domain import (
     Machine,
     MachineStatus,
     MetricPoint,
+    Payload,
     Report,
     ReportStatus,
     Run,
     RunStatus,
     User,
 )
+from simdock.domain.text import check_text
 from simdock.errors import ValidationError
 
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class PagePosition:
+    """Where a page of a listing ended: its last item's sort value and number.
+
+    The next page is found by seeking to this position in the listing's order
+    (keyset pagination), so page 2,000 costs what page 1 does; an offset
+    would count past every earlier item.
+    """
+
+    field: str
+    descending: bool
+    value: Any
+    number: int
+    page: int
+
+    def __post_init__(self) -> None:
+        kind = ORDER_VALUE_TYPES.get(self.field)
+        if kind is None:
+            raise ValidationError(f"cannot continue a listing ordered by '{self.field}'")
+        if self.value is not None and (isinstance(self.value, bool)
+                                       or not isinstance(self.value, kind)):
+            raise ValidationError(f"a position in a listing by {self.field} cannot hold "
+                                  f"{self.value!r}")
+        if isinstance(self.value, datetime) and self.value.tzinfo is None:
+            raise ValidationError("a position's time must say its time zone")
+        if isinstance(self.number, bool) or not isinstance(self.number, int) \
+                or not 0 < self.number < 2**63 or not isinstance(self.page, int) \
+                or not 0 < self.page < 2**31:
+            raise ValidationError("a position needs a positive item number and page")
 
 
 @dataclass(frozen=True)
@@ -42,6 +75,8 @@ class Page(Generic[T]):
     total: int
     page: int
     page_size: int
+    #: Where the next page starts, when there is one.
+    next: PagePosition | None = None
 
     @property
     def total_pages(self) -> int:
@@ -50,10 +85,11 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class PageRequest:
-    """Which page of a listing, checked on creation."""
+    """Which page of a listing, checked on creation: by number, or the one after a position."""
 
     page: int = 1
     page_size: int = 50
+    after: PagePosition | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.page, int) or self.page < 1:
@@ -64,9 +100,31 @@ class PageRequest:
                 f"got {self.page_size!r}"
             )
 
+    @classmethod
+    def following(cls, position: PagePosition, page_size: int = 50) -> PageRequest:
+        """The page after ``position``."""
+        return cls(position.page + 1, page_size, position)
+
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.page_size
+
+    def check_order(self, order: Ordering) -> None:
+        """Refuse a position taken from a listing in another order."""
+        if self.after is not None and (self.after.field, self.after.descending) != (
+                order.field, order.descending):
+            raise ValidationError("this cursor belongs to a listing in another order; "
+                                  "list again without it")
+
+    def next_position(self, items: Sequence[Any], total: int, order: Ordering
+                      ) -> PagePosition | None:
+        """Where the page after ``items`` (this page's) starts, if any item is left."""
+        last = items[-1] if items else None
+        number = getattr(last, "number", None)
+        if number is None or self.offset + len(items) >= total:
+            return None
+        return PagePosition(order.field, order.descending, getattr(last, order.field),
+                            int(number), self.page)
 
 
 RUN_ORDER_FIELDS = frozenset(
@@ -74,6 +132,12 @@ RUN_ORDER_FIELDS = frozenset(
      "index", "progress"}
 )
 JOB_ORDER_FIELDS = frozenset({"created_at", "simulation_type", "name", "run_count"})
+#: What a listing's sort values are, by field, so a position can be checked before use.
+ORDER_VALUE_TYPES: Mapping[str, type | tuple[type, ...]] = {
+    "created_at": datetime, "updated_at": datetime, "started_at": datetime,
+    "finished_at": datetime, "status": str, "simulation_type": str, "name": str,
+    "index": int, "run_count": int, "progress": (int, float),
+}
 
 
 @dataclass(frozen=True)
@@ -110,6 +174,10 @@ class RunQuery:
     order: Ordering = field(default_factory=Ordering)
     page: PageRequest = field(default_factory=PageRequest)
 
+    def __post_init__(self) -> None:
+        _check_filters(self.owner_id, self.job_id, self.simulation_type, self.tag,
+                       self.machine_id)
+
 
 @dataclass(frozen=True)
 class JobQuery:
@@ -123,6 +191,23 @@ class JobQuery:
     order: Ordering = field(default_factory=Ordering)
     page: PageRequest = field(default_factory=PageRequest)
 
+    def __post_init__(self) -> None:
+        _check_filters(self.owner_id, self.simulation_type, self.tag, self.machine_id)
+
+
+def _check_filters(*values: str | None) -> None:
+    for value in values:
+        if value is not None:
+            check_text(value, "a filter")
+
+
+@dataclass(frozen=True)
+class RunTally:
+    """A job's runs counted by status, and the sum of their progress by status."""
+
+    counts: Mapping[RunStatus, int] = field(default_factory=dict)
+    progress: Mapping[RunStatus, float] = field(default_factory=dict)
+
 
 @dataclass(frozen=True)
 class RunStatistics:
@@ -134,8 +219,15 @@ class RunStatistics:
 
 
 class JobRepository(Protocol):
-    def add(self, job: Job) -> None:
-        """Store a new job; assigns ``job.number``."""
+    def add(self, job: Job, spec: Payload | None = None) -> None:
+        """Store a new job and where its sweep specification is; assigns ``job.number``."""
+
+    def spec(self, job_id: str) -> Payload | None:
+        """Where the job's specification (a ``SweepSpec`` record) is stored.
+
+        None for an unknown job, and for jobs stored before specifications were,
+        whose runs keep their own parameters.
+        """
 
     def get(self, job_id: str) -> Job | None:
         """The job with this id, or None."""
@@ -148,6 +240,11 @@ class JobRepository(Protocol):
 
     def update(self, job: Job) -> None:
         """Store changed tags, name or metadata."""
+
+    def delete(self, job_id: str) -> None:
+        """Remove the job with its tags, runs and what they recorded (logs, metric
+        points, artifact records); the run counts by status follow. Blobs are the
+        caller's. Raises NotFound for an unknown job."""
 
 
 class RunRepository(Protocol):
@@ -183,19 +280,30 @@ class RunRepository(Protocol):
         claimed, cancelled or finished), so exactly one claimer wins.
         """
 
-    def claim_next(self, worker: str, now: datetime) -> Run | None:
-        """Atomically claim the oldest queued run, or None if none is queued.
+    def next_queued_owner(self, after: str | None = None) -> str | None:
+        """The first owner, in id order, after ``after`` (from the first when None) who has
+        queued runs; None when there is none after it."""
 
-        Concurrent claimers never get the same run and never wait on each
-        other's choice (SKIP LOCKED where the database has it).
+    def next_queued_job(self, owner_id: str, after: str | None = None) -> str | None:
+        """The owner's first job, in id order, after ``after`` that has queued runs."""
+
+    def claim_queued(self, owner_id: str, job_id: str, worker: str, now: datetime,
+                     limit: int = 1) -> Sequence[Run]:
+        """Atomically move up to ``limit`` of the job's queued runs, lowest index first, to
+        running for ``worker``; returns them (fewer, or none, when fewer are queued).
+
+        Concurrent claimers never get the same run and never wait on each other's choice
+        (SKIP LOCKED where the database has it). The fairness of which job is asked
+        for is the caller's (:mod:`simdock.usecases.work`).
         """
 
     def counts(self, owner_id: str | None = None, job_id: str | None = None
                ) -> dict[RunStatus, int]:
         """How many runs are in each status."""
 
-    def counts_by_job(self, job_ids: Sequence[str]) -> dict[str, dict[RunStatus, int]]:
-        """Status counts of the runs of each of these jobs."""
+    def tally_by_job(self, job_ids: Sequence[str]) -> dict[str, RunTally]:
+        """Each of these jobs' runs counted by status, with their progress summed by
+        status, in one look-up (an empty tally for a job without runs)."""
 
     def statistics(self, owner_id: str | None = None) -> RunStatistics:
         """Counts by status and the mean duration of finished runs."""
@@ -223,6 +331,22 @@ class UserRepository(Protocol):
 
     def get(self, user_id: str) -> User | None: ...
     def get_by_email(self, email: str) -> User | None: ...
+
+    def update(self, user: User) -> None:
+        """Store a changed name, activity or administrator role; NotFound if unknown."""
+
+
+class LoginFailureRepository(Protocol):
+    """Failed logins by what they are counted against (an account, a client address)."""
+
+    def add(self, key: str, at: datetime) -> None:
+        """Record one failure against ``key``."""
+
+    def since(self, key: str, after: datetime) -> list[datetime]:
+        """When ``key``'s failures after ``after`` happened, oldest first."""
+
+    def forget(self, key: str, before: datetime | None = None) -> None:
+        """Drop ``key``'s failures (only those before ``before``, when given)."""
 
 
 class ApiTokenRepository(Protocol):
@@ -284,6 +408,7 @@ class UnitOfWork(Protocol):
     logs: LogRepository
     metrics: MetricRepository
     artifacts: ArtifactRepository
+    login_failures: LoginFailureRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -367,11 +492,20 @@ class RunContext(Protocol):
     def cancel(self) -> None: ...
 
 
+ParameterCheck = Callable[[Mapping[str, Any]], None]
+
+
 class Executor(Protocol):
     """Executes runs: in this process, in a container, elsewhere."""
 
-    def check(self, simulation_type: str, parameters: Mapping[str, Any]) -> None:
-        """Raise UnknownSimulationType or InvalidParameters if this cannot run."""
+    def checker(self, simulation_type: str) -> ParameterCheck | None:
+        """How to check one parameter set of ``simulation_type`` before it is queued.
+
+        Raises UnknownSimulationType at once when this type cannot run here; the
+        check it returns raises InvalidParameters for a parameter set that cannot.
+        Resolved once per submission, called once per run of a sweep; None when
+        every parameter set is acceptable (so a sweep's are not even built).
+        """
 
     def simulation_types(self) -> list[str]:
         """The simulation types this executor knows by name."""
@@ -384,20 +518,37 @@ class Executor(Protocol):
         """
 
 
+class Work(Protocol):
+    """What a dispatcher's workers do, bound to it by the platform (``Platform.start``)."""
+
+    def execute_run(self, run_id: str) -> None:
+        """Execute the run a message named (harmless if it was already claimed)."""
+
+    def execute_next(self) -> int:
+        """Claim queued runs fairly, execute them and record their outcomes; how many."""
+
+    def generate_report(self, report_id: str) -> None:
+        """Generate the report a message named (harmless if already taken)."""
+
+    def generate_next(self) -> bool:
+        """Generate one queued report, if there is one."""
+
+
 class Dispatcher(Protocol):
     """Gets queued work to whoever executes it: this process or workers.
 
-    Dispatch happens only after the work was committed. Each dispatched id is
-    handed to the bound worker function; the worker function is idempotent
-    (claiming is atomic), so redelivery is harmless.
+    Dispatch happens only after the work was committed. A dispatcher either
+    hands each dispatched id to ``Work.execute_run`` (a message per run) or
+    wakes workers that take queued work from the store with
+    ``Work.execute_next``; either way the stored status is the truth, so
+    redelivery is harmless and nothing queued is lost when a delivery is.
     """
 
-    def bind(self, run_worker: Callable[[str], None], report_worker: Callable[[str], None]
-             ) -> None: ...
+    def bind(self, work: Work) -> None: ...
     def dispatch_runs(self, run_ids: Sequence[str]) -> None: ...
     def dispatch_report(self, report_id: str) -> None: ...
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until dispatched work is done here; False if it timed out."""
+        """Wait until the work dispatched so far is done here; False if it timed out."""
 
     def close(self) -> None: ...
 
@@ -420,3 +571,6 @@ class Clock(Protocol):
 class IdGenerator(Protocol):
     def new(self, prefix: str) -> str:
         """A new unique id such as ``job-0f1ac123456789abc``."""
+
+    def new_many(self, prefix: str, count: int) -> list[str]:
+        """``count`` new unique ids at once (a sweep's runs)."""

@@ -152,8 +152,10 @@ EXECUTOR_ADAPTERS: dict[str, ExecutorAdapter] = {
 # Dispatchers  (suite: test_dispatcher.py, fixture: dispatcher)
 #
 # A factory yields an unbound dispatcher; the suite binds it to its own
-# worker functions. ``background`` says whether dispatched work runs outside
-# the caller's thread (so ``join`` can time out while a worker is busy).
+# Work, which stands for the store. ``background`` says whether dispatched work
+# runs outside the caller's thread (so ``join`` can time out while a worker is
+# busy); ``from_store`` whether its workers take queued work from the store
+# (so work queued without a dispatch, or while the store failed, still gets done).
 # --------------------------------------------------------------------------
 
 
@@ -161,6 +163,7 @@ EXECUTOR_ADAPTERS: dict[str, ExecutorAdapter] = {
 class DispatcherAdapter:
     make: Callable[[Path], AbstractContextManager[Dispatcher]]
     background: bool
+    from_store: bool
 
 
 @contextmanager
@@ -174,7 +177,7 @@ def inline_dispatcher(tmp_path: Path) -> Iterator[Dispatcher]:
 
 @contextmanager
 def thread_dispatcher(tmp_path: Path) -> Iterator[Dispatcher]:
-    dispatcher = ThreadDispatcher(run_workers=4, report_workers=2)
+    dispatcher = ThreadDispatcher(run_workers=4, report_workers=2, poll_seconds=0.2)
     try:
         yield dispatcher
     finally:
@@ -182,8 +185,8 @@ def thread_dispatcher(tmp_path: Path) -> Iterator[Dispatcher]:
 
 
 DISPATCHER_ADAPTERS: dict[str, DispatcherAdapter] = {
-    "inline": DispatcherAdapter(inline_dispatcher, background=False),
-    "threads": DispatcherAdapter(thread_dispatcher, background=True),
+    "inline": DispatcherAdapter(inline_dispatcher, background=False, from_store=False),
+    "threads": DispatcherAdapter(thread_dispatcher, background=True, from_store=True),
     # "dramatiq": DispatcherAdapter(dramatiq_dispatcher, background=True),
 }
 

@@ -184,6 +184,20 @@ def test_delete_leaves_other_keys_alone(blob_store: BlobStore) -> None:
     assert blob_store.get("a/1") == b"a/1"
 
 
+def test_deleting_every_key_under_a_prefix_leaves_nothing_of_it(blob_store: BlobStore) -> None:
+    """What a deleted run leaves: nothing, so its prefix can even become a key itself."""
+    for key in ("runs/r1/result.json", "runs/r1/artifacts/out.csv", "runs/r2/result.json"):
+        blob_store.put(key, b"x")
+
+    for key in blob_store.list("runs/r1/"):
+        blob_store.delete(key)
+
+    assert blob_store.list("runs/r1") == []
+    assert blob_store.list("") == ["runs/r2/result.json"]
+    blob_store.put("runs/r1", b"now a blob")
+    assert blob_store.get("runs/r1") == b"now a blob"
+
+
 def test_delete_of_a_key_that_is_only_a_prefix_does_nothing(blob_store: BlobStore) -> None:
     blob_store.put("a/b", b"kept")
 
@@ -262,6 +276,13 @@ def test_list_matches_a_partial_last_segment(blob_store: BlobStore) -> None:
 
 def test_list_of_an_unknown_prefix_is_empty(blob_store: BlobStore) -> None:
     assert blob_store.list("nothing/here") == []
+
+
+@pytest.mark.parametrize("prefix", ["../", "a/../", "./a", "a//", "/a/", "a/./b"])
+def test_a_prefix_no_key_can_have_lists_nothing(blob_store: BlobStore, prefix: str) -> None:
+    blob_store.put("a/b", b"x")
+
+    assert blob_store.list(prefix) == []
 
 
 def test_list_includes_keys_that_look_like_temporary_files(blob_store: BlobStore) -> None:

@@ -1,31 +1,36 @@
-"""The Dispatcher contract: dispatched ids reach the bound workers, for every dispatcher.
+"""The Dispatcher contract: dispatched work is done, exactly once, by every dispatcher.
 
 Adapters come from ``DISPATCHER_ADAPTERS`` in ``tests/contract/adapters.py``.
-The worker functions here only record the ids they were handed (thread-safe),
-so the tests assert on what arrived, not on how.
+The suite binds each dispatcher to a :class:`Store`, a Work that stands for
+the database: work is queued in it before it is dispatched (as a committed
+submission would be), and taken out of it by a message naming it
+(``execute_run``) or by a worker asking for what is queued (``execute_next``).
+The tests assert on what was done, not on how.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from simdock.errors import ServiceUnavailable
 from simdock.ports import Dispatcher
 from tests.contract.adapters import DISPATCHER_ADAPTERS, apply_known_bugs
 
 JOIN_TIMEOUT = 10.0
 
 
-class Recorder:
-    """Worker functions that record the ids they receive.
+class Store:
+    """Queued runs and reports, and the Work that takes them out of the queue.
 
-    ``fail_on`` ids raise after being recorded; ``block_on`` ids wait until
-    :meth:`release` is called.
+    ``fail_on`` ids raise after being done; ``block_on`` ids wait until
+    :meth:`release`; :meth:`fail_for` makes the store unreachable for a while.
     """
 
     def __init__(self, fail_on: frozenset[str] = frozenset(),
@@ -35,23 +40,25 @@ class Recorder:
         self.released = threading.Event()
         self.blocked = threading.Event()
         self._lock = threading.Lock()
+        self._queued_runs: list[str] = []
+        self._queued_reports: list[str] = []
+        self._down_until = 0.0
         self.runs: list[str] = []
         self.reports: list[str] = []
 
-    def run_worker(self, run_id: str) -> None:
-        self._handle(run_id, self.runs)
-
-    def report_worker(self, report_id: str) -> None:
-        self._handle(report_id, self.reports)
-
-    def _handle(self, item: str, into: list[str]) -> None:
-        if item in self.block_on:
-            self.blocked.set()
-            self.released.wait(JOIN_TIMEOUT)
+    # -- the test's side ------------------------------------------------------
+    def queue_runs(self, run_ids: list[str]) -> list[str]:
         with self._lock:
-            into.append(item)
-        if item in self.fail_on:
-            raise RuntimeError(f"worker failed on {item}")
+            self._queued_runs.extend(run_ids)
+        return run_ids
+
+    def queue_report(self, report_id: str) -> str:
+        with self._lock:
+            self._queued_reports.append(report_id)
+        return report_id
+
+    def fail_for(self, seconds: float) -> None:
+        self._down_until = time.monotonic() + seconds
 
     def release(self) -> None:
         self.released.set()
@@ -64,6 +71,48 @@ class Recorder:
         with self._lock:
             return list(self.reports)
 
+    # -- Work -----------------------------------------------------------------
+    def execute_run(self, run_id: str) -> None:
+        if self._take(self._queued_runs, run_id):
+            self._handle(run_id, self.runs)
+
+    def execute_next(self) -> int:
+        run_id = self._take(self._queued_runs)
+        if run_id is None:
+            return 0
+        self._handle(run_id, self.runs)
+        return 1
+
+    def generate_report(self, report_id: str) -> None:
+        if self._take(self._queued_reports, report_id):
+            self._handle(report_id, self.reports)
+
+    def generate_next(self) -> bool:
+        report_id = self._take(self._queued_reports)
+        if report_id is not None:
+            self._handle(report_id, self.reports)
+        return report_id is not None
+
+    def _take(self, queue: list[str], item: str | None = None) -> str | None:
+        if time.monotonic() < self._down_until:
+            raise ServiceUnavailable("the store is down")
+        with self._lock:
+            if item is None:
+                return queue.pop(0) if queue else None
+            if item in queue:
+                queue.remove(item)
+                return item
+            return None
+
+    def _handle(self, item: str, into: list[str]) -> None:
+        if item in self.block_on:
+            self.blocked.set()
+            self.released.wait(JOIN_TIMEOUT)
+        with self._lock:
+            into.append(item)
+        if item in self.fail_on:
+            raise RuntimeError(f"worker failed on {item}")
+
 
 @pytest.fixture(params=list(DISPATCHER_ADAPTERS))
 def dispatcher(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dispatcher]:
@@ -73,14 +122,24 @@ def dispatcher(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dispa
         yield dispatcher
 
 
+def _adapter(request: pytest.FixtureRequest) -> str:
+    return str(request.node.callspec.params["dispatcher"])
+
+
 @pytest.fixture
 def background(request: pytest.FixtureRequest, dispatcher: Dispatcher) -> bool:
     """Whether this dispatcher runs work outside the caller's thread."""
-    return DISPATCHER_ADAPTERS[request.node.callspec.params["dispatcher"]].background
+    return DISPATCHER_ADAPTERS[_adapter(request)].background
 
 
-def bound(dispatcher: Dispatcher, recorder: Recorder) -> Dispatcher:
-    dispatcher.bind(recorder.run_worker, recorder.report_worker)
+@pytest.fixture
+def from_store(request: pytest.FixtureRequest, dispatcher: Dispatcher) -> bool:
+    """Whether this dispatcher's workers take queued work from the store themselves."""
+    return DISPATCHER_ADAPTERS[_adapter(request)].from_store
+
+
+def bound(dispatcher: Dispatcher, store: Store) -> Dispatcher:
+    dispatcher.bind(store)
     return dispatcher
 
 
@@ -95,134 +154,160 @@ def batches(ids: list[str], sizes: list[int]) -> Iterator[list[str]]:
 # -- delivery --------------------------------------------------------------
 
 
-def test_a_dispatched_run_reaches_the_run_worker(dispatcher: Dispatcher) -> None:
-    recorder = Recorder()
-    bound(dispatcher, recorder).dispatch_runs(["run-1"])
+def test_a_dispatched_run_is_executed(dispatcher: Dispatcher) -> None:
+    store = Store()
+    bound(dispatcher, store).dispatch_runs(store.queue_runs(["run-1"]))
 
     assert dispatcher.join(JOIN_TIMEOUT)
-    assert recorder.received_runs() == ["run-1"]
-    assert recorder.received_reports() == []
+    assert store.received_runs() == ["run-1"]
+    assert store.received_reports() == []
 
 
-def test_every_dispatched_run_reaches_the_run_worker_exactly_once(dispatcher: Dispatcher) -> None:
-    recorder = Recorder()
+def test_every_dispatched_run_is_executed_exactly_once(dispatcher: Dispatcher) -> None:
+    store = Store()
     run_ids = [f"run-{i:03d}" for i in range(500)]
-    bound(dispatcher, recorder)
+    bound(dispatcher, store)
 
     for batch in batches(run_ids, [1, 2, 47, 100, 150, 200]):
-        dispatcher.dispatch_runs(batch)
+        dispatcher.dispatch_runs(store.queue_runs(batch))
 
     assert dispatcher.join(JOIN_TIMEOUT)
-    received = Counter(recorder.received_runs())
+    received = Counter(store.received_runs())
     assert set(received) == set(run_ids)
     assert set(received.values()) == {1}
 
 
 def test_an_empty_batch_dispatches_nothing(dispatcher: Dispatcher) -> None:
-    recorder = Recorder()
-    bound(dispatcher, recorder).dispatch_runs([])
+    store = Store()
+    bound(dispatcher, store).dispatch_runs([])
 
     assert dispatcher.join(JOIN_TIMEOUT)
-    assert recorder.received_runs() == []
+    assert store.received_runs() == []
 
 
 def test_dispatched_reports_reach_the_report_worker_only(dispatcher: Dispatcher) -> None:
-    recorder = Recorder()
-    bound(dispatcher, recorder)
+    store = Store()
+    bound(dispatcher, store)
 
     for i in range(20):
-        dispatcher.dispatch_report(f"rep-{i:02d}")
+        dispatcher.dispatch_report(store.queue_report(f"rep-{i:02d}"))
 
     assert dispatcher.join(JOIN_TIMEOUT)
-    assert sorted(recorder.received_reports()) == [f"rep-{i:02d}" for i in range(20)]
-    assert recorder.received_runs() == []
+    assert sorted(store.received_reports()) == [f"rep-{i:02d}" for i in range(20)]
+    assert store.received_runs() == []
 
 
-def test_runs_and_reports_dispatched_together_each_reach_their_worker(
-    dispatcher: Dispatcher,
-) -> None:
-    recorder = Recorder()
-    bound(dispatcher, recorder)
+def test_runs_and_reports_dispatched_together_are_each_done(dispatcher: Dispatcher) -> None:
+    store = Store()
+    bound(dispatcher, store)
 
     for i in range(10):
-        dispatcher.dispatch_runs([f"run-{i}a", f"run-{i}b"])
-        dispatcher.dispatch_report(f"rep-{i}")
+        dispatcher.dispatch_runs(store.queue_runs([f"run-{i}a", f"run-{i}b"]))
+        dispatcher.dispatch_report(store.queue_report(f"rep-{i}"))
 
     assert dispatcher.join(JOIN_TIMEOUT)
-    assert sorted(recorder.received_runs()) == sorted(
+    assert sorted(store.received_runs()) == sorted(
         f"run-{i}{s}" for i in range(10) for s in "ab")
-    assert sorted(recorder.received_reports()) == sorted(f"rep-{i}" for i in range(10))
+    assert sorted(store.received_reports()) == sorted(f"rep-{i}" for i in range(10))
 
 
-# -- failing workers -------------------------------------------------------
+# -- failing workers and stores ---------------------------------------------
 
 
-def test_a_run_worker_that_raises_for_one_id_does_not_stop_the_others(
-    dispatcher: Dispatcher,
-) -> None:
-    recorder = Recorder(fail_on=frozenset({"run-02"}))
-    bound(dispatcher, recorder)
+def test_a_run_that_fails_does_not_stop_the_others(dispatcher: Dispatcher) -> None:
+    store = Store(fail_on=frozenset({"run-02"}))
+    bound(dispatcher, store)
 
     with contextlib.suppress(RuntimeError):
-        dispatcher.dispatch_runs(["run-01", "run-02", "run-03"])
+        dispatcher.dispatch_runs(store.queue_runs(["run-01", "run-02", "run-03"]))
     with contextlib.suppress(RuntimeError):
-        dispatcher.dispatch_runs(["run-04"])
+        dispatcher.dispatch_runs(store.queue_runs(["run-04"]))
 
     assert dispatcher.join(JOIN_TIMEOUT)
-    assert sorted(recorder.received_runs()) == ["run-01", "run-02", "run-03", "run-04"]
+    assert sorted(store.received_runs()) == ["run-01", "run-02", "run-03", "run-04"]
 
 
-def test_a_report_worker_that_raises_for_one_id_does_not_stop_the_others(
-    dispatcher: Dispatcher,
-) -> None:
-    recorder = Recorder(fail_on=frozenset({"rep-1"}))
-    bound(dispatcher, recorder)
+def test_a_report_that_fails_does_not_stop_the_others(dispatcher: Dispatcher) -> None:
+    store = Store(fail_on=frozenset({"rep-1"}))
+    bound(dispatcher, store)
 
     for report_id in ("rep-1", "rep-2", "rep-3"):
         with contextlib.suppress(RuntimeError):
-            dispatcher.dispatch_report(report_id)
+            dispatcher.dispatch_report(store.queue_report(report_id))
 
     assert dispatcher.join(JOIN_TIMEOUT)
-    assert sorted(recorder.received_reports()) == ["rep-1", "rep-2", "rep-3"]
+    assert sorted(store.received_reports()) == ["rep-1", "rep-2", "rep-3"]
 
 
 def test_dispatch_does_not_raise_when_a_worker_fails(dispatcher: Dispatcher) -> None:
-    recorder = Recorder(fail_on=frozenset({"run-1", "rep-1"}))
-    bound(dispatcher, recorder)
+    store = Store(fail_on=frozenset({"run-1", "rep-1"}))
+    bound(dispatcher, store)
 
-    dispatcher.dispatch_runs(["run-1"])
-    dispatcher.dispatch_report("rep-1")
+    dispatcher.dispatch_runs(store.queue_runs(["run-1"]))
+    dispatcher.dispatch_report(store.queue_report("rep-1"))
 
     assert dispatcher.join(JOIN_TIMEOUT)
-    assert recorder.received_runs() == ["run-1"]
-    assert recorder.received_reports() == ["rep-1"]
+    assert store.received_runs() == ["run-1"]
+    assert store.received_reports() == ["rep-1"]
+
+
+def test_work_queued_while_the_store_fails_is_done_once_it_is_back(
+        dispatcher: Dispatcher, from_store: bool) -> None:
+    if not from_store:
+        pytest.skip("this dispatcher hands each id over once; its workers do not ask the "
+                    "store for what is queued")
+    store = Store()
+    bound(dispatcher, store)
+    store.fail_for(1.5)
+
+    dispatcher.dispatch_runs(store.queue_runs([f"run-{i}" for i in range(20)]))
+    dispatcher.dispatch_report(store.queue_report("rep-1"))
+
+    assert dispatcher.join(JOIN_TIMEOUT)
+    assert sorted(store.received_runs()) == sorted(f"run-{i}" for i in range(20))
+    assert store.received_reports() == ["rep-1"]
+
+
+def test_work_queued_without_a_dispatch_is_found(dispatcher: Dispatcher,
+                                                 from_store: bool) -> None:
+    if not from_store:
+        pytest.skip("this dispatcher does only what it is handed")
+    store = Store()
+    store.queue_runs(["run-before"])  # left queued by a process that stopped
+    bound(dispatcher, store)
+    store.queue_runs(["run-elsewhere"])  # queued by another process
+
+    deadline = time.monotonic() + JOIN_TIMEOUT
+    while len(store.received_runs()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(store.received_runs()) == ["run-before", "run-elsewhere"]
 
 
 # -- join and close --------------------------------------------------------
 
 
 def test_join_returns_true_when_nothing_was_dispatched(dispatcher: Dispatcher) -> None:
-    bound(dispatcher, Recorder())
+    bound(dispatcher, Store())
 
     assert dispatcher.join(1.0) is True
 
 
 def test_join_returns_true_once_the_work_is_done(dispatcher: Dispatcher) -> None:
-    recorder = Recorder()
-    bound(dispatcher, recorder).dispatch_runs([f"run-{i}" for i in range(50)])
-    dispatcher.dispatch_report("rep-1")
+    store = Store()
+    bound(dispatcher, store).dispatch_runs(store.queue_runs([f"run-{i}" for i in range(50)]))
+    dispatcher.dispatch_report(store.queue_report("rep-1"))
 
     assert dispatcher.join(JOIN_TIMEOUT) is True
-    assert len(recorder.received_runs()) == 50
-    assert recorder.received_reports() == ["rep-1"]
+    assert len(store.received_runs()) == 50
+    assert store.received_reports() == ["rep-1"]
 
 
 def test_join_without_a_timeout_waits_for_the_work(dispatcher: Dispatcher) -> None:
-    recorder = Recorder()
-    bound(dispatcher, recorder).dispatch_runs([f"run-{i}" for i in range(20)])
+    store = Store()
+    bound(dispatcher, store).dispatch_runs(store.queue_runs([f"run-{i}" for i in range(20)]))
 
     assert dispatcher.join() is True
-    assert len(recorder.received_runs()) == 20
+    assert len(store.received_runs()) == 20
 
 
 def test_join_returns_false_while_a_worker_is_busy(dispatcher: Dispatcher, background: bool
@@ -230,55 +315,55 @@ def test_join_returns_false_while_a_worker_is_busy(dispatcher: Dispatcher, backg
     if not background:
         pytest.skip("this dispatcher runs work in the caller's thread: dispatch returns "
                     "only when the work is done, so join never has anything to wait for")
-    recorder = Recorder(block_on=frozenset({"run-slow"}))
-    bound(dispatcher, recorder)
+    store = Store(block_on=frozenset({"run-slow"}))
+    bound(dispatcher, store)
     try:
-        dispatcher.dispatch_runs(["run-slow"])
-        assert recorder.blocked.wait(JOIN_TIMEOUT)
+        dispatcher.dispatch_runs(store.queue_runs(["run-slow"]))
+        assert store.blocked.wait(JOIN_TIMEOUT)
 
         assert dispatcher.join(0.2) is False
-        assert recorder.received_runs() == []
+        assert store.received_runs() == []
     finally:
-        recorder.release()
+        store.release()
 
     assert dispatcher.join(JOIN_TIMEOUT) is True
-    assert recorder.received_runs() == ["run-slow"]
+    assert store.received_runs() == ["run-slow"]
 
 
 def test_join_returns_false_while_a_report_worker_is_busy(dispatcher: Dispatcher,
                                                           background: bool) -> None:
     if not background:
         pytest.skip("this dispatcher runs work in the caller's thread")
-    recorder = Recorder(block_on=frozenset({"rep-slow"}))
-    bound(dispatcher, recorder)
+    store = Store(block_on=frozenset({"rep-slow"}))
+    bound(dispatcher, store)
     try:
-        dispatcher.dispatch_report("rep-slow")
-        assert recorder.blocked.wait(JOIN_TIMEOUT)
+        dispatcher.dispatch_report(store.queue_report("rep-slow"))
+        assert store.blocked.wait(JOIN_TIMEOUT)
 
         assert dispatcher.join(0.2) is False
     finally:
-        recorder.release()
+        store.release()
 
     assert dispatcher.join(JOIN_TIMEOUT) is True
-    assert recorder.received_reports() == ["rep-slow"]
+    assert store.received_reports() == ["rep-slow"]
 
 
 def test_close_is_idempotent(dispatcher: Dispatcher) -> None:
-    bound(dispatcher, Recorder())
+    bound(dispatcher, Store())
 
     dispatcher.close()
     dispatcher.close()
 
 
 def test_close_after_work_is_idempotent(dispatcher: Dispatcher) -> None:
-    recorder = Recorder()
-    bound(dispatcher, recorder).dispatch_runs(["run-1", "run-2"])
+    store = Store()
+    bound(dispatcher, store).dispatch_runs(store.queue_runs(["run-1", "run-2"]))
     assert dispatcher.join(JOIN_TIMEOUT)
 
     dispatcher.close()
     dispatcher.close()
 
-    assert sorted(recorder.received_runs()) == ["run-1", "run-2"]
+    assert sorted(store.received_runs()) == ["run-1", "run-2"]
 
 
 def test_close_of_an_unbound_dispatcher_is_harmless(dispatcher: Dispatcher) -> None:

@@ -157,7 +157,7 @@ def test_check_of_an_unregistered_type_raises_unknown_simulation_type_naming_the
     registry.register("alpha", FunctionHandler(lambda p, cb: None))
 
     with pytest.raises(UnknownSimulationType) as raised:
-        executor.check("no-such-type", {})
+        executor.checker("no-such-type")({})
 
     assert "no-such-type" in raised.value.message
     assert "alpha" in raised.value.message
@@ -165,7 +165,12 @@ def test_check_of_an_unregistered_type_raises_unknown_simulation_type_naming_the
 
 
 def test_check_accepts_parameters_the_handler_accepts(executor: Executor) -> None:
-    executor.check("echo", {"n": 3})
+    check = executor.checker("echo")  # None: this handler checks nothing, all are accepted
+    assert check is None or check({"n": 3}) is None
+
+
+def test_a_handler_that_checks_nothing_needs_no_check(executor: Executor) -> None:
+    assert executor.checker("echo") is None
 
 
 def test_check_turns_a_value_error_from_validate_into_invalid_parameters(
@@ -177,9 +182,9 @@ def test_check_turns_a_value_error_from_validate_into_invalid_parameters(
 
     registry.register("counted", FunctionHandler(lambda p, cb: None, validate))
 
-    executor.check("counted", {"n": 1})
+    executor.checker("counted")({"n": 1})
     with pytest.raises(InvalidParameters) as raised:
-        executor.check("counted", {"n": 0})
+        executor.checker("counted")({"n": 0})
 
     assert "n must be a positive integer" in raised.value.message
 
@@ -193,7 +198,7 @@ def test_check_lets_invalid_parameters_from_validate_through(
     registry.register("strict", FunctionHandler(lambda p, cb: None, validate))
 
     with pytest.raises(InvalidParameters) as raised:
-        executor.check("strict", {})
+        executor.checker("strict")({})
 
     assert raised.value.message == "parameter 'grid' is required"
 

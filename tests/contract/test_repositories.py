@@ -11,7 +11,9 @@ pass too.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,15 +34,18 @@ from simdock.domain import (
     Run,
     RunStatus,
     User,
+    job_status,
 )
-from simdock.errors import ConcurrencyConflict, Conflict, NotFound
+from simdock.errors import ConcurrencyConflict, Conflict, NotFound, ValidationError
 from simdock.ports import (
     JOB_ORDER_FIELDS,
     RUN_ORDER_FIELDS,
     JobQuery,
     Ordering,
+    Page,
     PageRequest,
     RunQuery,
+    RunTally,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -284,6 +289,31 @@ def test_update_stores_changed_tags_name_and_metadata(uow_factory: UnitOfWorkFac
     assert stored.number == changed.number
 
 
+@pytest.mark.parametrize("spec", [
+    Payload(inline={"base": {"a": 1}, "grid": [["z", [1, 2]], ["b", ["x", "y"]]]}, size=60),
+    Payload(blob_key="jobs/job-1/spec.json", size=250_000),
+], ids=["inline", "blob"])
+def test_a_jobs_spec_is_stored_with_it_and_read_on_its_own(uow_factory: UnitOfWorkFactory,
+                                                            spec: Payload) -> None:
+    with uow_factory() as uow:
+        uow.users.add(user())
+        uow.jobs.add(job("job-1", run_count=4), spec)
+        uow.jobs.add(job("job-2"))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.jobs.spec("job-1") == spec
+        assert uow.jobs.spec("job-2") is None
+        assert uow.jobs.spec("job-missing") is None
+
+
+def test_a_spec_added_without_commit_is_gone(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user())
+    with uow_factory() as uow:
+        uow.jobs.add(job("job-1"), Payload(inline={"base": {}}, size=11))
+    with uow_factory() as uow:
+        assert uow.jobs.spec("job-1") is None and uow.jobs.get("job-1") is None
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -331,6 +361,132 @@ def test_job_list_pages(world: UnitOfWorkFactory) -> None:
     assert (first.total, first.total_pages, last.total) == (4, 2, 4)
 
 
+#: Every mix of up to three runs' statuses: jobs made of each, to filter by job status.
+STATUS_MIXES = [mix for size in (1, 2, 3)
+                for mix in itertools.combinations_with_replacement(list(RunStatus), size)]
+
+
+def test_the_job_status_filter_agrees_with_the_job_status_rule(uow_factory: UnitOfWorkFactory
+                                                                ) -> None:
+    """The listing's status filter (compiled to SQL where there is SQL) and
+    ``simdock.domain.job_status`` are one rule: a sweep cancelled part way is cancelled,
+    one with a failed run failed, whatever else its runs did."""
+    mixes = {f"job-{n:03d}": mix for n, mix in enumerate(STATUS_MIXES)}
+    parents = [job(job_id, run_count=len(mix), created_at=at(n))
+               for n, (job_id, mix) in enumerate(mixes.items())]
+    runs = [run(f"run-{parent.id}-{i}", parent, i, status=status)
+            for parent in parents for i, status in enumerate(mixes[parent.id])]
+    save(uow_factory, user(), *parents, *runs)
+
+    for status in RunStatus:
+        expected = sorted(j for j, mix in mixes.items() if job_status(Counter(mix)) is status)
+        listed = list_jobs(uow_factory, JobQuery(statuses=frozenset({status}),
+                                                 page=PageRequest(1, 1000)))
+        assert sorted(listed) == expected, status
+    assert job_status(Counter((RunStatus.SUCCEEDED, RunStatus.CANCELLED))) \
+        is RunStatus.CANCELLED
+
+
+def job_with_records(uow_factory: UnitOfWorkFactory) -> tuple[Job, Job]:
+    """job-1 (two finished runs with a log line, points and an artifact each, tags and a
+    spec) and job-2 (one queued run with the same records), stored and committed."""
+    doomed = job("job-1", run_count=2, tags=("doomed", "shared"), metadata={"k": 1})
+    kept = job("job-2", tags=("shared",))
+    save(uow_factory, user())
+    with uow_factory() as uow:
+        uow.jobs.add(doomed, Payload(blob_key="jobs/job-1/spec.json", size=200_000))
+        uow.jobs.add(kept, Payload(inline={"base": {}}, size=11))
+        uow.runs.add_many([
+            run("run-1", doomed, 0, status=RunStatus.SUCCEEDED, progress=1.0),
+            run("run-2", doomed, 1, status=RunStatus.CANCELLED, progress=0.25),
+            run("run-3", kept, 0)])
+        for run_id in ("run-1", "run-2", "run-3"):
+            uow.logs.append(run_id, [(at(1), "stdout", f"{run_id} says hello")])
+            uow.metrics.append([MetricPoint(run_id, "loss", step, 1.0 / (step + 1), at(step))
+                                for step in range(3)])
+            uow.artifacts.add(Artifact(run_id, "out.csv", f"runs/{run_id}/artifacts/out.csv",
+                                       3, "text/csv", at(1)))
+        uow.commit()
+    return doomed, kept
+
+
+def test_delete_removes_the_job_with_its_runs_and_their_records(uow_factory: UnitOfWorkFactory
+                                                                ) -> None:
+    doomed, kept = job_with_records(uow_factory)
+    run_numbers = [get_run(uow_factory, r).number for r in ("run-1", "run-2")]
+
+    with uow_factory() as uow:
+        uow.jobs.delete("job-1")
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert uow.jobs.get("job-1") is None and uow.jobs.spec("job-1") is None
+        assert doomed.number is not None and uow.jobs.get_by_number(doomed.number) is None
+        assert uow.runs.for_job("job-1") == []
+        for run_id, number in zip(("run-1", "run-2"), run_numbers, strict=True):
+            assert uow.runs.get(run_id) is None and uow.runs.get_by_number(number or 0) is None
+            assert uow.runs.get_with_job(run_id) is None
+            assert uow.logs.list(run_id) == [] and uow.metrics.list(run_id) == []
+            assert uow.artifacts.list(run_id) == [] and uow.artifacts.get(run_id, "out.csv") \
+                is None
+        assert [j.id for j in uow.jobs.list(JobQuery()).items] == ["job-2"]
+        assert uow.jobs.list(JobQuery(tag="doomed")).total == 0
+        assert run_ids(uow.runs.list(RunQuery()).items) == ["run-3"]
+        assert uow.runs.list(RunQuery(tag="shared")).total == 1
+        assert uow.runs.tally_by_job(["job-1"]) == {"job-1": RunTally({}, {})}
+        assert state(uow.jobs.get("job-2")) == state(kept)
+        assert len(uow.logs.list("run-3")) == 1 and len(uow.metrics.list("run-3")) == 3
+        assert uow.artifacts.get("run-3", "out.csv") is not None
+
+
+def test_run_counts_follow_a_deleted_job(uow_factory: UnitOfWorkFactory) -> None:
+    job_with_records(uow_factory)
+
+    with uow_factory() as uow:
+        uow.jobs.delete("job-1")
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert nonzero(uow.runs.counts()) == {RunStatus.QUEUED: 1}
+        assert nonzero(uow.runs.counts(owner_id="usr-a")) == {RunStatus.QUEUED: 1}
+        assert nonzero(uow.runs.counts(job_id="job-1")) == {}
+        stats = uow.runs.statistics("usr-a")
+        assert stats.total == 1 and nonzero(dict(stats.counts)) == {RunStatus.QUEUED: 1}
+        assert uow.runs.list(RunQuery(owner_id="usr-a")).total == 1
+        assert uow.runs.list(RunQuery(owner_id="usr-a", statuses=frozenset(
+            {RunStatus.SUCCEEDED, RunStatus.CANCELLED}))).total == 0
+
+
+def test_a_delete_is_rolled_back_without_commit(uow_factory: UnitOfWorkFactory) -> None:
+    doomed, _ = job_with_records(uow_factory)
+    before = state(get_job(uow_factory, "job-1"))
+
+    with uow_factory() as uow:
+        uow.jobs.delete("job-1")
+        assert uow.jobs.get("job-1") is None
+
+    with uow_factory() as uow:
+        assert state(uow.jobs.get("job-1")) == before
+        assert uow.jobs.spec("job-1") == Payload(blob_key="jobs/job-1/spec.json", size=200_000)
+        assert doomed.number is not None and uow.jobs.get_by_number(doomed.number) is not None
+        assert run_ids(uow.runs.for_job("job-1")) == ["run-1", "run-2"]
+        assert [line.message for line in uow.logs.list("run-2")] == ["run-2 says hello"]
+        assert len(uow.metrics.list("run-1")) == 3
+        assert uow.artifacts.get("run-2", "out.csv") is not None
+        assert uow.jobs.list(JobQuery(tag="doomed")).total == 1
+        assert nonzero(uow.runs.counts()) == {RunStatus.SUCCEEDED: 1, RunStatus.CANCELLED: 1,
+                                              RunStatus.QUEUED: 1}
+
+
+def test_deleting_an_unknown_job_raises_not_found(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user(), job("job-1"))
+
+    with pytest.raises(NotFound), uow_factory() as uow:
+        uow.jobs.delete("job-missing")
+
+    assert get_job(uow_factory, "job-1").id == "job-1"
+
+
 # ==========================================================================
 # Runs: adding, reading, updating
 # ==========================================================================
@@ -345,6 +501,15 @@ def test_a_run_round_trips_unchanged(uow_factory: UnitOfWorkFactory) -> None:
     save(uow_factory, user(), machine("mch-1"), parent, stored)
 
     assert state(get_run(uow_factory, "run-1")) == state(stored)
+
+
+def test_a_run_without_parameters_of_its_own_round_trips(uow_factory: UnitOfWorkFactory
+                                                          ) -> None:
+    parent = job(run_count=2)
+    derived = [run(f"run-{i}", parent, i, parameters=None) for i in range(2)]
+    save(uow_factory, user(), parent, *derived)
+
+    assert [get_run(uow_factory, f"run-{i}").parameters for i in range(2)] == [None, None]
 
 
 def test_get_of_an_unknown_run_is_none(uow_factory: UnitOfWorkFactory) -> None:
@@ -404,6 +569,25 @@ def test_adding_a_run_with_an_existing_id_raises_conflict_and_stores_none_of_the
     with uow_factory() as uow:
         assert uow.runs.get("run-2") is None
         assert run_ids(uow.runs.for_job(parent.id)) == ["run-1"]
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["a-sweeps-runs", "mixed-runs"])
+def test_a_batch_with_a_taken_id_stores_none_of_it_and_the_transaction_goes_on(
+        uow_factory: UnitOfWorkFactory, shared: bool) -> None:
+    parent = job(run_count=4)
+    save(uow_factory, user(), parent, run("run-1", parent, 0, parameters=None))
+    fields: dict[str, Any] = {"parameters": None} if shared else {}
+
+    with uow_factory() as uow:
+        with pytest.raises(Conflict, match="run-1"):
+            uow.runs.add_many([run("run-2", parent, 1, **fields),
+                               run("run-1", parent, 2, **fields)])
+        uow.runs.add_many([run("run-3", parent, 3, **fields)])
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert run_ids(uow.runs.for_job(parent.id)) == ["run-1", "run-3"]
+        assert uow.runs.counts(job_id=parent.id) == {RunStatus.QUEUED: 2}
 
 
 def test_adding_the_same_run_id_twice_in_one_batch_raises_conflict(
@@ -543,20 +727,75 @@ def test_racing_claimers_have_exactly_one_winner(uow_factory: UnitOfWorkFactory)
     assert (stored.worker, stored.attempts) == (winners[0], 1)
 
 
-def test_claim_next_takes_the_oldest_queued_run(uow_factory: UnitOfWorkFactory) -> None:
-    parent = job(run_count=3)
+def test_claim_queued_takes_a_jobs_queued_runs_lowest_index_first(
+        uow_factory: UnitOfWorkFactory) -> None:
+    parent = job(run_count=4)
     save(uow_factory, user(), parent,
-         run("run-1", parent, 0, created_at=at(3)), run("run-2", parent, 1, created_at=at(1)),
-         run("run-3", parent, 2, created_at=at(2), status=RunStatus.CANCELLED))
+         run("run-1", parent, 0, status=RunStatus.CANCELLED), run("run-2", parent, 1),
+         run("run-3", parent, 2), run("run-4", parent, 3))
     with uow_factory() as uow:
-        claimed = [uow.runs.claim_next("w-1", at(9)) for _ in range(3)]
+        first = uow.runs.claim_queued("usr-a", "job-1", "w-1", at(9), limit=2)
+        rest = uow.runs.claim_queued("usr-a", "job-1", "w-1", at(9), limit=5)
         uow.commit()
-    assert [c.id if c else None for c in claimed] == ["run-2", "run-1", None]
-    assert get_run(uow_factory, "run-2").status is RunStatus.RUNNING
+    assert [r.id for r in first] == ["run-2", "run-3"] and [r.id for r in rest] == ["run-4"]
+    stored = get_run(uow_factory, "run-3")
+    assert (stored.status, stored.worker, stored.attempts, stored.started_at) == (
+        RunStatus.RUNNING, "w-1", 1, at(9))
+    assert state(stored) == state(first[1])
+    with uow_factory() as uow:
+        assert uow.runs.claim_queued("usr-a", "job-1", "w-1", at(10), limit=3) == []
 
 
-def test_racing_claim_next_hands_each_run_to_one_worker(uow_factory: UnitOfWorkFactory
-                                                        ) -> None:
+def test_a_claim_of_queued_runs_rolled_back_leaves_them_queued_and_claimable(
+        uow_factory: UnitOfWorkFactory) -> None:
+    parent = job(run_count=2)
+    save(uow_factory, user(), parent, run("run-1", parent, 0), run("run-2", parent, 1))
+    with uow_factory() as uow:
+        assert len(uow.runs.claim_queued("usr-a", "job-1", "w-1", at(9), limit=2)) == 2
+    assert get_run(uow_factory, "run-1").status is RunStatus.QUEUED
+    with uow_factory() as uow:
+        assert uow.runs.next_queued_owner() == "usr-a"
+        again = uow.runs.claim_queued("usr-a", "job-1", "w-2", at(9), limit=2)
+        uow.commit()
+    assert [r.id for r in again] == ["run-1", "run-2"]
+
+
+def test_the_queue_is_walked_by_owner_then_job_in_id_order(uow_factory: UnitOfWorkFactory
+                                                           ) -> None:
+    a1, a2 = job("job-a1", "usr-a"), job("job-a2", "usr-a")
+    b1, c1 = job("job-b1", "usr-b"), job("job-c1", "usr-c")
+    save(uow_factory, user("usr-a"), user("usr-b"), user("usr-c"), a1, a2, b1, c1,
+         run("run-a1", a1), run("run-a2", a2), run("run-b1", b1, status=RunStatus.RUNNING),
+         run("run-c1", c1))
+    with uow_factory() as uow:
+        assert uow.runs.next_queued_owner() == "usr-a"
+        assert uow.runs.next_queued_owner("usr-a") == "usr-c"  # usr-b has none queued
+        assert uow.runs.next_queued_owner("usr-c") is None
+        assert uow.runs.next_queued_job("usr-a") == "job-a1"
+        assert uow.runs.next_queued_job("usr-a", "job-a1") == "job-a2"
+        assert uow.runs.next_queued_job("usr-a", "job-a2") is None
+        assert uow.runs.next_queued_job("usr-b") is None
+        uow.runs.claim_queued("usr-a", "job-a1", "w-1", at(9))
+        assert uow.runs.next_queued_job("usr-a") == "job-a2"
+        uow.runs.claim_queued("usr-a", "job-a2", "w-1", at(9))
+        assert uow.runs.next_queued_owner() == "usr-c"
+
+
+def test_a_run_back_in_the_queue_is_claimable_again(uow_factory: UnitOfWorkFactory) -> None:
+    parent = job()
+    save(uow_factory, user(), parent, run("run-1", parent, 0))
+    with uow_factory() as uow:
+        [claimed] = uow.runs.claim_queued("usr-a", "job-1", "w-1", at(1))
+        claimed.requeue(at(2))
+        uow.runs.update(claimed)
+        uow.commit()
+    with uow_factory() as uow:
+        assert [r.id for r in uow.runs.claim_queued("usr-a", "job-1", "w-2", at(3))] == [
+            "run-1"]
+
+
+def test_racing_claims_of_queued_runs_hand_each_run_to_one_worker(
+        uow_factory: UnitOfWorkFactory) -> None:
     parent = job(run_count=40)
     save(uow_factory, user(), parent,
          *[run(f"run-{i:02d}", parent, i, created_at=at(i)) for i in range(40)])
@@ -568,12 +807,12 @@ def test_racing_claim_next_hands_each_run_to_one_worker(uow_factory: UnitOfWorkF
         try:
             while True:
                 with uow_factory() as uow:
-                    got = uow.runs.claim_next(worker, at(100))
+                    got = uow.runs.claim_queued("usr-a", "job-1", worker, at(100), limit=3)
                     uow.commit()
-                if got is None:
+                if not got:
                     return
                 with lock:
-                    claimed.append(got.id)
+                    claimed.extend(r.id for r in got)
         except BaseException as exc:
             with lock:
                 errors.append(exc)
@@ -742,6 +981,58 @@ def test_run_list_pages_partition_the_listing(world: UnitOfWorkFactory) -> None:
     assert [p.page for p in pages] == [1, 2, 3]
 
 
+def walk(world: UnitOfWorkFactory, query: RunQuery | JobQuery, size: int
+         ) -> tuple[list[str], list[int]]:
+    """Every item of a listing, page after page by cursor; and the pages' numbers."""
+    seen: list[str] = []
+    numbers: list[int] = []
+    request = PageRequest(1, size)
+    with world() as uow:
+        while True:
+            query = dataclasses.replace(query, page=request)
+            page: Page[Any] = (uow.runs.list(query) if isinstance(query, RunQuery)
+                               else uow.jobs.list(query))
+            seen += [item.id for item in page.items]
+            numbers.append(page.page)
+            if page.next is None:
+                return seen, numbers
+            request = PageRequest.following(page.next, size)
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+@pytest.mark.parametrize("field", sorted(RUN_ORDER_FIELDS))
+def test_runs_paged_by_cursor_are_the_listing_in_order(world: UnitOfWorkFactory, field: str,
+                                                       descending: bool) -> None:
+    order = Ordering(field, descending)
+    seen, numbers = walk(world, RunQuery(order=order), 2)
+    with world() as uow:
+        everything = run_ids(uow.runs.list(RunQuery(order=order)).items)
+    assert seen == everything and numbers == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+@pytest.mark.parametrize("field", sorted(JOB_ORDER_FIELDS))
+def test_jobs_paged_by_cursor_are_the_listing_in_order(world: UnitOfWorkFactory, field: str,
+                                                       descending: bool) -> None:
+    order = Ordering(field, descending)
+    seen, _ = walk(world, JobQuery(order=order), 3)
+    assert seen == list_jobs(world, JobQuery(order=order))
+
+
+def test_a_cursor_follows_the_filters_it_is_used_with(world: UnitOfWorkFactory) -> None:
+    seen, _ = walk(world, RunQuery(owner_id="usr-a"), 1)
+    assert seen == list_runs(world, RunQuery(owner_id="usr-a"))
+
+
+def test_a_cursor_of_another_order_is_refused(world: UnitOfWorkFactory) -> None:
+    with world() as uow:
+        first = uow.runs.list(RunQuery(page=PageRequest(1, 2)))
+        assert first.next is not None
+        with pytest.raises(ValidationError, match="another order"):
+            uow.runs.list(RunQuery(order=Ordering("progress"),
+                                   page=PageRequest.following(first.next, 2)))
+
+
 def test_a_page_beyond_the_end_is_empty_but_keeps_the_total(world: UnitOfWorkFactory) -> None:
     with world() as uow:
         page = uow.runs.list(RunQuery(page=PageRequest(5, 3)))
@@ -788,23 +1079,29 @@ def test_counts_of_nothing_are_zero(uow_factory: UnitOfWorkFactory) -> None:
         assert nonzero(uow.runs.counts(owner_id="usr-nobody")) == {}
 
 
-def test_counts_by_job_gives_each_jobs_status_counts(world: UnitOfWorkFactory) -> None:
+def test_tally_by_job_counts_each_jobs_runs_and_sums_their_progress(world: UnitOfWorkFactory
+                                                                      ) -> None:
     with world() as uow:
-        counts = uow.runs.counts_by_job(["job-1", "job-3"])
+        tallies = uow.runs.tally_by_job(["job-1", "job-3", "job-2"])
 
-    assert set(counts) == {"job-1", "job-3"}
-    assert nonzero(counts["job-1"]) == {RunStatus.SUCCEEDED: 1, RunStatus.FAILED: 1,
-                                        RunStatus.QUEUED: 1}
-    assert nonzero(counts["job-3"]) == {RunStatus.CANCELLED: 2}
+    assert set(tallies) == {"job-1", "job-2", "job-3"}
+    assert nonzero(dict(tallies["job-1"].counts)) == {
+        RunStatus.SUCCEEDED: 1, RunStatus.FAILED: 1, RunStatus.QUEUED: 1}
+    assert dict(tallies["job-1"].progress) == pytest.approx(
+        {RunStatus.SUCCEEDED: 1.0, RunStatus.FAILED: 0.5, RunStatus.QUEUED: 0.0})
+    assert nonzero(dict(tallies["job-3"].counts)) == {RunStatus.CANCELLED: 2}
+    assert dict(tallies["job-3"].progress) == pytest.approx({RunStatus.CANCELLED: 0.5})
+    assert dict(tallies["job-2"].progress) == pytest.approx({RunStatus.RUNNING: 0.25})
 
 
-def test_counts_by_job_of_a_job_without_runs_is_empty(uow_factory: UnitOfWorkFactory) -> None:
+def test_tally_by_job_of_a_job_without_runs_is_empty(uow_factory: UnitOfWorkFactory) -> None:
     save(uow_factory, user(), job("job-empty", run_count=0))
 
     with uow_factory() as uow:
-        counts = uow.runs.counts_by_job(["job-empty"])
+        tallies = uow.runs.tally_by_job(["job-empty", "job-unknown"])
+        assert uow.runs.tally_by_job([]) == {}
 
-    assert nonzero(counts.get("job-empty", {})) == {}
+    assert tallies == {"job-empty": RunTally({}, {}), "job-unknown": RunTally({}, {})}
 
 
 def test_statistics_count_runs_and_average_the_duration_of_finished_runs(
@@ -1677,3 +1974,59 @@ def test_each_job_reports_only_its_own_tags(uow_factory: UnitOfWorkFactory) -> N
     assert listed == {"job-1": ("x", "y"), "job-2": (), "job-3": ("z",)}
     assert single is not None and single.tags == ()
     assert with_job is not None and with_job[1].tags == ("z",)
+
+
+# ==========================================================================
+# Users' roles and failed logins
+# ==========================================================================
+
+
+def test_a_user_can_be_made_an_administrator_and_back(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user("usr-a"))
+    with uow_factory() as uow:
+        stored = uow.users.get("usr-a")
+        assert stored is not None and stored.is_admin is False
+        stored.is_admin = True
+        uow.users.update(stored)
+        uow.commit()
+    with uow_factory() as uow:
+        again = uow.users.get_by_email("usr-a@example.com")
+        assert again is not None and again.is_admin is True
+        with pytest.raises(NotFound):
+            uow.users.update(user("usr-missing"))
+
+
+def test_a_machine_remembers_who_created_it(uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, machine("mch-1", created_by="usr-a"), machine("mch-2"))
+    with uow_factory() as uow:
+        first, second = uow.machines.get("mch-1"), uow.machines.get("mch-2")
+    assert first is not None and first.created_by == "usr-a"
+    assert second is not None and second.created_by is None
+
+
+def test_failed_logins_are_kept_by_key_and_forgotten_on_request(
+        uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        for seconds in (1, 2, 3):
+            uow.login_failures.add("account:a@example.com", at(seconds))
+        uow.login_failures.add("address:10.0.0.1", at(2))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.login_failures.since("account:a@example.com", at(1)) == [at(2), at(3)]
+        assert uow.login_failures.since("address:10.0.0.1", at(0)) == [at(2)]
+        uow.login_failures.forget("account:a@example.com", before=at(3))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.login_failures.since("account:a@example.com", at(0)) == [at(3)]
+        uow.login_failures.forget("account:a@example.com")
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.login_failures.since("account:a@example.com", at(0)) == []
+        assert uow.login_failures.since("address:10.0.0.1", at(0)) == [at(2)]
+
+
+def test_a_failed_login_not_committed_is_not_counted(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.login_failures.add("account:a@example.com", at(1))
+    with uow_factory() as uow:
+        assert uow.login_failures.since("account:a@example.com", at(0)) == []

@@ -6,9 +6,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    from tests.e2e.raw_http import RawResponse
 
 #: The SECRET_KEY every module's server is started with, so tests can sign their own JWTs.
 SECRET_KEY = "e2e-secret-key-0123456789-abcdefghijklmnop"
@@ -43,6 +46,9 @@ class User:
 
     def patch(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("PATCH", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PUT", path, **kwargs)
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", path, **kwargs)
@@ -91,8 +97,8 @@ def _wait(user: User, path: str, timeout: float) -> dict[str, Any]:
         time.sleep(0.1)
 
 
-def assert_envelope(response: requests.Response, status: int, code: str | None = None
-                    ) -> dict[str, Any]:
+def assert_envelope(response: requests.Response | RawResponse, status: int,
+                    code: str | None = None) -> dict[str, Any]:
     """The response is the JSON error envelope with this status (and code); returns the body."""
     assert response.status_code == status, (response.status_code, response.text[:500])
     assert response.headers.get("Content-Type", "").startswith("application/json"), \
@@ -109,8 +115,9 @@ def assert_envelope(response: requests.Response, status: int, code: str | None =
 
 
 def assert_page(body: dict[str, Any], page: int, page_size: int) -> None:
-    """Seed 003's pagination envelope."""
-    assert set(body) == {"items", "total", "page", "page_size", "total_pages"}, body.keys()
+    """Seed 003's pagination envelope (and where the next page starts, by cursor)."""
+    assert set(body) == {"items", "total", "page", "page_size", "total_pages",
+                         "next_cursor"}, body.keys()
     assert isinstance(body["items"], list)
     assert body["page"] == page and body["page_size"] == page_size
     assert body["total_pages"] == -(-body["total"] // page_size)

@@ -47,8 +47,8 @@ def running_server(directory: Path, **environment: str) -> Iterator[str]:
             try:
                 if requests.get(f"{base_url}/live", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or its workers are still starting
             if time.monotonic() > deadline:
                 raise RuntimeError("simdock serve did not start within 60 s")
             time.sleep(0.1)

@@ -94,7 +94,8 @@ def bob(other_user: User, marker: str, tag_marker: str) -> dict[str, str]:
     assert machine.status_code == 201, machine.text
     return {"job_id": run_id, "run_id": run_id, "simulation_id": job_id,
             "report_id": report.json()["id"], "token_id": token.json()["id"],
-            "token": token.json()["token"], "machine_id": machine.json()["id"]}
+            "token": token.json()["token"], "machine_id": machine.json()["id"],
+            "unused_id": "999"}
 
 
 def body_for(method: str, path: str, ids: dict[str, str]) -> dict[str, Any] | None:
@@ -109,6 +110,10 @@ def body_for(method: str, path: str, ids: dict[str, str]) -> dict[str, Any] | No
         ("POST", "/api/v1/machines"): {"name": "matrix", "cpu": "x86", "memory": 1},
         ("PATCH", "/api/v1/machines/{machine_id}/status"): {"status": "maintenance"},
         ("POST", "/api/v1/convergence/data"): {"run_id": ids["run_id"], "value": 1.0},
+        ("POST", "/api/v1/convergence/{run_id}/add-bare-sql"): {"value": 1.0},
+        ("PUT", "/api/v1/simulations/{simulation_id}"): {"name": "matrix"},
+        ("POST", "/api/v1/simulations/{unused_id}/create-bare-sql"): {
+            "simulation_type": "noop"},
     }
     if (method, path) in bodies:
         return bodies[(method, path)]
@@ -280,7 +285,7 @@ def test_unknown_ids_are_not_found(base_url: str, secured: list[tuple[str, str]]
     problems = []
     ids = {**UNKNOWN, "token": "x"}
     for method, path in secured:
-        if "{" not in path:
+        if not any("{" + name + "}" in path for name in OWNED | SHARED):
             continue
         status, text, _, response = call(base_url, method, path, ids, user.headers)
         if status != 404:

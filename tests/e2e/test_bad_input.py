@@ -1,8 +1,9 @@
 """Bad requests get the error envelope with the right status: never HTML, never a 500.
 
 Malformed and mistyped bodies, unknown simulation types, impossible sweeps,
-out-of-range pagination, oversized bodies, unknown routes and methods, and
-the request id that ties an error to the server's log.
+out-of-range pagination, oversized bodies (with a Content-Length or chunked),
+unknown routes and methods, requests gunicorn refuses before the application
+sees them, and the request id that ties an error to the server's log.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.helpers import TIMEOUT, User, assert_envelope
+from tests.e2e.helpers import TIMEOUT, User, assert_envelope, register_and_login
+from tests.e2e.raw_http import chunked, exchange, request_head
 from tests.e2e.servers import running_server
 
 #: Every endpoint that reads a JSON body, with a valid body for it (ids filled in by ``body``).
@@ -26,6 +28,8 @@ BODY_ENDPOINTS: list[tuple[str, str]] = [
 ]
 LISTS = ["/api/v1/jobs", "/api/v1/simulations", "/api/v1/reports", "/api/v1/machines"]
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
+#: MAX_CONTENT_LENGTH's default.
+DEFAULT_LIMIT = 16 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +134,14 @@ def test_invalid_parameters_are_400_naming_them(user: User) -> None:
     for body, words in (({"simulation_type": "heat1d", "params": {"time_steps": -5}},
                          "time_steps"),
                         ({"simulation_type": "heat1d", "params": {"bogus": 1}}, "bogus"),
-                        ({"container_image": "Not An Image!"}, "Not An Image!")):
+                        ({"simulation_type": "heat1d", "params": {
+                            "spatial_steps": 100_000_000, "time_steps": 200,
+                            "end_time": 1e-12, "snapshots": 2}}, "MAX_RUN_MEMORY_MB")):
         envelope = assert_envelope(user.post("/api/v1/jobs", json=body), 400)
         assert words in envelope["error"]["message"]
+    envelope = assert_envelope(user.post("/api/v1/jobs", json={"container_image": "Not An!"}),
+                               400)  # and the document's pattern says so too
+    assert "not a container image reference: 'Not An!'" in envelope["error"]["message"]
     for raw in ('{"simulation_type": "noop", "params": {"x": NaN}}',
                 '{"simulation_type": "noop", "params": {"x": [Infinity]}}'):
         envelope = assert_envelope(raw_post(user, "/api/v1/jobs", raw), 400)
@@ -179,7 +188,7 @@ def test_the_largest_page_numbers_and_sizes_are_served(user: User, path: str) ->
 def test_unknown_filters_are_refused(user: User) -> None:
     assert_envelope(user.get("/api/v1/jobs?status=bogus"), 400)
     assert_envelope(user.get("/api/v1/simulations?status=bogus"), 400)
-    assert_envelope(user.get("/api/v1/reports?status=bogus"), 400)
+    assert_envelope(user.get("/api/v1/reports?status=bogus"), 422)
     assert_envelope(user.get("/api/v1/machines?status=broken"), 422)
     assert_envelope(user.get("/api/v1/jobs?order_by=password"), 400)
 
@@ -211,6 +220,47 @@ def test_a_body_over_the_limit_is_413(small_server: str) -> None:
     assert small.status_code == 201
 
 
+@pytest.fixture(scope="module")
+def small_user(small_server: str) -> User:
+    return register_and_login(small_server, "small")
+
+
+def test_every_body_over_the_limit_is_413(small_user: User) -> None:
+    """Whatever the route and however the body is framed; nothing is created."""
+    run = small_user.post("/api/v1/jobs", json={"simulation_type": "noop"}).json()["jobs"][0]
+    machine = small_user.post("/api/v1/machines",
+                              json={"name": "m", "cpu": "x86", "memory": 4}).json()["id"]
+    totals = {path: small_user.get(f"{path}?size=1").json()["total"] for path in LISTS}
+    for method, path in BODY_ENDPOINTS:
+        target = path.format(run=run, machine=machine)
+        for size, framing in ((2049, "chunked"), (3000, "chunked"), (2049, "length")):
+            body = b'{"simulation_type": "noop"}'.ljust(size)
+            headers = {**small_user.headers, "Content-Type": "application/json"}
+            if framing == "chunked":
+                head = request_head(method, target, {**headers, "Transfer-Encoding": "chunked"})
+                response = exchange(small_user.base_url, head, chunked(body, 500))
+            else:
+                head = request_head(method, target, {**headers, "Content-Length": str(size)})
+                response = exchange(small_user.base_url, head, [body])
+            envelope = assert_envelope(response, 413, "ResourceLimitExceeded")
+            assert "2048" in envelope["error"]["message"], (method, path, framing)
+    form = f"username={small_user.email}&password={'x' * 3000}".encode()
+    head = request_head("POST", "/api/v1/auth/login", {
+        "Content-Type": "application/x-www-form-urlencoded", "Transfer-Encoding": "chunked"})
+    assert_envelope(exchange(small_user.base_url, head, chunked(form, 500)), 413,
+                    "ResourceLimitExceeded")
+    assert {path: small_user.get(f"{path}?size=1").json()["total"] for path in LISTS} == totals
+
+
+def test_a_chunked_body_within_the_limit_is_read_whole(small_user: User) -> None:
+    head = request_head("POST", "/api/v1/jobs", {
+        **small_user.headers, "Content-Type": "application/json",
+        "Transfer-Encoding": "chunked"})
+    for size in (2047, 2048):
+        response = exchange(small_user.base_url, head, chunked(padded_job(size), 100))
+        assert response.status_code == 201, response.text
+
+
 def test_unknown_routes_are_404(base_url: str, user: User) -> None:
     for path in ("/nope", "/api/v1/nope", "/api/v2/jobs", "/api/v1/jobs/x/y/z",
                  "/api/v1/simulations/x/unknown", "/api/v1/", "/api/v1/auth"):
@@ -226,7 +276,7 @@ def test_wrong_methods_are_405(base_url: str, user: User, ids: dict[str, str]) -
         ("DELETE", "/api/v1/jobs", {"GET", "POST"}),
         ("PUT", "/api/v1/jobs/{run}", {"GET", "PATCH", "DELETE"}),
         ("GET", "/api/v1/auth/login", {"POST"}),
-        ("DELETE", "/api/v1/simulations/{job}", {"GET"}),
+        ("PATCH", "/api/v1/simulations/{job}", {"GET", "PUT", "DELETE"}),
         ("POST", "/api/v1/reports/rpt-1", {"GET"}),
         ("PATCH", "/api/v1/machines", {"GET", "POST"}),
     ):
@@ -308,20 +358,91 @@ def test_nesting_is_limited(user: User) -> None:
     assert "nested deeper" in envelope["error"]["message"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gunicorn's own errors are HTML pages, not the envelope: a request line over 4094 bytes "
-    "gets '414 URI Too Long' (text/html), a header over 8190 bytes or more than 100 headers "
-    "get '431 Request Header Fields Too Large' (text/html); `simdock serve` "
-    "(adapters/simdock_adapters/http/server.py) leaves gunicorn's limit_request_line / "
-    "limit_request_field_size / limit_request_fields at their defaults"))
-def test_oversized_urls_and_headers_get_the_envelope(base_url: str, user: User) -> None:
-    for path, headers in (("/api/v1/jobs/" + "r" * 5000, {}),
-                          ("/api/v1/jobs?" + "a=1&" * 1100, {}),
-                          ("/live", {"X-Big": "a" * 9000}),
-                          ("/live", {f"X-H{i}": "a" for i in range(120)})):
-        response = requests.get(base_url + path, headers={**user.headers, **headers},
-                                timeout=TIMEOUT)
-        assert_envelope(response, response.status_code)
+@pytest.mark.parametrize(("path", "headers", "status", "limit"), [
+    ("/api/v1/jobs/" + "r" * 5000, {}, 414, "4094 bytes"),
+    ("/api/v1/jobs?" + "a=1&" * 1100, {}, 414, "4094 bytes"),
+    ("/live", {"X-Big": "a" * 9000}, 431, "8190 bytes"),
+    ("/live", {f"X-H{i}": "a" for i in range(120)}, 431, "limit of 100"),
+])
+def test_oversized_urls_and_headers_get_the_envelope(
+        base_url: str, user: User, path: str, headers: dict[str, str], status: int,
+        limit: str) -> None:
+    """gunicorn refuses these before the application sees them, in the envelope too."""
+    response = requests.get(base_url + path, headers={**user.headers, **headers},
+                            timeout=TIMEOUT)
+    envelope = assert_envelope(response, status, "ResourceLimitExceeded")
+    assert limit in envelope["error"]["message"]
+    assert HEX_ID.match(envelope["request_id"])
+    assert response.headers["Connection"] == "close"
+
+
+@pytest.mark.parametrize(("head", "status", "words"), [
+    (b"GET /live HTTP/1.1\r\nHost: x\r\nX-Request-ID: ab\x00cd\r\n\r\n", 400,
+     "X-REQUEST-ID"),
+    (b"GET /live HTTP/1.1\r\nHost: x\r\nX-Note: a\x00b\r\n\r\n", 400, "X-NOTE"),
+    (b"GARBAGE\r\n\r\n", 400, "request line"),
+    (b"GET /live HTTP/9.9\r\nHost: x\r\n\r\n", 400, "HTTP Version"),
+    (b"G(T /live HTTP/1.1\r\nHost: x\r\n\r\n", 400, "method"),
+    (b"GET /live HTTP/1.1\r\nHost: x\r\nBad Name: a\r\n\r\n", 400, "header name"),
+    (b"GET /live HTTP/1.1\r\nHost: x\r\nX-A: a\r\n folded\r\n\r\n", 400, "folding"),
+    (b"POST /live HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+     400, "CONTENT-LENGTH"),
+    (b"POST /live HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400,
+     "TRANSFER-ENCODING"),
+    (b"POST /live HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo\r\n\r\n", 501,
+     "Transfer-Encoding is not supported"),
+    (b"POST /live HTTP/1.1\r\nHost: x\r\nExpect: magic\r\nContent-Length: 0\r\n\r\n",
+     417, "magic"),
+    (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 400, "request line"),
+])
+def test_malformed_requests_get_the_envelope(base_url: str, head: bytes, status: int,
+                                             words: str) -> None:
+    """Requests gunicorn cannot parse: the envelope, a made-up request id, then close."""
+    response = exchange(base_url, head)
+    envelope = assert_envelope(response, status)
+    assert envelope["error"]["code"] in {"InvalidParameterValue", "ResourceLimitExceeded"}
+    assert words in envelope["error"]["message"], envelope
+    assert HEX_ID.match(envelope["request_id"])
+    assert response.headers["Connection"] == "close"
+    assert requests.get(f"{base_url}/live", timeout=TIMEOUT).status_code == 200
+
+
+@pytest.mark.parametrize("framing", [
+    b"zz\r\n{}\r\n0\r\n\r\n",                  # a chunk size that is not hexadecimal
+    b"2\r\n{}XX0\r\n\r\n",                        # a chunk not ended by CRLF
+    b"2;a=\"b\r\n{}\r\n0\r\n\r\n",                # an unterminated chunk extension
+])
+def test_bad_chunked_encoding_is_400(user: User, framing: bytes) -> None:
+    before = user.get("/api/v1/jobs?size=1").json()["total"]
+    head = request_head("POST", "/api/v1/jobs", {
+        **user.headers, "Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+    envelope = assert_envelope(exchange(user.base_url, head + framing), 400,
+                               "InvalidParameterValue")
+    assert "chunked" in envelope["error"]["message"]
+    assert user.get("/api/v1/jobs?size=1").json()["total"] == before
+
+
+def padded_job(size: int) -> bytes:
+    """A valid ``POST /jobs`` body of exactly ``size`` bytes."""
+    body = b'{"simulation_type": "noop"}'
+    return body + b" " * (size - len(body))
+
+
+def test_a_chunked_body_over_the_limit_is_413(user: User) -> None:
+    """Werkzeug reads a chunked body only up to MAX_CONTENT_LENGTH: it must not be cut and
+    accepted, but refused; one just under the limit still works."""
+    head = request_head("POST", "/api/v1/jobs", {
+        **user.headers, "Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+    before = user.get("/api/v1/jobs?size=1").json()["total"]
+    for size in (20_000_000, DEFAULT_LIMIT + 1):
+        response = exchange(user.base_url, head, chunked(padded_job(size)))
+        envelope = assert_envelope(response, 413, "ResourceLimitExceeded")
+        assert str(DEFAULT_LIMIT) in envelope["error"]["message"]
+    assert user.get("/api/v1/jobs?size=1").json()["total"] == before
+    for size in (DEFAULT_LIMIT - 1, DEFAULT_LIMIT):
+        response = exchange(user.base_url, head, chunked(padded_job(size)))
+        assert response.status_code == 201, response.text
+    assert user.get("/api/v1/jobs?size=1").json()["total"] == before + 2
 
 
 def test_lone_surrogates_are_a_client_error(user: User) -> None:

@@ -25,10 +25,10 @@ from tests.e2e.helpers import SECRET_KEY, TIMEOUT, User, assert_envelope, regist
 from tests.e2e.servers import running_server
 
 #: Routes that are deliberately not API operations: the document itself, the
-#: Swagger UI pages and their files, WebSockets (not describable in OpenAPI 3.1)
-#: and the Prometheus scrape endpoint.
-NOT_OPERATIONS = re.compile(r"^(/api/v1/openapi\.json|/(api/v1/)?docs(/.*)?|/static/.*|"
-                            r"(/api/v1)?/ws/.*|/metrics)$")
+#: Swagger UI and ReDoc pages and their files, WebSockets (not describable in
+#: OpenAPI 3.1) and the Prometheus scrape endpoint.
+NOT_OPERATIONS = re.compile(r"^((/api/v1)?/openapi\.json|/(api/v1/)?(docs|redoc)(/.*)?|"
+                            r"/static/.*|/redoc-assets/.*|(/api/v1)?/ws/.*|/metrics)$")
 VALIDATOR = jsonschema_rs.validator_for(OPENAPI_31)
 
 
@@ -171,6 +171,49 @@ def test_swagger_ui_pages(base_url: str, page: str) -> None:
         assert kinds[suffix] in fetched.headers["Content-Type"], asset
     without_slash = requests.get(base_url + page.rstrip("/"), timeout=TIMEOUT)
     assert without_slash.status_code == 200 and without_slash.url.endswith(page)
+
+
+def test_the_document_is_also_at_the_root(base_url: str, document: dict[str, Any]) -> None:
+    """Where seed 003 (and FastAPI's habit) looks for it: the same document."""
+    response = requests.get(f"{base_url}/openapi.json", timeout=TIMEOUT)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json() == document
+
+
+# -- ReDoc -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["/redoc", "/api/v1/redoc", "/redoc/"])
+def test_redoc_pages_load_nothing_from_elsewhere(base_url: str, page: str,
+                                                 document: dict[str, Any]) -> None:
+    response = requests.get(base_url + page, timeout=TIMEOUT, allow_redirects=False)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert '<redoc spec-url="/api/v1/openapi.json">' in response.text
+    parser = Assets()
+    parser.feed(response.text)
+    assert parser.urls, "the page loads no script"
+    for asset in parser.urls:
+        url = urljoin(base_url + page, asset)
+        assert url.startswith(base_url + "/"), f"{asset} is not served by the app itself"
+        fetched = requests.get(url, timeout=TIMEOUT)
+        assert fetched.status_code == 200, asset
+        assert "javascript" in fetched.headers["Content-Type"], asset
+        assert len(fetched.content) > 100_000 and b"Redoc" in fetched.content[:4096], asset
+        assert "cdn." not in asset and "//" not in asset
+    spec = requests.get(base_url + "/api/v1/openapi.json", timeout=TIMEOUT)
+    assert spec.json() == document
+
+
+def test_redoc_ships_with_its_licence() -> None:
+    from simdock_adapters.http.redoc import ASSETS, REDOC_VERSION
+
+    assert "MIT License" in (ASSETS / "LICENSE").read_text()
+    bundle = (ASSETS / "redoc.standalone.js").read_text(encoding="utf-8", errors="replace")
+    assert f'Version: "{REDOC_VERSION}"' in (ASSETS / "redoc.standalone.js.LICENSE.txt"
+                                            ).read_text()
+    assert "redoc.standalone.js.LICENSE.txt" in bundle[:200]
 
 
 # -- CORS --------------------------------------------------------------------

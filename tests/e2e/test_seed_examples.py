@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest import mock
 
 import pytest
 import requests
-from itsdangerous import URLSafeTimedSerializer
 
+from simdock_adapters.http.downloads import DownloadLinks
 from tests.e2e.helpers import (
     SECRET_KEY,
     TIMEOUT,
@@ -57,7 +56,8 @@ def test_register_a_user(base_url: str) -> None:
                                               "full_name": "Test User"}))
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == {"id", "email", "full_name", "is_active", "created_at"}
+    assert set(body) == {"id", "email", "full_name", "is_active", "is_admin", "created_at"}
+    assert body["is_admin"] is False
     assert body["email"] == "user@example.com" and body["full_name"] == "Test User"
     assert body["is_active"] is True and body["id"]
     assert "securepassword123" not in response.text
@@ -221,13 +221,12 @@ def test_an_expired_download_link_is_a_documented_error(seed_user: User,
                                                         pdf_report: dict[str, Any]) -> None:
     url = seed_user.get(f"/api/v1/reports/{pdf_report['id']}").json()["download_url"]
     prefix, token = url.rsplit("/", 1)
-    signer = URLSafeTimedSerializer(SECRET_KEY, salt="simdock-download")
-    target = signer.loads(token)  # the same link, signed an hour ago
-    with mock.patch("time.time", return_value=time.time() - 3600):
-        expired = signer.dumps(target)
+    links = DownloadLinks(SECRET_KEY, lifetime_seconds=900)
+    grant = links.open(token, datetime.now(UTC))  # the same link, made two hours ago
+    expired, _ = links.grant(grant.report_id, grant.owner_id,
+                             datetime.now(UTC) - timedelta(hours=2))
     response = requests.get(f"{prefix}/{expired}", timeout=TIMEOUT)
-    assert response.status_code >= 400
-    assert_envelope(response, response.status_code)
+    assert_envelope(response, 403, "UnauthorizedOperation")
     document = requests.get(f"{seed_user.base_url}/api/v1/openapi.json", timeout=TIMEOUT).json()
     documented = document["paths"]["/api/v1/downloads/{token}"]["get"]["responses"]
     assert str(response.status_code) in documented, (response.status_code, sorted(documented))

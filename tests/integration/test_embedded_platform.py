@@ -29,6 +29,18 @@ class Sleeps(SimulationHandler):
         return {"slept": steps}
 
 
+class EmitsNul(SimulationHandler):
+    """Emits NUL characters everywhere a handler can: log, result, and (on request) error."""
+
+    def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
+                progress_callback: ProgressCallback | None = None) -> Any:
+        if progress_callback is not None:
+            progress_callback.log("before\x00after")  # type: ignore[attr-defined]
+        if parameters.get("fail"):
+            raise ValueError("bad\x00value")
+        return {"text": "a\x00b", "key\x00": 1}
+
+
 class Raises(SimulationHandler):
     def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
                 progress_callback: ProgressCallback | None = None) -> Any:
@@ -43,6 +55,7 @@ def dock(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[simdock.Doc
     dock = simdock.connect(url, artifacts_path=str(tmp_path / "blobs"), executor_workers=2)
     dock.register_handler("sleeps", Sleeps())
     dock.register_handler("raises", Raises())
+    dock.register_handler("emits_nul", EmitsNul())
     yield dock
     dock.close()
 
@@ -95,6 +108,16 @@ def test_a_failing_handler_loses_no_other_run(dock: simdock.Dock) -> None:
     with pytest.raises(simdock.ExecutionError, match="division by zero in the model"):
         bad.result()
     assert any("ZeroDivisionError" in line for line in bad.logs())
+
+
+def test_nul_characters_a_handler_emits_never_leave_its_run_running(dock: simdock.Dock
+                                                                     ) -> None:
+    kept = dock.submit("emits_nul", {}).wait(timeout=30)
+    assert kept.status == "succeeded"
+    assert kept.result() == {"text": "a\x00b", "key\x00": 1}  # kept exactly, in a blob
+    assert "before\ufffdafter" in kept.logs()
+    failed = dock.submit("emits_nul", {"fail": True}).wait(timeout=30)
+    assert failed.status == "failed" and "bad\ufffdvalue" in (failed.run.error or "")
 
 
 def test_a_handler_over_its_time_limit_fails_and_the_platform_goes_on(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 
 import simdock
 from simdock.errors import ServiceUnavailable
+from simdock.usecases.queries import run_parameters
 from simdock_adapters.sql import make_engine, migrate
 from simdock_adapters.sql.migrate import SchemaMismatch
 from simdock_adapters.sql.tables import metadata
@@ -163,3 +165,64 @@ def test_long_unicode_and_deeply_nested_parameters_round_trip(empty_url: str,
         assert job.result() == {"parameters": parameters}
 
 
+
+
+def store_a_job_as_revision_0002_did(url: str) -> None:
+    """A two-run sweep whose runs keep their own parameters, as runs were stored before 0003."""
+    engine = make_engine(url)
+    migrate.upgrade(engine, "0002")
+    now = "2026-01-01 00:00:00+00:00"
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO users (id, email, email_key, is_active, created_at) "
+            "VALUES ('usr-old', 'local@simdock', 'local@simdock', true, :now)"), {"now": now})
+        connection.execute(sa.text(
+            "INSERT INTO jobs (id, owner_id, simulation_type, kind, run_count, metadata, "
+            "created_at) VALUES ('job-old', 'usr-old', 'noop', 'sweep', 2, '{}', :now)"),
+            {"now": now})
+        for index in range(2):
+            connection.execute(sa.text(
+                "INSERT INTO runs (id, job_id, owner_id, simulation_type, run_index, parameters,"
+                " status, progress, attempts, created_at, version, metadata) VALUES "
+                "(:id, 'job-old', 'usr-old', 'noop', :index, :parameters, 'queued', 0, 0, :now,"
+                " 0, '{}')"),
+                {"id": f"run-old-{index}", "index": index, "now": now,
+                 "parameters": f'{{"$inline": {{"x": {index}}}, "size": 7}}'})
+    engine.dispose()
+
+
+def test_runs_stored_before_specs_keep_their_parameters_after_the_upgrade(
+        empty_url: str, tmp_path: Path) -> None:
+    store_a_job_as_revision_0002_did(empty_url)
+    with simdock.connect(empty_url, dispatch="inline", artifacts_path=str(tmp_path)) as dock:
+        sweep = dock.job("job-old")
+        assert [run_parameters(run, dock.platform) for run in sweep.runs()] == [
+            {"x": 0}, {"x": 1}]
+
+
+def test_a_downgrade_gives_derived_runs_their_parameters_back(empty_url: str,
+                                                             tmp_path: Path) -> None:
+    with simdock.connect(empty_url, dispatch="database", artifacts_path=str(tmp_path)) as dock:
+        sweep = dock.sweep("noop", grid={"a": [1, 2], "b": ["x", "y"]}, base={"k": 0})
+    engine = make_engine(empty_url)
+    migrate.downgrade(engine, "0002")
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT run_index, parameters FROM runs WHERE job_id = :job ORDER BY run_index"),
+            {"job": sweep.id}).all()
+    engine.dispose()
+    own = [row[1] if isinstance(row[1], dict) else json.loads(row[1]) for row in rows]
+    assert [p["$inline"] for p in own] == [{"k": 0, "a": 1, "b": "x"}, {"k": 0, "a": 1, "b": "y"},
+                                           {"k": 0, "a": 2, "b": "x"}, {"k": 0, "a": 2, "b": "y"}]
+
+
+def test_a_downgrade_that_would_lose_parameters_kept_in_blobs_is_refused(
+        empty_url: str, tmp_path: Path) -> None:
+    with simdock.connect(empty_url, dispatch="database", artifacts_path=str(tmp_path),
+                         parameters_size_threshold=10) as dock:
+        dock.sweep("noop", grid={"a": [1, 2]}, base={"pad": "p" * 100})
+    engine = make_engine(empty_url)
+    with pytest.raises(RuntimeError, match="blob store"):
+        migrate.downgrade(engine, "0002")
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    engine.dispose()

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from simdock.clock import ManualClock, SequentialIds
+from simdock.domain import User
 from simdock.errors import InvalidParameters, UnknownSimulationType
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
-from simdock.ports import ExecutionTask, RunContext
+from simdock.ports import ExecutionTask, ParameterCheck, RunContext, Work
 from simdock.reporting import SummaryReportHandler
 from simdock_adapters.blobs.memory import MemoryBlobStore
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 
 SimFunction = Callable[[Mapping[str, Any], RunContext], Any]
+#: A user who may change any machine.
+ADMIN = User("usr-admin", "admin@example.com", datetime(2026, 1, 1, tzinfo=UTC), is_admin=True)
 
 
 class FakeExecutor:
@@ -25,12 +29,17 @@ class FakeExecutor:
         self.required: dict[str, set[str]] = {}
         self.executed: list[str] = []
 
-    def check(self, simulation_type: str, parameters: Mapping[str, Any]) -> None:
+    def checker(self, simulation_type: str) -> ParameterCheck | None:
         if simulation_type not in self.functions:
             raise UnknownSimulationType(f"unknown simulation type '{simulation_type}'")
-        missing = self.required.get(simulation_type, set()) - set(parameters)
-        if missing:
-            raise InvalidParameters(f"missing parameter(s): {', '.join(sorted(missing))}")
+        required = self.required.get(simulation_type, set())
+
+        def check(parameters: Mapping[str, Any]) -> None:
+            missing = required - set(parameters)
+            if missing:
+                raise InvalidParameters(f"missing parameter(s): {', '.join(sorted(missing))}")
+
+        return check
 
     def simulation_types(self) -> list[str]:
         return sorted(self.functions)
@@ -46,12 +55,10 @@ class QueueDispatcher:
     def __init__(self) -> None:
         self.runs: list[str] = []
         self.reports: list[str] = []
-        self._run_worker: Callable[[str], None] | None = None
-        self._report_worker: Callable[[str], None] | None = None
+        self._work: Work | None = None
 
-    def bind(self, run_worker: Callable[[str], None], report_worker: Callable[[str], None]
-             ) -> None:
-        self._run_worker, self._report_worker = run_worker, report_worker
+    def bind(self, work: Work) -> None:
+        self._work = work
 
     def dispatch_runs(self, run_ids: Sequence[str]) -> None:
         self.runs.extend(run_ids)
@@ -60,12 +67,12 @@ class QueueDispatcher:
         self.reports.append(report_id)
 
     def drain(self) -> None:
-        assert self._run_worker is not None and self._report_worker is not None
+        assert self._work is not None
         while self.runs or self.reports:
             if self.runs:
-                self._run_worker(self.runs.pop(0))
+                self._work.execute_run(self.runs.pop(0))
             else:
-                self._report_worker(self.reports.pop(0))
+                self._work.generate_report(self.reports.pop(0))
 
     def join(self, timeout: float | None = None) -> bool:
         return not (self.runs or self.reports)

@@ -16,7 +16,7 @@ from simdock.handlers import ReportHandler
 from simdock.ports import PageRequest
 from simdock.usecases import machines, metrics, reports
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
-from tests.unit.fakes import QueueDispatcher, make_platform
+from tests.unit.fakes import ADMIN, QueueDispatcher, make_platform
 
 
 def finished_sweep(platform: Any) -> str:
@@ -86,12 +86,12 @@ def test_machines_register_list_and_change_status() -> None:
     machine = machines.register_machine(
         machines.RegisterMachine("node-1", "AMD EPYC 32", 128, gpu="A100"), platform)
     assert machine.id.startswith("mach-") and machine.status is MachineStatus.AVAILABLE
-    machines.set_machine_status(machine.id, "busy", platform)
+    machines.set_machine_status(machine.id, "busy", ADMIN, platform)
     assert machines.get_machine(machine.id, platform).status is MachineStatus.BUSY
     busy = machines.list_machines(MachineStatus.BUSY, PageRequest(), platform)
     assert [m.id for m in busy.items] == [machine.id]
     with pytest.raises(ValidationError, match="available, busy, maintenance"):
-        machines.set_machine_status(machine.id, "asleep", platform)
+        machines.set_machine_status(machine.id, "asleep", ADMIN, platform)
     with pytest.raises(NotFound):
         machines.get_machine("mach-x", platform)
 
@@ -155,3 +155,46 @@ def test_times_without_a_zone_are_taken_as_utc_and_out_of_range_ones_refused() -
     with pytest.raises(ValidationError, match="out of range"):
         metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", 1.0, at=far),
                               platform)
+
+
+def test_a_metric_series_has_no_step_after_the_largest_whoever_writes_it() -> None:
+    from simdock.domain import MetricPoint
+    from simdock.domain.records import MAX_STEP
+    from simdock.usecases.context import ExecutionContext
+
+    platform = make_platform()
+    run_id = submit_run(SubmitRun("usr-1", "echo", {}), platform).run_ids[0]
+    metrics.append_metric(metrics.AppendMetric(run_id, "usr-1", "loss", 1.0, MAX_STEP), platform)
+    with pytest.raises(ValidationError, match=f"no step after {MAX_STEP}"):
+        metrics.append_metric(metrics.AppendMetric(run_id, "usr-1", "loss", 2.0), platform)
+    context = ExecutionContext(run_id, "job", platform)
+    context.metric("loss", 1.0, MAX_STEP)
+    with pytest.raises(ValidationError, match=f"no step after {MAX_STEP}"):
+        context.metric("loss", 2.0)
+    for bad in ({"step": -1}, {"step": MAX_STEP + 1}, {"step": True}, {"value": float("nan")},
+                {"value": True}, {"name": ""}, {"name": " "}, {"name": "a\x00"}):
+        fields = {"run_id": run_id, "name": "loss", "step": 0, "value": 1.0,
+                  "at": platform.clock.now(), **bad}
+        with pytest.raises(ValidationError):
+            MetricPoint(**fields)  # type: ignore[arg-type]
+
+
+def test_a_machine_is_changed_by_its_creator_or_an_administrator_only() -> None:
+    from simdock.domain import User
+    from simdock.errors import UnauthorizedOperation
+
+    platform = make_platform()
+    creator = User("usr-c", "c@example.com", platform.clock.now())
+    other = User("usr-o", "o@example.com", platform.clock.now())
+    machine = machines.register_machine(
+        machines.RegisterMachine("node", "x86", 8, created_by=creator.id), platform)
+    with pytest.raises(UnauthorizedOperation, match="creator and by administrators"):
+        machines.set_machine_status(machine.id, "maintenance", other, platform)
+    assert machines.get_machine(machine.id, platform).status is MachineStatus.AVAILABLE
+    assert machines.set_machine_status(machine.id, "busy", creator, platform).status \
+        is MachineStatus.BUSY
+    assert machines.set_machine_status(machine.id, "maintenance", ADMIN, platform).status \
+        is MachineStatus.MAINTENANCE
+    anonymous = machines.register_machine(machines.RegisterMachine("old", "x86", 8), platform)
+    with pytest.raises(UnauthorizedOperation):  # registered before machines had creators
+        machines.set_machine_status(anonymous.id, "busy", creator, platform)

@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simdock.domain import Payload, Report, ReportStatus, Run, RunStatus, job_status
+from simdock.domain import (
+    Payload,
+    Report,
+    ReportStatus,
+    Run,
+    RunStatus,
+    job_progress,
+    job_status,
+)
 from simdock.domain.status import REPORT_TRANSITIONS, RUN_TRANSITIONS
 from simdock.errors import InvalidTransition, ValidationError
 
@@ -15,7 +23,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def make_run(status: RunStatus = RunStatus.QUEUED) -> Run:
-    run = Run("run-1", "job-1", "usr-1", "echo", 0, Payload(inline={}), NOW)
+    run = Run("run-1", "job-1", "usr-1", "echo", 0, NOW)
     run.status = status
     return run
 
@@ -111,10 +119,36 @@ def test_report_transitions(source: ReportStatus, target: ReportStatus) -> None:
         ({RunStatus.SUCCEEDED: 3}, RunStatus.SUCCEEDED),
         ({RunStatus.CANCELLED: 3}, RunStatus.CANCELLED),
         ({RunStatus.SUCCEEDED: 2, RunStatus.FAILED: 1}, RunStatus.FAILED),
-        ({RunStatus.SUCCEEDED: 2, RunStatus.CANCELLED: 1}, RunStatus.FAILED),
+        ({RunStatus.SUCCEEDED: 2, RunStatus.CANCELLED: 1}, RunStatus.CANCELLED),
+        ({RunStatus.FAILED: 1, RunStatus.CANCELLED: 2}, RunStatus.FAILED),
+        ({RunStatus.SUCCEEDED: 1, RunStatus.FAILED: 1, RunStatus.CANCELLED: 1},
+         RunStatus.FAILED),
+        ({RunStatus.CANCELLED: 1, RunStatus.QUEUED: 1}, RunStatus.RUNNING),
+        ({RunStatus.SUCCEEDED: 1, RunStatus.CANCELLED: 0}, RunStatus.SUCCEEDED),
     ],
 )
 def test_job_status_is_derived_from_run_counts(
     counts: dict[RunStatus, int], expected: RunStatus
 ) -> None:
     assert job_status(counts) is expected
+
+
+@pytest.mark.parametrize(
+    ("counts", "progress", "expected"),
+    [
+        ({}, {}, 0.0),
+        ({RunStatus.QUEUED: 2}, {RunStatus.QUEUED: 0.0}, 0.0),
+        ({RunStatus.SUCCEEDED: 3}, {RunStatus.SUCCEEDED: 3.0}, 1.0),
+        # a succeeded run counts as complete whatever progress it last reported
+        ({RunStatus.SUCCEEDED: 2}, {RunStatus.SUCCEEDED: 0.5}, 1.0),
+        ({RunStatus.CANCELLED: 1}, {RunStatus.CANCELLED: 0.25}, 0.25),
+        ({RunStatus.SUCCEEDED: 1, RunStatus.CANCELLED: 2},
+         {RunStatus.SUCCEEDED: 1.0, RunStatus.CANCELLED: 0.5}, 0.5),
+        ({RunStatus.FAILED: 1, RunStatus.RUNNING: 1},
+         {RunStatus.FAILED: 0.4, RunStatus.RUNNING: 0.2}, 0.3),
+    ],
+)
+def test_job_progress_is_the_mean_progress_of_its_runs(
+    counts: dict[RunStatus, int], progress: dict[RunStatus, float], expected: float
+) -> None:
+    assert job_progress(counts, progress) == pytest.approx(expected)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from simdock.clock import SequentialIds
 from simdock.domain import RunStatus, SweepSpec
 from simdock.errors import (
+    Conflict,
     InvalidParameters,
     LimitExceeded,
     NotFound,
@@ -15,7 +17,7 @@ from simdock.errors import (
 from simdock.platform import Limits
 from simdock.usecases import machines, queries
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
-from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
+from tests.unit.fakes import ADMIN, FakeExecutor, QueueDispatcher, make_platform
 
 
 def test_a_run_is_stored_queued_and_dispatched_after_commit() -> None:
@@ -72,16 +74,65 @@ def test_large_parameters_go_to_the_blob_store_and_read_back_identical() -> None
     platform = make_platform(limits=Limits(payload_threshold=1000))
     big = {"values": list(range(2000)), "name": "ü" * 10}
     submission = submit_run(SubmitRun("usr-1", "echo", big), platform)
+    assert platform.blobs.list("") == [f"jobs/{submission.job.id}/spec.json"]
     run = queries.get_run(submission.run_ids[0], "usr-1", platform)
-    assert run.parameters.in_blob and run.parameters.size > 1000
-    assert platform.blobs.exists(run.parameters.blob_key or "")
+    assert run.parameters is None
+    platform.specs.forget(submission.job.id)
     assert queries.run_parameters(run, platform) == big
 
 
 def test_small_parameters_stay_inline() -> None:
     platform = make_platform()
-    submission = submit_run(SubmitRun("usr-1", "echo", {"a": 1}), platform)
-    assert not queries.get_run(submission.run_ids[0], None, platform).parameters.in_blob
+    submit_run(SubmitRun("usr-1", "echo", {"a": 1}), platform)
+    assert platform.blobs.list("") == []
+
+
+def test_a_sweep_stores_its_base_once_however_many_variants() -> None:
+    platform = make_platform(limits=Limits(payload_threshold=1000))
+    base = {"blob": "x" * 120_000}
+    submission = submit_sweep(SubmitSweep(
+        "usr-1", "echo", SweepSpec(grid={"i": list(range(1000))}, base=base)), platform)
+    [key] = platform.blobs.list("")
+    assert len(platform.blobs.get(key)) < 130_000
+    runs = queries.job_runs(submission.job.id, "usr-1", platform)
+    assert all(run.parameters is None for run in runs)
+    platform.specs.forget(submission.job.id)
+    assert queries.run_parameters(runs[7], platform) == {"blob": "x" * 120_000, "i": 7}
+
+
+def test_what_each_run_varies_is_its_axis_values_or_its_list_item_as_given() -> None:
+    platform = make_platform()
+    grid = submit_sweep(SubmitSweep("usr-1", "echo", SweepSpec(
+        grid={"a": [1, 2], "b": ["x", "y", "z"]}, base={"big": "b" * 100})), platform)
+    assert [grid.varied(i) for i in (0, 1, 5)] == [
+        {"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 2, "b": "z"}]
+    items = [{"b": 1, "a": 2}, {"c": 3}]
+    listed = submit_sweep(SubmitSweep("usr-1", "echo", SweepSpec(
+        variants=items, base={"a": 0})), platform)
+    assert [listed.varied(i) for i in range(2)] == items
+    assert list(listed.varied(0)) == ["b", "a"]
+
+
+class RepeatingIds(SequentialIds):
+    """Gives every run the same id, so that storing a sweep's runs fails in the database."""
+
+    def new_many(self, prefix: str, count: int) -> list[str]:
+        return ["run-again"] * count
+
+
+def test_a_refused_submission_leaves_no_blob_behind() -> None:
+    platform = make_platform(limits=Limits(payload_threshold=1000))
+    spec = SweepSpec(grid={"i": list(range(50))}, base={"pad": "y" * 5000})
+    with pytest.raises(NotFound):
+        submit_sweep(SubmitSweep("usr-1", "echo", spec, machine_id="mach-doesnotexist"),
+                     platform)
+    with pytest.raises(ValidationError, match="tags"):
+        submit_sweep(SubmitSweep("usr-1", "echo", spec, tags=[""]), platform)
+    platform.ids = RepeatingIds()
+    with pytest.raises(Conflict):
+        submit_sweep(SubmitSweep("usr-1", "echo", spec), platform)
+    assert platform.blobs.list("") == []
+    assert queries.statistics(None, platform).total == 0
 
 
 @pytest.mark.parametrize(
@@ -103,10 +154,10 @@ def test_placing_on_an_unknown_or_maintenance_machine_is_refused() -> None:
     with pytest.raises(NotFound):
         submit_run(SubmitRun("usr-1", "echo", {}, machine_id="mach-x"), platform)
     machine = machines.register_machine(machines.RegisterMachine("m", "8 cores", 16), platform)
-    machines.set_machine_status(machine.id, "maintenance", platform)
+    machines.set_machine_status(machine.id, "maintenance", ADMIN, platform)
     with pytest.raises(ValidationError, match="maintenance"):
         submit_run(SubmitRun("usr-1", "echo", {}, machine_id=machine.id), platform)
-    machines.set_machine_status(machine.id, "available", platform)
+    machines.set_machine_status(machine.id, "available", ADMIN, platform)
     submission = submit_run(SubmitRun("usr-1", "echo", {}, machine_id=machine.id), platform)
     assert queries.get_run(submission.run_ids[0], None, platform).machine_id == machine.id
 

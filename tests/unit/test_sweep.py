@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import time
 
 import pytest
 
 from simdock.domain import SweepSpec, expand
-from simdock.errors import InvalidParameters, InvalidSweep, LimitExceeded
+from simdock.errors import InvalidParameters, InvalidSweep, LimitExceeded, ValidationError
 
 
 def test_explicit_list_keeps_order_and_merges_over_base() -> None:
@@ -91,3 +93,38 @@ def test_a_string_is_not_a_list_of_variants() -> None:
 def test_grid_values_must_be_json() -> None:
     with pytest.raises(InvalidParameters):
         expand(SweepSpec(grid={"x": [float("nan")]}))
+
+
+def test_each_run_of_a_grid_is_found_by_its_index_without_expanding() -> None:
+    spec = SweepSpec(grid={"x": [1, 2, 3], "y": ["a", "b"], "z": [True, False]}, base={"k": 0})
+    expected = [{"k": 0, "x": x, "y": y, "z": z}
+                for x, y, z in itertools.product([1, 2, 3], ["a", "b"], [True, False])]
+    assert [spec.parameters(i) for i in range(spec.count())] == expected
+    assert spec.varied(7) == {"x": 2, "y": "b", "z": False}
+
+
+def test_a_variant_overrides_the_base_and_an_index_outside_the_sweep_is_refused() -> None:
+    spec = SweepSpec(variants=[{"a": 1}], base={"a": 0, "b": 2})
+    assert spec.parameters(0) == {"a": 1, "b": 2}
+    with pytest.raises(ValidationError, match="no variant 1"):
+        spec.parameters(1)
+
+
+def test_one_run_is_a_spec_of_its_parameters() -> None:
+    spec = SweepSpec.single({"a": 1})
+    assert (spec.count(), spec.is_sweep, spec.parameters(0), spec.varied(0)) == (
+        1, False, {"a": 1}, {})
+
+
+@pytest.mark.parametrize("spec", [
+    SweepSpec(grid={"z": [1, 2], "a": [3]}, base={"b": 1}),
+    SweepSpec(zipped={"z": [1, 2], "a": [3, 4]}),
+    SweepSpec(variants=[{"z": 1, "a": 2}]),
+    SweepSpec.single({"q": [1, {"r": None}]}),
+], ids=["grid", "zip", "list", "single"])
+def test_a_spec_survives_its_json_record_with_axis_order_intact(spec: SweepSpec) -> None:
+    # Axes as [name, values] pairs: a store that sorts object keys keeps the runs' order.
+    record = json.loads(json.dumps(spec.to_record(), sort_keys=True))
+    again = SweepSpec.from_record(record)
+    assert [again.parameters(i) for i in range(again.count())] == list(spec.all_parameters())
+    assert again.count() == spec.count()

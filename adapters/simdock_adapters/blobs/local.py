@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from simdock.errors import Conflict, NotFound, ServiceUnavailable
+from simdock.errors import Conflict, NotFound, ServiceUnavailable, ValidationError
 from simdock_adapters.blobs.keys import check_key
 
 CHUNK = 1024 * 1024
@@ -41,10 +41,21 @@ class LocalBlobStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
+    @staticmethod
+    def _temporary(target: Path) -> tuple[int, str]:
+        """A temporary file beside ``target``; its directory is made again if a delete
+        removed it as empty meanwhile."""
+        for _ in range(3):
+            try:
+                return tempfile.mkstemp(dir=target.parent, prefix=TMP_PREFIX)
+            except FileNotFoundError:
+                target.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=target.parent, prefix=TMP_PREFIX)
+
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream"
             ) -> None:
         path = self._target(key)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
+        fd, tmp = self._temporary(path)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -56,7 +67,7 @@ class LocalBlobStore:
     def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream"
                  ) -> int:
         target = self._target(key)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TMP_PREFIX)
+        fd, tmp = self._temporary(target)
         os.close(fd)
         try:
             shutil.copyfile(path, tmp)
@@ -88,14 +99,31 @@ class LocalBlobStore:
         return self._path(key).is_file()
 
     def delete(self, key: str) -> None:
+        """Remove the blob, and the directories it leaves empty (so a deleted run leaves
+        nothing behind and its prefix can be a key again)."""
         path = self._path(key)
         if path.is_file():
             path.unlink(missing_ok=True)
+            for parent in path.parents:
+                if parent == self.root:
+                    break
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break  # not empty (or already gone): the directories above are kept
 
     def list(self, prefix: str) -> list[str]:
-        if not self.root.is_dir():
+        """Keys under ``prefix``, walking only the directory the prefix names."""
+        folder = prefix.rpartition("/")[0]
+        if folder:
+            try:
+                check_key(folder)
+            except ValidationError:
+                return []  # no key can start with it
+        base = self.root / folder
+        if not base.is_dir():
             return []
-        keys = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
+        keys = (p.relative_to(self.root).as_posix() for p in base.rglob("*")
                 if p.is_file() and not p.name.startswith(TMP_PREFIX))
         return sorted(k for k in keys if k.startswith(prefix))
 
@@ -112,4 +140,6 @@ class LocalBlobStore:
             probe.write_bytes(b"ok")
             probe.unlink()
         except OSError as exc:
-            raise ServiceUnavailable(f"blob directory {self.root} is not writable: {exc}") from exc
+            raise ServiceUnavailable("the blob store is unavailable",
+                                     detail=f"blob directory {self.root} is not writable: "
+                                            f"{exc}") from exc

@@ -1,18 +1,19 @@
 """Dispatch through the database itself: queued runs wait for polling workers.
 
 Nothing is sent anywhere: a committed queued run *is* the queue entry, and
-``simdock worker`` processes claim runs with ``claim_next`` (SKIP LOCKED on
-PostgreSQL). Suits deployments without a broker; submitters never execute.
+``simdock worker`` processes claim runs fairly (SKIP LOCKED on PostgreSQL).
+Suits deployments without a broker; submitters never execute.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+
+from simdock.ports import Work
 
 
 class DatabaseDispatcher:
-    def bind(self, run_worker: Callable[[str], None], report_worker: Callable[[str], None]
-             ) -> None:
+    def bind(self, work: Work) -> None:
         return None
 
     def dispatch_runs(self, run_ids: Sequence[str]) -> None:

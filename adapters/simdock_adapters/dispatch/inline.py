@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from simdock.ports import Work
+
 log = logging.getLogger(__name__)
 
 
@@ -24,24 +26,23 @@ class InlineDispatcher:
     """
 
     def __init__(self) -> None:
-        self._run_worker: Callable[[str], None] | None = None
-        self._report_worker: Callable[[str], None] | None = None
+        self._work: Work | None = None
 
-    def bind(self, run_worker: Callable[[str], None], report_worker: Callable[[str], None]
-             ) -> None:
-        self._run_worker = run_worker
-        self._report_worker = report_worker
+    def bind(self, work: Work) -> None:
+        self._work = work
 
     def dispatch_runs(self, run_ids: Sequence[str]) -> None:
-        if self._run_worker is None:
-            raise RuntimeError("dispatcher is not bound to a platform")
+        work = self._bound()
         for run_id in run_ids:
-            _call(self._run_worker, run_id)
+            _call(work.execute_run, run_id)
 
     def dispatch_report(self, report_id: str) -> None:
-        if self._report_worker is None:
+        _call(self._bound().generate_report, report_id)
+
+    def _bound(self) -> Work:
+        if self._work is None:
             raise RuntimeError("dispatcher is not bound to a platform")
-        _call(self._report_worker, report_id)
+        return self._work
 
     def join(self, timeout: float | None = None) -> bool:
         return True

@@ -1,108 +1,155 @@
-"""Dispatch to worker threads in this process: the embedded default.
+"""Worker threads in this process that take queued work from the store: the embedded default.
 
-Runs and reports have separate queues and workers (seed 000's
-``simulations`` and ``reports`` queues), so a long sweep never delays a report.
+Nothing is handed over in memory: a committed queued run *is* the queue entry.
+Dispatching only wakes the workers, which claim runs fairly
+(``Work.execute_next``) until none is left, then sleep until woken or until
+the next poll. So work queued while the store could not be reached, or by
+another process, or before this one started, is picked up when it can be;
+nothing is lost by a failed claim. Runs and reports have separate workers
+(seed 000's ``simulations`` and ``reports`` queues), so a long sweep never
+delays a report.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 
+from simdock.errors import ServiceUnavailable
+from simdock.ports import Work
+
 log = logging.getLogger(__name__)
 
-_STOP = object()
+POLL_SECONDS = 1.0
+#: How long a worker waits before trying again after the store failed.
+RETRY_SECONDS = 1.0
 
 
-class _Pool:
-    def __init__(self, name: str, workers: int) -> None:
+class WorkerPool:
+    """Threads that repeat ``step`` (how many items it did) while it finds work.
+
+    ``join`` knows when the work is done: every thread has looked for work,
+    after the last wake-up, and found none.
+    """
+
+    def __init__(self, name: str, workers: int, poll_seconds: float = POLL_SECONDS) -> None:
+        if workers < 1:
+            raise ValueError("a worker pool needs at least one thread")
         self.name = name
         self.size = workers
-        self.queue: queue.Queue[object] = queue.Queue()
-        self.threads: list[threading.Thread] = []
-        self.worker: Callable[[str], None] | None = None
-        self.lock = threading.Lock()
-        self.idle = threading.Condition()
-        self.pending = 0
+        self.poll_seconds = poll_seconds
+        self.step: Callable[[], int] | None = None
+        self.done = 0
+        self._threads: list[threading.Thread] = []
+        self._changed = threading.Condition()
+        self._wakes = 0
+        self._checked: dict[int, int] = {}  # thread -> the wake-up it found no work after
+        self._closed = False
+        self._failing = False
 
-    def submit(self, items: Sequence[str]) -> None:
-        self._start()
-        with self.idle:
-            self.pending += len(items)
-        for item in items:
-            self.queue.put(item)
-
-    def _start(self) -> None:
-        with self.lock:
-            if self.threads:
+    def start(self) -> None:
+        with self._changed:
+            if self._threads or self._closed:
                 return
             for i in range(self.size):
-                thread = threading.Thread(target=self._loop, name=f"simdock-{self.name}-{i}",
-                                          daemon=True)
+                thread = threading.Thread(target=self._loop, args=(i,), daemon=True,
+                                          name=f"simdock-{self.name}-{i}")
+                self._threads.append(thread)
                 thread.start()
-                self.threads.append(thread)
 
-    def _loop(self) -> None:
-        while True:
-            item = self.queue.get()
-            try:
-                if item is _STOP:
-                    return
-                assert self.worker is not None and isinstance(item, str)
-                self.worker(item)
-            except Exception:  # one bad item must not stop the worker
-                log.exception("%s worker failed on %s", self.name, item)
-            finally:
-                if item is not _STOP:
-                    with self.idle:
-                        self.pending -= 1
-                        if self.pending == 0:
-                            self.idle.notify_all()
+    def wake(self) -> None:
+        """There may be new work: have every idle thread look."""
+        self.start()
+        with self._changed:
+            self._wakes += 1
+            self._changed.notify_all()
 
     def join(self, deadline: float | None) -> bool:
-        """Wait until nothing submitted is left (until ``deadline``, a monotonic time)."""
-        with self.idle:
-            while self.pending:
+        """Wait until every thread found no work after the latest wake-up (or ``deadline``)."""
+        with self._changed:
+            if not self._threads:
+                return True
+            target = self._wakes
+            while any(self._checked.get(i, -1) < target for i in range(self.size)):
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
-                self.idle.wait(remaining)
+                self._changed.wait(remaining)
         return True
 
     def close(self) -> None:
-        with self.lock:
-            for _ in self.threads:
-                self.queue.put(_STOP)
-            self.threads = []
+        """Stop taking work; idle threads end at once, busy ones after their current step."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def _loop(self, index: int) -> None:
+        while True:
+            with self._changed:
+                if self._closed:
+                    return
+                wakes = self._wakes
+                self._checked.pop(index, None)
+            found = self._step()
+            if found:
+                continue
+            with self._changed:
+                if found == 0:  # looked, and nothing was queued (not: the store failed)
+                    self._checked[index] = wakes
+                    self._changed.notify_all()
+                if self._wakes == wakes and not self._closed:
+                    self._changed.wait(RETRY_SECONDS if found is None else self.poll_seconds)
+
+    def _step(self) -> int | None:
+        """Items done; 0 when nothing was queued; None when the store failed."""
+        assert self.step is not None, "the pool is not bound to any work"
+        try:
+            done = self.step()
+        except ServiceUnavailable as exc:
+            if not self._failing:
+                log.warning("%s workers cannot reach the store, retrying every %s s: %s",
+                            self.name, RETRY_SECONDS, exc)
+            self._failing = True
+            return None
+        except Exception:  # one bad item must not stop the worker
+            log.exception("%s worker failed", self.name)
+            return None
+        if self._failing:
+            log.warning("%s workers reach the store again", self.name)
+            self._failing = False
+        with self._changed:
+            self.done += done
+        return done
 
 
 class ThreadDispatcher:
-    """A queue and a few worker threads for runs, another for reports."""
+    """A few worker threads for runs, another for reports, taking work from the store."""
 
-    def __init__(self, run_workers: int = 2, report_workers: int = 1) -> None:
-        if run_workers < 1 or report_workers < 1:
-            raise ValueError("a dispatcher needs at least one worker per queue")
-        self._runs = _Pool("runs", run_workers)
-        self._reports = _Pool("reports", report_workers)
+    def __init__(self, run_workers: int = 2, report_workers: int = 1,
+                 poll_seconds: float = POLL_SECONDS) -> None:
+        self.runs = WorkerPool("runs", run_workers, poll_seconds)
+        self.reports = WorkerPool("reports", report_workers, poll_seconds)
 
-    def bind(self, run_worker: Callable[[str], None], report_worker: Callable[[str], None]
-             ) -> None:
-        self._runs.worker = run_worker
-        self._reports.worker = report_worker
+    def bind(self, work: Work) -> None:
+        self.runs.step = work.execute_next
+        self.reports.step = lambda: int(work.generate_next())
+        # Work queued before this process started (or left by another) is looked for at once.
+        self.runs.wake()
+        self.reports.wake()
 
     def dispatch_runs(self, run_ids: Sequence[str]) -> None:
-        self._runs.submit(run_ids)
+        if run_ids:
+            self.runs.wake()
 
     def dispatch_report(self, report_id: str) -> None:
-        self._reports.submit([report_id])
+        self.reports.wake()
 
     def join(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        return self._runs.join(deadline) and self._reports.join(deadline)
+        return self.runs.join(deadline) and self.reports.join(deadline)
 
     def close(self) -> None:
-        self._runs.close()
-        self._reports.close()
+        self.runs.close()
+        self.reports.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,9 +12,12 @@ from simdock.errors import (
     RunTimedOut,
     SimdockError,
 )
-from simdock.handlers import SimulationHandlerRegistry
-from simdock.ports import ExecutionTask, RunContext
+from simdock.handlers import SimulationHandler, SimulationHandlerRegistry
+from simdock.ports import ExecutionTask, ParameterCheck, RunContext
 from simdock_adapters.executors.threads import CachedThreads
+from simdock_adapters.executors.tracebacks import handler_traceback
+
+MIB = 1024 * 1024
 
 
 class InProcessExecutor:
@@ -28,18 +30,35 @@ class InProcessExecutor:
     until it returns; its result is discarded.
     """
 
-    def __init__(self, registry: SimulationHandlerRegistry) -> None:
+    def __init__(self, registry: SimulationHandlerRegistry,
+                 max_run_memory: int | None = None) -> None:
+        """``max_run_memory``: the bytes one run may need (its handler's estimate), or None."""
         self.registry = registry
+        self.max_run_memory = max_run_memory
         self._threads = CachedThreads()
 
-    def check(self, simulation_type: str, parameters: Mapping[str, Any]) -> None:
+    def checker(self, simulation_type: str) -> ParameterCheck | None:
         handler = self.registry.get(simulation_type)
-        try:
-            handler.validate(parameters)
-        except SimdockError:
-            raise
-        except (ValueError, TypeError, KeyError) as exc:
-            raise InvalidParameters(str(exc)) from exc
+        kind = type(handler)
+        if kind.validate is SimulationHandler.validate and (
+                not self.max_run_memory or kind.memory_needed is SimulationHandler.memory_needed):
+            return None  # the handler checks nothing
+
+        def check(parameters: Mapping[str, Any]) -> None:
+            try:
+                handler.validate(parameters)
+                needed = handler.memory_needed(parameters) if self.max_run_memory else None
+            except SimdockError:
+                raise
+            except (ValueError, TypeError, KeyError, OverflowError) as exc:
+                raise InvalidParameters(str(exc)) from exc
+            if needed is not None and self.max_run_memory and needed > self.max_run_memory:
+                raise InvalidParameters(
+                    f"these parameters need about {needed / MIB:,.0f} MiB, more than the "
+                    f"{self.max_run_memory / MIB:,.0f} MiB one run may use here "
+                    f"(MAX_RUN_MEMORY_MB): ask for a smaller problem")
+
+        return check
 
     def simulation_types(self) -> list[str]:
         return list(self.registry.names())
@@ -56,5 +75,5 @@ class InProcessExecutor:
             return outcome.value
         if isinstance(error, ExecutionError):
             raise error
-        context.log("".join(traceback.format_exception(error)).rstrip(), "stderr")
+        context.log(handler_traceback(error), "stderr")
         raise HandlerFailed(f"{type(error).__name__}: {error}") from error

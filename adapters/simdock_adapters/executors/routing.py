@@ -8,20 +8,19 @@ fail with an error that names what is missing.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from simdock.errors import ExecutorUnavailable, ValidationError
-from simdock.ports import ExecutionTask, Executor, RunContext
+from simdock.ports import ExecutionTask, Executor, ParameterCheck, RunContext
 
 CONTAINER_PREFIX = "container:"
-_IMAGE = re.compile(r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+IMAGE = re.compile(r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
                     r"(@sha256:[a-f0-9]{64})?$")
 
 
 def container_type(image: str) -> str:
     """The simulation type of runs of ``image``; refuses what is not an image reference."""
-    if not isinstance(image, str) or len(image) > 255 or not _IMAGE.match(image):
+    if not isinstance(image, str) or len(image) > 255 or not IMAGE.match(image):
         raise ValidationError(f"not a container image reference: {image!r}")
     return CONTAINER_PREFIX + image
 
@@ -36,14 +35,15 @@ class RoutingExecutor:
         self.handlers = handlers
         self.containers = containers
 
-    def check(self, simulation_type: str, parameters: Mapping[str, Any]) -> None:
+    def checker(self, simulation_type: str) -> ParameterCheck | None:
         image = image_of(simulation_type)
         if image is None:
-            self.handlers.check(simulation_type, parameters)
-            return
+            return self.handlers.checker(simulation_type)
         container_type(image)
         if self.containers is not None:
-            self.containers.check(simulation_type, parameters)
+            return self.containers.checker(simulation_type)
+        return None  # an image's parameters are its program's business
+
 
     def simulation_types(self) -> list[str]:
         return self.handlers.simulation_types()

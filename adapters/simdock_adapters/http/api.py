@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from simdock.domain.text import NUL, check_text
 from simdock_adapters.http.errors import (
     MalformedBody,
     RequestValidationError,
@@ -35,10 +36,16 @@ _PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 @dataclass(frozen=True)
 class Raw:
-    """A response that is not JSON (a zip, an event stream, a page)."""
+    """A response that is not JSON (a zip, an event stream, a page).
+
+    ``events`` names the server-sent events of a ``text/event-stream``, with what
+    each one's ``data`` holds, so the document says what the stream carries.
+    """
 
     media_type: str
     description: str = ""
+    events: Mapping[str, str] = field(default_factory=dict)
+    example: str | None = None
 
 
 @dataclass
@@ -64,7 +71,15 @@ class Api:
     def __init__(self, title: str, version: str, description: str = "") -> None:
         self.title, self.version, self.description = title, version, description
         self.operations: list[Operation] = []
+        self.limits: list[tuple[type[BaseModel], str, dict[str, Any]]] = []
         self._openapi: dict[str, Any] | None = None
+
+    def limit(self, model: type[BaseModel], name: str, **keywords: Any) -> None:
+        """Say more in the document about ``model.name`` than its type can: what this
+        deployment accepts (a maximum from the settings, the names of the installed
+        handlers), so that the document describes what is accepted exactly."""
+        self.limits.append((model, name, keywords))
+        self._openapi = None
 
     def operation(
         self,
@@ -111,7 +126,10 @@ class Api:
                     arguments["body"] = parse_body(body, form)
                 return render(view(**arguments), status)
 
-            blueprint.add_url_rule(rule, view.__name__, handle, methods=[method.upper()])
+            # Served with and without a trailing slash ("/simulations/" as seed 002 writes
+            # it), with no redirect: many clients do not follow one for a POST.
+            blueprint.add_url_rule(rule, view.__name__, handle, methods=[method.upper()],
+                                   strict_slashes=False)
             self._openapi = None
             return view
 
@@ -139,8 +157,12 @@ def parse_body(model: type[BaseModel], form: type[BaseModel] | None) -> BaseMode
     booleans for integers) or as ``form`` when the route also takes a form."""
     mimetype = request.mimetype
     if form is not None and mimetype in FORM_TYPES:
+        fields = request.form.to_dict()
+        for name, value in fields.items():
+            check_text(name, "a form field's name")
+            check_text(value, f"form field '{name}'")
         try:
-            return form.model_validate(request.form.to_dict())
+            return form.model_validate(fields)
         except PydanticError as exc:
             raise RequestValidationError(describe(exc, "field")) from None
     raw = request.get_data(cache=True)
@@ -159,30 +181,39 @@ def parse_body(model: type[BaseModel], form: type[BaseModel] | None) -> BaseMode
         raise MalformedBody("the request body is nested too deeply") from None
     if not isinstance(source, dict):
         raise RequestValidationError("the request body must be a JSON object")
-    if not _encodable(source):
-        raise MalformedBody("the request body holds a lone surrogate (\\ud800-\\udfff "
-                            "escape), which is not a unicode character")
+    # JSON can only carry a NUL or a lone surrogate as a \u escape: a body without one
+    # needs no walk through every string it holds.
+    problem = _unstorable(source) if _ESCAPES_TO_CHECK.search(raw) else None
+    if problem is not None:
+        raise MalformedBody(f"the request body holds {problem}")
     try:
         return model.model_validate_json(raw, strict=True)
     except PydanticError as exc:
         raise RequestValidationError(describe(exc, "field")) from None
 
 
-def _encodable(value: Any, depth: int = 0) -> bool:
-    """Whether every string in a parsed JSON value is valid unicode (no lone surrogates)."""
+_ESCAPES_TO_CHECK = re.compile(rb"\\u(?:0000|[dD][89abAB]|[dD][c-fC-F])")
+
+
+def _unstorable(value: Any, depth: int = 0) -> str | None:
+    """What no store can keep in a parsed JSON value: a lone surrogate or a NUL, or None."""
     if isinstance(value, str):
+        if NUL in value:
+            return "a NUL character (\\u0000), which cannot be stored"
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return False
-        return True
+            return ("a lone surrogate (\\ud800-\\udfff escape), which is not a unicode "
+                    "character")
+        return None
     if depth > 200:
-        return True  # left to the schema's own nesting checks
+        return None  # left to the schema's own nesting checks
+    items: list[Any] = []
     if isinstance(value, dict):
-        return all(_encodable(k, depth) and _encodable(v, depth + 1) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_encodable(v, depth + 1) for v in value)
-    return True
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        items = value
+    return next((p for p in (_unstorable(v, depth + 1) for v in items) if p), None)
 
 
 def describe(error: PydanticError, what: str) -> str:
@@ -209,10 +240,17 @@ def render(result: Any, status: int) -> Any:
 
 # -- the OpenAPI document ---------------------------------------------------
 
-ERRORS = {400: "Invalid request", 404: "Not found (or not yours)", 409: "Conflict with the "
-          "resource's state", 413: "Body too large", 415: "Unsupported content type",
-          422: "Request does not match the schema", 500: "Internal error",
-          503: "A backing service is unavailable"}
+ERRORS = {
+    400: "Invalid request", 403: "Not allowed to you", 404: "Not found (or not yours)",
+    409: "Conflict with the resource's state", 413: "Body too large",
+    414: "Request line (path and query) too long", 415: "Unsupported content type",
+    422: "Request does not match the schema",
+    429: "Too many attempts: try again after Retry-After seconds",
+    431: "Request headers too large", 500: "Internal error",
+    503: "A backing service is unavailable",
+}
+#: What the server itself answers (in the envelope) before any route sees the request.
+SERVER_REFUSALS = frozenset({414, 431})
 
 
 def build_openapi(api: Api) -> dict[str, Any]:
@@ -224,16 +262,24 @@ def build_openapi(api: Api) -> dict[str, Any]:
         (m, "validation") for m in sorted(inputs, key=lambda m: m.__name__)]
     keys += [(m, "serialization") for m in sorted(outputs, key=lambda m: m.__name__)]
     refs, definitions = models_json_schema(keys, ref_template=REF)
+    schemas = definitions.get("$defs", {})
+    for model, name, keywords in api.limits:
+        _narrow(schemas[model.__name__]["properties"][name], keywords)
+    for model, mode in keys:
+        if mode == "validation":
+            name = refs[(model, mode)]["$ref"].rsplit("/", 1)[1]
+            schemas[name] = storable(schemas[name])
+    schemas[STORABLE_JSON] = STORABLE_JSON_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
     for op in api.operations:
         path = _PATH_PARAM.sub(r"{\2}", op.path)
-        paths.setdefault(path, {})[op.method] = _operation(op, refs)
+        paths.setdefault(path, {})[op.method] = _operation(op, refs, schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": api.title, "version": api.version, "description": api.description},
         "paths": paths,
         "components": {
-            "schemas": definitions.get("$defs", {}),
+            "schemas": schemas,
             "securitySchemes": {"bearerAuth": {
                 "type": "http", "scheme": "bearer",
                 "description": "An access token from /api/v1/auth/login or an API token "
@@ -242,20 +288,22 @@ def build_openapi(api: Api) -> dict[str, Any]:
     }
 
 
-def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
+def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {"operationId": op.view_name, "summary": op.summary, "tags": op.tags}
     if op.description:
         spec["description"] = op.description
     parameters = [{"name": name, "in": "path", "required": True,
-                   "schema": {"type": "integer" if conv == "int" else "string"}}
+                   "schema": storable({"type": "integer" if conv == "int" else "string"})}
                   for name, conv in op.path_params]
     if op.query is not None:
         schema = op.query.model_json_schema(ref_template=REF)
+        schemas.update(schema.get("$defs", {}))  # what the query's parameters refer to
         required = set(schema.get("required", []))
         for name, prop in schema.get("properties", {}).items():
             parameters.append({"name": name, "in": "query", "required": name in required,
-                               "schema": prop, **({"description": prop["description"]}
-                                                  if "description" in prop else {})})
+                               "schema": storable(prop),
+                               **({"description": prop["description"]}
+                                  if "description" in prop else {})})
     if parameters:
         spec["parameters"] = parameters
     if op.body is not None:
@@ -268,7 +316,7 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
     for status, model in sorted(op.responses.items()):
         responses[str(status)] = _response(status, model, refs)
     error = {"application/json": {"schema": refs[(ErrorEnvelope, "serialization")]}}
-    implied = {400, 404, 500, 503} | set(op.errors)
+    implied = {400, 404, 500, 503} | SERVER_REFUSALS | set(op.errors)
     if op.auth:
         implied.add(401)
     if op.query is not None or op.body is not None:
@@ -287,13 +335,74 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
     return spec
 
 
+#: What no store can keep, said in JSON Schema: a string holding a NUL character.
+NO_NUL = "^[^\\u0000]*$"
+STORABLE_JSON = "StorableJson"
+STORABLE_JSON_SCHEMA: dict[str, Any] = {
+    "description": "Any JSON value whose strings and keys hold no NUL character",
+    "anyOf": [
+        {"type": "string", "pattern": NO_NUL}, {"type": "number"}, {"type": "boolean"},
+        {"type": "null"}, {"type": "array", "items": {"$ref": REF.format(model=STORABLE_JSON)}},
+        {"type": "object", "propertyNames": {"pattern": NO_NUL},
+         "additionalProperties": {"$ref": REF.format(model=STORABLE_JSON)}},
+    ],
+}
+
+
+def storable(schema: Any) -> Any:
+    """A request schema that says what validation refuses: no string, and no key, holding a
+    NUL; a free JSON value (``Any``) a :data:`STORABLE_JSON` one."""
+    if not isinstance(schema, dict):
+        return schema
+    if not schema or set(schema) <= {"title", "description", "default"}:
+        return {**schema, "$ref": REF.format(model=STORABLE_JSON)}
+    out = dict(schema)
+    for key in ("properties", "$defs"):
+        if key in out:
+            out[key] = {name: storable(sub) for name, sub in out[key].items()}
+    for key in ("anyOf", "allOf", "oneOf", "prefixItems"):
+        if key in out:
+            out[key] = [storable(sub) for sub in out[key]]
+    if "items" in out:
+        out["items"] = storable(out["items"])
+    if out.get("additionalProperties") is True:
+        out["additionalProperties"] = {"$ref": REF.format(model=STORABLE_JSON)}
+    elif isinstance(out.get("additionalProperties"), dict):
+        out["additionalProperties"] = storable(out["additionalProperties"])
+    if out.get("type") == "object":
+        out.setdefault("propertyNames", {"pattern": NO_NUL})
+    if out.get("type") == "string" and not {"enum", "const", "format"} & set(out):
+        if "pattern" in out:
+            out["allOf"] = [*out.get("allOf", []), {"pattern": NO_NUL}]
+        else:
+            out["pattern"] = NO_NUL
+    return out
+
+
+def _narrow(schema: dict[str, Any], keywords: dict[str, Any]) -> None:
+    """Apply ``keywords`` to a property's schema (to its non-null branch, if it may be null)."""
+    branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"]
+    target = branches[0] if len(branches) == 1 else schema
+    target.update(keywords)
+    if "enum" in keywords:
+        for bound in ("pattern", "minLength", "maxLength"):
+            target.pop(bound, None)
+
+
 def _response(status: int, model: type[BaseModel] | Raw | None, refs: dict[Any, Any]
               ) -> dict[str, Any]:
     if model is None:
         return {"description": "No content"}
     if isinstance(model, Raw):
-        return {"description": model.description or "OK",
-                "content": {model.media_type: {"schema": {"type": "string"}}}}
+        schema: dict[str, Any] = {"type": "string"}
+        description = model.description or "OK"
+        if model.events:
+            events = "; ".join(f"`{name}`: {what}" for name, what in model.events.items())
+            schema["description"] = (f"Server-sent events (`event:`, `data:` as JSON, `id:`) "
+                                     f"and `:` comments to keep the stream alive. {events}")
+        if model.example is not None:
+            schema["examples"] = [model.example]
+        return {"description": description, "content": {model.media_type: {"schema": schema}}}
     return {"description": (model.__doc__ or "OK").strip().splitlines()[0],
             "content": {"application/json": {"schema": refs[(model, "serialization")]}}}
 

@@ -10,17 +10,21 @@ from simdock.platform import Platform
 from simdock_adapters.bootstrap import build_platform
 from simdock_adapters.http import errors
 from simdock_adapters.http.api import Api
-from simdock_adapters.http.context import ApiContext, assign_request_id, end_scope
-from simdock_adapters.http.downloads import DownloadLinks
-from simdock_adapters.http.observability import (
-    configure_logging,
-    install_metrics,
-    install_request_log,
+from simdock_adapters.http.body_limit import BodyLimit
+from simdock_adapters.http.context import (
+    ApiContext,
+    assign_request_id,
+    end_scope,
+    refuse_nul_in_target,
 )
-from simdock_adapters.http.routes import ROUTE_MODULES
+from simdock_adapters.http.downloads import DownloadLinks
+from simdock_adapters.http.links import LinkBase
+from simdock_adapters.http.observability import install_metrics, install_request_log
+from simdock_adapters.http.redoc import redoc_blueprint
+from simdock_adapters.http.routing import install_converters, register_routes
 from simdock_adapters.http.slots import StreamSlots
 from simdock_adapters.http.websockets import install_websockets
-from simdock_adapters.settings import Settings
+from simdock_adapters.settings import Settings, load_settings
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 
@@ -31,22 +35,25 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     ``platform`` lets tests and embedders share an existing platform; by
     default one is built from the settings and closed with the app's process.
     """
-    settings = settings or Settings()
+    settings = settings or load_settings()
     settings.check_for_production()
     platform = platform or build_platform(settings)
-    configure_logging(settings.log_level)
 
     app = Flask("simdock")
     app.config.update(MAX_CONTENT_LENGTH=settings.max_content_length, JSON_SORT_KEYS=False)
+    app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_content_length)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     api = Api("simdock", "1.0.0", "A simulation-agnostic backend: jobs, sweeps, runs, "
                                   "logs, results, reports, machines and convergence metrics.")
     app.extensions["simdock"] = ApiContext(
         platform, settings, api,
         DownloadLinks(settings.secret_key, settings.download_url_expire_seconds),
-        StreamSlots(settings.max_open_streams or max(1, settings.web_threads // 2)))
+        StreamSlots(settings.max_open_streams or max(1, settings.web_threads // 2),
+                    settings.max_streams_per_user),
+        LinkBase(settings.public_base_url, settings.host, settings.trusted_host_names))
 
     app.before_request(assign_request_id)
+    app.before_request(refuse_nul_in_target)
     app.teardown_request(end_scope)
     install_request_log(app)
     if settings.enable_metrics:
@@ -55,11 +62,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     CORS(app, origins=origins or "*", expose_headers=["X-Request-ID"])
     errors.install(app)
 
-    for module in ROUTE_MODULES:
-        app.register_blueprint(module.register(api))
+    install_converters(app)
+    for blueprint in register_routes(api, settings, platform.simulations, platform.reports):
+        app.register_blueprint(blueprint)
     install_websockets(app)
     docs = {"app_name": "simdock API"}
     app.register_blueprint(get_swaggerui_blueprint("/api/v1/docs", OPENAPI_PATH, config=docs))
     app.register_blueprint(get_swaggerui_blueprint("/docs", OPENAPI_PATH, config=docs,
                                                    blueprint_name="swagger_ui_root"))
+    app.register_blueprint(redoc_blueprint(OPENAPI_PATH, "simdock API"))
     return app

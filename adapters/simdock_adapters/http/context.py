@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 
 from simdock.domain import User
+from simdock.domain.text import check_text
 from simdock.errors import AuthenticationFailure
 from simdock.platform import Platform
 from simdock.scope import Scope
 from simdock.usecases.auth import authenticate
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.downloads import DownloadLinks
+from simdock_adapters.http.links import LinkBase
 from simdock_adapters.http.slots import StreamSlots
 from simdock_adapters.settings import Settings
 
@@ -30,6 +32,7 @@ class ApiContext:
     api: Api
     downloads: DownloadLinks
     streams: StreamSlots
+    links: LinkBase
 
 
 def context() -> ApiContext:
@@ -51,9 +54,22 @@ def end_scope(_error: BaseException | None = None) -> None:
         scope.end()
 
 
+def link_base() -> str:
+    """Where absolute links in this request's answers start ("" for relative links)."""
+    return context().links.for_request(request.host_url, request.host)
+
+
 def shared_platform() -> Platform:
     """The application's platform, for work that outlives the request (streams)."""
     return context().platform
+
+
+def refuse_nul_in_target() -> None:
+    """A NUL in the path or the query names nothing and can be stored nowhere: 400."""
+    check_text(request.path, "the request path")
+    for name, value in request.args.items(multi=True):
+        check_text(name, "a query parameter's name")
+        check_text(value, f"query parameter '{name}'")
 
 
 def assign_request_id() -> None:

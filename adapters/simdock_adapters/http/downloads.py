@@ -1,42 +1,78 @@
-"""Time-limited download links for stored documents (seed 000's pre-signed URLs).
+"""Time-limited download links for reports (seed 000's pre-signed URLs).
 
-A blob store that can pre-sign (S3) gives its own URL; otherwise the link
-points at ``/api/v1/downloads/<token>``, where the token is signed with
-SECRET_KEY and expires.
+A blob store that can pre-sign (S3) gives its own URL; otherwise the link points at
+``/api/v1/downloads/<token>``. The token is opaque: which report, whose, and until
+when, encrypted and authenticated (AES-GCM) under a key derived from SECRET_KEY.
+Whoever holds the link may download that one report until it expires; the token
+reveals nothing of the report or of where it is stored, and one that was altered
+or made under another SECRET_KEY is unknown.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from simdock.errors import NotFound, UnauthorizedOperation
 
+#: Separates this key from every other use of SECRET_KEY (access tokens sign with it).
+KEY_PURPOSE = b"simdock download links v1"
+NONCE_BYTES = 12
+
 
 @dataclass(frozen=True)
-class Download:
-    blob_key: str
-    filename: str
-    content_type: str
+class DownloadGrant:
+    """What a valid link allows: downloading one report of one owner until ``expires_at``."""
+
+    report_id: str
+    owner_id: str
+    expires_at: datetime
 
 
 class DownloadLinks:
+    """Issues and opens download tokens; they live ``lifetime_seconds``."""
+
     def __init__(self, secret_key: str, lifetime_seconds: int) -> None:
-        self._signer = URLSafeTimedSerializer(secret_key, salt="simdock-download")
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=KEY_PURPOSE).derive(secret_key.encode())
+        self._cipher = AESGCM(key)
         self.lifetime_seconds = lifetime_seconds
 
-    def sign(self, download: Download, now: datetime) -> tuple[str, datetime]:
-        token = self._signer.dumps([download.blob_key, download.filename, download.content_type])
-        return token, now + timedelta(seconds=self.lifetime_seconds)
+    def expiry(self, now: datetime) -> datetime:
+        """When a link made ``now`` stops working (whole seconds, as the token holds it)."""
+        return datetime.fromtimestamp(int(now.timestamp()) + self.lifetime_seconds, UTC)
 
-    def open(self, token: str) -> Download:
+    def grant(self, report_id: str, owner_id: str, now: datetime) -> tuple[str, datetime]:
+        """A token for downloading the report, and when it expires."""
+        expires_at = self.expiry(now)
+        payload = json.dumps([report_id, owner_id, int(expires_at.timestamp())],
+                             separators=(",", ":")).encode()
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = nonce + self._cipher.encrypt(nonce, payload, KEY_PURPOSE)
+        return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode(), expires_at
+
+    def open(self, token: str, now: datetime) -> DownloadGrant:
+        """The grant a token holds; NotFound if it is not one of ours, UnauthorizedOperation
+        once it has expired."""
         try:
-            key, filename, content_type = self._signer.loads(token, max_age=self.lifetime_seconds)
-        except SignatureExpired:
-            raise UnauthorizedOperation("this download link has expired; get the report "
-                                        "again for a new one") from None
-        except (BadSignature, ValueError):
+            sealed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            payload = self._cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
+                                           KEY_PURPOSE)
+            report_id, owner_id, expires = json.loads(payload)
+            grant = DownloadGrant(str(report_id), str(owner_id),
+                                  datetime.fromtimestamp(int(expires), UTC))
+        except (InvalidTag, ValueError, TypeError, binascii.Error):
             raise NotFound("download", token[:16]) from None
-        return Download(key, filename, content_type)
+        if now >= grant.expires_at:
+            raise UnauthorizedOperation("this download link has expired; get the report "
+                                        "again for a new one")
+        return grant

@@ -2,12 +2,17 @@
 
 ``{"error": {"code": ..., "message": ...}, "request_id": ...}`` for every
 4xx and 5xx: domain errors, unknown routes, wrong methods, bodies that are
-too large or malformed, and anything unexpected (logged, never shown).
+too large or malformed, and anything unexpected (logged, never shown). An
+unavailable service is answered plainly; where it is and why goes to the log.
+Requests gunicorn refuses before the application sees them get the same
+document from ``simdock_adapters.http.refusals``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from typing import Any
 
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
@@ -20,6 +25,7 @@ from simdock.errors import (
     NotFound,
     ServiceUnavailable,
     SimdockError,
+    TooManyRequests,
     UnauthorizedOperation,
     ValidationError,
 )
@@ -30,6 +36,7 @@ log = logging.getLogger("simdock.http")
 STATUS: list[tuple[type[SimdockError], int]] = [
     (AuthenticationFailure, 401),
     (UnauthorizedOperation, 403),
+    (TooManyRequests, 429),
     (NotFound, 404),
     (LimitExceeded, 400),
     (ValidationError, 400),
@@ -38,7 +45,7 @@ STATUS: list[tuple[type[SimdockError], int]] = [
     (ExecutionError, 500),
 ]
 
-#: Codes for the HTTP-level errors Werkzeug raises.
+#: Codes for the HTTP-level errors Werkzeug raises and gunicorn answers itself.
 HTTP_CODES = {
     400: "InvalidParameterValue",
     401: "AuthenticationFailure",
@@ -46,10 +53,17 @@ HTTP_CODES = {
     404: "ResourceNotFound",
     405: "MethodNotAllowed",
     413: "ResourceLimitExceeded",
+    414: "ResourceLimitExceeded",
     415: "UnsupportedMediaType",
+    417: "InvalidParameterValue",
     422: "InvalidParameterValue",
     429: "ResourceLimitExceeded",
+    431: "ResourceLimitExceeded",
+    501: "InvalidParameterValue",
 }
+
+#: What a 500 says: the details are in the log, under the request id.
+INTERNAL_ERROR_MESSAGE = "an internal error occurred; quote the request id when reporting it"
 
 
 class RequestValidationError(ValidationError):
@@ -77,13 +91,26 @@ def status_of(error: SimdockError) -> int:
     return next((status for cls, status in STATUS if isinstance(error, cls)), 500)
 
 
+def error_document(code: str, message: str, request_id: str) -> dict[str, Any]:
+    """The envelope's JSON document."""
+    return {"error": {"code": code, "message": message}, "request_id": request_id}
+
+
 def envelope(status: int, code: str, message: str) -> Response:
-    response = jsonify({"error": {"code": code, "message": message},
-                        "request_id": g.get("request_id", "")})
+    response = jsonify(error_document(code, message, g.get("request_id", "")))
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="simdock"'
     return response
+
+
+def log_detail(error: SimdockError) -> None:
+    """Log what an answer leaves out for operators: where an unavailable service is
+    and what its driver said, with the request id."""
+    if isinstance(error, ServiceUnavailable) and error.detail:
+        request_id = g.get("request_id")
+        log.warning("%s on request %s: %s", error.message, request_id, error.detail,
+                    extra={"fields": {"request_id": request_id, "detail": error.detail}})
 
 
 def install(app: Flask) -> None:
@@ -91,7 +118,11 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(SimdockError)
     def domain_error(error: SimdockError) -> Response:
-        return envelope(status_of(error), error.code, error.message)
+        log_detail(error)
+        response = envelope(status_of(error), error.code, error.message)
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(math.ceil(error.retry_after))
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -111,5 +142,4 @@ def install(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         log.exception("unhandled error on request %s", g.get("request_id", ""))
-        return envelope(500, "InternalError", "an internal error occurred; quote the request "
-                                              "id when reporting it")
+        return envelope(500, "InternalError", INTERNAL_ERROR_MESSAGE)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import re
 import time
 from typing import Any
 
@@ -16,32 +16,21 @@ from prometheus_client.registry import Collector
 from simdock.platform import Platform
 
 log = logging.getLogger("simdock.http.access")
+#: ``<id:job_id>`` in a rule: metrics are labelled ``<job_id>``, whatever the converter.
+_CONVERTER = re.compile(r"<\w+:(\w+)>")
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message and structured extras."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname.lower(), "logger": record.name,
-            "message": record.getMessage()}
-        entry.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+#: Route arguments that are credentials: the access log shows their route's rule instead
+#: of the path that carries them (``/api/v1/downloads/<token>``).
+CREDENTIAL_ARGUMENTS = frozenset({"token"})
 
 
-def configure_logging(level: str) -> None:
-    """JSON logs on stderr for the simdock loggers, unless the host already set them up."""
-    logger = logging.getLogger("simdock")
-    if logger.handlers:
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    logger.addHandler(handler)
-    logger.setLevel(level.upper())
-    logger.propagate = False
+def logged_path() -> str:
+    """The request's path as the access log may show it: never with a credential in it."""
+    rule = request.url_rule
+    if rule is not None and CREDENTIAL_ARGUMENTS & rule.arguments:
+        return rule.rule
+    return request.path
 
 
 def install_request_log(app: Flask) -> None:
@@ -54,9 +43,10 @@ def install_request_log(app: Flask) -> None:
         response.headers["X-Request-ID"] = g.get("request_id", "")
         duration = time.perf_counter() - g.get("started", time.perf_counter())
         user = g.get("user")
-        log.info("%s %s %s", request.method, request.path, response.status_code, extra={
+        path = logged_path()
+        log.info("%s %s %s", request.method, path, response.status_code, extra={
             "fields": {"request_id": g.get("request_id"), "method": request.method,
-                       "path": request.path, "status": response.status_code,
+                       "path": path, "status": response.status_code,
                        "duration_ms": round(duration * 1000, 2),
                        "user_id": user.id if user is not None else None,
                        "remote_addr": request.remote_addr}})
@@ -102,7 +92,8 @@ def install_metrics(app: Flask, platform: Platform) -> None:
 
     @app.after_request
     def count(response: Response) -> Response:
-        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        endpoint = (_CONVERTER.sub(r"<\1>", request.url_rule.rule)
+                    if request.url_rule is not None else "unmatched")
         requests.labels(request.method, endpoint, str(response.status_code)).inc()
         latency.labels(request.method, endpoint).observe(
             time.perf_counter() - g.get("started", time.perf_counter()))

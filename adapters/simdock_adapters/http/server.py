@@ -1,7 +1,9 @@
 """``simdock serve``: the HTTP API under gunicorn (threaded workers).
 
 Each worker process builds its own platform after it is forked, so no
-database connection or thread is shared across processes.
+database connection or thread is shared across processes. gunicorn's limits
+on request lines and headers stay at their defaults; what it refuses is
+answered in the envelope (``refusals.EnvelopeWorker``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from simdock_adapters.bootstrap import prepare_database
+from simdock_adapters.http.refusals import EnvelopeWorker
 from simdock_adapters.settings import Settings
 
 
@@ -24,7 +27,7 @@ class SimdockServer(BaseApplication):  # type: ignore[misc]
             "bind": f"{settings.host}:{settings.port}",
             "workers": settings.web_workers,
             "threads": settings.web_threads,
-            "worker_class": "gthread",
+            "worker_class": EnvelopeWorker,
             "accesslog": None,
             "graceful_timeout": 10,
             "timeout": 120,

@@ -2,7 +2,8 @@
 
 Each stream polls the repositories through the use cases, sends what is new,
 a comment every few seconds to keep proxies from closing it, and ends with an
-``end`` event once the run has finished and everything was sent.
+``end`` event once the run has finished and everything was sent, or as soon
+as its client has gone.
 """
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Response
+from flask import Response, request
 
 from simdock.platform import Platform
 from simdock.usecases import metrics, queries
+from simdock_adapters.http.peers import departure_check
+from simdock_adapters.http.slots import StreamSlots
+from simdock_adapters.http.views import metric_message
 
 POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 10.0
@@ -27,19 +32,33 @@ def event(name: str, data: object, event_id: int | None = None) -> str:
     return f"{head}event: {name}\ndata: {json.dumps(data, default=str)}\n\n"
 
 
-def sse(events: Iterator[str], release: Callable[[], None]) -> Response:
+@dataclass(frozen=True)
+class Hold:
+    """A live stream's slot, how to give it back, and how to tell its client has gone."""
+
+    release: Callable[[], None]
+    gone: Callable[[], bool]
+
+
+def hold(slots: StreamSlots, user_id: str) -> Hold:
+    """Take one of ``user_id``'s stream slots for the current request (or refuse)."""
+    return Hold(slots.take(user_id), departure_check(request.environ))
+
+
+def sse(events: Iterator[str], held: Hold) -> Response:
     """An event-stream response that gives back its stream slot when it closes."""
     response = Response(events, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
-    response.call_on_close(release)
+    response.call_on_close(held.release)
     return response
 
 
-def _poll(step: Callable[[], tuple[list[str], bool]]) -> Iterator[str]:
+def _poll(step: Callable[[], tuple[list[str], bool]], gone: Callable[[], bool]
+          ) -> Iterator[str]:
     started = last_sent = time.monotonic()
     yield ": stream opened\n\n"
-    while time.monotonic() - started < MAX_STREAM_SECONDS:
+    while time.monotonic() - started < MAX_STREAM_SECONDS and not gone():
         chunks, finished = step()
         if chunks:
             last_sent = time.monotonic()
@@ -52,8 +71,8 @@ def _poll(step: Callable[[], tuple[list[str], bool]]) -> Iterator[str]:
         time.sleep(POLL_SECONDS)
 
 
-def log_stream(run_id: str, owner_id: str, platform: Platform, release: Callable[[], None],
-               after: int = 0) -> Response:
+def log_stream(run_id: str, owner_id: str, platform: Platform, held: Hold, after: int = 0
+               ) -> Response:
     position = {"after": after}
 
     def step() -> tuple[list[str], bool]:
@@ -70,21 +89,18 @@ def log_stream(run_id: str, owner_id: str, platform: Platform, release: Callable
             return chunks, True
         return chunks, False
 
-    return sse(_poll(step), release)
+    return sse(_poll(step, held.gone), held)
 
 
 def metric_stream(run_id: str, owner_id: str, platform: Platform, name: str | None,
-                  since_step: int | None, since: datetime | None,
-                  release: Callable[[], None]) -> Response:
+                  since_step: int | None, since: datetime | None, held: Hold) -> Response:
     position: dict[str, object] = {"step": since_step, "since": since}
 
     def step() -> tuple[list[str], bool]:
         series = metrics.metric_series(run_id, owner_id, platform, name,
                                        position["step"],  # type: ignore[arg-type]
                                        position["since"])  # type: ignore[arg-type]
-        chunks = [event("point", {"run_id": p.run_id, "name": p.name, "step": p.step,
-                                  "value": p.value, "timestamp": p.at.isoformat()}, p.step)
-                  for p in series.points]
+        chunks = [event("point", metric_message(p), p.step) for p in series.points]
         if series.points:
             position["since"] = max(p.at for p in series.points)
             position["step"] = None
@@ -92,4 +108,4 @@ def metric_stream(run_id: str, owner_id: str, platform: Platform, name: str | No
             return [*chunks, event("end", {"complete": True})], True
         return chunks, False
 
-    return sse(_poll(step), release)
+    return sse(_poll(step, held.gone), held)

@@ -13,6 +13,7 @@ from simdock.platform import Platform
 from simdock.ports import Page
 from simdock.usecases.queries import JobView, run_parameters
 from simdock_adapters.executors.routing import image_of
+from simdock_adapters.http import cursors
 from simdock_adapters.http.schemas import PageOf
 
 
@@ -50,6 +51,8 @@ class MachineOut(BaseModel):
     status: str
     created_at: datetime
     updated_at: datetime | None
+    created_by: str | None = Field(description="The user who registered it (who may change "
+                                               "it, with administrators)")
 
 
 class RunDetailed(RunOut):
@@ -66,7 +69,9 @@ class SimulationOut(BaseModel):
     simulation_type: str
     kind: str
     status: str
-    progress: float = Field(description="Fraction of its runs that have finished")
+    progress: float = Field(description="How far its work got, 0 to 1: the mean progress of "
+                                        "its runs (a succeeded run counts 1; a failed or "
+                                        "cancelled one what it had reached)")
     run_count: int
     run_counts: dict[str, int]
     job_metadata: dict[str, Any]
@@ -104,13 +109,17 @@ class ReportOut(BaseModel):
 
 
 class MetricPointOut(BaseModel):
-    """One point of a run's metric series."""
+    """One point of a run's metric series (also in seed 002's words: ``simulation_id``,
+    ``loss_value``)."""
 
     run_id: str
     name: str
     step: int
     value: float
     timestamp: datetime
+    simulation_id: str = Field(description="The run, as seed 002's convergence data names it "
+                                           "(the same as run_id)")
+    loss_value: float = Field(description="The value, as seed 002 names it (the same as value)")
 
 
 def run_out(run: Run, job: Job, platform: Platform) -> RunOut:
@@ -135,14 +144,15 @@ def run_detailed(run: Run, job: Job, machines: dict[str, Machine], platform: Pla
 def machine_out(machine: Machine) -> MachineOut:
     return MachineOut(id=machine.id, name=machine.name, cpu=machine.cpu, gpu=machine.gpu,
                       memory=machine.memory_gb, status=machine.status.value,
-                      created_at=machine.created_at, updated_at=machine.updated_at)
+                      created_at=machine.created_at, updated_at=machine.updated_at,
+                      created_by=machine.created_by)
 
 
 def simulation_out(view: JobView) -> SimulationOut:
     job = view.job
     return SimulationOut(
         id=job.id, name=job.name, simulation_type=job.simulation_type, kind=job.kind.value,
-        status=view.status.value, progress=view.finished / job.run_count if job.run_count else 0,
+        status=view.status.value, progress=view.progress,
         run_count=job.run_count, run_counts={s.value: n for s, n in view.counts.items()},
         job_metadata=dict(job.metadata), tags=list(job.tags), created_at=job.created_at)
 
@@ -163,7 +173,14 @@ def simulation_detail(view: JobView, runs: Sequence[Run], platform: Platform
 
 def metric_out(point: MetricPoint) -> MetricPointOut:
     return MetricPointOut(run_id=point.run_id, name=point.name, step=point.step,
-                          value=point.value, timestamp=point.at)
+                          value=point.value, timestamp=point.at, simulation_id=point.run_id,
+                          loss_value=point.value)
+
+
+def metric_message(point: MetricPoint) -> dict[str, Any]:
+    """A point as the live streams (server-sent events, WebSocket) send it: as JSON answers
+    show it."""
+    return metric_out(point).model_dump(mode="json")
 
 
 def report_out(report: Report, download_url: str | None, expires_at: datetime | None
@@ -180,4 +197,6 @@ def report_out(report: Report, download_url: str | None, expires_at: datetime | 
 def page_of(page: Page[Any], items: list[Any]) -> dict[str, Any]:
     """The pagination envelope of a core page with its items converted."""
     return PageOf[Any](items=items, total=page.total, page=page.page, page_size=page.page_size,
-                       total_pages=page.total_pages).model_dump(mode="json")
+                       total_pages=page.total_pages,
+                       next_cursor=cursors.encode(page.next) if page.next else None,
+                       ).model_dump(mode="json")

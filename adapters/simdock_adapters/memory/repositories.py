@@ -6,7 +6,7 @@ through ``add``/``update``, exactly as with a database.
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -29,7 +29,15 @@ from simdock.domain import (
     job_status,
 )
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound
-from simdock.ports import JobQuery, Ordering, Page, PageRequest, RunQuery, RunStatistics
+from simdock.ports import (
+    JobQuery,
+    Ordering,
+    Page,
+    PageRequest,
+    RunQuery,
+    RunStatistics,
+    RunTally,
+)
 from simdock_adapters.memory.store import MemoryStore
 
 Undo = Callable[[], None]
@@ -40,11 +48,12 @@ _JSON_FIELDS = ("metadata", "parameters", "result")
 
 def _clone(entity: T) -> T:
     """A copy sharing nothing mutable with ``entity``, as a database round trip would give."""
-    clone = copy.copy(entity)
+    clone = object.__new__(type(entity))  # copy.copy, without its generic machinery
+    clone.__dict__.update(entity.__dict__)
     for name in _JSON_FIELDS:
         value = getattr(clone, name, None)
         if isinstance(value, dict):
-            setattr(clone, name, _json_copy(value))
+            setattr(clone, name, _json_copy(value) if value else {})
         elif isinstance(value, Payload) and isinstance(value.inline, dict | list):
             setattr(clone, name, Payload(_json_copy(value.inline), value.blob_key, value.size))
     return clone
@@ -61,19 +70,32 @@ def _json_copy(value: Any) -> Any:
 def _page(items: list[T], order: Ordering | None, page: PageRequest) -> Page[T]:
     if order is not None:
         items = _sorted(items, order)
-    return Page(items[page.offset:page.offset + page.page_size], len(items), page.page,
-                page.page_size)
+    if page.after is None or order is None:
+        chosen = items[page.offset:page.offset + page.page_size]
+    else:
+        page.check_order(order)
+        cursor = _sort_key(order, page.after.value, page.after.number)
+        later = [item for item in items
+                 if (_key(item, order)[:3] < cursor if order.descending
+                     else _key(item, order)[:3] > cursor)]
+        chosen = later[:page.page_size]
+    position = page.next_position(chosen, len(items), order) if order is not None else None
+    return Page(chosen, len(items), page.page, page.page_size, position)
 
 
 def _sorted(items: list[T], order: Ordering) -> list[T]:
-    def key(item: Any) -> tuple[Any, ...]:
-        value = getattr(item, order.field)
-        # None sorts last ascending, first descending, as PostgreSQL does; ties go by
-        # creation order (the number), as in the SQL adapter, then by id.
-        return (value is None, value if value is not None else 0,
-                getattr(item, "number", None) or 0, item.id)
+    return sorted(items, key=lambda item: _key(item, order), reverse=order.descending)
 
-    return sorted(items, key=key, reverse=order.descending)
+
+def _key(item: Any, order: Ordering) -> tuple[Any, ...]:
+    # None sorts last ascending, first descending, as PostgreSQL does; ties go by
+    # creation order (the number), as in the SQL adapter, then by id.
+    return (*_sort_key(order, getattr(item, order.field), getattr(item, "number", None) or 0),
+            item.id)
+
+
+def _sort_key(order: Ordering, value: Any, number: int) -> tuple[Any, ...]:
+    return (value is None, value if value is not None else 0, number)
 
 
 class _Repository:
@@ -90,14 +112,27 @@ class _Repository:
         else:
             self.undo.append(lambda: table.__setitem__(key, previous))
 
+    def _pop(self, table: dict[Any, Any], key: Any) -> None:
+        """Remove ``key`` (if there), putting it back on rollback."""
+        if key in table:
+            previous = table.pop(key)
+            self.undo.append(lambda: table.__setitem__(key, previous))
+
 
 class MemoryJobRepository(_Repository):
-    def add(self, job: Job) -> None:
+    def add(self, job: Job, spec: Payload | None = None) -> None:
         if job.id in self.store.jobs:
             raise Conflict(f"job '{job.id}' already exists")
         job.number = self.store.next_number("job")
         self._put(self.store.jobs, job.id, _clone(job))
         self._put(self.store.job_numbers, job.number, job.id)
+        if spec is not None:
+            self._put(self.store.job_specs, job.id, Payload(
+                _json_copy(spec.inline), spec.blob_key, spec.size))
+
+    def spec(self, job_id: str) -> Payload | None:
+        spec = self.store.job_specs.get(job_id)
+        return Payload(_json_copy(spec.inline), spec.blob_key, spec.size) if spec else None
 
     def get(self, job_id: str) -> Job | None:
         job = self.store.jobs.get(job_id)
@@ -124,12 +159,27 @@ class MemoryJobRepository(_Repository):
             selected = [j for j in selected
                         if job_status(self._counts(j.id)) in query.statuses]
         page = _page(selected, query.order, query.page)
-        return Page([_clone(j) for j in page.items], page.total, page.page, page.page_size)
+        return dataclasses.replace(page, items=[_clone(j) for j in page.items])
 
     def update(self, job: Job) -> None:
         if job.id not in self.store.jobs:
             raise NotFound("job", job.id)
         self._put(self.store.jobs, job.id, _clone(job))
+
+    def delete(self, job_id: str) -> None:
+        job = self.store.jobs.get(job_id)
+        if job is None:
+            raise NotFound("job", job_id)
+        for run_id in self.store.runs_by_job.get(job_id, []):
+            run = self.store.runs[run_id]
+            for table in (self.store.logs, self.store.metrics, self.store.artifacts):
+                self._pop(table, run_id)
+            self._pop(self.store.run_numbers, run.number)
+            self._pop(self.store.runs, run_id)
+        self._pop(self.store.runs_by_job, job_id)
+        self._pop(self.store.job_numbers, job.number)
+        self._pop(self.store.job_specs, job_id)
+        self._pop(self.store.jobs, job_id)
 
     def _counts(self, job_id: str) -> dict[RunStatus, int]:
         return Counter(self.store.runs[r].status for r in self.store.runs_by_job[job_id])
@@ -144,17 +194,22 @@ class MemoryRunRepository(_Repository):
             seen.add(run.id)
         for run in runs:
             run.number = self.store.next_number("run")
-            self._put(self.store.runs, run.id, _clone(run))
-            self._put(self.store.run_numbers, run.number, run.id)
-            by_job = self.store.runs_by_job[run.job_id]
-            by_job.append(run.id)
-        added = {r.id for r in runs}
-        job_ids = {r.job_id for r in runs}
+            self.store.runs[run.id] = _clone(run)
+            self.store.run_numbers[run.number] = run.id
+            self.store.runs_by_job[run.job_id].append(run.id)
+            if run.status is RunStatus.QUEUED:
+                self.store.queued.push(run)
+        added = [(r.id, r.number, r.job_id) for r in runs]
 
         def forget() -> None:
-            for job_id in job_ids:
+            removed: dict[str, set[str]] = {}
+            for run_id, number, job_id in added:
+                self.store.runs.pop(run_id, None)
+                self.store.run_numbers.pop(number, None)  # type: ignore[arg-type]
+                removed.setdefault(job_id, set()).add(run_id)
+            for job_id, run_ids in removed.items():
                 self.store.runs_by_job[job_id] = [
-                    r for r in self.store.runs_by_job[job_id] if r not in added]
+                    r for r in self.store.runs_by_job[job_id] if r not in run_ids]
 
         self.undo.append(forget)
 
@@ -193,7 +248,7 @@ class MemoryRunRepository(_Repository):
             tag = query.tag
             runs = (r for r in runs if tag in self.store.jobs[r.job_id].tags)
         page = _page(list(runs), query.order, query.page)
-        return Page([_clone(r) for r in page.items], page.total, page.page, page.page_size)
+        return dataclasses.replace(page, items=[_clone(r) for r in page.items])
 
     def update(self, run: Run) -> None:
         stored = self.store.runs.get(run.id)
@@ -203,6 +258,8 @@ class MemoryRunRepository(_Repository):
             raise ConcurrencyConflict(f"run '{run.id}' was changed by someone else")
         run.version += 1
         self._put(self.store.runs, run.id, _clone(run))
+        if run.status is RunStatus.QUEUED and stored.status is not RunStatus.QUEUED:
+            self.store.queued.push(run)
 
     def claim(self, run_id: str, worker: str, now: datetime) -> Run | None:
         stored = self.store.runs.get(run_id)
@@ -214,12 +271,25 @@ class MemoryRunRepository(_Repository):
         self._put(self.store.runs, run_id, claimed)
         return _clone(claimed)
 
-    def claim_next(self, worker: str, now: datetime) -> Run | None:
-        queued = [r for r in self.store.runs.values() if r.status is RunStatus.QUEUED]
-        if not queued:
-            return None
-        oldest = min(queued, key=lambda r: (r.created_at, r.number or 0))
-        return self.claim(oldest.id, worker, now)
+    def next_queued_owner(self, after: str | None = None) -> str | None:
+        return self.store.queued.next_owner(after, self.store.is_queued)
+
+    def next_queued_job(self, owner_id: str, after: str | None = None) -> str | None:
+        return self.store.queued.next_job(owner_id, after, self.store.is_queued)
+
+    def claim_queued(self, owner_id: str, job_id: str, worker: str, now: datetime,
+                     limit: int = 1) -> Sequence[Run]:
+        taken = [self.store.runs[run_id]
+                 for run_id in self.store.queued.pop(job_id, limit, self.store.is_queued)]
+        claimed = [run for run in (self.claim(r.id, worker, now) for r in taken) if run]
+        queued = self.store.queued
+
+        def put_back() -> None:
+            for run in taken:
+                queued.push(run)
+
+        self.undo.append(put_back)
+        return claimed
 
     def counts(self, owner_id: str | None = None, job_id: str | None = None
                ) -> dict[RunStatus, int]:
@@ -232,8 +302,17 @@ class MemoryRunRepository(_Repository):
             runs = (r for r in runs if r.owner_id == owner_id)
         return dict(Counter(r.status for r in runs))
 
-    def counts_by_job(self, job_ids: Sequence[str]) -> dict[str, dict[RunStatus, int]]:
-        return {job_id: self.counts(job_id=job_id) for job_id in job_ids}
+    def tally_by_job(self, job_ids: Sequence[str]) -> dict[str, RunTally]:
+        tallies: dict[str, RunTally] = {}
+        for job_id in job_ids:
+            counts: Counter[RunStatus] = Counter()
+            progress: dict[RunStatus, float] = {}
+            for run_id in self.store.runs_by_job.get(job_id, []):
+                run = self.store.runs[run_id]
+                counts[run.status] += 1
+                progress[run.status] = progress.get(run.status, 0.0) + run.progress
+            tallies[job_id] = RunTally(dict(counts), progress)
+        return tallies
 
     def statistics(self, owner_id: str | None = None) -> RunStatistics:
         runs = [r for r in self.store.runs.values()
@@ -260,8 +339,7 @@ class MemoryReportRepository(_Repository):
                    if (owner_id is None or r.owner_id == owner_id)
                    and (statuses is None or r.status in statuses)]
         result = _page(reports, Ordering("created_at", True), page)
-        return Page([_clone(r) for r in result.items], result.total, result.page,
-                    result.page_size)
+        return dataclasses.replace(result, items=[_clone(r) for r in result.items])
 
     def update(self, report: Report) -> None:
         stored = self.store.reports.get(report.id)
@@ -287,8 +365,7 @@ class MemoryMachineRepository(_Repository):
         machines = [m for m in self.store.machines.values()
                     if status is None or m.status is status]
         result = _page(machines, Ordering("created_at", False), page)
-        return Page([_clone(m) for m in result.items], result.total, result.page,
-                    result.page_size)
+        return dataclasses.replace(result, items=[_clone(m) for m in result.items])
 
     def update(self, machine: Machine) -> None:
         stored = self.store.machines.get(machine.id)
@@ -318,6 +395,24 @@ class MemoryUserRepository(_Repository):
     def get_by_email(self, email: str) -> User | None:
         user_id = self.store.users_by_email.get(email.lower())
         return self.get(user_id) if user_id else None
+
+    def update(self, user: User) -> None:
+        if user.id not in self.store.users:
+            raise NotFound("user", user.id)
+        self._put(self.store.users, user.id, _clone(user))
+
+
+class MemoryLoginFailureRepository(_Repository):
+    def add(self, key: str, at: datetime) -> None:
+        self._put(self.store.login_failures, key, [*self.store.login_failures[key], at])
+
+    def since(self, key: str, after: datetime) -> list[datetime]:
+        return sorted(at for at in self.store.login_failures.get(key, []) if at > after)
+
+    def forget(self, key: str, before: datetime | None = None) -> None:
+        kept = [] if before is None else [
+            at for at in self.store.login_failures.get(key, []) if at >= before]
+        self._put(self.store.login_failures, key, kept)
 
 
 class MemoryApiTokenRepository(_Repository):

@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from datetime import datetime
 
-from simdock.domain import ApiToken, Artifact, Job, LogLine, Machine, MetricPoint, Report, Run, User
+from simdock.domain import (
+    ApiToken,
+    Artifact,
+    Job,
+    LogLine,
+    Machine,
+    MetricPoint,
+    Payload,
+    Report,
+    Run,
+    RunStatus,
+    User,
+)
+from simdock_adapters.memory.queue import QueuedRuns
 
 
 class MemoryStore:
@@ -14,6 +28,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.jobs: dict[str, Job] = {}
+        self.job_specs: dict[str, Payload] = {}
         self.job_numbers: dict[int, str] = {}
         self.runs: dict[str, Run] = {}
         self.run_numbers: dict[int, str] = {}
@@ -28,6 +43,12 @@ class MemoryStore:
         self.metrics: dict[str, list[MetricPoint]] = defaultdict(list)
         self.artifacts: dict[str, dict[str, Artifact]] = defaultdict(dict)
         self.sequences: dict[str, int] = defaultdict(int)
+        self.queued = QueuedRuns()
+        self.login_failures: dict[str, list[datetime]] = defaultdict(list)
+
+    def is_queued(self, run_id: str) -> bool:
+        run = self.runs.get(run_id)
+        return run is not None and run.status is RunStatus.QUEUED
 
     def next_number(self, table: str) -> int:
         self.sequences[table] += 1

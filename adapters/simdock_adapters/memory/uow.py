@@ -9,6 +9,7 @@ from simdock.ports import (
     ApiTokenRepository,
     ArtifactRepository,
     JobRepository,
+    LoginFailureRepository,
     LogRepository,
     MachineRepository,
     MetricRepository,
@@ -20,6 +21,7 @@ from simdock_adapters.memory.repositories import (
     MemoryApiTokenRepository,
     MemoryArtifactRepository,
     MemoryJobRepository,
+    MemoryLoginFailureRepository,
     MemoryLogRepository,
     MemoryMachineRepository,
     MemoryMetricRepository,
@@ -46,6 +48,8 @@ class MemoryUnitOfWork:
         self.logs: LogRepository = MemoryLogRepository(store, self._undo)
         self.metrics: MetricRepository = MemoryMetricRepository(store, self._undo)
         self.artifacts: ArtifactRepository = MemoryArtifactRepository(store, self._undo)
+        self.login_failures: LoginFailureRepository = MemoryLoginFailureRepository(
+            store, self._undo)
         self.committed = False
 
     def __enter__(self) -> Self:

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
 from simdock.errors import ServiceUnavailable, ValidationError
+from simdock_adapters.urls import masked_url
 
 
 def normalise_url(url: str) -> str:
@@ -27,9 +28,12 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20,
     """An engine for ``url``: SQLite in WAL mode with foreign keys, or pooled PostgreSQL."""
     try:
         parsed = make_url(normalise_url(url))
-    except sa.exc.ArgumentError as exc:
-        raise ValidationError(f"invalid DATABASE_URL {url!r}: {exc}") from exc
-    options: dict[str, Any] = {"echo": echo, "future": True}
+    except (sa.exc.ArgumentError, ValueError):
+        raise ValidationError(f"invalid DATABASE_URL {masked_url(url)!r}: use sqlite:///PATH "
+                              "or postgresql://USER@HOST[:PORT]/DB") from None
+    # Statement parameters hold what users sent (password hashes, token hashes, their
+    # data): errors and echo logs show the statement, never the values.
+    options: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
         engine = sa.create_engine(parsed, **options)
@@ -39,11 +43,13 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20,
     if parsed.get_backend_name() == "postgresql":
         # Bulk inserts go through psycopg's pipelined executemany: SQLAlchemy's
         # multi-row VALUES statements cost more to parse client-side than they save.
-        # A dropped connection is discarded by the pool on its first error (and recycled
-        # after half an hour), so checkouts need no extra round trip to test it.
+        # Checkouts test their connection first: after the database restarts or the
+        # network drops, every pooled connection (in every worker process) is dead,
+        # and without the test each would fail one request with a 503 before the pool
+        # notices. The ping costs one round trip per checkout, not per statement.
         options.update(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
-                       pool_recycle=1800, connect_args={"connect_timeout": 10},
-                       use_insertmanyvalues=False)
+                       pool_recycle=1800, pool_pre_ping=True,
+                       connect_args={"connect_timeout": 10}, use_insertmanyvalues=False)
         return sa.create_engine(parsed, **options)
     raise ValidationError(
         f"unsupported database {parsed.get_backend_name()!r} in DATABASE_URL; "
@@ -72,20 +78,30 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 
 def sqlite_path(url: str) -> Path | None:
     """The file of a ``sqlite:///PATH`` URL, None for other databases and in-memory SQLite."""
-    parsed = make_url(normalise_url(url))
+    try:
+        parsed = make_url(normalise_url(url))
+    except (sa.exc.ArgumentError, ValueError):
+        return None  # not a URL at all: make_engine says so
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
 
 
 def check_connection(engine: Engine) -> None:
-    """Raise ServiceUnavailable naming the host when the database cannot be reached."""
+    """Raise ServiceUnavailable (naming the host for operators) when the database is away."""
     try:
         with engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
     except sa.exc.OperationalError as exc:
-        raise ServiceUnavailable(f"cannot reach the database at {describe(engine)}: "
-                                 f"{_first_line(exc.orig)}") from exc
+        raise unavailable(engine, exc) from exc
+
+
+def unavailable(engine: Engine, error: BaseException) -> ServiceUnavailable:
+    """The database cannot be reached: said plainly to callers, with where and why for
+    operators (the error's detail, which logs and the command line show)."""
+    return ServiceUnavailable("the database is unavailable",
+                              detail=f"cannot reach the database at {describe(engine)}: "
+                                     f"{_first_line(getattr(error, 'orig', None) or error)}")
 
 
 def describe(engine: Engine) -> str:

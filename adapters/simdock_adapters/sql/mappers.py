@@ -57,11 +57,9 @@ def run_row(run: Run) -> dict[str, Any]:
 
 
 def run_entity(row: sa.Row[Any]) -> Run:
-    parameters = Payload.from_record(row.parameters)
-    assert parameters is not None
     return Run(id=row.id, job_id=row.job_id, owner_id=row.owner_id,
                simulation_type=row.simulation_type, index=row.run_index,
-               parameters=parameters, created_at=row.created_at,
+               parameters=Payload.from_record(row.parameters), created_at=row.created_at,
                status=RunStatus(row.status), progress=row.progress, attempts=row.attempts,
                machine_id=row.machine_id, timeout_seconds=row.timeout_seconds,
                started_at=row.started_at, finished_at=row.finished_at,
@@ -94,20 +92,21 @@ def machine_row(machine: Machine) -> dict[str, Any]:
     return {"id": machine.id, "name": machine.name, "cpu": machine.cpu, "gpu": machine.gpu,
             "memory_gb": machine.memory_gb, "status": machine.status.value,
             "created_at": machine.created_at, "updated_at": machine.updated_at,
-            "version": machine.version}
+            "version": machine.version, "created_by": machine.created_by}
 
 
 def machine_entity(row: sa.Row[Any]) -> Machine:
     return Machine(id=row.id, name=row.name, cpu=row.cpu, gpu=row.gpu,
                    memory_gb=row.memory_gb, created_at=row.created_at,
                    status=MachineStatus(row.status), updated_at=row.updated_at,
-                   version=row.version)
+                   version=row.version, created_by=row.created_by)
 
 
 def user_row(user: User) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "email_key": user.email.lower(),
             "full_name": user.full_name, "password_hash": user.password_hash,
-            "is_active": user.is_active, "created_at": user.created_at}
+            "is_active": user.is_active, "created_at": user.created_at,
+            "is_admin": user.is_admin}
 
 
 def user_entity(row: sa.Row[Any], prefix: str = "") -> User:
@@ -116,7 +115,8 @@ def user_entity(row: sa.Row[Any], prefix: str = "") -> User:
     return User(id=values[f"{prefix}id"], email=values[f"{prefix}email"],
                 created_at=values[f"{prefix}created_at"], full_name=values[f"{prefix}full_name"],
                 password_hash=values[f"{prefix}password_hash"],
-                is_active=values[f"{prefix}is_active"], number=values[f"{prefix}number"])
+                is_active=values[f"{prefix}is_active"], number=values[f"{prefix}number"],
+                is_admin=values[f"{prefix}is_admin"])
 
 
 def token_row(token: ApiToken) -> dict[str, Any]:

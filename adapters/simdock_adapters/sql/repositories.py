@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from simdock.domain import (
@@ -19,6 +20,7 @@ from simdock.domain import (
     Machine,
     MachineStatus,
     MetricPoint,
+    Payload,
     Report,
     ReportStatus,
     Run,
@@ -27,8 +29,16 @@ from simdock.domain import (
 )
 from simdock.domain.status import TERMINAL_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound
-from simdock.ports import JobQuery, Ordering, Page, PageRequest, RunQuery, RunStatistics
-from simdock_adapters.sql import mappers
+from simdock.ports import (
+    JobQuery,
+    Ordering,
+    Page,
+    PageRequest,
+    RunQuery,
+    RunStatistics,
+    RunTally,
+)
+from simdock_adapters.sql import bulk, mappers
 from simdock_adapters.sql.counts import StatusCounts
 from simdock_adapters.sql.queries import (
     JOB_COLUMNS,
@@ -40,10 +50,12 @@ from simdock_adapters.sql.queries import (
     status_counts,
 )
 from simdock_adapters.sql.tables import (
+    JOB_FIELDS,
     api_tokens,
     artifacts,
     job_tags,
     jobs,
+    login_failures,
     machines,
     metric_points,
     reports,
@@ -64,16 +76,15 @@ class _SqlRepository:
         return self.connection.dialect.name
 
     def _insert_new(self, table: sa.Table, row: dict[str, Any], kind: str) -> int:
-        """INSERT a row whose id must be new; returns its number, or raises Conflict."""
-        if self.connection.execute(
-                sa.select(table.c.number).where(table.c.id == row["id"])).first() is not None:
+        """INSERT a row whose id must be new; returns its number, or raises Conflict.
+
+        One statement: a row that would break a unique constraint is not inserted
+        (ON CONFLICT DO NOTHING), so the transaction stays usable after a Conflict.
+        """
+        number = self.connection.execute(_insert_if_new(table, self.dialect), row).scalar()
+        if number is None:
             raise Conflict(f"{kind} '{row['id']}' already exists")
-        try:
-            with self.connection.begin_nested():
-                return int(self.connection.execute(
-                    table.insert().values(row).returning(table.c.number)).scalar_one())
-        except sa.exc.IntegrityError:
-            raise Conflict(f"{kind} '{row['id']}' already exists") from None
+        return int(number)
 
     def _guarded_update(self, table: sa.Table, entity_id: str, version: int,
                         values: dict[str, Any], kind: str) -> None:
@@ -87,6 +98,13 @@ class _SqlRepository:
         if exists is None:
             raise NotFound(kind, entity_id)
         raise ConcurrencyConflict(f"{kind} '{entity_id}' was changed by someone else")
+
+
+@functools.cache
+def _insert_if_new(table: sa.Table, dialect: str) -> sa.Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING number``, built once per table."""
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_nothing().returning(table.c.number)
 
 
 @functools.cache
@@ -131,32 +149,54 @@ def tags_of(row: sa.Row[Any]) -> tuple[str, ...]:
 @functools.cache
 def _run_with_job(dialect: str) -> sa.Select[Any]:
     """A run joined with its job (columns ``j_*``) and the job's tags, by ``:id``."""
-    return (sa.select(runs, *(c.label(f"j_{c.name}") for c in jobs.c), tag_list(dialect))
+    return (sa.select(runs, *(c.label(f"j_{c.name}") for c in JOB_FIELDS), tag_list(dialect))
             .join(jobs, jobs.c.id == runs.c.job_id).where(runs.c.id == sa.bindparam("id")))
 
+
+_JOB_SPEC = sa.select(jobs.c.spec).where(jobs.c.id == sa.bindparam("id"))
 
 _TOKEN_WITH_OWNER = (sa.select(api_tokens, *(c.label(f"user_{c.name}") for c in users.c))
                      .join(users, users.c.id == api_tokens.c.owner_id)
                      .where(api_tokens.c.token_hash == sa.bindparam("hash")))
 
-_NEXT_QUEUED = (sa.select(runs).where(runs.c.status == RunStatus.QUEUED.value)
-                .order_by(runs.c.created_at, runs.c.number).limit(1))
-_NEXT_QUEUED_SKIP_LOCKED = _NEXT_QUEUED.with_for_update(skip_locked=True)
+# The queue of runs waiting to start is a partial index (owner_id, job_id, run_index) WHERE
+# status = 'queued': its predicate is written as a literal so both planners can use it.
+_IS_QUEUED = sa.text("runs.status = 'queued'")
+_NEXT_QUEUED_OWNER = (sa.select(runs.c.owner_id).where(_IS_QUEUED)
+                      .order_by(runs.c.owner_id).limit(1))
+_NEXT_QUEUED_OWNER_AFTER = _NEXT_QUEUED_OWNER.where(runs.c.owner_id > sa.bindparam("after"))
+_NEXT_QUEUED_JOB = (sa.select(runs.c.job_id)
+                    .where(_IS_QUEUED, runs.c.owner_id == sa.bindparam("owner"))
+                    .order_by(runs.c.job_id).limit(1))
+_NEXT_QUEUED_JOB_AFTER = _NEXT_QUEUED_JOB.where(runs.c.job_id > sa.bindparam("after"))
+_QUEUED_OF_JOB = (sa.select(runs)
+                  .where(_IS_QUEUED, runs.c.owner_id == sa.bindparam("owner"),
+                         runs.c.job_id == sa.bindparam("job"))
+                  .order_by(runs.c.run_index).limit(sa.bindparam("limit")))
+_QUEUED_OF_JOB_SKIP_LOCKED = _QUEUED_OF_JOB.with_for_update(skip_locked=True)
 
 
 class SqlJobRepository(_SqlRepository):
-    def add(self, job: Job) -> None:
-        job.number = self._insert_new(jobs, mappers.job_row(job), "job")
-        self._write_tags(job)
+    def add(self, job: Job, spec: Payload | None = None) -> None:
+        row = {**mappers.job_row(job), "spec": mappers.payload_record(spec)}
+        job.number = self._insert_new(jobs, row, "job")
+        self._insert_tags(job)
+
+    def spec(self, job_id: str) -> Payload | None:
+        record = self.connection.execute(_JOB_SPEC, {"id": job_id}).scalar_one_or_none()
+        return Payload.from_record(record)
 
     def _write_tags(self, job: Job) -> None:
         self.connection.execute(job_tags.delete().where(job_tags.c.job_id == job.id))
+        self._insert_tags(job)
+
+    def _insert_tags(self, job: Job) -> None:
         if job.tags:
             self.connection.execute(job_tags.insert(), [
                 {"job_id": job.id, "tag": tag, "position": i} for i, tag in enumerate(job.tags)])
 
     def _with_tags(self) -> sa.Select[Any]:
-        return sa.select(jobs, tag_list(self.dialect))
+        return sa.select(*JOB_FIELDS, tag_list(self.dialect))
 
     @staticmethod
     def _entity(row: sa.Row[Any]) -> Job:
@@ -176,11 +216,14 @@ class SqlJobRepository(_SqlRepository):
         conditions = job_filters(query)
         total = self.connection.execute(
             sa.select(sa.func.count()).select_from(jobs).where(*conditions)).scalar_one()
+        column = JOB_COLUMNS[query.order.field]
         statement = self._with_tags().where(*conditions).order_by(
-            *order_by(JOB_COLUMNS[query.order.field], jobs.c.number, query.order))
-        rows = self.connection.execute(page(statement, query.page)).all()
-        return Page([self._entity(row) for row in rows], total, query.page.page,
-                    query.page.page_size)
+            *order_by(column, jobs.c.number, query.order))
+        rows = self.connection.execute(
+            page(statement, query.page, column, jobs.c.number, query.order)).all()
+        items = [self._entity(row) for row in rows]
+        return Page(items, total, query.page.page, query.page.page_size,
+                    query.page.next_position(items, total, query.order))
 
     def update(self, job: Job) -> None:
         row = mappers.job_row(job)
@@ -189,6 +232,13 @@ class SqlJobRepository(_SqlRepository):
         if result.rowcount != 1:
             raise NotFound("job", job.id)
         self._write_tags(job)
+
+    def delete(self, job_id: str) -> None:
+        # Tags, runs and the runs' logs, metric points and artifacts go by ON DELETE
+        # CASCADE; the triggers on runs keep run_status_counts right.
+        result = self.connection.execute(jobs.delete().where(jobs.c.id == job_id))
+        if result.rowcount != 1:
+            raise NotFound("job", job_id)
 
 
 class SqlRunRepository(_SqlRepository):
@@ -201,23 +251,46 @@ class SqlRunRepository(_SqlRepository):
         if len(set(ids)) != len(ids):
             repeated = next(i for i in ids if ids.count(i) > 1)
             raise Conflict(f"run '{repeated}' appears twice in one batch")
-        for start in range(0, len(ids), RUN_INSERT_BATCH):
-            existing = self.connection.execute(
-                sa.select(runs.c.id).where(runs.c.id.in_(ids[start:start + RUN_INSERT_BATCH]))
-            ).first()
-            if existing is not None:
-                raise Conflict(f"run '{existing.id}' already exists")
         if not new_runs:
             return
-        self.connection.execute(runs.insert(), [mappers.run_row(r) for r in new_runs])
+        shared = bulk.shared_row(new_runs)
+        if shared is None:
+            numbers = self._insert_each(new_runs)
+        else:
+            numbers = bulk.insert_runs(self.connection, new_runs, shared)
+            if len(numbers) < len(new_runs):  # some id was taken: store none of the batch
+                self.connection.execute(runs.delete().where(
+                    runs.c.number.in_(sa.bindparam("numbers", expanding=True))),
+                    {"numbers": list(numbers.values())})
+                taken = next(run_id for run_id in ids if run_id not in numbers)
+                raise Conflict(f"run '{taken}' already exists")
+        for run in new_runs:
+            run.number = numbers[run.id]
+
+    def _insert_each(self, new_runs: Sequence[Run]) -> dict[str, int]:
+        """Insert runs that differ in more than id and index, row by row."""
+        ids = [r.id for r in new_runs]
+        try:
+            with self.connection.begin_nested():
+                self.connection.execute(runs.insert(), [mappers.run_row(r) for r in new_runs])
+        except sa.exc.IntegrityError:
+            raise Conflict(f"run '{self._first_existing(ids)}' already exists") from None
         numbers: dict[str, int] = {}
         for start in range(0, len(ids), RUN_INSERT_BATCH):
             rows = self.connection.execute(
                 sa.select(runs.c.id, runs.c.number)
                 .where(runs.c.id.in_(ids[start:start + RUN_INSERT_BATCH])))
             numbers.update({run_id: number for run_id, number in rows})
-        for run in new_runs:
-            run.number = numbers[run.id]
+        return numbers
+
+    def _first_existing(self, ids: Sequence[str]) -> str:
+        for start in range(0, len(ids), RUN_INSERT_BATCH):
+            existing = self.connection.execute(
+                sa.select(runs.c.id).where(runs.c.id.in_(ids[start:start + RUN_INSERT_BATCH]))
+            ).first()
+            if existing is not None:
+                return str(existing.id)
+        return "?"
 
     def _one(self, condition: sa.ColumnElement[bool]) -> Run | None:
         row = self.connection.execute(sa.select(runs).where(condition)).first()
@@ -244,15 +317,16 @@ class SqlRunRepository(_SqlRepository):
     def list(self, query: RunQuery) -> Page[Run]:
         conditions = run_filters(query)
         total = self._total(query, conditions)
-        ordering = order_by(RUN_COLUMNS[query.order.field], runs.c.number, query.order)
+        column = RUN_COLUMNS[query.order.field]
+        ordering = order_by(column, runs.c.number, query.order)
         # Page through keys only (an index-only scan for the usual filters), then fetch
         # the page's rows: deep pages then skip index entries, not table rows.
         keys = page(sa.select(runs.c.number).where(*conditions).order_by(*ordering),
-                    query.page).subquery()
+                    query.page, column, runs.c.number, query.order).subquery()
         statement = sa.select(runs).join(keys, keys.c.number == runs.c.number).order_by(*ordering)
-        rows = self.connection.execute(statement)
-        return Page([mappers.run_entity(row) for row in rows], total, query.page.page,
-                    query.page.page_size)
+        items = [mappers.run_entity(row) for row in self.connection.execute(statement)]
+        return Page(items, total, query.page.page, query.page.page_size,
+                    query.page.next_position(items, total, query.order))
 
     def _total(self, query: RunQuery, conditions: Sequence[sa.ColumnElement[bool]]) -> int:
         only_owner_and_status = (query.job_id is None and query.simulation_type is None
@@ -276,10 +350,38 @@ class SqlRunRepository(_SqlRepository):
             statement = statement.with_for_update()
         return self._start(self.connection.execute(statement).first(), worker, now)
 
-    def claim_next(self, worker: str, now: datetime) -> Run | None:
-        """Claim the oldest queued run no one else is claiming (SKIP LOCKED on PostgreSQL)."""
-        statement = _NEXT_QUEUED_SKIP_LOCKED if self.dialect == "postgresql" else _NEXT_QUEUED
-        return self._start(self.connection.execute(statement).first(), worker, now)
+    def next_queued_owner(self, after: str | None = None) -> str | None:
+        statement = _NEXT_QUEUED_OWNER if after is None else _NEXT_QUEUED_OWNER_AFTER
+        return self.connection.execute(statement, {"after": after}).scalar_one_or_none()
+
+    def next_queued_job(self, owner_id: str, after: str | None = None) -> str | None:
+        statement = _NEXT_QUEUED_JOB if after is None else _NEXT_QUEUED_JOB_AFTER
+        return self.connection.execute(statement, {"owner": owner_id, "after": after}
+                                       ).scalar_one_or_none()
+
+    def claim_queued(self, owner_id: str, job_id: str, worker: str, now: datetime,
+                     limit: int = 1) -> Sequence[Run]:
+        statement = _QUEUED_OF_JOB_SKIP_LOCKED if self.dialect == "postgresql" else _QUEUED_OF_JOB
+        rows = self.connection.execute(statement, {"owner": owner_id, "job": job_id,
+                                                   "limit": limit}).all()
+        claimed = [mappers.run_entity(row) for row in rows]
+        if not claimed:
+            return []
+        for run in claimed:
+            run.start(now, worker)
+        parameters = []
+        for run in claimed:
+            row = mappers.run_row(run)
+            del row["id"], row["version"]
+            parameters.append({**{f"new_{name}": value for name, value in row.items()},
+                               "match_id": run.id, "match_version": run.version,
+                               "new_version": run.version + 1})
+        result = self.connection.execute(_guarded_update_statement(runs), parameters)
+        if result.rowcount != len(claimed):
+            raise ConcurrencyConflict(f"queued runs of job '{job_id}' changed while claimed")
+        for run in claimed:
+            run.version += 1
+        return claimed
 
     def _start(self, row: sa.Row[Any] | None, worker: str, now: datetime) -> Run | None:
         if row is None or row.status != RunStatus.QUEUED.value:
@@ -302,15 +404,18 @@ class SqlRunRepository(_SqlRepository):
             statement = statement.where(runs.c.owner_id == owner_id)
         return status_counts(self.connection.execute(statement))
 
-    def counts_by_job(self, job_ids: Sequence[str]) -> dict[str, dict[RunStatus, int]]:
-        result: dict[str, dict[RunStatus, int]] = {job_id: {} for job_id in job_ids}
+    def tally_by_job(self, job_ids: Sequence[str]) -> dict[str, RunTally]:
+        counts: dict[str, dict[RunStatus, int]] = {job_id: {} for job_id in job_ids}
+        progress: dict[str, dict[RunStatus, float]] = {job_id: {} for job_id in job_ids}
         if job_ids:
             rows = self.connection.execute(
-                sa.select(runs.c.job_id, runs.c.status, sa.func.count())
+                sa.select(runs.c.job_id, runs.c.status, sa.func.count(),
+                          sa.func.sum(runs.c.progress))
                 .where(runs.c.job_id.in_(job_ids)).group_by(runs.c.job_id, runs.c.status))
-            for job_id, status, n in rows:
-                result[job_id][RunStatus(status)] = int(n)
-        return result
+            for job_id, status, n, reached in rows:
+                counts[job_id][RunStatus(status)] = int(n)
+                progress[job_id][RunStatus(status)] = float(reached or 0.0)
+        return {job_id: RunTally(counts[job_id], progress[job_id]) for job_id in job_ids}
 
     def statistics(self, owner_id: str | None = None) -> RunStatistics:
         counts = self.counters.read(owner_id)
@@ -402,6 +507,30 @@ class SqlUserRepository(_SqlRepository):
         row = self.connection.execute(
             sa.select(users).where(users.c.email_key == email.lower())).first()
         return mappers.user_entity(row) if row is not None else None
+
+    def update(self, user: User) -> None:
+        result = self.connection.execute(users.update().where(users.c.id == user.id).values(
+            full_name=user.full_name, is_active=user.is_active, is_admin=user.is_admin))
+        if result.rowcount != 1:
+            raise NotFound("user", user.id)
+
+
+class SqlLoginFailureRepository(_SqlRepository):
+    def add(self, key: str, at: datetime) -> None:
+        self.connection.execute(login_failures.insert().values(key=key, at=at))
+
+    def since(self, key: str, after: datetime) -> list[datetime]:
+        rows = self.connection.execute(
+            sa.select(login_failures.c.at)
+            .where(login_failures.c.key == key, login_failures.c.at > after)
+            .order_by(login_failures.c.at))
+        return [at for (at,) in rows]
+
+    def forget(self, key: str, before: datetime | None = None) -> None:
+        statement = login_failures.delete().where(login_failures.c.key == key)
+        if before is not None:
+            statement = statement.where(login_failures.c.at < before)
+        self.connection.execute(statement)
 
 
 class SqlApiTokenRepository(_SqlRepository):

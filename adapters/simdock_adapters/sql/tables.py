@@ -34,6 +34,15 @@ users = sa.Table(
     sa.Column("password_hash", sa.Text),
     sa.Column("is_active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+login_failures = sa.Table(
+    "login_failures", metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(400), nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Index(None, "key", "at"),
 )
 
 api_tokens = sa.Table(
@@ -63,6 +72,7 @@ machines = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp),
     sa.Column("version", sa.Integer, nullable=False, default=0),
+    sa.Column("created_by", sa.String(64)),
     sa.Index(None, "status", "created_at"),
 )
 
@@ -77,9 +87,15 @@ jobs = sa.Table(
     sa.Column("name", sa.Text),
     sa.Column("metadata", Json, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
+    # The job's SweepSpec record (inline or a blob reference), read apart from the job:
+    # NULL for jobs stored before specifications, whose runs keep their own parameters.
+    sa.Column("spec", Json),
     sa.Index(None, "owner_id", "created_at", "number"),
     sa.Index(None, "owner_id", "simulation_type", "created_at"),
 )
+
+#: The columns a job is read with (its spec is read on its own, when needed).
+JOB_FIELDS = [column for column in jobs.c if column.name != "spec"]
 
 job_tags = sa.Table(
     "job_tags", metadata,
@@ -90,6 +106,9 @@ job_tags = sa.Table(
     sa.Index(None, "tag", "job_id"),
 )
 
+QUEUED = sa.text("status = 'queued'")
+PLACED = sa.text("machine_id IS NOT NULL")
+
 runs = sa.Table(
     "runs", metadata,
     sa.Column("number", sa.Integer, primary_key=True, autoincrement=True),
@@ -99,6 +118,8 @@ runs = sa.Table(
     sa.Column("owner_id", sa.String(64), nullable=False),
     sa.Column("simulation_type", sa.Text, nullable=False),
     sa.Column("run_index", sa.Integer, nullable=False),
+    # JSON null for every run whose parameters derive from its job's spec (all runs stored
+    # since specifications were); a run stored before keeps its own here.
     sa.Column("parameters", Json, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("progress", sa.Float, nullable=False, default=0.0),
@@ -118,8 +139,12 @@ runs = sa.Table(
     sa.Index(None, "job_id", "status"),
     sa.Index(None, "owner_id", "created_at", "number"),
     sa.Index(None, "owner_id", "status", "created_at", "number"),
-    sa.Index(None, "status", "created_at", "number"),
-    sa.Index(None, "machine_id", "created_at"),
+    # The queue: runs waiting to start, by owner and job (fair claiming walks it).
+    sa.Index("ix_runs_queue", "owner_id", "job_id", "run_index",
+             postgresql_where=QUEUED, sqlite_where=QUEUED),
+    # Most runs are on no machine: they are left out of the index.
+    sa.Index(None, "machine_id", "created_at",
+             postgresql_where=PLACED, sqlite_where=PLACED),
 )
 
 run_status_counts = sa.Table(

@@ -15,6 +15,7 @@ from simdock.ports import (
     ApiTokenRepository,
     ArtifactRepository,
     JobRepository,
+    LoginFailureRepository,
     LogRepository,
     MachineRepository,
     MetricRepository,
@@ -22,11 +23,12 @@ from simdock.ports import (
     RunRepository,
     UserRepository,
 )
-from simdock_adapters.sql.engine import describe
+from simdock_adapters.sql.engine import unavailable
 from simdock_adapters.sql.repositories import (
     SqlApiTokenRepository,
     SqlArtifactRepository,
     SqlJobRepository,
+    SqlLoginFailureRepository,
     SqlLogRepository,
     SqlMachineRepository,
     SqlMetricRepository,
@@ -61,8 +63,9 @@ def _sqlite_writer_lock(engine: Engine) -> threading.RLock | None:
 class SqlUnitOfWork:
     """Repositories over one transaction; rolled back unless committed.
 
-    Database connection failures surface as ServiceUnavailable naming where
-    the database is, never as a driver traceback.
+    Database connection failures surface as ServiceUnavailable, never as a
+    driver traceback: callers are told the database is unavailable, operators
+    (through the error's detail) where it is and what the driver said.
     """
 
     jobs: JobRepository
@@ -74,6 +77,7 @@ class SqlUnitOfWork:
     logs: LogRepository
     metrics: MetricRepository
     artifacts: ArtifactRepository
+    login_failures: LoginFailureRepository
 
     def __init__(self, engine: Engine, autocommit: bool = False) -> None:
         """``autocommit``: each statement commits at once, with no transaction around
@@ -106,6 +110,7 @@ class SqlUnitOfWork:
         self.logs = SqlLogRepository(connection)
         self.metrics = SqlMetricRepository(connection)
         self.artifacts = SqlArtifactRepository(connection)
+        self.login_failures = SqlLoginFailureRepository(connection)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -148,6 +153,4 @@ class SqlUnitOfWork:
             self._writer_lock.release()
 
     def _unavailable(self, exc: BaseException) -> ServiceUnavailable:
-        detail = str(getattr(exc, "orig", exc)).strip().splitlines()
-        return ServiceUnavailable(f"cannot reach the database at {describe(self.engine)}: "
-                                  f"{detail[0] if detail else type(exc).__name__}")
+        return unavailable(self.engine, exc)

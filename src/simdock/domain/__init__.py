@@ -10,10 +10,11 @@ from simdock.domain.status import (
     MachineStatus,
     ReportStatus,
     RunStatus,
+    job_progress,
     job_status,
     parse_statuses,
 )
-from simdock.domain.sweep import MAX_SWEEP_VARIANTS, SweepSpec, expand
+from simdock.domain.sweep import MAX_SWEEP_VARIANTS, SweepSpec, check_sweep, expand
 from simdock.domain.token import ApiToken
 from simdock.domain.user import User
 
@@ -34,7 +35,9 @@ __all__ = [
     "RunStatus",
     "SweepSpec",
     "User",
+    "check_sweep",
     "expand",
+    "job_progress",
     "job_status",
     "parse_statuses",
 ]

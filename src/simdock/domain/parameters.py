@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from simdock.domain.text import NUL
 from simdock.errors import InvalidParameters
 
 MAX_NESTING = 64
@@ -29,6 +30,9 @@ def _check_json(value: object, path: str, depth: int) -> None:
     if isinstance(value, str):
         if not _is_unicode(value):
             raise InvalidParameters(f"{path} holds a lone surrogate, which is not a character")
+        if NUL in value:
+            raise InvalidParameters(f"{path} holds a NUL character (\\u0000), which cannot "
+                                    "be stored")
         return
     if value is None or isinstance(value, bool | int):
         return
@@ -42,6 +46,8 @@ def _check_json(value: object, path: str, depth: int) -> None:
                 raise InvalidParameters(f"{path} has a non-string key {key!r}")
             if not _is_unicode(key):
                 raise InvalidParameters(f"{path} has a key holding a lone surrogate")
+            if NUL in key:
+                raise InvalidParameters(f"{path} has a key holding a NUL character (\\u0000)")
             _check_json(item, f"{path}.{key}", depth + 1)
         return
     if isinstance(value, list | tuple):

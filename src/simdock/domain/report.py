@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from simdock.domain.status import REPORT_TRANSITIONS, ReportStatus
+from simdock.domain.text import storable
 from simdock.errors import InvalidTransition
 
 
@@ -52,5 +53,5 @@ class Report:
 
     def fail(self, error: str, now: datetime) -> None:
         self.transition(ReportStatus.FAILED)
-        self.error = error
+        self.error = storable(error)
         self.finished_at = now

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from simdock.domain.payload import Payload
 from simdock.domain.status import RUN_TRANSITIONS, RunStatus
+from simdock.domain.text import storable
 from simdock.errors import InvalidTransition, ValidationError
 
 
@@ -24,8 +25,10 @@ class Run:
     owner_id: str
     simulation_type: str
     index: int
-    parameters: Payload
     created_at: datetime
+    #: Parameters stored with the run itself: only runs stored before sweeps were kept
+    #: as specifications have them; every other run's come from its job's spec.
+    parameters: Payload | None = None
     status: RunStatus = RunStatus.QUEUED
     progress: float = 0.0
     attempts: int = 0
@@ -75,12 +78,12 @@ class Run:
 
     def fail(self, error: str, now: datetime) -> None:
         self.transition(RunStatus.FAILED, now)
-        self.error = error
+        self.error = storable(error)
         self.finished_at = now
 
     def cancel(self, now: datetime, reason: str = "cancelled by request") -> None:
         self.transition(RunStatus.CANCELLED, now)
-        self.error = reason
+        self.error = storable(reason)
         self.finished_at = now
 
     def requeue(self, now: datetime) -> None:

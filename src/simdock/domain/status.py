@@ -69,7 +69,9 @@ def job_status(counts: Mapping[RunStatus, int]) -> RunStatus:
 
     Running while anything is running or some runs are done and others still
     queued; queued while nothing has started; once every run is terminal:
-    succeeded if all succeeded, cancelled if all were cancelled, else failed.
+    failed if any failed, else cancelled if any was cancelled (a sweep stopped
+    part way), else succeeded. The SQL adapter compiles this same rule into its
+    job listing's status filter: the two must agree.
     """
     total = sum(counts.values())
     queued = counts.get(RunStatus.QUEUED, 0)
@@ -77,11 +79,28 @@ def job_status(counts: Mapping[RunStatus, int]) -> RunStatus:
         return RunStatus.RUNNING
     if total == 0 or queued == total:
         return RunStatus.QUEUED
-    if counts.get(RunStatus.SUCCEEDED, 0) == total:
-        return RunStatus.SUCCEEDED
-    if counts.get(RunStatus.CANCELLED, 0) == total:
+    if counts.get(RunStatus.FAILED, 0):
+        return RunStatus.FAILED
+    if counts.get(RunStatus.CANCELLED, 0):
         return RunStatus.CANCELLED
-    return RunStatus.FAILED
+    return RunStatus.SUCCEEDED
+
+
+def job_progress(counts: Mapping[RunStatus, int], progress: Mapping[RunStatus, float]
+                 ) -> float:
+    """How far a job's work got, from 0 to 1: the mean progress of its runs.
+
+    ``counts`` are its runs by status and ``progress`` the sum of their
+    progress by status. A succeeded run counts as complete; a failed or
+    cancelled one keeps what it had reached, so stopping work never makes it
+    look done.
+    """
+    total = sum(counts.values())
+    if total <= 0:
+        return 0.0
+    reached = counts.get(RunStatus.SUCCEEDED, 0) + sum(
+        value for status, value in progress.items() if status is not RunStatus.SUCCEEDED)
+    return min(1.0, max(0.0, reached / total))
 
 
 def parse_statuses(values: Iterable[str]) -> frozenset[RunStatus]:

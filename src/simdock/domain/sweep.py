@@ -1,25 +1,31 @@
-"""Sweeps: turning a specification into the list of parameter sets to run."""
+"""Sweeps as specifications: what a job stores once, and each run's parameters derived from it.
+
+A job keeps one :class:`SweepSpec` (a base, plus an explicit list, grid axes
+or zipped lists); each of its runs keeps only its index. The parameters of
+run ``i`` are ``spec.parameters(i)``, computed when the run executes or is
+shown, so storing a sweep costs the size of its request, not variants x base.
+"""
 
 from __future__ import annotations
 
-import itertools
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from simdock.domain.parameters import validate_parameters
-from simdock.errors import InvalidSweep, LimitExceeded
+from simdock.errors import InvalidSweep, LimitExceeded, ValidationError
 
 MAX_SWEEP_VARIANTS = 100_000
 
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """One of three ways to describe variants, each merged over ``base``.
+    """One run (``base`` alone) or one of three ways to describe variants over ``base``.
 
     - ``variants``: an explicit list of parameter sets (seed 001's ``sweep``);
-    - ``grid``: axes whose cartesian product gives the variants;
+    - ``grid``: axes whose cartesian product gives the variants (last axis fastest);
     - ``zipped``: equal-length lists taken position by position.
     """
 
@@ -28,8 +34,21 @@ class SweepSpec:
     zipped: Mapping[str, Sequence[Any]] | None = None
     base: Mapping[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def single(cls, parameters: Mapping[str, Any]) -> SweepSpec:
+        """The specification of a job of one run with ``parameters``."""
+        return cls(base=parameters)
+
+    @property
+    def is_sweep(self) -> bool:
+        return not (self.variants is None and self.grid is None and self.zipped is None)
+
     def count(self) -> int:
-        """How many variants this spec gives, without building them."""
+        """How many runs this spec gives, without building them."""
+        return self._count
+
+    @functools.cached_property
+    def _count(self) -> int:
         if self.variants is not None:
             return len(self.variants)
         if self.grid is not None:
@@ -37,11 +56,69 @@ class SweepSpec:
         if self.zipped is not None:
             lengths = {len(axis) for axis in self.zipped.values()}
             return lengths.pop() if len(lengths) == 1 else 0
-        return 0
+        return 1
+
+    def varied(self, index: int) -> dict[str, Any]:
+        """What run ``index`` sets over the base: its list item as given, or its axis values."""
+        if not 0 <= index < self._count:
+            raise ValidationError(f"no variant {index} in a sweep of {self._count}")
+        if self.variants is not None:
+            return dict(self.variants[index])
+        if self.grid is not None:
+            positions = []
+            for length in self._grid_lengths:
+                index, position = divmod(index, length)
+                positions.append(position)
+            return {name: axis[position] for (name, axis), position
+                    in zip(self._grid_axes, reversed(positions), strict=True)}
+        if self.zipped is not None:
+            return {name: axis[index] for name, axis in self.zipped.items()}
+        return {}
+
+    @functools.cached_property
+    def _grid_axes(self) -> list[tuple[str, Sequence[Any]]]:
+        return list((self.grid or {}).items())
+
+    @functools.cached_property
+    def _grid_lengths(self) -> list[int]:
+        """The axes' lengths, last axis first (it varies fastest)."""
+        return [len(axis) for _, axis in reversed(self._grid_axes)]
+
+    def parameters(self, index: int) -> dict[str, Any]:
+        """The full parameter set of run ``index``: its varied values merged over the base."""
+        return {**self.base, **self.varied(index)}
+
+    def all_parameters(self) -> Iterator[dict[str, Any]]:
+        """Every run's parameter set, in order, one at a time."""
+        return (self.parameters(index) for index in range(self.count()))
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON form for storage; axes are kept as ``[name, values]`` pairs because
+        some stores (PostgreSQL's JSONB) do not keep the order of an object's keys."""
+        record: dict[str, Any] = {"base": dict(self.base)}
+        if self.variants is not None:
+            record["variants"] = [dict(v) for v in self.variants]
+        if self.grid is not None:
+            record["grid"] = [[name, list(axis)] for name, axis in self.grid.items()]
+        if self.zipped is not None:
+            record["zip"] = [[name, list(axis)] for name, axis in self.zipped.items()]
+        return record
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> SweepSpec:
+        def axes(key: str) -> dict[str, list[Any]] | None:
+            pairs = record.get(key)
+            return None if pairs is None else {name: values for name, values in pairs}
+
+        return cls(variants=record.get("variants"), grid=axes("grid"), zipped=axes("zip"),
+                   base=record.get("base") or {})
 
 
-def expand(spec: SweepSpec, limit: int = MAX_SWEEP_VARIANTS) -> list[dict[str, Any]]:
-    """The parameter set of every variant, in order, or a clear refusal."""
+def check_sweep(spec: SweepSpec, limit: int = MAX_SWEEP_VARIANTS) -> SweepSpec:
+    """``spec`` with its parts validated as JSON, or a clear refusal naming what is wrong.
+
+    Nothing is expanded: a grid of a billion variants is refused by its count.
+    """
     given = [n for n, v in (("variants", spec.variants), ("grid", spec.grid),
                             ("zip", spec.zipped)) if v is not None]
     if len(given) != 1:
@@ -66,22 +143,18 @@ def expand(spec: SweepSpec, limit: int = MAX_SWEEP_VARIANTS) -> list[dict[str, A
         raise InvalidSweep("a sweep needs at least one variant")
     if count > limit:
         raise LimitExceeded(f"a sweep may have at most {limit} variants, got {count}")
+    variants = None
     if spec.variants is not None:
-        return [
-            {**base, **validate_parameters(v, f"sweep[{i}]")} for i, v in enumerate(spec.variants)
-        ]
-    if spec.grid is not None:
-        names = list(spec.grid)
-        return [
-            {**base, **dict(zip(names, combo, strict=True))}
-            for combo in itertools.product(*(spec.grid[n] for n in names))
-        ]
-    assert spec.zipped is not None
-    names = list(spec.zipped)
-    return [
-        {**base, **dict(zip(names, combo, strict=True))}
-        for combo in zip(*(spec.zipped[n] for n in names), strict=True)
-    ]
+        variants = [validate_parameters(v, f"sweep[{i}]") for i, v in enumerate(spec.variants)]
+    return SweepSpec(variants=variants,
+                     grid={n: list(a) for n, a in spec.grid.items()} if spec.grid else None,
+                     zipped={n: list(a) for n, a in spec.zipped.items()} if spec.zipped else None,
+                     base=base)
+
+
+def expand(spec: SweepSpec, limit: int = MAX_SWEEP_VARIANTS) -> list[dict[str, Any]]:
+    """The parameter set of every variant, in order, or a clear refusal."""
+    return list(check_sweep(spec, limit).all_parameters())
 
 
 def _check_axes(axes: Mapping[str, Sequence[Any]], kind: str) -> None:

@@ -8,6 +8,8 @@ from datetime import datetime
 
 @dataclass(eq=False)
 class User:
+    """Someone who owns jobs; an administrator may also change shared resources (machines)."""
+
     id: str
     email: str
     created_at: datetime
@@ -15,3 +17,4 @@ class User:
     password_hash: str | None = None
     is_active: bool = True
     number: int | None = None
+    is_admin: bool = False

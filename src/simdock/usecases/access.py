@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol, TypeVar
 
 from simdock.domain import Job, Report, Run
+from simdock.domain.text import may_name_something
 from simdock.errors import NotFound
 from simdock.ports import UnitOfWork
 
@@ -23,13 +24,22 @@ def visible(entity: OwnedT | None, owner_id: str | None, kind: str, entity_id: o
     return entity
 
 
+def named(identifier: object, kind: str) -> str:
+    """``identifier`` if something could be stored under it; NotFound at once if not
+    (an id holding a NUL names nothing, and some stores cannot even look it up)."""
+    if not may_name_something(identifier):
+        raise NotFound(kind, repr(identifier))
+    assert isinstance(identifier, str)
+    return identifier
+
+
 def load_job(uow: UnitOfWork, job_id: str, owner_id: str | None) -> Job:
-    return visible(uow.jobs.get(job_id), owner_id, "job", job_id)
+    return visible(uow.jobs.get(named(job_id, "job")), owner_id, "job", job_id)
 
 
 def load_run(uow: UnitOfWork, run_id: str, owner_id: str | None) -> Run:
-    return visible(uow.runs.get(run_id), owner_id, "run", run_id)
+    return visible(uow.runs.get(named(run_id, "run")), owner_id, "run", run_id)
 
 
 def load_report(uow: UnitOfWork, report_id: str, owner_id: str | None) -> Report:
-    return visible(uow.reports.get(report_id), owner_id, "report", report_id)
+    return visible(uow.reports.get(named(report_id, "report")), owner_id, "report", report_id)

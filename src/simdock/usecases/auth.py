@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from simdock.domain import ApiToken, User
+from simdock.domain.text import BLANK, check_text, may_name_something
 from simdock.errors import AuthenticationFailure, ServiceUnavailable, ValidationError
 from simdock.passwords import hash_password, verify_password
 from simdock.platform import Platform
 from simdock.ports import AccessTokens
-from simdock.usecases.access import visible
+from simdock.usecases import login_guard
+from simdock.usecases.access import named, visible
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+_PART = rf"[^@\x00{BLANK}]"
+EMAIL = re.compile(rf"^{_PART}{{1,64}}@{_PART}+\.{_PART}{{2,}}$")
 MIN_PASSWORD, MAX_PASSWORD = 8, 256
 TOKEN_PREFIX = "sdk_"
 #: Recording every use of a token would make each request write; once a minute is enough.
@@ -41,14 +44,14 @@ class AccessGrant:
 
 def register_user(cmd: RegisterUser, platform: Platform) -> User:
     """Create a user with a hashed password; Conflict if the email is taken."""
-    email = cmd.email.strip() if isinstance(cmd.email, str) else cmd.email
+    email = cmd.email
     if not isinstance(email, str) or len(email) > 320 or not EMAIL.match(email):
         raise ValidationError(f"not a valid email address: {cmd.email!r}")
     if not isinstance(cmd.password, str) or not MIN_PASSWORD <= len(cmd.password) <= MAX_PASSWORD:
         raise ValidationError(
             f"a password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     if cmd.full_name is not None and (not isinstance(cmd.full_name, str)
-                                      or len(cmd.full_name) > 200):
+                                      or len(check_text(cmd.full_name, "full_name")) > 200):
         raise ValidationError("full_name must be a string of at most 200 characters")
     user = User(platform.ids.new("usr"), email, platform.clock.now(), cmd.full_name,
                 hash_password(cmd.password))
@@ -58,40 +61,64 @@ def register_user(cmd: RegisterUser, platform: Platform) -> User:
     return user
 
 
-def login(email: str, password: str, platform: Platform) -> AccessGrant:
+def login(email: str, password: str, platform: Platform, client: str | None = None
+          ) -> AccessGrant:
     """An access token for the user with these credentials.
 
     Unknown emails and wrong passwords get the same error and take the same
-    time, so a caller cannot learn which emails are registered.
+    time, so a caller cannot learn which emails are registered. Repeated
+    failures for one account, or from one ``client`` address, are throttled
+    (:mod:`simdock.usecases.login_guard`).
     """
+    now = platform.clock.now()
+    keys = login_guard.counted_against(email, client, platform.limits)
     with platform.uow() as uow:
-        user = uow.users.get_by_email(email) if isinstance(email, str) else None
+        login_guard.refuse_if_throttled(uow, keys, now, platform.limits)
+        user = uow.users.get_by_email(email) if may_name_something(email) else None
     if not verify_password(password if isinstance(password, str) else "",
                            user.password_hash if user else _DUMMY_HASH) \
             or user is None or not user.is_active:
+        with platform.uow() as uow:
+            login_guard.record_failure(uow, keys, now, platform.limits)
+            uow.commit()
         raise AuthenticationFailure("incorrect email or password")
-    token, expires_at = _access_tokens(platform).issue(user.id, platform.clock.now())
+    with platform.uow() as uow:
+        login_guard.record_success(uow, keys)
+        uow.commit()
+    token, expires_at = _access_tokens(platform).issue(user.id, now)
     return AccessGrant(user, token, expires_at)
 
 
 def authenticate(credential: str, platform: Platform) -> User:
-    """The active user a bearer credential (access token or API token) belongs to."""
+    """The active user a bearer credential (access token or API token) belongs to.
+
+    Who presented a credential is remembered for a few seconds
+    (``platform.credentials``), so a client polling a run is not looked up in
+    the store on every request; an access token's signature and expiry are
+    checked every time.
+    """
     if not credential:
         raise AuthenticationFailure("missing credentials")
     now = platform.clock.now()
     if credential.startswith(TOKEN_PREFIX):
-        return _authenticate_api_token(credential, now, platform)
+        key = token_hash(credential)
+        return platform.credentials.get(key) or _authenticate_api_token(key, now, platform)
     user_id = _access_tokens(platform).verify(credential, now)
+    key = f"user:{user_id}"
+    user = platform.credentials.get(key)
+    if user is not None:
+        return user
     with platform.uow() as uow:
         user = uow.users.get(user_id)
     if user is None or not user.is_active:
         raise AuthenticationFailure("the user of this token no longer exists")
+    platform.credentials.put(key, user)
     return user
 
 
-def _authenticate_api_token(secret: str, now: datetime, platform: Platform) -> User:
+def _authenticate_api_token(key: str, now: datetime, platform: Platform) -> User:
     with platform.uow() as uow:
-        found = uow.tokens.get_with_owner(token_hash(secret))
+        found = uow.tokens.get_with_owner(key)
         if found is None or not found[0].usable(now):
             raise AuthenticationFailure("invalid, expired or revoked API token")
         token, user = found
@@ -101,13 +128,16 @@ def _authenticate_api_token(secret: str, now: datetime, platform: Platform) -> U
             token.last_used_at = now
             uow.tokens.update(token)
             uow.commit()
+    left = (token.expires_at - now).total_seconds() if token.expires_at else None
+    platform.credentials.put(key, user, left)
     return user
 
 
 def create_api_token(owner_id: str, name: str, platform: Platform,
                      expires_in_days: int | None = None) -> tuple[ApiToken, str]:
     """A new token and its secret; the secret is shown this once and stored only hashed."""
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+    if not isinstance(name, str) or not check_text(name, "a token name").strip() \
+            or len(name) > 200:
         raise ValidationError("a token name must be a non-empty string of at most 200 characters")
     if expires_in_days is not None and (isinstance(expires_in_days, bool)
                                         or not isinstance(expires_in_days, int)
@@ -132,11 +162,12 @@ def list_api_tokens(owner_id: str, platform: Platform) -> list[ApiToken]:
 def revoke_api_token(token_id: str, owner_id: str, platform: Platform) -> ApiToken:
     """Revoke one of the owner's tokens (revoking twice is harmless)."""
     with platform.uow() as uow:
-        token = visible(uow.tokens.get(token_id), owner_id, "token", token_id)
+        token = visible(uow.tokens.get(named(token_id, "token")), owner_id, "token", token_id)
         if token.revoked_at is None:
             token.revoked_at = platform.clock.now()
             uow.tokens.update(token)
             uow.commit()
+    platform.credentials.forget(token.token_hash)
     return token
 
 

@@ -18,11 +18,11 @@ from datetime import datetime
 from pathlib import Path
 
 from simdock.domain import Artifact, MetricPoint, RunStatus
+from simdock.domain.text import NUL, storable
 from simdock.errors import ConcurrencyConflict, RunCancelled, ValidationError
 from simdock.platform import Platform
 
 MAX_STREAM_NAME = 16
-MAX_METRIC_NAME = 200
 _UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
 _ARTIFACT_NAME = re.compile(r"^(?!.*\.\.)[A-Za-z0-9._-][A-Za-z0-9._/-]{0,254}$")
 
@@ -58,11 +58,12 @@ class ExecutionContext:
 
     def log(self, message: str, stream: str = "stdout") -> None:
         """Append a line (or several) to the run's log; ``stream`` names it (stdout, stderr...)."""
-        if not isinstance(stream, str) or not 0 < len(stream) <= MAX_STREAM_NAME:
+        if not isinstance(stream, str) or not 0 < len(stream) <= MAX_STREAM_NAME \
+                or NUL in stream:
             raise ValidationError(f"a log stream name has 1 to {MAX_STREAM_NAME} characters")
         now = self._platform.clock.now()
         with self._lock:
-            for line in str(message).splitlines() or [""]:
+            for line in storable(str(message)).splitlines() or [""]:
                 self._logs.append((now, stream, line))
             full = len(self._logs) >= self._platform.limits.log_buffer_lines
         if full:
@@ -72,15 +73,12 @@ class ExecutionContext:
 
     def metric(self, name: str, value: float, step: int | None = None) -> None:
         """Record one point of a metric series; steps count up from 0 if not given."""
-        if not isinstance(name, str) or not 0 < len(name) <= MAX_METRIC_NAME:
-            raise ValidationError(f"a metric name has 1 to {MAX_METRIC_NAME} characters")
         with self._lock:
             if step is None:
-                step = self._steps.get(name, -1) + 1
-            self._steps[name] = max(step, self._steps.get(name, -1))
-            self._metrics.append(
-                MetricPoint(self.run_id, name, int(step), float(value), self._platform.clock.now())
-            )
+                step = MetricPoint.step_after(self._steps.get(name))
+            point = MetricPoint(self.run_id, name, step, value, self._platform.clock.now())
+            self._steps[name] = max(point.step, self._steps.get(name, -1))
+            self._metrics.append(point)
         self._maybe_flush()
 
     def artifact(self, name: str, data: bytes | Path, content_type: str | None = None) -> None:

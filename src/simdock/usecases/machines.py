@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from simdock.domain import Machine, MachineStatus, Run
-from simdock.errors import ConcurrencyConflict, NotFound, ValidationError
+from simdock.domain import Machine, MachineStatus, Run, User
+from simdock.domain.text import check_text
+from simdock.errors import ConcurrencyConflict, NotFound, UnauthorizedOperation, ValidationError
 from simdock.platform import Platform
 from simdock.ports import Page, PageRequest
-from simdock.usecases.access import load_run
+from simdock.usecases.access import load_run, named
 
 
 @dataclass(frozen=True)
@@ -19,20 +20,27 @@ class RegisterMachine:
     memory_gb: float
     gpu: str | None = None
     status: MachineStatus = MachineStatus.AVAILABLE
+    #: The user registering it, who may change it later (with administrators).
+    created_by: str | None = None
 
 
 def register_machine(cmd: RegisterMachine, platform: Platform) -> Machine:
-    if not isinstance(cmd.name, str) or not cmd.name.strip():
+    if not isinstance(cmd.name, str) or not check_text(cmd.name, "machine name").strip():
         raise ValidationError("machine name must be a non-empty string")
-    if not isinstance(cmd.cpu, str) or not cmd.cpu.strip():
+    if not isinstance(cmd.cpu, str) or not check_text(cmd.cpu, "machine cpu").strip():
         raise ValidationError("machine cpu must be a non-empty string")
+    if cmd.gpu is not None:
+        if not isinstance(cmd.gpu, str):
+            raise ValidationError("machine gpu must be a string (or null)")
+        check_text(cmd.gpu, "machine gpu")
     if isinstance(cmd.memory_gb, bool) or not isinstance(cmd.memory_gb, int | float) \
             or not math.isfinite(cmd.memory_gb) or cmd.memory_gb <= 0:
         raise ValidationError(f"machine memory must be a positive number of GB, "
                               f"got {cmd.memory_gb!r}")
     now = platform.clock.now()
     machine = Machine(platform.ids.new("mach"), cmd.name.strip(), cmd.cpu.strip(), cmd.gpu,
-                      float(cmd.memory_gb), now, MachineStatus(cmd.status), now)
+                      float(cmd.memory_gb), now, MachineStatus(cmd.status), now,
+                      created_by=cmd.created_by)
     with platform.uow() as uow:
         uow.machines.add(machine)
         uow.commit()
@@ -41,7 +49,7 @@ def register_machine(cmd: RegisterMachine, platform: Platform) -> Machine:
 
 def get_machine(machine_id: str, platform: Platform) -> Machine:
     with platform.uow() as uow:
-        machine = uow.machines.get(machine_id)
+        machine = uow.machines.get(named(machine_id, "machine"))
     if machine is None:
         raise NotFound("machine", machine_id)
     return machine
@@ -61,7 +69,13 @@ def list_machines(status: MachineStatus | None, page: PageRequest, platform: Pla
         return uow.machines.list(status, page)
 
 
-def set_machine_status(machine_id: str, status: str, platform: Platform) -> Machine:
+def set_machine_status(machine_id: str, status: str, actor: User, platform: Platform
+                       ) -> Machine:
+    """Change a machine's status, as ``actor``: an administrator or the machine's creator.
+
+    Machines are shared: putting one into maintenance refuses everyone's runs on it,
+    so not every user may.
+    """
     try:
         new_status = MachineStatus(status)
     except ValueError:
@@ -69,9 +83,13 @@ def set_machine_status(machine_id: str, status: str, platform: Platform) -> Mach
         raise ValidationError(f"unknown machine status '{status}'; expected one of: {known}"
                               ) from None
     with platform.uow() as uow:
-        machine = uow.machines.get(machine_id)
+        machine = uow.machines.get(named(machine_id, "machine"))
         if machine is None:
             raise NotFound("machine", machine_id)
+        if not machine.may_be_changed_by(actor):
+            raise UnauthorizedOperation(
+                f"machine '{machine_id}' may be changed by its creator and by administrators "
+                "only")
         machine.set_status(new_status, platform.clock.now())
         uow.machines.update(machine)
         uow.commit()
@@ -90,7 +108,7 @@ def place_run(run_id: str, machine_id: str | None, owner_id: str | None, platfor
             with platform.uow() as uow:
                 run = load_run(uow, run_id, owner_id)
                 if machine_id is not None:
-                    machine = uow.machines.get(machine_id)
+                    machine = uow.machines.get(named(machine_id, "machine"))
                     if machine is None:
                         raise NotFound("machine", machine_id)
                     if not machine.accepts_runs:

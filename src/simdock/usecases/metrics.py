@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from simdock.domain import MetricPoint
-from simdock.errors import ValidationError
+from simdock.domain.records import MAX_STEP
+from simdock.errors import Conflict, ValidationError
 from simdock.platform import Platform
 from simdock.usecases.access import load_run
 
@@ -32,10 +32,6 @@ class MetricSeries:
     complete: bool
 
 
-MAX_NAME = 200
-MAX_STEP = 2**31 - 1
-
-
 def utc(at: datetime | None, what: str = "time") -> datetime | None:
     """``at`` in UTC; a time without a zone is taken as UTC."""
     if at is None:
@@ -47,25 +43,21 @@ def utc(at: datetime | None, what: str = "time") -> datetime | None:
 
 
 def append_metric(cmd: AppendMetric, platform: Platform) -> MetricPoint:
-    if not isinstance(cmd.name, str) or not cmd.name.strip() or len(cmd.name) > MAX_NAME:
-        raise ValidationError(f"metric name must be a non-empty string of at most {MAX_NAME} "
-                              "characters")
-    if isinstance(cmd.value, bool) or not isinstance(cmd.value, int | float) \
-            or not math.isfinite(cmd.value):
-        raise ValidationError(f"metric value must be a finite number, got {cmd.value!r}")
-    if cmd.step is not None and (isinstance(cmd.step, bool) or not isinstance(cmd.step, int)
-                                 or not 0 <= cmd.step <= MAX_STEP):
-        raise ValidationError(f"metric step must be an integer from 0 to {MAX_STEP}, "
-                              f"got {cmd.step!r}")
-    at = utc(cmd.at, "metric timestamp")
+    """Add a point to a run that has not finished (Conflict once it has: its series are
+    complete, as :func:`metric_series` says); the point itself checks its name, step and
+    value (``MetricPoint``)."""
+    at = utc(cmd.at, "metric timestamp") or platform.clock.now()
+    MetricPoint(cmd.run_id, cmd.name, cmd.step or 0, cmd.value, at)  # refuse bad input early
     with platform.uow() as uow:
-        load_run(uow, cmd.run_id, cmd.owner_id)
+        run = load_run(uow, cmd.run_id, cmd.owner_id)
+        if run.terminal:
+            raise Conflict(f"run '{cmd.run_id}' is {run.status.value}: a finished run's "
+                           "series are complete and take no more points")
         step = cmd.step
         if step is None:
             existing = uow.metrics.list(cmd.run_id, cmd.name)
-            step = existing[-1].step + 1 if existing else 0
-        point = MetricPoint(cmd.run_id, cmd.name, step, float(cmd.value),
-                            at or platform.clock.now())
+            step = MetricPoint.step_after(existing[-1].step if existing else None)
+        point = MetricPoint(cmd.run_id, cmd.name, step, cmd.value, at)
         uow.metrics.append([point])
         uow.commit()
     return point

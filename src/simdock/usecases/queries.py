@@ -6,22 +6,38 @@ from dataclasses import dataclass
 from typing import Any
 
 from simdock import codec
-from simdock.domain import Artifact, Job, LogLine, Run, RunStatus, job_status
+from simdock.domain import (
+    Artifact,
+    Job,
+    LogLine,
+    Run,
+    RunStatus,
+    SweepSpec,
+    job_progress,
+    job_status,
+)
 from simdock.errors import Conflict, NotFound
 from simdock.platform import Platform
-from simdock.ports import JobQuery, Page, RunQuery, RunStatistics
-from simdock.usecases.access import load_job, load_run, visible
+from simdock.ports import JobQuery, Page, RunQuery, RunStatistics, RunTally
+from simdock.usecases.access import load_job, load_run, named, visible
 
 MAX_LOG_SEQ = 2**31 - 1
 
 
 @dataclass(frozen=True)
 class JobView:
-    """A job with its derived status and the counts it is derived from."""
+    """A job with its derived status and progress, and the run counts they come from."""
 
     job: Job
     status: RunStatus
     counts: dict[RunStatus, int]
+    #: The mean progress of its runs (0 to 1): how far the work got, not how much stopped.
+    progress: float
+
+    @classmethod
+    def of(cls, job: Job, tally: RunTally) -> JobView:
+        counts = dict(tally.counts)
+        return cls(job, job_status(counts), counts, job_progress(counts, tally.progress))
 
     @property
     def finished(self) -> int:
@@ -35,8 +51,8 @@ class JobView:
 def get_job(job_id: str, owner_id: str | None, platform: Platform) -> JobView:
     with platform.uow() as uow:
         job = load_job(uow, job_id, owner_id)
-        counts = uow.runs.counts(job_id=job_id)
-    return JobView(job, job_status(counts), counts)
+        tally = uow.runs.tally_by_job([job_id]).get(job_id, RunTally())
+    return JobView.of(job, tally)
 
 
 def jobs_of(runs: list[Run], owner_id: str | None, platform: Platform) -> dict[str, Job]:
@@ -49,7 +65,7 @@ def jobs_of(runs: list[Run], owner_id: str | None, platform: Platform) -> dict[s
 def get_run_and_job(run_id: str, owner_id: str | None, platform: Platform) -> tuple[Run, Job]:
     """A run and the job it belongs to, read together."""
     with platform.uow() as uow:
-        found = uow.runs.get_with_job(run_id)
+        found = uow.runs.get_with_job(named(run_id, "run"))
     run = visible(found[0] if found else None, owner_id, "run", run_id)
     assert found is not None
     return run, found[1]
@@ -58,10 +74,9 @@ def get_run_and_job(run_id: str, owner_id: str | None, platform: Platform) -> tu
 def list_jobs(query: JobQuery, platform: Platform) -> Page[JobView]:
     with platform.uow() as uow:
         page = uow.jobs.list(query)
-        counts = uow.runs.counts_by_job([j.id for j in page.items])
-    views = [JobView(j, job_status(counts.get(j.id, {})), counts.get(j.id, {}))
-             for j in page.items]
-    return Page(views, page.total, page.page, page.page_size)
+        tallies = uow.runs.tally_by_job([j.id for j in page.items])
+    views = [JobView.of(j, tallies.get(j.id, RunTally())) for j in page.items]
+    return Page(views, page.total, page.page, page.page_size, page.next)
 
 
 def job_runs(job_id: str, owner_id: str | None, platform: Platform) -> list[Run]:
@@ -98,9 +113,25 @@ def finished_job(job_id: str, owner_id: str | None, platform: Platform
 
 
 def run_parameters(run: Run, platform: Platform) -> dict[str, Any]:
-    """The parameter set of a run, wherever it is stored."""
-    value = platform.payloads.load(run.parameters)
-    return dict(value)
+    """The parameter set of a run: derived from its job's specification by its index
+    (runs stored before specifications keep their own)."""
+    if run.parameters is not None:
+        return dict(platform.payloads.load(run.parameters))
+    return job_spec(run.job_id, platform).parameters(run.index)
+
+
+def job_spec(job_id: str, platform: Platform) -> SweepSpec:
+    """A job's sweep specification, read once per process (it never changes)."""
+    spec = platform.specs.get(job_id)
+    if spec is not None:
+        return spec
+    with platform.uow() as uow:
+        stored = uow.jobs.spec(job_id)
+    if stored is None:
+        raise NotFound("job specification", job_id)
+    spec = SweepSpec.from_record(platform.payloads.load(stored))
+    platform.specs.put(job_id, spec, stored.size)
+    return spec
 
 
 def run_result(run_id: str, owner_id: str | None, platform: Platform) -> Any:

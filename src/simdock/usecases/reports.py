@@ -10,10 +10,12 @@ from typing import Any
 from simdock import codec
 from simdock.domain import Report, ReportStatus
 from simdock.domain.parameters import validate_parameters
+from simdock.domain.text import check_text
 from simdock.errors import ConcurrencyConflict, Conflict, InvalidTransition, ValidationError
 from simdock.platform import Platform
 from simdock.ports import Page, PageRequest
 from simdock.usecases.access import load_job, load_report
+from simdock.usecases.queries import run_parameters
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ class RequestReport:
 def request_report(cmd: RequestReport, platform: Platform) -> Report:
     """Queue a report over jobs the owner can see; generated on the reports queue."""
     handler = platform.reports.get(cmd.report_type)
-    output_format = str(cmd.output_format).lower()
+    output_format = check_text(str(cmd.output_format), "output_format").lower()
     if handler.formats and output_format not in handler.formats:
         raise ValidationError(
             f"report type '{cmd.report_type}' cannot produce '{cmd.output_format}'; "
@@ -93,25 +95,21 @@ def generate_report(report_id: str, platform: Platform) -> ReportStatus | None:
 
 def simulation_results(report: Report, platform: Platform) -> list[dict[str, Any]]:
     """One entry per run of the report's jobs: parameters, status, result, error."""
-    payloads = platform.payloads
-    entries: list[dict[str, Any]] = []
     with platform.uow() as uow:
-        for job_id in report.job_ids:
-            job = load_job(uow, job_id, report.owner_id)
-            for run in uow.runs.for_job(job_id):
-                entries.append({
-                    "job_id": job.id,
-                    "job_name": job.name,
-                    "run_id": run.id,
-                    "index": run.index,
-                    "simulation_type": run.simulation_type,
-                    "status": run.status.value,
-                    "parameters": payloads.load(run.parameters),
-                    "result": codec.plain(payloads.load(run.result)),
-                    "error": run.error,
-                    "duration_seconds": run.duration_seconds,
-                })
-    return entries
+        jobs = [(load_job(uow, job_id, report.owner_id), uow.runs.for_job(job_id))
+                for job_id in report.job_ids]
+    return [{
+        "job_id": job.id,
+        "job_name": job.name,
+        "run_id": run.id,
+        "index": run.index,
+        "simulation_type": run.simulation_type,
+        "status": run.status.value,
+        "parameters": run_parameters(run, platform),
+        "result": codec.plain(platform.payloads.load(run.result)),
+        "error": run.error,
+        "duration_seconds": run.duration_seconds,
+    } for job, runs in jobs for run in runs]
 
 
 def get_report(report_id: str, owner_id: str | None, platform: Platform) -> Report:

@@ -6,10 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from simdock.domain import Job, JobKind, Run, SweepSpec, expand
+from simdock.domain import Job, JobKind, Run, SweepSpec, check_sweep
 from simdock.domain.parameters import validate_parameters
+from simdock.domain.text import check_text
 from simdock.errors import InvalidParameters, NotFound, ValidationError
 from simdock.platform import Platform
+from simdock.ports import UnitOfWork
+from simdock.usecases.access import named
 
 MAX_TAGS = 32
 MAX_TAG_LENGTH = 200
@@ -46,101 +49,103 @@ class SubmitSweep(SubmissionOptions):
 
 @dataclass(frozen=True)
 class Submission:
-    """What was created: the job and its run ids in variant order."""
+    """What was created: the job, its run ids in variant order, and its specification."""
 
     job: Job
     run_ids: list[str]
-    parameters: list[dict[str, Any]]
+    spec: SweepSpec
+
+    def varied(self, index: int) -> dict[str, Any]:
+        """What run ``index`` sets over the base (a sweep's list item as given, or its axis
+        values), so that answers about a sweep grow with its request, not variants x base."""
+        return self.spec.varied(index)
 
 
 def submit_run(cmd: SubmitRun, platform: Platform) -> Submission:
     """Queue one run; it is dispatched once the job is committed."""
-    parameters = validate_parameters(cmd.parameters)
-    return _submit(cmd, [parameters], JobKind.SINGLE, platform)
+    spec = SweepSpec.single(validate_parameters(cmd.parameters))
+    return _submit(cmd, spec, JobKind.SINGLE, platform)
 
 
 def submit_sweep(cmd: SubmitSweep, platform: Platform) -> Submission:
     """Queue one run per variant, all in one transaction, then dispatch them."""
-    variants = expand(cmd.sweep, platform.limits.max_sweep_variants)
-    return _submit(cmd, variants, JobKind.SWEEP, platform)
+    spec = check_sweep(cmd.sweep, platform.limits.max_sweep_variants)
+    return _submit(cmd, spec, JobKind.SWEEP, platform)
 
 
-def _submit(
-    cmd: SubmitRun | SubmitSweep,
-    variants: list[dict[str, Any]],
-    kind: JobKind,
-    platform: Platform,
-) -> Submission:
+def _submit(cmd: SubmitRun | SubmitSweep, spec: SweepSpec, kind: JobKind, platform: Platform
+            ) -> Submission:
+    """Check everything, then store the spec once and the runs by index, atomically.
+
+    Every check that can refuse the submission runs before anything is written;
+    a spec large enough for the blob store is removed again if the transaction
+    that would have referred to it fails, so a refused submission leaves nothing.
+    """
     simulation_type = _check_type(cmd.simulation_type)
-    _check_variants(simulation_type, variants, platform)
-    tags = _check_tags(cmd.tags)
+    _check_variants(simulation_type, spec, platform)
+    tags = check_tags(cmd.tags)
     if cmd.name is not None:
         validate_parameters({"name": cmd.name}, "name")
     metadata = validate_parameters(cmd.metadata, "metadata")
     timeout = _check_timeout(cmd.timeout_seconds, platform.limits.default_timeout_seconds)
+    if cmd.machine_id is not None:
+        with platform.uow() as uow:
+            check_machine(uow, cmd.machine_id)
     now = platform.clock.now()
-    job = Job(
-        id=platform.ids.new("job"),
-        owner_id=cmd.owner_id,
-        simulation_type=simulation_type,
-        kind=kind,
-        run_count=len(variants),
-        created_at=now,
-        name=cmd.name,
-        tags=tags,
-        metadata=metadata,
-    )
-    payloads = platform.payloads
-    runs = []
-    for index, parameters in enumerate(variants):
-        run_id = platform.ids.new("run")
-        runs.append(
-            Run(
-                id=run_id,
-                job_id=job.id,
-                owner_id=cmd.owner_id,
-                simulation_type=simulation_type,
-                index=index,
-                parameters=payloads.store(f"runs/{run_id}/parameters.json", parameters),
-                created_at=now,
-                updated_at=now,
-                machine_id=cmd.machine_id,
-                timeout_seconds=timeout,
-            )
-        )
-    with platform.uow() as uow:
-        if cmd.machine_id is not None:
-            machine = uow.machines.get(cmd.machine_id)
-            if machine is None:
-                raise NotFound("machine", cmd.machine_id)
-            if not machine.accepts_runs:
-                raise ValidationError(f"machine '{machine.id}' is in maintenance")
-        uow.jobs.add(job)
-        uow.runs.add_many(runs)
-        uow.commit()
+    job = Job(id=platform.ids.new("job"), owner_id=cmd.owner_id,
+              simulation_type=simulation_type, kind=kind, run_count=spec.count(),
+              created_at=now, name=cmd.name, tags=tags, metadata=metadata)
+    runs = [Run(id=run_id, job_id=job.id, owner_id=cmd.owner_id,
+                simulation_type=simulation_type, index=index, created_at=now, updated_at=now,
+                machine_id=cmd.machine_id, timeout_seconds=timeout)
+            for index, run_id in enumerate(platform.ids.new_many("run", job.run_count))]
+    stored = platform.payloads.store(f"jobs/{job.id}/spec.json", spec.to_record())
+    try:
+        with platform.uow() as uow:
+            if cmd.machine_id is not None:
+                check_machine(uow, cmd.machine_id)
+            uow.jobs.add(job, stored)
+            uow.runs.add_many(runs)
+            uow.commit()
+    except BaseException:
+        platform.payloads.discard(stored)
+        raise
+    platform.specs.put(job.id, spec, stored.size)
     run_ids = [r.id for r in runs]
     platform.dispatcher.dispatch_runs(run_ids)
-    return Submission(job, run_ids, variants)
+    return Submission(job, run_ids, spec)
+
+
+def check_machine(uow: UnitOfWork, machine_id: str) -> None:
+    """Refuse a machine that does not exist or is in maintenance: runs cannot go there."""
+    machine = uow.machines.get(named(machine_id, "machine"))
+    if machine is None:
+        raise NotFound("machine", machine_id)
+    if not machine.accepts_runs:
+        raise ValidationError(f"machine '{machine.id}' is in maintenance")
 
 
 def _check_type(simulation_type: object) -> str:
     if not isinstance(simulation_type, str) or not simulation_type.strip():
         raise ValidationError("simulation_type must be a non-empty string")
-    return simulation_type.strip()
+    return check_text(simulation_type.strip(), "simulation_type")
 
 
-def _check_variants(
-    simulation_type: str, variants: list[dict[str, Any]], platform: Platform
-) -> None:
-    for index, parameters in enumerate(variants):
+def _check_variants(simulation_type: str, spec: SweepSpec, platform: Platform) -> None:
+    """Ask the executor about every run's parameters, naming the variant it refuses."""
+    check = platform.executor.checker(simulation_type)
+    if check is None:
+        return
+    for index, parameters in enumerate(spec.all_parameters()):
         try:
-            platform.executor.check(simulation_type, parameters)
+            check(parameters)
         except InvalidParameters as exc:
-            where = f"variant {index}: " if len(variants) > 1 else ""
+            where = f"variant {index}: " if spec.is_sweep else ""
             raise InvalidParameters(f"{where}{exc.message}") from exc
 
 
-def _check_tags(tags: Sequence[str]) -> tuple[str, ...]:
+def check_tags(tags: Sequence[str]) -> tuple[str, ...]:
+    """A submission's tags, checked and without repeats, in the order given."""
     if isinstance(tags, str) or not all(isinstance(t, str) and t for t in tags):
         raise ValidationError("tags must be a list of non-empty strings")
     validate_parameters({"tags": list(tags)}, "tags")

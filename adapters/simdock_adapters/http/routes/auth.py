@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from flask import Blueprint
+from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simdock.domain import ApiToken, User
 from simdock.usecases import auth
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import current_user, platform
-from simdock_adapters.http.schemas import PageOf
+from simdock_adapters.http.schemas import WHOLE, Name, PageOf
 
 Strict = ConfigDict(extra="forbid")
 
 
 class Registration(BaseModel):
     model_config = Strict
-    email: str = Field(max_length=320, examples=["user@example.com"])
+    email: str = Field(max_length=320, pattern=auth.EMAIL.pattern,
+                       examples=["user@example.com"])
     password: str = Field(min_length=auth.MIN_PASSWORD, max_length=auth.MAX_PASSWORD)
     full_name: str | None = Field(None, max_length=200)
 
@@ -31,13 +32,17 @@ class UserOut(BaseModel):
     email: str
     full_name: str | None
     is_active: bool
+    is_admin: bool = Field(description="Administrators may change any machine")
     created_at: datetime
 
 
 class LoginJson(BaseModel):
     """JSON login: ``email`` (or ``username``) and ``password``."""
 
-    model_config = Strict
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"required": ["email"], "properties": {"email": {"type": "string", "minLength": 1}}},
+        {"required": ["username"],
+         "properties": {"username": {"type": "string", "minLength": 1}}}]})
     email: str | None = Field(None, max_length=320)
     username: str | None = Field(None, max_length=320)
     password: str = Field(max_length=auth.MAX_PASSWORD)
@@ -78,8 +83,8 @@ class AccessTokenOut(BaseModel):
 
 class NewApiToken(BaseModel):
     model_config = Strict
-    name: str = Field(min_length=1, max_length=200)
-    expires_in_days: int | None = Field(None, ge=1, le=3650)
+    name: Name
+    expires_in_days: Annotated[int, Field(ge=1, le=3650), WHOLE] | None = None
 
 
 class ApiTokenOut(BaseModel):
@@ -102,7 +107,7 @@ class CreatedApiToken(ApiTokenOut):
 
 def user_out(user: User) -> UserOut:
     return UserOut(id=user.id, email=user.email, full_name=user.full_name,
-                   is_active=user.is_active, created_at=user.created_at)
+                   is_active=user.is_active, is_admin=user.is_admin, created_at=user.created_at)
 
 
 def token_out(token: ApiToken) -> ApiTokenOut:
@@ -124,13 +129,15 @@ def register(api: Api) -> Blueprint:
         return user_out(user)
 
     @api.operation(bp, "/login", "POST", auth=False, tags=tags, body=LoginJson, form=LoginForm,
-                   responses={200: AccessTokenOut}, errors=frozenset({401}))
+                   responses={200: AccessTokenOut}, errors=frozenset({401, 429}))
     def login(body: LoginJson | LoginForm) -> AccessTokenOut:
         """Log in with email and password; returns a bearer access token.
 
         Accepts the OAuth2 password form (``username=...&password=...``) or JSON.
+        Repeated failures for one account, or from one address, are answered 429
+        with Retry-After for a while.
         """
-        grant = auth.login(body.login_name, body.password, platform())
+        grant = auth.login(body.login_name, body.password, platform(), request.remote_addr)
         now = platform().clock.now()
         return AccessTokenOut(access_token=grant.access_token,
                               expires_in=max(0, int((grant.expires_at - now).total_seconds())),

@@ -1,34 +1,53 @@
 """Seed 002's convergence data: points of a run's metric series, graphs and live streams.
 
 A run's series are its metric points (``loss`` unless a name is given);
-handlers emit them while running, and clients can add points here.
+handlers emit them while running, and clients can add points here until the
+run finishes. Seed 002's "simulation" in these routes is a run: answers name
+it both ``run_id`` and ``simulation_id``, and each value both ``value`` and
+``loss_value``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from flask import Blueprint, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from simdock.domain import User
+from simdock.domain.records import MAX_STEP
+from simdock.errors import ValidationError
 from simdock.usecases import metrics
 from simdock_adapters.http.api import Api, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform
-from simdock_adapters.http.streams import metric_stream
+from simdock_adapters.http.schemas import WHOLE, Name, QueryTime
+from simdock_adapters.http.streams import hold, metric_stream
 from simdock_adapters.http.views import MetricPointOut, metric_out
 
 
-class PointIn(BaseModel):
-    """A point: the run (``run_id`` or seed 002's ``simulation_id``) and its value."""
+class PointValue(BaseModel):
+    """What a point holds besides its run: its value (``value`` or seed 002's
+    ``loss_value``), series, step and time."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    run_id: str = Field(validation_alias=AliasChoices("run_id", "simulation_id"))
     value: float = Field(validation_alias=AliasChoices("value", "loss_value"),
                          allow_inf_nan=False)
-    name: str = Field("loss", min_length=1, max_length=200)
-    step: int | None = Field(None, ge=0, le=2**31 - 1)
+    name: Name = "loss"
+    step: Annotated[int, Field(ge=0, le=MAX_STEP), WHOLE] | None = None
     timestamp: datetime | None = None
+
+
+class PointIn(PointValue):
+    """A point: the run (``run_id`` or seed 002's ``simulation_id``) and its value."""
+
+    run_id: str = Field(validation_alias=AliasChoices("run_id", "simulation_id"))
+
+
+class RunPointIn(PointValue):
+    """A point for the run the path names; a body run id, if given, must be the same."""
+
+    run_id: str | None = Field(None, validation_alias=AliasChoices("run_id", "simulation_id"))
 
 
 class SeriesQuery(BaseModel):
@@ -37,7 +56,7 @@ class SeriesQuery(BaseModel):
 
 
 class StreamQuery(SeriesQuery):
-    since: datetime | None = Field(None, description="Only points recorded after this time")
+    since: QueryTime | None = Field(None, description="Only points recorded after this time")
     since_step: int | None = Field(None, ge=-1, description="Only points after this step")
 
 
@@ -45,6 +64,7 @@ class PointsOut(BaseModel):
     """Points of a run's series and whether the run has finished (no more will come)."""
 
     run_id: str
+    simulation_id: str = Field(description="The run, in seed 002's words (same as run_id)")
     points: list[MetricPointOut]
     complete: bool
     last_step: int | None = None
@@ -55,9 +75,12 @@ class GraphOut(BaseModel):
     """One series as parallel arrays, ready to plot, and whether it is complete."""
 
     run_id: str
+    simulation_id: str = Field(description="The run, in seed 002's words (same as run_id)")
     name: str
     steps: list[int]
     values: list[float]
+    loss_values: list[float] = Field(description="The values, in seed 002's words "
+                                                 "(same as values)")
     timestamps: list[datetime]
     count: int
     complete: bool
@@ -70,9 +93,26 @@ def register(api: Api) -> Blueprint:
     @api.operation(bp, "/data", "POST", tags=tags, authenticate=current_user, body=PointIn,
                    responses={201: MetricPointOut})
     def add_point(user: User, body: PointIn) -> MetricPointOut:
-        """Add a point to a run's series (the step defaults to one after the last)."""
+        """Add a point to a run's series (the step defaults to one after the last).
+
+        A run that has finished takes no more points (409).
+        """
         return metric_out(metrics.append_metric(metrics.AppendMetric(
             body.run_id, user.id, body.name, body.value, body.step, body.timestamp), platform()))
+
+    @api.operation(bp, "/<run_id>/add-bare-sql", "POST", tags=tags, authenticate=current_user,
+                   body=RunPointIn, responses={201: MetricPointOut})
+    def add_run_point(user: User, run_id: str, body: RunPointIn) -> MetricPointOut:
+        """Add a point to the run the path names (seed 002's add-bare-sql).
+
+        The same as POST /convergence/data with the run in the path; a body
+        ``simulation_id`` (or ``run_id``) naming another run is a 400.
+        """
+        if body.run_id is not None and body.run_id != run_id:
+            raise ValidationError(f"the body names run '{body.run_id}' but the path names "
+                                  f"run '{run_id}'")
+        return metric_out(metrics.append_metric(metrics.AppendMetric(
+            run_id, user.id, body.name, body.value, body.step, body.timestamp), platform()))
 
     @api.operation(bp, "/<run_id>/data", "GET", tags=tags, authenticate=current_user,
                    query=SeriesQuery, responses={200: PointsOut})
@@ -92,20 +132,28 @@ def register(api: Api) -> Blueprint:
         """One series as arrays for plotting, with a completion flag."""
         name = query.name or "loss"
         series = metrics.metric_series(run_id, user.id, platform(), name)
-        return GraphOut(run_id=run_id, name=name, steps=[p.step for p in series.points],
-                        values=[p.value for p in series.points],
-                        timestamps=[p.at for p in series.points], count=len(series.points),
-                        complete=series.complete)
+        values = [p.value for p in series.points]
+        return GraphOut(run_id=run_id, simulation_id=run_id, name=name,
+                        steps=[p.step for p in series.points], values=values,
+                        loss_values=values, timestamps=[p.at for p in series.points],
+                        count=len(series.points), complete=series.complete)
 
     @api.operation(bp, "/<run_id>/events", "GET", tags=tags, authenticate=current_user,
+                   errors=frozenset({429}),
                    query=StreamQuery,
-                   responses={200: Raw("text/event-stream", "Points as server-sent events, "
-                                                            "then an end event")})
+                   responses={200: Raw(
+                       "text/event-stream", "Points as server-sent events, then an end event",
+                       events={"point": "a point: run_id, name, step, value, timestamp",
+                               "end": "the run finished and every point was sent"},
+                       example='event: point\ndata: {"run_id": "run-0f1ac123456789abc", '
+                               '"name": "loss", "step": 3, "value": 0.25, "timestamp": '
+                               '"2026-01-31T12:00:00+00:00"}\nid: 3\n\nevent: end\ndata: '
+                               '{"complete": true}\n\n')})
     def point_events(user: User, run_id: str, query: StreamQuery) -> Response:
         """Live points as server-sent events until the run finishes."""
         metrics.metric_series(run_id, user.id, platform(), query.name, since_step=2**31)
         return metric_stream(run_id, user.id, shared_platform(), query.name,
-                             query.since_step, query.since, context().streams.take())
+                             query.since_step, query.since, hold(context().streams, user.id))
 
     return bp
 
@@ -114,6 +162,7 @@ def _points(run_id: str, user: User, name: str | None, since_step: int | None,
             since: datetime | None) -> PointsOut:
     series = metrics.metric_series(run_id, user.id, platform(), name, since_step, since)
     last = series.points[-1] if series.points else None
-    return PointsOut(run_id=run_id, points=[metric_out(p) for p in series.points],
+    return PointsOut(run_id=run_id, simulation_id=run_id,
+                     points=[metric_out(p) for p in series.points],
                      complete=series.complete, last_step=last.step if last else None,
                      last_timestamp=max((p.at for p in series.points), default=None))

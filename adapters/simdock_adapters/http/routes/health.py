@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Literal
 
-from flask import Blueprint
+from flask import Blueprint, g
 from pydantic import BaseModel
 
 from simdock.usecases.health import check_services
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import platform
+
+log = logging.getLogger(__name__)
 
 VERSION = "1.0.0"
 Health = Literal["healthy", "unhealthy"]
@@ -33,8 +36,16 @@ class Probe(BaseModel):
 
 
 def services() -> dict[str, Health]:
-    return {name: "healthy" if problem is None else "unhealthy"
-            for name, problem in check_services(platform()).items()}
+    """Each backing service's state; why one is unhealthy goes to the log, not the answer."""
+    states: dict[str, Health] = {}
+    for name, problem in check_services(platform()).items():
+        states[name] = "healthy" if problem is None else "unhealthy"
+        if problem is not None:
+            request_id = g.get("request_id")
+            log.warning("%s is unhealthy on request %s: %s", name, request_id, problem,
+                        extra={"fields": {"request_id": request_id, "service": name,
+                                          "detail": problem}})
+    return states
 
 
 def register(api: Api) -> Blueprint:

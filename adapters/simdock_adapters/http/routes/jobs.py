@@ -6,25 +6,42 @@ joined with its machine, and placing a run on a machine.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from simdock.domain import User
-from simdock.ports import RUN_ORDER_FIELDS, Ordering, PageRequest, RunQuery
+from simdock.ports import RUN_ORDER_FIELDS, Ordering, RunQuery
 from simdock.usecases import cancel, machines, queries
 from simdock.usecases.submit import SubmissionOptions
-from simdock_adapters.executors.routing import container_type
+from simdock_adapters.executors.routing import IMAGE, container_type
 from simdock_adapters.http.api import Api, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform
 from simdock_adapters.http.results import result_archive
-from simdock_adapters.http.schemas import Deleted, PageOf, PageQuery, StatusFilter
-from simdock_adapters.http.streams import log_stream
+from simdock_adapters.http.schemas import (
+    CursorPageQuery,
+    Deleted,
+    Name,
+    PageOf,
+    RunOrder,
+    StatusFilter,
+    Tag,
+)
+from simdock_adapters.http.streams import hold, log_stream
 from simdock_adapters.http.submissions import submit
 from simdock_adapters.http.views import RunDetailed, RunOut, page_of, run_detailed, run_out
 
 JSON = dict[str, Any]
+
+
+def _image_reference(value: str) -> str:
+    container_type(value)  # refuses what is not an image reference, naming it
+    return value
+
+
+ImageReference = Annotated[str, AfterValidator(_image_reference), WithJsonSchema(
+    {"type": "string", "maxLength": 255, "pattern": IMAGE.pattern})]
 
 
 class JobSubmission(BaseModel):
@@ -34,15 +51,18 @@ class JobSubmission(BaseModel):
     registered handler such as ``heat1d``. Without either, the default image.
     """
 
-    model_config = ConfigDict(extra="forbid")
-    container_image: str | None = Field(None, max_length=255, examples=["sim:local"])
-    simulation_type: str | None = Field(None, max_length=200, examples=["heat1d"])
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"not": {
+        "required": ["container_image", "simulation_type"],
+        "properties": {"container_image": {"type": "string"},
+                       "simulation_type": {"type": "string"}}}})
+    container_image: ImageReference | None = Field(None, examples=["sim:local"])
+    simulation_type: Name | None = Field(None, examples=["heat1d"])
     params: JSON | None = None
     sweep: list[JSON] | None = None
     grid: dict[str, list[Any]] | None = None
     zip: dict[str, list[Any]] | None = None
     metadata: JSON = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list, max_length=32)
+    tags: list[Tag] = Field(default_factory=list, max_length=32)
     name: str | None = Field(None, max_length=200)
     timeout: float | None = Field(None, gt=0, le=7 * 24 * 3600)
     machine_id: str | None = None
@@ -59,21 +79,23 @@ class JobSubmission(BaseModel):
 
 
 class JobsCreated(BaseModel):
-    """The ids of the runs created, and for a sweep which parameters each got."""
+    """The ids of the runs created, and for a sweep what each run varies."""
 
     jobs: list[str]
-    sweep_mapping: dict[str, JSON] | None
+    sweep_mapping: dict[str, JSON] | None = Field(
+        description="For a sweep, run id -> what that run sets over ``params``: its item of "
+                    "``sweep`` as given, or its values of the ``grid`` or ``zip`` axes")
     simulation_id: str = Field(description="The submission grouping these runs")
 
 
-class JobListQuery(PageQuery, StatusFilter):
+class JobListQuery(CursorPageQuery, StatusFilter):
     simulation_type: str | None = None
     container_image: str | None = None
     tag: str | None = None
     machine_id: str | None = None
     simulation_id: str | None = None
-    order_by: str | None = Field(None, description="A field, '-field' for descending",
-                                 examples=["-created_at"])
+    order_by: RunOrder | None = Field(None, description="A field, '-field' for descending",
+                                      examples=["-created_at"])
 
 
 class LogLineOut(BaseModel):
@@ -125,7 +147,7 @@ def run_query(user: User, query: JobListQuery) -> RunQuery:
                     statuses=query.statuses,
                     simulation_type=simulation_type, tag=query.tag, machine_id=query.machine_id,
                     order=Ordering.parse(query.order_by, RUN_ORDER_FIELDS),
-                    page=PageRequest(query.page, query.effective_size))
+                    page=query.page_request())
 
 
 def register(api: Api) -> Blueprint:
@@ -134,17 +156,19 @@ def register(api: Api) -> Blueprint:
 
     @api.operation(bp, "", "POST", tags=tags, authenticate=current_user, body=JobSubmission,
                    responses={201: JobsCreated})
-    def submit_jobs(user: User, body: JobSubmission) -> JobsCreated:
+    def submit_jobs(user: User, body: JobSubmission) -> dict[str, Any]:
         """Submit one run or a parameter sweep."""
         submission = submit(user.id, simulation_type_of(body), body.params, body.sweep,
                             body.grid, body.zip, SubmissionOptions(
                                 name=body.name, tags=body.tags, metadata=body.metadata,
                                 machine_id=body.machine_id, timeout_seconds=body.timeout),
                             platform())
-        mapping = dict(zip(submission.run_ids, submission.parameters, strict=True))
-        return JobsCreated(jobs=submission.run_ids,
-                           sweep_mapping=mapping if body.is_sweep else None,
-                           simulation_id=submission.job.id)
+        mapping = {run_id: submission.varied(index)
+                   for index, run_id in enumerate(submission.run_ids)} if body.is_sweep else None
+        # JobsCreated documents this answer; a sweep's can hold 100,000 entries, which are
+        # made here as they are to be sent rather than validated once more.
+        return {"jobs": submission.run_ids, "sweep_mapping": mapping,
+                "simulation_id": submission.job.id}
 
     @api.operation(bp, "", "GET", tags=tags, authenticate=current_user, query=JobListQuery,
                    responses={200: PageOf[RunOut]})
@@ -162,35 +186,35 @@ def register(api: Api) -> Blueprint:
         return StatsOut(total=stats.total, counts={s.value: n for s, n in stats.counts.items()},
                         mean_duration_seconds=stats.mean_duration_seconds)
 
-    @api.operation(bp, "/<job_id>", "GET", tags=tags, authenticate=current_user,
+    @api.operation(bp, "/<id:job_id>", "GET", tags=tags, authenticate=current_user,
                    responses={200: RunOut})
     def get_job_run(user: User, job_id: str) -> RunOut:
         """One run's status, parameters and timings."""
         run, job = queries.get_run_and_job(job_id, user.id, platform())
         return run_out(run, job, platform())
 
-    @api.operation(bp, "/<job_id>/detailed", "GET", tags=tags, authenticate=current_user,
+    @api.operation(bp, "/<id:job_id>/detailed", "GET", tags=tags, authenticate=current_user,
                    responses={200: RunDetailed})
     def get_job_run_detailed(user: User, job_id: str) -> RunDetailed:
         """One run joined with the machine it is placed on."""
         run, job = queries.get_run_and_job(job_id, user.id, platform())
         return run_detailed(run, job, machines.machines_of([run], platform()), platform())
 
-    @api.operation(bp, "/<job_id>", "PATCH", tags=tags, authenticate=current_user,
+    @api.operation(bp, "/<id:job_id>", "PATCH", tags=tags, authenticate=current_user,
                    body=Placement, responses={200: RunOut})
     def place_job_run(user: User, job_id: str, body: Placement) -> RunOut:
         """Place an unfinished run on a machine (seed 002's update)."""
         run = machines.place_run(job_id, body.machine_id, user.id, platform())
         return run_out(run, queries.jobs_of([run], user.id, platform())[run.job_id], platform())
 
-    @api.operation(bp, "/<job_id>", "DELETE", tags=tags, authenticate=current_user,
+    @api.operation(bp, "/<id:job_id>", "DELETE", tags=tags, authenticate=current_user,
                    responses={200: Deleted})
     def cancel_job_run(user: User, job_id: str) -> Deleted:
         """Cancel a run that has not finished (a finished run keeps its outcome)."""
         cancel.cancel_run(job_id, user.id, platform())
         return Deleted(id=job_id, status=queries.get_run(job_id, user.id, platform()).status)
 
-    @api.operation(bp, "/<job_id>/logs", "GET", tags=tags, authenticate=current_user,
+    @api.operation(bp, "/<id:job_id>/logs", "GET", tags=tags, authenticate=current_user,
                    query=LogQuery, responses={200: LogsOut})
     def job_logs(user: User, job_id: str, query: LogQuery) -> LogsOut:
         """A run's log lines (after ``after``, at most ``limit``)."""
@@ -202,15 +226,24 @@ def register(api: Api) -> Blueprint:
             next_after=lines[-1].seq if lines else query.after,
             complete=run.terminal and len(lines) < query.limit)
 
-    @api.operation(bp, "/<job_id>/logs/stream", "GET", tags=tags, authenticate=current_user,
-                   responses={200: Raw("text/event-stream", "Log lines as server-sent events, "
-                                                            "then an end event")})
+    @api.operation(bp, "/<id:job_id>/logs/stream", "GET", tags=tags, authenticate=current_user,
+                   errors=frozenset({429}),
+                   responses={200: Raw(
+                       "text/event-stream", "Log lines as server-sent events, then an end event",
+                       events={"log": "a line: seq, timestamp, stream, message (its seq is the "
+                                      "event id)",
+                               "end": "the run finished and every line was sent: its status"},
+                       example='event: log\ndata: {"seq": 1, "timestamp": '
+                               '"2026-01-31T12:00:00+00:00", "stream": "stdout", "message": '
+                               '"heat1d: 200 steps"}\nid: 1\n\nevent: end\ndata: {"status": '
+                               '"succeeded"}\n\n')})
     def job_log_stream(user: User, job_id: str) -> Response:
         """Stream a run's log lines as server-sent events until it finishes."""
         queries.get_run(job_id, user.id, platform())
-        return log_stream(job_id, user.id, shared_platform(), context().streams.take())
+        return log_stream(job_id, user.id, shared_platform(), hold(context().streams, user.id))
 
-    @api.operation(bp, "/<job_id>/result", "GET", tags=tags, authenticate=current_user,
+    @api.operation(bp, "/<id:job_id>/result", "GET", tags=tags, authenticate=current_user,
+                   errors=frozenset({409}),
                    responses={200: Raw("application/zip", "The run's files, result, "
                                                           "parameters and log, zipped")})
     def job_result(user: User, job_id: str) -> Response:

@@ -8,11 +8,10 @@ from flask import Blueprint
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from simdock.domain import MachineStatus, User
-from simdock.ports import PageRequest
 from simdock.usecases import machines
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import current_user, platform
-from simdock_adapters.http.schemas import PageOf, PageQuery
+from simdock_adapters.http.schemas import Name, PageOf, PageQuery
 from simdock_adapters.http.views import MachineOut, machine_out, page_of
 
 Status = Literal["available", "busy", "maintenance"]
@@ -20,8 +19,8 @@ Status = Literal["available", "busy", "maintenance"]
 
 class MachineIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    name: str = Field(min_length=1, max_length=200)
-    cpu: str = Field(min_length=1, max_length=200, examples=["AMD EPYC 7763 (64 cores)"])
+    name: Name
+    cpu: Name = Field(examples=["AMD EPYC 7763 (64 cores)"])
     gpu: str | None = Field(None, max_length=200, examples=["NVIDIA A100"])
     memory: float = Field(gt=0, le=1_000_000, validation_alias=AliasChoices("memory", "memory_gb"),
                           description="Memory in GB")
@@ -46,14 +45,15 @@ def register(api: Api) -> Blueprint:
     def create_machine(user: User, body: MachineIn) -> MachineOut:
         """Register a machine."""
         return machine_out(machines.register_machine(machines.RegisterMachine(
-            body.name, body.cpu, body.memory, body.gpu, MachineStatus(body.status)), platform()))
+            body.name, body.cpu, body.memory, body.gpu, MachineStatus(body.status),
+            created_by=user.id), platform()))
 
     @api.operation(bp, "", "GET", tags=tags, authenticate=current_user, query=MachineListQuery,
                    responses={200: PageOf[MachineOut]})
     def list_machines(user: User, query: MachineListQuery) -> dict[str, Any]:
         """List machines, optionally by status."""
         page = machines.list_machines(MachineStatus(query.status) if query.status else None,
-                                      PageRequest(query.page, query.effective_size), platform())
+                                      query.page_request(), platform())
         return page_of(page, [machine_out(m) for m in page.items])
 
     @api.operation(bp, "/<machine_id>", "GET", tags=tags, authenticate=current_user,
@@ -63,9 +63,13 @@ def register(api: Api) -> Blueprint:
         return machine_out(machines.get_machine(machine_id, platform()))
 
     @api.operation(bp, "/<machine_id>/status", "PATCH", tags=tags, authenticate=current_user,
-                   body=StatusChange, responses={200: MachineOut})
+                   body=StatusChange, responses={200: MachineOut}, errors=frozenset({403}))
     def set_machine_status(user: User, machine_id: str, body: StatusChange) -> MachineOut:
-        """Change a machine's status: available, busy or maintenance."""
-        return machine_out(machines.set_machine_status(machine_id, body.status, platform()))
+        """Change a machine's status: available, busy or maintenance.
+
+        Only the user who registered the machine and administrators may.
+        """
+        return machine_out(machines.set_machine_status(machine_id, body.status, user,
+                                                       platform()))
 
     return bp

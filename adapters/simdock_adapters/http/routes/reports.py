@@ -1,19 +1,17 @@
-"""Seed 000's reports: requested over simulation jobs, downloaded through signed links."""
+"""Seed 000's reports: requested over simulation jobs, downloaded through time-limited links."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, Response, send_file
 from pydantic import BaseModel, ConfigDict, Field
 
 from simdock.domain import Report, ReportStatus, User
-from simdock.errors import ValidationError
-from simdock.ports import PageRequest
+from simdock.errors import NotFound
 from simdock.usecases import reports
 from simdock_adapters.http.api import Api, Raw
-from simdock_adapters.http.context import context, current_user, platform
-from simdock_adapters.http.downloads import Download
+from simdock_adapters.http.context import context, current_user, link_base, platform
 from simdock_adapters.http.schemas import PageOf, PageQuery
 from simdock_adapters.http.views import ReportOut, page_of, report_out
 
@@ -27,23 +25,21 @@ class ReportRequest(BaseModel):
 
 
 class ReportListQuery(PageQuery):
-    status: str | None = None
+    status: ReportStatus | None = Field(None, description="Only reports in this status")
 
 
 def presented(report: Report) -> ReportOut:
     """The report with a fresh time-limited download link once it is ready."""
     url, expires_at = None, None
     if report.status is ReportStatus.SUCCEEDED and report.blob_key:
-        ctx = context()
+        downloads = context().downloads
         now = platform().clock.now()
-        url = platform().blobs.url(report.blob_key, ctx.downloads.lifetime_seconds)
+        url = platform().blobs.url(report.blob_key, downloads.lifetime_seconds)
         if url is None:
-            token, expires_at = ctx.downloads.sign(Download(
-                report.blob_key, report.filename or "report",
-                report.content_type or "application/octet-stream"), now)
-            url = f"{request.host_url.rstrip('/')}/api/v1/downloads/{token}"
+            token, expires_at = downloads.grant(report.id, report.owner_id, now)
+            url = f"{link_base()}/api/v1/downloads/{token}"
         else:
-            expires_at = ctx.downloads.sign(Download("", "", ""), now)[1]
+            expires_at = downloads.expiry(now)
     return report_out(report, url, expires_at)
 
 
@@ -64,15 +60,8 @@ def register(api: Api) -> Blueprint:
                    query=ReportListQuery, responses={200: PageOf[ReportOut]})
     def list_reports(user: User, query: ReportListQuery) -> dict[str, Any]:
         """Your reports, newest first."""
-        statuses = None
-        if query.status:
-            try:
-                statuses = frozenset({ReportStatus(query.status.lower())})
-            except ValueError:
-                known = ", ".join(s.value for s in ReportStatus)
-                raise ValidationError(f"unknown report status '{query.status}'; "
-                                      f"expected one of: {known}") from None
-        page = reports.list_reports(user.id, PageRequest(query.page, query.effective_size),
+        statuses = frozenset({query.status}) if query.status else None
+        page = reports.list_reports(user.id, query.page_request(),
                                     platform(), statuses)
         return page_of(page, [presented(r) for r in page.items])
 
@@ -85,14 +74,18 @@ def register(api: Api) -> Blueprint:
     @api.operation(bp, "/downloads/<token>", "GET", auth=False, tags=tags, errors=frozenset({403}),
                    responses={200: Raw("application/octet-stream", "The document")})
     def download(token: str) -> Response:
-        """Download a document through a signed, time-limited link."""
-        target = context().downloads.open(token)
-        path = platform().blobs.local_path(target.blob_key)
+        """Download a report through a time-limited link."""
+        grant = context().downloads.open(token, platform().clock.now())
+        report = reports.get_report(grant.report_id, grant.owner_id, platform())
+        if report.status is not ReportStatus.SUCCEEDED or not report.blob_key:
+            raise NotFound("download", token[:16])
+        filename = report.filename or "report"
+        content_type = report.content_type or "application/octet-stream"
+        path = platform().blobs.local_path(report.blob_key)
         if path is not None and path.is_file():
-            return send_file(path, mimetype=target.content_type, as_attachment=True,
-                             download_name=target.filename)
-        return Response(platform().blobs.open(target.blob_key), mimetype=target.content_type,
-                        headers={"Content-Disposition":
-                                 f'attachment; filename="{target.filename}"'})
+            return send_file(path, mimetype=content_type, as_attachment=True,
+                             download_name=filename)
+        return Response(platform().blobs.open(report.blob_key), mimetype=content_type,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
     return bp

@@ -1,20 +1,30 @@
-"""Seed 000's ``/api/v1/simulations``: each simulation job is one submission (job)."""
+"""Seed 000's ``/api/v1/simulations``: each simulation job is one submission (job).
+
+Also seed 002's way with simulations: update (PUT), delete, and create-bare-sql.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simdock import codec
 from simdock.domain import User
-from simdock.ports import JOB_ORDER_FIELDS, JobQuery, Ordering, PageRequest
-from simdock.usecases import cancel, machines, queries
+from simdock.ports import JOB_ORDER_FIELDS, JobQuery, Ordering
+from simdock.usecases import cancel, jobs, machines, queries
 from simdock.usecases.submit import SubmissionOptions
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import current_user, platform
-from simdock_adapters.http.schemas import PageOf, PageQuery, StatusFilter
+from simdock_adapters.http.schemas import (
+    CursorPageQuery,
+    JobOrder,
+    Name,
+    PageOf,
+    StatusFilter,
+    Tag,
+)
 from simdock_adapters.http.submissions import submit
 from simdock_adapters.http.views import (
     RunDetailed,
@@ -27,6 +37,7 @@ from simdock_adapters.http.views import (
 )
 
 JSON = dict[str, Any]
+T = TypeVar("T")
 
 
 class SimulationSubmission(BaseModel):
@@ -36,11 +47,11 @@ class SimulationSubmission(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid")
-    simulation_type: str = Field(min_length=1, max_length=200, examples=["monte_carlo"])
+    simulation_type: Name = Field(examples=["monte_carlo"])
     parameters: JSON = Field(default_factory=dict)
     job_metadata: JSON = Field(default_factory=dict)
     name: str | None = Field(None, max_length=200)
-    tags: list[str] = Field(default_factory=list, max_length=32)
+    tags: list[Tag] = Field(default_factory=list, max_length=32)
     timeout: float | None = Field(None, gt=0, le=7 * 24 * 3600)
     machine_id: str | None = None
     sweep: list[JSON] | None = None
@@ -48,11 +59,43 @@ class SimulationSubmission(BaseModel):
     zip: dict[str, list[Any]] | None = None
 
 
-class SimulationListQuery(PageQuery, StatusFilter):
+class SimulationUpdate(BaseModel):
+    """What an update may change; a field left out is kept.
+
+    ``machine_id`` places the unfinished runs (null unplaces them). A status is
+    not set by an update: it follows the runs (cancel has its own route).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, max_length=200)
+    tags: list[Tag] = Field(default_factory=list, max_length=32)
+    job_metadata: JSON = Field(default_factory=dict)
+    machine_id: str | None = Field(None, description="A machine for the runs that have not "
+                                                     "finished, or null to unplace them")
+
+    @model_validator(mode="before")
+    @classmethod
+    def no_status(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "status" in data:
+            raise ValueError("a simulation's status follows its runs and is not updated: "
+                             "cancel it with POST /api/v1/simulations/{id}/cancel")
+        return data
+
+
+class SimulationDeleted(BaseModel):
+    """A simulation job that was deleted, with its runs and what they produced."""
+
+    id: str
+    message: str
+    run_count: int
+
+
+class SimulationListQuery(CursorPageQuery, StatusFilter):
     simulation_type: str | None = None
     tag: str | None = None
     machine_id: str | None = None
-    order_by: str | None = Field(None, examples=["-created_at"])
+    order_by: JobOrder | None = Field(None, description="A field, '-field' for descending",
+                                      examples=["-created_at"])
 
 
 class RunResult(BaseModel):
@@ -88,12 +131,19 @@ def register(api: Api) -> Blueprint:
                    body=SimulationSubmission, responses={201: SimulationDetail})
     def submit_simulation(user: User, body: SimulationSubmission) -> SimulationDetail:
         """Submit a simulation job (one run, or a sweep)."""
-        submission = submit(user.id, body.simulation_type, body.parameters, body.sweep,
-                            body.grid, body.zip, SubmissionOptions(
-                                name=body.name, tags=body.tags, metadata=body.job_metadata,
-                                machine_id=body.machine_id, timeout_seconds=body.timeout),
-                            platform())
-        return _detail(submission.job.id, user)
+        return _submit(user, body)
+
+    @api.operation(bp, "/<unused_id>/create-bare-sql", "POST", tags=tags,
+                   authenticate=current_user, body=SimulationSubmission,
+                   responses={201: SimulationDetail})
+    def submit_simulation_bare_sql(user: User, unused_id: str, body: SimulationSubmission
+                                   ) -> SimulationDetail:
+        """Submit a simulation job (seed 002's create-bare-sql).
+
+        The same as POST /simulations. The id in the path names nothing and may
+        be anything: seed 002 does not use it either (its own example passes 999).
+        """
+        return _submit(user, body)
 
     @api.operation(bp, "", "GET", tags=tags, authenticate=current_user,
                    query=SimulationListQuery, responses={200: PageOf[SimulationOut]})
@@ -103,7 +153,7 @@ def register(api: Api) -> Blueprint:
             owner_id=user.id, statuses=query.statuses,
             simulation_type=query.simulation_type, tag=query.tag, machine_id=query.machine_id,
             order=Ordering.parse(query.order_by, JOB_ORDER_FIELDS),
-            page=PageRequest(query.page, query.effective_size)), platform())
+            page=query.page_request()), platform())
         return page_of(page, [simulation_out(view) for view in page.items])
 
     @api.operation(bp, "/<simulation_id>", "GET", tags=tags, authenticate=current_user,
@@ -111,6 +161,37 @@ def register(api: Api) -> Blueprint:
     def get_simulation(user: User, simulation_id: str) -> SimulationDetail:
         """A simulation job's status and metadata."""
         return _detail(simulation_id, user)
+
+    @api.operation(bp, "/<simulation_id>", "PUT", tags=tags, authenticate=current_user,
+                   body=SimulationUpdate, responses={200: SimulationDetail})
+    def update_simulation(user: User, simulation_id: str, body: SimulationUpdate
+                          ) -> SimulationDetail:
+        """Change a simulation job's name, tags, metadata or machine.
+
+        Fields left out are kept; unknown fields and ``status`` are refused (422).
+        ``machine_id`` moves the runs that have not finished (409 when none is left).
+        """
+        given = body.model_fields_set
+
+        def chosen(name: str, value: T) -> T | jobs.Keep:
+            return value if name in given else jobs.KEEP
+
+        jobs.update_job(jobs.UpdateJob(
+            job_id=simulation_id, owner_id=user.id, name=chosen("name", body.name),
+            tags=chosen("tags", body.tags), metadata=chosen("job_metadata", body.job_metadata),
+            machine_id=chosen("machine_id", body.machine_id)), platform())
+        return _detail(simulation_id, user)
+
+    @api.operation(bp, "/<simulation_id>", "DELETE", tags=tags, authenticate=current_user,
+                   responses={200: SimulationDeleted})
+    def delete_simulation(user: User, simulation_id: str) -> SimulationDeleted:
+        """Delete a finished simulation job with its runs, logs, metrics, results and files.
+
+        A job with runs still queued or running is refused (409): cancel it first.
+        """
+        job = jobs.delete_job(simulation_id, user.id, platform())
+        return SimulationDeleted(id=job.id, message="Simulation deleted successfully",
+                                 run_count=job.run_count)
 
     @api.operation(bp, "/<simulation_id>/detailed", "GET", tags=tags,
                    authenticate=current_user, responses={200: SimulationDetailed})
@@ -124,7 +205,7 @@ def register(api: Api) -> Blueprint:
                                   runs=detailed)
 
     @api.operation(bp, "/<simulation_id>/result", "GET", tags=tags, authenticate=current_user,
-                   responses={200: SimulationResult})
+                   errors=frozenset({409}), responses={200: SimulationResult})
     def get_simulation_result(user: User, simulation_id: str) -> SimulationResult:
         """The results of a finished simulation job (409 while it runs)."""
         view, finished = queries.finished_job(simulation_id, user.id, platform())
@@ -146,6 +227,15 @@ def register(api: Api) -> Blueprint:
         return _detail(simulation_id, user)
 
     return bp
+
+
+def _submit(user: User, body: SimulationSubmission) -> SimulationDetail:
+    submission = submit(user.id, body.simulation_type, body.parameters, body.sweep, body.grid,
+                        body.zip, SubmissionOptions(
+                            name=body.name, tags=body.tags, metadata=body.job_metadata,
+                            machine_id=body.machine_id, timeout_seconds=body.timeout),
+                        platform())
+    return _detail(submission.job.id, user)
 
 
 def _detail(simulation_id: str, user: User) -> SimulationDetail:

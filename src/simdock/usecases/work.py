@@ -1,0 +1,82 @@
+"""What local workers do: take queued work from the store fairly, execute it, record it.
+
+Which runs are claimed is :class:`simdock.fair_queue.FairQueue`'s rule; claims
+and outcomes are written in small batches when runs are short, so a sweep of
+no-op runs is not bound by one transaction per run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+
+from simdock.domain import ReportStatus
+from simdock.errors import ServiceUnavailable
+from simdock.platform import Platform
+from simdock.ports import PageRequest
+from simdock.usecases.execute import Outcome, execute_claimed, execute_run, record_outcomes
+from simdock.usecases.reports import generate_report, list_reports
+
+log = logging.getLogger(__name__)
+
+#: How long to wait before trying again to record outcomes while the store is away.
+RECORD_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def execute_next(platform: Platform) -> int:
+    """Claim queued runs fairly, execute them one after the other, record their outcomes.
+
+    Returns how many runs were executed (0 when nothing is queued).
+    """
+    queue = platform.queue
+    with platform.uow() as uow:
+        runs = queue.claim(uow, platform.worker_name, platform.clock.now(), queue.batch_size())
+        uow.commit()
+    if not runs:
+        return 0
+    started = time.monotonic()
+    outcomes = [execute_claimed(run, platform) for run in runs]
+    queue.observe(time.monotonic() - started, len(runs))
+    _record_when_possible(outcomes, platform)
+    return len(runs)
+
+
+def _record_when_possible(outcomes: list[Outcome], platform: Platform) -> None:
+    """Record the outcomes, holding on to them while the store cannot be reached: a run
+    that has finished must not stay running because its end came during an outage."""
+    for attempt in itertools.count():
+        try:
+            record_outcomes(outcomes, platform)
+            return
+        except ServiceUnavailable as exc:
+            if attempt == 0:
+                log.warning("keeping the outcomes of %d run(s) until the store is back: %s",
+                            len(outcomes), exc)
+            time.sleep(RECORD_RETRY_SECONDS[min(attempt, len(RECORD_RETRY_SECONDS) - 1)])
+
+
+def generate_next(platform: Platform) -> bool:
+    """Generate one queued report, if one is queued and no one else takes it first."""
+    queued = list_reports(None, PageRequest(1, 10), platform,
+                          frozenset({ReportStatus.QUEUED})).items
+    return any(generate_report(report.id, platform) is not None for report in queued[::-1])
+
+
+class PlatformWork:
+    """The platform's use cases as the :class:`~simdock.ports.Work` its dispatcher is bound to."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    def execute_run(self, run_id: str) -> None:
+        execute_run(run_id, self.platform)
+
+    def execute_next(self) -> int:
+        return execute_next(self.platform)
+
+    def generate_report(self, report_id: str) -> None:
+        generate_report(report_id, self.platform)
+
+    def generate_next(self) -> bool:
+        return generate_next(self.platform)

@@ -1,0 +1,275 @@
+"""Changing and deleting submissions, the status and progress a job's view shows, and
+points only on runs that have not finished."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from simdock.domain import MachineStatus, RunStatus, SweepSpec
+from simdock.errors import Conflict, NotFound, ValidationError
+from simdock.platform import Limits, Platform
+from simdock.ports import JobQuery
+from simdock.usecases import cancel, jobs, machines, metrics, queries, reports
+from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
+from tests.unit.fakes import QueueDispatcher, make_platform
+
+
+def drain(platform: Platform) -> None:
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.drain()
+
+
+def stop_at(platform: Platform, run_id: str, status: RunStatus, progress: float) -> None:
+    """Start a queued run, let it reach ``progress``, then fail or cancel it."""
+    with platform.uow() as uow:
+        run = uow.runs.get(run_id)
+        assert run is not None
+        now = platform.clock.now()
+        run.start(now)
+        run.report_progress(progress, now)
+        if status is RunStatus.FAILED:
+            run.fail("boom", now)
+        else:
+            run.cancel(now)
+        uow.runs.update(run)
+        uow.commit()
+
+
+def sweep(platform: Platform, size: int = 3, owner: str = "usr-a") -> tuple[str, list[str]]:
+    submission = submit_sweep(SubmitSweep(owner, "echo", SweepSpec(grid={"x": list(
+        range(size))})), platform)
+    return submission.job.id, submission.run_ids
+
+
+# -- status and progress of a job's view ---------------------------------------
+
+
+def test_a_sweep_cancelled_part_way_is_cancelled_and_shows_how_far_it_got() -> None:
+    platform = make_platform()
+    job_id, run_ids = sweep(platform)
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.runs.clear()
+    platform.dispatcher.runs.append(run_ids[0])
+    drain(platform)
+    stop_at(platform, run_ids[1], RunStatus.CANCELLED, 0.4)
+    cancel.cancel_job(job_id, "usr-a", platform)
+
+    view = queries.get_job(job_id, "usr-a", platform)
+    assert view.status is RunStatus.CANCELLED
+    assert view.progress == pytest.approx((1.0 + 0.4 + 0.0) / 3)
+    assert view.done
+    listed = queries.list_jobs(JobQuery(owner_id="usr-a"), platform).items
+    assert [(v.status, v.progress) for v in listed] == [(view.status, view.progress)]
+
+
+def test_a_cancelled_single_run_keeps_the_progress_it_reached() -> None:
+    platform = make_platform()
+    submission = submit_run(SubmitRun("usr-a", "echo", {}), platform)
+    stop_at(platform, submission.run_ids[0], RunStatus.CANCELLED, 0.3)
+
+    view = queries.get_job(submission.job.id, "usr-a", platform)
+    assert (view.status, view.progress) == (RunStatus.CANCELLED, pytest.approx(0.3))
+
+
+def test_any_failed_run_makes_the_job_failed_whatever_was_cancelled() -> None:
+    platform = make_platform()
+    job_id, run_ids = sweep(platform)
+    stop_at(platform, run_ids[0], RunStatus.FAILED, 0.5)
+    cancel.cancel_job(job_id, "usr-a", platform)
+
+    view = queries.get_job(job_id, "usr-a", platform)
+    assert (view.status, view.progress) == (RunStatus.FAILED, pytest.approx(0.5 / 3))
+
+
+def test_a_succeeded_job_is_complete_and_a_queued_one_has_not_started() -> None:
+    platform = make_platform()
+    job_id, _ = sweep(platform)
+    assert queries.get_job(job_id, "usr-a", platform).progress == 0.0
+    drain(platform)
+    view = queries.get_job(job_id, "usr-a", platform)
+    assert (view.status, view.progress) == (RunStatus.SUCCEEDED, 1.0)
+
+
+# -- deleting ------------------------------------------------------------------
+
+
+def test_deleting_a_finished_job_removes_it_its_runs_and_their_blobs() -> None:
+    platform = make_platform(limits=Limits(payload_threshold=10, progress_interval_seconds=0))
+    kept_id, kept_runs = sweep(platform, 1)
+    job_id, run_ids = sweep(platform, 2)
+    drain(platform)
+    for run_id in run_ids:
+        platform.blobs.put(f"runs/{run_id}/artifacts/out.csv", b"a,b")
+    platform.blobs.put(f"runs/{kept_runs[0]}/artifacts/out.csv", b"a,b")
+    assert platform.blobs.list(f"jobs/{job_id}/") == [f"jobs/{job_id}/spec.json"]
+    assert platform.blobs.list(f"runs/{run_ids[0]}/") == [
+        f"runs/{run_ids[0]}/artifacts/out.csv", f"runs/{run_ids[0]}/result.json"]
+    assert queries.job_spec(job_id, platform).count() == 2
+
+    deleted = jobs.delete_job(job_id, "usr-a", platform)
+
+    assert deleted.id == job_id and deleted.run_count == 2
+    with pytest.raises(NotFound):
+        queries.get_job(job_id, "usr-a", platform)
+    for run_id in run_ids:
+        with pytest.raises(NotFound):
+            queries.get_run(run_id, "usr-a", platform)
+        assert platform.blobs.list(f"runs/{run_id}/") == []
+    assert platform.blobs.list(f"jobs/{job_id}/") == []
+    assert platform.specs.get(job_id) is None
+    with pytest.raises(NotFound):
+        queries.job_spec(job_id, platform)
+    assert queries.get_job(kept_id, "usr-a", platform).status is RunStatus.SUCCEEDED
+    assert platform.blobs.list(f"runs/{kept_runs[0]}/") != []
+    assert platform.blobs.list(f"jobs/{kept_id}/") != []
+
+
+def test_a_job_with_unfinished_runs_is_not_deleted_until_cancelled() -> None:
+    platform = make_platform()
+    job_id, run_ids = sweep(platform)
+    stop_at(platform, run_ids[0], RunStatus.CANCELLED, 0.5)
+
+    with pytest.raises(Conflict, match=r"2 run.*queued or running: cancel it first"):
+        jobs.delete_job(job_id, "usr-a", platform)
+    assert queries.get_job(job_id, "usr-a", platform).job.id == job_id
+
+    cancel.cancel_job(job_id, "usr-a", platform)
+    jobs.delete_job(job_id, "usr-a", platform)
+    with pytest.raises(NotFound):
+        queries.get_job(job_id, "usr-a", platform)
+
+
+def test_another_users_job_is_not_found_and_stays() -> None:
+    platform = make_platform()
+    job_id, _ = sweep(platform, owner="usr-a")
+    drain(platform)
+
+    with pytest.raises(NotFound):
+        jobs.delete_job(job_id, "usr-b", platform)
+    with pytest.raises(NotFound):
+        jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-b", name="mine"), platform)
+    assert queries.get_job(job_id, "usr-a", platform).job.name is None
+
+
+def test_reports_made_from_a_deleted_job_keep_their_documents() -> None:
+    platform = make_platform()
+    job_id, _ = sweep(platform)
+    drain(platform)
+    report = reports.request_report(reports.RequestReport("usr-a", "summary", [job_id]),
+                                    platform)
+    drain(platform)
+
+    jobs.delete_job(job_id, "usr-a", platform)
+
+    stored, content = reports.report_content(report.id, "usr-a", platform)
+    assert stored.job_ids == (job_id,) and content
+
+
+# -- updating ------------------------------------------------------------------
+
+
+def test_an_update_changes_the_fields_given_and_keeps_the_others() -> None:
+    platform = make_platform()
+    submission = submit_run(SubmitRun("usr-a", "echo", {}, name="first", tags=["a"],
+                                      metadata={"k": 1}), platform)
+    job_id = submission.job.id
+
+    jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", tags=["b", "c", "b"]),
+                    platform)
+    job = queries.get_job(job_id, "usr-a", platform).job
+    assert (job.name, job.tags, job.metadata) == ("first", ("b", "c"), {"k": 1})
+
+    jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", name=None,
+                                   metadata={"project": "x"}), platform)
+    job = queries.get_job(job_id, "usr-a", platform).job
+    assert (job.name, job.tags, job.metadata) == (None, ("b", "c"), {"project": "x"})
+
+
+@pytest.mark.parametrize("change", [
+    {"tags": ["ok", ""]}, {"tags": "not-a-list"}, {"metadata": {"bad": float("nan")}},
+    {"metadata": ["not", "an", "object"]}, {"name": "\ud800"},
+])
+def test_a_bad_update_changes_nothing(change: dict[str, Any]) -> None:
+    platform = make_platform()
+    job_id = submit_run(SubmitRun("usr-a", "echo", {}, name="kept"), platform).job.id
+
+    with pytest.raises(ValidationError):
+        jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", **change), platform)
+    assert queries.get_job(job_id, "usr-a", platform).job.name == "kept"
+
+
+def test_an_update_places_the_unfinished_runs_and_leaves_the_finished_ones() -> None:
+    platform = make_platform()
+    first = machines.register_machine(machines.RegisterMachine("a", "x", 4), platform)
+    second = machines.register_machine(machines.RegisterMachine("b", "x", 4), platform)
+    job_id, run_ids = sweep(platform)
+    jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", machine_id=first.id),
+                    platform)
+    stop_at(platform, run_ids[0], RunStatus.FAILED, 0.1)
+
+    jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", machine_id=second.id),
+                    platform)
+    placed = [r.machine_id for r in queries.job_runs(job_id, "usr-a", platform)]
+    assert placed == [first.id, second.id, second.id]
+
+    jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", machine_id=None), platform)
+    placed = [r.machine_id for r in queries.job_runs(job_id, "usr-a", platform)]
+    assert placed == [first.id, None, None]
+
+
+def test_a_placement_that_cannot_be_made_changes_nothing() -> None:
+    platform = make_platform()
+    resting = machines.register_machine(machines.RegisterMachine(
+        "r", "x", 4, status=MachineStatus.MAINTENANCE), platform)
+    job_id = submit_run(SubmitRun("usr-a", "echo", {}, name="kept"), platform).job.id
+
+    for machine_id, error in ((resting.id, ValidationError), ("mach-missing", NotFound)):
+        with pytest.raises(error):
+            jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", name="changed",
+                                           machine_id=machine_id), platform)
+    assert queries.get_job(job_id, "usr-a", platform).job.name == "kept"
+
+    drain(platform)
+    with pytest.raises(Conflict, match="no unfinished run"):
+        jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", name="changed",
+                                       machine_id=None), platform)
+    assert queries.get_job(job_id, "usr-a", platform).job.name == "kept"
+
+
+# -- points on finished runs ---------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED])
+def test_a_finished_run_takes_no_more_points(status: RunStatus) -> None:
+    platform = make_platform()
+    run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
+    metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", 1.0), platform)
+    if status is RunStatus.SUCCEEDED:
+        drain(platform)
+    else:
+        stop_at(platform, run_id, status, 0.5)
+
+    with pytest.raises(Conflict, match=f"is {status.value}"):
+        metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", 0.5), platform)
+    series = metrics.metric_series(run_id, "usr-a", platform)
+    assert series.complete and [p.value for p in series.points] == [1.0]
+
+
+def test_a_running_handler_still_records_its_points() -> None:
+    platform = make_platform()
+
+    def converging(parameters: object, context: Any) -> dict[str, int]:
+        for step in range(3):
+            context.metric("loss", 1.0 / (step + 1))
+        context.log("done")
+        return {"steps": 3}
+
+    platform.executor.functions["converging"] = converging  # type: ignore[attr-defined]
+    run_id = submit_run(SubmitRun("usr-a", "converging", {}), platform).run_ids[0]
+    drain(platform)
+
+    series = metrics.metric_series(run_id, "usr-a", platform, "loss")
+    assert series.complete and [p.step for p in series.points] == [0, 1, 2]
+    assert queries.decoded_result(run_id, "usr-a", platform) == {"steps": 3}
