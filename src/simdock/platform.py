@@ -98,6 +98,11 @@ class Platform:
         self.dispatcher.bind(PlatformWork(self))
         return self
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called: its store may be gone."""
+        return self._closed
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True

@@ -229,8 +229,16 @@ class JobRepository(Protocol):
         whose runs keep their own parameters.
         """
 
+    def specs(self, job_ids: Sequence[str]) -> dict[str, Payload]:
+        """The specifications of these jobs, by id, in one look-up (jobs without one, or
+        unknown, are left out)."""
+
     def get(self, job_id: str) -> Job | None:
         """The job with this id, or None."""
+
+    def get_many(self, job_ids: Sequence[str]) -> dict[str, Job]:
+        """These jobs by id, in one look-up (unknown ids are left out): a page of runs
+        from many jobs."""
 
     def get_by_number(self, number: int) -> Job | None:
         """The job with this integer number (the Epistemix id), or None."""
@@ -550,7 +558,8 @@ class Dispatcher(Protocol):
     def join(self, timeout: float | None = None) -> bool:
         """Wait until the work dispatched so far is done here; False if it timed out."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Stop taking work, and wait a bounded time for the work in hand to be recorded."""
 
 
 class AccessTokens(Protocol):

@@ -369,3 +369,18 @@ def test_close_after_work_is_idempotent(dispatcher: Dispatcher) -> None:
 def test_close_of_an_unbound_dispatcher_is_harmless(dispatcher: Dispatcher) -> None:
     dispatcher.close()
     dispatcher.close()
+
+
+def test_close_waits_for_the_work_in_hand(dispatcher: Dispatcher, background: bool) -> None:
+    # Seen: a closed platform's worker thread was still executing and then recording
+    # runs against a store that had been closed after it.
+    if not background:
+        pytest.skip("this dispatcher runs work in the caller's thread")
+    store = Store(block_on=frozenset({"run-slow"}))
+    bound(dispatcher, store).dispatch_runs(store.queue_runs(["run-slow"]))
+    assert store.blocked.wait(JOIN_TIMEOUT)
+    threading.Timer(0.3, store.release).start()
+
+    dispatcher.close()
+
+    assert store.received_runs() == ["run-slow"]

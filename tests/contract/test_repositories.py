@@ -304,6 +304,22 @@ def test_a_jobs_spec_is_stored_with_it_and_read_on_its_own(uow_factory: UnitOfWo
         assert uow.jobs.spec("job-1") == spec
         assert uow.jobs.spec("job-2") is None
         assert uow.jobs.spec("job-missing") is None
+        assert uow.jobs.specs(["job-1", "job-2", "job-missing", "job-1"]) == {"job-1": spec}
+        assert uow.jobs.specs([]) == {}
+
+
+def test_jobs_are_read_many_at_once(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.users.add(user())
+        uow.jobs.add(job("job-1", tags=("a", "b")))
+        uow.jobs.add(job("job-2"))
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.jobs.get_many(["job-2", "job-missing", "job-1", "job-2"])
+        assert {job_id: (j.id, j.tags, j.number) for job_id, j in found.items()} == {
+            "job-1": ("job-1", ("a", "b"), uow.jobs.get("job-1").number),  # type: ignore[union-attr]
+            "job-2": ("job-2", (), uow.jobs.get("job-2").number)}  # type: ignore[union-attr]
+        assert uow.jobs.get_many([]) == {}
 
 
 def test_a_spec_added_without_commit_is_gone(uow_factory: UnitOfWorkFactory) -> None:

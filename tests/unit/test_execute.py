@@ -217,3 +217,33 @@ def test_a_log_that_cannot_be_written_fails_the_run_instead_of_leaving_it_runnin
     platform = make_platform(FakeExecutor({"logs": logs}))
     run = queries.get_run(run_one(platform, "logs"), None, platform)
     assert run.status is RunStatus.FAILED and "stream name" in (run.error or "")
+
+
+def test_a_closed_platform_stops_holding_outcomes_the_store_cannot_take() -> None:
+    # Seen: a worker whose platform was closed under it retried recording forever.
+    from simdock.errors import ServiceUnavailable
+    from simdock.usecases.work import execute_next
+
+    store_down = threading.Event()
+
+    def closes_under_itself(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        store_down.set()
+        platform.close()
+        return {}
+
+    platform = make_platform(FakeExecutor({"closes": closes_under_itself}))
+    submit_run(SubmitRun("usr-1", "closes", {}), platform)
+    working = platform.uow
+
+    def uow() -> Any:
+        if store_down.is_set():
+            raise ServiceUnavailable("the store is closed")
+        return working()
+
+    platform.uow = uow
+    done: list[int] = []
+    worker = threading.Thread(target=lambda: done.append(execute_next(platform)), daemon=True)
+    worker.start()
+    worker.join(5.0)
+
+    assert done == [1]

@@ -23,6 +23,8 @@ from simdock.ports import Work
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+#: How long closing waits for busy threads to finish the work in hand.
+CLOSE_GRACE_SECONDS = 10.0
 #: How long a worker waits before trying again after the store failed.
 RETRY_SECONDS = 1.0
 
@@ -79,11 +81,20 @@ class WorkerPool:
                 self._changed.wait(remaining)
         return True
 
-    def close(self) -> None:
-        """Stop taking work; idle threads end at once, busy ones after their current step."""
+    def close(self, grace: float = CLOSE_GRACE_SECONDS) -> None:
+        """Stop taking work: idle threads end at once; busy ones are waited for (up to
+        ``grace`` seconds) so that what they hold is recorded before the store closes."""
         with self._changed:
             self._closed = True
             self._changed.notify_all()
+            threads = [t for t in self._threads if t is not threading.current_thread()]
+        deadline = time.monotonic() + grace
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        busy = sum(thread.is_alive() for thread in threads)
+        if busy:
+            log.warning("%d %s worker(s) still busy %.0f s after closing; what they hold "
+                        "stays running", busy, self.name, grace)
 
     def _loop(self, index: int) -> None:
         while True:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from simdock.domain import Job, Machine, MetricPoint, Report, Run
 from simdock.platform import Platform
 from simdock.ports import Page
-from simdock.usecases.queries import JobView, run_parameters
+from simdock.usecases.queries import JobView, run_parameters, runs_parameters
 from simdock_adapters.executors.routing import image_of
 from simdock_adapters.http import cursors
 from simdock_adapters.http.schemas import PageOf
@@ -122,15 +122,24 @@ class MetricPointOut(BaseModel):
     loss_value: float = Field(description="The value, as seed 002 names it (the same as value)")
 
 
-def run_out(run: Run, job: Job, platform: Platform) -> RunOut:
+def run_out(run: Run, job: Job, platform: Platform, params: dict[str, Any] | None = None
+            ) -> RunOut:
+    """A run as the API shows it (``params``: its parameters, when already derived)."""
     return RunOut(
         id=run.id, simulation_id=run.job_id, index=run.index, status=run.status.value,
         progress=run.progress, simulation_type=run.simulation_type,
         container_image=image_of(run.simulation_type),
-        params=run_parameters(run, platform), metadata=dict(job.metadata), tags=list(job.tags),
+        params=run_parameters(run, platform) if params is None else params,
+        metadata=dict(job.metadata), tags=list(job.tags),
         attempts=run.attempts, machine_id=run.machine_id, error=run.error,
         created_at=run.created_at, started_at=run.started_at, finished_at=run.finished_at,
         updated_at=run.updated_at, duration_seconds=run.duration_seconds)
+
+
+def runs_out(runs: list[Run], jobs: dict[str, Job], platform: Platform) -> list[RunOut]:
+    """A page of runs (``jobs``: theirs, by id), their parameters derived together."""
+    return [run_out(run, jobs[run.job_id], platform, params)
+            for run, params in zip(runs, runs_parameters(runs, platform), strict=True)]
 
 
 def run_detailed(run: Run, job: Job, machines: dict[str, Machine], platform: Platform

@@ -134,9 +134,17 @@ class MemoryJobRepository(_Repository):
         spec = self.store.job_specs.get(job_id)
         return Payload(_json_copy(spec.inline), spec.blob_key, spec.size) if spec else None
 
+    def specs(self, job_ids: Sequence[str]) -> dict[str, Payload]:
+        return {job_id: spec for job_id in dict.fromkeys(job_ids)
+                if (spec := self.spec(job_id)) is not None}
+
     def get(self, job_id: str) -> Job | None:
         job = self.store.jobs.get(job_id)
         return _clone(job) if job else None
+
+    def get_many(self, job_ids: Sequence[str]) -> dict[str, Job]:
+        return {job_id: job for job_id in dict.fromkeys(job_ids)
+                if (job := self.get(job_id)) is not None}
 
     def get_by_number(self, number: int) -> Job | None:
         job_id = self.store.job_numbers.get(number)

@@ -186,6 +186,14 @@ class SqlJobRepository(_SqlRepository):
         record = self.connection.execute(_JOB_SPEC, {"id": job_id}).scalar_one_or_none()
         return Payload.from_record(record)
 
+    def specs(self, job_ids: Sequence[str]) -> dict[str, Payload]:
+        if not job_ids:
+            return {}
+        rows = self.connection.execute(sa.select(jobs.c.id, jobs.c.spec).where(
+            jobs.c.id.in_(sorted(set(job_ids)))))
+        return {row.id: payload for row in rows
+                if (payload := Payload.from_record(row.spec)) is not None}
+
     def _write_tags(self, job: Job) -> None:
         self.connection.execute(job_tags.delete().where(job_tags.c.job_id == job.id))
         self._insert_tags(job)
@@ -208,6 +216,13 @@ class SqlJobRepository(_SqlRepository):
 
     def get(self, job_id: str) -> Job | None:
         return self._one(jobs.c.id == job_id)
+
+    def get_many(self, job_ids: Sequence[str]) -> dict[str, Job]:
+        if not job_ids:
+            return {}
+        rows = self.connection.execute(
+            self._with_tags().where(jobs.c.id.in_(sorted(set(job_ids)))))
+        return {row.id: self._entity(row) for row in rows}
 
     def get_by_number(self, number: int) -> Job | None:
         return self._one(jobs.c.number == number)

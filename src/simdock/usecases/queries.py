@@ -56,10 +56,11 @@ def get_job(job_id: str, owner_id: str | None, platform: Platform) -> JobView:
 
 
 def jobs_of(runs: list[Run], owner_id: str | None, platform: Platform) -> dict[str, Job]:
-    """The jobs these runs belong to, by id (each loaded once)."""
+    """The jobs these runs belong to, by id, read in one look-up."""
+    job_ids = list(dict.fromkeys(r.job_id for r in runs))
     with platform.uow() as uow:
-        return {job_id: load_job(uow, job_id, owner_id)
-                for job_id in dict.fromkeys(r.job_id for r in runs)}
+        found = uow.jobs.get_many(job_ids)
+    return {job_id: visible(found.get(job_id), owner_id, "job", job_id) for job_id in job_ids}
 
 
 def get_run_and_job(run_id: str, owner_id: str | None, platform: Platform) -> tuple[Run, Job]:
@@ -115,23 +116,42 @@ def finished_job(job_id: str, owner_id: str | None, platform: Platform
 def run_parameters(run: Run, platform: Platform) -> dict[str, Any]:
     """The parameter set of a run: derived from its job's specification by its index
     (runs stored before specifications keep their own)."""
-    if run.parameters is not None:
-        return dict(platform.payloads.load(run.parameters))
-    return job_spec(run.job_id, platform).parameters(run.index)
+    return runs_parameters([run], platform)[0]
+
+
+def runs_parameters(runs: list[Run], platform: Platform) -> list[dict[str, Any]]:
+    """The parameter sets of these runs (a page of them, from many jobs), their jobs'
+    specifications read in one look-up."""
+    specs = job_specs([r.job_id for r in runs if r.parameters is None], platform)
+    return [dict(platform.payloads.load(r.parameters)) if r.parameters is not None
+            else specs[r.job_id].parameters(r.index) for r in runs]
 
 
 def job_spec(job_id: str, platform: Platform) -> SweepSpec:
     """A job's sweep specification, read once per process (it never changes)."""
-    spec = platform.specs.get(job_id)
-    if spec is not None:
-        return spec
+    return job_specs([job_id], platform)[job_id]
+
+
+def job_specs(job_ids: list[str], platform: Platform) -> dict[str, SweepSpec]:
+    """These jobs' sweep specifications: those this process read lately from its cache,
+    the others in one look-up (and kept for next time)."""
+    specs: dict[str, SweepSpec] = {}
+    for job_id in dict.fromkeys(job_ids):
+        cached = platform.specs.get(job_id)
+        if cached is not None:
+            specs[job_id] = cached
+    missing = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in specs]
+    if not missing:
+        return specs
     with platform.uow() as uow:
-        stored = uow.jobs.spec(job_id)
-    if stored is None:
-        raise NotFound("job specification", job_id)
-    spec = SweepSpec.from_record(platform.payloads.load(stored))
-    platform.specs.put(job_id, spec, stored.size)
-    return spec
+        stored = uow.jobs.specs(missing)
+    for job_id in missing:
+        payload = stored.get(job_id)
+        if payload is None:
+            raise NotFound("job specification", job_id)
+        specs[job_id] = SweepSpec.from_record(platform.payloads.load(payload))
+        platform.specs.put(job_id, specs[job_id], payload.size)
+    return specs
 
 
 def run_result(run_id: str, owner_id: str | None, platform: Platform) -> Any:

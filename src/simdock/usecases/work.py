@@ -44,12 +44,18 @@ def execute_next(platform: Platform) -> int:
 
 def _record_when_possible(outcomes: list[Outcome], platform: Platform) -> None:
     """Record the outcomes, holding on to them while the store cannot be reached: a run
-    that has finished must not stay running because its end came during an outage."""
+    that has finished must not stay running because its end came during an outage.
+    Once the platform is closed its store is not coming back: the outcomes are given up
+    (the runs stay running)."""
     for attempt in itertools.count():
         try:
             record_outcomes(outcomes, platform)
             return
         except ServiceUnavailable as exc:
+            if platform.closed:
+                log.warning("the platform closed before the outcomes of %d run(s) could be "
+                            "recorded: %s", len(outcomes), exc)
+                return
             if attempt == 0:
                 log.warning("keeping the outcomes of %d run(s) until the store is back: %s",
                             len(outcomes), exc)

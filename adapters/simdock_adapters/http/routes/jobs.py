@@ -30,7 +30,14 @@ from simdock_adapters.http.schemas import (
 )
 from simdock_adapters.http.streams import hold, log_stream
 from simdock_adapters.http.submissions import submit
-from simdock_adapters.http.views import RunDetailed, RunOut, page_of, run_detailed, run_out
+from simdock_adapters.http.views import (
+    RunDetailed,
+    RunOut,
+    page_of,
+    run_detailed,
+    run_out,
+    runs_out,
+)
 
 JSON = dict[str, Any]
 
@@ -176,7 +183,7 @@ def register(api: Api) -> Blueprint:
         """List your runs, filtered, ordered and paginated."""
         page = queries.list_runs(run_query(user, query), platform())
         jobs = queries.jobs_of(page.items, user.id, platform())
-        return page_of(page, [run_out(r, jobs[r.job_id], platform()) for r in page.items])
+        return page_of(page, runs_out(page.items, jobs, platform()))
 
     @api.operation(bp, "/stats", "GET", tags=tags, authenticate=current_user,
                    responses={200: StatsOut})
