@@ -59,6 +59,8 @@ def build_platform(settings: Settings | None = None) -> Platform:
             max_sweep_variants=settings.max_sweep_variants,
             default_timeout_seconds=settings.max_job_timeout,
             payload_threshold=settings.parameters_size_threshold,
+            lease_seconds=settings.lease_seconds,
+            max_attempts=settings.max_attempts,
         ),
         worker_name=f"{socket.gethostname()}:{os.getpid()}",
         description=f"{masked_url(settings.database_url)} with blobs in {settings.artifacts_path}",
@@ -125,7 +127,8 @@ def _unit_of_work(settings: Settings
 
 def _dispatcher(settings: Settings) -> Dispatcher:
     if settings.dispatch == "inline":
-        return InlineDispatcher()
+        return InlineDispatcher(settings.heartbeat_seconds)
     if settings.dispatch == "database":
         return DatabaseDispatcher()
-    return ThreadDispatcher(settings.executor_workers, settings.report_workers)
+    return ThreadDispatcher(settings.executor_workers, settings.report_workers,
+                            heartbeat_seconds=settings.heartbeat_seconds)

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     executor_workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256,
                                   description="Runs executed at once in this process")
     report_workers: int = Field(1, ge=1, le=64)
+    lease_seconds: float = Field(
+        10.0, ge=1, le=3600, description="How long a worker holds a run it executes without "
+        "renewing its lease; a run whose worker was lost is taken back after this")
+    heartbeat_seconds: float = Field(
+        2.0, gt=0, le=1200, description="How often a process renews its leases and takes "
+        "back lost runs; at most a third of LEASE_SECONDS")
+    max_attempts: int = Field(3, ge=1, le=100, description="Attempts at a run before losing "
+                                                            "its worker once more fails it")
     dispatch: Literal["threads", "inline", "database"] = Field(
         "threads", description="threads: run here in the background; inline: run at once in "
                                "the caller; database: leave queued for `simdock worker`")
@@ -115,6 +123,15 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("has a port that is not a number") from None
         return value.rstrip("/")
+
+    @field_validator("heartbeat_seconds")
+    @classmethod
+    def _heartbeat_within_lease(cls, value: float, info: pydantic.ValidationInfo) -> float:
+        lease = info.data.get("lease_seconds")
+        if lease is not None and value * 3 > lease:
+            raise ValueError(f"must be at most a third of LEASE_SECONDS ({lease:g} s), so "
+                             f"that a few missed beats do not lose a run")
+        return value
 
     @field_validator("trusted_hosts")
     @classmethod

@@ -35,8 +35,10 @@ class FairQueue:
         self._seconds_per_run = BATCH_SECONDS
         self._lock = threading.Lock()
 
-    def claim(self, uow: UnitOfWork, worker: str, now: datetime, limit: int) -> list[Run]:
-        """Claim up to ``limit`` queued runs, one turn each, fairly."""
+    def claim(self, uow: UnitOfWork, worker: str, now: datetime, limit: int,
+              lease_until: datetime | None = None) -> list[Run]:
+        """Claim up to ``limit`` queued runs, one turn each, fairly, held until
+        ``lease_until``."""
         claimed: list[Run] = []
         for _ in range(2 * limit + 4):  # a bound: claims lost to other workers cost a turn
             if len(claimed) >= limit:
@@ -46,7 +48,8 @@ class FairQueue:
                 break
             owner_id, job_id, sole = turn
             wanted = limit - len(claimed) if sole else 1
-            claimed.extend(uow.runs.claim_queued(owner_id, job_id, worker, now, wanted))
+            claimed.extend(uow.runs.claim_queued(owner_id, job_id, worker, now, wanted,
+                                                 lease_until))
         return claimed
 
     def _next_turn(self, uow: UnitOfWork) -> tuple[str, str, bool] | None:

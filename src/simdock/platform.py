@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from simdock.credentials import CredentialCache
 from simdock.fair_queue import FairQueue
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
+from simdock.leases import HeldRuns
 from simdock.payloads import DEFAULT_THRESHOLD, PayloadStore
 from simdock.ports import (
     AccessTokens,
@@ -35,6 +36,10 @@ class Limits:
     login_failures_per_account: int = 10
     login_failures_per_address: int = 50
     login_failure_window_seconds: float = 900.0
+    #: How long a claimed run is held without its worker renewing the lease.
+    lease_seconds: float = 10.0
+    #: Attempts at a run before losing its worker once more fails it.
+    max_attempts: int = 3
 
 
 @dataclass
@@ -43,6 +48,8 @@ class Platform:
 
     ``live`` holds the contexts of runs executing in this process so that a
     cancel can reach them at once instead of at their next progress report;
+    ``held`` every run this process has claimed and not yet recorded (their
+    leases are what its heartbeat renews);
     ``specs`` the sweep specifications this process read last; ``queue`` whose
     turn it is when this process's workers claim queued runs; ``credentials``
     who presented which credential lately (kept for no time unless configured).
@@ -64,6 +71,7 @@ class Platform:
     worker_name: str = "local"
     description: str = ""
     live: dict[str, RunContext] = field(default_factory=dict)
+    held: HeldRuns = field(default_factory=HeldRuns, repr=False)
     specs: SpecCache = field(default_factory=SpecCache, repr=False)
     queue: FairQueue = field(default_factory=FairQueue, repr=False)
     credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0.0),

@@ -281,8 +281,10 @@ class RunRepository(Protocol):
         version differs from ``run.version``; on success bumps ``run.version``.
         """
 
-    def claim(self, run_id: str, worker: str, now: datetime) -> Run | None:
-        """Atomically move a queued run to running for ``worker``.
+    def claim(self, run_id: str, worker: str, now: datetime,
+              lease_until: datetime | None = None) -> Run | None:
+        """Atomically move a queued run to running for ``worker``, held until
+        ``lease_until``.
 
         Returns the claimed run, or None when it was not queued (already
         claimed, cancelled or finished), so exactly one claimer wins.
@@ -296,14 +298,27 @@ class RunRepository(Protocol):
         """The owner's first job, in id order, after ``after`` that has queued runs."""
 
     def claim_queued(self, owner_id: str, job_id: str, worker: str, now: datetime,
-                     limit: int = 1) -> Sequence[Run]:
+                     limit: int = 1, lease_until: datetime | None = None) -> Sequence[Run]:
         """Atomically move up to ``limit`` of the job's queued runs, lowest index first, to
-        running for ``worker``; returns them (fewer, or none, when fewer are queued).
+        running for ``worker`` (held until ``lease_until``); returns them (fewer, or none,
+        when fewer are queued).
 
         Concurrent claimers never get the same run and never wait on each other's choice
         (SKIP LOCKED where the database has it). The fairness of which job is asked
         for is the caller's (:mod:`simdock.usecases.work`).
         """
+
+    def renew(self, worker: str, attempts: Mapping[str, int], until: datetime) -> set[str]:
+        """Extend to ``until`` the leases ``worker`` holds: ``attempts`` maps the runs it
+        executes to their attempt numbers. Returns the runs still held (running, by this
+        worker, at that attempt); any other was cancelled, finished or taken back.
+
+        Renewing changes no version: a renewal never conflicts with the run's own writes,
+        and a run's other updates keep the lease stored while it stays running.
+        """
+
+    def lapsed(self, now: datetime, limit: int = 100) -> Sequence[Run]:
+        """Running runs whose lease ended before ``now``, longest lapsed first."""
 
     def counts(self, owner_id: str | None = None, job_id: str | None = None
                ) -> dict[RunStatus, int]:
@@ -540,6 +555,10 @@ class Work(Protocol):
 
     def generate_next(self) -> bool:
         """Generate one queued report, if there is one."""
+
+    def heartbeat(self) -> None:
+        """Renew the leases of the runs this process holds, stop those it lost, and take
+        back runs whose workers were lost; called every ``Limits.heartbeat_seconds``."""
 
 
 class Dispatcher(Protocol):

@@ -168,7 +168,7 @@ class DispatcherAdapter:
 
 @contextmanager
 def inline_dispatcher(tmp_path: Path) -> Iterator[Dispatcher]:
-    dispatcher = InlineDispatcher()
+    dispatcher = InlineDispatcher(heartbeat_seconds=0.05)
     try:
         yield dispatcher
     finally:
@@ -177,7 +177,8 @@ def inline_dispatcher(tmp_path: Path) -> Iterator[Dispatcher]:
 
 @contextmanager
 def thread_dispatcher(tmp_path: Path) -> Iterator[Dispatcher]:
-    dispatcher = ThreadDispatcher(run_workers=4, report_workers=2, poll_seconds=0.2)
+    dispatcher = ThreadDispatcher(run_workers=4, report_workers=2, poll_seconds=0.2,
+                                  heartbeat_seconds=0.05)
     try:
         yield dispatcher
     finally:

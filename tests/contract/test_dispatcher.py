@@ -45,6 +45,7 @@ class Store:
         self._down_until = 0.0
         self.runs: list[str] = []
         self.reports: list[str] = []
+        self.beats = 0
 
     # -- the test's side ------------------------------------------------------
     def queue_runs(self, run_ids: list[str]) -> list[str]:
@@ -92,6 +93,10 @@ class Store:
         if report_id is not None:
             self._handle(report_id, self.reports)
         return report_id is not None
+
+    def heartbeat(self) -> None:
+        with self._lock:
+            self.beats += 1
 
     def _take(self, queue: list[str], item: str | None = None) -> str | None:
         if time.monotonic() < self._down_until:
@@ -384,3 +389,18 @@ def test_close_waits_for_the_work_in_hand(dispatcher: Dispatcher, background: bo
     dispatcher.close()
 
     assert store.received_runs() == ["run-slow"]
+
+
+def test_a_bound_dispatcher_beats_for_its_work_until_closed(dispatcher: Dispatcher) -> None:
+    # The beat is what renews the leases of the runs being executed here.
+    store = Store()
+    bound(dispatcher, store)
+    deadline = time.monotonic() + JOIN_TIMEOUT
+    while store.beats < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert store.beats >= 3
+
+    dispatcher.close()
+    beats = store.beats
+    time.sleep(0.2)
+    assert store.beats == beats

@@ -2046,3 +2046,113 @@ def test_a_failed_login_not_committed_is_not_counted(uow_factory: UnitOfWorkFact
         uow.login_failures.add("account:a@example.com", at(1))
     with uow_factory() as uow:
         assert uow.login_failures.since("account:a@example.com", at(0)) == []
+
+
+# -- leases --------------------------------------------------------------------
+
+
+def _claimed(uow_factory: UnitOfWorkFactory, count: int = 2, worker: str = "w1",
+             lease: timedelta = timedelta(seconds=10)) -> list[Run]:
+    parent = job("job-1", run_count=count)
+    save(uow_factory, user(), parent, *(run(f"run-{i}", parent, i) for i in range(count)))
+    with uow_factory() as uow:
+        claimed = uow.runs.claim_queued("usr-a", "job-1", worker, T0, count, T0 + lease)
+        uow.commit()
+    return list(claimed)
+
+
+def test_a_claim_holds_its_runs_until_the_lease_it_was_given(
+        uow_factory: UnitOfWorkFactory) -> None:
+    _claimed(uow_factory, 1)
+    parent = job("job-2")
+    save(uow_factory, parent, run("run-x", parent))
+    with uow_factory() as uow:
+        single = uow.runs.claim("run-x", "w2", T0, T0 + timedelta(seconds=5))
+        uow.commit()
+    assert single is not None and single.lease_expires_at == T0 + timedelta(seconds=5)
+    assert get_run(uow_factory, "run-0").lease_expires_at == T0 + timedelta(seconds=10)
+    assert get_run(uow_factory, "run-x").lease_expires_at == T0 + timedelta(seconds=5)
+
+
+def test_renewing_extends_only_what_the_worker_holds_at_that_attempt(
+        uow_factory: UnitOfWorkFactory) -> None:
+    _claimed(uow_factory, 3)
+    later = T0 + timedelta(seconds=30)
+    with uow_factory() as uow:
+        held = uow.runs.renew("w1", {"run-0": 1, "run-1": 2, "run-missing": 1}, later)
+        assert uow.runs.renew("w2", {"run-2": 1}, later) == set()
+        assert uow.runs.renew("w1", {}, later) == set()
+        uow.commit()
+    assert held == {"run-0"}
+    assert get_run(uow_factory, "run-0").lease_expires_at == later
+    assert get_run(uow_factory, "run-1").lease_expires_at == T0 + timedelta(seconds=10)
+    assert get_run(uow_factory, "run-2").lease_expires_at == T0 + timedelta(seconds=10)
+
+
+def test_renewing_changes_no_version_and_the_runs_own_writes_keep_the_lease(
+        uow_factory: UnitOfWorkFactory) -> None:
+    [claimed] = _claimed(uow_factory, 1)
+    later = T0 + timedelta(seconds=30)
+    with uow_factory() as uow:
+        uow.runs.renew("w1", {"run-0": 1}, later)
+        uow.commit()
+    claimed.report_progress(0.5, T0)
+    with uow_factory() as uow:
+        uow.runs.update(claimed)  # read before the renewal: no conflict, lease kept
+        uow.commit()
+    stored = get_run(uow_factory, "run-0")
+    assert (stored.progress, stored.lease_expires_at) == (0.5, later)
+    stored.succeed(Payload(inline=1, size=1), T0)
+    with uow_factory() as uow:
+        uow.runs.update(stored)
+        uow.commit()
+    assert get_run(uow_factory, "run-0").lease_expires_at is None
+
+
+def test_a_renewal_finds_nothing_once_the_run_was_cancelled(
+        uow_factory: UnitOfWorkFactory) -> None:
+    [claimed] = _claimed(uow_factory, 1)
+    claimed.cancel(T0)
+    with uow_factory() as uow:
+        uow.runs.update(claimed)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.runs.renew("w1", {"run-0": 1}, T0 + timedelta(seconds=30)) == set()
+
+
+def test_lapsed_runs_are_the_running_ones_whose_lease_ended(
+        uow_factory: UnitOfWorkFactory) -> None:
+    _claimed(uow_factory, 3)
+    with uow_factory() as uow:
+        uow.runs.renew("w1", {"run-1": 1}, T0 + timedelta(seconds=60))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.runs.lapsed(T0 + timedelta(seconds=5)) == []
+        lapsed = uow.runs.lapsed(T0 + timedelta(seconds=11))
+        assert sorted(r.id for r in lapsed) == ["run-0", "run-2"]
+        assert len(uow.runs.lapsed(T0 + timedelta(seconds=11), limit=1)) == 1
+        assert {r.id for r in uow.runs.lapsed(T0 + timedelta(seconds=61))} == {
+            "run-0", "run-1", "run-2"}
+
+
+def test_a_lapsed_run_requeued_is_claimed_again_as_its_next_attempt(
+        uow_factory: UnitOfWorkFactory) -> None:
+    _claimed(uow_factory, 1)
+    [lapsed] = _lapsed(uow_factory, T0 + timedelta(seconds=11))
+    lapsed.requeue(T0 + timedelta(seconds=11))
+    with uow_factory() as uow:
+        uow.runs.update(lapsed)
+        uow.commit()
+    with uow_factory() as uow:
+        [again] = uow.runs.claim_queued("usr-a", "job-1", "w2", T0, 1,
+                                        T0 + timedelta(seconds=40))
+        uow.commit()
+    assert (again.attempts, again.worker, again.lease_expires_at) == (
+        2, "w2", T0 + timedelta(seconds=40))
+    with uow_factory() as uow:
+        assert uow.runs.renew("w1", {"run-0": 1}, T0 + timedelta(seconds=50)) == set()
+
+
+def _lapsed(uow_factory: UnitOfWorkFactory, now: datetime) -> list[Run]:
+    with uow_factory() as uow:
+        return list(uow.runs.lapsed(now))

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from simdock.ports import Work
+from simdock_adapters.dispatch.heartbeat import HEARTBEAT_SECONDS, Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,13 @@ class InlineDispatcher:
     :class:`~simdock_adapters.dispatch.threads.ThreadDispatcher`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
         self._work: Work | None = None
+        self.heartbeat = Heartbeat(heartbeat_seconds)
 
     def bind(self, work: Work) -> None:
         self._work = work
+        self.heartbeat.start(work)
 
     def dispatch_runs(self, run_ids: Sequence[str]) -> None:
         work = self._bound()
@@ -48,4 +51,4 @@ class InlineDispatcher:
         return True
 
     def close(self) -> None:
-        return None
+        self.heartbeat.close()

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 from simdock.errors import ServiceUnavailable
 from simdock.ports import Work
+from simdock_adapters.dispatch.heartbeat import HEARTBEAT_SECONDS, Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -139,13 +140,16 @@ class ThreadDispatcher:
     """A few worker threads for runs, another for reports, taking work from the store."""
 
     def __init__(self, run_workers: int = 2, report_workers: int = 1,
-                 poll_seconds: float = POLL_SECONDS) -> None:
+                 poll_seconds: float = POLL_SECONDS,
+                 heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
         self.runs = WorkerPool("runs", run_workers, poll_seconds)
         self.reports = WorkerPool("reports", report_workers, poll_seconds)
+        self.heartbeat = Heartbeat(heartbeat_seconds)
 
     def bind(self, work: Work) -> None:
         self.runs.step = work.execute_next
         self.reports.step = lambda: int(work.generate_next())
+        self.heartbeat.start(work)
         # Work queued before this process started (or left by another) is looked for at once.
         self.runs.wake()
         self.reports.wake()
@@ -164,3 +168,4 @@ class ThreadDispatcher:
     def close(self) -> None:
         self.runs.close()
         self.reports.close()
+        self.heartbeat.close()

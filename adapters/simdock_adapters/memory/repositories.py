@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -265,16 +265,20 @@ class MemoryRunRepository(_Repository):
         if stored.version != run.version:
             raise ConcurrencyConflict(f"run '{run.id}' was changed by someone else")
         run.version += 1
-        self._put(self.store.runs, run.id, _clone(run))
+        kept = _clone(run)
+        if run.status is RunStatus.RUNNING and stored.status is RunStatus.RUNNING:
+            kept.lease_expires_at = stored.lease_expires_at  # renewed by heartbeats only
+        self._put(self.store.runs, run.id, kept)
         if run.status is RunStatus.QUEUED and stored.status is not RunStatus.QUEUED:
             self.store.queued.push(run)
 
-    def claim(self, run_id: str, worker: str, now: datetime) -> Run | None:
+    def claim(self, run_id: str, worker: str, now: datetime,
+              lease_until: datetime | None = None) -> Run | None:
         stored = self.store.runs.get(run_id)
         if stored is None or stored.status is not RunStatus.QUEUED:
             return None
         claimed = _clone(stored)
-        claimed.start(now, worker)
+        claimed.start(now, worker, lease_until)
         claimed.version += 1
         self._put(self.store.runs, run_id, claimed)
         return _clone(claimed)
@@ -286,10 +290,11 @@ class MemoryRunRepository(_Repository):
         return self.store.queued.next_job(owner_id, after, self.store.is_queued)
 
     def claim_queued(self, owner_id: str, job_id: str, worker: str, now: datetime,
-                     limit: int = 1) -> Sequence[Run]:
+                     limit: int = 1, lease_until: datetime | None = None) -> Sequence[Run]:
         taken = [self.store.runs[run_id]
                  for run_id in self.store.queued.pop(job_id, limit, self.store.is_queued)]
-        claimed = [run for run in (self.claim(r.id, worker, now) for r in taken) if run]
+        claimed = [run for run in (self.claim(r.id, worker, now, lease_until) for r in taken)
+                   if run]
         queued = self.store.queued
 
         def put_back() -> None:
@@ -298,6 +303,23 @@ class MemoryRunRepository(_Repository):
 
         self.undo.append(put_back)
         return claimed
+
+    def renew(self, worker: str, attempts: Mapping[str, int], until: datetime) -> set[str]:
+        held = set()
+        for run_id, attempt in attempts.items():
+            stored = self.store.runs.get(run_id)
+            if stored is not None and stored.held_by(worker, attempt):
+                renewed = _clone(stored)
+                renewed.lease_expires_at = until
+                self._put(self.store.runs, run_id, renewed)
+                held.add(run_id)
+        return held
+
+    def lapsed(self, now: datetime, limit: int = 100) -> Sequence[Run]:
+        lapsed = sorted((r for r in self.store.runs.values() if r.status is RunStatus.RUNNING
+                         and r.lease_expires_at is not None and r.lease_expires_at < now),
+                        key=lambda r: r.lease_expires_at or now)
+        return [_clone(r) for r in lapsed[:limit]]
 
     def counts(self, owner_id: str | None = None, job_id: str | None = None
                ) -> dict[RunStatus, int]:

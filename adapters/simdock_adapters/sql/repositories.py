@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -114,10 +114,18 @@ def _guarded_update_statement(table: sa.Table) -> sa.Update:
     Built once per table, so the hot path of every state change only binds values.
     """
     columns = [c.name for c in table.c if c.name not in ("number", "id")]
+    values: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in columns}
+    if table is runs:
+        # A run that stays running keeps the lease stored (its worker's heartbeat renews
+        # it without a new version); a claim sets it, leaving running clears it.
+        staying = sa.and_(runs.c.status == RunStatus.RUNNING.value,
+                          sa.bindparam("new_status") == RunStatus.RUNNING.value)
+        values["lease_expires_at"] = sa.case(
+            (staying, runs.c.lease_expires_at), else_=sa.bindparam("new_lease_expires_at"))
     return (table.update()
             .where(table.c.id == sa.bindparam("match_id"),
                    table.c.version == sa.bindparam("match_version"))
-            .values({name: sa.bindparam(f"new_{name}") for name in columns}))
+            .values(values))
 
 
 @functools.cache
@@ -359,11 +367,13 @@ class SqlRunRepository(_SqlRepository):
         self._guarded_update(runs, run.id, run.version, row, "run")
         run.version += 1
 
-    def claim(self, run_id: str, worker: str, now: datetime) -> Run | None:
+    def claim(self, run_id: str, worker: str, now: datetime,
+              lease_until: datetime | None = None) -> Run | None:
         statement = sa.select(runs).where(runs.c.id == run_id)
         if self.dialect == "postgresql":
             statement = statement.with_for_update()
-        return self._start(self.connection.execute(statement).first(), worker, now)
+        return self._start(self.connection.execute(statement).first(), worker, now,
+                           lease_until)
 
     def next_queued_owner(self, after: str | None = None) -> str | None:
         statement = _NEXT_QUEUED_OWNER if after is None else _NEXT_QUEUED_OWNER_AFTER
@@ -375,7 +385,7 @@ class SqlRunRepository(_SqlRepository):
                                        ).scalar_one_or_none()
 
     def claim_queued(self, owner_id: str, job_id: str, worker: str, now: datetime,
-                     limit: int = 1) -> Sequence[Run]:
+                     limit: int = 1, lease_until: datetime | None = None) -> Sequence[Run]:
         statement = _QUEUED_OF_JOB_SKIP_LOCKED if self.dialect == "postgresql" else _QUEUED_OF_JOB
         rows = self.connection.execute(statement, {"owner": owner_id, "job": job_id,
                                                    "limit": limit}).all()
@@ -383,7 +393,7 @@ class SqlRunRepository(_SqlRepository):
         if not claimed:
             return []
         for run in claimed:
-            run.start(now, worker)
+            run.start(now, worker, lease_until)
         parameters = []
         for run in claimed:
             row = mappers.run_row(run)
@@ -398,16 +408,34 @@ class SqlRunRepository(_SqlRepository):
             run.version += 1
         return claimed
 
-    def _start(self, row: sa.Row[Any] | None, worker: str, now: datetime) -> Run | None:
+    def _start(self, row: sa.Row[Any] | None, worker: str, now: datetime,
+               lease_until: datetime | None) -> Run | None:
         if row is None or row.status != RunStatus.QUEUED.value:
             return None
         run = mappers.run_entity(row)
-        run.start(now, worker)
+        run.start(now, worker, lease_until)
         try:
             self.update(run)
         except ConcurrencyConflict:
             return None
         return run
+
+    def renew(self, worker: str, attempts: Mapping[str, int], until: datetime) -> set[str]:
+        if not attempts:
+            return set()
+        held = sa.tuple_(runs.c.id, runs.c.attempts).in_(sorted(attempts.items()))
+        rows = self.connection.execute(
+            runs.update().where(held, runs.c.worker == worker,
+                                runs.c.status == RunStatus.RUNNING.value)
+            .values(lease_expires_at=until).returning(runs.c.id)).all()
+        return {row.id for row in rows}
+
+    def lapsed(self, now: datetime, limit: int = 100) -> Sequence[Run]:
+        rows = self.connection.execute(
+            sa.select(runs).where(runs.c.status == RunStatus.RUNNING.value,
+                                  runs.c.lease_expires_at < now)
+            .order_by(runs.c.lease_expires_at).limit(limit))
+        return [mappers.run_entity(row) for row in rows]
 
     def counts(self, owner_id: str | None = None, job_id: str | None = None
                ) -> dict[RunStatus, int]:

@@ -108,6 +108,7 @@ job_tags = sa.Table(
 
 QUEUED = sa.text("status = 'queued'")
 PLACED = sa.text("machine_id IS NOT NULL")
+RUNNING = sa.text("status = 'running'")
 
 runs = sa.Table(
     "runs", metadata,
@@ -135,6 +136,7 @@ runs = sa.Table(
     sa.Column("worker", sa.Text),
     sa.Column("version", sa.Integer, nullable=False, default=0),
     sa.Column("metadata", Json, nullable=False),
+    sa.Column("lease_expires_at", Timestamp),
     sa.Index(None, "job_id", "run_index", unique=True),
     sa.Index(None, "job_id", "status"),
     sa.Index(None, "owner_id", "created_at", "number"),
@@ -142,6 +144,9 @@ runs = sa.Table(
     # The queue: runs waiting to start, by owner and job (fair claiming walks it).
     sa.Index("ix_runs_queue", "owner_id", "job_id", "run_index",
              postgresql_where=QUEUED, sqlite_where=QUEUED),
+    # Running runs by when their lease lapses: what is taken back from lost workers.
+    sa.Index("ix_runs_leases", "lease_expires_at",
+             postgresql_where=RUNNING, sqlite_where=RUNNING),
     # Most runs are on no machine: they are left out of the index.
     sa.Index(None, "machine_id", "created_at",
              postgresql_where=PLACED, sqlite_where=PLACED),

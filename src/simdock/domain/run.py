@@ -40,6 +40,10 @@ class Run:
     result: Payload | None = None
     error: str | None = None
     worker: str | None = None
+    #: While running: until when its worker holds it. A worker renews the lease while it
+    #: executes the run; once the lease has lapsed the run is taken back (requeued, or
+    #: failed after too many attempts), and the late worker's writes are refused.
+    lease_expires_at: datetime | None = None
     number: int | None = None
     version: int = 0
     metadata: dict[str, object] = field(default_factory=dict)
@@ -54,21 +58,32 @@ class Run:
             return None
         return (self.finished_at - self.started_at).total_seconds()
 
-    def transition(self, target: RunStatus, now: datetime) -> None:
-        """Move to ``target`` or raise :class:`InvalidTransition`."""
-        if target not in RUN_TRANSITIONS[self.status]:
-            raise InvalidTransition("run", self.id, self.status.value, target.value)
-        self.status = target
-        self.updated_at = now
-
-    def start(self, now: datetime, worker: str | None = None) -> None:
-        """Claimed by a worker: one more attempt begins."""
+    def start(self, now: datetime, worker: str | None = None,
+              lease_until: datetime | None = None) -> None:
+        """Claimed by a worker: one more attempt begins, held until ``lease_until``."""
         self.transition(RunStatus.RUNNING, now)
         self.attempts += 1
         self.started_at = now
         self.finished_at = None
         self.worker = worker
+        self.lease_expires_at = lease_until
         self.error = None
+
+    def transition(self, target: RunStatus, now: datetime) -> None:
+        """Move to ``target`` or raise :class:`InvalidTransition`; leaving running ends
+        the lease."""
+        if target not in RUN_TRANSITIONS[self.status]:
+            raise InvalidTransition("run", self.id, self.status.value, target.value)
+        self.status = target
+        self.updated_at = now
+        if target is not RunStatus.RUNNING:
+            self.lease_expires_at = None
+
+    def held_by(self, worker: str | None, attempt: int) -> bool:
+        """Whether this is still ``worker``'s attempt ``attempt``, running: only that
+        attempt may record what it did."""
+        return (self.status is RunStatus.RUNNING and self.worker == worker
+                and self.attempts == attempt)
 
     def succeed(self, result: Payload, now: datetime) -> None:
         self.transition(RunStatus.SUCCEEDED, now)
@@ -87,7 +102,8 @@ class Run:
         self.finished_at = now
 
     def requeue(self, now: datetime) -> None:
-        """Back to the queue after its worker was lost; progress starts over."""
+        """Back to the queue after its worker was lost (its lease lapsed); progress starts
+        over, the attempts made are kept."""
         self.transition(RunStatus.QUEUED, now)
         self.progress = 0.0
         self.worker = None

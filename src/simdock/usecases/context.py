@@ -4,6 +4,11 @@ It is handed to the handler as its ``progress_callback``. Progress, log lines
 and metric points are buffered and written in small transactions at most
 every ``progress_interval_seconds``; each write also learns whether the run
 was cancelled meanwhile, and the next report then raises RunCancelled.
+
+Only the attempt that holds the run writes: a write finds the run still
+running as this worker's attempt, or writes nothing and stops the handler
+(the run was cancelled, or taken back after its lease lapsed and given to
+another attempt). The holding attempt's lines and points are never dropped.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from simdock.domain import Artifact, MetricPoint, RunStatus
+from simdock.domain import Artifact, MetricPoint
 from simdock.domain.text import NUL, storable
 from simdock.errors import ConcurrencyConflict, RunCancelled, ValidationError
 from simdock.platform import Platform
+from simdock.ports import UnitOfWork
 
 MAX_STREAM_NAME = 16
 _UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
@@ -30,9 +36,13 @@ _ARTIFACT_NAME = re.compile(r"^(?!.*\.\.)[A-Za-z0-9._-][A-Za-z0-9._/-]{0,254}$")
 class ExecutionContext:
     """A run's channel back to simdock while it executes."""
 
-    def __init__(self, run_id: str, job_id: str, platform: Platform) -> None:
+    def __init__(self, run_id: str, job_id: str, platform: Platform, attempt: int = 1,
+                 worker: str | None = None) -> None:
         self.run_id = run_id
         self.job_id = job_id
+        #: Which attempt at the run this is, and whose: only it may write.
+        self.attempt = attempt
+        self.worker = worker
         self._platform = platform
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
@@ -95,6 +105,9 @@ class ExecutionContext:
             size = len(data)
         record = Artifact(self.run_id, name, key, size, content_type, self._platform.clock.now())
         with self._platform.uow() as uow:
+            if not self._holds(uow):
+                uow.rollback()
+                raise RunCancelled(f"run '{self.run_id}' is no longer this attempt's")
             uow.artifacts.add(record)
             uow.commit()
 
@@ -141,7 +154,7 @@ class ExecutionContext:
             self._last_flush = time.monotonic()
         if progress is None and not logs and not metrics:
             return
-        for _ in range(3):
+        while True:  # a conflict is another write to the run: read it again and retry
             try:
                 self._write(progress, logs, metrics)
                 return
@@ -155,18 +168,22 @@ class ExecutionContext:
         metrics: list[MetricPoint],
     ) -> None:
         with self._platform.uow() as uow:
+            run = uow.runs.get(self.run_id)
+            if run is None or not run.held_by(self.worker, self.attempt):
+                self._cancelled.set()  # cancelled, finished or taken back: write nothing
+                return
             if logs:
                 uow.logs.append(self.run_id, logs)
             if metrics:
                 uow.metrics.append(metrics)
-            if progress is not None:
-                run = uow.runs.get(self.run_id)
-                if run is None or run.status is not RunStatus.RUNNING:
-                    self._cancelled.set()
-                elif progress > run.progress:
-                    run.report_progress(progress, self._platform.clock.now())
-                    uow.runs.update(run)
+            if progress is not None and progress > run.progress:
+                run.report_progress(progress, self._platform.clock.now())
+                uow.runs.update(run)
             uow.commit()
+
+    def _holds(self, uow: UnitOfWork) -> bool:
+        run = uow.runs.get(self.run_id)
+        return run is not None and run.held_by(self.worker, self.attempt)
 
     def _maybe_flush(self) -> None:
         if time.monotonic() - self._last_flush >= self._platform.limits.progress_interval_seconds:

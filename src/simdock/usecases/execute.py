@@ -17,6 +17,7 @@ from simdock.errors import ConcurrencyConflict, ExecutionError, RunCancelled, Si
 from simdock.platform import Platform
 from simdock.ports import ExecutionTask, UnitOfWork
 from simdock.usecases.context import ExecutionContext
+from simdock.usecases.leases import lease_until
 from simdock.usecases.queries import run_parameters
 
 log = logging.getLogger(__name__)
@@ -41,18 +42,27 @@ def execute_run(run_id: str, platform: Platform) -> RunStatus | None:
     stays cancelled whatever the handler returns.
     """
     with platform.uow() as uow:
-        run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now())
+        run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now(),
+                             lease_until(platform))
         uow.commit()
     if run is None:
         return None
+    platform.held.hold([run])
     return record_outcomes([execute_claimed(run, platform)], platform)[0]
 
 
 def execute_claimed(run: Run, platform: Platform) -> Outcome:
-    """Execute a run this worker has claimed; the outcome is not recorded yet."""
-    context = ExecutionContext(run.id, run.job_id, platform)
-    platform.track(run.id, context)
+    """Execute a run this worker has claimed; the outcome is not recorded yet.
+
+    A run this process no longer holds (cancelled, or taken back while it waited in a
+    claimed batch) is not executed.
+    """
     outcome = Outcome(run)
+    if not platform.held.holds(run):
+        outcome.error = "no longer held by this worker"
+        return outcome
+    context = ExecutionContext(run.id, run.job_id, platform, run.attempts, run.worker)
+    platform.track(run.id, context)
     try:
         task = ExecutionTask(
             run_id=run.id,
@@ -63,7 +73,7 @@ def execute_claimed(run: Run, platform: Platform) -> Outcome:
             timeout_seconds=run.timeout_seconds or platform.limits.default_timeout_seconds,
         )
         value = platform.executor.execute(task, context)
-        outcome.result = _store_result(run.id, value, platform)
+        outcome.result = _store_result(run, value, platform)
         context.collect_workdir()
     except RunCancelled as exc:
         outcome.error = exc.message
@@ -89,16 +99,20 @@ def record_outcomes(outcomes: Sequence[Outcome], platform: Platform) -> list[Run
     """Finish each run with its outcome, all in one transaction; returns their statuses.
 
     A run still running as this worker claimed it is finished at once; one that
-    changed meanwhile (progress written, cancelled) is read again, and a run
-    that was cancelled keeps its status while its result is discarded.
+    changed meanwhile (progress written, cancelled) is read again. Only the attempt
+    that still holds the run records it: a run cancelled, or taken back and given to
+    another attempt, keeps what it has and this outcome's result is discarded, so
+    exactly one result is kept. Recording twice is harmless.
     """
     statuses: dict[str, RunStatus | None] = {}
+    recorded: dict[str, bool] = {}
     pending = list(outcomes)
     for _ in range(RECORD_ATTEMPTS):
         try:
             with platform.uow() as uow:
                 for outcome in pending:
-                    statuses[outcome.run.id] = _record(uow, outcome, platform)
+                    statuses[outcome.run.id], recorded[outcome.run.id] = _record(
+                        uow, outcome, platform)
                 uow.commit()
         except ConcurrencyConflict:
             continue  # another writer changed one of them between our read and write
@@ -107,22 +121,30 @@ def record_outcomes(outcomes: Sequence[Outcome], platform: Platform) -> list[Run
         raise ConcurrencyConflict(
             f"could not record the outcome of runs {[o.run.id for o in pending]}")
     for outcome in pending:
-        if statuses[outcome.run.id] is not RunStatus.SUCCEEDED and outcome.result is not None:
+        if outcome.result is not None and not recorded[outcome.run.id]:
             platform.payloads.discard(outcome.result)
+    platform.held.release(o.run.id for o in pending)
     return [statuses[o.run.id] for o in outcomes]
 
 
-def _record(uow: UnitOfWork, outcome: Outcome, platform: Platform) -> RunStatus | None:
+def _record(uow: UnitOfWork, outcome: Outcome, platform: Platform
+            ) -> tuple[RunStatus | None, bool]:
+    """The run's status after recording ``outcome``, and whether it was this outcome that
+    finished it."""
     run = outcome.run
+    worker, attempt = run.worker, run.attempts
     if run.status is RunStatus.RUNNING and _finish(uow, run, outcome, platform):
-        return run.status
+        return run.status, True
     stored = uow.runs.get(run.id)
     if stored is None:
-        return None
-    if stored.status is RunStatus.RUNNING:
+        return None, False
+    if outcome.result is not None and stored.result == outcome.result:
+        return stored.status, True  # recorded already (a retry after an unknown commit)
+    finished = stored.held_by(worker, attempt)
+    if finished:
         _finish(uow, stored, outcome, platform, guarded=False)
     outcome.run = stored
-    return stored.status
+    return stored.status, finished
 
 
 def _finish(uow: UnitOfWork, run: Run, outcome: Outcome, platform: Platform,
@@ -142,9 +164,13 @@ def _finish(uow: UnitOfWork, run: Run, outcome: Outcome, platform: Platform,
     return True
 
 
-def _store_result(run_id: str, value: Any, platform: Platform) -> Payload:
+def _store_result(run: Run, value: Any, platform: Platform) -> Payload:
+    """Store the result under a key of its own attempt: a late attempt's result never
+    overwrites the one kept."""
     try:
         encoded = codec.encode(value)
     except SimdockError as exc:
         raise ExecutionError(f"the handler returned a result that cannot be stored: {exc}") from exc
-    return platform.payloads.store(f"runs/{run_id}/result.json", encoded)
+    key = (f"runs/{run.id}/result.json" if run.attempts <= 1
+           else f"runs/{run.id}/result-{run.attempts}.json")
+    return platform.payloads.store(key, encoded)

@@ -16,6 +16,7 @@ from simdock.errors import ServiceUnavailable
 from simdock.platform import Platform
 from simdock.ports import PageRequest
 from simdock.usecases.execute import Outcome, execute_claimed, execute_run, record_outcomes
+from simdock.usecases.leases import heartbeat, lease_until
 from simdock.usecases.reports import generate_report, list_reports
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,12 @@ def execute_next(platform: Platform) -> int:
     """
     queue = platform.queue
     with platform.uow() as uow:
-        runs = queue.claim(uow, platform.worker_name, platform.clock.now(), queue.batch_size())
+        runs = queue.claim(uow, platform.worker_name, platform.clock.now(), queue.batch_size(),
+                           lease_until(platform))
         uow.commit()
     if not runs:
         return 0
+    platform.held.hold(runs)
     started = time.monotonic()
     outcomes = [execute_claimed(run, platform) for run in runs]
     queue.observe(time.monotonic() - started, len(runs))
@@ -46,7 +49,7 @@ def _record_when_possible(outcomes: list[Outcome], platform: Platform) -> None:
     """Record the outcomes, holding on to them while the store cannot be reached: a run
     that has finished must not stay running because its end came during an outage.
     Once the platform is closed its store is not coming back: the outcomes are given up
-    (the runs stay running)."""
+    (the runs' leases lapse and they are taken back)."""
     for attempt in itertools.count():
         try:
             record_outcomes(outcomes, platform)
@@ -86,3 +89,6 @@ class PlatformWork:
 
     def generate_next(self) -> bool:
         return generate_next(self.platform)
+
+    def heartbeat(self) -> None:
+        heartbeat(self.platform)

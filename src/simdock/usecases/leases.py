@@ -1,0 +1,93 @@
+"""Leases: a run being executed is held by its worker, and taken back when it is lost.
+
+A claim holds a run until ``now + lease_seconds``. Every process beats
+(:func:`heartbeat`) every ``heartbeat_seconds``: it renews the leases of the
+runs it holds, stops those the store says it no longer holds (cancelled
+elsewhere, or taken back), and takes back runs whose lease lapsed (their
+worker was killed or its host lost): requeued, after a backoff that grows
+with each loss, or failed once ``max_attempts`` attempts were lost.
+Attempts are counted in the store at each claim, so a broker's redelivery
+of a message never counts as a retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from simdock.domain import RunStatus
+from simdock.errors import ConcurrencyConflict
+from simdock.platform import Platform
+
+log = logging.getLogger(__name__)
+
+#: Lapsed runs taken back per beat (the rest at the next one).
+RECOVER_BATCH = 200
+#: The longest a lost run waits before it is queued again.
+MAX_BACKOFF_SECONDS = 60.0
+
+
+def lease_until(platform: Platform) -> datetime:
+    """Until when a run claimed now is held without a renewal."""
+    return platform.clock.now() + timedelta(seconds=platform.limits.lease_seconds)
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long after its lease lapsed a run lost ``attempts`` times waits to be requeued:
+    at once after the first loss, then 2, 4, 8... seconds."""
+    seconds = 0.0 if attempts <= 1 else min(MAX_BACKOFF_SECONDS, 2.0 ** (attempts - 1))
+    return timedelta(seconds=seconds)
+
+
+def heartbeat(platform: Platform) -> list[str]:
+    """Renew this process's leases, stop what it no longer holds, take back lapsed runs.
+
+    Returns the ids of the runs requeued (for the caller to dispatch).
+    """
+    renew_leases(platform)
+    return recover_lapsed(platform)
+
+
+def renew_leases(platform: Platform) -> set[str]:
+    """Extend the leases of the runs this process holds; returns the runs it lost, whose
+    handlers are told to stop (their writes would be refused anyway)."""
+    held = platform.held.snapshot()
+    if not held:
+        return set()
+    with platform.uow() as uow:
+        kept = uow.runs.renew(platform.worker_name, held, lease_until(platform))
+        uow.commit()
+    lost = set(held) - kept
+    if lost:
+        platform.held.release(lost)
+        for run_id in lost:
+            platform.signal_cancel(run_id)
+    return lost
+
+
+def recover_lapsed(platform: Platform) -> list[str]:
+    """Take back runs whose lease lapsed: requeue them (with backoff) or, after
+    ``max_attempts`` lost attempts, fail them saying so. Returns the requeued ids."""
+    now = platform.clock.now()
+    requeued: list[str] = []
+    with platform.uow() as uow:
+        for run in uow.runs.lapsed(now, RECOVER_BATCH):
+            assert run.lease_expires_at is not None
+            if run.attempts >= platform.limits.max_attempts:
+                run.fail(f"worker lost {run.attempts} times", now)
+            elif now >= run.lease_expires_at + backoff(run.attempts):
+                log.warning("run %s: worker %s lost (attempt %d); queued again",
+                            run.id, run.worker, run.attempts)
+                run.requeue(now)
+            else:
+                continue
+            try:
+                uow.runs.update(run)
+            except ConcurrencyConflict:
+                continue  # another process took it back first, or its worker finished it
+            if run.status is RunStatus.QUEUED:
+                requeued.append(run.id)
+        uow.commit()
+    if requeued:
+        platform.dispatcher.dispatch_runs(requeued)
+    return requeued

@@ -1,0 +1,154 @@
+"""Leases: a lost worker's runs are taken back, only the holding attempt writes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from simdock.clock import ManualClock
+from simdock.domain import Run, RunStatus
+from simdock.platform import Platform
+from simdock.ports import RunContext
+from simdock.usecases.execute import execute_run
+from simdock.usecases.leases import heartbeat, recover_lapsed, renew_leases
+from simdock.usecases.submit import SubmitRun, submit_run
+from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
+
+
+def clock(platform: Platform) -> ManualClock:
+    assert isinstance(platform.clock, ManualClock)
+    return platform.clock
+
+
+def submitted(platform: Platform, simulation_type: str = "echo") -> str:
+    return submit_run(SubmitRun("usr-1", simulation_type, {}), platform).run_ids[0]
+
+
+def stored(platform: Platform, run_id: str) -> Run:
+    with platform.uow() as uow:
+        run = uow.runs.get(run_id)
+    assert run is not None
+    return run
+
+
+def claim_and_die(platform: Platform, run_id: str, worker: str = "dead:1") -> Run:
+    """A worker elsewhere claims the run and is never heard of again."""
+    now = platform.clock.now()
+    with platform.uow() as uow:
+        run = uow.runs.claim(run_id, worker, now,
+                             now + timedelta(seconds=platform.limits.lease_seconds))
+        uow.commit()
+    assert run is not None
+    return run
+
+
+def test_a_lost_workers_run_is_queued_again_and_done_by_another() -> None:
+    platform = make_platform()
+    run_id = submitted(platform)
+    claim_and_die(platform, run_id)
+
+    clock(platform).advance(platform.limits.lease_seconds - 1)
+    assert heartbeat(platform) == []
+    clock(platform).advance(2)
+    assert heartbeat(platform) == [run_id]
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.drain()
+
+    run = stored(platform, run_id)
+    assert (run.status, run.attempts, run.worker) == (RunStatus.SUCCEEDED, 2, "local")
+    assert run.lease_expires_at is None
+
+
+def test_a_run_lost_too_often_fails_saying_so_and_later_losses_wait_longer() -> None:
+    platform = make_platform()
+    run_id = submitted(platform)
+    lease = platform.limits.lease_seconds
+    claim_and_die(platform, run_id)
+    clock(platform).advance(lease + 0.1)
+    assert recover_lapsed(platform) == [run_id]  # the first loss: queued again at once
+
+    claim_and_die(platform, run_id)
+    clock(platform).advance(lease + 0.1)
+    assert recover_lapsed(platform) == []  # the second: after 2 s more
+    clock(platform).advance(2)
+    assert recover_lapsed(platform) == [run_id]
+
+    claim_and_die(platform, run_id)
+    clock(platform).advance(lease + 0.1)
+    assert recover_lapsed(platform) == []
+    run = stored(platform, run_id)
+    assert (run.status, run.error, run.attempts) == (RunStatus.FAILED,
+                                                     "worker lost 3 times", 3)
+
+
+def test_a_worker_that_beats_keeps_its_long_run() -> None:
+    def long(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        for _ in range(4):  # 4 x 8 s: far beyond one lease, renewed at every beat
+            clock(platform).advance(8)
+            heartbeat(platform)
+        return {"done": True}
+
+    platform = make_platform(FakeExecutor({"long": long}))
+    run_id = submitted(platform, "long")
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.drain()
+
+    run = stored(platform, run_id)
+    assert (run.status, run.attempts) == (RunStatus.SUCCEEDED, 1)
+
+
+def test_an_attempt_taken_back_writes_nothing_and_its_result_is_not_kept() -> None:
+    def overtaken(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        # Meanwhile this worker's lease lapsed and another worker took the run.
+        clock(platform).advance(platform.limits.lease_seconds + 1)
+        recover_lapsed(platform)
+        claim_and_die(platform, context.run_id, "other:2")
+        context.log("a late line")
+        context.metric("loss", 1.0)
+        context.flush()  # type: ignore[attr-defined]
+        assert context.cancelled
+        return {"late": "x" * 200_000}  # a blob, not inline
+
+    platform = make_platform(FakeExecutor({"overtaken": overtaken}))
+    run_id = submitted(platform, "overtaken")
+
+    assert execute_run(run_id, platform) is RunStatus.RUNNING
+
+    run = stored(platform, run_id)
+    assert (run.status, run.worker, run.attempts, run.result) == (
+        RunStatus.RUNNING, "other:2", 2, None)
+    with platform.uow() as uow:
+        assert uow.logs.list(run_id) == [] and uow.metrics.list(run_id) == []
+    assert platform.blobs.list(f"runs/{run_id}/") == []
+    assert platform.held.snapshot() == {}
+
+
+def test_a_cancel_made_elsewhere_reaches_the_handler_at_the_next_beat() -> None:
+    started, stopped = threading.Event(), threading.Event()
+
+    def waits(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        started.set()
+        for _ in range(500):
+            if context.cancelled:
+                stopped.set()
+                return None
+            threading.Event().wait(0.01)
+        return {}
+
+    platform = make_platform(FakeExecutor({"waits": waits}))
+    run_id = submitted(platform, "waits")
+    worker = threading.Thread(target=execute_run, args=(run_id, platform))
+    worker.start()
+    assert started.wait(5)
+    run = stored(platform, run_id)
+    run.cancel(platform.clock.now())  # as another process's API would: the store only
+    with platform.uow() as uow:
+        uow.runs.update(run)
+        uow.commit()
+
+    assert renew_leases(platform) == {run_id}
+    assert stopped.wait(5)
+    worker.join(5)
+    assert stored(platform, run_id).status is RunStatus.CANCELLED
