@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from simdock.clock import RandomIds, SystemClock
 from simdock.credentials import CredentialCache
+from simdock.errors import ValidationError
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
 from simdock.ports import Dispatcher, UnitOfWorkFactory
@@ -33,8 +34,12 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 
-def build_platform(settings: Settings | None = None) -> Platform:
-    """A started platform wired from ``settings`` (read from the environment if None)."""
+def build_platform(settings: Settings | None = None, consume: bool = False) -> Platform:
+    """A started platform wired from ``settings`` (read from the environment if None).
+
+    With ``consume`` and Dramatiq dispatch, this process is a worker: it takes messages
+    from the broker with ``EXECUTOR_WORKERS`` threads.
+    """
     settings = settings or load_settings()
     settings.check_for_production()
     simulations = SimulationHandlerRegistry(SimulationHandlerRegistry.default(),
@@ -47,7 +52,7 @@ def build_platform(settings: Settings | None = None) -> Platform:
         blobs=LocalBlobStore(settings.artifacts_path),
         executor=RoutingExecutor(InProcessExecutor(
             simulations, settings.max_run_memory_mb * 1024 * 1024 or None)),
-        dispatcher=_dispatcher(settings),
+        dispatcher=_dispatcher(settings, consume),
         clock=SystemClock(),
         ids=RandomIds(),
         simulations=simulations,
@@ -125,10 +130,20 @@ def _unit_of_work(settings: Settings
             engine.dispose)
 
 
-def _dispatcher(settings: Settings) -> Dispatcher:
-    if settings.dispatch == "inline":
+def _dispatcher(settings: Settings, consume: bool) -> Dispatcher:
+    mode = settings.dispatch_mode
+    if mode == "inline":
         return InlineDispatcher(settings.heartbeat_seconds)
-    if settings.dispatch == "database":
+    if mode == "database":
         return DatabaseDispatcher()
+    if mode == "dramatiq":
+        if settings.broker_url is None:
+            raise ValidationError("DISPATCH=dramatiq needs REDIS_URL or RABBITMQ_URL")
+        from simdock_adapters.dispatch.broker import BrokerDispatcher
+
+        return BrokerDispatcher(settings.broker_url, consume=consume,
+                                threads=settings.executor_workers,
+                                queue_prefix=settings.broker_queue_prefix,
+                                heartbeat_seconds=settings.heartbeat_seconds)
     return ThreadDispatcher(settings.executor_workers, settings.report_workers,
                             heartbeat_seconds=settings.heartbeat_seconds)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from simdock_adapters.bootstrap import build_platform
 from simdock_adapters.logs import configure_logging
 from simdock_adapters.settings import Settings, load_settings
 from simdock_adapters.urls import masked_url
-from simdock_adapters.worker import serve
+from simdock_adapters.worker import consume, serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     _submission_args(sweep)
     sweep.set_defaults(command_func=_sweep)
 
-    worker = sub.add_parser("worker", help="execute queued runs and reports from the database")
+    worker = sub.add_parser("worker", help="execute queued runs and reports: from the broker "
+                                           "(REDIS_URL or RABBITMQ_URL), else from the database")
     worker.add_argument("--concurrency", type=int, default=1, help="runs executed at once")
     worker.add_argument("--poll", type=float, default=0.5, help="seconds between polls when idle")
     worker.add_argument("--exit-when-idle", action="store_true",
@@ -185,6 +188,16 @@ def _sweep(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise ValidationError("--concurrency must be at least 1")
+    settings = _settings(args, executor_workers=args.concurrency)
+    if settings.dispatch_mode == "dramatiq":
+        configure_logging(settings.log_level)
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        with Dock(build_platform(settings, consume=True), settings.simdock_user) as dock:
+            consume(dock.platform, args.exit_when_idle, stop)
+        print("worker stopped")
+        return 0
     settings = _settings(args, dispatch="database")
     configure_logging(settings.log_level)
     with Dock(build_platform(settings), settings.simdock_user) as dock:

@@ -56,9 +56,19 @@ class Settings(BaseSettings):
         "back lost runs; at most a third of LEASE_SECONDS")
     max_attempts: int = Field(3, ge=1, le=100, description="Attempts at a run before losing "
                                                             "its worker once more fails it")
-    dispatch: Literal["threads", "inline", "database"] = Field(
-        "threads", description="threads: run here in the background; inline: run at once in "
-                               "the caller; database: leave queued for `simdock worker`")
+    dispatch: Literal["threads", "inline", "database", "dramatiq"] | None = Field(
+        None, description="threads: run here in the background; inline: run at once in the "
+        "caller; database: leave queued for `simdock worker`; dramatiq: send to Dramatiq "
+        "workers (`simdock worker`) through REDIS_URL or RABBITMQ_URL. Default: dramatiq "
+        "when a broker URL is set, else threads")
+    redis_url: str | None = Field(None, description="Redis broker (redis://HOST:PORT/DB): "
+                                                    "selects Dramatiq dispatch")
+    rabbitmq_url: str | None = Field(None, description="RabbitMQ broker "
+                                                       "(amqp://USER:PASSWORD@HOST:PORT/VHOST): "
+                                                       "selects Dramatiq dispatch")
+    broker_queue_prefix: str = Field("", pattern=r"^[A-Za-z0-9_.-]{0,40}$",
+                                     description="Prefix of the broker's queue names, to keep "
+                                                 "deployments sharing a broker apart")
     simdock_user: str = Field("local@simdock", description="Owner of work submitted locally")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", description="Level of the JSON logs of simdock serve and simdock worker")
@@ -123,6 +133,32 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("has a port that is not a number") from None
         return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("starts with redis://, rediss:// or unix://")
+        return value or None
+
+    @field_validator("rabbitmq_url")
+    @classmethod
+    def _rabbitmq_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("amqp://", "amqps://")):
+            raise ValueError("starts with amqp:// or amqps://")
+        return value or None
+
+    @property
+    def broker_url(self) -> str | None:
+        """The broker work is sent through, if one is set (Redis first)."""
+        return self.redis_url or self.rabbitmq_url
+
+    @property
+    def dispatch_mode(self) -> str:
+        """How work gets to whoever executes it: DISPATCH, or what the broker URLs imply."""
+        if self.dispatch is not None:
+            return self.dispatch
+        return "dramatiq" if self.broker_url else "threads"
 
     @field_validator("heartbeat_seconds")
     @classmethod

@@ -2,8 +2,11 @@
 
 Started by ``simdock worker``; several can run against one PostgreSQL
 database (or SQLite file), each claiming runs atomically and fairly, so every
-run is executed once however many workers there are. Its threads are the
-embedded platform's (:class:`~simdock_adapters.dispatch.threads.ThreadDispatcher`).
+run is executed once however many workers there are. Without a broker its
+threads are the embedded platform's
+(:class:`~simdock_adapters.dispatch.threads.ThreadDispatcher`), polling the
+database; with one (REDIS_URL or RABBITMQ_URL) they are Dramatiq's, woken by
+messages (:class:`~simdock_adapters.dispatch.broker.BrokerDispatcher`).
 """
 
 from __future__ import annotations
@@ -40,3 +43,24 @@ def serve(platform: Platform, concurrency: int = 1, poll_seconds: float = 0.5,
     finally:
         workers.close()
     return WorkerStats(workers.runs.done, workers.reports.done)
+
+
+def consume(platform: Platform, exit_when_idle: bool = False,
+            stop: threading.Event | None = None) -> None:
+    """Keep a platform that consumes a broker's messages running until stopped (or, if
+    asked, until nothing is queued and nothing is in hand)."""
+    stop = stop or threading.Event()
+    try:
+        while not stop.wait(0.5):
+            if exit_when_idle and platform.dispatcher.join(0.5) and _nothing_queued(platform):
+                return
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def _nothing_queued(platform: Platform) -> bool:
+    from simdock.domain import RunStatus
+
+    with platform.uow() as uow:
+        counts = uow.runs.counts()
+    return not counts.get(RunStatus.QUEUED) and not counts.get(RunStatus.RUNNING)

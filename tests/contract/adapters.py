@@ -47,6 +47,7 @@ from simdock_adapters.executors.inprocess import InProcessExecutor
 from simdock_adapters.executors.routing import RoutingExecutor
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 from simdock_adapters.sql import SqlUnitOfWork, make_engine
+from tests.brokers import delete_queues, queue_prefix, require_rabbitmq, require_redis
 from tests.databases import migrated_postgres, migrated_sqlite
 
 # --------------------------------------------------------------------------
@@ -185,10 +186,31 @@ def thread_dispatcher(tmp_path: Path) -> Iterator[Dispatcher]:
         dispatcher.close()
 
 
+def broker_dispatcher(url: Callable[[], str]) -> Callable[[Path], AbstractContextManager[
+        Dispatcher]]:
+    """A consuming Dramatiq dispatcher on real Redis or RabbitMQ, with queues of its own."""
+    @contextmanager
+    def make(tmp_path: Path) -> Iterator[Dispatcher]:
+        from simdock_adapters.dispatch.broker import BrokerDispatcher
+
+        dispatcher = BrokerDispatcher(url(), consume=True, threads=4,
+                                      queue_prefix=queue_prefix(), heartbeat_seconds=0.05)
+        try:
+            yield dispatcher
+        finally:
+            dispatcher.close()
+            delete_queues(dispatcher.broker, dispatcher.queues)
+
+    return make
+
+
 DISPATCHER_ADAPTERS: dict[str, DispatcherAdapter] = {
     "inline": DispatcherAdapter(inline_dispatcher, background=False, from_store=False),
     "threads": DispatcherAdapter(thread_dispatcher, background=True, from_store=True),
-    # "dramatiq": DispatcherAdapter(dramatiq_dispatcher, background=True),
+    "dramatiq-redis": DispatcherAdapter(broker_dispatcher(require_redis), background=True,
+                                        from_store=True),
+    "dramatiq-rabbitmq": DispatcherAdapter(broker_dispatcher(require_rabbitmq),
+                                           background=True, from_store=True),
 }
 
 # --------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """A thread that beats for this process: renews its leases, takes back lost runs.
 
 Started by the dispatchers that execute work in this process (threads and
-inline) once they are bound; ``Work.heartbeat`` is the use case. A beat that
+inline, and brokers' consumers) once they are bound; ``Work.heartbeat`` is the
+use case. A beat that
 fails (the store is away) is logged once and tried again at the next one: the
 leases are long enough to survive a few missed beats.
 """
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from simdock.errors import ServiceUnavailable
-from simdock.ports import Work
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ HEARTBEAT_SECONDS = 2.0
 
 
 class Heartbeat:
-    """Calls ``work.heartbeat()`` every ``seconds`` until closed."""
+    """Calls ``beat()`` (``Work.heartbeat``, or more) every ``seconds`` until closed."""
 
     def __init__(self, seconds: float = HEARTBEAT_SECONDS) -> None:
         if seconds <= 0:
@@ -30,10 +31,10 @@ class Heartbeat:
         self._thread: threading.Thread | None = None
         self._failing = False
 
-    def start(self, work: Work) -> None:
+    def start(self, beat: Callable[[], None]) -> None:
         if self._thread is not None or self._stop.is_set():
             return
-        self._thread = threading.Thread(target=self._loop, args=(work,), daemon=True,
+        self._thread = threading.Thread(target=self._loop, args=(beat,), daemon=True,
                                         name="simdock-heartbeat")
         self._thread.start()
 
@@ -42,10 +43,10 @@ class Heartbeat:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(self.seconds + 5)
 
-    def _loop(self, work: Work) -> None:
+    def _loop(self, beat: Callable[[], None]) -> None:
         while not self._stop.wait(self.seconds):
             try:
-                work.heartbeat()
+                beat()
             except ServiceUnavailable as exc:
                 if not self._failing:
                     log.warning("heartbeat cannot reach the store, retrying every %s s: %s",

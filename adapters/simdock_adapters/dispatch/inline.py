@@ -32,7 +32,7 @@ class InlineDispatcher:
 
     def bind(self, work: Work) -> None:
         self._work = work
-        self.heartbeat.start(work)
+        self.heartbeat.start(work.heartbeat)
 
     def dispatch_runs(self, run_ids: Sequence[str]) -> None:
         work = self._bound()

@@ -149,7 +149,7 @@ class ThreadDispatcher:
     def bind(self, work: Work) -> None:
         self.runs.step = work.execute_next
         self.reports.step = lambda: int(work.generate_next())
-        self.heartbeat.start(work)
+        self.heartbeat.start(work.heartbeat)
         # Work queued before this process started (or left by another) is looked for at once.
         self.runs.wake()
         self.reports.wake()

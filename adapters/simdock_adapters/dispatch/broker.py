@@ -1,0 +1,203 @@
+"""Dispatch through Dramatiq, on Redis or RabbitMQ: workers on any number of hosts.
+
+The database stays the queue. A message on the ``simulations`` queue names no
+run: it wakes one worker thread, which claims queued runs fairly
+(``Work.execute_next``), executes them, and, when it found work, sends the
+next message before it ends. So the broker holds at most a window of
+messages whatever the size of a sweep, a lost or redelivered message loses or
+repeats nothing (the claim in the database decides who executes what), and
+another user's run is claimed in its turn instead of waiting behind a
+sweep's messages. Reports go by message on the ``reports`` queue, one per
+report.
+
+A process that consumes (``simdock worker``) also beats: it renews its
+leases, takes back lost runs, and sends one wake-up message when queued runs
+may be waiting (a broker that was down when they were submitted, a message
+lost with a killed worker), so nothing queued depends on a message's fate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
+
+from simdock.errors import ServiceUnavailable
+from simdock.ports import Work
+from simdock_adapters.dispatch.heartbeat import HEARTBEAT_SECONDS, Heartbeat
+
+log = logging.getLogger(__name__)
+
+#: The most wake-up messages one dispatch sends: about the threads that can take them.
+WINDOW = 32
+#: Redis: a killed worker's unacknowledged messages come back after this (ms); the
+#: default (60 s, checked once per thousand messages) left them stuck for minutes.
+REDIS_HEARTBEAT_MS = 5000
+REDIS_MAINTENANCE_CHANCE = 1_000_000
+#: How long a message waits before it is tried again while the store is away.
+RETRY_SECONDS = 0.5
+
+
+def make_broker(url: str, namespace: str = "simdock") -> dramatiq.Broker:
+    """A Redis (``redis://``) or RabbitMQ (``amqp://``) broker, with Dramatiq's default
+    middleware but neither retries (attempts are counted in the database, not by
+    messages) nor its time limit (the platform enforces each run's own, where it can be
+    stopped; Dramatiq's would cut any run past 10 minutes)."""
+    middleware = [m() for m in dramatiq.middleware.default_middleware
+                  if m not in (dramatiq.middleware.Retries, dramatiq.middleware.TimeLimit)]
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        redis = RedisBroker(  # type: ignore[no-untyped-call]
+            url=url, namespace=namespace, middleware=middleware,
+            heartbeat_timeout=REDIS_HEARTBEAT_MS,
+            maintenance_chance=REDIS_MAINTENANCE_CHANCE)
+        return redis
+    if url.startswith(("amqp://", "amqps://")):
+        return RabbitmqBroker(url=url, middleware=middleware, confirm_delivery=True)
+    raise ValueError(f"a broker URL starts with redis:// or amqp://, not {url.split(':')[0]!r}")
+
+
+class BrokerDispatcher:
+    """Sends work to Dramatiq workers; with ``consume``, is one (``simdock worker``).
+
+    ``queue_prefix`` keeps deployments (and tests) sharing one broker apart.
+    """
+
+    def __init__(self, url: str, *, consume: bool = False, threads: int = 2,
+                 queue_prefix: str = "", heartbeat_seconds: float = HEARTBEAT_SECONDS,
+                 broker: dramatiq.Broker | None = None) -> None:
+        self.broker = broker or make_broker(url)
+        self.queues = (f"{queue_prefix}simulations", f"{queue_prefix}reports")
+        self._runs = dramatiq.Actor(self._on_runs, broker=self.broker,
+                                    actor_name=f"{queue_prefix}simdock_runs",
+                                    queue_name=self.queues[0], priority=0,
+                                    options={"max_retries": 0})
+        self._reports = dramatiq.Actor(self._on_report, broker=self.broker,
+                                       actor_name=f"{queue_prefix}simdock_report",
+                                       queue_name=self.queues[1], priority=0,
+                                       options={"max_retries": 0})
+        self.consume = consume
+        self.threads = threads
+        self.heartbeat = Heartbeat(heartbeat_seconds)
+        self._work: Work | None = None
+        self._worker: dramatiq.Worker | None = None
+        self._outstanding = 0  # messages this process sent and has not finished itself
+        self._changed = threading.Condition()
+        self._closed = False
+
+    # -- the sending side -------------------------------------------------------
+    def dispatch_runs(self, run_ids: Sequence[str]) -> None:
+        self._send_runs(min(len(run_ids), WINDOW))
+
+    def dispatch_report(self, report_id: str) -> None:
+        self._send(self._reports, report_id)
+
+    def _send_runs(self, count: int) -> None:
+        for _ in range(count):
+            if not self._send(self._runs, uuid.uuid4().hex):
+                return
+
+    def _send(self, actor: dramatiq.Actor[Any, Any], argument: str,
+              delay_ms: int | None = None) -> bool:
+        """Send one message; a broker that is away is logged, not raised: what was
+        committed stays queued and a consumer's beat sends for it later."""
+        with self._changed:
+            self._outstanding += self.consume
+        try:
+            actor.send_with_options(args=(argument,), delay=delay_ms)
+            return True
+        except Exception as exc:  # the broker's own errors vary with the broker
+            with self._changed:
+                self._outstanding -= self.consume
+                self._changed.notify_all()
+            log.warning("cannot reach the broker; the work stays queued in the database "
+                        "and is sent later: %s", exc)
+            return False
+
+    # -- the consuming side -----------------------------------------------------
+    def bind(self, work: Work) -> None:
+        self._work = work
+        if not self.consume:
+            return
+        self._worker = dramatiq.Worker(self.broker, queues=set(self.queues),
+                                       worker_threads=self.threads, worker_timeout=100)
+        self._worker.start()
+        self.heartbeat.start(self._beat)
+        self._send_runs(1)  # work queued before this worker started
+
+    def _beat(self) -> None:
+        self._bound().heartbeat()
+        self.wake_if_idle()
+
+    def _on_runs(self, wake: str) -> None:
+        try:
+            done = self._bound().execute_next()
+            if done:
+                self._send_runs(1)  # more may be queued: keep this chain going
+        except ServiceUnavailable as exc:
+            self._later(self._runs, wake, exc)
+        finally:
+            self._finished()
+
+    def _on_report(self, report_id: str) -> None:
+        try:
+            self._bound().generate_report(report_id)
+        except ServiceUnavailable as exc:
+            self._later(self._reports, report_id, exc)
+        finally:
+            self._finished()
+
+    def _later(self, actor: dramatiq.Actor[Any, Any], argument: str,
+               exc: ServiceUnavailable) -> None:
+        """The store is away: the same message again in a while (nothing was taken)."""
+        log.warning("%s message %s: the store is away, trying again in %s s: %s",
+                    actor.queue_name, argument, RETRY_SECONDS, exc)
+        self._send(actor, argument, delay_ms=int(RETRY_SECONDS * 1000))
+
+    def _finished(self) -> None:
+        with self._changed:
+            self._outstanding = max(0, self._outstanding - 1)
+            self._changed.notify_all()
+
+    def _bound(self) -> Work:
+        if self._work is None:
+            raise RuntimeError("dispatcher is not bound to a platform")
+        return self._work
+
+    def wake_if_idle(self) -> None:
+        """One wake-up message when this consumer has nothing in hand: queued runs whose
+        messages never came are claimed within a beat."""
+        with self._changed:
+            idle = self._outstanding == 0
+        if idle and not self._closed:
+            self._send_runs(1)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the messages this process sent have been handled here (a process that
+        does not consume has nothing to wait for)."""
+        if not self.consume:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            while self._outstanding:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+        return True
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.heartbeat.close()
+        if self._worker is not None:
+            self._worker.stop()
+        self.broker.close()
+
