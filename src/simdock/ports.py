@@ -580,6 +580,14 @@ class Dispatcher(Protocol):
     def close(self) -> None:
         """Stop taking work, and wait a bounded time for the work in hand to be recorded."""
 
+    @property
+    def broker(self) -> Any:
+        """The message broker work goes through, or None for in-process dispatch."""
+
+    def check(self) -> None:
+        """Raise ServiceUnavailable if the broker cannot be reached (nothing to check
+        without one)."""
+
 
 class AccessTokens(Protocol):
     """Short-lived signed access tokens (JWTs) naming a user."""

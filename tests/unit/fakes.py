@@ -80,6 +80,11 @@ class QueueDispatcher:
     def close(self) -> None:
         return None
 
+    broker = None
+
+    def check(self) -> None:
+        return None
+
 
 def make_platform(executor: FakeExecutor | None = None, limits: Limits | None = None
                   ) -> Platform:

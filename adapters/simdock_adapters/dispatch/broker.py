@@ -192,6 +192,19 @@ class BrokerDispatcher:
                 self._changed.wait(remaining)
         return True
 
+    def check(self) -> None:
+        """Raise ServiceUnavailable unless the broker answers."""
+        try:
+            if isinstance(self.broker, RedisBroker):
+                self.broker.client.ping()
+            else:
+                self.broker.get_declared_queues()
+                connection = self.broker.connection  # type: ignore[attr-defined]
+                if not connection.is_open:
+                    raise ConnectionError("the connection to RabbitMQ is closed")
+        except Exception as exc:  # each broker's client has errors of its own
+            raise ServiceUnavailable(f"the broker cannot be reached: {exc}") from exc
+
     def close(self) -> None:
         if self._closed:
             return

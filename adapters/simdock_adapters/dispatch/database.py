@@ -27,3 +27,9 @@ class DatabaseDispatcher:
 
     def close(self) -> None:
         return None
+
+    #: The database is the queue: there is no broker.
+    broker = None
+
+    def check(self) -> None:
+        return None

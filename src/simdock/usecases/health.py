@@ -9,7 +9,8 @@ from simdock.platform import Platform
 
 
 def check_services(platform: Platform) -> dict[str, str | None]:
-    """Each backing service and the reason it is unavailable (None when it answers)."""
+    """Each backing service and the reason it is unavailable (None when it answers): the
+    database, the blob store, and the broker when work goes through one."""
 
     def database() -> None:
         with platform.uow() as uow:
@@ -17,6 +18,8 @@ def check_services(platform: Platform) -> dict[str, str | None]:
 
     checks: dict[str, Callable[[], None]] = {"database": database,
                                              "blob_store": platform.blobs.check}
+    if platform.dispatcher.broker is not None:
+        checks["broker"] = platform.dispatcher.check
     result: dict[str, str | None] = {}
     for name, check in checks.items():
         try:
