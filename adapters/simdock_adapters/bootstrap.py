@@ -17,7 +17,7 @@ from simdock.credentials import CredentialCache
 from simdock.errors import ValidationError
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
-from simdock.ports import Dispatcher, UnitOfWorkFactory
+from simdock.ports import BlobStore, Dispatcher, UnitOfWorkFactory
 from simdock_adapters.auth.jwt_tokens import JwtAccessTokens
 from simdock_adapters.blobs.local import LocalBlobStore
 from simdock_adapters.dispatch.database import DatabaseDispatcher
@@ -49,7 +49,7 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
     platform = Platform(
         uow=uow,
         autocommit_uow=autocommit_uow,
-        blobs=LocalBlobStore(settings.artifacts_path),
+        blobs=_blob_store(settings),
         executor=RoutingExecutor(InProcessExecutor(
             simulations, settings.max_run_memory_mb * 1024 * 1024 or None)),
         dispatcher=_dispatcher(settings, consume),
@@ -68,7 +68,8 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
             max_attempts=settings.max_attempts,
         ),
         worker_name=f"{socket.gethostname()}:{os.getpid()}",
-        description=f"{masked_url(settings.database_url)} with blobs in {settings.artifacts_path}",
+        description=f"{masked_url(settings.database_url)} with blobs in "
+                    f"{_blob_place(settings)}",
         on_close=[close_store],
     )
     return platform.start()
@@ -128,6 +129,21 @@ def _unit_of_work(settings: Settings
     engine = _sql_engine(settings)
     return ((lambda: SqlUnitOfWork(engine)), (lambda: SqlUnitOfWork(engine, autocommit=True)),
             engine.dispose)
+
+
+def _blob_place(settings: Settings) -> str:
+    if settings.s3_bucket_name:
+        return f"s3://{settings.s3_bucket_name}/{settings.s3_prefix}"
+    return settings.artifacts_path
+
+
+def _blob_store(settings: Settings) -> BlobStore:
+    if settings.s3_bucket_name:
+        from simdock_adapters.blobs.s3 import S3BlobStore
+
+        return S3BlobStore(settings.s3_bucket_name, settings.s3_prefix,
+                           settings.s3_endpoint_url, settings.s3_region)
+    return LocalBlobStore(settings.artifacts_path)
 
 
 def _dispatcher(settings: Settings, consume: bool) -> Dispatcher:

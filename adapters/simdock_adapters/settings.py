@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         "caller; database: leave queued for `simdock worker`; dramatiq: send to Dramatiq "
         "workers (`simdock worker`) through REDIS_URL or RABBITMQ_URL. Default: dramatiq "
         "when a broker URL is set, else threads")
+    s3_bucket_name: str | None = Field(
+        None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="S3 bucket of the blob store: selects S3 over ARTIFACTS_PATH")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible service (MinIO...), "
+                                                          "http(s)://HOST:PORT; AWS if unset")
+    s3_prefix: str = Field("", pattern=r"^[A-Za-z0-9._/-]{0,200}$",
+                           description="Key prefix of every blob in the bucket")
+    s3_region: str | None = Field(None, description="Region of the bucket")
     redis_url: str | None = Field(None, description="Redis broker (redis://HOST:PORT/DB): "
                                                     "selects Dramatiq dispatch")
     rabbitmq_url: str | None = Field(None, description="RabbitMQ broker "

@@ -49,6 +49,7 @@ from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 from simdock_adapters.sql import SqlUnitOfWork, make_engine
 from tests.brokers import delete_queues, queue_prefix, require_rabbitmq, require_redis
 from tests.databases import migrated_postgres, migrated_sqlite
+from tests.s3 import new_bucket, s3_client, s3_endpoint
 
 # --------------------------------------------------------------------------
 # Repositories + unit of work  (suite: test_repositories.py, fixture: uow_factory)
@@ -108,12 +109,23 @@ def local_blob_store(tmp_path: Path) -> Iterator[BlobStore]:
     yield LocalBlobStore(tmp_path / "blobs")
 
 
+@contextmanager
+def s3_blob_store(tmp_path: Path) -> Iterator[BlobStore]:
+    """An S3 blob store on a real S3-compatible server over HTTP, in a bucket of its own,
+    under a prefix (so keys are shown without it)."""
+    from simdock_adapters.blobs.s3 import S3BlobStore
+
+    endpoint = s3_endpoint("moto")
+    yield S3BlobStore(new_bucket(endpoint), prefix="deployment/a",
+                      client=s3_client(endpoint))
+
+
 BlobStoreAdapter = Callable[[Path], AbstractContextManager[BlobStore]]
 
 BLOB_STORE_ADAPTERS: dict[str, BlobStoreAdapter] = {
     "memory": memory_blob_store,
     "local": local_blob_store,
-    # "s3": s3_blob_store,
+    "s3": s3_blob_store,
 }
 
 #: Blob stores that keep every blob in a local file (``local_path`` gives it).
