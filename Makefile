@@ -48,6 +48,8 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench_submit_sweep
 	$(BIN)/python -m benchmarks.bench_fairness
 	$(BIN)/python -m benchmarks.bench_http
+	$(BIN)/python -m benchmarks.bench_dramatiq
+	$(BIN)/python -m benchmarks.bench_s3
 
 pex:
 	build-support/install-pants.sh
