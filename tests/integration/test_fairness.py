@@ -76,3 +76,30 @@ def test_database_polling_workers_start_runs_fairly(postgres_url: str, tmp_path:
         finally:
             stop.set()
             worker.join(30)
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_a_single_run_starts_within_seconds_behind_a_10000_run_sweep_through_dramatiq(
+        broker: str, tmp_path: Path) -> None:
+    from simdock_adapters.bootstrap import build_platform
+    from simdock_adapters.settings import Settings
+    from tests.brokers import delete_queues, queue_prefix, require_rabbitmq, require_redis
+
+    url = require_redis() if broker == "redis" else require_rabbitmq()
+    settings = Settings(database_url=migrated_postgres("fair_dramatiq"),
+                        artifacts_path=str(tmp_path), executor_workers=2,
+                        broker_queue_prefix=queue_prefix(), **{f"{broker}_url": url})
+    platform = build_platform(settings, consume=True)
+    try:
+        alice = simdock.Dock(platform, "alice@example.com")
+        alice.register_handler("naps", Naps())
+        flood = alice.sweep("naps", grid={"i": list(range(10_000))})  # minutes of work
+        time.sleep(1.0)
+        bob = simdock.Dock(platform, "bob@example.com")
+        single = bob.submit("naps")
+        assert seconds_to_start(bob, single.id) < 5.0
+        assert alice.statistics()["queued"] > 9_000
+        flood.cancel()
+    finally:
+        platform.close()
+        delete_queues(platform.dispatcher.broker, platform.dispatcher.queues)  # type: ignore[attr-defined]
