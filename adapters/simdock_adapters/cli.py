@@ -64,7 +64,11 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="execute queued runs and reports: from the broker "
                                            "(REDIS_URL or RABBITMQ_URL), else from the database")
-    worker.add_argument("--concurrency", type=int, default=1, help="runs executed at once")
+    worker.add_argument("--concurrency", type=int, default=1,
+                        help="runs executed at once (per process)")
+    worker.add_argument("--processes", type=int, default=1,
+                        help="worker processes, each with --concurrency threads; one that "
+                             "dies is started again")
     worker.add_argument("--poll", type=float, default=0.5, help="seconds between polls when idle")
     worker.add_argument("--exit-when-idle", action="store_true",
                         help="stop once nothing is queued")
@@ -188,6 +192,12 @@ def _sweep(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise ValidationError("--concurrency must be at least 1")
+    if args.processes < 1:
+        raise ValidationError("--processes must be at least 1")
+    if args.processes > 1:
+        if args.exit_when_idle:
+            raise ValidationError("--exit-when-idle is for one worker process")
+        return _supervised(args)
     settings = _settings(args, executor_workers=args.concurrency)
     if settings.dispatch_mode == "dramatiq":
         configure_logging(settings.log_level)
@@ -203,6 +213,25 @@ def _worker(args: argparse.Namespace) -> int:
     with Dock(build_platform(settings), settings.simdock_user) as dock:
         stats = serve(dock.platform, args.concurrency, args.poll, args.exit_when_idle)
     print(f"worker executed {stats.runs} runs and generated {stats.reports} reports")
+    return 0
+
+
+def _supervised(args: argparse.Namespace) -> int:
+    from simdock_adapters.supervisor import supervise
+
+    settings = _settings(args)
+    configure_logging(settings.log_level)
+    command = [sys.executable, "-m", "simdock_adapters.cli"]
+    for option, value in (("--database-url", args.database_url),
+                          ("--artifacts-path", args.artifacts_path)):
+        if value is not None:
+            command += [option, value]
+    command += ["worker", "--concurrency", str(args.concurrency), "--poll", str(args.poll)]
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    restarts = supervise(command, args.processes, stop)
+    print(f"workers stopped ({restarts} started again after dying)")
     return 0
 
 
