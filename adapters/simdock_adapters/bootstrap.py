@@ -47,7 +47,7 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
     reports = ReportHandlerRegistry(ReportHandlerRegistry.default(), installed_reports())
     uow, autocommit_uow, close_store = _unit_of_work(settings)
     platform = Platform(
-        uow=uow,
+        store=uow,
         autocommit_uow=autocommit_uow,
         blobs=_blob_store(settings),
         executor=RoutingExecutor(InProcessExecutor(

@@ -10,6 +10,7 @@ from simdock.credentials import CredentialCache
 from simdock.fair_queue import FairQueue
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.leases import HeldRuns
+from simdock.outbox import OutboxUnitOfWork
 from simdock.payloads import DEFAULT_THRESHOLD, PayloadStore
 from simdock.ports import (
     AccessTokens,
@@ -55,7 +56,8 @@ class Platform:
     who presented which credential lately (kept for no time unless configured).
     """
 
-    uow: UnitOfWorkFactory
+    #: The store's units of work; use cases open theirs with :meth:`uow`.
+    store: UnitOfWorkFactory
     blobs: BlobStore
     executor: Executor
     dispatcher: Dispatcher
@@ -79,6 +81,10 @@ class Platform:
     on_close: list[Callable[[], None]] = field(default_factory=list)
     _live_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _closed: bool = field(default=False, repr=False)
+
+    def uow(self) -> OutboxUnitOfWork:
+        """A unit of work over the store whose dispatches are sent once it commits."""
+        return OutboxUnitOfWork(self.store(), self.dispatcher)
 
     @property
     def payloads(self) -> PayloadStore:

@@ -561,9 +561,19 @@ class Work(Protocol):
         back runs whose workers were lost; called every ``Limits.heartbeat_seconds``."""
 
 
-class Dispatcher(Protocol):
+class Sender(Protocol):
+    """The sending side of dispatch, used by use cases (through the unit of work's outbox,
+    :mod:`simdock.outbox`): called only after the work was committed."""
+
+    def dispatch_runs(self, run_ids: Sequence[str]) -> None: ...
+    def dispatch_report(self, report_id: str) -> None: ...
+
+
+class Dispatcher(Sender, Protocol):
     """Gets queued work to whoever executes it: this process or workers.
 
+    The sending side (:class:`Sender`) is what submitting processes use; the
+    consuming side (``bind``, ``join``, ``close``) is where workers take it.
     Dispatch happens only after the work was committed. A dispatcher either
     hands each dispatched id to ``Work.execute_run`` (a message per run) or
     wakes workers that take queued work from the store with
@@ -572,8 +582,6 @@ class Dispatcher(Protocol):
     """
 
     def bind(self, work: Work) -> None: ...
-    def dispatch_runs(self, run_ids: Sequence[str]) -> None: ...
-    def dispatch_report(self, report_id: str) -> None: ...
     def join(self, timeout: float | None = None) -> bool:
         """Wait until the work dispatched so far is done here; False if it timed out."""
 

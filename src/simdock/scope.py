@@ -67,10 +67,11 @@ class Scope:
     def __init__(self, platform: Platform, reading: bool = False) -> None:
         """``reading``: the scope is expected to read, so where the store allows it
         statements run without a surrounding transaction (writes still commit)."""
-        factory = platform.autocommit_uow if reading and platform.autocommit_uow else platform.uow
+        factory = (platform.autocommit_uow if reading and platform.autocommit_uow
+                   else platform.store)
         self._shared = SharedUnitOfWork(factory)
         self.platform = dataclasses.replace(
-            platform, uow=lambda: cast(UnitOfWork, self._shared))
+            platform, store=lambda: cast(UnitOfWork, self._shared))
 
     def end(self) -> None:
         self._shared.close()

@@ -93,7 +93,7 @@ def make_platform(executor: FakeExecutor | None = None, limits: Limits | None = 
     reports = ReportHandlerRegistry()
     reports.register("summary", SummaryReportHandler())
     platform = Platform(
-        uow=lambda: MemoryUnitOfWork(store),
+        store=lambda: MemoryUnitOfWork(store),
         blobs=MemoryBlobStore(),
         executor=executor or FakeExecutor({"echo": lambda p, c: {"echo": dict(p)}}),
         dispatcher=QueueDispatcher(),

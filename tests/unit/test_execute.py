@@ -233,14 +233,14 @@ def test_a_closed_platform_stops_holding_outcomes_the_store_cannot_take() -> Non
 
     platform = make_platform(FakeExecutor({"closes": closes_under_itself}))
     submit_run(SubmitRun("usr-1", "closes", {}), platform)
-    working = platform.uow
+    working = platform.store
 
     def uow() -> Any:
         if store_down.is_set():
             raise ServiceUnavailable("the store is closed")
         return working()
 
-    platform.uow = uow
+    platform.store = uow
     done: list[int] = []
     worker = threading.Thread(target=lambda: done.append(execute_next(platform)), daemon=True)
     worker.start()

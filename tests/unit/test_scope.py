@@ -18,13 +18,13 @@ from tests.unit.fakes import make_platform
 def test_use_cases_in_a_scope_share_one_unit_of_work() -> None:
     platform = make_platform()
     opened = []
-    base_factory = platform.uow
+    base_factory = platform.store
 
     def counting() -> UnitOfWork:
         opened.append(1)
         return base_factory()
 
-    platform.uow = counting
+    platform.store = counting
     scope = Scope(platform)
     submission = submit_run(SubmitRun("usr-1", "echo", {}), scope.platform)
     queries.get_job(submission.job.id, "usr-1", scope.platform)

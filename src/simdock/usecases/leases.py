@@ -87,7 +87,6 @@ def recover_lapsed(platform: Platform) -> list[str]:
                 continue  # another process took it back first, or its worker finished it
             if run.status is RunStatus.QUEUED:
                 requeued.append(run.id)
+        uow.dispatch_runs(requeued)
         uow.commit()
-    if requeued:
-        platform.dispatcher.dispatch_runs(requeued)
     return requeued

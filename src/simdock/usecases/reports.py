@@ -52,8 +52,8 @@ def request_report(cmd: RequestReport, platform: Platform) -> Report:
         for job_id in job_ids:
             load_job(uow, job_id, cmd.owner_id)
         uow.reports.add(report)
+        uow.dispatch_report(report.id)
         uow.commit()
-    platform.dispatcher.dispatch_report(report.id)
     return report
 
 

@@ -106,14 +106,13 @@ def _submit(cmd: SubmitRun | SubmitSweep, spec: SweepSpec, kind: JobKind, platfo
                 check_machine(uow, cmd.machine_id)
             uow.jobs.add(job, stored)
             uow.runs.add_many(runs)
+            uow.dispatch_runs([r.id for r in runs])
             uow.commit()
     except BaseException:
         platform.payloads.discard(stored)
         raise
     platform.specs.put(job.id, spec, stored.size)
-    run_ids = [r.id for r in runs]
-    platform.dispatcher.dispatch_runs(run_ids)
-    return Submission(job, run_ids, spec)
+    return Submission(job, [r.id for r in runs], spec)
 
 
 def check_machine(uow: UnitOfWork, machine_id: str) -> None:

@@ -1,0 +1,98 @@
+"""What a unit of work must get dispatched, sent only once it has committed.
+
+Use cases say what to dispatch inside their unit of work
+(``uow.dispatch_runs(ids)``, ``uow.dispatch_report(id)``); the messages go to
+the platform's sender after the commit succeeds, and are dropped if it rolls
+back. So no worker is ever told about work it cannot see yet, and a failed
+transaction sends nothing. Sending can still fail (a broker away): the work
+is committed, queued in the store, and found later, so nothing is lost.
+(cosmicpython's unit of work collecting events for its message bus.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Self
+
+from simdock.ports import (
+    ApiTokenRepository,
+    ArtifactRepository,
+    JobRepository,
+    LoginFailureRepository,
+    LogRepository,
+    MachineRepository,
+    MetricRepository,
+    ReportRepository,
+    RunRepository,
+    Sender,
+    UnitOfWork,
+    UserRepository,
+)
+
+
+class OutboxUnitOfWork:
+    """A store's unit of work, plus the dispatches it collects until it commits."""
+
+    jobs: JobRepository
+    runs: RunRepository
+    reports: ReportRepository
+    machines: MachineRepository
+    users: UserRepository
+    tokens: ApiTokenRepository
+    logs: LogRepository
+    metrics: MetricRepository
+    artifacts: ArtifactRepository
+    login_failures: LoginFailureRepository
+
+    def __init__(self, store: UnitOfWork, sender: Sender) -> None:
+        self._store = store  # entered and exited as given (a scope's shared one counts)
+        self._entered: UnitOfWork = store  # what entering it gave: commits go there
+        self._sender = sender
+        self._runs: list[str] = []
+        self._reports: list[str] = []
+
+    def __enter__(self) -> Self:
+        store = self._store.__enter__()
+        self.jobs, self.runs, self.reports = store.jobs, store.runs, store.reports
+        self.machines, self.users, self.tokens = store.machines, store.users, store.tokens
+        self.logs, self.metrics, self.artifacts = store.logs, store.metrics, store.artifacts
+        self.login_failures = store.login_failures
+        self._entered = store
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._drop()
+        self._store.__exit__(exc_type, exc, tb)
+
+    def dispatch_runs(self, run_ids: Sequence[str]) -> None:
+        """Have these runs dispatched once this unit of work commits."""
+        self._runs.extend(run_ids)
+
+    def dispatch_report(self, report_id: str) -> None:
+        """Have this report dispatched once this unit of work commits."""
+        self._reports.append(report_id)
+
+    def commit(self) -> None:
+        self._entered.commit()
+        runs, reports = self._runs, self._reports
+        self._drop()
+        if runs:
+            self._sender.dispatch_runs(runs)
+        for report_id in reports:
+            self._sender.dispatch_report(report_id)
+
+    def rollback(self) -> None:
+        self._drop()
+        self._entered.rollback()
+
+    def suspend(self) -> None:
+        self._drop()
+        self._entered.suspend()
+
+    def resume(self) -> None:
+        self._entered.resume()
+
+    def _drop(self) -> None:
+        self._runs, self._reports = [], []

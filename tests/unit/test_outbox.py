@@ -1,0 +1,85 @@
+"""Dispatches collected by a unit of work are sent after it commits, and never otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from simdock.domain import RunStatus
+from simdock.errors import ServiceUnavailable
+from simdock.outbox import OutboxUnitOfWork
+from simdock.platform import Platform
+from simdock.usecases.submit import SubmitRun, submit_run
+from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
+from tests.unit.fakes import make_platform
+
+
+class Recording:
+    """A sender that looks in the store when it is told to dispatch."""
+
+    def __init__(self, platform: Platform | None = None) -> None:
+        self.platform = platform
+        self.sent: list[tuple[str, list[str]]] = []
+        self.visible: list[bool] = []
+
+    def dispatch_runs(self, run_ids: Sequence[str]) -> None:
+        self.sent.append(("runs", list(run_ids)))
+        if self.platform is not None:
+            with self.platform.store() as uow:
+                self.visible.append(all(uow.runs.get(r) is not None for r in run_ids))
+
+    def dispatch_report(self, report_id: str) -> None:
+        self.sent.append(("report", [report_id]))
+
+
+def test_a_submissions_runs_are_sent_once_they_can_be_seen() -> None:
+    platform = make_platform()
+    sender = Recording(platform)
+    platform.dispatcher = sender  # type: ignore[assignment]
+    submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
+    assert sender.sent == [("runs", submission.run_ids)]
+    assert sender.visible == [True]
+
+
+def test_nothing_is_sent_without_a_commit_or_after_a_rollback() -> None:
+    store = MemoryStore()
+    sender = Recording()
+    with OutboxUnitOfWork(MemoryUnitOfWork(store), sender) as uow:
+        uow.dispatch_runs(["run-1"])
+    with OutboxUnitOfWork(MemoryUnitOfWork(store), sender) as uow:
+        uow.dispatch_report("rpt-1")
+        uow.rollback()
+        uow.commit()
+    assert sender.sent == []
+
+
+def test_a_commit_that_fails_sends_nothing() -> None:
+    class Failing(MemoryUnitOfWork):
+        def commit(self) -> None:
+            raise ServiceUnavailable("the store went away")
+
+    sender = Recording()
+    with pytest.raises(ServiceUnavailable), \
+            OutboxUnitOfWork(Failing(MemoryStore()), sender) as uow:
+        uow.dispatch_runs(["run-1"])
+        uow.commit()
+    assert sender.sent == []
+
+
+def test_a_submission_refused_by_the_store_sends_nothing() -> None:
+    platform = make_platform()
+    sender = Recording(platform)
+    platform.dispatcher = sender  # type: ignore[assignment]
+    working = platform.store
+
+    class FailsOnCommit(MemoryUnitOfWork):
+        def commit(self) -> None:
+            raise ServiceUnavailable("the store went away")
+
+    platform.store = lambda: FailsOnCommit(working().store)  # type: ignore[attr-defined]
+    with pytest.raises(ServiceUnavailable):
+        submit_run(SubmitRun("usr-1", "echo", {}), platform)
+    assert sender.sent == []
+    with working() as uow:
+        assert uow.runs.counts().get(RunStatus.QUEUED, 0) == 0
