@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench_http
 	$(BIN)/python -m benchmarks.bench_dramatiq
 	$(BIN)/python -m benchmarks.bench_s3
+	$(BIN)/python -m benchmarks.bench_recovery
 
 pex:
 	build-support/install-pants.sh
