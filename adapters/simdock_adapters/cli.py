@@ -250,7 +250,7 @@ def _serve(args: argparse.Namespace) -> int:
                                   "127.0.0.1 only")
         from simdock_adapters.http.demo import start_demo
 
-        start_demo(base, settings.artifacts_path)
+        start_demo(base)
     serve(settings)
     return 0
 

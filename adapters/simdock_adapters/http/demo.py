@@ -8,12 +8,13 @@ serving.
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
+import zipfile
 from typing import Any
 
 DEMO_USER = {"email": "demo@simdock.local", "password": "simdock-demo-password",
@@ -36,7 +37,20 @@ def call(base: str, method: str, path: str, body: dict[str, Any] | None = None,
         return error.code, json.loads(error.read() or b"null")
 
 
-def run_demo(base: str, artifacts: str) -> None:
+def outputs(base: str, run_id: str, token: str) -> list[str]:
+    """The files of a finished run, as the API hands them out (wherever blobs are kept)."""
+    request = urllib.request.Request(f"{base}/api/v1/jobs/{run_id}/result")
+    request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            archive = zipfile.ZipFile(io.BytesIO(response.read()))
+    except (urllib.error.URLError, zipfile.BadZipFile):
+        return []
+    return sorted(name.removeprefix("artifacts/") for name in archive.namelist()
+                  if name.startswith("artifacts/"))
+
+
+def run_demo(base: str) -> None:
     call(base, "POST", "/api/v1/auth/register", DEMO_USER)
     status, login = call(base, "POST", "/api/v1/auth/login",
                          {"email": DEMO_USER["email"], "password": DEMO_USER["password"]})
@@ -60,15 +74,15 @@ def run_demo(base: str, artifacts: str) -> None:
           f"(error: {run.get('error')})" if run.get("error") else
           f"demo: run {run_id} {run.get('status')} in {run.get('duration_seconds', 0):.2f} s",
           flush=True)
-    folder = Path(artifacts).resolve() / "runs" / run_id / "artifacts"
-    if folder.is_dir():
-        print(f"demo: outputs in {folder}: "
-              f"{', '.join(sorted(p.name for p in folder.iterdir()))}", flush=True)
+    names = outputs(base, run_id, token)
+    if names:
+        print(f"demo: outputs (GET /api/v1/jobs/{run_id}/result, a zip): {', '.join(names)}",
+              flush=True)
     print(f"demo: try  curl -H 'Authorization: Bearer {token}' {base}/api/v1/jobs/{run_id}\n"
           f"demo: docs at {base}/api/v1/docs/  (Ctrl-C stops the server)", flush=True)
 
 
-def start_demo(base: str, artifacts: str) -> None:
+def start_demo(base: str) -> None:
     """Run the demo in the background once ``base`` answers."""
 
     def wait_then_run() -> None:
@@ -78,6 +92,6 @@ def start_demo(base: str, artifacts: str) -> None:
                     break
             except OSError:
                 time.sleep(0.1)
-        run_demo(base, artifacts)
+        run_demo(base)
 
     threading.Thread(target=wait_then_run, name="simdock-demo", daemon=True).start()
