@@ -6,7 +6,7 @@ what "implements" means. Nothing here knows about any framework.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -459,6 +459,11 @@ class BlobStore(Protocol):
                  ) -> int:
         """Store a file's content without reading it all into memory; returns its size."""
 
+    def put_stream(self, key: str, chunks: Iterable[bytes],
+                   content_type: str = "application/octet-stream") -> int:
+        """Store what ``chunks`` yields without holding it all in memory; returns its size.
+        Nothing is stored under ``key`` if the chunks fail part way."""
+
     def get(self, key: str) -> bytes:
         """The bytes under ``key``; raises NotFound."""
 
@@ -473,7 +478,12 @@ class BlobStore(Protocol):
         """Keys that start with ``prefix``, sorted."""
 
     def url(self, key: str, expires_in: int) -> str | None:
-        """A time-limited URL a client can fetch directly, or None if unsupported."""
+        """A URL a client can fetch ``key`` from directly, valid for ``expires_in`` seconds
+        (then refused), or None where the store has no such links."""
+
+    def upload_url(self, key: str, expires_in: int) -> str | None:
+        """A URL a client can PUT the bytes of ``key`` to directly, valid for ``expires_in``
+        seconds, or None where the store has no such links."""
 
     def local_path(self, key: str) -> Path | None:
         """The file holding ``key`` when the store is a local directory, else None."""

@@ -357,3 +357,38 @@ def test_local_path_gives_the_file_holding_the_blob_or_none(
         assert path.read_bytes() == b"a,b\n1,2\n"
     else:
         assert path is None
+
+
+# -- streaming writes and upload links ---------------------------------------
+
+
+def test_put_stream_stores_the_chunks_and_returns_their_size(blob_store: BlobStore) -> None:
+    chunks = [bytes([i]) * 300_000 for i in range(30)]  # 9 MB: more than one S3 part
+
+    size = blob_store.put_stream("runs/r/artifacts/big.bin", iter(chunks))
+
+    assert size == 9_000_000
+    assert blob_store.get("runs/r/artifacts/big.bin") == b"".join(chunks)
+
+
+def test_put_stream_of_nothing_stores_an_empty_blob(blob_store: BlobStore) -> None:
+    assert blob_store.put_stream("empty.bin", iter([])) == 0
+    assert blob_store.get("empty.bin") == b""
+
+
+def test_a_stream_that_fails_part_way_stores_nothing(blob_store: BlobStore) -> None:
+    def failing() -> Iterator[bytes]:
+        yield b"x" * 1000
+        raise RuntimeError("the producer failed")
+
+    with pytest.raises(RuntimeError, match="the producer failed"):
+        blob_store.put_stream("half.bin", failing())
+
+    assert not blob_store.exists("half.bin")
+    assert blob_store.list("half") == []
+
+
+def test_upload_url_is_a_string_or_none(blob_store: BlobStore) -> None:
+    url = blob_store.upload_url("uploads/data.csv", expires_in=60)
+
+    assert url is None or (isinstance(url, str) and url)

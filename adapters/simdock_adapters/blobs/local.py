@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from simdock.errors import Conflict, NotFound, ServiceUnavailable, ValidationError
@@ -77,6 +77,22 @@ class LocalBlobStore:
             raise
         return target.stat().st_size
 
+    def put_stream(self, key: str, chunks: Iterable[bytes],
+                   content_type: str = "application/octet-stream") -> int:
+        target = self._target(key)
+        fd, tmp = self._temporary(target)
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                    size += len(chunk)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return size
+
     def get(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
@@ -128,6 +144,9 @@ class LocalBlobStore:
         return sorted(k for k in keys if k.startswith(prefix))
 
     def url(self, key: str, expires_in: int) -> str | None:
+        return None
+
+    def upload_url(self, key: str, expires_in: int) -> str | None:
         return None
 
     def local_path(self, key: str) -> Path | None:

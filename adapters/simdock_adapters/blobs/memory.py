@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from simdock.errors import NotFound
@@ -23,6 +23,12 @@ class MemoryBlobStore:
     def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream"
                  ) -> int:
         data = Path(path).read_bytes()
+        self.put(key, data, content_type)
+        return len(data)
+
+    def put_stream(self, key: str, chunks: Iterable[bytes],
+                   content_type: str = "application/octet-stream") -> int:
+        data = b"".join(chunks)
         self.put(key, data, content_type)
         return len(data)
 
@@ -49,6 +55,9 @@ class MemoryBlobStore:
             return sorted(k for k in self._blobs if k.startswith(prefix))
 
     def url(self, key: str, expires_in: int) -> str | None:
+        return None
+
+    def upload_url(self, key: str, expires_in: int) -> str | None:
         return None
 
     def local_path(self, key: str) -> Path | None:

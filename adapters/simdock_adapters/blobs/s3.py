@@ -9,7 +9,8 @@ instance role).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,18 @@ class S3BlobStore:
                                     Config=self.transfers)
         return path.stat().st_size
 
+    def put_stream(self, key: str, chunks: Iterable[bytes],
+                   content_type: str = "application/octet-stream") -> int:
+        """Stream the chunks up in parts (a multipart upload for large ones); a failure part
+        way aborts the upload, so nothing is stored."""
+        target = self._key(key)
+        source = _ChunkReader(chunks)
+        with _translated(key):
+            self.client.upload_fileobj(source, self.bucket, target,
+                                       ExtraArgs={"ContentType": content_type},
+                                       Config=self.transfers)
+        return source.size
+
     def get(self, key: str) -> bytes:
         target = self._key(key)
         with _translated(key):
@@ -107,7 +120,7 @@ class S3BlobStore:
             "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)},
             ExpiresIn=int(expires_in)))
 
-    def upload_url(self, key: str, expires_in: int) -> str:
+    def upload_url(self, key: str, expires_in: int) -> str | None:
         """A pre-signed PUT URL valid for ``expires_in`` seconds."""
         return str(self.client.generate_presigned_url(
             "put_object", Params={"Bucket": self.bucket, "Key": self._key(key)},
@@ -122,6 +135,30 @@ class S3BlobStore:
         except (BotoCoreError, ClientError) as exc:
             raise ServiceUnavailable("the blob store is unavailable",
                                      detail=f"S3 bucket {self.bucket!r}: {exc}") from exc
+
+
+class _ChunkReader(io.RawIOBase):
+    """A readable file over an iterator of chunks (what boto3's uploads read from)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._pending = b""
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            try:
+                self._pending = bytes(next(self._chunks))
+            except StopIteration:
+                return 0
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        self.size += count
+        return count
 
 
 def _chunks(body: Any) -> Iterator[bytes]:
