@@ -2,11 +2,13 @@
 
 Use cases say what to dispatch inside their unit of work
 (``uow.dispatch_runs(ids)``, ``uow.dispatch_report(id)``); the messages go to
-the platform's sender after the commit succeeds, and are dropped if it rolls
-back. So no worker is ever told about work it cannot see yet, and a failed
-transaction sends nothing. Sending can still fail (a broker away): the work
-is committed, queued in the store, and found later, so nothing is lost.
-(cosmicpython's unit of work collecting events for its message bus.)
+the platform's sender once the block has ended with them committed, after the
+store's unit of work let go of its connection or lock (an inline dispatch
+executes the work then and there), and are dropped if they were not. So no
+worker is ever told about work it cannot see yet, and a failed transaction
+sends nothing. Sending can still fail (a broker away): the work is committed,
+queued in the store, and found later, so nothing is lost. (cosmicpython's
+unit of work collecting events for its message bus.)
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class OutboxUnitOfWork:
         self._sender = sender
         self._runs: list[str] = []
         self._reports: list[str] = []
+        self._committed_runs: list[str] = []
+        self._committed_reports: list[str] = []
 
     def __enter__(self) -> Self:
         store = self._store.__enter__()
@@ -64,7 +68,10 @@ class OutboxUnitOfWork:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._drop()
-        self._store.__exit__(exc_type, exc, tb)
+        try:
+            self._store.__exit__(exc_type, exc, tb)
+        finally:
+            self._send()
 
     def dispatch_runs(self, run_ids: Sequence[str]) -> None:
         """Have these runs dispatched once this unit of work commits."""
@@ -76,8 +83,14 @@ class OutboxUnitOfWork:
 
     def commit(self) -> None:
         self._entered.commit()
-        runs, reports = self._runs, self._reports
+        self._committed_runs.extend(self._runs)
+        self._committed_reports.extend(self._reports)
         self._drop()
+
+    def _send(self) -> None:
+        """What was committed, to the sender (the block has ended)."""
+        runs, reports = self._committed_runs, self._committed_reports
+        self._committed_runs, self._committed_reports = [], []
         if runs:
             self._sender.dispatch_runs(runs)
         for report_id in reports:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import pytest
@@ -83,3 +84,25 @@ def test_a_submission_refused_by_the_store_sends_nothing() -> None:
     assert sender.sent == []
     with working() as uow:
         assert uow.runs.counts().get(RunStatus.QUEUED, 0) == 0
+
+
+def test_dispatches_are_sent_once_the_unit_of_work_has_let_go_of_the_store() -> None:
+    # Seen: an inline dispatch executed the run while the submitting unit of work still held
+    # the memory store's lock; the handler's thread waited on it for good.
+    platform = make_platform()
+    seen: list[bool] = []
+
+    class ExecutesElsewhere(Recording):
+        def dispatch_runs(self, run_ids: Sequence[str]) -> None:
+            def look() -> None:
+                with platform.store() as uow:
+                    seen.append(all(uow.runs.get(r) is not None for r in run_ids))
+
+            worker = threading.Thread(target=look)
+            worker.start()
+            worker.join(5)
+            assert not worker.is_alive(), "the store was still held by the sender's caller"
+
+    platform.dispatcher = ExecutesElsewhere()  # type: ignore[assignment]
+    submit_run(SubmitRun("usr-1", "echo", {}), platform)
+    assert seen == [True]
