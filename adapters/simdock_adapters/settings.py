@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     trusted_hosts: str = Field(
         "", description="Comma-separated host names whose Host header links may start with "
                         "when PUBLIC_BASE_URL is not set")
+    proxy_hops: int = Field(
+        0, ge=0, le=5,
+        description="How many proxies in front of the server append to X-Forwarded-For and "
+                    "set X-Forwarded-Proto: the client address (login throttling, logs) and "
+                    "scheme are taken from them; 0 trusts no such header")
     cors_origins: str = Field("*", description="Comma-separated origins allowed by CORS")
     enable_metrics: bool = False
     host: str = "127.0.0.1"

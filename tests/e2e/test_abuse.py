@@ -80,11 +80,31 @@ def test_a_machine_is_changed_by_its_creator_and_administrators_only(
     assert other.patch(path, json={"status": "maintenance"}).status_code == 200
 
 
-def grant_admin(directory: Path, user: User) -> subprocess.CompletedProcess[str]:
+def grant_admin(directory: Path, user: User, action: str = "grant"
+                ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{directory / 'simdock.db'}",
            "ARTIFACTS_PATH": str(directory / "artifacts")}
-    return subprocess.run([str(SIMDOCK), "admin", "grant", user.email], env=env,
+    return subprocess.run([str(SIMDOCK), "admin", action, user.email], env=env,
                           capture_output=True, text=True, timeout=120)
+
+
+def test_a_revoked_administrator_changes_only_their_own_machines(
+        server: tuple[str, Path]) -> None:
+    base_url, directory = server
+    owner, ops = register_and_login(base_url, "owner2"), register_and_login(base_url, "ops")
+    machine = owner.post("/api/v1/machines", json={"name": "cpu-2", "cpu": "x86",
+                                                   "memory": 8}).json()
+    path = f"/api/v1/machines/{machine['id']}/status"
+    assert grant_admin(directory, ops).returncode == 0
+    revoked = grant_admin(directory, ops, "revoke")
+    assert revoked.returncode == 0, revoked.stderr
+    # The server remembers who presented a credential for AUTH_CACHE_SECONDS (5 s).
+    deadline = time.monotonic() + 10
+    while ops.get("/api/v1/auth/me").json()["is_admin"]:
+        assert time.monotonic() < deadline, "the revocation never reached the server"
+        time.sleep(0.5)
+    assert_envelope(ops.patch(path, json={"status": "maintenance"}), 403,
+                    "UnauthorizedOperation")
 
 
 def test_granting_an_unknown_user_is_a_one_line_error(server: tuple[str, Path]) -> None:

@@ -305,3 +305,49 @@ def test_a_request_without_its_required_body_is_refused(base_url: str, user: Use
             if response.status_code < 400:
                 problems.append(f"{method.upper()} {path}: {response.status_code}")
     assert not problems, problems
+
+
+# -- The document says what validation accepts ---------------------------------
+# Seen: the document allowed a timeout of 604,800 s while MAX_JOB_TIMEOUT is 3,600, both an
+# image and a simulation type, any email, and declared event streams as plain JSON strings;
+# schemathesis' schema-valid requests were then refused. Each limit is checked on both sides.
+
+
+def test_the_documented_timeout_is_the_server_s_maximum(document: dict[str, Any],
+                                                        base_url: str, user: User) -> None:
+    timeout = document["components"]["schemas"]["JobSubmission"]["properties"]["timeout"]
+    maximum = next(s["maximum"] for s in timeout["anyOf"] if "maximum" in s)
+    assert maximum == 3600.0
+    for value, accepted in ((maximum, True), (maximum + 1, False)):
+        response = requests.post(f"{base_url}/api/v1/jobs", headers=user.headers, timeout=TIMEOUT,
+                                 json={"simulation_type": "noop", "timeout": value})
+        assert (response.status_code == 201) is accepted, response.text
+
+
+def test_an_image_and_a_type_together_are_refused_as_documented(document: dict[str, Any],
+                                                                base_url: str, user: User
+                                                                ) -> None:
+    refused = document["components"]["schemas"]["JobSubmission"]["not"]
+    assert set(refused["required"]) == {"container_image", "simulation_type"}
+    response = requests.post(f"{base_url}/api/v1/jobs", headers=user.headers, timeout=TIMEOUT,
+                             json={"simulation_type": "noop", "container_image": "sim:local"})
+    assert_envelope(response, 422)
+
+
+def test_the_documented_email_pattern_is_the_one_registration_checks(
+        document: dict[str, Any], base_url: str) -> None:
+    email = document["components"]["schemas"]["Registration"]["properties"]["email"]
+    pattern = re.compile(email["pattern"])
+    for address in ("someone@example.com", "no-at-sign.example.com", "a@b"):
+        response = requests.post(f"{base_url}/api/v1/auth/register", timeout=TIMEOUT, json={
+            "email": address, "password": "securepassword123"})
+        assert (response.status_code == 201) is bool(pattern.search(address)), (address,
+                                                                              response.text)
+
+
+def test_event_streams_are_documented_as_event_streams(document: dict[str, Any]) -> None:
+    streams = [path for path in document["paths"] if path.endswith(("/logs/stream", "/events"))]
+    assert len(streams) == 2
+    for path in streams:
+        content = document["paths"][path]["get"]["responses"]["200"]["content"]
+        assert list(content) == ["text/event-stream"], path

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_cors import CORS
 from flask_swagger_ui import get_swaggerui_blueprint
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from simdock.platform import Platform
 from simdock_adapters.bootstrap import build_platform
@@ -42,6 +43,11 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app = Flask("simdock")
     app.config.update(MAX_CONTENT_LENGTH=settings.max_content_length, JSON_SORT_KEYS=False)
     app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_content_length)  # type: ignore[method-assign]
+    if settings.proxy_hops:
+        # Only the hops that are there are believed: a client's own X-Forwarded-For entries
+        # stay to the left of what the proxies appended.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
+                                x_proto=settings.proxy_hops)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     api = Api("simdock", "1.0.0", "A simulation-agnostic backend: jobs, sweeps, runs, "
                                   "logs, results, reports, machines and convergence metrics.")
