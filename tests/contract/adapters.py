@@ -44,6 +44,7 @@ from simdock_adapters.blobs.memory import MemoryBlobStore
 from simdock_adapters.dispatch.inline import InlineDispatcher
 from simdock_adapters.dispatch.threads import ThreadDispatcher
 from simdock_adapters.executors.inprocess import InProcessExecutor
+from simdock_adapters.executors.processes import ProcessExecutor
 from simdock_adapters.executors.routing import RoutingExecutor
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 from simdock_adapters.sql import SqlUnitOfWork, make_engine
@@ -153,13 +154,29 @@ def routing_executor(registry: SimulationHandlerRegistry, tmp_path: Path
     yield RoutingExecutor(InProcessExecutor(registry))
 
 
+@contextmanager
+def process_executor(registry: SimulationHandlerRegistry, tmp_path: Path
+                     ) -> Iterator[Executor]:
+    """Handlers in child processes, with no thread fallback: every handler crosses over."""
+    executor = ProcessExecutor(registry, grace_seconds=0.3)
+    try:
+        yield executor
+    finally:
+        executor.close()
+
+
 ExecutorAdapter = Callable[[SimulationHandlerRegistry, Path], AbstractContextManager[Executor]]
 
 EXECUTOR_ADAPTERS: dict[str, ExecutorAdapter] = {
     "inprocess": inprocess_executor,
+    "processes": process_executor,
     # "docker": docker_executor,
     "routing": routing_executor,
 }
+
+#: Executors whose handlers run in a process of their own: a handler that never returns is
+#: stopped for good, and one that ends its process fails only its run.
+EXECUTORS_THAT_STOP_HANDLERS = frozenset({"processes"})
 
 # --------------------------------------------------------------------------
 # Dispatchers  (suite: test_dispatcher.py, fixture: dispatcher)

@@ -8,6 +8,7 @@ port) to report back to.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -26,7 +27,11 @@ from simdock.errors import (
 )
 from simdock.handlers import ProgressCallback, SimulationHandler, SimulationHandlerRegistry
 from simdock.ports import ExecutionTask, Executor, RunContext
-from tests.contract.adapters import EXECUTOR_ADAPTERS, apply_known_bugs
+from tests.contract.adapters import (
+    EXECUTOR_ADAPTERS,
+    EXECUTORS_THAT_STOP_HANDLERS,
+    apply_known_bugs,
+)
 
 
 class RecordingContext:
@@ -135,11 +140,6 @@ def task(simulation_type: str, parameters: Mapping[str, Any] | None = None,
                          timeout_seconds=timeout_seconds)
 
 
-def as_context(callback: ProgressCallback | None) -> RunContext:
-    assert isinstance(callback, RecordingContext)
-    return callback
-
-
 # -- check -----------------------------------------------------------------
 
 
@@ -204,6 +204,75 @@ def test_check_lets_invalid_parameters_from_validate_through(
 
 
 # -- execute ---------------------------------------------------------------
+# Handlers are module-level functions: an executor may pickle a handler to execute it in
+# another process, and what a handler sees there is reported back through the context.
+
+
+def nothing(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
+    return None
+
+
+def nap(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
+    time.sleep(parameters.get("seconds", 0.05))
+    return "done"
+
+
+def report(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
+    assert callback is not None
+    callback(0.25)
+    callback(0.75)
+    run_context = as_context_like(callback)
+    run_context.log("halfway")
+    run_context.metric("loss", 0.5, 3)
+    run_context.artifact("notes.txt", b"hello")
+    written = run_context.workdir / "kept.txt"
+    written.write_text("from the handler")
+    run_context.artifact("copied.txt", written)
+    return {"run_id": run_context.run_id, "job_id": run_context.job_id}
+
+
+def as_context_like(callback: ProgressCallback) -> RunContext:
+    """The callback as the RunContext it is (here or a stand-in in another process)."""
+    for name in ("log", "metric", "artifact", "workdir", "cancelled", "run_id", "job_id"):
+        assert hasattr(callback, name), name
+    return callback  # type: ignore[return-value]
+
+
+def explode(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
+    raise RuntimeError("boom")
+
+
+def hang(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
+    """Silent: never reports progress, so only its executor can stop it. Leaves a mark in
+    ``mark`` if it ever gets to the end."""
+    time.sleep(parameters["seconds"])
+    Path(parameters["mark"]).write_text("finished")
+    return "too late"
+
+
+def count_to_cancel(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
+    """Reports progress until told to stop."""
+    assert callback is not None
+    for step in range(1000):
+        callback(step / 1000)
+        time.sleep(0.01)
+    return "never cancelled"
+
+
+ERRORS: dict[str, type[ExecutionError]] = {
+    cls.__name__: cls for cls in (RunCancelled, RunTimedOut, HandlerFailed, ExecutionError)}
+
+
+def stop(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
+    raise ERRORS[parameters["error"]]("run 'run-1' was stopped")
+
+
+def end_process(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
+    os._exit(3)
+
+
+def unsendable(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
+    return threading.Lock()
 
 
 def test_execute_returns_the_handlers_value(
@@ -218,7 +287,7 @@ def test_execute_returns_the_handlers_value(
 def test_execute_returns_none_when_the_handler_returns_nothing(
     executor: Executor, registry: SimulationHandlerRegistry, context: RecordingContext
 ) -> None:
-    registry.register("quiet", FunctionHandler(lambda p, cb: None))
+    registry.register("quiet", FunctionHandler(nothing))
 
     assert executor.execute(task("quiet"), context) is None
 
@@ -226,43 +295,23 @@ def test_execute_returns_none_when_the_handler_returns_nothing(
 def test_execute_without_a_time_limit_runs_to_completion(
     executor: Executor, registry: SimulationHandlerRegistry, context: RecordingContext
 ) -> None:
-    def slow(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
-        time.sleep(0.05)
-        return "done"
-
-    registry.register("slow", FunctionHandler(slow))
+    registry.register("slow", FunctionHandler(nap))
 
     assert executor.execute(task("slow", timeout_seconds=None), context) == "done"
 
 
-def test_the_context_given_is_the_handlers_progress_callback(
+def test_what_the_handler_reports_reaches_the_context(
     executor: Executor, registry: SimulationHandlerRegistry, context: RecordingContext
 ) -> None:
-    received: list[object] = []
-
-    def report(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
-        received.append(callback)
-        assert callback is not None
-        callback(0.25)
-        callback(0.75)
-        run_context = as_context(callback)
-        run_context.log("halfway")
-        run_context.metric("loss", 0.5, 3)
-        run_context.artifact("notes.txt", b"hello")
-        return "ok"
-
     registry.register("reporting", FunctionHandler(report))
 
-    assert executor.execute(task("reporting"), context) == "ok"
-    assert received == [context]
+    assert executor.execute(task("reporting"), context) == {"run_id": "run-1",
+                                                            "job_id": "job-1"}
     assert context.progress_reports == [0.25, 0.75]
     assert context.logs == [("stdout", "halfway")]
     assert context.metrics == [("loss", 0.5, 3)]
-    assert context.artifacts == {"notes.txt": b"hello"}
-
-
-def explode(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
-    raise RuntimeError("boom")
+    assert context.artifacts == {"notes.txt": b"hello", "copied.txt": b"from the handler"}
+    assert (context.workdir / "kept.txt").read_text() == "from the handler"
 
 
 def test_a_handler_exception_becomes_handler_failed_naming_it(
@@ -288,30 +337,60 @@ def test_a_handler_exception_logs_its_traceback_to_stderr(
     assert "Traceback (most recent call last)" in stderr
     assert "in explode" in stderr
     assert "RuntimeError: boom" in stderr
+    assert "simdock_adapters" not in stderr  # the handler's frames, not the platform's
     assert context.text("stdout") == ""
 
 
 def test_a_handler_running_past_its_time_limit_times_out_and_is_cancelled(
-    executor: Executor, registry: SimulationHandlerRegistry, context: RecordingContext
+    executor: Executor, registry: SimulationHandlerRegistry, context: RecordingContext,
+    tmp_path: Path
 ) -> None:
-    release = threading.Event()
-
-    def hang(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
-        release.wait(10)
-        return "too late"
-
     registry.register("hang", FunctionHandler(hang))
     started = time.monotonic()
-    try:
-        with pytest.raises(RunTimedOut) as raised:
-            executor.execute(task("hang", timeout_seconds=0.2), context)
-        elapsed = time.monotonic() - started
-    finally:
-        release.set()
+    with pytest.raises(RunTimedOut) as raised:
+        executor.execute(task("hang", {"seconds": 3, "mark": str(tmp_path / "mark")},
+                              timeout_seconds=0.2), context)
+    elapsed = time.monotonic() - started
 
     assert "0.2" in raised.value.message
     assert context.cancelled
-    assert elapsed < 5
+    assert elapsed < 2
+
+
+def test_a_cancel_returns_a_silent_handlers_run_at_once(
+    executor: Executor, registry: SimulationHandlerRegistry, context: RecordingContext,
+    tmp_path: Path
+) -> None:
+    # Seen: a handler that never reported progress held its run (and its thread) after a
+    # cancel until it returned by itself.
+    registry.register("hang", FunctionHandler(hang))
+    threading.Timer(0.3, context.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(RunCancelled):
+        executor.execute(task("hang", {"seconds": 3, "mark": str(tmp_path / "mark")},
+                              timeout_seconds=None), context)
+
+    assert time.monotonic() - started < 2
+
+
+def test_a_cancel_stops_a_handler_at_its_next_progress_report(
+    executor: Executor, registry: SimulationHandlerRegistry, context: RecordingContext
+) -> None:
+    registry.register("counting", FunctionHandler(count_to_cancel))
+    cancelled_at: list[float] = []
+
+    def cancel_once_counting() -> None:
+        while len(context.progress_reports) < 10:
+            time.sleep(0.01)
+        cancelled_at.append(time.monotonic())
+        context.cancel()
+
+    threading.Thread(target=cancel_once_counting, daemon=True).start()
+    with pytest.raises(RunCancelled):
+        executor.execute(task("counting", timeout_seconds=20), context)
+
+    assert time.monotonic() - cancelled_at[0] < 2
+    assert 10 <= len(context.progress_reports) < 1000
 
 
 @pytest.mark.parametrize("error_class", [RunCancelled, RunTimedOut, HandlerFailed, ExecutionError])
@@ -319,17 +398,13 @@ def test_an_execution_error_from_the_handler_propagates_as_is(
     executor: Executor, registry: SimulationHandlerRegistry, context: RecordingContext,
     error_class: type[ExecutionError],
 ) -> None:
-    error = error_class("run 'run-1' was stopped")
-
-    def stop(parameters: Mapping[str, Any], callback: ProgressCallback | None) -> Any:
-        raise error
-
     registry.register("stopping", FunctionHandler(stop))
 
     with pytest.raises(error_class) as raised:
-        executor.execute(task("stopping"), context)
+        executor.execute(task("stopping", {"error": error_class.__name__}), context)
 
-    assert raised.value is error
+    assert type(raised.value) is error_class
+    assert raised.value.message == "run 'run-1' was stopped"
 
 
 def test_execute_of_an_unregistered_type_raises_unknown_simulation_type(
@@ -337,3 +412,53 @@ def test_execute_of_an_unregistered_type_raises_unknown_simulation_type(
 ) -> None:
     with pytest.raises(UnknownSimulationType):
         executor.execute(task("no-such-type"), context)
+
+
+# -- what only executors with a process per handler can do -------------------
+
+
+@pytest.fixture
+def stopping_executor(request: pytest.FixtureRequest, registry: SimulationHandlerRegistry,
+                      tmp_path: Path) -> Iterator[Executor]:
+    for adapter_id in sorted(EXECUTORS_THAT_STOP_HANDLERS):
+        with EXECUTOR_ADAPTERS[adapter_id](registry, tmp_path) as executor:
+            yield executor
+
+
+def test_a_cancelled_silent_handler_is_stopped_for_good(
+    stopping_executor: Executor, registry: SimulationHandlerRegistry,
+    context: RecordingContext, tmp_path: Path
+) -> None:
+    registry.register("hang", FunctionHandler(hang))
+    mark = tmp_path / "mark"
+    threading.Timer(0.3, context.cancel).start()
+    with pytest.raises(RunCancelled):
+        stopping_executor.execute(task("hang", {"seconds": 1.5, "mark": str(mark)},
+                                       timeout_seconds=None), context)
+    time.sleep(2)
+
+    assert not mark.exists(), "the handler went on after its run was cancelled"
+    # ...and the executor goes on executing runs.
+    fresh = RecordingContext("run-2", "job-1", context.workdir)
+    assert stopping_executor.execute(task("echo", {"n": 1}), fresh)["parameters"] == {"n": 1}
+
+
+def test_a_handler_that_ends_its_process_fails_only_its_run(
+    stopping_executor: Executor, registry: SimulationHandlerRegistry, context: RecordingContext
+) -> None:
+    registry.register("exiting", FunctionHandler(end_process))
+
+    with pytest.raises(HandlerFailed) as raised:
+        stopping_executor.execute(task("exiting"), context)
+
+    assert "ended unexpectedly (exit code 3)" in raised.value.message
+    assert stopping_executor.execute(task("echo", {"n": 2}), context)["parameters"] == {"n": 2}
+
+
+def test_a_result_that_cannot_be_sent_back_fails_the_run_saying_so(
+    stopping_executor: Executor, registry: SimulationHandlerRegistry, context: RecordingContext
+) -> None:
+    registry.register("unsendable", FunctionHandler(unsendable))
+
+    with pytest.raises(HandlerFailed, match="cannot be sent back"):
+        stopping_executor.execute(task("unsendable"), context)

@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
 from typing import Any
 
-from simdock.errors import (
-    ExecutionError,
-    HandlerFailed,
-    InvalidParameters,
-    RunTimedOut,
-    SimdockError,
-)
-from simdock.handlers import SimulationHandler, SimulationHandlerRegistry
+from simdock.errors import ExecutionError, HandlerFailed, RunCancelled, RunTimedOut
+from simdock.handlers import SimulationHandlerRegistry
 from simdock.ports import ExecutionTask, ParameterCheck, RunContext
+from simdock_adapters.executors.checks import handler_checker
 from simdock_adapters.executors.threads import CachedThreads
 from simdock_adapters.executors.tracebacks import handler_traceback
 
-MIB = 1024 * 1024
+#: How often a waiting run looks at its cancel flag and time limit.
+POLL_SECONDS = 0.05
 
 
 class InProcessExecutor:
     """Runs the handler registered for a run's simulation type.
 
     Each execution runs on a pooled daemon thread while the caller waits, so
-    that the time limit can be enforced: when it passes, the run fails with a
-    timeout and its context is cancelled, so the handler's next progress
-    report stops it. A handler that never reports progress keeps its thread
-    until it returns; its result is discarded.
+    that the time limit and cancel reach the caller at once: the run ends
+    (timed out, or cancelled) and the handler's next progress report stops
+    it. A thread cannot be stopped: a handler that never reports progress
+    keeps its thread until it returns, and its result is discarded
+    (:class:`~simdock_adapters.executors.processes.ProcessExecutor` stops such
+    handlers for good).
     """
 
     def __init__(self, registry: SimulationHandlerRegistry,
@@ -38,27 +36,7 @@ class InProcessExecutor:
         self._threads = CachedThreads()
 
     def checker(self, simulation_type: str) -> ParameterCheck | None:
-        handler = self.registry.get(simulation_type)
-        kind = type(handler)
-        if kind.validate is SimulationHandler.validate and (
-                not self.max_run_memory or kind.memory_needed is SimulationHandler.memory_needed):
-            return None  # the handler checks nothing
-
-        def check(parameters: Mapping[str, Any]) -> None:
-            try:
-                handler.validate(parameters)
-                needed = handler.memory_needed(parameters) if self.max_run_memory else None
-            except SimdockError:
-                raise
-            except (ValueError, TypeError, KeyError, OverflowError) as exc:
-                raise InvalidParameters(str(exc)) from exc
-            if needed is not None and self.max_run_memory and needed > self.max_run_memory:
-                raise InvalidParameters(
-                    f"these parameters need about {needed / MIB:,.0f} MiB, more than the "
-                    f"{self.max_run_memory / MIB:,.0f} MiB one run may use here "
-                    f"(MAX_RUN_MEMORY_MB): ask for a smaller problem")
-
-        return check
+        return handler_checker(self.registry, simulation_type, self.max_run_memory)
 
     def simulation_types(self) -> list[str]:
         return list(self.registry.names())
@@ -67,9 +45,14 @@ class InProcessExecutor:
         handler = self.registry.get(task.simulation_type)
         outcome = self._threads.submit(lambda: handler.execute(
             task.run_id, task.simulation_type, dict(task.parameters), context))
-        if not outcome.done.wait(task.timeout_seconds):
-            context.cancel()
-            raise RunTimedOut(f"run exceeded its time limit of {task.timeout_seconds:g} s")
+        deadline = None if task.timeout_seconds is None \
+            else time.monotonic() + task.timeout_seconds
+        while not outcome.done.wait(_slice(deadline)):
+            if context.cancelled:  # the handler stops at its next report, if it makes one
+                raise RunCancelled(f"run '{task.run_id}' was cancelled")
+            if deadline is not None and time.monotonic() >= deadline:
+                context.cancel()
+                raise RunTimedOut(f"run exceeded its time limit of {task.timeout_seconds:g} s")
         error = outcome.error
         if error is None:
             return outcome.value
@@ -77,3 +60,10 @@ class InProcessExecutor:
             raise error
         context.log(handler_traceback(error), "stderr")
         raise HandlerFailed(f"{type(error).__name__}: {error}") from error
+
+
+def _slice(deadline: float | None) -> float:
+    """How long to wait for the handler before looking at its cancel flag and deadline."""
+    if deadline is None:
+        return POLL_SECONDS
+    return max(0.0, min(POLL_SECONDS, deadline - time.monotonic()))

@@ -68,12 +68,19 @@ JOB_ORDER_WORDS = order_words(JOB_ORDER_FIELDS)
 
 
 def _run_order(value: str) -> str:
-    Ordering.parse(value, RUN_ORDER_FIELDS)
-    return value
+    return _order(value, RUN_ORDER_FIELDS)
 
 
 def _job_order(value: str) -> str:
-    Ordering.parse(value, JOB_ORDER_FIELDS)
+    return _order(value, JOB_ORDER_FIELDS)
+
+
+def _order(value: str, fields: frozenset[str]) -> str:
+    # Empty is not one of the documented words: leave the parameter out for the default.
+    if not value:
+        raise ValidationError("order_by names a field to order by; leave it out for the "
+                              "default order")
+    Ordering.parse(value, fields)
     return value
 
 
