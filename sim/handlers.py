@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -73,3 +74,33 @@ class NoOpHandler(SimulationHandler):
     def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
                 progress_callback: ProgressCallback | None = None) -> Any:
         return {"parameters": dict(parameters)}
+
+
+#: The longest a ``sleep`` run may wait, seconds.
+MAX_SLEEP_SECONDS = 86_400.0
+
+
+class SleepHandler(SimulationHandler):
+    """Waits ``seconds`` without reporting anything, as a simulation deep in native code
+    does: for seeing how simdock stops runs that never report progress."""
+
+    def validate(self, parameters: Mapping[str, Any]) -> None:
+        _seconds(parameters)
+
+    def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
+                progress_callback: ProgressCallback | None = None) -> Any:
+        seconds = _seconds(parameters)
+        time.sleep(seconds)
+        return {"slept_seconds": seconds}
+
+
+def _seconds(parameters: Mapping[str, Any]) -> float:
+    unknown = set(parameters) - {"seconds"}
+    if unknown:
+        raise ValueError(f"unknown parameters {sorted(unknown)}; sleep takes 'seconds'")
+    seconds = parameters.get("seconds", 1.0)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) \
+            or not 0 <= seconds <= MAX_SLEEP_SECONDS:
+        raise ValueError(f"invalid parameter 'seconds': a number of seconds from 0 to "
+                         f"{MAX_SLEEP_SECONDS:g}, got {seconds!r}")
+    return float(seconds)

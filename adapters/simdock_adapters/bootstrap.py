@@ -17,13 +17,14 @@ from simdock.credentials import CredentialCache
 from simdock.errors import ValidationError
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
-from simdock.ports import BlobStore, Dispatcher, UnitOfWorkFactory
+from simdock.ports import BlobStore, Dispatcher, Executor, UnitOfWorkFactory
 from simdock_adapters.auth.jwt_tokens import JwtAccessTokens
 from simdock_adapters.blobs.local import LocalBlobStore
 from simdock_adapters.dispatch.database import DatabaseDispatcher
 from simdock_adapters.dispatch.inline import InlineDispatcher
 from simdock_adapters.dispatch.threads import ThreadDispatcher
 from simdock_adapters.executors.inprocess import InProcessExecutor
+from simdock_adapters.executors.processes import ProcessExecutor
 from simdock_adapters.executors.routing import RoutingExecutor
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 from simdock_adapters.plugins import installed_reports, installed_simulations
@@ -46,12 +47,12 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
                                             installed_simulations())
     reports = ReportHandlerRegistry(ReportHandlerRegistry.default(), installed_reports())
     uow, autocommit_uow, close_store = _unit_of_work(settings)
+    handlers, close_handlers = _handler_executor(settings, simulations)
     platform = Platform(
         store=uow,
         autocommit_uow=autocommit_uow,
         blobs=_blob_store(settings),
-        executor=RoutingExecutor(InProcessExecutor(
-            simulations, settings.max_run_memory_mb * 1024 * 1024 or None)),
+        executor=RoutingExecutor(handlers),
         dispatcher=_dispatcher(settings, consume),
         clock=SystemClock(),
         ids=RandomIds(),
@@ -70,16 +71,23 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
         worker_name=f"{socket.gethostname()}:{os.getpid()}",
         description=f"{masked_url(settings.database_url)} with blobs in "
                     f"{_blob_place(settings)}",
-        on_close=[close_store],
+        on_close=[close_handlers, close_store],
     )
     return platform.start()
 
 
 def connect(url: str | None = None, **overrides: Any) -> Platform:
-    """The ``simdock.platforms`` entry point behind :func:`simdock.connect`."""
+    """The ``simdock.platforms`` entry point behind :func:`simdock.connect`.
+
+    Handlers execute in threads unless HANDLER_ISOLATION says otherwise: a notebook's own
+    handler classes cannot reach a child process.
+    """
     if url is not None:
         overrides["database_url"] = url
-    return build_platform(load_settings(**overrides))
+    settings = load_settings(**overrides)
+    if settings.handler_isolation is None:
+        settings = settings.model_copy(update={"handler_isolation": "thread"})
+    return build_platform(settings)
 
 
 def prepare_database(settings: Settings) -> None:
@@ -129,6 +137,20 @@ def _unit_of_work(settings: Settings
     engine = _sql_engine(settings)
     return ((lambda: SqlUnitOfWork(engine)), (lambda: SqlUnitOfWork(engine, autocommit=True)),
             engine.dispose)
+
+
+def _handler_executor(settings: Settings, simulations: SimulationHandlerRegistry
+                      ) -> tuple[Executor, Callable[[], None]]:
+    """The executor of registered handlers (child processes unless isolation is "thread"),
+    and how to stop it."""
+    max_run_memory = settings.max_run_memory_mb * 1024 * 1024 or None
+    threads = InProcessExecutor(simulations, max_run_memory)
+    if settings.handler_isolation == "thread":
+        return threads, (lambda: None)
+    modules = sorted({type(simulations.get(name)).__module__ for name in simulations.names()})
+    processes = ProcessExecutor(simulations, max_run_memory, fallback=threads,
+                                preload=[m for m in modules if m != "__main__"])
+    return processes, processes.close
 
 
 def _blob_place(settings: Settings) -> str:

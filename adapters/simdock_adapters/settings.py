@@ -48,11 +48,16 @@ class Settings(BaseSettings):
     executor_workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256,
                                   description="Runs executed at once in this process")
     report_workers: int = Field(1, ge=1, le=64)
+    handler_isolation: Literal["process", "thread"] | None = Field(
+        None, description="process: each run's handler executes in a pooled child process, "
+        "which a cancel or time limit stops at once even when the handler is silent; thread: "
+        "in a thread of this process, stopped at its next progress report (handlers defined "
+        "in a notebook). Default: process, but thread for simdock.connect()")
     lease_seconds: float = Field(
         10.0, ge=1, le=3600, description="How long a worker holds a run it executes without "
         "renewing its lease; a run whose worker was lost is taken back after this")
     heartbeat_seconds: float = Field(
-        2.0, gt=0, le=1200, description="How often a process renews its leases and takes "
+        1.0, gt=0, le=1200, description="How often a process renews its leases and takes "
         "back lost runs; at most a third of LEASE_SECONDS")
     max_attempts: int = Field(3, ge=1, le=100, description="Attempts at a run before losing "
                                                             "its worker once more fails it")

@@ -17,7 +17,7 @@ from simdock.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 2.0
+HEARTBEAT_SECONDS = 1.0
 
 
 class Heartbeat:
