@@ -570,6 +570,10 @@ class Work(Protocol):
         """Renew the leases of the runs this process holds, stop those it lost, and take
         back runs whose workers were lost; called every ``Limits.heartbeat_seconds``."""
 
+    def queued_runs(self) -> int:
+        """How many runs are queued in the store (a count kept by status: cheap to ask
+        every beat), so that idle workers can go and claim them."""
+
 
 class Sender(Protocol):
     """The sending side of dispatch, used by use cases (through the unit of work's outbox,

@@ -98,6 +98,10 @@ class Store:
         with self._lock:
             self.beats += 1
 
+    def queued_runs(self) -> int:
+        with self._lock:
+            return len(self._queued_runs)
+
     def _take(self, queue: list[str], item: str | None = None) -> str | None:
         if time.monotonic() < self._down_until:
             raise ServiceUnavailable("the store is down")

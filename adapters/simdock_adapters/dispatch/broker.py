@@ -11,9 +11,11 @@ sweep's messages. Reports go by message on the ``reports`` queue, one per
 report.
 
 A process that consumes (``simdock worker``) also beats: it renews its
-leases, takes back lost runs, and sends one wake-up message when queued runs
-may be waiting (a broker that was down when they were submitted, a message
-lost with a killed worker), so nothing queued depends on a message's fate.
+leases, takes back lost runs, and, when some of its threads are idle while
+runs are queued in the store, sends a wake-up message for each idle thread
+(the broker was down when they were submitted, messages were lost with a
+killed worker or a restarted broker, or this worker just started), so nothing
+queued depends on a message's fate.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class BrokerDispatcher:
         self._work: Work | None = None
         self._worker: dramatiq.Worker | None = None
         self._outstanding = 0  # messages this process sent and has not finished itself
+        self._in_hand = 0  # wake-up messages this process's threads are handling now
         self._changed = threading.Condition()
         self._closed = False
 
@@ -136,6 +139,8 @@ class BrokerDispatcher:
         self.wake_if_idle()
 
     def _on_runs(self, wake: str) -> None:
+        with self._changed:
+            self._in_hand += 1
         try:
             done = self._bound().execute_next()
             if done:
@@ -143,6 +148,8 @@ class BrokerDispatcher:
         except ServiceUnavailable as exc:
             self._later(self._runs, wake, exc)
         finally:
+            with self._changed:
+                self._in_hand -= 1
             self._finished()
 
     def _on_report(self, report_id: str) -> None:
@@ -171,12 +178,19 @@ class BrokerDispatcher:
         return self._work
 
     def wake_if_idle(self) -> None:
-        """One wake-up message when this consumer has nothing in hand: queued runs whose
-        messages never came are claimed within a beat."""
+        """A wake-up message for each of this consumer's idle threads while runs are queued:
+        runs whose messages never came (or were lost) are claimed within a beat.
+
+        Idleness is what this process's threads are doing now, not a count of messages
+        sent: another consumer may have handled (or a restarted broker lost) those.
+        """
         with self._changed:
-            idle = self._outstanding == 0
-        if idle and not self._closed:
-            self._send_runs(1)
+            idle = self.threads - self._in_hand
+        if idle <= 0 or self._closed:
+            return
+        queued = self._bound().queued_runs()
+        if queued:
+            self._send_runs(min(idle, queued))
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until the messages this process sent have been handled here (a process that

@@ -11,7 +11,7 @@ import itertools
 import logging
 import time
 
-from simdock.domain import ReportStatus
+from simdock.domain import ReportStatus, RunStatus
 from simdock.errors import ServiceUnavailable
 from simdock.platform import Platform
 from simdock.ports import PageRequest
@@ -65,6 +65,12 @@ def _record_when_possible(outcomes: list[Outcome], platform: Platform) -> None:
             time.sleep(RECORD_RETRY_SECONDS[min(attempt, len(RECORD_RETRY_SECONDS) - 1)])
 
 
+def count_queued_runs(platform: Platform) -> int:
+    """How many runs wait in the store, of every owner."""
+    with platform.uow() as uow:
+        return uow.runs.counts().get(RunStatus.QUEUED, 0)
+
+
 def generate_next(platform: Platform) -> bool:
     """Generate one queued report, if one is queued and no one else takes it first."""
     queued = list_reports(None, PageRequest(1, 10), platform,
@@ -92,3 +98,6 @@ class PlatformWork:
 
     def heartbeat(self) -> None:
         heartbeat(self.platform)
+
+    def queued_runs(self) -> int:
+        return count_queued_runs(self.platform)
