@@ -7,8 +7,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from simdock.clock import ManualClock
 from simdock.domain import Run, RunStatus
+from simdock.errors import RunCancelled
 from simdock.platform import Platform
 from simdock.ports import RunContext
 from simdock.usecases.execute import execute_run
@@ -152,3 +155,28 @@ def test_a_cancel_made_elsewhere_reaches_the_handler_at_the_next_beat() -> None:
     assert stopped.wait(5)
     worker.join(5)
     assert stored(platform, run_id).status is RunStatus.CANCELLED
+
+
+def test_a_stale_attempts_artifact_never_replaces_the_current_attempts_bytes() -> None:
+    # Seen: the artifact's bytes were written under the run's key before the holder was
+    # checked, so a stale attempt overwrote what the current attempt had kept.
+    from simdock.usecases.context import ExecutionContext
+
+    platform = make_platform()
+    run_id = submitted(platform)
+    first = claim_and_die(platform, run_id, "first:1")
+    clock(platform).advance(platform.limits.lease_seconds + 1)
+    recover_lapsed(platform)
+    second = claim_and_die(platform, run_id, "second:2")
+    stale = ExecutionContext(run_id, first.job_id, platform, first.attempts, "first:1")
+    current = ExecutionContext(run_id, second.job_id, platform, second.attempts, "second:2")
+
+    current.artifact("out.txt", b"current")
+    with pytest.raises(RunCancelled):
+        stale.artifact("out.txt", b"stale")
+
+    with platform.uow() as uow:
+        kept = uow.artifacts.get(run_id, "out.txt")
+    assert kept is not None and platform.blobs.get(kept.blob_key) == b"current"
+    assert platform.blobs.list(f"runs/{run_id}/") == [kept.blob_key]
+    assert stale.cancelled

@@ -6,9 +6,12 @@ every ``progress_interval_seconds``; each write also learns whether the run
 was cancelled meanwhile, and the next report then raises RunCancelled.
 
 Only the attempt that holds the run writes: a write finds the run still
-running as this worker's attempt, or writes nothing and stops the handler
+running as this worker's attempt and updates it, guarded by its version, in
+the same transaction (so a take-back or cancel committed meanwhile turns the
+write into a conflict, read again), or writes nothing and stops the handler
 (the run was cancelled, or taken back after its lease lapsed and given to
-another attempt). The holding attempt's lines and points are never dropped.
+another attempt). The holding attempt's lines and points are never dropped;
+its artifacts are stored under keys of its own attempt.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from simdock.domain import Artifact, MetricPoint
+from simdock.domain import Artifact, MetricPoint, Run
 from simdock.domain.text import NUL, storable
 from simdock.errors import ConcurrencyConflict, RunCancelled, ValidationError
 from simdock.platform import Platform
@@ -96,7 +99,10 @@ class ExecutionContext:
         if not _ARTIFACT_NAME.match(name):
             raise ValidationError(f"invalid artifact name {name!r}")
         content_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
-        key = f"runs/{self.run_id}/artifacts/{name}"
+        # Each attempt writes under keys of its own: a stale attempt never overwrites the
+        # bytes of the current one's artifact, whose record then points elsewhere.
+        key = (f"runs/{self.run_id}/artifacts/{name}" if self.attempt <= 1
+               else f"runs/{self.run_id}/attempt-{self.attempt}/artifacts/{name}")
         blobs = self._platform.blobs
         if isinstance(data, Path):
             size = blobs.put_file(key, data, content_type)
@@ -104,12 +110,25 @@ class ExecutionContext:
             blobs.put(key, bytes(data), content_type)
             size = len(data)
         record = Artifact(self.run_id, name, key, size, content_type, self._platform.clock.now())
+        while True:
+            try:
+                if self._record_artifact(record):
+                    return
+            except ConcurrencyConflict:
+                continue
+            blobs.delete(key)
+            self._cancelled.set()
+            raise RunCancelled(f"run '{self.run_id}' is no longer this attempt's")
+
+    def _record_artifact(self, record: Artifact) -> bool:
         with self._platform.uow() as uow:
-            if not self._holds(uow):
-                uow.rollback()
-                raise RunCancelled(f"run '{self.run_id}' is no longer this attempt's")
+            run = self._held(uow)
+            if run is None:
+                return False
             uow.artifacts.add(record)
+            uow.runs.update(run)  # fails if the run was taken meanwhile
             uow.commit()
+        return True
 
     @property
     def workdir(self) -> Path:
@@ -168,8 +187,8 @@ class ExecutionContext:
         metrics: list[MetricPoint],
     ) -> None:
         with self._platform.uow() as uow:
-            run = uow.runs.get(self.run_id)
-            if run is None or not run.held_by(self.worker, self.attempt):
+            run = self._held(uow)
+            if run is None:
                 self._cancelled.set()  # cancelled, finished or taken back: write nothing
                 return
             if logs:
@@ -178,12 +197,15 @@ class ExecutionContext:
                 uow.metrics.append(metrics)
             if progress is not None and progress > run.progress:
                 run.report_progress(progress, self._platform.clock.now())
-                uow.runs.update(run)
+            # Always written, version-guarded: a take-back or cancel committed after the
+            # read above makes this a conflict, so no line of a stale attempt gets in.
+            uow.runs.update(run)
             uow.commit()
 
-    def _holds(self, uow: UnitOfWork) -> bool:
+    def _held(self, uow: UnitOfWork) -> Run | None:
+        """The run, if this attempt still holds it."""
         run = uow.runs.get(self.run_id)
-        return run is not None and run.held_by(self.worker, self.attempt)
+        return run if run is not None and run.held_by(self.worker, self.attempt) else None
 
     def _maybe_flush(self) -> None:
         if time.monotonic() - self._last_flush >= self._platform.limits.progress_interval_seconds:
