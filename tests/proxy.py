@@ -17,8 +17,10 @@ from typing import Self
 
 
 class TcpProxy:
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int], host: str = "127.0.0.1") -> None:
+        """``host``: the address to listen on (a test's own network namespace's peer)."""
         self.target = target
+        self.host = host
         self.port = 0
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
@@ -28,7 +30,7 @@ class TcpProxy:
         """Listen (again) on this proxy's port and forward connections to the target."""
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        listener.bind((self.host, self.port))
         listener.listen(64)
         self.port = listener.getsockname()[1]
         self._listener = listener
