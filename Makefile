@@ -51,6 +51,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench_dramatiq
 	$(BIN)/python -m benchmarks.bench_s3
 	$(BIN)/python -m benchmarks.bench_recovery
+	$(BIN)/python -m benchmarks.bench_isolation
 
 pex:
 	build-support/install-pants.sh

@@ -182,6 +182,7 @@ def _dispatcher(settings: Settings, consume: bool) -> Dispatcher:
         return BrokerDispatcher(settings.broker_url, consume=consume,
                                 threads=settings.executor_workers,
                                 queue_prefix=settings.broker_queue_prefix,
-                                heartbeat_seconds=settings.heartbeat_seconds)
+                                heartbeat_seconds=settings.heartbeat_seconds,
+                                consumed=settings.worker_queue_names)
     return ThreadDispatcher(settings.executor_workers, settings.report_workers,
                             heartbeat_seconds=settings.heartbeat_seconds)

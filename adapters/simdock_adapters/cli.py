@@ -64,11 +64,14 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="execute queued runs and reports: from the broker "
                                            "(REDIS_URL or RABBITMQ_URL), else from the database")
-    worker.add_argument("--concurrency", type=int, default=1,
-                        help="runs executed at once (per process)")
-    worker.add_argument("--processes", type=int, default=1,
+    worker.add_argument("--concurrency", type=int,
+                        help="runs executed at once, per process (default: EXECUTOR_WORKERS, "
+                             "the number of CPUs)")
+    worker.add_argument("--processes", type=int,
                         help="worker processes, each with --concurrency threads; one that "
-                             "dies is started again")
+                             "dies is started again (default: WORKER_PROCESSES, 1)")
+    worker.add_argument("--queues", help="what to take: simulations, reports, or both "
+                                         "(default: WORKER_QUEUES, both)")
     worker.add_argument("--poll", type=float, default=0.5, help="seconds between polls when idle")
     worker.add_argument("--exit-when-idle", action="store_true",
                         help="stop once nothing is queued")
@@ -190,15 +193,16 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    if args.concurrency < 1:
-        raise ValidationError("--concurrency must be at least 1")
-    if args.processes < 1:
-        raise ValidationError("--processes must be at least 1")
-    if args.processes > 1:
+    for option, value in (("--concurrency", args.concurrency), ("--processes", args.processes)):
+        if value is not None and value < 1:
+            raise ValidationError(f"{option} must be at least 1")
+    settings = _settings(args, executor_workers=args.concurrency,
+                         worker_processes=args.processes, worker_queues=args.queues)
+    args.concurrency, args.processes = settings.executor_workers, settings.worker_processes
+    if settings.worker_processes > 1:
         if args.exit_when_idle:
             raise ValidationError("--exit-when-idle is for one worker process")
         return _supervised(args)
-    settings = _settings(args, executor_workers=args.concurrency)
     if settings.dispatch_mode == "dramatiq":
         configure_logging(settings.log_level)
         stop = threading.Event()
@@ -208,10 +212,12 @@ def _worker(args: argparse.Namespace) -> int:
             consume(dock.platform, args.exit_when_idle, stop)
         print("worker stopped")
         return 0
-    settings = _settings(args, dispatch="database")
+    settings = _settings(args, dispatch="database", executor_workers=args.concurrency,
+                         worker_queues=args.queues)
     configure_logging(settings.log_level)
     with Dock(build_platform(settings), settings.simdock_user) as dock:
-        stats = serve(dock.platform, args.concurrency, args.poll, args.exit_when_idle)
+        stats = serve(dock.platform, settings.executor_workers, args.poll, args.exit_when_idle,
+                      queues=settings.worker_queue_names)
     print(f"worker executed {stats.runs} runs and generated {stats.reports} reports")
     return 0
 
@@ -226,7 +232,10 @@ def _supervised(args: argparse.Namespace) -> int:
                           ("--artifacts-path", args.artifacts_path)):
         if value is not None:
             command += [option, value]
-    command += ["worker", "--concurrency", str(args.concurrency), "--poll", str(args.poll)]
+    command += ["worker", "--concurrency", str(args.concurrency), "--processes", "1",
+                "--poll", str(args.poll)]
+    if args.queues is not None:
+        command += ["--queues", args.queues]
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -16,6 +16,8 @@ from simdock.errors import ValidationError
 from simdock_adapters.urls import masked_url
 
 DEVELOPMENT_SECRET_KEY = "simdock-development-key-not-for-production"
+#: The work a worker can take, by the names of seed 000's queues.
+WORKER_QUEUES = ("simulations", "reports")
 MIN_SECRET_KEY_LENGTH = 32
 HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*")
 
@@ -48,6 +50,11 @@ class Settings(BaseSettings):
     executor_workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256,
                                   description="Runs executed at once in this process")
     report_workers: int = Field(1, ge=1, le=64)
+    worker_processes: int = Field(1, ge=1, le=64, description="Processes of `simdock worker`, "
+                                  "each with EXECUTOR_WORKERS threads; one that dies is "
+                                  "started again")
+    worker_queues: str = Field("simulations,reports", description="What `simdock worker` "
+                               "takes: simulations (runs), reports, or both (comma-separated)")
     handler_isolation: Literal["process", "thread"] | None = Field(
         None, description="process: each run's handler executes in a pooled child process, "
         "which a cancel or time limit stops at once even when the handler is silent; thread: "
@@ -186,6 +193,20 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at most a third of LEASE_SECONDS ({lease:g} s), so "
                              f"that a few missed beats do not lose a run")
         return value
+
+    @field_validator("worker_queues")
+    @classmethod
+    def _worker_queues(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = set(names) - set(WORKER_QUEUES)
+        if not names or unknown:
+            raise ValueError(f"names one or both of {', '.join(WORKER_QUEUES)}"
+                             + (f", not {', '.join(sorted(unknown))}" if unknown else ""))
+        return ",".join(name for name in WORKER_QUEUES if name in names)
+
+    @property
+    def worker_queue_names(self) -> tuple[str, ...]:
+        return tuple(self.worker_queues.split(","))
 
     @field_validator("trusted_hosts")
     @classmethod

@@ -12,6 +12,7 @@ messages (:class:`~simdock_adapters.dispatch.broker.BrokerDispatcher`).
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from simdock.platform import Platform
@@ -26,10 +27,13 @@ class WorkerStats:
 
 
 def serve(platform: Platform, concurrency: int = 1, poll_seconds: float = 0.5,
-          exit_when_idle: bool = False, stop: threading.Event | None = None) -> WorkerStats:
-    """Execute queued work with ``concurrency`` threads until stopped (or idle, if asked)."""
+          exit_when_idle: bool = False, stop: threading.Event | None = None,
+          queues: Sequence[str] = ("simulations", "reports")) -> WorkerStats:
+    """Execute queued work with ``concurrency`` threads until stopped (or idle, if asked):
+    runs if ``queues`` names simulations, reports (one thread) if it names reports."""
     stop = stop or threading.Event()
-    workers = ThreadDispatcher(concurrency, 1, poll_seconds)
+    workers = ThreadDispatcher(concurrency if "simulations" in queues else 0,
+                               1 if "reports" in queues else 0, poll_seconds)
     workers.bind(PlatformWork(platform))
     try:
         if exit_when_idle:

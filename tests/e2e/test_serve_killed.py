@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
+from tests.databases import create_postgres_database
 from tests.e2e.helpers import User, register_and_login
 from tests.e2e.servers import SIMDOCK, free_port
 
@@ -24,8 +26,8 @@ RUNS = 24
 LEASES = {"LEASE_SECONDS": "3", "HEARTBEAT_SECONDS": "0.5", "EXECUTOR_WORKERS": "2"}
 
 
-def start(directory: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{directory / 'simdock.db'}",
+def start(directory: Path, port: int, database: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": database,
            "ARTIFACTS_PATH": str(directory / "artifacts"), "HOST": "127.0.0.1",
            "PORT": str(port), "WEB_WORKERS": "1", "WEB_THREADS": "8", "LOG_LEVEL": "WARNING",
            **LEASES}
@@ -50,9 +52,17 @@ def runs_of(user: User, simulation_id: str) -> list[dict[str, Any]]:
     return list(response.json()["items"])
 
 
-def test_a_killed_server_started_again_finishes_every_run_once(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'simdock.db'}"
+    return create_postgres_database("simdock_serve_killed")
+
+
+def test_a_killed_server_started_again_finishes_every_run_once(tmp_path: Path,
+                                                              database: str) -> None:
     port = free_port()
-    first = start(tmp_path, port)
+    first = start(tmp_path, port, database)
     try:
         user = register_and_login(f"http://127.0.0.1:{port}", "killed")
         answer = user.post("/api/v1/jobs", json={
@@ -73,7 +83,7 @@ def test_a_killed_server_started_again_finishes_every_run_once(tmp_path: Path) -
         first.wait(10)
     assert running, "the server was to be killed with runs in flight"
 
-    second = start(tmp_path, port)
+    second = start(tmp_path, port, database)
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:

@@ -73,9 +73,15 @@ class BrokerDispatcher:
 
     def __init__(self, url: str, *, consume: bool = False, threads: int = 2,
                  queue_prefix: str = "", heartbeat_seconds: float = HEARTBEAT_SECONDS,
-                 broker: dramatiq.Broker | None = None) -> None:
+                 broker: dramatiq.Broker | None = None,
+                 consumed: Sequence[str] = ("simulations", "reports")) -> None:
+        """``consumed``: which of the queues (``simulations``, ``reports``) a consuming
+        process takes messages from."""
         self.broker = broker or make_broker(url)
         self.queues = (f"{queue_prefix}simulations", f"{queue_prefix}reports")
+        self.consumed = {f"{queue_prefix}{name}" for name in consumed}
+        if not self.consumed <= set(self.queues):
+            raise ValueError(f"the queues are simulations and reports, not {consumed}")
         self._runs = dramatiq.Actor(self._on_runs, broker=self.broker,
                                     actor_name=f"{queue_prefix}simdock_runs",
                                     queue_name=self.queues[0], priority=0,
@@ -128,11 +134,12 @@ class BrokerDispatcher:
         self._work = work
         if not self.consume:
             return
-        self._worker = dramatiq.Worker(self.broker, queues=set(self.queues),
+        self._worker = dramatiq.Worker(self.broker, queues=self.consumed,
                                        worker_threads=self.threads, worker_timeout=100)
         self._worker.start()
         self.heartbeat.start(self._beat)
-        self._send_runs(1)  # work queued before this worker started
+        if self.queues[0] in self.consumed:
+            self._send_runs(1)  # work queued before this worker started
 
     def _beat(self) -> None:
         self._bound().heartbeat()
@@ -186,7 +193,7 @@ class BrokerDispatcher:
         """
         with self._changed:
             idle = self.threads - self._in_hand
-        if idle <= 0 or self._closed:
+        if idle <= 0 or self._closed or self.queues[0] not in self.consumed:
             return
         queued = self._bound().queued_runs()
         if queued:

@@ -38,8 +38,8 @@ class WorkerPool:
     """
 
     def __init__(self, name: str, workers: int, poll_seconds: float = POLL_SECONDS) -> None:
-        if workers < 1:
-            raise ValueError("a worker pool needs at least one thread")
+        if workers < 0:
+            raise ValueError("a worker pool cannot have fewer than no threads")
         self.name = name
         self.size = workers
         self.poll_seconds = poll_seconds
