@@ -22,14 +22,15 @@ import argparse
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+from benchmarks.handlers import MarkingSleep
 from benchmarks.measure import machine, median, repeated, spread
 from simdock.errors import RunCancelled
-from simdock.handlers import ProgressCallback, SimulationHandler, SimulationHandlerRegistry
+from simdock.handlers import SimulationHandlerRegistry
 from simdock.ports import ExecutionTask, Executor
 from simdock_adapters.executors.inprocess import InProcessExecutor
 from simdock_adapters.executors.processes import ProcessExecutor
@@ -71,16 +72,6 @@ class Keeper:
 
     def cancel(self) -> None:
         self._cancelled.set()
-
-
-class MarkingSleep(SimulationHandler):
-    """Sleeps without reporting, then leaves a file: a mark means it ran to its end."""
-
-    def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
-                progress_callback: ProgressCallback | None = None) -> Any:
-        time.sleep(parameters["seconds"])
-        Path(parameters["mark"]).write_text("ran to its end")
-        return None
 
 
 def task(simulation_type: str, parameters: dict[str, Any]) -> ExecutionTask:

@@ -206,6 +206,9 @@ class ProcessExecutor:
                 return self._pickled[key]
         pickled: bytes | None
         try:
+            if type(handler).__module__ == "__main__":
+                # A child's __main__ is not this process's script (or notebook).
+                raise pickle.PicklingError(f"{type(handler).__name__} is defined in __main__")
             pickled = pickle.dumps(handler)
             pickle.loads(pickled)  # its class must be importable by name, as in a child
         except Exception as exc:
