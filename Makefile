@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint unit contract integration e2e bench pex clean
+.PHONY: setup run test lint unit contract integration e2e bench pex sim-image clean
 
 setup: $(STAMP)
 
@@ -52,6 +52,9 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench_s3
 	$(BIN)/python -m benchmarks.bench_recovery
 	$(BIN)/python -m benchmarks.bench_isolation
+
+sim-image:
+	build-support/sim-image.sh sim:local
 
 pex:
 	build-support/install-pants.sh

@@ -23,6 +23,7 @@ from simdock_adapters.blobs.local import LocalBlobStore
 from simdock_adapters.dispatch.database import DatabaseDispatcher
 from simdock_adapters.dispatch.inline import InlineDispatcher
 from simdock_adapters.dispatch.threads import ThreadDispatcher
+from simdock_adapters.executors.containers import ContainerPolicy, DockerExecutor
 from simdock_adapters.executors.inprocess import InProcessExecutor
 from simdock_adapters.executors.processes import ProcessExecutor
 from simdock_adapters.executors.routing import RoutingExecutor
@@ -48,11 +49,13 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
     reports = ReportHandlerRegistry(ReportHandlerRegistry.default(), installed_reports())
     uow, autocommit_uow, close_store = _unit_of_work(settings)
     handlers, close_handlers = _handler_executor(settings, simulations)
+    worker_name = f"{socket.gethostname()}:{os.getpid()}"
+    containers = _container_executor(settings, worker_name)
     platform = Platform(
         store=uow,
         autocommit_uow=autocommit_uow,
         blobs=_blob_store(settings),
-        executor=RoutingExecutor(handlers),
+        executor=RoutingExecutor(handlers, containers),
         dispatcher=_dispatcher(settings, consume),
         clock=SystemClock(),
         ids=RandomIds(),
@@ -68,10 +71,11 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
             lease_seconds=settings.lease_seconds,
             max_attempts=settings.max_attempts,
         ),
-        worker_name=f"{socket.gethostname()}:{os.getpid()}",
+        worker_name=worker_name,
         description=f"{masked_url(settings.database_url)} with blobs in "
                     f"{_blob_place(settings)}",
-        on_close=[close_handlers, close_store],
+        on_close=[close_handlers, containers.close, close_store],
+        services=_services(settings, containers, consume),
     )
     return platform.start()
 
@@ -151,6 +155,26 @@ def _handler_executor(settings: Settings, simulations: SimulationHandlerRegistry
     processes = ProcessExecutor(simulations, max_run_memory, fallback=threads,
                                 preload=[m for m in modules if m != "__main__"])
     return processes, processes.close
+
+
+def _container_executor(settings: Settings, worker_name: str) -> DockerExecutor:
+    """Container runs: checked against the allow-list everywhere, executed where a Docker
+    engine is used."""
+    policy = ContainerPolicy(
+        allowed_images=settings.allowed_image_patterns, memory_mb=settings.container_memory_mb,
+        cpus=settings.container_cpus, pids=settings.container_pids,
+        tmpfs_mb=settings.container_tmpfs_mb, shm_mb=settings.container_shm_mb,
+        user=settings.container_user)
+    return DockerExecutor(policy, worker_name, enabled=settings.uses_docker)
+
+
+def _services(settings: Settings, containers: DockerExecutor, consume: bool
+              ) -> dict[str, Callable[[], None]]:
+    """What this process relies on besides the store, blobs and broker: the Docker engine
+    where container runs execute (not in an API that only sends work to workers)."""
+    executes_here = settings.dispatch_mode != "dramatiq" or consume
+    return {"container_engine": containers.check} if containers.enabled and executes_here \
+        else {}
 
 
 def _blob_place(settings: Settings) -> str:

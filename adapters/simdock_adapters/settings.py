@@ -128,6 +128,27 @@ class Settings(BaseSettings):
         None, ge=1, le=10_000, description="Live streams one user may hold open per worker "
                                            "process (default: half of MAX_OPEN_STREAMS)")
     default_container_image: str = "sim:local"
+    allowed_images: str = Field(
+        "sim:local", description="Comma-separated patterns (fnmatch: sim:*, ghcr.io/lab/*) of "
+                                 "the container images runs may use; others are refused at "
+                                 "submission")
+    container_engine: Literal["docker", "none"] | None = Field(
+        None, description="docker: container runs execute on the Docker engine of DOCKER_HOST "
+        "(or /var/run/docker.sock), which /health then reports where runs execute; none: "
+        "they fail saying so. Default: docker when DOCKER_HOST is set or the socket exists")
+    container_memory_mb: int = Field(256, ge=16, le=1024 * 1024,
+                                     description="Memory of a container run, MiB (no swap)")
+    container_cpus: float = Field(1.0, gt=0, le=512, description="CPUs of a container run")
+    container_pids: int = Field(128, ge=8, le=1_000_000,
+                                description="Processes and threads of a container run")
+    container_tmpfs_mb: int = Field(64, ge=1, le=1024 * 1024,
+                                    description="Size of a container run's /tmp, MiB")
+    container_shm_mb: int = Field(64, ge=1, le=1024 * 1024,
+                                  description="Size of a container run's /dev/shm, MiB")
+    container_user: str | None = Field(
+        None, pattern=r"^[0-9]{1,10}(:[0-9]{1,10})?$",
+        description="uid[:gid] container programs run as (default: 65534, nobody, when the "
+                    "worker is root, else the worker's own user); never root")
 
     @field_validator("simdock_env", mode="before")
     @classmethod
@@ -193,6 +214,33 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at most a third of LEASE_SECONDS ({lease:g} s), so "
                              f"that a few missed beats do not lose a run")
         return value
+
+    @field_validator("allowed_images")
+    @classmethod
+    def _allowed_images(cls, value: str) -> str:
+        patterns = [p.strip() for p in value.split(",") if p.strip()]
+        for pattern in patterns:
+            if not re.fullmatch(r"[A-Za-z0-9._/:@*?\[\]-]{1,255}", pattern):
+                raise ValueError(f"lists image patterns such as sim:* , not {pattern!r}")
+        return ",".join(patterns)
+
+    @field_validator("container_user")
+    @classmethod
+    def _container_user(cls, value: str | None) -> str | None:
+        if value is not None and value.split(":")[0] == "0":
+            raise ValueError("container programs never run as root (uid 0)")
+        return value
+
+    @property
+    def allowed_image_patterns(self) -> tuple[str, ...]:
+        return tuple(p for p in self.allowed_images.split(",") if p)
+
+    @property
+    def uses_docker(self) -> bool:
+        """Whether container runs execute on a Docker engine here."""
+        if self.container_engine is not None:
+            return self.container_engine == "docker"
+        return bool(os.environ.get("DOCKER_HOST")) or os.path.exists("/var/run/docker.sock")
 
     @field_validator("worker_queues")
     @classmethod

@@ -79,6 +79,9 @@ class Platform:
     credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0.0),
                                          repr=False)
     on_close: list[Callable[[], None]] = field(default_factory=list)
+    #: Services besides the store, blobs and broker that this process relies on (a
+    #: container engine where container runs execute), each with its check.
+    services: dict[str, Callable[[], None]] = field(default_factory=dict)
     _live_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _closed: bool = field(default=False, repr=False)
 

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from simdock_adapters.http.downloads import DownloadLinks
+from tests.containers import engine
 from tests.e2e.helpers import (
     SECRET_KEY,
     TIMEOUT,
@@ -270,14 +271,42 @@ def test_submit_a_single_job(container_job: dict[str, Any]) -> None:
     assert container_job["simulation_id"]
 
 
-def test_a_container_job_fails_naming_the_docker_executor(
-        jobs_user: User, container_job: dict[str, Any]) -> None:
+def test_a_container_job_runs_seed_001_s_image(jobs_user: User,
+                                               container_job: dict[str, Any]) -> None:
+    engine()
     run = wait_for_run(jobs_user, container_job["jobs"][0])
-    assert run["status"] == "failed"
-    assert "Docker executor" in run["error"] and "sim:local" in run["error"]
+    assert run["status"] == "succeeded", run
     assert run["container_image"] == "sim:local"
     assert run["params"]["initial_temp"] == 100.0
     assert run["metadata"] == {"project": "heat-transfer", "user": "researcher"}
+    response = jobs_user.get(f"/api/v1/jobs/{run['id']}/result")
+    assert response.status_code == 200, response.text[:300]
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        names = set(archive.namelist())
+        assert {"artifacts/result.csv", "artifacts/meta.json",
+                "artifacts/simulation_results.png", "artifacts/temperature_field.npy"} <= names
+        meta = json.loads(archive.read("artifacts/meta.json"))
+        assert meta["parameters"]["time_steps"] == 200
+        assert meta["parameters"]["initial_temp"] == 100.0
+        assert "/output/result.csv" in archive.read("logs.txt").decode()
+
+
+@pytest.fixture(scope="module")
+def failed_job(jobs_user: User) -> dict[str, Any]:
+    """A container run whose program refuses its parameters (an unstable time step)."""
+    engine()
+    response = jobs_user.post("/api/v1/jobs", json={
+        "container_image": "sim:local", "params": {"time_steps": 1, "diffusivity": 5.0}})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    wait_for_run(jobs_user, body["jobs"][0])
+    return body
+
+
+def test_a_failed_container_run_says_why(jobs_user: User, failed_job: dict[str, Any]) -> None:
+    run = jobs_user.get(f"/api/v1/jobs/{failed_job['jobs'][0]}").json()
+    assert run["status"] == "failed"
+    assert "exited with status 2" in run["error"] and "time_steps" in run["error"]
 
 
 def test_submit_a_parameter_sweep(heat_sweep: dict[str, Any]) -> None:
@@ -295,7 +324,7 @@ def test_the_sweep_runs_succeed(jobs_user: User, heat_sweep: dict[str, Any]) -> 
         assert run["simulation_id"] == heat_sweep["simulation_id"]
 
 
-def test_the_container_image_form_of_the_sweep_is_accepted(jobs_user: User) -> None:
+def test_the_container_image_form_of_the_sweep_runs(jobs_user: User) -> None:
     response = jobs_user.post("/api/v1/jobs", headers=JSON, data=json.dumps({
         "container_image": "sim:local", "sweep": HEAT_SWEEP,
         "metadata": {"project": "parameter-study"}}))
@@ -303,6 +332,15 @@ def test_the_container_image_form_of_the_sweep_is_accepted(jobs_user: User) -> N
     body = response.json()
     assert len(body["jobs"]) == 3
     assert [body["sweep_mapping"][run_id] for run_id in body["jobs"]] == HEAT_SWEEP
+    engine()
+    for run_id, params in body["sweep_mapping"].items():
+        run = wait_for_run(jobs_user, run_id)
+        assert run["status"] == "succeeded", run
+        result = jobs_user.get(f"/api/v1/jobs/{run_id}/result")
+        with zipfile.ZipFile(io.BytesIO(result.content)) as archive:
+            meta = json.loads(archive.read("artifacts/meta.json"))
+        assert meta["parameters"]["time_steps"] == params["time_steps"]
+        assert meta["parameters"]["diffusivity"] == params["diffusivity"]
 
 
 def test_check_job_status(jobs_user: User, heat_sweep: dict[str, Any]) -> None:
@@ -361,14 +399,13 @@ def test_download_job_results(jobs_user: User, heat_sweep: dict[str, Any]) -> No
         assert "wrote result.csv" in archive.read("logs.txt").decode()
 
 
-def test_results_of_a_failed_job_hold_its_error(jobs_user: User,
-                                                container_job: dict[str, Any]) -> None:
-    run_id = container_job["jobs"][0]
-    wait_for_run(jobs_user, run_id)
-    response = jobs_user.get(f"/api/v1/jobs/{run_id}/result")
-    assert response.status_code == 200, response.text[:300]
-    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-        assert "Docker executor" in archive.read("error.txt").decode()
+def test_the_result_of_a_failed_run_is_an_error_not_a_zip(jobs_user: User,
+                                                          failed_job: dict[str, Any]) -> None:
+    run_id = failed_job["jobs"][0]
+    body = assert_envelope(jobs_user.get(f"/api/v1/jobs/{run_id}/result"), 409, "Conflict")
+    assert "failed and has no results" in body["error"]["message"]
+    assert "exited with status 2" in body["error"]["message"]
+    assert jobs_user.get(f"/api/v1/jobs/{run_id}/logs").status_code == 200
 
 
 def test_list_jobs_with_pagination(jobs_user: User, heat_sweep: dict[str, Any],
@@ -388,15 +425,15 @@ def test_list_jobs_with_pagination(jobs_user: User, heat_sweep: dict[str, Any],
 
 
 def test_list_jobs_filtered_by_status(jobs_user: User, heat_sweep: dict[str, Any],
-                                      container_job: dict[str, Any]) -> None:
+                                      failed_job: dict[str, Any]) -> None:
     response = jobs_user.get("/api/v1/jobs?status=success")
     assert response.status_code == 200, response.text
     body = response.json()
     assert {item["status"] for item in body["items"]} == {"succeeded"}
     ids = {item["id"] for item in body["items"]}
-    assert set(heat_sweep["jobs"]) <= ids and not set(container_job["jobs"]) & ids
+    assert set(heat_sweep["jobs"]) <= ids and not set(failed_job["jobs"]) & ids
     failed = jobs_user.get("/api/v1/jobs?status=failed").json()
-    assert set(container_job["jobs"]) <= {item["id"] for item in failed["items"]}
+    assert set(failed_job["jobs"]) <= {item["id"] for item in failed["items"]}
     assert_envelope(jobs_user.get("/api/v1/jobs?status=bogus"), 400)
 
 

@@ -16,12 +16,13 @@ SPOOL_BYTES = 8 * 1024 * 1024
 
 
 def result_archive(run_id: str, owner_id: str, platform: Platform) -> Response:
-    """``artifacts/*``, ``result.json``, ``parameters.json``, ``logs.txt`` (and ``error.txt``).
+    """``artifacts/*``, ``result.json``, ``parameters.json`` and ``logs.txt`` of a succeeded run.
 
-    Refused with Conflict while the run has not finished. Built in a spooled
+    Refused with Conflict while the run has not finished, and when it failed or was
+    cancelled (the error says why; its logs stay readable). Built in a spooled
     temporary file, so large artifacts do not have to fit in memory.
     """
-    run = queries.finished_run(run_id, owner_id, platform)
+    run = queries.succeeded_run(run_id, owner_id, platform)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for artifact in queries.run_artifacts(run_id, owner_id, platform):
@@ -35,8 +36,6 @@ def result_archive(run_id: str, owner_id: str, platform: Platform) -> Response:
         logs = queries.run_logs(run_id, owner_id, platform)
         archive.writestr("logs.txt", "".join(
             f"{line.at.isoformat()} [{line.stream}] {line.message}\n" for line in logs))
-        if run.error:
-            archive.writestr("error.txt", run.error + "\n")
     spool.seek(0)
     return send_file(spool, mimetype="application/zip", as_attachment=True,
                      download_name=f"{run_id}.zip")

@@ -10,7 +10,8 @@ from simdock.platform import Platform
 
 def check_services(platform: Platform) -> dict[str, str | None]:
     """Each backing service and the reason it is unavailable (None when it answers): the
-    database, the blob store, and the broker when work goes through one."""
+    database, the blob store, the broker when work goes through one, and what else the
+    composition root says this process relies on (``Platform.services``)."""
 
     def database() -> None:
         with platform.uow() as uow:
@@ -20,6 +21,7 @@ def check_services(platform: Platform) -> dict[str, str | None]:
                                              "blob_store": platform.blobs.check}
     if platform.dispatcher.broker is not None:
         checks["broker"] = platform.dispatcher.check
+    checks.update(platform.services)
     result: dict[str, str | None] = {}
     for name, check in checks.items():
         try:

@@ -104,6 +104,16 @@ def finished_run(run_id: str, owner_id: str | None, platform: Platform) -> Run:
     return run
 
 
+def succeeded_run(run_id: str, owner_id: str | None, platform: Platform) -> Run:
+    """A run whose results can be downloaded; Conflict while it runs, and for a run that
+    failed or was cancelled (its error says why: it has no results to give)."""
+    run = finished_run(run_id, owner_id, platform)
+    if run.status is not RunStatus.SUCCEEDED:
+        reason = f": {run.error}" if run.error else ""
+        raise Conflict(f"run '{run_id}' {run.status.value} and has no results{reason}")
+    return run
+
+
 def finished_job(job_id: str, owner_id: str | None, platform: Platform
                  ) -> tuple[JobView, list[Run]]:
     """A job whose runs have all finished, with them; Conflict while any still runs."""

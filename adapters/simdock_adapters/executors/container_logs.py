@@ -1,0 +1,83 @@
+"""A running container's output, line by line, into its run's log while it runs.
+
+stdout and stderr are followed apart (each line keeps its stream's name); a
+stdout line ``progress 0.42`` reports progress instead of being logged. The
+last lines are kept for the run's error when the container fails.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import threading
+from typing import Any
+
+from simdock.errors import ExecutionError
+from simdock.ports import RunContext
+
+PROGRESS = re.compile(r"^progress\s+([01](?:\.\d+)?|\.\d+)\s*$")
+#: A line longer than this is cut (a program printing megabytes without a newline).
+MAX_LINE = 16_384
+
+
+class LogPump:
+    """Follows a container's output on a thread of its own."""
+
+    def __init__(self, container: Any, context: RunContext, keep: int = 50) -> None:
+        self.container = container
+        self.context = context
+        #: Whether reporting to the context showed the run was stopped (cancelled, taken).
+        self.cancelled = False
+        self._last: collections.deque[str] = collections.deque(maxlen=keep)
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._follow, daemon=True,
+                                        name=f"logs-{context.run_id}")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def last_lines(self, count: int) -> list[str]:
+        with self._lock:
+            return list(self._last)[-count:]
+
+    def _follow(self) -> None:
+        pending = {"stdout": b"", "stderr": b""}
+        try:
+            stream = self.container.attach(stdout=True, stderr=True, stream=True, logs=True,
+                                           demux=True)
+            for out, err in stream:
+                for name, chunk in (("stdout", out), ("stderr", err)):
+                    if chunk:
+                        pending[name] = self._lines(name, pending[name] + chunk)
+        except Exception:  # the container was killed or removed: what came is kept
+            pass
+        for name, rest in pending.items():
+            if rest:
+                self._line(name, rest)
+
+    def _lines(self, stream: str, data: bytes) -> bytes:
+        *lines, rest = data.split(b"\n")
+        for line in lines:
+            self._line(stream, line)
+        if len(rest) > MAX_LINE:
+            self._line(stream, rest)
+            return b""
+        return rest
+
+    def _line(self, stream: str, raw: bytes) -> None:
+        text = raw[:MAX_LINE].decode("utf-8", "replace").rstrip("\r")
+        if self.cancelled:
+            return
+        try:
+            match = PROGRESS.match(text) if stream == "stdout" else None
+            if match is not None:
+                self.context.progress(min(1.0, float(match.group(1))))
+                return
+            with self._lock:
+                self._last.append(text)
+            self.context.log(text, stream)
+        except ExecutionError:  # cancelled, or this attempt no longer holds the run
+            self.cancelled = True

@@ -1,0 +1,332 @@
+"""Executes container runs (seed 001's ``container_image``) on a Docker engine, isolated.
+
+A run of image ``IMAGE`` (simulation type ``container:IMAGE``) is one container:
+
+- its program gets the run's parameters three ways: as ``--name value`` flags after the
+  image's entry point (scalars only; what seed 001's ``python run_sim.py --length 1.0
+  --time_steps 100`` reads), as the JSON file ``/input/params.json``, and as JSON in
+  the ``SIM_PARAMS`` environment variable;
+- it writes its outputs to ``/output`` (``OUTPUT_DIR``): every file there becomes an
+  artifact of the run; a ``result.json`` there is the run's result, otherwise the
+  result lists the outputs and the exit status;
+- what it prints to stdout and stderr becomes the run's log while it runs; a line
+  ``progress 0.42`` on stdout reports progress instead;
+- it runs with no network, limits on memory, CPUs and processes, a read-only root
+  filesystem (``/tmp`` a small tmpfs, ``/dev/shm`` limited), every capability
+  dropped, ``no-new-privileges``, an init process, and a non-root user;
+- a cancel or the run's time limit kills it; it is always removed afterwards, and a
+  worker removes the containers a dead predecessor left on its host.
+
+The engine is only needed where runs execute: checking a submission (the image
+allow-list, the parameters) needs none, and the client is made on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import json
+import logging
+import os
+import re
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simdock.errors import (
+    ExecutionError,
+    ExecutorUnavailable,
+    HandlerFailed,
+    InvalidParameters,
+    RunCancelled,
+    RunTimedOut,
+    ServiceUnavailable,
+    ValidationError,
+)
+from simdock.ports import ExecutionTask, ParameterCheck, RunContext
+from simdock_adapters.executors.container_logs import LogPump
+
+log = logging.getLogger(__name__)
+
+#: How often a waiting run looks at its cancel flag and time limit.
+POLL_SECONDS = 0.05
+#: How many of a failed container's last log lines its run's error quotes.
+LAST_LINES = 10
+FLAG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+LABEL = "io.simdock"
+
+
+class ImageNotAllowed(ValidationError):
+    """The image is not on this platform's allow-list (ALLOWED_IMAGES)."""
+
+
+@dataclass(frozen=True)
+class ContainerPolicy:
+    """What every container run gets, and which images may run at all."""
+
+    allowed_images: Sequence[str] = ("sim:local",)
+    memory_mb: int = 256
+    cpus: float = 1.0
+    pids: int = 128
+    tmpfs_mb: int = 64
+    shm_mb: int = 64
+    #: The user the program runs as; None: nobody (65534) when this process is root, else
+    #: this process's own user, so that its outputs are this process's to read and remove.
+    user: str | None = None
+
+    def allows(self, image: str) -> bool:
+        return any(fnmatch.fnmatchcase(image, pattern) for pattern in self.allowed_images)
+
+    def run_as(self) -> str:
+        if self.user:
+            return self.user
+        return "65534:65534" if os.getuid() == 0 else f"{os.getuid()}:{os.getgid()}"
+
+
+def command_flags(parameters: Mapping[str, Any]) -> list[str]:
+    """``--name value`` for each scalar parameter (lists and objects only in the JSON)."""
+    flags: list[str] = []
+    for name, value in parameters.items():
+        if isinstance(value, bool):
+            flags += [f"--{name}", "true" if value else "false"]
+        elif isinstance(value, int | float | str):
+            flags += [f"--{name}", str(value)]
+    return flags
+
+
+class DockerExecutor:
+    """Runs ``container:IMAGE`` runs as containers on the engine ``client_factory`` reaches."""
+
+    def __init__(self, policy: ContainerPolicy, worker_name: str,
+                 client_factory: Callable[[], Any] | None = None, enabled: bool = True
+                 ) -> None:
+        """``enabled``: whether container runs execute here at all (they are checked at
+        submission either way)."""
+        self.policy = policy
+        self.enabled = enabled
+        self.worker_name = worker_name
+        self.host = socket.gethostname()
+        self._client_factory = client_factory or _engine_from_environment
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    # -- Executor ----------------------------------------------------------
+    def checker(self, simulation_type: str) -> ParameterCheck | None:
+        image = _image(simulation_type)
+        if not self.policy.allows(image):
+            raise ImageNotAllowed(
+                f"image '{image}' is not allowed here; allowed: "
+                f"{', '.join(self.policy.allowed_images) or 'none'} (ALLOWED_IMAGES)")
+        return _check_parameters
+
+    def simulation_types(self) -> list[str]:
+        return []
+
+    def execute(self, task: ExecutionTask, context: RunContext) -> Any:
+        image = _image(task.simulation_type)
+        if not self.enabled:
+            raise ExecutorUnavailable(
+                f"running container image '{image}' needs a Docker engine, which this "
+                "platform does not use (CONTAINER_ENGINE=none, or neither DOCKER_HOST nor "
+                "/var/run/docker.sock)")
+        if not self.policy.allows(image):
+            raise ImageNotAllowed(f"image '{image}' is not allowed here (ALLOWED_IMAGES)")
+        client = self.client()
+        with tempfile.TemporaryDirectory(prefix=f"simdock-{task.run_id}-") as scratch:
+            inputs, outputs = Path(scratch, "input"), Path(scratch, "output")
+            inputs.mkdir()
+            outputs.mkdir()
+            outputs.chmod(0o777)  # the program's user writes here (bind-mounted alone)
+            inputs.chmod(0o755)
+            parameters = dict(task.parameters)
+            (inputs / "params.json").write_text(json.dumps(parameters))
+            (inputs / "params.json").chmod(0o644)
+            container = self._create(client, image, task, parameters, inputs, outputs)
+            try:
+                code, pump = self._run(container, task, context)
+                return self._outcome(container, code, pump, outputs, context)
+            finally:
+                with contextlib.suppress(Exception):
+                    container.remove(force=True)
+
+    # -- the engine --------------------------------------------------------
+    def client(self) -> Any:
+        """The engine's client, made (and this host's orphans removed) on first use."""
+        with self._lock:
+            if self._client is None:
+                try:
+                    client = self._client_factory()
+                    client.ping()
+                except Exception as exc:
+                    raise ExecutorUnavailable(
+                        "running container images needs a reachable Docker engine "
+                        f"(DOCKER_HOST, or /var/run/docker.sock): {exc}") from exc
+                self._client = client
+                self.remove_orphans()
+            return self._client
+
+    def check(self) -> None:
+        """Raise ServiceUnavailable unless the engine answers."""
+        try:
+            self.client().ping()
+        except Exception as exc:
+            raise ServiceUnavailable(f"the Docker engine cannot be reached: {exc}") from exc
+
+    def remove_orphans(self) -> int:
+        """Remove containers that workers on this host left when they died; how many."""
+        client = self._client
+        removed = 0
+        for container in client.containers.list(
+                all=True, filters={"label": [f"{LABEL}.host={self.host}"]}):
+            worker = container.labels.get(f"{LABEL}.worker", "")
+            if worker == self.worker_name or _alive(worker, self.host):
+                continue
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+                removed += 1
+                log.warning("removed container %s of run %s, left by worker %s",
+                            container.short_id, container.labels.get(f"{LABEL}.run"), worker)
+        return removed
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                with contextlib.suppress(Exception):
+                    self._client.close()
+                self._client = None
+
+    # -- one run -----------------------------------------------------------
+    def _create(self, client: Any, image: str, task: ExecutionTask,
+                parameters: Mapping[str, Any], inputs: Path, outputs: Path) -> Any:
+        policy = self.policy
+        import docker.errors
+
+        try:
+            return client.containers.create(
+                image, command=command_flags(parameters),
+                environment={"SIM_PARAMS": json.dumps(parameters), "OUTPUT_DIR": "/output",
+                             "SIMDOCK_PARAMS_FILE": "/input/params.json",
+                             "SIMDOCK_RUN_ID": task.run_id, "HOME": "/tmp"},
+                volumes={str(inputs): {"bind": "/input", "mode": "ro"},
+                         str(outputs): {"bind": "/output", "mode": "rw"}},
+                network_mode="none", mem_limit=f"{policy.memory_mb}m",
+                memswap_limit=f"{policy.memory_mb}m", nano_cpus=int(policy.cpus * 1e9),
+                pids_limit=policy.pids, read_only=True,
+                tmpfs={"/tmp": f"rw,size={policy.tmpfs_mb}m,mode=1777"},
+                shm_size=f"{policy.shm_mb}m", cap_drop=["ALL"],
+                security_opt=["no-new-privileges"], user=policy.run_as(), init=True,
+                labels={f"{LABEL}.host": self.host, f"{LABEL}.worker": self.worker_name,
+                        f"{LABEL}.run": task.run_id},
+                detach=True)
+        except docker.errors.ImageNotFound as exc:
+            raise ExecutionError(f"image '{image}' is not on this worker's Docker engine"
+                                 ) from exc
+        except docker.errors.APIError as exc:
+            raise ExecutionError(f"the Docker engine refused the container: "
+                                 f"{exc.explanation or exc}") from exc
+
+    def _run(self, container: Any, task: ExecutionTask, context: RunContext
+             ) -> tuple[int, LogPump]:
+        """Start the container and wait for its end, or stop it; its exit status."""
+        pump = LogPump(container, context)
+        ended = threading.Event()
+        status: dict[str, Any] = {}
+
+        def wait() -> None:
+            try:
+                status.update(container.wait())
+            except Exception as exc:  # the engine went away: the run cannot be followed
+                status["error"] = exc
+            finally:
+                ended.set()
+
+        container.start()
+        pump.start()
+        threading.Thread(target=wait, daemon=True, name=f"wait-{task.run_id}").start()
+        deadline = None if task.timeout_seconds is None \
+            else time.monotonic() + task.timeout_seconds
+        stopping: ExecutionError | None = None
+        while not ended.wait(POLL_SECONDS):
+            if context.cancelled or pump.cancelled:
+                stopping = RunCancelled(f"run '{task.run_id}' was cancelled")
+            elif deadline is not None and time.monotonic() >= deadline:
+                context.cancel()
+                stopping = RunTimedOut(
+                    f"run exceeded its time limit of {task.timeout_seconds:g} s; its "
+                    "container was killed")
+            if stopping is not None:
+                with contextlib.suppress(Exception):
+                    container.kill()
+                ended.wait(10)
+                pump.join(5)
+                raise stopping
+        pump.join(30)
+        if "error" in status:
+            raise ExecutionError(f"lost the container while it ran: {status['error']}")
+        return int(status.get("StatusCode", -1)), pump
+
+    def _outcome(self, container: Any, code: int, pump: LogPump, outputs: Path,
+                 context: RunContext) -> Any:
+        container.reload()
+        state = container.attrs.get("State", {})
+        if state.get("OOMKilled"):
+            raise ExecutionError(f"out of memory (limit {self.policy.memory_mb} MiB)")
+        if code != 0:
+            tail = "\n".join(pump.last_lines(LAST_LINES))
+            raise HandlerFailed(f"the container exited with status {code}"
+                                + (f"; its last lines:\n{tail}" if tail else ""))
+        names = []
+        for path in sorted(p for p in outputs.rglob("*") if p.is_file() and not p.is_symlink()):
+            name = path.relative_to(outputs).as_posix()
+            context.artifact(name, path)
+            names.append(name)
+        result_file = outputs / "result.json"
+        if result_file.is_file():
+            try:
+                return json.loads(result_file.read_text())
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise HandlerFailed(f"the container's result.json is not JSON: {exc}") from exc
+        return {"exit_code": code, "outputs": names}
+
+
+def _image(simulation_type: str) -> str:
+    from simdock_adapters.executors.routing import image_of
+
+    image = image_of(simulation_type)
+    if image is None:
+        raise ValidationError(f"'{simulation_type}' is not a container run")
+    return image
+
+
+def _check_parameters(parameters: Mapping[str, Any]) -> None:
+    """A container's parameters must make command-line flags."""
+    for name in parameters:
+        if not FLAG_NAME.match(name):
+            raise InvalidParameters(
+                f"parameter name {name!r} cannot be a command-line flag: letters, digits, "
+                "'_' and '-', starting with a letter or '_', at most 64 characters")
+
+
+def _alive(worker: str, host: str) -> bool:
+    """Whether the worker named ``host:pid`` still runs on this host."""
+    name, _, pid = worker.rpartition(":")
+    if name != host or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _engine_from_environment() -> Any:
+    import docker
+
+    return docker.from_env(timeout=30)
