@@ -188,3 +188,52 @@ def test_health_reports_the_engine_where_container_runs_execute(
         app.extensions["simdock"].platform.close()
     assert health.get_json()["services"].get("container_engine") == expected
     assert health.status_code == (503 if expected == "unhealthy" else 200)
+
+
+def test_a_worker_killed_mid_run_leaves_no_container_once_it_restarts(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import simdock
+
+    image = probe_image()
+    settings = {"DATABASE_URL": f"sqlite:///{tmp_path / 'simdock.db'}",
+                "ARTIFACTS_PATH": str(tmp_path / "artifacts"), "ALLOWED_IMAGES": image,
+                "CONTAINER_ENGINE": "docker", "LEASE_SECONDS": "3",
+                "HEARTBEAT_SECONDS": "0.5", "LOG_LEVEL": "WARNING"}
+    simdock_bin = str(Path(sys.executable).parent / "simdock")
+
+    def worker(log: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([simdock_bin, "worker", "--concurrency", "1"],
+                                env={**os.environ, **settings}, start_new_session=True,
+                                stdout=(tmp_path / log).open("w"), stderr=subprocess.STDOUT)
+
+    with simdock.connect(settings["DATABASE_URL"], artifacts_path=settings["ARTIFACTS_PATH"],
+                         allowed_images=image, dispatch="database") as dock:
+        job = dock.submit(f"container:{image}", {"action": "sleep", "seconds": 4})
+        run_id = job.run.id
+        first = worker("first.log")
+        try:
+            deadline = time.monotonic() + 60
+            while not [c for c in containers_of(run_id) if c.status == "running"]:
+                assert time.monotonic() < deadline, (tmp_path / "first.log").read_text()
+                time.sleep(0.1)
+        finally:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(10)
+        left = containers_of(run_id)
+        assert len(left) == 1  # killing the worker does not stop its container
+        second = worker("second.log")
+        try:
+            job.wait(timeout=90)
+            deadline = time.monotonic() + 10
+            while containers_of(run_id):
+                assert time.monotonic() < deadline, [c.short_id for c in containers_of(run_id)]
+                time.sleep(0.1)
+        finally:
+            os.killpg(second.pid, signal.SIGTERM)
+            second.wait(30)
+        assert job.status == "succeeded", (tmp_path / "second.log").read_text()
+        assert job.run.attempts == 2
