@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from simdock.clock import RandomIds, SystemClock
 from simdock.credentials import CredentialCache
+from simdock.domain.resources import Resources
 from simdock.errors import ValidationError
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
@@ -50,11 +51,12 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
     uow, autocommit_uow, close_store = _unit_of_work(settings)
     handlers, close_handlers = _handler_executor(settings, simulations)
     worker_name = f"{socket.gethostname()}:{os.getpid()}"
-    containers = _container_executor(settings, worker_name)
+    blobs = _blob_store(settings)
+    containers = _container_executor(settings, worker_name, blobs)
     platform = Platform(
         store=uow,
         autocommit_uow=autocommit_uow,
-        blobs=_blob_store(settings),
+        blobs=blobs,
         executor=RoutingExecutor(handlers, containers),
         dispatcher=_dispatcher(settings, consume),
         clock=SystemClock(),
@@ -70,6 +72,12 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
             payload_threshold=settings.parameters_size_threshold,
             lease_seconds=settings.lease_seconds,
             max_attempts=settings.max_attempts,
+            default_resources=Resources(memory_mb=settings.container_memory_mb,
+                                        cpus=settings.container_cpus,
+                                        pids=settings.container_pids),
+            max_resources=Resources(memory_mb=settings.container_max_memory_mb,
+                                    cpus=settings.container_max_cpus,
+                                    pids=settings.container_max_pids),
         ),
         worker_name=worker_name,
         description=f"{masked_url(settings.database_url)} with blobs in "
@@ -157,7 +165,8 @@ def _handler_executor(settings: Settings, simulations: SimulationHandlerRegistry
     return processes, processes.close
 
 
-def _container_executor(settings: Settings, worker_name: str) -> DockerExecutor:
+def _container_executor(settings: Settings, worker_name: str, blobs: BlobStore
+                        ) -> DockerExecutor:
     """Container runs: checked against the allow-list everywhere, executed where a Docker
     engine is used."""
     policy = ContainerPolicy(
@@ -165,7 +174,7 @@ def _container_executor(settings: Settings, worker_name: str) -> DockerExecutor:
         cpus=settings.container_cpus, pids=settings.container_pids,
         tmpfs_mb=settings.container_tmpfs_mb, shm_mb=settings.container_shm_mb,
         user=settings.container_user)
-    return DockerExecutor(policy, worker_name, enabled=settings.uses_docker)
+    return DockerExecutor(policy, worker_name, enabled=settings.uses_docker, blobs=blobs)
 
 
 def _services(settings: Settings, containers: DockerExecutor, consume: bool

@@ -141,6 +141,15 @@ class Settings(BaseSettings):
     container_cpus: float = Field(1.0, gt=0, le=512, description="CPUs of a container run")
     container_pids: int = Field(128, ge=8, le=1_000_000,
                                 description="Processes and threads of a container run")
+    container_max_memory_mb: int = Field(4096, ge=16, le=1024 * 1024,
+                                         description="Most memory a job may ask for per "
+                                                     "container run, MiB")
+    container_max_cpus: float = Field(default_factory=lambda: float(os.cpu_count() or 1),
+                                      gt=0, le=512, description="Most CPUs a job may ask for "
+                                                                "per container run")
+    container_max_pids: int = Field(4096, ge=8, le=1_000_000,
+                                    description="Most processes a job may ask for per "
+                                                "container run")
     container_tmpfs_mb: int = Field(64, ge=1, le=1024 * 1024,
                                     description="Size of a container run's /tmp, MiB")
     container_shm_mb: int = Field(64, ge=1, le=1024 * 1024,
@@ -230,6 +239,14 @@ class Settings(BaseSettings):
         if value is not None and value.split(":")[0] == "0":
             raise ValueError("container programs never run as root (uid 0)")
         return value
+
+    @pydantic.model_validator(mode="after")
+    def _container_defaults_within_maximum(self) -> Settings:
+        for name in ("memory_mb", "cpus", "pids"):
+            if getattr(self, f"container_{name}") > getattr(self, f"container_max_{name}"):
+                raise ValueError(f"CONTAINER_{name.upper()} is above CONTAINER_MAX_"
+                                 f"{name.upper()}")
+        return self
 
     @property
     def allowed_image_patterns(self) -> tuple[str, ...]:

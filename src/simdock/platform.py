@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from simdock.credentials import CredentialCache
+from simdock.domain.resources import Resources
 from simdock.fair_queue import FairQueue
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.leases import HeldRuns
@@ -41,6 +42,11 @@ class Limits:
     lease_seconds: float = 10.0
     #: Attempts at a run before losing its worker once more fails it.
     max_attempts: int = 3
+    #: What a container run gets unless its job asks otherwise, and the most it may ask.
+    default_resources: Resources = field(
+        default_factory=lambda: Resources(memory_mb=256, cpus=1.0, pids=128))
+    max_resources: Resources = field(
+        default_factory=lambda: Resources(memory_mb=4096, cpus=2.0, pids=4096))
 
 
 @dataclass

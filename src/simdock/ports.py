@@ -28,6 +28,7 @@ from simdock.domain import (
     RunStatus,
     User,
 )
+from simdock.domain.resources import Resources
 from simdock.domain.text import check_text
 from simdock.errors import ValidationError
 
@@ -494,7 +495,12 @@ class BlobStore(Protocol):
 
 @dataclass(frozen=True)
 class ExecutionTask:
-    """What an executor needs to execute one run."""
+    """What an executor needs to execute one run.
+
+    For a container run: ``image`` (from its simulation type ``container:IMAGE``), the
+    ``resources`` it may use, ``environment`` variables to set and ``input_files`` (a
+    name in its input directory -> a blob key) to put in place; a handler's run has none.
+    """
 
     run_id: str
     job_id: str
@@ -502,6 +508,10 @@ class ExecutionTask:
     parameters: Mapping[str, Any]
     attempt: int
     timeout_seconds: float | None
+    image: str | None = None
+    resources: Resources | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    input_files: Mapping[str, str] = field(default_factory=dict)
 
 
 class RunContext(Protocol):

@@ -28,6 +28,8 @@ class FakeExecutor:
         self.functions: dict[str, SimFunction] = dict(functions or {})
         self.required: dict[str, set[str]] = {}
         self.executed: list[str] = []
+        #: Every task executed, as the executor got it.
+        self.tasks: list[ExecutionTask] = []
 
     def checker(self, simulation_type: str) -> ParameterCheck | None:
         if simulation_type not in self.functions:
@@ -46,6 +48,7 @@ class FakeExecutor:
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         self.executed.append(task.run_id)
+        self.tasks.append(task)
         return self.functions[task.simulation_type](task.parameters, context)
 
 

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simdock.domain.images import image_of
+from simdock.domain.resources import Resources
 from simdock.errors import (
     ExecutionError,
     ExecutorUnavailable,
@@ -48,7 +50,7 @@ from simdock.errors import (
     ServiceUnavailable,
     ValidationError,
 )
-from simdock.ports import ExecutionTask, ParameterCheck, RunContext
+from simdock.ports import BlobStore, ExecutionTask, ParameterCheck, RunContext
 from simdock_adapters.executors.container_logs import LogPump
 
 log = logging.getLogger(__name__)
@@ -103,11 +105,12 @@ class DockerExecutor:
     """Runs ``container:IMAGE`` runs as containers on the engine ``client_factory`` reaches."""
 
     def __init__(self, policy: ContainerPolicy, worker_name: str,
-                 client_factory: Callable[[], Any] | None = None, enabled: bool = True
-                 ) -> None:
+                 client_factory: Callable[[], Any] | None = None, enabled: bool = True,
+                 blobs: BlobStore | None = None) -> None:
         """``enabled``: whether container runs execute here at all (they are checked at
-        submission either way)."""
+        submission either way); ``blobs``: where a task's input files are."""
         self.policy = policy
+        self.blobs = blobs
         self.enabled = enabled
         self.worker_name = worker_name
         self.host = socket.gethostname()
@@ -144,15 +147,28 @@ class DockerExecutor:
             outputs.chmod(0o777)  # the program's user writes here (bind-mounted alone)
             inputs.chmod(0o755)
             parameters = dict(task.parameters)
+            for name, key in task.input_files.items():
+                target = _inside(inputs, name)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._fetch(key, target)
             (inputs / "params.json").write_text(json.dumps(parameters))
-            (inputs / "params.json").chmod(0o644)
+            for path in inputs.rglob("*"):
+                path.chmod(0o755 if path.is_dir() else 0o644)
             container = self._create(client, image, task, parameters, inputs, outputs)
             try:
                 code, pump = self._run(container, task, context)
-                return self._outcome(container, code, pump, outputs, context)
+                return self._outcome(container, code, pump, outputs, context,
+                                     self.limits(task).memory_mb)
             finally:
                 with contextlib.suppress(Exception):
                     container.remove(force=True)
+
+    def _fetch(self, key: str, target: Path) -> None:
+        if self.blobs is None:
+            raise ExecutorUnavailable("this executor has no blob store to take input files from")
+        with target.open("wb") as out:
+            for chunk in self.blobs.open(key):
+                out.write(chunk)
 
     # -- the engine --------------------------------------------------------
     def client(self) -> Any:
@@ -201,22 +217,30 @@ class DockerExecutor:
                 self._client = None
 
     # -- one run -----------------------------------------------------------
+    def limits(self, task: ExecutionTask) -> Resources:
+        """What the task's container may use: the task's resources, the policy's for the rest."""
+        policy = Resources(memory_mb=self.policy.memory_mb, cpus=self.policy.cpus,
+                           pids=self.policy.pids)
+        return task.resources.over(policy) if task.resources is not None else policy
+
     def _create(self, client: Any, image: str, task: ExecutionTask,
                 parameters: Mapping[str, Any], inputs: Path, outputs: Path) -> Any:
         policy = self.policy
+        limits = self.limits(task)
+        assert limits.memory_mb and limits.cpus and limits.pids
         import docker.errors
 
         try:
             return client.containers.create(
                 image, command=command_flags(parameters),
-                environment={"SIM_PARAMS": json.dumps(parameters), "OUTPUT_DIR": "/output",
-                             "SIMDOCK_PARAMS_FILE": "/input/params.json",
+                environment={**task.environment, "SIM_PARAMS": json.dumps(parameters),
+                             "OUTPUT_DIR": "/output", "SIMDOCK_PARAMS_FILE": "/input/params.json",
                              "SIMDOCK_RUN_ID": task.run_id, "HOME": "/tmp"},
                 volumes={str(inputs): {"bind": "/input", "mode": "ro"},
                          str(outputs): {"bind": "/output", "mode": "rw"}},
-                network_mode="none", mem_limit=f"{policy.memory_mb}m",
-                memswap_limit=f"{policy.memory_mb}m", nano_cpus=int(policy.cpus * 1e9),
-                pids_limit=policy.pids, read_only=True,
+                network_mode="none", mem_limit=f"{limits.memory_mb}m",
+                memswap_limit=f"{limits.memory_mb}m", nano_cpus=int(limits.cpus * 1e9),
+                pids_limit=limits.pids, read_only=True,
                 tmpfs={"/tmp": f"rw,size={policy.tmpfs_mb}m,mode=1777"},
                 shm_size=f"{policy.shm_mb}m", cap_drop=["ALL"],
                 security_opt=["no-new-privileges"], user=policy.run_as(), init=True,
@@ -271,11 +295,11 @@ class DockerExecutor:
         return int(status.get("StatusCode", -1)), pump
 
     def _outcome(self, container: Any, code: int, pump: LogPump, outputs: Path,
-                 context: RunContext) -> Any:
+                 context: RunContext, memory_mb: int | None) -> Any:
         container.reload()
         state = container.attrs.get("State", {})
         if state.get("OOMKilled"):
-            raise ExecutionError(f"out of memory (limit {self.policy.memory_mb} MiB)")
+            raise ExecutionError(f"out of memory (limit {memory_mb} MiB)")
         if code != 0:
             tail = "\n".join(pump.last_lines(LAST_LINES))
             raise HandlerFailed(f"the container exited with status {code}"
@@ -294,9 +318,15 @@ class DockerExecutor:
         return {"exit_code": code, "outputs": names}
 
 
-def _image(simulation_type: str) -> str:
-    from simdock_adapters.executors.routing import image_of
+def _inside(directory: Path, name: str) -> Path:
+    """``directory / name``, refused if ``name`` would lead out of it."""
+    target = (directory / name).resolve()
+    if not name or directory.resolve() not in target.parents:
+        raise ExecutionError(f"input file name {name!r} leads out of the input directory")
+    return target
 
+
+def _image(simulation_type: str) -> str:
     image = image_of(simulation_type)
     if image is None:
         raise ValidationError(f"'{simulation_type}' is not a container run")

@@ -7,28 +7,13 @@ fail with an error that names what is missing.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from simdock.errors import ExecutorUnavailable, ValidationError
+from simdock.domain.images import IMAGE, container_type, image_of
+from simdock.errors import ExecutorUnavailable
 from simdock.ports import ExecutionTask, Executor, ParameterCheck, RunContext
 
-CONTAINER_PREFIX = "container:"
-IMAGE = re.compile(r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
-                    r"(@sha256:[a-f0-9]{64})?$")
-
-
-def container_type(image: str) -> str:
-    """The simulation type of runs of ``image``; refuses what is not an image reference."""
-    if not isinstance(image, str) or len(image) > 255 or not IMAGE.match(image):
-        raise ValidationError(f"not a container image reference: {image!r}")
-    return CONTAINER_PREFIX + image
-
-
-def image_of(simulation_type: str) -> str | None:
-    return simulation_type.removeprefix(CONTAINER_PREFIX) \
-        if simulation_type.startswith(CONTAINER_PREFIX) else None
-
+__all__ = ["IMAGE", "RoutingExecutor", "container_type", "image_of"]
 
 class RoutingExecutor:
     def __init__(self, handlers: Executor, containers: Executor | None = None) -> None:

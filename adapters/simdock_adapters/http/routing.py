@@ -13,7 +13,7 @@ from werkzeug.routing import BaseConverter
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.routes import ROUTE_MODULES
-from simdock_adapters.http.routes.jobs import JobSubmission
+from simdock_adapters.http.routes.jobs import JobSubmission, ResourcesIn
 from simdock_adapters.http.routes.reports import ReportRequest
 from simdock_adapters.http.routes.simulations import SimulationSubmission
 from simdock_adapters.settings import Settings
@@ -38,6 +38,9 @@ def register_routes(api: Api, settings: Settings, simulations: SimulationHandler
     for model in (JobSubmission, SimulationSubmission):
         api.limit(model, "timeout", maximum=settings.max_job_timeout)
         api.limit(model, "simulation_type", enum=simulation_types)
+    api.limit(ResourcesIn, "memory_mb", maximum=settings.container_max_memory_mb)
+    api.limit(ResourcesIn, "cpus", maximum=settings.container_max_cpus)
+    api.limit(ResourcesIn, "pids", maximum=settings.container_max_pids)
     report_types = reports.names()
     api.limit(ReportRequest, "report_type", enum=report_types)
     handlers = [reports.get(name) for name in report_types]

@@ -9,12 +9,20 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from simdock.domain import Job, Machine, MetricPoint, Report, Run
+from simdock.domain.images import image_of
 from simdock.platform import Platform
 from simdock.ports import Page
-from simdock.usecases.queries import JobView, run_parameters, runs_parameters
-from simdock_adapters.executors.routing import image_of
+from simdock.usecases.queries import JobView, run_parameters, run_resources, runs_parameters
 from simdock_adapters.http import cursors
 from simdock_adapters.http.schemas import PageOf
+
+
+class ResourcesOut(BaseModel):
+    """Memory (MiB, no swap), CPUs and processes one container run may use."""
+
+    memory_mb: int
+    cpus: float
+    pids: int
 
 
 class RunOut(BaseModel):
@@ -27,6 +35,9 @@ class RunOut(BaseModel):
     progress: float
     simulation_type: str
     container_image: str | None
+    resources: ResourcesOut | None = Field(
+        description="What a container run may use (as granted at submission); null for a "
+                    "handler's run")
     params: dict[str, Any]
     metadata: dict[str, Any]
     tags: list[str]
@@ -129,11 +140,20 @@ def run_out(run: Run, job: Job, platform: Platform, params: dict[str, Any] | Non
         id=run.id, simulation_id=run.job_id, index=run.index, status=run.status.value,
         progress=run.progress, simulation_type=run.simulation_type,
         container_image=image_of(run.simulation_type),
+        resources=_resources(run, platform),
         params=run_parameters(run, platform) if params is None else params,
         metadata=dict(job.metadata), tags=list(job.tags),
         attempts=run.attempts, machine_id=run.machine_id, error=run.error,
         created_at=run.created_at, started_at=run.started_at, finished_at=run.finished_at,
         updated_at=run.updated_at, duration_seconds=run.duration_seconds)
+
+
+def _resources(run: Run, platform: Platform) -> ResourcesOut | None:
+    granted = run_resources(run, platform)
+    if granted is None or granted.memory_mb is None or granted.cpus is None \
+            or granted.pids is None:
+        return None
+    return ResourcesOut(memory_mb=granted.memory_mb, cpus=granted.cpus, pids=granted.pids)
 
 
 def runs_out(runs: list[Run], jobs: dict[str, Job], platform: Platform) -> list[RunOut]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simdock.domain.parameters import validate_parameters
+from simdock.domain.resources import Resources
 from simdock.errors import InvalidSweep, LimitExceeded, ValidationError
 
 MAX_SWEEP_VARIANTS = 100_000
@@ -33,6 +34,9 @@ class SweepSpec:
     grid: Mapping[str, Sequence[Any]] | None = None
     zipped: Mapping[str, Sequence[Any]] | None = None
     base: Mapping[str, Any] = field(default_factory=dict)
+    #: What each run may use where it executes in isolation (container runs), as granted
+    #: at submission; None for runs that execute without such limits.
+    resources: Resources | None = None
 
     @classmethod
     def single(cls, parameters: Mapping[str, Any]) -> SweepSpec:
@@ -102,6 +106,8 @@ class SweepSpec:
             record["grid"] = [[name, list(axis)] for name, axis in self.grid.items()]
         if self.zipped is not None:
             record["zip"] = [[name, list(axis)] for name, axis in self.zipped.items()]
+        if self.resources is not None:
+            record["resources"] = self.resources.to_record()
         return record
 
     @classmethod
@@ -111,7 +117,8 @@ class SweepSpec:
             return None if pairs is None else {name: values for name, values in pairs}
 
         return cls(variants=record.get("variants"), grid=axes("grid"), zipped=axes("zip"),
-                   base=record.get("base") or {})
+                   base=record.get("base") or {},
+                   resources=Resources.from_record(record.get("resources")))
 
 
 def check_sweep(spec: SweepSpec, limit: int = MAX_SWEEP_VARIANTS) -> SweepSpec:

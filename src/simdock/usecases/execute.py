@@ -13,12 +13,13 @@ from typing import Any
 
 from simdock import codec
 from simdock.domain import Payload, Run, RunStatus
+from simdock.domain.images import image_of
 from simdock.errors import ConcurrencyConflict, ExecutionError, RunCancelled, SimdockError
 from simdock.platform import Platform
 from simdock.ports import ExecutionTask, UnitOfWork
 from simdock.usecases.context import ExecutionContext
 from simdock.usecases.leases import lease_until
-from simdock.usecases.queries import run_parameters
+from simdock.usecases.queries import run_parameters, run_resources
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ def execute_claimed(run: Run, platform: Platform) -> Outcome:
             parameters=run_parameters(run, platform),
             attempt=run.attempts,
             timeout_seconds=run.timeout_seconds or platform.limits.default_timeout_seconds,
+            image=image_of(run.simulation_type),
+            resources=run_resources(run, platform),
         )
         value = platform.executor.execute(task, context)
         outcome.result = _store_result(run, value, platform)

@@ -16,6 +16,7 @@ from simdock.domain import (
     job_progress,
     job_status,
 )
+from simdock.domain.resources import Resources
 from simdock.errors import Conflict, NotFound
 from simdock.platform import Platform
 from simdock.ports import JobQuery, Page, RunQuery, RunStatistics, RunTally
@@ -135,6 +136,14 @@ def runs_parameters(runs: list[Run], platform: Platform) -> list[dict[str, Any]]
     specs = job_specs([r.job_id for r in runs if r.parameters is None], platform)
     return [dict(platform.payloads.load(r.parameters)) if r.parameters is not None
             else specs[r.job_id].parameters(r.index) for r in runs]
+
+
+def run_resources(run: Run, platform: Platform) -> Resources | None:
+    """What a container run may use, as granted when its job was submitted (None for a
+    handler's run, and for runs stored before jobs kept their specifications)."""
+    if run.parameters is not None:
+        return None
+    return job_spec(run.job_id, platform).resources
 
 
 def job_spec(job_id: str, platform: Platform) -> SweepSpec:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from simdock.domain import Job, JobKind, Run, SweepSpec, check_sweep
+from simdock.domain.images import image_of
 from simdock.domain.parameters import validate_parameters
+from simdock.domain.resources import Resources
 from simdock.domain.text import check_text
 from simdock.errors import InvalidParameters, NotFound, ValidationError
 from simdock.platform import Platform
@@ -27,6 +29,8 @@ class SubmissionOptions:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     machine_id: str | None = None
     timeout_seconds: float | None = None
+    #: What each run may use, where runs execute in isolation (container images).
+    resources: Resources | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ def _submit(cmd: SubmitRun | SubmitSweep, spec: SweepSpec, kind: JobKind, platfo
     that would have referred to it fails, so a refused submission leaves nothing.
     """
     simulation_type = _check_type(cmd.simulation_type)
+    spec = replace(spec, resources=_granted(simulation_type, cmd.resources, platform))
     _check_variants(simulation_type, spec, platform)
     tags = check_tags(cmd.tags)
     if cmd.name is not None:
@@ -141,6 +146,20 @@ def _check_variants(simulation_type: str, spec: SweepSpec, platform: Platform) -
         except InvalidParameters as exc:
             where = f"variant {index}: " if spec.is_sweep else ""
             raise InvalidParameters(f"{where}{exc.message}") from exc
+
+
+def _granted(simulation_type: str, asked: Resources | None, platform: Platform
+             ) -> Resources | None:
+    """What each run of a container image may use: what the job asked for, within the
+    platform's maximum, the platform's default for the rest. Other runs have no such limits,
+    and asking for them is refused rather than silently ignored."""
+    if image_of(simulation_type) is None:
+        if asked is not None and asked.to_record():
+            raise ValidationError("resources apply to container runs (container_image); "
+                                  f"'{simulation_type}' runs in the platform's own processes")
+        return None
+    limits = platform.limits
+    return (asked or Resources()).within(limits.max_resources).over(limits.default_resources)
 
 
 def check_tags(tags: Sequence[str]) -> tuple[str, ...]:

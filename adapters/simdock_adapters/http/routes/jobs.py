@@ -12,10 +12,11 @@ from flask import Blueprint, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from simdock.domain import User
+from simdock.domain.images import IMAGE, container_type
+from simdock.domain.resources import Resources
 from simdock.ports import RUN_ORDER_FIELDS, Ordering, RunQuery
 from simdock.usecases import cancel, machines, queries
 from simdock.usecases.submit import SubmissionOptions
-from simdock_adapters.executors.routing import IMAGE, container_type
 from simdock_adapters.http.api import Api, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform
 from simdock_adapters.http.results import result_archive
@@ -51,6 +52,18 @@ ImageReference = Annotated[str, AfterValidator(_image_reference), WithJsonSchema
     {"type": "string", "maxLength": 255, "pattern": IMAGE.pattern})]
 
 
+class ResourcesIn(BaseModel):
+    """Resources a container run asks for; each at most the platform's maximum."""
+
+    model_config = ConfigDict(extra="forbid")
+    memory_mb: int | None = Field(None, ge=16, description="Memory, MiB (no swap)")
+    cpus: float | None = Field(None, ge=0.01, description="CPUs")
+    pids: int | None = Field(None, ge=8, description="Processes and threads")
+
+    def granted(self) -> Resources:
+        return Resources(memory_mb=self.memory_mb, cpus=self.cpus, pids=self.pids)
+
+
 class JobSubmission(BaseModel):
     """One run (``params``) or a sweep (``sweep``, ``grid`` or ``zip``, over ``params``).
 
@@ -73,6 +86,10 @@ class JobSubmission(BaseModel):
     name: str | None = Field(None, max_length=200)
     timeout: float | None = Field(None, gt=0, le=7 * 24 * 3600)
     machine_id: str | None = None
+    resources: ResourcesIn | None = Field(
+        None, description="What each run of a container_image may use, within the platform's "
+                          "maximum (CONTAINER_MAX_*); what is left out is the platform's "
+                          "default (CONTAINER_MEMORY_MB, CONTAINER_CPUS, CONTAINER_PIDS)")
 
     @model_validator(mode="after")
     def one_kind(self) -> JobSubmission:
@@ -168,7 +185,8 @@ def register(api: Api) -> Blueprint:
         submission = submit(user.id, simulation_type_of(body), body.params, body.sweep,
                             body.grid, body.zip, SubmissionOptions(
                                 name=body.name, tags=body.tags, metadata=body.metadata,
-                                machine_id=body.machine_id, timeout_seconds=body.timeout),
+                                machine_id=body.machine_id, timeout_seconds=body.timeout,
+                                resources=body.resources.granted() if body.resources else None),
                             platform())
         mapping = {run_id: submission.varied(index)
                    for index, run_id in enumerate(submission.run_ids)} if body.is_sweep else None
