@@ -52,6 +52,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench_s3
 	$(BIN)/python -m benchmarks.bench_recovery
 	$(BIN)/python -m benchmarks.bench_isolation
+	$(BIN)/python -m benchmarks.bench_docker
 
 sim-image:
 	build-support/sim-image.sh sim:local

@@ -20,6 +20,7 @@ import numpy as np
 
 from simdock import codec
 from simdock.domain import Artifact, Report, ReportStatus, Run, RunStatus, SweepSpec
+from simdock.domain.resources import Resources
 from simdock.errors import ExecutionError
 from simdock.handlers import ReportHandler, SimulationHandler
 from simdock.platform import Platform
@@ -52,12 +53,15 @@ class Dock:
     def submit(self, simulation_type: str, parameters: Mapping[str, Any] | None = None, *,
                name: str | None = None, tags: Sequence[str] = (),
                metadata: Mapping[str, Any] | None = None, machine: str | None = None,
-               timeout: float | None = None) -> JobHandle:
-        """Queue one run of ``simulation_type``; returns at once."""
+               timeout: float | None = None, resources: Mapping[str, Any] | None = None
+               ) -> JobHandle:
+        """Queue one run of ``simulation_type``; returns at once. ``resources``
+        (``memory_mb``, ``cpus``, ``pids``) is what a container run may use."""
         submission = submit.submit_run(submit.SubmitRun(
             self.user.id, simulation_type, parameters if parameters is not None else {},
             name=name, tags=tags, metadata=metadata or {}, machine_id=machine,
-            timeout_seconds=timeout), self.platform)
+            timeout_seconds=timeout, resources=Resources.from_record(resources)),
+            self.platform)
         return JobHandle(self, submission.job.id)
 
     def sweep(self, simulation_type: str, variants: Sequence[Mapping[str, Any]] | None = None,
@@ -65,12 +69,14 @@ class Dock:
               zip: Mapping[str, Sequence[Any]] | None = None,
               base: Mapping[str, Any] | None = None, name: str | None = None,
               tags: Sequence[str] = (), metadata: Mapping[str, Any] | None = None,
-              machine: str | None = None, timeout: float | None = None) -> SweepHandle:
+              machine: str | None = None, timeout: float | None = None,
+              resources: Mapping[str, Any] | None = None) -> SweepHandle:
         """Queue one run per variant: a list, a ``grid`` (cartesian) or ``zip`` (paired)."""
         spec = SweepSpec(variants=variants, grid=grid, zipped=zip, base=base or {})
         submission = submit.submit_sweep(submit.SubmitSweep(
             self.user.id, simulation_type, spec, name=name, tags=tags, metadata=metadata or {},
-            machine_id=machine, timeout_seconds=timeout), self.platform)
+            machine_id=machine, timeout_seconds=timeout,
+            resources=Resources.from_record(resources)), self.platform)
         return SweepHandle(self, submission.job.id)
 
     def job(self, job_id: str) -> JobHandle:
