@@ -584,6 +584,10 @@ class Work(Protocol):
         """How many runs are queued in the store (a count kept by status: cheap to ask
         every beat), so that idle workers can go and claim them."""
 
+    def waiting_reports(self, older_than_seconds: float) -> list[str]:
+        """Reports queued for longer than this (oldest first, a page of them): their
+        messages may have been lost, so that idle workers can send them again."""
+
 
 class Sender(Protocol):
     """The sending side of dispatch, used by use cases (through the unit of work's outbox,

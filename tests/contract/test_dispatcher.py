@@ -102,6 +102,10 @@ class Store:
         with self._lock:
             return len(self._queued_runs)
 
+    def waiting_reports(self, older_than_seconds: float) -> list[str]:
+        with self._lock:
+            return list(self._queued_reports)
+
     def _take(self, queue: list[str], item: str | None = None) -> str | None:
         if time.monotonic() < self._down_until:
             raise ServiceUnavailable("the store is down")

@@ -72,3 +72,30 @@ def test_runs_submitted_while_the_broker_is_down_are_done_once_a_worker_consumes
         with submitter.platform.uow() as uow:
             runs = uow.runs.for_job(sweep.id)
     assert {r.status for r in runs} == {RunStatus.SUCCEEDED}
+
+
+@pytest.mark.parametrize("kind", ["redis", "rabbitmq"])
+def test_a_report_asked_for_while_the_broker_is_down_is_generated_once_a_worker_consumes(
+        kind: str, tmp_path: Path) -> None:
+    # Seen before: its message was lost and it stayed queued for good; only runs were
+    # woken by the workers' beat.
+    live = require_redis() if kind == "redis" else require_rabbitmq()
+    dead = (f"redis://127.0.0.1:{nobody_listens()}/0" if kind == "redis"
+            else f"amqp://guest:guest@127.0.0.1:{nobody_listens()}/%2F")
+    common = {"database_url": f"sqlite:///{tmp_path}/simdock.db",
+              "artifacts_path": str(tmp_path / "artifacts"),
+              "broker_queue_prefix": queue_prefix(), "heartbeat_seconds": 0.2}
+    key = f"{kind}_url"
+    from simdock_adapters.bootstrap import build_platform
+
+    worker = build_platform(Settings(**common, **{key: live}), consume=True)
+    try:
+        with simdock.connect(**common, **{key: dead}) as submitter:
+            job = submitter.submit("noop", {"n": 1})
+            assert job.wait(timeout=60).status == "succeeded"
+            report = submitter.report("summary", [job])
+            assert report.status == "queued"
+            assert report.wait(timeout=60).status == "succeeded"
+    finally:
+        worker.close()
+        delete_queues(worker.dispatcher.broker, worker.dispatcher.queues)  # type: ignore[attr-defined]

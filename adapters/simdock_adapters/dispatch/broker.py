@@ -14,7 +14,8 @@ A process that consumes (``simdock worker``) also beats: it renews its
 leases, takes back lost runs, and, when some of its threads are idle while
 runs are queued in the store, sends a wake-up message for each idle thread
 (the broker was down when they were submitted, messages were lost with a
-killed worker or a restarted broker, or this worker just started), so nothing
+killed worker or a restarted broker, or this worker just started); reports
+that have waited ten beats while it generates none are sent again. So nothing
 queued depends on a message's fate.
 """
 
@@ -43,6 +44,8 @@ WINDOW = 32
 #: default (60 s, checked once per thousand messages) left them stuck for minutes.
 REDIS_HEARTBEAT_MS = 5000
 REDIS_MAINTENANCE_CHANCE = 1_000_000
+#: Beats a report waits, with a consumer of reports idle, before it is sent again.
+REPORT_RESEND_BEATS = 10
 #: How long a message waits before it is tried again while the store is away.
 RETRY_SECONDS = 0.5
 
@@ -97,6 +100,10 @@ class BrokerDispatcher:
         self._worker: dramatiq.Worker | None = None
         self._outstanding = 0  # messages this process sent and has not finished itself
         self._in_hand = 0  # wake-up messages this process's threads are handling now
+        self._reports_in_hand = 0
+        self._resent: dict[str, float] = {}  # report id -> when it was last sent again
+        #: A report queued this long while this consumer has none in hand is sent again.
+        self.report_resend_seconds = REPORT_RESEND_BEATS * heartbeat_seconds
         self._changed = threading.Condition()
         self._closed = False
 
@@ -144,6 +151,23 @@ class BrokerDispatcher:
     def _beat(self) -> None:
         self._bound().heartbeat()
         self.wake_if_idle()
+        self.resend_waiting_reports()
+
+    def resend_waiting_reports(self) -> None:
+        """Send again the reports that have waited a while when this consumer generates
+        none: their messages were lost (a broker restarted, or down when they were asked
+        for). A report generated twice is generated once: the store decides who takes it."""
+        with self._changed:
+            busy = self._reports_in_hand > 0
+        if busy or self._closed or self.queues[1] not in self.consumed:
+            return
+        now = time.monotonic()
+        waiting = self._bound().waiting_reports(self.report_resend_seconds)
+        self._resent = {r: t for r, t in self._resent.items() if r in waiting}
+        for report_id in waiting:
+            if now - self._resent.get(report_id, -1e9) >= self.report_resend_seconds:
+                self._resent[report_id] = now
+                self.dispatch_report(report_id)
 
     def _on_runs(self, wake: str) -> None:
         with self._changed:
@@ -160,11 +184,15 @@ class BrokerDispatcher:
             self._finished()
 
     def _on_report(self, report_id: str) -> None:
+        with self._changed:
+            self._reports_in_hand += 1
         try:
             self._bound().generate_report(report_id)
         except ServiceUnavailable as exc:
             self._later(self._reports, report_id, exc)
         finally:
+            with self._changed:
+                self._reports_in_hand -= 1
             self._finished()
 
     def _later(self, actor: dramatiq.Actor[Any, Any], argument: str,

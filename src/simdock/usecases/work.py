@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from datetime import timedelta
 
 from simdock.domain import ReportStatus, RunStatus
 from simdock.errors import ServiceUnavailable
@@ -71,6 +72,14 @@ def count_queued_runs(platform: Platform) -> int:
         return uow.runs.counts().get(RunStatus.QUEUED, 0)
 
 
+def waiting_reports(older_than_seconds: float, platform: Platform) -> list[str]:
+    """Ids of reports queued for longer than ``older_than_seconds``, oldest first."""
+    queued = list_reports(None, PageRequest(1, 100), platform,
+                          frozenset({ReportStatus.QUEUED})).items
+    before = platform.clock.now() - timedelta(seconds=older_than_seconds)
+    return [report.id for report in reversed(queued) if report.created_at < before]
+
+
 def generate_next(platform: Platform) -> bool:
     """Generate one queued report, if one is queued and no one else takes it first."""
     queued = list_reports(None, PageRequest(1, 10), platform,
@@ -101,3 +110,6 @@ class PlatformWork:
 
     def queued_runs(self) -> int:
         return count_queued_runs(self.platform)
+
+    def waiting_reports(self, older_than_seconds: float) -> list[str]:
+        return waiting_reports(older_than_seconds, self.platform)
