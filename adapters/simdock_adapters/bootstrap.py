@@ -49,10 +49,10 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
                                             installed_simulations())
     reports = ReportHandlerRegistry(ReportHandlerRegistry.default(), installed_reports())
     uow, autocommit_uow, close_store = _unit_of_work(settings)
-    handlers, close_handlers = _handler_executor(settings, simulations)
     worker_name = f"{socket.gethostname()}:{os.getpid()}"
     blobs = _blob_store(settings)
     containers = _container_executor(settings, worker_name, blobs)
+    handlers, close_handlers = _handler_executor(settings, simulations, containers)
     platform = Platform(
         store=uow,
         autocommit_uow=autocommit_uow,
@@ -151,17 +151,29 @@ def _unit_of_work(settings: Settings
             engine.dispose)
 
 
-def _handler_executor(settings: Settings, simulations: SimulationHandlerRegistry
-                      ) -> tuple[Executor, Callable[[], None]]:
-    """The executor of registered handlers (child processes unless isolation is "thread"),
-    and how to stop it."""
+def _handler_executor(settings: Settings, simulations: SimulationHandlerRegistry,
+                      containers: DockerExecutor) -> tuple[Executor, Callable[[], None]]:
+    """The executor of registered handlers (child processes, threads or containers, as
+    HANDLER_ISOLATION says), and how to stop it."""
     max_run_memory = settings.max_run_memory_mb * 1024 * 1024 or None
     threads = InProcessExecutor(simulations, max_run_memory)
     if settings.handler_isolation == "thread":
         return threads, (lambda: None)
-    modules = sorted({type(simulations.get(name)).__module__ for name in simulations.names()})
-    processes = ProcessExecutor(simulations, max_run_memory, fallback=threads,
-                                preload=[m for m in modules if m != "__main__"])
+    handlers = [simulations.get(name) for name in simulations.names()]
+    modules = sorted({type(h).__module__ for h in handlers} - {"__main__"})
+    if settings.handler_isolation == "container":
+        from simdock_adapters.executors.handler_containers import (
+            ContainerHandlerExecutor,
+            installation_mounts,
+        )
+
+        mounts, sites = installation_mounts(handlers) if settings.handler_mounts == "auto" \
+            else ([], [])
+        isolated = ContainerHandlerExecutor(simulations, containers, settings.handler_image,
+                                            mounts, sites, max_run_memory, fallback=threads,
+                                            preload=modules)
+        return isolated, isolated.close
+    processes = ProcessExecutor(simulations, max_run_memory, fallback=threads, preload=modules)
     return processes, processes.close
 
 

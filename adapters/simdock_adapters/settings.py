@@ -55,11 +55,18 @@ class Settings(BaseSettings):
                                   "started again")
     worker_queues: str = Field("simulations,reports", description="What `simdock worker` "
                                "takes: simulations (runs), reports, or both (comma-separated)")
-    handler_isolation: Literal["process", "thread"] | None = Field(
+    handler_isolation: Literal["process", "thread", "container"] | None = Field(
         None, description="process: each run's handler executes in a pooled child process, "
         "which a cancel or time limit stops at once even when the handler is silent; thread: "
         "in a thread of this process, stopped at its next progress report (handlers defined "
-        "in a notebook). Default: process, but thread for simdock.connect()")
+        "in a notebook); container: in a pooled container of HANDLER_IMAGE, isolated as "
+        "container runs are. Default: process, but thread for simdock.connect()")
+    handler_image: str = Field("sim:local", description="Image of the containers handlers "
+                               "execute in with HANDLER_ISOLATION=container (Python 3.11)")
+    handler_mounts: Literal["auto", "none"] = Field(
+        "auto", description="auto: mount this installation's site-packages and simdock's and "
+        "the handlers' directories read-only into handler containers; none: the image has "
+        "them installed")
     lease_seconds: float = Field(
         10.0, ge=1, le=3600, description="How long a worker holds a run it executes without "
         "renewing its lease; a run whose worker was lost is taken back after this")

@@ -165,18 +165,42 @@ def process_executor(registry: SimulationHandlerRegistry, tmp_path: Path
         executor.close()
 
 
+@contextmanager
+def container_executor(registry: SimulationHandlerRegistry, tmp_path: Path
+                       ) -> Iterator[Executor]:
+    """Handlers in containers of sim:local on a real Docker engine, with this installation
+    mounted: the process executor's children, isolated as every container run is."""
+    from simdock_adapters.executors.containers import ContainerPolicy, DockerExecutor
+    from simdock_adapters.executors.handler_containers import (
+        ContainerHandlerExecutor,
+        installation_mounts,
+    )
+    from tests.containers import engine
+
+    engine()
+    mounts, sites = installation_mounts()
+    docker = DockerExecutor(ContainerPolicy(), "contract:containers")
+    executor = ContainerHandlerExecutor(registry, docker, "sim:local", mounts, sites,
+                                        grace_seconds=0.3)
+    try:
+        yield executor
+    finally:
+        executor.close()
+        docker.close()
+
+
 ExecutorAdapter = Callable[[SimulationHandlerRegistry, Path], AbstractContextManager[Executor]]
 
 EXECUTOR_ADAPTERS: dict[str, ExecutorAdapter] = {
     "inprocess": inprocess_executor,
     "processes": process_executor,
-    # "docker": docker_executor,
+    "containers": container_executor,
     "routing": routing_executor,
 }
 
 #: Executors whose handlers run in a process of their own: a handler that never returns is
 #: stopped for good, and one that ends its process fails only its run.
-EXECUTORS_THAT_STOP_HANDLERS = frozenset({"processes"})
+EXECUTORS_THAT_STOP_HANDLERS = frozenset({"processes", "containers"})
 
 # --------------------------------------------------------------------------
 # Dispatchers  (suite: test_dispatcher.py, fixture: dispatcher)

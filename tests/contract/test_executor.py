@@ -417,12 +417,11 @@ def test_execute_of_an_unregistered_type_raises_unknown_simulation_type(
 # -- what only executors with a process per handler can do -------------------
 
 
-@pytest.fixture
+@pytest.fixture(params=sorted(EXECUTORS_THAT_STOP_HANDLERS))
 def stopping_executor(request: pytest.FixtureRequest, registry: SimulationHandlerRegistry,
                       tmp_path: Path) -> Iterator[Executor]:
-    for adapter_id in sorted(EXECUTORS_THAT_STOP_HANDLERS):
-        with EXECUTOR_ADAPTERS[adapter_id](registry, tmp_path) as executor:
-            yield executor
+    with EXECUTOR_ADAPTERS[request.param](registry, tmp_path) as executor:
+        yield executor
 
 
 def test_a_cancelled_silent_handler_is_stopped_for_good(

@@ -27,6 +27,7 @@ import importlib
 import os
 import pickle
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Mapping
@@ -40,6 +41,10 @@ from simdock_adapters.executors.tracebacks import handler_traceback
 
 #: The environment variable naming a child's connection and lifeline file descriptors.
 FDS = "SIMDOCK_CHILD_FDS"
+#: The same for a child in a container: the paths of two Unix sockets.
+SOCKETS = "SIMDOCK_CHILD_SOCKETS"
+#: Whether this child's files are out of its parent's sight (a container's).
+_SEPARATE_FILESYSTEM = False
 
 
 class ChildContext:
@@ -69,6 +74,8 @@ class ChildContext:
         self._connection.send(("metric", name, float(value), step))
 
     def artifact(self, name: str, data: bytes | Path, content_type: str | None = None) -> None:
+        if isinstance(data, Path) and _SEPARATE_FILESYSTEM:
+            data = data.read_bytes()  # the parent cannot see this child's files
         payload: bytes | str = str(Path(data).resolve()) if isinstance(data, Path) \
             else bytes(data)
         self._connection.send(("artifact", name, payload, content_type))
@@ -115,6 +122,36 @@ def main() -> None:
         return
     assert kind == "setup"
     sys.path[:] = path  # the handlers' modules are found where the parent finds them
+    for module in preload:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+    serve(connection)
+
+
+def main_in_container() -> None:
+    """Entry point of a child in a container: it connects to the Unix sockets (connection,
+    lifeline) named in ``SIMDOCK_CHILD_SOCKETS``, in a directory shared with the parent.
+
+    The container has no network and a filesystem of its own: the parent's module paths
+    that are mounted into it are added to its own, and artifacts travel as bytes.
+    """
+    global _SEPARATE_FILESYSTEM
+    _SEPARATE_FILESYSTEM = True
+    connection_path, lifeline_path = os.environ[SOCKETS].split(",")
+    lifeline = socket.socket(socket.AF_UNIX)
+    lifeline.connect(lifeline_path)
+    threading.Thread(target=_end_with_parent, args=(lifeline.fileno(),), daemon=True,
+                     name="simdock-lifeline").start()
+    channel = socket.socket(socket.AF_UNIX)
+    channel.connect(connection_path)
+    connection = Connection(channel.detach())
+    try:
+        kind, path, preload = connection.recv()
+    except (EOFError, OSError):
+        return
+    assert kind == "setup"
+    own = list(sys.path)
+    sys.path[:] = [p for p in path if p and os.path.isdir(p) and p not in own] + own
     for module in preload:
         with contextlib.suppress(ImportError):
             importlib.import_module(module)

@@ -223,11 +223,26 @@ class DockerExecutor:
                            pids=self.policy.pids)
         return task.resources.over(policy) if task.resources is not None else policy
 
+    def isolation(self, limits: Resources, run: str) -> dict[str, Any]:
+        """The options every container of this worker gets: no network, ``limits``, a
+        read-only root, a small /tmp, capabilities dropped, an init, a non-root user, and
+        labels saying whose (``run``: the run it executes, or what it is for)."""
+        assert limits.memory_mb and limits.cpus and limits.pids
+        policy = self.policy
+        return dict(
+            network_mode="none", mem_limit=f"{limits.memory_mb}m",
+            memswap_limit=f"{limits.memory_mb}m", nano_cpus=int(limits.cpus * 1e9),
+            pids_limit=limits.pids, read_only=True,
+            tmpfs={"/tmp": f"rw,size={policy.tmpfs_mb}m,mode=1777"},
+            shm_size=f"{policy.shm_mb}m", cap_drop=["ALL"],
+            security_opt=["no-new-privileges"], user=policy.run_as(), init=True,
+            labels={f"{LABEL}.host": self.host, f"{LABEL}.worker": self.worker_name,
+                    f"{LABEL}.run": run},
+            detach=True)
+
     def _create(self, client: Any, image: str, task: ExecutionTask,
                 parameters: Mapping[str, Any], inputs: Path, outputs: Path) -> Any:
-        policy = self.policy
         limits = self.limits(task)
-        assert limits.memory_mb and limits.cpus and limits.pids
         import docker.errors
 
         try:
@@ -238,15 +253,7 @@ class DockerExecutor:
                              "SIMDOCK_RUN_ID": task.run_id, "HOME": "/tmp"},
                 volumes={str(inputs): {"bind": "/input", "mode": "ro"},
                          str(outputs): {"bind": "/output", "mode": "rw"}},
-                network_mode="none", mem_limit=f"{limits.memory_mb}m",
-                memswap_limit=f"{limits.memory_mb}m", nano_cpus=int(limits.cpus * 1e9),
-                pids_limit=limits.pids, read_only=True,
-                tmpfs={"/tmp": f"rw,size={policy.tmpfs_mb}m,mode=1777"},
-                shm_size=f"{policy.shm_mb}m", cap_drop=["ALL"],
-                security_opt=["no-new-privileges"], user=policy.run_as(), init=True,
-                labels={f"{LABEL}.host": self.host, f"{LABEL}.worker": self.worker_name,
-                        f"{LABEL}.run": task.run_id},
-                detach=True)
+                **self.isolation(limits, task.run_id))
         except docker.errors.ImageNotFound as exc:
             raise ExecutionError(f"image '{image}' is not on this worker's Docker engine"
                                  ) from exc

@@ -32,10 +32,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from simdock.errors import (
     ExecutionError,
@@ -57,7 +57,23 @@ POLL_SECONDS = 0.05
 PRELOAD = ("numpy",)
 
 
-class Child:
+class Child(Protocol):
+    """A child that executes runs: its connection, and how to end it."""
+
+    connection: Connection
+
+    def alive(self) -> bool: ...
+    def kill(self) -> None:
+        """End the child and everything it started, now."""
+
+    def close(self) -> None: ...
+
+    @property
+    def exit_description(self) -> str:
+        """How it ended, for the error of a run it was executing."""
+
+
+class ProcessChild:
     """One child process and this process's ends of its connection and lifeline.
 
     The child is a fresh interpreter (not a fork of this process, whose threads,
@@ -149,12 +165,14 @@ class ProcessExecutor:
                     "process (define its class in an importable module)")
             return self.fallback.execute(task, context)
         worker = self._take()
-        supervision = Supervision(worker, task, context, self.grace_seconds)
+        supervision = Supervision(worker, task, context, self.grace_seconds,
+                                  lambda: self._workdir(worker, context))
         try:
             worker.connection.send(("run", pickled, task.run_id, task.job_id,
                                     task.simulation_type, dict(task.parameters)))
             return supervision.wait()
         finally:
+            self._handed_back(worker, context)
             if supervision.answered:
                 self._give_back(worker)  # it ended its run (even a cancelled one) itself
             else:
@@ -178,13 +196,25 @@ class ProcessExecutor:
                     raise ExecutorUnavailable("this executor is closed")
                 worker = self._idle.pop() if self._idle else None
             if worker is None:
-                worker = Child(self._preload)
+                worker = self._spawn()
             elif not worker.alive():
                 worker.close()
                 continue
             with self._lock:
                 self._busy.add(worker)
             return worker
+
+    # -- what a kind of child decides ---------------------------------------
+    def _spawn(self) -> Child:
+        """A new child, ready for its first run."""
+        return ProcessChild(self._preload)
+
+    def _workdir(self, worker: Child, context: RunContext) -> str:
+        """Where the child's handler finds its run's scratch directory."""
+        return str(context.workdir)
+
+    def _handed_back(self, worker: Child, context: RunContext) -> None:
+        """The run in ``worker`` ended: what it left in its scratch directory is the run's."""
 
     def _give_back(self, worker: Child) -> None:
         with self._lock:
@@ -226,8 +256,10 @@ class Supervision:
     its time limit stops it."""
 
     def __init__(self, worker: Child, task: ExecutionTask, context: RunContext,
-                 grace_seconds: float) -> None:
+                 grace_seconds: float, workdir: Callable[[], str]) -> None:
+        """``workdir``: the run's scratch directory as the child sees it."""
         self.worker = worker
+        self.workdir = workdir
         self.task = task
         self.context = context
         self.grace_seconds = grace_seconds
@@ -301,7 +333,7 @@ class Supervision:
                 data = Path(message[2]) if isinstance(message[2], str) else message[2]
                 self.context.artifact(message[1], data, message[3])
             elif kind == "workdir":
-                self.worker.connection.send(("workdir", str(self.context.workdir)))
+                self.worker.connection.send(("workdir", self.workdir()))
         except ExecutionError as exc:  # cancelled, or no longer this attempt's
             if self.stopping is None:
                 self._stop(exc)
