@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from simdock.clock import RandomIds, SystemClock
 from simdock.credentials import CredentialCache
+from simdock.domain.archives import ArchiveLimits
 from simdock.domain.resources import Resources
 from simdock.errors import ValidationError
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
@@ -28,6 +29,7 @@ from simdock_adapters.executors.containers import ContainerPolicy, DockerExecuto
 from simdock_adapters.executors.inprocess import InProcessExecutor
 from simdock_adapters.executors.processes import ProcessExecutor
 from simdock_adapters.executors.routing import RoutingExecutor
+from simdock_adapters.fred import FredHandler
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 from simdock_adapters.plugins import installed_reports, installed_simulations
 from simdock_adapters.settings import Settings, load_settings
@@ -47,6 +49,9 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
     settings.check_for_production()
     simulations = SimulationHandlerRegistry(SimulationHandlerRegistry.default(),
                                             installed_simulations())
+    archives = ArchiveLimits(max_bytes=settings.max_input_bytes,
+                             max_unpacked_bytes=settings.max_input_unpacked_bytes)
+    simulations.register("fred", FredHandler(settings.fred_binary, archives))
     reports = ReportHandlerRegistry(ReportHandlerRegistry.default(), installed_reports())
     uow, autocommit_uow, close_store = _unit_of_work(settings)
     worker_name = f"{socket.gethostname()}:{os.getpid()}"
@@ -78,6 +83,7 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
             max_resources=Resources(memory_mb=settings.container_max_memory_mb,
                                     cpus=settings.container_max_cpus,
                                     pids=settings.container_max_pids),
+            archives=archives,
         ),
         worker_name=worker_name,
         description=f"{masked_url(settings.database_url)} with blobs in "

@@ -123,6 +123,15 @@ class Settings(BaseSettings):
                     "set X-Forwarded-Proto: the client address (login throttling, logs) and "
                     "scheme are taken from them; 0 trusts no such header")
     cors_origins: str = Field("*", description="Comma-separated origins allowed by CORS")
+    fred_binary: str | None = Field(
+        None, description="The FRED program FRED runs execute (the Epistemix dialect); "
+                          "unset: the stand-in model shipped in sim/ (not FRED)")
+    max_input_bytes: int = Field(
+        512 * 1024 * 1024, ge=1024,
+        description="Largest upload through a file link (a job's inputs.zip), bytes")
+    max_input_unpacked_bytes: int = Field(
+        2 * 1024 * 1024 * 1024, ge=1024,
+        description="Most bytes a job's inputs.zip may unpack to")
     enable_metrics: bool = False
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)

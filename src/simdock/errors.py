@@ -46,6 +46,10 @@ class LimitExceeded(ValidationError):
     code = "ResourceLimitExceeded"
 
 
+class TooLarge(LimitExceeded):
+    """Content (an upload, an archive) larger than what is accepted."""
+
+
 class NotFound(SimdockError):
     """A resource that does not exist or is not visible to the caller.
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from simdock.credentials import CredentialCache
+from simdock.domain.archives import ArchiveLimits
 from simdock.domain.resources import Resources
 from simdock.fair_queue import FairQueue
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
@@ -47,6 +48,8 @@ class Limits:
         default_factory=lambda: Resources(memory_mb=256, cpus=1.0, pids=128))
     max_resources: Resources = field(
         default_factory=lambda: Resources(memory_mb=4096, cpus=2.0, pids=4096))
+    #: How large a job's input archives may be.
+    archives: ArchiveLimits = field(default_factory=ArchiveLimits)
 
 
 @dataclass

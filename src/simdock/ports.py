@@ -191,9 +191,15 @@ class JobQuery:
     machine_id: str | None = None
     order: Ordering = field(default_factory=Ordering)
     page: PageRequest = field(default_factory=PageRequest)
+    #: Tags every listed job has (besides ``tag``).
+    tags: tuple[str, ...] = ()
+    #: Jobs created at or after ``created_from`` and before ``created_before``.
+    created_from: datetime | None = None
+    created_before: datetime | None = None
 
     def __post_init__(self) -> None:
-        _check_filters(self.owner_id, self.simulation_type, self.tag, self.machine_id)
+        _check_filters(self.owner_id, self.simulation_type, self.tag, self.machine_id,
+                       *self.tags)
 
 
 def _check_filters(*values: str | None) -> None:
@@ -248,7 +254,11 @@ class JobRepository(Protocol):
         """Jobs matching the query, one page of them."""
 
     def update(self, job: Job) -> None:
-        """Store changed tags, name or metadata."""
+        """Store changed tags, name, metadata or input files (never its run count)."""
+
+    def reserve_runs(self, job_id: str, count: int) -> int:
+        """Add ``count`` to the job's run count, atomically with anyone else doing so;
+        returns the first index reserved. Raises NotFound for an unknown job."""
 
     def delete(self, job_id: str) -> None:
         """Remove the job with its tags, runs and what they recorded (logs, metric
@@ -519,10 +529,16 @@ class RunContext(Protocol):
 
     run_id: str
     job_id: str
+    #: Which attempt at the run this is (1 for the first).
+    attempt: int
 
     @property
     def workdir(self) -> Path:
         """A scratch directory; files left in it become the run's artifacts."""
+
+    @property
+    def inputs(self) -> Path:
+        """A directory holding the job's input files (empty when it has none)."""
 
     def __call__(self, fraction: float) -> None: ...
     def progress(self, fraction: float) -> None: ...

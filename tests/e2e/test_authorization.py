@@ -398,9 +398,12 @@ def test_api_tokens(base_url: str, new_user: Callable[[str], User]) -> None:
     used = next(t for t in owner.get("/api/v1/auth/tokens").json()["items"]
                 if t["id"] == token["id"])
     assert used["last_used_at"] is not None
-    epistemix = requests.get(f"{base_url}/api/v1/auth/me", timeout=TIMEOUT,
-                             headers={"Offline-Token": f"Bearer {secret}"})
-    assert epistemix.status_code == 200 and epistemix.json()["id"] == owner.id
+    # Offline-Token is the Epistemix dialect's header: /api/v1 does not read it.
+    offline = {"Offline-Token": f"Bearer {secret}", "fredcli-version": "0.4.0"}
+    assert_envelope(requests.get(f"{base_url}/api/v1/auth/me", timeout=TIMEOUT,
+                                 headers=offline), 401, "AuthenticationFailure")
+    epistemix = requests.get(f"{base_url}/jobs/me", timeout=TIMEOUT, headers=offline)
+    assert epistemix.status_code == 200 and epistemix.json() == {"jobs": []}
 
     assert secret not in stranger.get("/api/v1/auth/tokens").text
     assert_envelope(stranger.delete(f"/api/v1/auth/tokens/{token['id']}"), 404,

@@ -58,9 +58,29 @@ def test_a_cancelled_run_never_becomes_succeeded() -> None:
     assert run.status is RunStatus.CANCELLED and run.result is None
 
 
-def test_terminal_statuses_have_no_way_out() -> None:
+def test_terminal_statuses_lead_only_back_to_the_queue_by_a_retry() -> None:
     for status in RunStatus:
-        assert (not RUN_TRANSITIONS[status]) == status.terminal
+        if status.terminal:
+            assert RUN_TRANSITIONS[status] <= {RunStatus.QUEUED}
+    assert not RUN_TRANSITIONS[RunStatus.SUCCEEDED]
+
+
+@pytest.mark.parametrize("status", [RunStatus.FAILED, RunStatus.CANCELLED])
+def test_a_retry_requeues_the_same_run_and_keeps_its_attempts(status: RunStatus) -> None:
+    run = make_run(RunStatus.RUNNING)
+    run.attempts = 1
+    run.fail("boom", NOW) if status is RunStatus.FAILED else run.cancel(NOW)
+    run.retry(NOW)
+    assert (run.status, run.id, run.attempts) == (RunStatus.QUEUED, "run-1", 1)
+    assert run.error is None and run.finished_at is None and run.progress == 0.0
+
+
+@pytest.mark.parametrize("status", [RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.SUCCEEDED])
+def test_only_a_failed_or_cancelled_run_is_retried(status: RunStatus) -> None:
+    run = make_run(status)
+    with pytest.raises(InvalidTransition):
+        run.retry(NOW)
+    assert run.status is status
 
 
 def test_start_counts_attempts_and_requeue_resets_progress() -> None:

@@ -11,11 +11,12 @@ itself (and whatever it started) once its parent is gone.
 Messages (tuples, first item the kind):
 
 - parent to child: ``("setup", sys_path, modules_to_import)`` first, then
-  ``("run", handler, run_id, job_id, simulation_type, parameters)``,
-  ``("workdir", path)``, ``("cancel",)``
+  ``("run", handler, run_id, job_id, simulation_type, parameters, attempt)``,
+  ``("workdir", path)``, ``("inputs", path)``, ``("cancel",)``
 - child to parent: ``("progress", fraction)``, ``("log", message, stream)``,
   ``("metric", name, value, step)``, ``("artifact", name, data, content_type)``
-  (``data`` bytes, or a path as ``str``), ``("workdir",)``, ``("done", value)``,
+  (``data`` bytes, or a path as ``str``), ``("workdir",)``, ``("inputs",)``,
+  ``("done", value)``,
   ``("failed", error, message, traceback)`` (``error`` the ExecutionError itself
   when it can travel, else None)
 """
@@ -51,12 +52,14 @@ class ChildContext:
     """The run's context as a handler in a child process sees it: each report goes to the
     parent, whose context writes it."""
 
-    def __init__(self, connection: Connection, run_id: str, job_id: str) -> None:
+    def __init__(self, connection: Connection, run_id: str, job_id: str, attempt: int = 1
+                 ) -> None:
         self.run_id = run_id
         self.job_id = job_id
+        self.attempt = attempt
         self._connection = connection
         self._cancelled = False
-        self._workdir: Path | None = None
+        self._paths: dict[str, Path] = {}
 
     def __call__(self, fraction: float) -> None:
         self.progress(fraction)
@@ -83,10 +86,18 @@ class ChildContext:
     @property
     def workdir(self) -> Path:
         """The run's scratch directory (the parent's: files left there become artifacts)."""
-        if self._workdir is None:
-            self._connection.send(("workdir",))
-            self._workdir = Path(self._await("workdir")[1])
-        return self._workdir
+        return self._path("workdir")
+
+    @property
+    def inputs(self) -> Path:
+        """The directory holding the job's input files, as the parent placed them."""
+        return self._path("inputs")
+
+    def _path(self, kind: str) -> Path:
+        if kind not in self._paths:
+            self._connection.send((kind,))
+            self._paths[kind] = Path(self._await(kind)[1])
+        return self._paths[kind]
 
     @property
     def cancelled(self) -> bool:
@@ -168,9 +179,9 @@ def serve(connection: Connection) -> None:
             return
         if message[0] != "run":
             continue  # a cancel or reply that came after its run ended
-        _, pickled, run_id, job_id, simulation_type, parameters = message
+        _, pickled, run_id, job_id, simulation_type, parameters, attempt = message
         outcome = _execute(connection, handlers, pickled, run_id, job_id, simulation_type,
-                           parameters)
+                           parameters, attempt)
         try:
             connection.send(outcome)  # pickled whole before anything is written
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -179,9 +190,9 @@ def serve(connection: Connection) -> None:
 
 
 def _execute(connection: Connection, handlers: dict[bytes, SimulationHandler], pickled: bytes,
-             run_id: str, job_id: str, simulation_type: str, parameters: Mapping[str, Any]
-             ) -> tuple[Any, ...]:
-    context = ChildContext(connection, run_id, job_id)
+             run_id: str, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
+             attempt: int) -> tuple[Any, ...]:
+    context = ChildContext(connection, run_id, job_id, attempt)
     try:
         handler = handlers.get(pickled)
         if handler is None:

@@ -182,15 +182,22 @@ class ContainerHandlerExecutor(ProcessExecutor):
         return ContainerChild(self.engine, self.image, self.mounts, self.site_dirs,
                               self._preload)
 
-    def _workdir(self, worker: Child, context: RunContext) -> str:
+    def _directory(self, kind: str, worker: Child, context: RunContext) -> str:
+        """A directory in the scratch space the container shares: the run's own, or a copy
+        of its job's input files."""
         assert isinstance(worker, ContainerChild)
-        directory = worker.scratch / f"work-{context.run_id}"
+        directory = worker.scratch / f"{'work' if kind == 'workdir' else kind}-{context.run_id}"
         directory.mkdir(exist_ok=True)
-        directory.chmod(0o777)
+        if kind == "inputs":
+            shutil.copytree(context.inputs, directory, dirs_exist_ok=True)
+            for path in directory.rglob("*"):
+                path.chmod(0o755 if path.is_dir() else 0o644)
+        directory.chmod(0o777 if kind == "workdir" else 0o755)
         return str(directory)
 
     def _handed_back(self, worker: Child, context: RunContext) -> None:
         assert isinstance(worker, ContainerChild)
+        shutil.rmtree(worker.scratch / f"inputs-{context.run_id}", ignore_errors=True)
         directory = worker.scratch / f"work-{context.run_id}"
         if not directory.exists():
             return

@@ -166,10 +166,11 @@ class ProcessExecutor:
             return self.fallback.execute(task, context)
         worker = self._take()
         supervision = Supervision(worker, task, context, self.grace_seconds,
-                                  lambda: self._workdir(worker, context))
+                                  lambda kind: self._directory(kind, worker, context))
         try:
             worker.connection.send(("run", pickled, task.run_id, task.job_id,
-                                    task.simulation_type, dict(task.parameters)))
+                                    task.simulation_type, dict(task.parameters),
+                                    task.attempt))
             return supervision.wait()
         finally:
             self._handed_back(worker, context)
@@ -209,9 +210,10 @@ class ProcessExecutor:
         """A new child, ready for its first run."""
         return ProcessChild(self._preload)
 
-    def _workdir(self, worker: Child, context: RunContext) -> str:
-        """Where the child's handler finds its run's scratch directory."""
-        return str(context.workdir)
+    def _directory(self, kind: str, worker: Child, context: RunContext) -> str:
+        """Where the child's handler finds its run's scratch directory (``workdir``) or its
+        job's input files (``inputs``)."""
+        return str(context.workdir if kind == "workdir" else context.inputs)
 
     def _handed_back(self, worker: Child, context: RunContext) -> None:
         """The run in ``worker`` ended: what it left in its scratch directory is the run's."""
@@ -256,10 +258,11 @@ class Supervision:
     its time limit stops it."""
 
     def __init__(self, worker: Child, task: ExecutionTask, context: RunContext,
-                 grace_seconds: float, workdir: Callable[[], str]) -> None:
-        """``workdir``: the run's scratch directory as the child sees it."""
+                 grace_seconds: float, directory: Callable[[str], str]) -> None:
+        """``directory``: the run's scratch directory (``workdir``) or its job's input
+        files (``inputs``) as the child sees them."""
         self.worker = worker
-        self.workdir = workdir
+        self.directory = directory
         self.task = task
         self.context = context
         self.grace_seconds = grace_seconds
@@ -332,8 +335,8 @@ class Supervision:
             elif kind == "artifact":
                 data = Path(message[2]) if isinstance(message[2], str) else message[2]
                 self.context.artifact(message[1], data, message[3])
-            elif kind == "workdir":
-                self.worker.connection.send(("workdir", self.workdir()))
+            elif kind in ("workdir", "inputs"):
+                self.worker.connection.send((kind, self.directory(kind)))
         except ExecutionError as exc:  # cancelled, or no longer this attempt's
             if self.stopping is None:
                 self._stop(exc)

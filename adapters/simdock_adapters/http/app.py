@@ -9,7 +9,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from simdock.platform import Platform
 from simdock_adapters.bootstrap import build_platform
-from simdock_adapters.http import errors
+from simdock_adapters.epistemix import routes as epistemix_routes
+from simdock_adapters.http import errors, transfers
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.body_limit import BodyLimit
 from simdock_adapters.http.context import (
@@ -24,6 +25,7 @@ from simdock_adapters.http.observability import install_metrics, install_request
 from simdock_adapters.http.redoc import redoc_blueprint
 from simdock_adapters.http.routing import install_converters, register_routes
 from simdock_adapters.http.slots import StreamSlots
+from simdock_adapters.http.transfers import BlobLinks
 from simdock_adapters.http.websockets import install_websockets
 from simdock_adapters.settings import Settings, load_settings
 
@@ -56,7 +58,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         DownloadLinks(settings.secret_key, settings.download_url_expire_seconds),
         StreamSlots(settings.max_open_streams or max(1, settings.web_threads // 2),
                     settings.max_streams_per_user),
-        LinkBase(settings.public_base_url, settings.host, settings.trusted_host_names))
+        LinkBase(settings.public_base_url, settings.host, settings.trusted_host_names),
+        BlobLinks(settings.secret_key, settings.download_url_expire_seconds))
 
     app.before_request(assign_request_id)
     app.before_request(refuse_nul_in_target)
@@ -72,6 +75,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     for blueprint in register_routes(api, settings, platform.simulations, platform.reports):
         app.register_blueprint(blueprint)
     install_websockets(app)
+    app.register_blueprint(transfers.blueprint())
+    app.register_blueprint(epistemix_routes.blueprint())
     docs = {"app_name": "simdock API"}
     app.register_blueprint(get_swaggerui_blueprint("/api/v1/docs", OPENAPI_PATH, config=docs))
     app.register_blueprint(get_swaggerui_blueprint("/docs", OPENAPI_PATH, config=docs,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app, g, request
 
@@ -17,6 +18,9 @@ from simdock.usecases.auth import authenticate
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.downloads import DownloadLinks
 from simdock_adapters.http.links import LinkBase
+
+if TYPE_CHECKING:
+    from simdock_adapters.http.transfers import BlobLinks
 from simdock_adapters.http.slots import StreamSlots
 from simdock_adapters.settings import Settings
 
@@ -33,6 +37,7 @@ class ApiContext:
     downloads: DownloadLinks
     streams: StreamSlots
     links: LinkBase
+    blob_links: BlobLinks
 
 
 def context() -> ApiContext:
@@ -83,7 +88,7 @@ def bearer_credential() -> str | None:
     scheme, _, credential = header.partition(" ")
     if scheme.lower() == "bearer" and credential.strip():
         return credential.strip()
-    return request.headers.get("Offline-Token", "").removeprefix("Bearer ").strip() or None
+    return None
 
 
 def current_user() -> User:

@@ -10,23 +10,14 @@ or made under another SECRET_KEY is unknown.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from simdock.errors import NotFound, UnauthorizedOperation
+from simdock_adapters.http.sealed import SealedTokens
 
 #: Separates this key from every other use of SECRET_KEY (access tokens sign with it).
 KEY_PURPOSE = b"simdock download links v1"
-NONCE_BYTES = 12
 
 
 @dataclass(frozen=True)
@@ -42,9 +33,7 @@ class DownloadLinks:
     """Issues and opens download tokens; they live ``lifetime_seconds``."""
 
     def __init__(self, secret_key: str, lifetime_seconds: int) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=KEY_PURPOSE).derive(secret_key.encode())
-        self._cipher = AESGCM(key)
+        self._tokens = SealedTokens(secret_key, KEY_PURPOSE)
         self.lifetime_seconds = lifetime_seconds
 
     def expiry(self, now: datetime) -> datetime:
@@ -54,23 +43,20 @@ class DownloadLinks:
     def grant(self, report_id: str, owner_id: str, now: datetime) -> tuple[str, datetime]:
         """A token for downloading the report, and when it expires."""
         expires_at = self.expiry(now)
-        payload = json.dumps([report_id, owner_id, int(expires_at.timestamp())],
-                             separators=(",", ":")).encode()
-        nonce = os.urandom(NONCE_BYTES)
-        sealed = nonce + self._cipher.encrypt(nonce, payload, KEY_PURPOSE)
-        return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode(), expires_at
+        return self._tokens.seal([report_id, owner_id, int(expires_at.timestamp())]), \
+            expires_at
 
     def open(self, token: str, now: datetime) -> DownloadGrant:
         """The grant a token holds; NotFound if it is not one of ours, UnauthorizedOperation
         once it has expired."""
+        values = self._tokens.open(token)
+        if values is None or len(values) != 3:
+            raise NotFound("download", token[:16])
+        report_id, owner_id, expires = values
         try:
-            sealed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            payload = self._cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
-                                           KEY_PURPOSE)
-            report_id, owner_id, expires = json.loads(payload)
             grant = DownloadGrant(str(report_id), str(owner_id),
                                   datetime.fromtimestamp(int(expires), UTC))
-        except (InvalidTag, ValueError, TypeError, binascii.Error):
+        except (ValueError, TypeError, OverflowError, OSError):
             raise NotFound("download", token[:16]) from None
         if now >= grant.expires_at:
             raise UnauthorizedOperation("this download link has expired; get the report "

@@ -43,7 +43,7 @@ from simdock_adapters.memory.store import MemoryStore
 Undo = Callable[[], None]
 T = TypeVar("T")
 
-_JSON_FIELDS = ("metadata", "parameters", "result")
+_JSON_FIELDS = ("metadata", "parameters", "result", "input_files")
 
 
 def _clone(entity: T) -> T:
@@ -158,6 +158,12 @@ class MemoryJobRepository(_Repository):
             jobs = (j for j in jobs if j.simulation_type == query.simulation_type)
         if query.tag is not None:
             jobs = (j for j in jobs if query.tag in j.tags)
+        if query.tags:
+            jobs = (j for j in jobs if set(query.tags) <= set(j.tags))
+        if query.created_from is not None:
+            jobs = (j for j in jobs if j.created_at >= query.created_from)
+        if query.created_before is not None:
+            jobs = (j for j in jobs if j.created_at < query.created_before)
         selected = list(jobs)
         if query.machine_id is not None:
             selected = [j for j in selected if any(
@@ -170,9 +176,19 @@ class MemoryJobRepository(_Repository):
         return dataclasses.replace(page, items=[_clone(j) for j in page.items])
 
     def update(self, job: Job) -> None:
-        if job.id not in self.store.jobs:
+        stored = self.store.jobs.get(job.id)
+        if stored is None:
             raise NotFound("job", job.id)
-        self._put(self.store.jobs, job.id, _clone(job))
+        self._put(self.store.jobs, job.id,
+                  dataclasses.replace(_clone(job), run_count=stored.run_count))
+
+    def reserve_runs(self, job_id: str, count: int) -> int:
+        stored = self.store.jobs.get(job_id)
+        if stored is None:
+            raise NotFound("job", job_id)
+        self._put(self.store.jobs, job_id,
+                  dataclasses.replace(_clone(stored), run_count=stored.run_count + count))
+        return stored.run_count
 
     def delete(self, job_id: str) -> None:
         job = self.store.jobs.get(job_id)

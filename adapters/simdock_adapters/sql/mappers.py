@@ -31,7 +31,8 @@ def payload_record(payload: Payload | None) -> dict[str, Any] | None:
 def job_row(job: Job) -> dict[str, Any]:
     return {"id": job.id, "owner_id": job.owner_id, "simulation_type": job.simulation_type,
             "kind": job.kind.value, "run_count": job.run_count, "name": job.name,
-            "metadata": job.metadata, "created_at": job.created_at}
+            "metadata": job.metadata, "created_at": job.created_at,
+            "input_files": job.input_files or None}
 
 
 def job_entity(row: sa.Row[Any], tags: tuple[str, ...], prefix: str = "") -> Job:
@@ -41,7 +42,7 @@ def job_entity(row: sa.Row[Any], tags: tuple[str, ...], prefix: str = "") -> Job
                simulation_type=v[f"{prefix}simulation_type"], kind=JobKind(v[f"{prefix}kind"]),
                run_count=v[f"{prefix}run_count"], created_at=v[f"{prefix}created_at"],
                name=v[f"{prefix}name"], tags=tags, metadata=v[f"{prefix}metadata"],
-               number=v[f"{prefix}number"])
+               number=v[f"{prefix}number"], input_files=v[f"{prefix}input_files"] or {})
 
 
 def run_row(run: Run) -> dict[str, Any]:

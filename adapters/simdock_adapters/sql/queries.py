@@ -78,9 +78,13 @@ def job_filters(query: JobQuery) -> list[sa.ColumnElement[bool]]:
         conditions.append(jobs.c.owner_id == query.owner_id)
     if query.simulation_type is not None:
         conditions.append(jobs.c.simulation_type == query.simulation_type)
-    if query.tag is not None:
+    for tag in ([query.tag] if query.tag is not None else []) + list(query.tags):
         conditions.append(sa.exists().where(job_tags.c.job_id == jobs.c.id,
-                                            job_tags.c.tag == query.tag))
+                                            job_tags.c.tag == tag))
+    if query.created_from is not None:
+        conditions.append(jobs.c.created_at >= query.created_from)
+    if query.created_before is not None:
+        conditions.append(jobs.c.created_at < query.created_before)
     if query.machine_id is not None:
         conditions.append(sa.exists().where(runs.c.job_id == jobs.c.id,
                                             runs.c.machine_id == query.machine_id))

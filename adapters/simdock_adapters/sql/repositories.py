@@ -251,10 +251,20 @@ class SqlJobRepository(_SqlRepository):
     def update(self, job: Job) -> None:
         row = mappers.job_row(job)
         result = self.connection.execute(jobs.update().where(jobs.c.id == job.id).values(
-            name=row["name"], metadata=row["metadata"]))
+            name=row["name"], metadata=row["metadata"], input_files=row["input_files"]))
         if result.rowcount != 1:
             raise NotFound("job", job.id)
         self._write_tags(job)
+
+    def reserve_runs(self, job_id: str, count: int) -> int:
+        # One statement: the row's write lock orders concurrent reservations.
+        total = self.connection.execute(
+            jobs.update().where(jobs.c.id == job_id)
+            .values(run_count=jobs.c.run_count + count).returning(jobs.c.run_count)
+        ).scalar_one_or_none()
+        if total is None:
+            raise NotFound("job", job_id)
+        return int(total) - count
 
     def delete(self, job_id: str) -> None:
         # Tags, runs and the runs' logs, metric points and artifacts go by ON DELETE

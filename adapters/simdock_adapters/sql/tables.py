@@ -90,6 +90,8 @@ jobs = sa.Table(
     # The job's SweepSpec record (inline or a blob reference), read apart from the job:
     # NULL for jobs stored before specifications, whose runs keep their own parameters.
     sa.Column("spec", Json),
+    # Files its runs execute with (name -> blob key), for jobs registered before their runs.
+    sa.Column("input_files", Json),
     sa.Index(None, "owner_id", "created_at", "number"),
     sa.Index(None, "owner_id", "simulation_type", "created_at"),
 )

@@ -10,6 +10,9 @@ from enum import StrEnum
 class JobKind(StrEnum):
     SINGLE = "single"
     SWEEP = "sweep"
+    #: Made before its runs, which are added to it later, each with its own parameters
+    #: (an Epistemix job: registered, given its input files, then sent run requests).
+    OPEN = "open"
 
 
 @dataclass(eq=False)
@@ -26,3 +29,5 @@ class Job:
     tags: tuple[str, ...] = ()
     metadata: dict[str, object] = field(default_factory=dict)
     number: int | None = None
+    #: Files its runs execute with: a name in the run's input directory -> a blob key.
+    input_files: dict[str, str] = field(default_factory=dict)

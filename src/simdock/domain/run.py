@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from simdock.domain.payload import Payload
-from simdock.domain.status import RUN_TRANSITIONS, RunStatus
+from simdock.domain.status import RETRYABLE_RUN_STATUSES, RUN_TRANSITIONS, RunStatus
 from simdock.domain.text import storable
 from simdock.errors import InvalidTransition, ValidationError
 
@@ -106,6 +106,19 @@ class Run:
         over, the attempts made are kept."""
         self.transition(RunStatus.QUEUED, now)
         self.progress = 0.0
+        self.worker = None
+
+    def retry(self, now: datetime) -> None:
+        """Back to the queue after it failed or was cancelled, keeping its id and the
+        attempts made; what the last attempt left (error, result, progress) is cleared."""
+        if self.status not in RETRYABLE_RUN_STATUSES:
+            raise InvalidTransition("run", self.id, self.status.value, "retry")
+        self.transition(RunStatus.QUEUED, now)
+        self.progress = 0.0
+        self.error = None
+        self.result = None
+        self.started_at = None
+        self.finished_at = None
         self.worker = None
 
     def report_progress(self, fraction: float, now: datetime) -> None:

@@ -25,16 +25,19 @@ class RunStatus(StrEnum):
 TERMINAL_RUN_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
 
 #: Every legal run transition. ``running -> queued`` is a redelivery after a
-#: worker was lost; nothing ever leaves a terminal status.
+#: worker was lost; ``failed/cancelled -> queued`` is a retry its owner asked for
+#: (:meth:`Run.retry`); nothing leaves ``succeeded``.
 RUN_TRANSITIONS: Mapping[RunStatus, frozenset[RunStatus]] = {
     RunStatus.QUEUED: frozenset({RunStatus.RUNNING, RunStatus.CANCELLED}),
     RunStatus.RUNNING: frozenset(
         {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.QUEUED}
     ),
     RunStatus.SUCCEEDED: frozenset(),
-    RunStatus.FAILED: frozenset(),
-    RunStatus.CANCELLED: frozenset(),
+    RunStatus.FAILED: frozenset({RunStatus.QUEUED}),
+    RunStatus.CANCELLED: frozenset({RunStatus.QUEUED}),
 }
+#: The statuses a run can be retried from.
+RETRYABLE_RUN_STATUSES = frozenset({RunStatus.FAILED, RunStatus.CANCELLED})
 
 
 class ReportStatus(StrEnum):

@@ -33,11 +33,25 @@ def named(identifier: object, kind: str) -> str:
     return identifier
 
 
-def load_job(uow: UnitOfWork, job_id: str, owner_id: str | None) -> Job:
+def is_number(identifier: object) -> bool:
+    """Whether ``identifier`` is an integer number (the Epistemix dialect's ids) rather
+    than a string id."""
+    return isinstance(identifier, int) and not isinstance(identifier, bool)
+
+
+def load_job(uow: UnitOfWork, job_id: str | int, owner_id: str | None) -> Job:
+    """The job by its id or its number, if ``owner_id`` may see it."""
+    if is_number(job_id):
+        assert isinstance(job_id, int)
+        return visible(uow.jobs.get_by_number(job_id), owner_id, "job", job_id)
     return visible(uow.jobs.get(named(job_id, "job")), owner_id, "job", job_id)
 
 
-def load_run(uow: UnitOfWork, run_id: str, owner_id: str | None) -> Run:
+def load_run(uow: UnitOfWork, run_id: str | int, owner_id: str | None) -> Run:
+    """The run by its id or its number, if ``owner_id`` may see it."""
+    if is_number(run_id):
+        assert isinstance(run_id, int)
+        return visible(uow.runs.get_by_number(run_id), owner_id, "run", run_id)
     return visible(uow.runs.get(named(run_id, "run")), owner_id, "run", run_id)
 
 

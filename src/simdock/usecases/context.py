@@ -30,10 +30,22 @@ from simdock.domain.text import NUL, storable
 from simdock.errors import ConcurrencyConflict, RunCancelled, ValidationError
 from simdock.platform import Platform
 from simdock.ports import UnitOfWork
+from simdock.usecases.inputs import fetch_inputs
 
 MAX_STREAM_NAME = 16
 _UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
 _ARTIFACT_NAME = re.compile(r"^(?!.*\.\.)[A-Za-z0-9._-][A-Za-z0-9._/-]{0,254}$")
+
+
+def artifact_key(run_id: str, attempt: int, name: str) -> str:
+    """Where an attempt keeps an artifact: each attempt under keys of its own."""
+    return f"{attempt_prefix(run_id, attempt)}{name}"
+
+
+def attempt_prefix(run_id: str, attempt: int) -> str:
+    """The key prefix of one attempt's artifacts."""
+    return (f"runs/{run_id}/artifacts/" if attempt <= 1
+            else f"runs/{run_id}/attempt-{attempt}/artifacts/")
 
 
 class ExecutionContext:
@@ -55,6 +67,7 @@ class ExecutionContext:
         self._steps: dict[str, int] = {}
         self._last_flush = time.monotonic()
         self._workdir: Path | None = None
+        self._inputs: Path | None = None
 
     # -- what handlers call ------------------------------------------------
     def __call__(self, fraction: float) -> None:
@@ -101,8 +114,7 @@ class ExecutionContext:
         content_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
         # Each attempt writes under keys of its own: a stale attempt never overwrites the
         # bytes of the current one's artifact, whose record then points elsewhere.
-        key = (f"runs/{self.run_id}/artifacts/{name}" if self.attempt <= 1
-               else f"runs/{self.run_id}/attempt-{self.attempt}/artifacts/{name}")
+        key = artifact_key(self.run_id, self.attempt, name)
         blobs = self._platform.blobs
         if isinstance(data, Path):
             size = blobs.put_file(key, data, content_type)
@@ -138,6 +150,23 @@ class ExecutionContext:
         return self._workdir
 
     @property
+    def inputs(self) -> Path:
+        """A directory holding the job's input files, fetched on first use (empty when the
+        job has none); handlers that never ask cost nothing."""
+        if self._inputs is None:
+            with self._platform.uow() as uow:
+                job = uow.jobs.get(self.job_id)
+            directory = Path(tempfile.mkdtemp(prefix=f"simdock-{self.run_id}-inputs-"))
+            try:
+                if job is not None:
+                    fetch_inputs(job, self._platform, directory)
+            except BaseException:
+                shutil.rmtree(directory, ignore_errors=True)
+                raise
+            self._inputs = directory
+        return self._inputs
+
+    @property
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
 
@@ -160,9 +189,11 @@ class ExecutionContext:
             self._workdir = None
 
     def discard_workdir(self) -> None:
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        """Remove the scratch directory and the input files, whatever is left of them."""
+        for directory in (self._workdir, self._inputs):
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
+        self._workdir = self._inputs = None
 
     def flush(self) -> None:
         """Write buffered progress, logs and metrics; learn about cancellation."""

@@ -82,9 +82,11 @@ def execute_claimed(run: Run, platform: Platform) -> Outcome:
         outcome.error = exc.message
     except SimdockError as exc:
         outcome.error = exc.message
+        _keep_what_it_left(context)
     except Exception as exc:  # a failing run must never take the worker down
         log.exception("run %s failed outside its handler", run.id)
         outcome.error = f"{type(exc).__name__}: {exc}"
+        _keep_what_it_left(context)
     finally:
         platform.track(run.id, None)
         context.discard_workdir()
@@ -96,6 +98,15 @@ def execute_claimed(run: Run, platform: Platform) -> Outcome:
         platform.payloads.discard(outcome.result)
         outcome.result = None
     return outcome
+
+
+def _keep_what_it_left(context: ExecutionContext) -> None:
+    """A failed run keeps the files it left (its logs, partial outputs): they say why it
+    failed. Keeping them must not hide the failure itself."""
+    try:
+        context.collect_workdir()
+    except (SimdockError, OSError) as exc:
+        log.warning("could not keep the files run %s left: %s", context.run_id, exc)
 
 
 def record_outcomes(outcomes: Sequence[Outcome], platform: Platform) -> list[RunStatus | None]:

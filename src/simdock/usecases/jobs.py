@@ -86,7 +86,7 @@ def update_job(cmd: UpdateJob, platform: Platform) -> Job:
     return job
 
 
-def delete_job(job_id: str, owner_id: str | None, platform: Platform) -> Job:
+def delete_job(job_id: str | int, owner_id: str | None, platform: Platform) -> Job:
     """Delete a finished job with its runs, their logs, metric points, results and
     artifacts; returns the job as it was.
 
@@ -97,17 +97,17 @@ def delete_job(job_id: str, owner_id: str | None, platform: Platform) -> Job:
     """
     with platform.uow() as uow:
         job = load_job(uow, job_id, owner_id)
-        counts = uow.runs.counts(job_id=job_id)
+        counts = uow.runs.counts(job_id=job.id)
         unfinished = sum(n for status, n in counts.items() if not status.terminal)
         if unfinished:
             raise Conflict(f"job '{job_id}' has {unfinished} run(s) queued or running: "
                            "cancel it first, then delete it")
-        run_ids = [run.id for run in uow.runs.for_job(job_id)]
-        uow.jobs.delete(job_id)
+        run_ids = [run.id for run in uow.runs.for_job(job.id)]
+        uow.jobs.delete(job.id)
         uow.commit()
-    platform.specs.forget(job_id)
+    platform.specs.forget(job.id)
     remove_blobs(platform.blobs, [f"runs/{run_id}/" for run_id in run_ids]
-                 + [f"jobs/{job_id}/"])
+                 + [f"jobs/{job.id}/"])
     return job
 
 

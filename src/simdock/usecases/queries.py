@@ -49,10 +49,11 @@ class JobView:
         return self.finished == self.job.run_count
 
 
-def get_job(job_id: str, owner_id: str | None, platform: Platform) -> JobView:
+def get_job(job_id: str | int, owner_id: str | None, platform: Platform) -> JobView:
+    """A job (by id or number) with its status and progress."""
     with platform.uow() as uow:
         job = load_job(uow, job_id, owner_id)
-        tally = uow.runs.tally_by_job([job_id]).get(job_id, RunTally())
+        tally = uow.runs.tally_by_job([job.id]).get(job.id, RunTally())
     return JobView.of(job, tally)
 
 
@@ -81,15 +82,37 @@ def list_jobs(query: JobQuery, platform: Platform) -> Page[JobView]:
     return Page(views, page.total, page.page, page.page_size, page.next)
 
 
-def job_runs(job_id: str, owner_id: str | None, platform: Platform) -> list[Run]:
-    with platform.uow() as uow:
-        load_job(uow, job_id, owner_id)
-        return uow.runs.for_job(job_id)
+def job_runs(job_id: str | int, owner_id: str | None, platform: Platform) -> list[Run]:
+    """Every run of a job (by id or number), in index order."""
+    return job_with_runs(job_id, owner_id, platform)[1]
 
 
-def get_run(run_id: str, owner_id: str | None, platform: Platform) -> Run:
+def get_run(run_id: str | int, owner_id: str | None, platform: Platform) -> Run:
     with platform.uow() as uow:
         return load_run(uow, run_id, owner_id)
+
+
+def job_with_runs(job_id: str | int, owner_id: str | None, platform: Platform
+                  ) -> tuple[Job, list[Run]]:
+    """A job (by id or number) and all its runs, in index order."""
+    with platform.uow() as uow:
+        job = load_job(uow, job_id, owner_id)
+        return job, uow.runs.for_job(job.id)
+
+
+def runs_with_jobs(run_ids: list[str | int], owner_id: str | None, platform: Platform
+                   ) -> list[tuple[Run, Job]]:
+    """These runs (by id or number) with their jobs; runs that do not exist, or that
+    ``owner_id`` may not see, are left out."""
+    found: list[Run] = []
+    with platform.uow() as uow:
+        for ref in dict.fromkeys(run_ids):
+            try:
+                found.append(load_run(uow, ref, owner_id))
+            except NotFound:
+                continue
+        jobs = uow.jobs.get_many([run.job_id for run in found])
+    return [(run, jobs[run.job_id]) for run in found if run.job_id in jobs]
 
 
 def list_runs(query: RunQuery, platform: Platform) -> Page[Run]:

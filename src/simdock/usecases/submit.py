@@ -85,14 +85,14 @@ def _submit(cmd: SubmitRun | SubmitSweep, spec: SweepSpec, kind: JobKind, platfo
     a spec large enough for the blob store is removed again if the transaction
     that would have referred to it fails, so a refused submission leaves nothing.
     """
-    simulation_type = _check_type(cmd.simulation_type)
+    simulation_type = check_type(cmd.simulation_type)
     spec = replace(spec, resources=_granted(simulation_type, cmd.resources, platform))
     _check_variants(simulation_type, spec, platform)
     tags = check_tags(cmd.tags)
     if cmd.name is not None:
         validate_parameters({"name": cmd.name}, "name")
     metadata = validate_parameters(cmd.metadata, "metadata")
-    timeout = _check_timeout(cmd.timeout_seconds, platform.limits.default_timeout_seconds)
+    timeout = check_timeout(cmd.timeout_seconds, platform.limits.default_timeout_seconds)
     if cmd.machine_id is not None:
         with platform.uow() as uow:
             check_machine(uow, cmd.machine_id)
@@ -129,7 +129,7 @@ def check_machine(uow: UnitOfWork, machine_id: str) -> None:
         raise ValidationError(f"machine '{machine.id}' is in maintenance")
 
 
-def _check_type(simulation_type: object) -> str:
+def check_type(simulation_type: object) -> str:
     if not isinstance(simulation_type, str) or not simulation_type.strip():
         raise ValidationError("simulation_type must be a non-empty string")
     return check_text(simulation_type.strip(), "simulation_type")
@@ -174,7 +174,7 @@ def check_tags(tags: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tags))
 
 
-def _check_timeout(timeout: float | None, maximum: float | None) -> float | None:
+def check_timeout(timeout: float | None, maximum: float | None) -> float | None:
     """A run's own time limit: positive, and no longer than the platform's (MAX_JOB_TIMEOUT)."""
     if timeout is None:
         return None

@@ -1,0 +1,252 @@
+"""The Epistemix API's routes: translations to simdock's use cases, nothing more.
+
+An Epistemix job is an open simdock job of the ``fred`` simulation type; its ids are
+the jobs' and runs' integer numbers. Every call but ``/`` and ``/health`` carries
+``Offline-Token: Bearer <API token>`` and ``fredcli-version``, as seed 004 requires.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from simdock.domain import User
+from simdock.errors import NotFound, ValidationError
+from simdock.ports import MAX_PAGE_SIZE, JobQuery, Ordering, PageRequest
+from simdock.usecases import archives, cancel, inputs, jobs, open_jobs, queries, retry
+from simdock.usecases.auth import TOKEN_PREFIX, authenticate
+from simdock_adapters.epistemix import errors
+from simdock_adapters.epistemix.errors import MissingToken
+from simdock_adapters.epistemix.shapes import (
+    CLIENT_VERSION,
+    Registration,
+    RunRequests,
+    UploadRequest,
+    job_document,
+    run_document,
+)
+from simdock_adapters.http.context import context, platform
+
+#: The simulation type of every Epistemix job.
+FRED = "fred"
+UPLOADS = {("job", "input"): inputs.UploadKind.INPUT,
+           ("job", "config"): inputs.UploadKind.JOB_CONFIG,
+           ("run", "config"): inputs.UploadKind.RUN_CONFIG}
+CLIENT_PREFIX = "epx_client_"
+MAX_IDS = 10_000
+
+
+def epx_user() -> User:
+    """The user of this call, from its ``Offline-Token``; also requires ``fredcli-version``."""
+    header = request.headers.get("Offline-Token", "")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme != "Bearer" or not token.strip():
+        raise MissingToken("send your simdock API token as Offline-Token: Bearer <token>")
+    if not request.headers.get("fredcli-version"):
+        raise ValidationError("the fredcli-version header is required")
+    token = token.strip()
+    if not token.startswith(TOKEN_PREFIX):
+        raise MissingToken(f"Offline-Token must be a simdock API token ({TOKEN_PREFIX}...)")
+    user: User = authenticate(token, platform())
+    g.user = user
+    return user
+
+
+def body() -> Any:
+    """The JSON body (the client always says JSON), or ValidationError."""
+    try:
+        return json.loads(request.get_data() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("the body must be a JSON document") from None
+
+
+def numbers(values: list[str], name: str) -> list[int]:
+    """Integer ids from query or form values, or ValidationError naming ``name``."""
+    if len(values) > MAX_IDS:
+        raise ValidationError(f"at most {MAX_IDS} {name} values")
+    try:
+        return [int(value) for value in values]
+    except ValueError:
+        raise ValidationError(f"{name} must be integer ids, got {values!r}") from None
+
+
+def day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"{name} must be a date (YYYY-MM-DD), got {value!r}") from None
+
+
+def blueprint() -> Blueprint:
+    bp = Blueprint("epistemix", __name__)
+    errors.install(bp)
+
+    @bp.get("/")
+    def root() -> Response:
+        return jsonify({
+            "name": "simdock", "description": "A simulation-agnostic backend; this root "
+            "serves the Epistemix platform API (epx client) beside /api/v1",
+            "version": "1.0.0", "status": "running",
+            "endpoints": ["/jobs/register", "/jobs", "/jobs/results", "/jobs/me",
+                          "/jobs/<id>", "/runs", "/runs/retry", "/health", "/api/v1"],
+            "docs": "/api/v1/docs"})
+
+    @bp.post("/jobs/register")
+    def register() -> Response:
+        user = epx_user()
+        registration = Registration.model_validate(body() or {})
+        job = open_jobs.register_job(open_jobs.RegisterJob(
+            owner_id=user.id, simulation_type=FRED, tags=registration.tags), platform())
+        return jsonify({"id": job.number, "userId": user.number, "tags": list(job.tags)})
+
+    @bp.post("/jobs")
+    def upload_url() -> Response:
+        user = epx_user()
+        asked = UploadRequest.model_validate(body())
+        kind = UPLOADS.get((asked.context, asked.type))
+        if kind is None:
+            raise ValidationError(f"no upload of type {asked.type!r} in context "
+                                  f"{asked.context!r}")
+        if kind is inputs.UploadKind.RUN_CONFIG and asked.runId is None:
+            raise ValidationError("runId is required for a run's configuration")
+        target = inputs.upload_target(asked.jobId, user.id, kind, platform(), run=asked.runId)
+        url = context().blob_links.upload_url(platform(), target, platform().clock.now())
+        return jsonify({"url": url})
+
+    @bp.post("/runs")
+    def submit_runs() -> Response:
+        user = epx_user()
+        asked = RunRequests.model_validate(body())
+        sent = [r.model_dump(mode="json") for r in asked.runRequests]
+        agent = request.headers.get("user-agent", "")
+        version = agent.removeprefix(CLIENT_PREFIX) if agent.startswith(CLIENT_PREFIX) \
+            else None
+        by_job: dict[int, list[int]] = defaultdict(list)
+        for index, run_request in enumerate(asked.runRequests):
+            by_job[run_request.jobId].append(index)
+        for job_number in by_job:  # every job is checked before any run is added
+            queries.get_job(job_number, user.id, platform())
+        answers: dict[int, dict[str, Any]] = {}
+        for job_number, indexes in by_job.items():
+            added = open_jobs.add_runs(open_jobs.AddRuns(
+                job=job_number, owner_id=user.id, parameters=[sent[i] for i in indexes],
+                metadata={CLIENT_VERSION: version}), platform())
+            for index, run in zip(indexes, added, strict=True):
+                answers[index] = {"runId": run.number, "jobId": job_number,
+                                  "status": "Submitted", "errors": None,
+                                  "runRequest": sent[index]}
+        return jsonify({"runResponses": [answers[i] for i in range(len(sent))]})
+
+    @bp.get("/runs")
+    def list_runs() -> Response:
+        user = epx_user()
+        job_ids = numbers(request.args.getlist("job_id"), "job_id")
+        run_ids = numbers(request.args.getlist("id"), "id")
+        if len(job_ids) > 1 or (not job_ids and not run_ids):
+            raise ValidationError("give one job_id, or run ids as id=...")
+        if job_ids:
+            job, runs = queries.job_with_runs(job_ids[0], user.id, platform())
+            found = [(run, job) for run in runs if not run_ids or run.number in run_ids]
+        else:
+            found = queries.runs_with_jobs(list(run_ids), user.id, platform())
+        requests = queries.runs_parameters([run for run, _ in found], platform())
+        return jsonify({"runs": [run_document(run, job, user.number or 0, sent)
+                                 for (run, job), sent in zip(found, requests, strict=True)]})
+
+    @bp.patch("/runs")
+    def stop_runs() -> Response:
+        user = epx_user()
+        run_ids = numbers(request.args.getlist("id"), "id")
+        if not run_ids:
+            raise ValidationError("give the runs to stop as id=...")
+        found = {run.number: run for run, _ in
+                 queries.runs_with_jobs(list(run_ids), user.id, platform())}
+        stopped, finished = cancel.cancel_runs([r.id for r in found.values()], user.id,
+                                               platform())
+        numbers_of = {run.id: number for number, run in found.items()}
+        deleted = [{"runId": numbers_of[run_id], "reason": "Success"} for run_id in stopped]
+        failed = [{"runId": n, "reason": "NotFound"} for n in run_ids if n not in found]
+        failed += [{"runId": numbers_of[run_id], "reason": "NotFound"} for run_id in finished]
+        text = (f"stopped {len(deleted)} run(s); {len(failed)} could not be stopped "
+                "(unknown, or already finished)")
+        return jsonify({"description": text, "deletedIds": deleted, "failedIds": failed})
+
+    @bp.post("/runs/retry")
+    def retry_runs() -> Response:
+        user = epx_user()
+        raw = request.get_data()
+        if raw.lstrip().startswith(b"{"):
+            given = body().get("runRequestIds")
+            values = [str(v) for v in given] if isinstance(given, list) else []
+        else:  # the client sends a form, although its content-type header says JSON
+            form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=MAX_IDS + 1)
+            values = form.get("runRequestIds", [])
+        run_ids = numbers(values, "runRequestIds")
+        if not run_ids:
+            raise ValidationError("runRequestIds is required")
+        retry.retry_runs(run_ids, user.id, platform())  # all of them, or none
+        return jsonify({"status": "Submitted", "runRequestIds": list(dict.fromkeys(run_ids))})
+
+    @bp.get("/jobs/results")
+    def results() -> Response:
+        user = epx_user()
+        job_ids = numbers(request.args.getlist("job_id"), "job_id")
+        if len(job_ids) != 1:
+            raise ValidationError("give one job_id")
+        now = platform().clock.now()
+        links = context().blob_links
+        return jsonify({"urls": [
+            {"run_id": run.number, "url": links.download_url(platform(), key, now)}
+            for run, key in archives.results_archives(job_ids[0], user.id, platform())]})
+
+    @bp.get("/jobs/me")
+    def my_jobs() -> Response:
+        user = epx_user()
+        listed = _jobs(user, request.args.getlist("tags"),
+                       day(request.args.get("startDate"), "startDate"),
+                       day(request.args.get("endDate"), "endDate"),
+                       PageRequest(page_size=MAX_PAGE_SIZE))
+        return jsonify({"jobs": [job_document(job, user.number or 0) for job in listed]})
+
+    @bp.get("/jobs")
+    def latest_job() -> Response:
+        user = epx_user()
+        if request.args.get("latest", "").lower() != "true":
+            raise ValidationError("only latest=true is supported here; list your jobs with "
+                                  "GET /jobs/me")
+        listed = _jobs(user, request.args.getlist("tags"), None, None,
+                       PageRequest(page_size=1))
+        if not listed:
+            raise NotFound("job", "latest")
+        return jsonify(job_document(listed[0], user.number or 0))
+
+    @bp.delete("/jobs/<int:job_id>")
+    def delete_job(job_id: int) -> Response:
+        user = epx_user()
+        cancel.cancel_job(job_id, user.id, platform())
+        jobs.delete_job(job_id, user.id, platform())
+        return jsonify({"description": f"job {job_id} deleted", "id": job_id})
+
+    return bp
+
+
+def _jobs(user: User, tags: list[str], start: date | None, end: date | None,
+          page: PageRequest) -> list[Any]:
+    """The user's FRED jobs with every tag, created from ``start`` to ``end`` (whole days),
+    newest first."""
+    query = JobQuery(owner_id=user.id, simulation_type=FRED, tags=tuple(tags),
+                     created_from=_midnight(start),
+                     created_before=_midnight(end + timedelta(days=1)) if end else None,
+                     order=Ordering("created_at", descending=True), page=page)
+    return [view.job for view in queries.list_jobs(query, platform()).items]
+
+
+def _midnight(moment: date | None) -> datetime | None:
+    return datetime.combine(moment, time(), UTC) if moment is not None else None

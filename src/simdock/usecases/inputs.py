@@ -1,0 +1,140 @@
+"""A job's input files and configuration documents: where they go, and checking them.
+
+A client asks where to put a file (:func:`upload_target`) and then sends its bytes
+there: to the blob store directly where it gives upload links (S3), else through
+simdock (:func:`receive_upload`), which checks an input archive before keeping it.
+The key of every file is made here from the job's id, so nothing a client sends
+decides where bytes are written. Runs are added only once the job's input archives
+are there and sound (:func:`check_inputs`), since a store that takes uploads
+directly cannot check them on arrival.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from simdock.domain import Job
+from simdock.domain.archives import check_archive
+from simdock.errors import NotFound, TooLarge, ValidationError
+from simdock.platform import Platform
+from simdock.usecases.access import load_job, load_run
+
+#: The name of a job's input archive among its input files.
+INPUT_ARCHIVE = "inputs.zip"
+
+
+class UploadKind(StrEnum):
+    """What a client uploads for a job."""
+
+    #: The archive its runs execute with (a FRED model: main.fred and reference files).
+    INPUT = "input"
+    #: The client's own record of the job, kept for it.
+    JOB_CONFIG = "job-config"
+    #: The client's own record of one run of the job.
+    RUN_CONFIG = "run-config"
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where one upload goes: its blob key, and whether it is an input archive (checked)."""
+
+    key: str
+    job_id: str
+    owner_id: str
+    archive: bool = False
+
+
+def upload_target(job: str | int, owner_id: str, kind: UploadKind, platform: Platform,
+                  run: str | int | None = None) -> UploadTarget:
+    """Where to upload ``kind`` for the job (and ``run``, for a run's configuration).
+
+    An input archive becomes one of the job's input files now: its runs will execute
+    with whatever was last uploaded there.
+    """
+    with platform.uow() as uow:
+        found = load_job(uow, job, owner_id)
+        if kind is UploadKind.RUN_CONFIG:
+            if run is None:
+                raise ValidationError("a run's configuration needs the run it belongs to")
+            target_run = load_run(uow, run, owner_id)
+            if target_run.job_id != found.id:
+                raise NotFound("run", run)
+            key = f"jobs/{found.id}/config/runs/{target_run.id}.json"
+        elif kind is UploadKind.JOB_CONFIG:
+            key = f"jobs/{found.id}/config/job.json"
+        else:
+            key = f"jobs/{found.id}/inputs/{INPUT_ARCHIVE}"
+            if found.input_files.get(INPUT_ARCHIVE) != key:
+                found.input_files = {**found.input_files, INPUT_ARCHIVE: key}
+                uow.jobs.update(found)
+                uow.commit()
+    return UploadTarget(key, found.id, found.owner_id, archive=kind is UploadKind.INPUT)
+
+
+def receive_upload(target: UploadTarget, source: Path, platform: Platform) -> int:
+    """Keep the uploaded file ``source`` under its target; an input archive is checked
+    first and refused (nothing kept, what was there before stays) if it is not sound.
+    Returns its size."""
+    size = source.stat().st_size
+    if target.archive:
+        _check_archive_file(source, INPUT_ARCHIVE, platform)
+    elif size > platform.limits.archives.max_bytes:
+        raise TooLarge(f"uploads are at most {platform.limits.archives.max_bytes} bytes, "
+                       f"got {size}")
+    return platform.blobs.put_file(target.key, source)
+
+
+def check_inputs(job: Job, platform: Platform) -> None:
+    """Refuse (ValidationError) while one of the job's input archives is missing or not
+    sound, naming it: runs would only fail on it."""
+    for name, key in sorted(job.input_files.items()):
+        if not name.endswith(".zip"):
+            continue
+        local = platform.blobs.local_path(key)
+        if local is not None:
+            if not local.is_file():
+                raise _missing(name, job)
+            _check_archive_file(local, name, platform)
+            continue
+        with tempfile.TemporaryDirectory(prefix="simdock-inputs-") as scratch:
+            copy = Path(scratch) / name
+            try:
+                with copy.open("wb") as out:
+                    for chunk in platform.blobs.open(key):
+                        out.write(chunk)
+            except NotFound:
+                raise _missing(name, job) from None
+            _check_archive_file(copy, name, platform)
+
+
+def fetch_inputs(job: Job, platform: Platform, destination: Path) -> list[Path]:
+    """Copy the job's input files into ``destination``; returns the paths written."""
+    written = []
+    for name, key in sorted(job.input_files.items()):
+        target = destination / name
+        local = platform.blobs.local_path(key)
+        if local is not None and local.is_file():
+            shutil.copyfile(local, target)
+        else:
+            with target.open("wb") as out:
+                for chunk in platform.blobs.open(key):
+                    out.write(chunk)
+        written.append(target)
+    return written
+
+
+def _check_archive_file(path: Path, name: str, platform: Platform) -> None:
+    limits = platform.limits.archives
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise TooLarge(f"{name} is {size} bytes; at most {limits.max_bytes} are accepted")
+    check_archive(path, name, limits)
+
+
+def _missing(name: str, job: Job) -> ValidationError:
+    return ValidationError(f"{name} of job {job.number or job.id} was never uploaded: "
+                           "upload it before adding runs")

@@ -1,0 +1,120 @@
+"""Drives the real epx client (run with the epx virtualenv's Python, not simdock's).
+
+    python driver.py SCENARIO API_URL TOKEN WORKDIR [JOB_ID]
+
+prints one JSON document with what the scenario saw. Scenarios:
+
+- ``workflow``: a two-run FREDJob (two locations, model parameter overrides, seeds)
+  executed to DONE, then its results (pop_size, state) and runs;
+- ``retry``: a job whose first attempt fails (``fail_attempts=1``), executed: the client
+  retries the failed run and the job finishes;
+- ``stop``: a slow job, stopped while it runs;
+- ``delete``: deletes job JOB_ID;
+- ``peek``: what this token sees of job JOB_ID (another user's token sees nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from epx.core.errors.api_errors import NotFoundError
+
+from epx import FREDJob, FREDModelConfig, SynthPop
+
+LOCATIONS = ["Loving_County_TX", "Jefferson_County_PA"]
+MAIN_FRED = "# a FRED model (the stand-in reads these parameters)\ntransmissibility = 0.4\n"
+
+
+def job(workdir: Path, tags: list[str], model_params: dict[str, Any], seeds: list[int],
+        end_date: str = "2020-02-15") -> FREDJob:
+    program = workdir / "model.fred"
+    program.write_text(MAIN_FRED)
+    config = FREDModelConfig(synth_pop=SynthPop("US_2010.v5", LOCATIONS),
+                             start_date="2020-01-01", end_date=end_date,
+                             model_params=model_params, seed=seeds, n_reps=len(seeds))
+    return FREDJob(fred_files=[str(program)], config=[config], tags=tags, run_ids=[])
+
+
+def records(frame: Any) -> list[dict[str, Any]]:
+    return json.loads(frame.to_json(orient="records"))
+
+
+def workflow(workdir: Path) -> dict[str, Any]:
+    fred_job = job(workdir, ["e2e", "workflow"], {"transmissibility": 0.5}, [11, 12])
+    fred_job.execute(time_out=120)
+    # Each reading takes fresh results: the client's can be read once.
+    return {"job_id": fred_job.job_id, "run_ids": list(fred_job.run_ids),
+            "status": str(fred_job.status),
+            "pop_size": records(fred_job.results.pop_size()),
+            "infectious": records(fred_job.results.state("INF", "I", "count")),
+            "new_exposed": records(fred_job.results.state("INF", "E", "new")),
+            "runs": [run.model_dump(mode="json") for run in fred_job.list_runs().runs],
+            "listed": [j.id for j in FREDJob.get_jobs_by_tags(["workflow"]).jobs],
+            "latest": FREDJob.get_latest_job(["workflow"]).job_id}
+
+
+def retry(workdir: Path) -> dict[str, Any]:
+    fred_job = job(workdir, ["e2e", "retry"], {"fail_attempts": 1}, [21])
+    fred_job.execute(time_out=120)
+    return {"job_id": fred_job.job_id, "run_ids": list(fred_job.run_ids),
+            "status": str(fred_job.status),
+            "pop_size": records(fred_job.results.pop_size())}
+
+
+def stop(workdir: Path) -> dict[str, Any]:
+    fred_job = job(workdir, ["e2e", "stop"], {"seconds_per_day": 0.5}, [31],
+                   end_date="2020-12-31")
+    fred_job.execute()
+    seen = []
+    deadline = time.monotonic() + 60
+    while str(fred_job.status) != "RUNNING" and time.monotonic() < deadline:
+        seen.append(str(fred_job.status))
+        time.sleep(0.5)
+    started = time.monotonic()
+    description = fred_job.stop()
+    return {"job_id": fred_job.job_id, "run_ids": list(fred_job.run_ids), "seen": seen,
+            "stop": description, "stop_seconds": time.monotonic() - started,
+            "status": str(fred_job.status)}
+
+
+def delete(job_id: int) -> dict[str, Any]:
+    fred_job = FREDJob(fred_files=[], config=[], tags=[])
+    fred_job._set_job_id(job_id)
+    try:
+        fred_job.delete(interactive=False)
+    except NotFoundError as exc:
+        return {"deleted": False, "error": str(exc)}
+    return {"deleted": True}
+
+
+def peek(job_id: int) -> dict[str, Any]:
+    fred_job = FREDJob(fred_files=[], config=[], tags=[])
+    fred_job._set_job_id(job_id)
+    seen: dict[str, Any] = {"jobs": [j.id for j in FREDJob.get_jobs_by_tags().jobs]}
+    try:
+        seen["runs"] = [run.id for run in fred_job.list_runs().runs]
+    except RuntimeError as exc:
+        seen["runs_error"] = str(exc)
+    return seen
+
+
+def main() -> None:
+    scenario, api_url, token, workdir = sys.argv[1:5]
+    os.environ["EPX_STORAGE_DIR"] = str(Path(workdir) / "epx")
+    Path(workdir, "epx").mkdir(parents=True, exist_ok=True)
+    Path(workdir, "epx", "config.json").write_text(json.dumps(
+        {"api-url": api_url, "bearer-token": token}))
+    job_id = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    outcome = {"workflow": lambda: workflow(Path(workdir)),
+               "retry": lambda: retry(Path(workdir)), "stop": lambda: stop(Path(workdir)),
+               "delete": lambda: delete(job_id), "peek": lambda: peek(job_id)}[scenario]()
+    print("EPX-RESULT " + json.dumps(outcome))
+
+
+if __name__ == "__main__":
+    main()
