@@ -83,7 +83,7 @@ def stop(workdir: Path) -> dict[str, Any]:
 
 
 def delete(job_id: int) -> dict[str, Any]:
-    fred_job = FREDJob(fred_files=[], config=[], tags=[])
+    fred_job = FREDJob(fred_files=[], config=[], tags=["existing"])
     fred_job._set_job_id(job_id)
     try:
         fred_job.delete(interactive=False)
@@ -93,7 +93,7 @@ def delete(job_id: int) -> dict[str, Any]:
 
 
 def peek(job_id: int) -> dict[str, Any]:
-    fred_job = FREDJob(fred_files=[], config=[], tags=[])
+    fred_job = FREDJob(fred_files=[], config=[], tags=["existing"])
     fred_job._set_job_id(job_id)
     seen: dict[str, Any] = {"jobs": [j.id for j in FREDJob.get_jobs_by_tags().jobs]}
     try:

@@ -1,0 +1,125 @@
+"""The real epx client (1.2.2) runs its whole FRED workflow against simdock.
+
+Two deployments: the embedded default (``simdock serve`` alone: SQLite, the local blob
+store, whose pre-signed links simdock serves itself) and ``simdock serve`` with a
+Dramatiq worker on PostgreSQL, Redis and an S3-compatible store (rclone's, which
+checks the pre-signed links' signatures). The client runs from its own virtualenv
+(``tests/epx/driver.py``); each user's API token is its Offline-Token.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from simdock_sim.fred_standin import population
+from tests.brokers import queue_prefix, require_redis
+from tests.databases import migrated_postgres
+from tests.e2e.helpers import SECRET_KEY, User, register_and_login
+from tests.e2e.servers import running_server
+from tests.epx.client import run_epx
+from tests.s3 import ACCESS_KEY
+from tests.s3 import SECRET_KEY as S3_SECRET
+from tests.s3 import new_bucket, s3_endpoint
+
+SIMDOCK = Path(sys.executable).parent / "simdock"
+LOCATIONS = ["Loving_County_TX", "Jefferson_County_PA"]
+
+
+@dataclass
+class Deployment:
+    url: str
+    owner: User
+    token: str
+    other_token: str
+
+
+def api_token(user: User) -> str:
+    created = user.post("/api/v1/auth/tokens", json={"name": "epx"})
+    assert created.status_code == 201, created.text
+    return str(created.json()["token"])
+
+
+@pytest.fixture(scope="module", params=["embedded", "workers"])
+def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[Deployment]:
+    directory = tmp_path_factory.mktemp(f"epx-{request.param}")
+    if request.param == "embedded":
+        with running_server(directory, SECRET_KEY=SECRET_KEY) as url:
+            yield _deployment(url)
+        return
+    endpoint = s3_endpoint("rclone")
+    settings = {"DATABASE_URL": migrated_postgres("epx_workers"), "REDIS_URL": require_redis(),
+                "BROKER_QUEUE_PREFIX": queue_prefix(), "S3_BUCKET_NAME": new_bucket(endpoint),
+                "S3_ENDPOINT_URL": endpoint, "S3_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+                "SECRET_KEY": SECRET_KEY}
+    worker = subprocess.Popen([str(SIMDOCK), "worker", "--concurrency", "2"],
+                              env={**os.environ, **settings, "LOG_LEVEL": "WARNING"},
+                              start_new_session=True, stderr=subprocess.STDOUT,
+                              stdout=(directory / "worker.log").open("w"))
+    try:
+        with running_server(directory, **settings) as url:
+            yield _deployment(url)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(30)
+
+
+def _deployment(url: str) -> Deployment:
+    owner = register_and_login(url, "fred")
+    return Deployment(url, owner, api_token(owner), api_token(register_and_login(url, "other")))
+
+
+def test_a_two_run_job_executes_to_done_and_its_results_are_the_models_tables(
+        deployment: Deployment, tmp_path: Path) -> None:
+    seen = run_epx("workflow", deployment.url, deployment.token, tmp_path)
+    assert seen["status"] == "DONE"
+    assert len(seen["run_ids"]) == 2 and seen["job_id"] in seen["listed"]
+    assert seen["latest"] == seen["job_id"]
+    assert {row["run_id"] for row in seen["pop_size"]} == set(seen["run_ids"])
+    assert {row["pop_size"] for row in seen["pop_size"]} == {population(LOCATIONS)}
+    days = {row["sim_day"] for row in seen["infectious"]}
+    assert days == set(range(46))  # 2020-01-01 to 2020-02-15, both included
+    assert all(row["count"] >= 0 for row in seen["infectious"])
+    assert sum(row["new"] for row in seen["new_exposed"]) > 0
+    runs = seen["runs"]
+    assert [run["status"] for run in runs] == ["DONE", "DONE"]
+    assert {run["jobId"] for run in runs} == {seen["job_id"]}
+    assert {run["epxClientVersion"] for run in runs} == {"1.2.2"}
+    fred_args = [arg["flag"] for arg in runs[0]["request"]["fred_args"]]
+    assert fred_args.count("-l") == 2 and "-s" in fred_args and "-o" in fred_args
+
+
+def test_a_run_that_fails_its_first_attempt_is_retried_by_the_client_and_finishes(
+        deployment: Deployment, tmp_path: Path) -> None:
+    seen = run_epx("retry", deployment.url, deployment.token, tmp_path)
+    assert seen["status"] == "DONE" and len(seen["run_ids"]) == 1
+    assert {row["pop_size"] for row in seen["pop_size"]} == {population(LOCATIONS)}
+
+
+def test_a_running_job_is_stopped_then_deleted_and_another_user_sees_none_of_it(
+        deployment: Deployment, tmp_path: Path) -> None:
+    stopped = run_epx("stop", deployment.url, deployment.token, tmp_path / "stop")
+    assert stopped["status"] == "ERROR", stopped
+    assert stopped["stop"].startswith("stopped 1 run")
+    job_id = stopped["job_id"]
+
+    peeked = run_epx("peek", deployment.url, deployment.other_token, tmp_path / "peek",
+                     job_id=job_id)
+    assert peeked["jobs"] == [] and "404" in peeked["runs_error"]
+    assert run_epx("delete", deployment.url, deployment.other_token, tmp_path / "del-other",
+                   job_id=job_id)["deleted"] is False
+
+    assert run_epx("delete", deployment.url, deployment.token, tmp_path / "delete",
+                   job_id=job_id) == {"deleted": True}
+    again = run_epx("peek", deployment.url, deployment.token, tmp_path / "peek-own",
+                    job_id=job_id)
+    assert job_id not in again["jobs"] and "404" in again["runs_error"]
