@@ -25,9 +25,8 @@ from tests.databases import migrated_postgres
 from tests.e2e.helpers import SECRET_KEY, User, register_and_login
 from tests.e2e.servers import running_server
 from tests.epx.client import run_epx
-from tests.s3 import ACCESS_KEY
+from tests.s3 import ACCESS_KEY, new_bucket, s3_endpoint
 from tests.s3 import SECRET_KEY as S3_SECRET
-from tests.s3 import new_bucket, s3_endpoint
 
 SIMDOCK = Path(sys.executable).parent / "simdock"
 LOCATIONS = ["Loving_County_TX", "Jefferson_County_PA"]
