@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint unit contract integration e2e bench pex sim-image clean
+.PHONY: setup run test lint unit contract integration e2e pact bench pex sim-image epx-venv clean
 
 setup: $(STAMP)
 
@@ -24,7 +24,7 @@ lint: setup
 	$(BIN)/ruff check src adapters sim tests benchmarks examples
 	$(BIN)/mypy
 
-test: lint
+test: lint epx-venv
 	$(BIN)/python -m pytest -q
 
 unit: setup
@@ -53,6 +53,10 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench_recovery
 	$(BIN)/python -m benchmarks.bench_isolation
 	$(BIN)/python -m benchmarks.bench_docker
+	$(BIN)/python -m benchmarks.bench_epistemix
+
+epx-venv:
+	PYTHON=$(PYTHON) build-support/epx-venv.sh .venv-epx
 
 sim-image:
 	build-support/sim-image.sh sim:local

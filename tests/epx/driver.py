@@ -10,7 +10,10 @@ prints one JSON document with what the scenario saw. Scenarios:
   retries the failed run and the job finishes;
 - ``stop``: a slow job, stopped while it runs;
 - ``delete``: deletes job JOB_ID;
-- ``peek``: what this token sees of job JOB_ID (another user's token sees nothing).
+- ``peek``: what this token sees of job JOB_ID (another user's token sees nothing);
+- ``pact``: every call the contract records, against pact-python's mock servers: a job
+  executed and read (job 123, run 978), listed, found as the latest, its run retried
+  and the job deleted; a second job (124, run 979) stopped while it runs.
 """
 
 from __future__ import annotations
@@ -103,6 +106,24 @@ def peek(job_id: int) -> dict[str, Any]:
     return seen
 
 
+def pact(workdir: Path) -> dict[str, Any]:
+    program = workdir / "main.fred"
+    program.write_text(MAIN_FRED)
+    config = [FREDModelConfig(synth_pop=SynthPop("US_2010.v5", ["Loving_County_TX"]), seed=1)]
+    fred_job = FREDJob(fred_files=[str(program)], config=config, tags=["info_job"], run_ids=[])
+    fred_job.execute(time_out=30)
+    seen: dict[str, Any] = {"job_id": fred_job.job_id, "run_ids": list(fred_job.run_ids),
+                            "pop_size": records(fred_job.results.pop_size())}
+    seen["listed"] = [j.id for j in FREDJob.get_jobs_by_tags(["info_job"]).jobs]
+    seen["latest"] = FREDJob.get_latest_job(["info_job"]).job_id
+    seen["retried"] = fred_job._retry_runs(list(fred_job.run_ids))
+    fred_job.delete(interactive=False)
+    running = FREDJob(fred_files=[str(program)], config=config, tags=["stop_job"], run_ids=[])
+    running.execute()
+    seen["stop"] = running.stop()
+    return seen
+
+
 def main() -> None:
     scenario, api_url, token, workdir = sys.argv[1:5]
     os.environ["EPX_STORAGE_DIR"] = str(Path(workdir) / "epx")
@@ -112,7 +133,8 @@ def main() -> None:
     job_id = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     outcome = {"workflow": lambda: workflow(Path(workdir)),
                "retry": lambda: retry(Path(workdir)), "stop": lambda: stop(Path(workdir)),
-               "delete": lambda: delete(job_id), "peek": lambda: peek(job_id)}[scenario]()
+               "delete": lambda: delete(job_id), "peek": lambda: peek(job_id),
+               "pact": lambda: pact(Path(workdir))}[scenario]()
     print("EPX-RESULT " + json.dumps(outcome))
 
 
