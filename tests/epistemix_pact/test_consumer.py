@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from pact import Pact
 
+from tests.epistemix_pact.interactions import S3_PORT, TOKEN, define, results_zip_interaction
 from tests.epx.client import run_epx
-from tests.pact.interactions import S3_PORT, TOKEN, define, results_zip_interaction
 
 ROOT = Path(__file__).resolve().parents[2]
 PACTS = ROOT / "pacts"
