@@ -55,6 +55,9 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench_docker
 	$(BIN)/python -m benchmarks.bench_epistemix
 
+pact: setup epx-venv
+	PACT_DO_NOT_TRACK=true SIMDOCK_RECORD_PACT=1 $(BIN)/python -m pytest -q tests/epistemix_pact
+
 epx-venv:
 	PYTHON=$(PYTHON) build-support/epx-venv.sh .venv-epx
 
