@@ -25,6 +25,11 @@ def require_service(name: str, host: str, port: int) -> None:
     pytest.skip(reason)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """pact-python reports usage unless told not to; tests send nothing outside."""
+    os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Drop the scratch PostgreSQL databases the session created."""
     from tests import databases
