@@ -289,6 +289,58 @@ def test_update_stores_changed_tags_name_and_metadata(uow_factory: UnitOfWorkFac
     assert stored.number == changed.number
 
 
+def test_an_open_job_keeps_its_input_files_and_an_update_never_changes_its_run_count(
+        uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user(), Job(id="job-1", owner_id="usr-a", simulation_type="fred",
+                                  kind=JobKind.OPEN, run_count=0, created_at=T0))
+    assert get_job(uow_factory, "job-1").input_files == {}
+    with uow_factory() as uow:
+        stale = uow.jobs.get("job-1")
+        assert stale is not None
+        assert uow.jobs.reserve_runs("job-1", 3) == 0
+        stale.input_files = {"inputs.zip": "jobs/job-1/inputs/inputs.zip"}
+        uow.jobs.update(stale)  # read before the reservation: its run count is stale
+        uow.commit()
+    stored = get_job(uow_factory, "job-1")
+    assert stored.kind is JobKind.OPEN and stored.run_count == 3
+    assert stored.input_files == {"inputs.zip": "jobs/job-1/inputs/inputs.zip"}
+    with uow_factory() as uow:
+        found = uow.jobs.get_by_number(stored.number or 0)
+        assert found is not None and found.input_files == stored.input_files
+
+
+def test_reservations_of_runs_follow_each_other_and_an_unknown_job_is_not_found(
+        uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user(), job("job-1", run_count=2))
+    with uow_factory() as uow:
+        assert uow.jobs.reserve_runs("job-1", 5) == 2
+        assert uow.jobs.reserve_runs("job-1", 1) == 7
+        with pytest.raises(NotFound):
+            uow.jobs.reserve_runs("job-404", 1)
+        uow.commit()
+    assert get_job(uow_factory, "job-1").run_count == 8
+    with uow_factory() as uow:
+        uow.jobs.reserve_runs("job-1", 10)  # not committed: rolled back
+    assert get_job(uow_factory, "job-1").run_count == 8
+
+
+def test_jobs_are_listed_by_every_tag_and_a_creation_window(
+        uow_factory: UnitOfWorkFactory) -> None:
+    save(uow_factory, user(),
+         job("job-1", tags=("a", "b"), created_at=at(0)),
+         job("job-2", tags=("a",), created_at=at(10)),
+         job("job-3", tags=("a", "b", "c"), created_at=at(20)))
+    with uow_factory() as uow:
+        def ids(**filters: Any) -> list[str]:
+            return sorted(j.id for j in uow.jobs.list(JobQuery(**filters)).items)
+
+        assert ids(tags=("a", "b")) == ["job-1", "job-3"]
+        assert ids(tag="c", tags=("a",)) == ["job-3"]
+        assert ids(created_from=at(10)) == ["job-2", "job-3"]
+        assert ids(created_before=at(10)) == ["job-1"]
+        assert ids(tags=("b",), created_from=at(5), created_before=at(25)) == ["job-3"]
+
+
 @pytest.mark.parametrize("spec", [
     Payload(inline={"base": {"a": 1}, "grid": [["z", [1, 2]], ["b", ["x", "y"]]]}, size=60),
     Payload(blob_key="jobs/job-1/spec.json", size=250_000),

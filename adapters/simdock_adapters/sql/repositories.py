@@ -129,6 +129,23 @@ def _guarded_update_statement(table: sa.Table) -> sa.Update:
 
 
 @functools.cache
+def _jobs_with_tags(dialect: str) -> sa.Select[Any]:
+    """Jobs with their tags: built once per dialect (building it costs more than running it)."""
+    return sa.select(*JOB_FIELDS, tag_list(dialect))
+
+
+@functools.cache
+def _job_by(dialect: str, column: str) -> sa.Select[Any]:
+    """One job with its tags, by ``:key`` in ``column`` (id or number)."""
+    return _jobs_with_tags(dialect).where(jobs.c[column] == sa.bindparam("key"))
+
+
+_RUN_BY_NUMBER = sa.select(runs).where(runs.c.number == sa.bindparam("number"))
+_RUNS_OF_JOB = (sa.select(runs).where(runs.c.job_id == sa.bindparam("job"))
+                .order_by(runs.c.run_index))
+
+
+@functools.cache
 def _by_id(table: sa.Table) -> sa.Select[Any]:
     return sa.select(table).where(table.c.id == sa.bindparam("id"))
 
@@ -212,18 +229,15 @@ class SqlJobRepository(_SqlRepository):
                 {"job_id": job.id, "tag": tag, "position": i} for i, tag in enumerate(job.tags)])
 
     def _with_tags(self) -> sa.Select[Any]:
-        return sa.select(*JOB_FIELDS, tag_list(self.dialect))
+        return _jobs_with_tags(self.dialect)
 
     @staticmethod
     def _entity(row: sa.Row[Any]) -> Job:
         return mappers.job_entity(row, tags_of(row))
 
-    def _one(self, condition: sa.ColumnElement[bool]) -> Job | None:
-        row = self.connection.execute(self._with_tags().where(condition)).first()
-        return self._entity(row) if row is not None else None
-
     def get(self, job_id: str) -> Job | None:
-        return self._one(jobs.c.id == job_id)
+        row = self.connection.execute(_job_by(self.dialect, "id"), {"key": job_id}).first()
+        return self._entity(row) if row is not None else None
 
     def get_many(self, job_ids: Sequence[str]) -> dict[str, Job]:
         if not job_ids:
@@ -233,7 +247,8 @@ class SqlJobRepository(_SqlRepository):
         return {row.id: self._entity(row) for row in rows}
 
     def get_by_number(self, number: int) -> Job | None:
-        return self._one(jobs.c.number == number)
+        row = self.connection.execute(_job_by(self.dialect, "number"), {"key": number}).first()
+        return self._entity(row) if row is not None else None
 
     def list(self, query: JobQuery) -> Page[Job]:
         conditions = job_filters(query)
@@ -325,16 +340,13 @@ class SqlRunRepository(_SqlRepository):
                 return str(existing.id)
         return "?"
 
-    def _one(self, condition: sa.ColumnElement[bool]) -> Run | None:
-        row = self.connection.execute(sa.select(runs).where(condition)).first()
-        return mappers.run_entity(row) if row is not None else None
-
     def get(self, run_id: str) -> Run | None:
         row = self.connection.execute(_by_id(runs), {"id": run_id}).first()
         return mappers.run_entity(row) if row is not None else None
 
     def get_by_number(self, number: int) -> Run | None:
-        return self._one(runs.c.number == number)
+        row = self.connection.execute(_RUN_BY_NUMBER, {"number": number}).first()
+        return mappers.run_entity(row) if row is not None else None
 
     def get_with_job(self, run_id: str) -> tuple[Run, Job] | None:
         row = self.connection.execute(_run_with_job(self.dialect), {"id": run_id}).first()
@@ -343,8 +355,7 @@ class SqlRunRepository(_SqlRepository):
         return mappers.run_entity(row), mappers.job_entity(row, tags_of(row), prefix="j_")
 
     def for_job(self, job_id: str) -> list[Run]:
-        rows = self.connection.execute(
-            sa.select(runs).where(runs.c.job_id == job_id).order_by(runs.c.run_index))
+        rows = self.connection.execute(_RUNS_OF_JOB, {"job": job_id})
         return [mappers.run_entity(row) for row in rows]
 
     def list(self, query: RunQuery) -> Page[Run]:
