@@ -15,6 +15,7 @@ which is not FRED but reads the same arguments and writes outputs in FRED 11's l
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 import subprocess
@@ -35,6 +36,8 @@ from simdock.handlers import ProgressCallback, SimulationHandler
 #: results archives the epx client reads).
 OUTPUTS = Path("work/outputs")
 INPUT_ARCHIVE = "inputs.zip"
+#: The stand-in model run when no FRED program is configured (not FRED).
+STANDIN = "simdock_sim.fred_standin"
 _FLAG = re.compile(r"^--?[A-Za-z][A-Za-z0-9_-]{0,63}$")
 #: Flags simdock sets itself: where outputs go is not the request's to choose.
 _RESERVED = frozenset({"-d", "--directory"})
@@ -82,7 +85,12 @@ class FredHandler(SimulationHandler):
     def _program(self) -> list[str]:
         if self.binary:
             return [self.binary]
-        return [sys.executable, "-m", "simdock_sim.fred_standin"]
+        # By its file: where this handler runs (a handler container, whose interpreter
+        # knows simdock's modules only as paths added at run time) it is all it needs.
+        spec = importlib.util.find_spec(STANDIN)
+        if spec is None or spec.origin is None:
+            raise ExecutionError(f"neither FRED_BINARY nor the stand-in {STANDIN} is installed")
+        return [sys.executable, spec.origin]
 
 
 def fred_arguments(parameters: Mapping[str, Any]) -> list[str]:
