@@ -44,12 +44,17 @@ def engine() -> Any:
 
 def probe_image() -> str:
     """The probe image, built on sim:local on first use."""
-    client = engine()
-    if PROBE_IMAGE not in _built:
-        client.images.build(path=str(Path(__file__).parent / "images" / "probe"),
-                            tag=PROBE_IMAGE, rm=True, network_mode="none")
-        _built.add(PROBE_IMAGE)
-    return PROBE_IMAGE
+    return built_image("probe")
+
+
+def built_image(name: str) -> str:
+    """The test image ``tests/images/<name>`` (built on sim:local), built on first use."""
+    tag = PROBE_IMAGE if name == "probe" else f"simdock-{name}:test"
+    if tag not in _built:
+        engine().images.build(path=str(Path(__file__).parent / "images" / name), tag=tag,
+                              rm=True, network_mode="none")
+        _built.add(tag)
+    return tag
 
 
 def containers_of(run_id: str) -> list[Any]:

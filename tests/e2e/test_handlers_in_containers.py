@@ -9,9 +9,9 @@ import zipfile
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from tests.containers import engine
+from tests.e2e.fred_jobs import run_fred_job
 from tests.e2e.helpers import SECRET_KEY, User, register_and_login, wait_for_run
 from tests.e2e.servers import running_server
 
@@ -66,34 +66,9 @@ def test_a_silent_handler_in_a_container_is_stopped_by_a_cancel(user: User) -> N
 
 def test_a_fred_run_of_the_epistemix_api_executes_in_a_container_with_its_inputs(
         user: User) -> None:
-    token = user.post("/api/v1/auth/tokens", json={"name": "epx"}).json()["token"]
-    headers = {"Offline-Token": f"Bearer {token}", "fredcli-version": "0.4.0"}
-    job_id = requests.post(user.url("/jobs/register"), json={"tags": ["c"]}, headers=headers,
-                           timeout=30).json()["id"]
-    url = requests.post(user.url("/jobs"), headers=headers, timeout=30, json={
-        "jobId": job_id, "context": "job", "type": "input"}).json()["url"]
-    inputs = io.BytesIO()
-    with zipfile.ZipFile(inputs, "w") as archive:
-        archive.writestr("main.fred", "transmissibility = 0.5\n")
-    assert requests.put(url, data=inputs.getvalue(), timeout=30).status_code == 200
-    request = {"jobId": job_id, "fredArgs": [{"flag": "-p", "value": "main.fred"},
-                                             {"flag": "-s", "value": "3"},
-                                             {"flag": "-l", "value": "Loving_County_TX"}]}
-    answer = requests.post(user.url("/runs"), json={"runRequests": [request]},
-                           headers=headers, timeout=30)
-    assert answer.status_code == 200, answer.text
-    deadline = time.monotonic() + 120
-    while True:
-        (run,) = requests.get(user.url("/runs"), params={"job_id": job_id}, headers=headers,
-                              timeout=30).json()["runs"]
-        if run["status"] in {"DONE", "ERROR"}:
-            break
-        assert time.monotonic() < deadline, run
-        time.sleep(0.2)
-    (link,) = requests.get(user.url("/jobs/results"), params={"job_id": job_id},
-                           headers=headers, timeout=30).json()["urls"]
-    with zipfile.ZipFile(io.BytesIO(requests.get(link["url"], timeout=30).content)) as archive:
-        files = {name: archive.read(name) for name in archive.namelist()}
+    run, files = run_fred_job(user, "transmissibility = 0.5\n", [
+        {"flag": "-p", "value": "main.fred"}, {"flag": "-s", "value": "3"},
+        {"flag": "-l", "value": "Loving_County_TX"}])
     assert run["status"] == "DONE", files.get("work/outputs/logs.txt")
     popsize = files["work/outputs/DAILY/Popsize.txt"].decode().split()
     assert popsize[:2] == ["0", "2638"]  # the stand-in's population of Loving_County_TX
