@@ -50,6 +50,9 @@ LAST_LINES = 20
 class FredHandler(SimulationHandler):
     """Executes one FRED run; ``binary`` is the FRED program, None for the stand-in."""
 
+    #: The epx client lists a run's results as soon as it sees it finished.
+    archives_results = True
+
     def __init__(self, binary: str | None = None, limits: ArchiveLimits | None = None) -> None:
         self.binary = binary
         self.limits = limits or ArchiveLimits()

@@ -35,6 +35,11 @@ ProgressCallback = Callable[[float], None]
 class SimulationHandler(ABC):
     """Executes one run of a simulation type."""
 
+    #: Whether each run's results archive (a zip of what its attempt left) is built as the
+    #: run ends, so that it is ready when the run is seen finished; otherwise it is built
+    #: on first demand.
+    archives_results: ClassVar[bool] = False
+
     @abstractmethod
     def execute(
         self,

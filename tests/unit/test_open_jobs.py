@@ -22,6 +22,7 @@ from simdock.errors import (
     UnknownSimulationType,
     ValidationError,
 )
+from simdock.handlers import SimulationHandler
 from simdock.platform import Limits
 from simdock.ports import RunContext
 from simdock.usecases import archives, cancel, queries, retry
@@ -224,3 +225,26 @@ def test_stopping_runs_says_which_were_stopped_and_which_had_finished(tmp_path: 
     stopped, finished = cancel.cancel_runs([queued[0].number, done[0].number], OWNER, platform)
     assert stopped == [queued[0].id] and list(finished) == [done[0].id]
     assert queries.get_run(queued[0].id, OWNER, platform).status is RunStatus.CANCELLED
+
+
+class ArchivedHandler(SimulationHandler):
+    """Stands for a handler whose runs' archives are built as they end (FRED's)."""
+
+    archives_results = True
+
+    def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
+                progress_callback: Any = None) -> Any:
+        raise AssertionError("the fake executor runs the model function instead")
+
+
+def test_a_handler_may_have_its_runs_archived_as_they_end(tmp_path: Path) -> None:
+    platform = platform_with_model()
+    platform.simulations.register("fred", ArchivedHandler())
+    job = registered(platform, tmp_path)
+    runs = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}, {"fail": 1}]),
+                    platform)
+    other = submit_run(SubmitRun(OWNER, "echo", {"x": 1}), platform)
+    platform.dispatcher.drain()
+    for run in runs:  # finished, failed or not: ready before anyone asks
+        assert platform.blobs.exists(f"runs/{run.id}/results/attempt-1.zip")
+    assert platform.blobs.list(f"runs/{other.run_ids[0]}/results/") == []

@@ -17,6 +17,7 @@ from simdock.domain.images import image_of
 from simdock.errors import ConcurrencyConflict, ExecutionError, RunCancelled, SimdockError
 from simdock.platform import Platform
 from simdock.ports import ExecutionTask, UnitOfWork
+from simdock.usecases.archives import results_archive
 from simdock.usecases.context import ExecutionContext
 from simdock.usecases.leases import lease_until
 from simdock.usecases.queries import run_parameters, run_resources
@@ -24,6 +25,7 @@ from simdock.usecases.queries import run_parameters, run_resources
 log = logging.getLogger(__name__)
 
 RECORD_ATTEMPTS = 5
+NOT_HELD = "no longer held by this worker"
 
 
 @dataclass
@@ -60,7 +62,7 @@ def execute_claimed(run: Run, platform: Platform) -> Outcome:
     """
     outcome = Outcome(run)
     if not platform.held.holds(run):
-        outcome.error = "no longer held by this worker"
+        outcome.error = NOT_HELD
         return outcome
     context = ExecutionContext(run.id, run.job_id, platform, run.attempts, run.worker)
     platform.track(run.id, context)
@@ -97,7 +99,20 @@ def execute_claimed(run: Run, platform: Platform) -> Outcome:
     if outcome.error is not None and outcome.result is not None:
         platform.payloads.discard(outcome.result)
         outcome.result = None
+    _archive(run, outcome, platform)
     return outcome
+
+
+def _archive(run: Run, outcome: Outcome, platform: Platform) -> None:
+    """Build the run's results archive now, before it is seen finished, where its handler
+    asks for that; a failure here leaves it to be built on first demand."""
+    handler = platform.simulations.find(run.simulation_type)
+    if handler is None or not handler.archives_results or outcome.error == NOT_HELD:
+        return
+    try:
+        results_archive(run, platform)
+    except (SimdockError, OSError) as exc:
+        log.warning("could not build the results archive of run %s: %s", run.id, exc)
 
 
 def _keep_what_it_left(context: ExecutionContext) -> None:
