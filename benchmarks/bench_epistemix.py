@@ -26,7 +26,7 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.bench_http import BIN, free_port, wait_for, wrk_median
+from benchmarks.bench_http import BIN, api_token, bare_baseline, free_port, wait_for, wrk_median
 from benchmarks.measure import machine
 from benchmarks.pg import drop, scratch_database
 
@@ -89,12 +89,7 @@ def main() -> None:
     load = (args.repeat, args.seconds, args.connections)
     try:
         wait_for(f"{base}/live")
-        requests.post(f"{base}/api/v1/auth/register",
-                      json={"email": "bench@example.com", "password": "benchmark-password"})
-        access = requests.post(f"{base}/api/v1/auth/login", json={
-            "email": "bench@example.com", "password": "benchmark-password"}).json()
-        token = requests.post(f"{base}/api/v1/auth/tokens", json={"name": "bench"}, headers={
-            "Authorization": f"Bearer {access['access_token']}"}).json()["token"]
+        token = api_token(base)
         headers = {**HEADERS, "Offline-Token": f"Bearer {token}"}
         auth = [item for key, value in headers.items() for item in ("-H", f"{key}: {value}")]
         scripts = {}
@@ -119,18 +114,7 @@ def main() -> None:
         server.wait(20)
         drop(url)
         shutil.rmtree(tmp, ignore_errors=True)
-    port = free_port()
-    bare = subprocess.Popen([str(BIN / "gunicorn"), "-k", "gthread", "-w", str(args.workers),
-                             "--threads", str(args.threads), "-b", f"127.0.0.1:{port}",
-                             "--no-control-socket", "benchmarks.bare_app:app"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/constant")
-        results["bare Flask constant (baseline)"] = wrk_median(
-            args.repeat, f"http://127.0.0.1:{port}/constant", args.seconds, args.connections)
-    finally:
-        bare.terminate()
-        bare.wait(20)
+    results["bare Flask constant (baseline)"] = bare_baseline(args)
     report(results, args, before)
 
 

@@ -81,6 +81,32 @@ def _ms(match: re.Match[str] | None) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
+def api_token(base: str) -> str:
+    """An API token of a fresh benchmark user of the server at ``base``."""
+    requests.post(f"{base}/api/v1/auth/register",
+                  json={"email": "bench@example.com", "password": "benchmark-password"})
+    access = requests.post(f"{base}/api/v1/auth/login", json={
+        "email": "bench@example.com", "password": "benchmark-password"}).json()["access_token"]
+    return str(requests.post(f"{base}/api/v1/auth/tokens", json={"name": "bench"},
+                             headers={"Authorization": f"Bearer {access}"}).json()["token"])
+
+
+def bare_baseline(args: argparse.Namespace) -> dict[str, float]:
+    """wrk's medians on a bare Flask endpoint returning a constant, served as simdock is."""
+    port = free_port()
+    bare = subprocess.Popen([str(BIN / "gunicorn"), "-k", "gthread", "-w", str(args.workers),
+                             "--threads", str(args.threads), "-b", f"127.0.0.1:{port}",
+                             "--no-control-socket", "benchmarks.bare_app:app"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/constant")
+        return wrk_median(args.repeat, f"http://127.0.0.1:{port}/constant", args.seconds,
+                          args.connections)
+    finally:
+        bare.terminate()
+        bare.wait(20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
@@ -104,13 +130,7 @@ def main() -> None:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(f"{base}/live")
-        requests.post(f"{base}/api/v1/auth/register",
-                      json={"email": "bench@example.com", "password": "benchmark-password"})
-        token = requests.post(f"{base}/api/v1/auth/tokens", json={"name": "bench"}, headers={
-            "Authorization": "Bearer " + requests.post(
-                f"{base}/api/v1/auth/login", json={"email": "bench@example.com",
-                                                   "password": "benchmark-password"}
-            ).json()["access_token"]}).json()["token"]
+        token = api_token(base)
         auth = ["-H", f"Authorization: Bearer {token}"]
         run_id = requests.post(f"{base}/api/v1/jobs", json={"simulation_type": "noop"},
                                headers={"Authorization": f"Bearer {token}"}).json()["jobs"][0]
@@ -127,18 +147,7 @@ def main() -> None:
         server.terminate()
         server.wait(20)
         drop(url)
-    port = free_port()
-    bare = subprocess.Popen([str(BIN / "gunicorn"), "-k", "gthread", "-w", str(args.workers),
-                             "--threads", str(args.threads), "-b", f"127.0.0.1:{port}",
-                             "--no-control-socket", "benchmarks.bare_app:app"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/constant")
-        results["bare Flask constant (baseline)"] = wrk_median(
-            args.repeat, f"http://127.0.0.1:{port}/constant", args.seconds, args.connections)
-    finally:
-        bare.terminate()
-        bare.wait(20)
+    results["bare Flask constant (baseline)"] = bare_baseline(args)
     baseline = results["bare Flask constant (baseline)"]["rate"]
     print(f"gunicorn gthread, {args.workers} workers x {args.threads} threads, PostgreSQL; wrk "
           f"-c{args.connections} for {args.seconds} s each, median of {max(3, args.repeat)}")
