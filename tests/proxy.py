@@ -4,6 +4,11 @@
 connection to the target. ``stop()`` closes the listener and every connection it
 carries, as a database host that goes down would; ``start()`` listens again on the
 same port, so clients holding the old address reach the service again.
+
+With ``peer_timeout``, a client that stops answering (its host lost: no packet
+gets back) has its connection dropped after about that many seconds, as the
+service itself would by TCP keepalive and user timeout: what it held on the
+service (a transaction, its locks) is let go.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from typing import Self
 
 
 class TcpProxy:
-    def __init__(self, target: tuple[str, int], host: str = "127.0.0.1") -> None:
-        """``host``: the address to listen on (a test's own network namespace's peer)."""
+    def __init__(self, target: tuple[str, int], host: str = "127.0.0.1",
+                 peer_timeout: float | None = None) -> None:
+        """``host``: the address to listen on (a test's own network namespace's peer);
+        ``peer_timeout``: seconds after which a client that stopped answering is dropped."""
         self.target = target
         self.host = host
+        self.peer_timeout = peer_timeout
         self.port = 0
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
@@ -76,6 +84,8 @@ class TcpProxy:
                 _close(client)
                 continue
             upstream.settimeout(None)
+            if self.peer_timeout is not None:
+                _drop_when_silent(client, self.peer_timeout)
             with self._lock:
                 if self._listener is not listener:  # stopped meanwhile
                     _close(client)
@@ -97,6 +107,17 @@ class TcpProxy:
                 self._sockets.discard(sink)
             _close(source)
             _close(sink)
+
+
+def _drop_when_silent(sock: socket.socket, seconds: float) -> None:
+    """Keepalive probes once the connection is idle, and a user timeout for data left
+    unacknowledged: either way, a peer silent for about ``seconds`` ends the connection."""
+    idle = max(1, int(seconds / 2))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, max(1, int(seconds) - idle))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(seconds * 1000))
 
 
 def _close(sock: socket.socket) -> None:

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(10, ge=1, le=1000)
     database_max_overflow: int = Field(20, ge=0, le=1000)
     database_pool_timeout: float = Field(30.0, gt=0)
+    database_idle_transaction_seconds: float = Field(
+        30.0, ge=0, le=24 * 3600, description="PostgreSQL ends a transaction left idle this "
+        "long (its client lost with its host, or stuck), releasing the runs it had locked "
+        "for other workers (0: never)")
     auto_migrate: bool | None = Field(
         None, description="Upgrade the schema on start (default: yes unless production)")
     artifacts_path: str = Field("./simdock-artifacts",

@@ -38,6 +38,11 @@ from tests.s3 import ACCESS_KEY, SECRET_KEY, new_bucket, s3_endpoint
 SIMDOCK = Path(sys.executable).parent / "simdock"
 RUNS = 60
 HEAT = {"spatial_steps": 2001, "time_steps": 400, "end_time": 1e-6}
+#: A service reached through a host's proxy drops a connection whose host stopped
+#: answering after this many seconds, as PostgreSQL does (after a minute) with the TCP
+#: keepalive and user timeout simdock gives its sessions: a lost worker's transaction,
+#: cut in the middle of a message, ends with it and its locks are released.
+PEER_TIMEOUT = 3.0
 
 
 def require_namespaces() -> None:
@@ -70,7 +75,7 @@ class Host:
         its peer address."""
         parts = urlsplit(url)
         assert parts.hostname == "127.0.0.1" and parts.port is not None
-        proxy = TcpProxy(("127.0.0.1", parts.port), host=self.peer)
+        proxy = TcpProxy(("127.0.0.1", parts.port), host=self.peer, peer_timeout=PEER_TIMEOUT)
         proxy.start()
         self.proxies.append(proxy)
         credentials = f"{parts.username}@" if parts.username else ""

@@ -13,6 +13,16 @@ from sqlalchemy.engine import Engine, make_url
 from simdock.errors import ServiceUnavailable, ValidationError
 from simdock_adapters.urls import masked_url
 
+#: A PostgreSQL transaction idle this long is ended by the server (see make_engine).
+IDLE_TRANSACTION_SECONDS = 30.0
+#: TCP keepalive (seconds idle, between probes, probes) and user timeout (seconds data
+#: may stay unacknowledged) on both ends of a PostgreSQL connection: a peer lost with its
+#: host is noticed in about a minute, not hours. The server then ends the lost peer's
+#: session, which idle_in_transaction_session_timeout alone does not do for a session cut
+#: in the middle of a message.
+KEEPALIVE = (30, 10, 3)
+USER_TIMEOUT_SECONDS = 60
+
 
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for ``postgresql://`` and ``postgres://`` URLs."""
@@ -24,8 +34,16 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20,
-                pool_timeout: float = 30.0, echo: bool = False) -> Engine:
-    """An engine for ``url``: SQLite in WAL mode with foreign keys, or pooled PostgreSQL."""
+                pool_timeout: float = 30.0, echo: bool = False,
+                idle_transaction_seconds: float = IDLE_TRANSACTION_SECONDS) -> Engine:
+    """An engine for ``url``: SQLite in WAL mode with foreign keys, or pooled PostgreSQL.
+
+    On PostgreSQL, ``idle_transaction_seconds`` (0: never) bounds how long the server
+    keeps a transaction whose client sends nothing: a worker whose host is lost in the
+    middle of a claim leaves its connection open (nothing tells the server), and the
+    queued runs it had locked would be skipped by every other worker's claim for as
+    long as that connection lives.
+    """
     try:
         parsed = make_url(normalise_url(url))
     except (sa.exc.ArgumentError, ValueError):
@@ -48,13 +66,31 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20,
         # and without the test each would fail one request with a 503 before the pool
         # notices. The ping costs one round trip per checkout, not per statement.
         options.update(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
-                       pool_recycle=1800, pool_pre_ping=True,
-                       connect_args={"connect_timeout": 10}, use_insertmanyvalues=False)
+                       pool_recycle=1800, pool_pre_ping=True, use_insertmanyvalues=False,
+                       connect_args=_postgres_connect_args(parsed.query.get("options"),
+                                                           idle_transaction_seconds))
         return sa.create_engine(parsed, **options)
     raise ValidationError(
         f"unsupported database {parsed.get_backend_name()!r} in DATABASE_URL; "
         "use sqlite:///PATH or postgresql://USER@HOST/DB"
     )
+
+
+def _postgres_connect_args(url_options: str | tuple[str, ...] | None,
+                           idle_transaction_seconds: float) -> dict[str, Any]:
+    """libpq's connection parameters: a connect timeout, keepalives from this side, and
+    session settings for the server's side (after any ``options`` the URL gives)."""
+    idle, interval, count = KEEPALIVE
+    user_timeout = USER_TIMEOUT_SECONDS * 1000
+    settings = [f"-c tcp_keepalives_idle={idle}", f"-c tcp_keepalives_interval={interval}",
+                f"-c tcp_keepalives_count={count}", f"-c tcp_user_timeout={user_timeout}"]
+    if idle_transaction_seconds > 0:
+        milliseconds = max(1, round(idle_transaction_seconds * 1000))
+        settings.append(f"-c idle_in_transaction_session_timeout={milliseconds}")
+    given = [url_options] if isinstance(url_options, str) else list(url_options or ())
+    return {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": idle,
+            "keepalives_interval": interval, "keepalives_count": count,
+            "tcp_user_timeout": user_timeout, "options": " ".join([*settings, *given])}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

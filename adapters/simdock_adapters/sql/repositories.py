@@ -198,7 +198,9 @@ _QUEUED_OF_JOB = (sa.select(runs)
                   .where(_IS_QUEUED, runs.c.owner_id == sa.bindparam("owner"),
                          runs.c.job_id == sa.bindparam("job"))
                   .order_by(runs.c.run_index).limit(sa.bindparam("limit")))
-_QUEUED_OF_JOB_SKIP_LOCKED = _QUEUED_OF_JOB.with_for_update(skip_locked=True)
+# FOR NO KEY UPDATE: a claim changes no key, so it neither waits for nor skips a run that
+# is only referenced by an unfinished insert (a log line, a metric point of its worker).
+_QUEUED_OF_JOB_SKIP_LOCKED = _QUEUED_OF_JOB.with_for_update(skip_locked=True, key_share=True)
 
 
 class SqlJobRepository(_SqlRepository):
@@ -392,7 +394,7 @@ class SqlRunRepository(_SqlRepository):
               lease_until: datetime | None = None) -> Run | None:
         statement = sa.select(runs).where(runs.c.id == run_id)
         if self.dialect == "postgresql":
-            statement = statement.with_for_update()
+            statement = statement.with_for_update(key_share=True)
         return self._start(self.connection.execute(statement).first(), worker, now,
                            lease_until)
 

@@ -1,0 +1,113 @@
+"""A worker lost in the middle of a claim does not keep the runs it had locked.
+
+When a worker's host is lost, nothing tells PostgreSQL: the connection stays
+open and its transaction idle, holding the row locks of the queued runs it was
+claiming. Every other worker's claim skips locked rows, so those runs would wait
+for as long as the connection lives. The server ends such a transaction after
+DATABASE_IDLE_TRANSACTION_SECONDS and the runs go to the other workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import simdock
+from simdock.domain import RunStatus
+from simdock.fair_queue import FairQueue
+from simdock_adapters.sql import SqlUnitOfWork, make_engine
+from tests.databases import migrated_postgres
+
+HEAT = {"spatial_steps": 11, "time_steps": 10}
+
+
+def claim_within(seconds: float, dock: simdock.Dock, worker: str) -> list[str]:
+    """The ids of the runs ``worker`` claims, trying until it gets some or time is up."""
+    platform = dock.platform
+    queue = FairQueue()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now = platform.clock.now()
+        with platform.uow() as uow:
+            claimed = queue.claim(uow, worker, now, 10, now + timedelta(seconds=60))
+            uow.commit()
+        if claimed:
+            return [run.id for run in claimed]
+        time.sleep(0.1)
+    return []
+
+
+def test_runs_locked_by_a_lost_worker_are_claimed_once_its_transaction_is_ended(
+        tmp_path: Path) -> None:
+    url = migrated_postgres("lost_transactions")
+    with simdock.connect(url, dispatch="database", artifacts_path=str(tmp_path),
+                         database_idle_transaction_seconds=1) as dock:
+        sweep = dock.sweep("heat1d", grid={"diffusivity": [0.01, 0.02]}, base=HEAT)
+        # The lost worker's engine is made as every worker's is, from the same setting.
+        engine = make_engine(url, pool_size=1, idle_transaction_seconds=1)
+        lost = SqlUnitOfWork(engine)
+        try:
+            lost.__enter__()
+            now = dock.platform.clock.now()
+            held = FairQueue().claim(lost, "lost-host:1", now, 10, now + timedelta(seconds=60))
+            assert len(held) == 2  # claimed, never committed: its host is gone
+
+            taken = claim_within(10, dock, "other-host:2")
+        finally:
+            with contextlib.suppress(Exception):
+                lost.__exit__(None, None, None)
+            engine.dispose()
+        assert sorted(taken) == sorted(run.id for run in held)
+        with dock.platform.uow() as uow:
+            runs = uow.runs.for_job(sweep.id)
+        assert {(r.status, r.worker, r.attempts) for r in runs} == {
+            (RunStatus.RUNNING, "other-host:2", 1)}
+
+
+def test_without_the_bound_the_locked_runs_stay_out_of_reach(tmp_path: Path) -> None:
+    """What the bound is for: with it off (0), the claim of a lost worker is never undone
+    while its connection lives."""
+    url = migrated_postgres("lost_transactions")
+    with simdock.connect(url, dispatch="database", artifacts_path=str(tmp_path),
+                         database_idle_transaction_seconds=0) as dock:
+        dock.sweep("heat1d", grid={"diffusivity": [0.01]}, base=HEAT)
+        engine = make_engine(url, pool_size=1, idle_transaction_seconds=0)
+        lost = SqlUnitOfWork(engine)
+        try:
+            lost.__enter__()
+            now = dock.platform.clock.now()
+            assert FairQueue().claim(lost, "lost-host:1", now, 10, now + timedelta(seconds=60))
+            assert claim_within(3, dock, "other-host:2") == []
+        finally:
+            with contextlib.suppress(Exception):
+                lost.__exit__(None, None, None)
+            engine.dispose()
+
+
+def test_a_run_whose_lost_worker_was_writing_its_logs_is_claimed_at_once(
+        tmp_path: Path) -> None:
+    """A lost worker's unfinished log insert only references its run (a key-share lock):
+    the run, taken back, is claimed at once, even with the bound off."""
+    url = migrated_postgres("lost_transactions")
+    with simdock.connect(url, dispatch="database", artifacts_path=str(tmp_path),
+                         database_idle_transaction_seconds=0) as dock:
+        dock.sweep("heat1d", grid={"diffusivity": [0.01]}, base=HEAT)
+        [run_id] = claim_within(3, dock, "lost-host:1")
+        engine = make_engine(url, pool_size=1, idle_transaction_seconds=0)
+        lost = SqlUnitOfWork(engine)
+        try:
+            lost.__enter__()
+            lost.logs.append(run_id, [(dock.platform.clock.now(), "stdout", "step 1")])
+            with dock.platform.uow() as uow:  # its lease lapsed: taken back
+                run = uow.runs.get(run_id)
+                assert run is not None
+                run.requeue(dock.platform.clock.now())
+                uow.runs.update(run)
+                uow.commit()
+            assert claim_within(3, dock, "other-host:2") == [run_id]
+        finally:
+            with contextlib.suppress(Exception):
+                lost.__exit__(None, None, None)
+            engine.dispose()
