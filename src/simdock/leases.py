@@ -3,6 +3,9 @@
 Each is held at one attempt; the heartbeat renews the leases of exactly these
 (:mod:`simdock.usecases.leases`), and forgets those the store says are no
 longer this process's (cancelled, or taken back after the lease lapsed).
+Claims whose commit went unanswered (the store went away at that moment) are
+kept apart as unconfirmed: the store may have made them, and the heartbeat
+undoes those it did once it answers again.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ class HeldRuns:
 
     def __init__(self) -> None:
         self._held: dict[str, int] = {}
+        self._unconfirmed: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def hold(self, runs: Iterable[Run]) -> None:
@@ -37,3 +41,20 @@ class HeldRuns:
     def snapshot(self) -> dict[str, int]:
         with self._lock:
             return dict(self._held)
+
+    def unconfirmed(self, runs: Iterable[Run]) -> None:
+        """Claims this process made but cannot tell were committed: it is not executing
+        them, whatever the store recorded."""
+        with self._lock:
+            self._unconfirmed.update((run.id, run.attempts) for run in runs)
+
+    def unconfirmed_snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._unconfirmed)
+
+    def settle(self, claims: dict[str, int]) -> None:
+        """Forget unconfirmed ``claims`` once the store has answered for them."""
+        with self._lock:
+            for run_id, attempt in claims.items():
+                if self._unconfirmed.get(run_id) == attempt:
+                    del self._unconfirmed[run_id]

@@ -11,12 +11,14 @@ import pytest
 
 from simdock.clock import ManualClock
 from simdock.domain import Run, RunStatus
-from simdock.errors import RunCancelled
+from simdock.errors import RunCancelled, ServiceUnavailable
 from simdock.platform import Platform
 from simdock.ports import RunContext
 from simdock.usecases.execute import execute_run
 from simdock.usecases.leases import heartbeat, recover_lapsed, renew_leases
 from simdock.usecases.submit import SubmitRun, submit_run
+from simdock.usecases.work import execute_next
+from simdock_adapters.memory import MemoryUnitOfWork
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
 
 
@@ -84,6 +86,58 @@ def test_a_run_lost_too_often_fails_saying_so_and_later_losses_wait_longer() -> 
     run = stored(platform, run_id)
     assert (run.status, run.error, run.attempts) == (RunStatus.FAILED,
                                                      "worker lost 3 times", 3)
+
+
+class AnswerLost(MemoryUnitOfWork):
+    """A store that commits, and whose answer never reaches the worker."""
+
+    def commit(self) -> None:
+        super().commit()
+        raise ServiceUnavailable("the connection dropped while committing")
+
+
+@pytest.mark.parametrize("claim", [lambda run_id, platform: execute_next(platform),
+                                   execute_run], ids=["next queued", "by id"])
+def test_a_claim_committed_unknown_to_its_worker_is_queued_again_without_an_attempt(
+        claim: Any) -> None:
+    # Seen: with PostgreSQL cut under a worker, a claim committed as the connection
+    # dropped was left running by no one until its lease lapsed: executed twice.
+    platform = make_platform()
+    run_id = submitted(platform)
+    working = platform.store
+    platform.store = lambda: AnswerLost(working().store)  # type: ignore[attr-defined]
+    with pytest.raises(ServiceUnavailable):
+        claim(run_id, platform)
+    platform.store = working
+    run = stored(platform, run_id)
+    assert (run.status, run.worker, run.attempts) == (RunStatus.RUNNING, "local", 1)
+
+    assert heartbeat(platform) == [run_id]  # the store answers again: the claim is undone
+    run = stored(platform, run_id)
+    assert (run.status, run.worker, run.attempts) == (RunStatus.QUEUED, None, 0)
+    assert heartbeat(platform) == []
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.drain()
+    run = stored(platform, run_id)
+    assert (run.status, run.attempts) == (RunStatus.SUCCEEDED, 1)
+
+
+def test_an_unconfirmed_claim_taken_back_meanwhile_is_left_to_its_new_holder() -> None:
+    platform = make_platform()
+    run_id = submitted(platform)
+    working = platform.store
+    platform.store = lambda: AnswerLost(working().store)  # type: ignore[attr-defined]
+    with pytest.raises(ServiceUnavailable):
+        execute_next(platform)
+    platform.store = working
+    clock(platform).advance(platform.limits.lease_seconds + 1)
+    assert recover_lapsed(platform) == [run_id]  # the store stayed away past the lease
+    claim_and_die(platform, run_id, "other:2")
+
+    assert heartbeat(platform) == []
+    run = stored(platform, run_id)
+    assert (run.status, run.worker, run.attempts) == (RunStatus.RUNNING, "other:2", 2)
+    assert platform.held.unconfirmed_snapshot() == {}
 
 
 def test_a_worker_that_beats_keeps_its_long_run() -> None:

@@ -108,6 +108,15 @@ class Run:
         self.progress = 0.0
         self.worker = None
 
+    def release(self, now: datetime) -> None:
+        """Back to the queue as if never claimed: its worker never learned of the claim
+        (the store's answer to it was lost), so no attempt was made and none is counted."""
+        self.transition(RunStatus.QUEUED, now)
+        self.attempts = max(0, self.attempts - 1)
+        self.progress = 0.0
+        self.started_at = None
+        self.worker = None
+
     def retry(self, now: datetime) -> None:
         """Back to the queue after it failed or was cancelled, keeping its id and the
         attempts made; what the last attempt left (error, result, progress) is cleared."""

@@ -19,7 +19,7 @@ from simdock.platform import Platform
 from simdock.ports import ExecutionTask, UnitOfWork
 from simdock.usecases.archives import results_archive
 from simdock.usecases.context import ExecutionContext
-from simdock.usecases.leases import lease_until
+from simdock.usecases.leases import commit_claims, lease_until
 from simdock.usecases.queries import run_parameters, run_resources
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def execute_run(run_id: str, platform: Platform) -> RunStatus | None:
     with platform.uow() as uow:
         run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now(),
                              lease_until(platform))
-        uow.commit()
+        commit_claims(uow, [run] if run is not None else [], platform)
     if run is None:
         return None
     platform.held.hold([run])

@@ -7,17 +7,21 @@ elsewhere, or taken back), and takes back runs whose lease lapsed (their
 worker was killed or its host lost): requeued, after a backoff that grows
 with each loss, or failed once ``max_attempts`` attempts were lost.
 Attempts are counted in the store at each claim, so a broker's redelivery
-of a message never counts as a retry.
+of a message never counts as a retry. A claim whose commit went unanswered
+(:func:`commit_claims`) is undone at the next beat that reaches the store,
+if the store made it: queued again at once, its attempt not counted.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from simdock.domain import RunStatus
-from simdock.errors import ConcurrencyConflict
+from simdock.domain import Run, RunStatus
+from simdock.errors import ConcurrencyConflict, ServiceUnavailable
 from simdock.platform import Platform
+from simdock.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +46,49 @@ def backoff(attempts: int) -> timedelta:
 def heartbeat(platform: Platform) -> list[str]:
     """Renew this process's leases, stop what it no longer holds, take back lapsed runs.
 
-    Returns the ids of the runs requeued (for the caller to dispatch).
+    Returns the ids of the runs queued again (already dispatched).
     """
     renew_leases(platform)
-    return recover_lapsed(platform)
+    return release_unconfirmed(platform) + recover_lapsed(platform)
+
+
+def commit_claims(uow: UnitOfWork, runs: Sequence[Run], platform: Platform) -> None:
+    """Commit the claim of ``runs``. When the store's answer is lost (it went away at
+    that moment), the claims are noted as unconfirmed before the error goes on: the store
+    may hold them for this process, which is not executing them."""
+    try:
+        uow.commit()
+    except ServiceUnavailable:
+        platform.held.unconfirmed(runs)
+        raise
+
+
+def release_unconfirmed(platform: Platform) -> list[str]:
+    """Queue again at once the runs whose claim by this process was committed unknown to
+    it (:func:`commit_claims`), without counting an attempt; instead of their lease
+    lapsing and the run counting as lost. Returns their ids."""
+    claims = platform.held.unconfirmed_snapshot()
+    if not claims:
+        return []
+    released: list[str] = []
+    now = platform.clock.now()
+    with platform.uow() as uow:
+        for run_id, attempt in claims.items():
+            run = uow.runs.get(run_id)
+            if run is None or not run.held_by(platform.worker_name, attempt):
+                continue  # never committed, or taken back or cancelled since
+            run.release(now)
+            try:
+                uow.runs.update(run)
+            except ConcurrencyConflict:
+                continue  # changed meanwhile (cancelled, taken back): no longer ours
+            released.append(run_id)
+            log.warning("run %s: its claim was committed unknown to this worker; queued "
+                        "again", run_id)
+        uow.dispatch_runs(released)
+        uow.commit()
+    platform.held.settle(claims)
+    return released
 
 
 def renew_leases(platform: Platform) -> set[str]:

@@ -17,7 +17,7 @@ from simdock.errors import ServiceUnavailable
 from simdock.platform import Platform
 from simdock.ports import PageRequest
 from simdock.usecases.execute import Outcome, execute_claimed, execute_run, record_outcomes
-from simdock.usecases.leases import heartbeat, lease_until
+from simdock.usecases.leases import commit_claims, heartbeat, lease_until
 from simdock.usecases.reports import generate_report, list_reports
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def execute_next(platform: Platform) -> int:
     with platform.uow() as uow:
         runs = queue.claim(uow, platform.worker_name, platform.clock.now(), queue.batch_size(),
                            lease_until(platform))
-        uow.commit()
+        commit_claims(uow, runs, platform)
     if not runs:
         return 0
     platform.held.hold(runs)
