@@ -30,3 +30,14 @@ def drop(url: str) -> None:
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
+
+
+def settle(url: str) -> None:
+    """Leave no work of an earlier load to the next one: vacuum and analyze the database
+    (what autovacuum would start in the middle of the next measurement after thousands of
+    inserts) and write its dirty pages out."""
+    engine = make_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE")
+        connection.exec_driver_sql("CHECKPOINT")
+    engine.dispose()
