@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import select
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -22,6 +26,9 @@ IDLE_TRANSACTION_SECONDS = 30.0
 #: in the middle of a message.
 KEEPALIVE = (30, 10, 3)
 USER_TIMEOUT_SECONDS = 60
+#: A pooled PostgreSQL connection left unused this long is pinged before it is handed out;
+#: one used more recently is only looked at for news from the server (see _checkout_test).
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def normalise_url(url: str) -> str:
@@ -61,15 +68,14 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20,
     if parsed.get_backend_name() == "postgresql":
         # Bulk inserts go through psycopg's pipelined executemany: SQLAlchemy's
         # multi-row VALUES statements cost more to parse client-side than they save.
-        # Checkouts test their connection first: after the database restarts or the
-        # network drops, every pooled connection (in every worker process) is dead,
-        # and without the test each would fail one request with a 503 before the pool
-        # notices. The ping costs one round trip per checkout, not per statement.
         options.update(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
-                       pool_recycle=1800, pool_pre_ping=True, use_insertmanyvalues=False,
+                       pool_recycle=1800, use_insertmanyvalues=False,
                        connect_args=_postgres_connect_args(parsed.query.get("options"),
                                                            idle_transaction_seconds))
-        return sa.create_engine(parsed, **options)
+        engine = sa.create_engine(parsed, **options)
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", _checkout_test(engine.dialect))
+        return engine
     raise ValidationError(
         f"unsupported database {parsed.get_backend_name()!r} in DATABASE_URL; "
         "use sqlite:///PATH or postgresql://USER@HOST/DB"
@@ -91,6 +97,42 @@ def _postgres_connect_args(url_options: str | tuple[str, ...] | None,
     return {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": idle,
             "keepalives_interval": interval, "keepalives_count": count,
             "tcp_user_timeout": user_timeout, "options": " ".join([*settings, *given])}
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _checkout_test(dialect: sa.Dialect) -> Callable[[Any, Any, Any], None]:
+    """Hand out only a live connection: after the database restarts or the network drops,
+    every pooled connection (in every worker process) is dead, and without this test each
+    would fail one request with a 503 before the pool notices.
+
+    A ping costs a round trip, as much as a request's own statements; so it is spent only
+    on a connection that sat unused for a while, or on which the server said something
+    unasked (a server ends a session by sending its reason and closing the socket: it
+    then reads as ready). A connection in use a moment ago, with nothing to read, is
+    handed out as it is. Raising DisconnectionError makes the pool take another one.
+    """
+    def test(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle = time.monotonic() - record.info.get("checked_in", float("-inf"))
+        if idle < PING_AFTER_IDLE_SECONDS and not _has_news(dbapi_connection):
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:  # whatever the driver raised: not this connection
+            raise sa.exc.DisconnectionError(str(error)) from error
+    return test
+
+
+def _has_news(dbapi_connection: Any) -> bool:
+    """Whether the server sent something, or closed the socket, while nobody asked."""
+    try:
+        poller = select.poll()
+        poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, psycopg.Error):  # closed, on either side
+        return True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
