@@ -225,7 +225,7 @@ def expected_order(items: Sequence[Any], field: str, descending: bool) -> list[s
 
 
 def test_a_job_round_trips_unchanged(uow_factory: UnitOfWorkFactory) -> None:
-    stored = job("job-1", name="heat study", tags=("a", "b"),
+    stored = job("job-1", name="heat study", tags=("b", "a", "c"),
                  metadata={"project": "x", "n": 3, "ok": True, "ratio": 0.1, "none": None})
     save(uow_factory, user(), stored)
 
@@ -264,12 +264,13 @@ def test_get_by_number_finds_the_job(uow_factory: UnitOfWorkFactory) -> None:
 
 def test_adding_a_job_with_an_existing_id_raises_conflict(uow_factory: UnitOfWorkFactory
                                                           ) -> None:
-    save(uow_factory, user(), job("job-1", name="original"))
+    save(uow_factory, user(), job("job-1", name="original", tags=("kept",)))
 
     with pytest.raises(Conflict), uow_factory() as uow:
-        uow.jobs.add(job("job-1", name="impostor"))
+        uow.jobs.add(job("job-1", name="impostor", tags=("theirs", "kept")))
 
-    assert get_job(uow_factory, "job-1").name == "original"
+    stored = get_job(uow_factory, "job-1")
+    assert (stored.name, stored.tags) == ("original", ("kept",))
 
 
 def test_update_stores_changed_tags_name_and_metadata(uow_factory: UnitOfWorkFactory) -> None:

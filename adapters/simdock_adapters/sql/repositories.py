@@ -75,13 +75,16 @@ class _SqlRepository:
     def dialect(self) -> str:
         return self.connection.dialect.name
 
-    def _insert_new(self, table: sa.Table, row: dict[str, Any], kind: str) -> int:
+    def _insert_new(self, table: sa.Table, row: dict[str, Any], kind: str,
+                    statement: sa.Executable | None = None) -> int:
         """INSERT a row whose id must be new; returns its number, or raises Conflict.
 
         One statement: a row that would break a unique constraint is not inserted
         (ON CONFLICT DO NOTHING), so the transaction stays usable after a Conflict.
+        ``statement`` replaces the plain INSERT by one that also writes more.
         """
-        number = self.connection.execute(_insert_if_new(table, self.dialect), row).scalar()
+        statement = _insert_if_new(table, self.dialect) if statement is None else statement
+        number = self.connection.execute(statement, row).scalar()
         if number is None:
             raise Conflict(f"{kind} '{row['id']}' already exists")
         return int(number)
@@ -105,6 +108,23 @@ def _insert_if_new(table: sa.Table, dialect: str) -> sa.Insert:
     """``INSERT ... ON CONFLICT DO NOTHING RETURNING number``, built once per table."""
     insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     return insert.on_conflict_do_nothing().returning(table.c.number)
+
+
+@functools.cache
+def _insert_job_with_tags() -> sa.Select[Any]:
+    """PostgreSQL: a new job and its ``:tags`` in one statement (data-modifying CTEs),
+    returning the job's number, or no row when its id is taken. Registering a job is
+    then one round trip, not one per table."""
+    columns = {c.name: sa.bindparam(c.name) for c in jobs.c if c.name != "number"}
+    new_job = (postgresql.insert(jobs).values(columns).on_conflict_do_nothing()
+               .returning(jobs.c.id, jobs.c.number).cte("new_job"))
+    given = (sa.func.unnest(sa.bindparam("tags", type_=postgresql.ARRAY(sa.Text)))
+             .table_valued("tag", with_ordinality="ordinal").render_derived())
+    new_tags = job_tags.insert().from_select(
+        ["job_id", "tag", "position"],
+        sa.select(new_job.c.id, given.c.tag, given.c.ordinal - 1)
+        .select_from(new_job).join(given, sa.true())).cte("new_tags")
+    return sa.select(new_job.c.number).add_cte(new_tags)
 
 
 @functools.cache
@@ -206,6 +226,10 @@ _QUEUED_OF_JOB_SKIP_LOCKED = _QUEUED_OF_JOB.with_for_update(skip_locked=True, ke
 class SqlJobRepository(_SqlRepository):
     def add(self, job: Job, spec: Payload | None = None) -> None:
         row = {**mappers.job_row(job), "spec": mappers.payload_record(spec)}
+        if job.tags and self.dialect == "postgresql":
+            job.number = self._insert_new(jobs, {**row, "tags": list(job.tags)}, "job",
+                                          _insert_job_with_tags())
+            return
         job.number = self._insert_new(jobs, row, "job")
         self._insert_tags(job)
 
