@@ -115,7 +115,7 @@ def _insert_job_with_tags() -> sa.Select[Any]:
     """PostgreSQL: a new job and its ``:tags`` in one statement (data-modifying CTEs),
     returning the job's number, or no row when its id is taken. Registering a job is
     then one round trip, not one per table."""
-    columns = {c.name: sa.bindparam(c.name) for c in jobs.c if c.name != "number"}
+    columns: dict[str, Any] = {c.name: sa.bindparam(c.name) for c in jobs.c if c.name != "number"}
     new_job = (postgresql.insert(jobs).values(columns).on_conflict_do_nothing()
                .returning(jobs.c.id, jobs.c.number).cte("new_job"))
     given = (sa.func.unnest(sa.bindparam("tags", type_=postgresql.ARRAY(sa.Text)))
