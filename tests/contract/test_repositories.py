@@ -226,7 +226,9 @@ def expected_order(items: Sequence[Any], field: str, descending: bool) -> list[s
 
 def test_a_job_round_trips_unchanged(uow_factory: UnitOfWorkFactory) -> None:
     stored = job("job-1", name="heat study", tags=("b", "a", "c"),
-                 metadata={"project": "x", "n": 3, "ok": True, "ratio": 0.1, "none": None})
+                 metadata={"project": "x", "n": 3, "ok": True, "ratio": 0.1, "none": None,
+                           "big": 12345678901234567890123, "text": "é ☃ 𝄞 \"q\"",
+                           "nested": [{"a": [1, 2.5, -0.0]}, []]})
     save(uow_factory, user(), stored)
 
     assert state(get_job(uow_factory, "job-1")) == state(stored)

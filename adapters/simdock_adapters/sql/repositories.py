@@ -381,7 +381,7 @@ class SqlRunRepository(_SqlRepository):
         return mappers.run_entity(row), mappers.job_entity(row, tags_of(row), prefix="j_")
 
     def for_job(self, job_id: str) -> list[Run]:
-        rows = self.connection.execute(_RUNS_OF_JOB, {"job": job_id})
+        rows = self.connection.execute(_RUNS_OF_JOB, {"job": job_id}).all()
         return [mappers.run_entity(row) for row in rows]
 
     def list(self, query: RunQuery) -> Page[Run]:
