@@ -41,6 +41,8 @@ def install_request_log(app: Flask) -> None:
     @app.after_request
     def log_request(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        if not log.isEnabledFor(logging.INFO):  # the fields cost more than the answer's JSON
+            return response
         duration = time.perf_counter() - g.get("started", time.perf_counter())
         user = g.get("user")
         path = logged_path()
