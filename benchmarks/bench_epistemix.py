@@ -5,7 +5,9 @@ left queued so that the server only serves) and, in the same run and the same wa
 a bare Flask app returning a constant; loads each with wrk three times per endpoint
 (the database vacuumed, analyzed and checkpointed before each endpoint, so that none
 pays for the rows the one before it inserted) and prints the medians of requests per
-second, p50 and p99 latency, and each rate as a fraction of the bare one's. Targets:
+second, p50 and p99 latency, and each rate as a fraction of the bare one's (each run is
+paired with one on the bare endpoint just before it, and the ratio is the median of the
+pairs'). Targets:
 ``POST /jobs/register`` and ``GET /runs`` of a 10-run job at least 0.3 of the bare
 endpoint's rate.
 
@@ -33,8 +35,8 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.bench_http import BIN, api_token, bare_baseline, free_port, wait_for, wrk_median
-from benchmarks.measure import machine
+from benchmarks.bench_http import BIN, api_token, bare_server, free_port, wait_for, wrk
+from benchmarks.measure import machine, median
 from benchmarks.pg import drop, scratch_database, settle
 
 HEADERS = {"content-type": "application/json", "fredcli-version": "0.4.0",
@@ -83,7 +85,6 @@ def main() -> None:
     before = machine()
     if shutil.which("wrk") is None:
         sys.exit("bench_epistemix needs wrk: apt-get install wrk")
-    results: dict[str, dict[str, float]] = {}
     tmp = Path(tempfile.mkdtemp())
     url = scratch_database("simdock_bench_epistemix")
     port = free_port()
@@ -93,46 +94,60 @@ def main() -> None:
            "DISPATCH": "database", "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen([str(BIN / "simdock"), "serve"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    load = (args.repeat, args.seconds, args.connections)
     try:
-        wait_for(f"{base}/live")
-        token = api_token(base)
-        headers = {**HEADERS, "Offline-Token": f"Bearer {token}"}
-        auth = [item for key, value in headers.items() for item in ("-H", f"{key}: {value}")]
-        scripts = {}
-        for name, body in (("register", json.dumps({"tags": ["bench"]})),
-                           ("runs1", runs_body(prepared_job(base, headers, 0), 1)),
-                           ("runs100", runs_body(prepared_job(base, headers, 0), 100))):
-            scripts[name] = tmp / f"{name}.lua"
-            scripts[name].write_text(POST_SCRIPT % (body, token))
-        small, large = prepared_job(base, headers, 10), prepared_job(base, headers, 1000)
-        loads = {
-            "POST /jobs/register": (f"{base}/jobs/register", "-s", str(scripts["register"])),
-            "GET /runs?job_id= (10 runs)": (f"{base}/runs?job_id={small}", *auth),
-            "GET /runs?job_id= (1,000 runs)": (f"{base}/runs?job_id={large}", *auth),
-            "POST /runs (1 run request)": (f"{base}/runs", "-s", str(scripts["runs1"])),
-            "POST /runs (100 run requests)": (f"{base}/runs", "-s", str(scripts["runs100"])),
-        }
-        for name, (target, *extra) in loads.items():
-            settle(url)
-            results[name] = wrk_median(load[0], target, *load[1:], *extra)
-        owner = requests.get(f"{base}/api/v1/auth/me",
-                             headers={"Authorization": f"Bearer {token}"}).json()["id"]
-        server.terminate()
-        server.wait(20)
-        ceiling = minimal_ceiling(args, url, owner, scripts["register"], small)
+        with bare_server(args) as bare:
+            wait_for(f"{base}/live")
+            token = api_token(base)
+            headers = {**HEADERS, "Offline-Token": f"Bearer {token}"}
+            auth = [item for key, value in headers.items() for item in ("-H", f"{key}: {value}")]
+            scripts = {}
+            for name, body in (("register", json.dumps({"tags": ["bench"]})),
+                               ("runs1", runs_body(prepared_job(base, headers, 0), 1)),
+                               ("runs100", runs_body(prepared_job(base, headers, 0), 100))):
+                scripts[name] = tmp / f"{name}.lua"
+                scripts[name].write_text(POST_SCRIPT % (body, token))
+            small, large = prepared_job(base, headers, 10), prepared_job(base, headers, 1000)
+            loads = {
+                "POST /jobs/register": (f"{base}/jobs/register", "-s", str(scripts["register"])),
+                "GET /runs?job_id= (10 runs)": (f"{base}/runs?job_id={small}", *auth),
+                "GET /runs?job_id= (1,000 runs)": (f"{base}/runs?job_id={large}", *auth),
+                "POST /runs (1 run request)": (f"{base}/runs", "-s", str(scripts["runs1"])),
+                "POST /runs (100 run requests)": (f"{base}/runs", "-s", str(scripts["runs100"])),
+            }
+            results = {}
+            for name, (target, *extra) in loads.items():
+                settle(url)
+                results[name] = paired(args, bare, target, *extra)
+            owner = requests.get(f"{base}/api/v1/auth/me",
+                                 headers={"Authorization": f"Bearer {token}"}).json()["id"]
+            server.terminate()
+            server.wait(20)
+            ceiling = minimal_ceiling(args, bare, url, owner, scripts["register"], small)
     finally:
         server.terminate()
         server.wait(20)
         drop(url)
         shutil.rmtree(tmp, ignore_errors=True)
-    results["bare Flask constant (baseline)"] = bare_baseline(args)
     report(results, ceiling, args, before)
 
 
-def minimal_ceiling(args: argparse.Namespace, url: str, owner: str, register: Path,
+def paired(args: argparse.Namespace, bare: str, url: str, *extra: str) -> dict[str, float]:
+    """wrk's medians on ``url``, each run right after one on the bare endpoint ``bare``:
+    ``x bare`` is the median of each pair's ratio, so that what the machine did between
+    one measurement and another (it drifts by tens of percent over minutes here) does
+    not land on one side of the ratio only."""
+    pairs = [(wrk(bare, args.seconds, args.connections),
+              wrk(url, args.seconds, args.connections, *extra))
+             for _ in range(max(3, args.repeat))]
+    return {**{key: median([r[key] for _, r in pairs]) for key in ("rate", "p50", "p99")},
+            "errors": sum(r["errors"] for _, r in pairs),
+            "bare": median([b["rate"] for b, _ in pairs]),
+            "x bare": median([r["rate"] / b["rate"] for b, r in pairs])}
+
+
+def minimal_ceiling(args: argparse.Namespace, bare: str, url: str, owner: str, register: Path,
                     job: int) -> dict[str, dict[str, float]]:
-    """wrk's medians on ``benchmarks.minimal_epistemix`` (register, and GET /runs of the
+    """Paired figures of ``benchmarks.minimal_epistemix`` (register, and GET /runs of the
     10-run job ``job``), served as simdock is, on simdock's database."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -141,15 +156,13 @@ def minimal_ceiling(args: argparse.Namespace, url: str, owner: str, register: Pa
                                "--threads", str(args.threads), "-b", f"127.0.0.1:{port}",
                                "--no-control-socket", "benchmarks.minimal_epistemix:app"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    load = (args.repeat, args.seconds, args.connections)
     try:
         wait_for(f"{base}/runs?job_id={job}")
         settle(url)
-        found = {"POST /jobs/register": wrk_median(load[0], f"{base}/jobs/register",
-                                                   *load[1:], "-s", str(register))}
+        found = {"POST /jobs/register": paired(args, bare, f"{base}/jobs/register",
+                                               "-s", str(register))}
         settle(url)
-        found["GET /runs?job_id= (10 runs)"] = wrk_median(load[0], f"{base}/runs?job_id={job}",
-                                                          *load[1:])
+        found["GET /runs?job_id= (10 runs)"] = paired(args, bare, f"{base}/runs?job_id={job}")
         return found
     finally:
         server.terminate()
@@ -158,26 +171,30 @@ def minimal_ceiling(args: argparse.Namespace, url: str, owner: str, register: Pa
 
 def report(results: dict[str, dict[str, float]], ceiling: dict[str, dict[str, float]],
            args: argparse.Namespace, before: str) -> None:
-    baseline = results["bare Flask constant (baseline)"]["rate"]
+    bare = median([r["bare"] for r in (*results.values(), *ceiling.values())])
     print(f"gunicorn gthread, {args.workers} workers x {args.threads} threads, PostgreSQL; wrk "
-          f"-c{args.connections} for {args.seconds} s each, median of {max(3, args.repeat)}")
+          f"-c{args.connections} for {args.seconds} s each, medians of {max(3, args.repeat)}, "
+          "each run right after one on the bare endpoint")
     print(f"  machine before: {before}; after: {machine()}")
-    print(f"  {'endpoint':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7}")
-    for name, r in results.items():
-        note = f"  ({int(r['errors'])} non-2xx)" if r["errors"] else ""
-        print(f"  {name:<34} {r['rate']:8.0f} {r['p50']:8.2f} {r['p99']:8.2f} "
-              f"{r['rate'] / baseline:7.2f}{note}")
-    print("  the least a Flask app can do for the same answers (benchmarks.minimal_epistemix):")
-    for name, r in ceiling.items():
-        print(f"  {name:<34} {r['rate']:8.0f} {r['p50']:8.2f} {r['p99']:8.2f} "
-              f"{r['rate'] / baseline:7.2f}")
+    print(f"  {'endpoint':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7} "
+          f"{'bare req/s':>10}")
+    for title, rows in (("simdock", results),
+                        ("the least a Flask app can do for the same answers "
+                         "(benchmarks.minimal_epistemix)", ceiling)):
+        print(f"  {title}:")
+        for name, r in rows.items():
+            note = f"  ({int(r['errors'])} non-2xx)" if r["errors"] else ""
+            print(f"  {name:<34} {r['rate']:8.0f} {r['p50']:8.2f} {r['p99']:8.2f} "
+                  f"{r['x bare']:7.2f} {r['bare']:10.0f}{note}")
+    print(f"  bare Flask constant (baseline), median of every run above: {bare:.0f} req/s")
     for name in ("POST /jobs/register", "GET /runs?job_id= (10 runs)"):
-        rate, least = results[name]["rate"], ceiling[name]["rate"]
-        print(f"  {name} at {rate / baseline:.2f} of the bare endpoint's rate (target >= 0.3: "
-              f"{'met' if rate / baseline >= 0.3 else 'MISSED'}), {rate / least:.2f} of the "
-              f"minimal app's (itself {least / baseline:.2f} of bare)")
+        ratio, least = results[name]["x bare"], ceiling[name]["x bare"]
+        print(f"  {name} at {ratio:.2f} of the bare endpoint's rate (target >= 0.3: "
+              f"{'met' if ratio >= 0.3 else 'MISSED'}); the minimal app at {least:.2f}, "
+              f"so simdock at {ratio / least:.2f} of it")
     print(json.dumps({k: round(v["rate"]) for k, v in results.items()}
-                     | {f"minimal {k}": round(v["rate"]) for k, v in ceiling.items()}))
+                     | {f"minimal {k}": round(v["rate"]) for k, v in ceiling.items()}
+                     | {"bare": round(bare)}))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -93,6 +95,13 @@ def api_token(base: str) -> str:
 
 def bare_baseline(args: argparse.Namespace) -> dict[str, float]:
     """wrk's medians on a bare Flask endpoint returning a constant, served as simdock is."""
+    with bare_server(args) as url:
+        return wrk_median(args.repeat, url, args.seconds, args.connections)
+
+
+@contextmanager
+def bare_server(args: argparse.Namespace) -> Iterator[str]:
+    """The bare Flask endpoint returning a constant, served as simdock is: its URL."""
     port = free_port()
     bare = subprocess.Popen([str(BIN / "gunicorn"), "-k", "gthread", "-w", str(args.workers),
                              "--threads", str(args.threads), "-b", f"127.0.0.1:{port}",
@@ -100,8 +109,7 @@ def bare_baseline(args: argparse.Namespace) -> dict[str, float]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(f"http://127.0.0.1:{port}/constant")
-        return wrk_median(args.repeat, f"http://127.0.0.1:{port}/constant", args.seconds,
-                          args.connections)
+        yield f"http://127.0.0.1:{port}/constant"
     finally:
         bare.terminate()
         bare.wait(20)

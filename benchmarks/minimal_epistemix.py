@@ -34,11 +34,14 @@ new_tags AS (
     SELECT new_job.id, t.tag, t.ordinal - 1
     FROM new_job, unnest(%s::text[]) WITH ORDINALITY AS t(tag, ordinal))
 SELECT number FROM new_job"""
+# The job is found first, on its own: a join left to the planner was seen to scan every
+# run once the statement was prepared (a generic plan), at 86 requests per second.
 RUNS = """
-SELECT runs.number, jobs.number, runs.created_at, runs.status, runs.parameters,
+SELECT runs.number, %s, runs.created_at, runs.status, runs.parameters,
        runs.metadata ->> 'epx_client_version'
-FROM jobs JOIN runs ON runs.job_id = jobs.id
-WHERE jobs.number = %s AND jobs.owner_id = %s ORDER BY runs.run_index"""
+FROM runs
+WHERE runs.job_id = (SELECT id FROM jobs WHERE number = %s AND owner_id = %s)
+ORDER BY runs.run_index"""
 
 
 def _connection() -> psycopg.Connection[Any]:
@@ -64,8 +67,8 @@ def register() -> Response:
 
 @app.get("/runs")
 def runs() -> Response:
-    rows = _connection().execute(RUNS, (int(request.args["job_id"]),
-                                        os.environ["MINIMAL_OWNER_ID"])).fetchall()
+    job = int(request.args["job_id"])
+    rows = _connection().execute(RUNS, (job, job, os.environ["MINIMAL_OWNER_ID"])).fetchall()
     return _json({"runs": [
         {"id": number, "jobId": job, "userId": 1,
          "createdTs": created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
