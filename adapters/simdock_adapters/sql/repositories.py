@@ -226,7 +226,7 @@ _QUEUED_OF_JOB_SKIP_LOCKED = _QUEUED_OF_JOB.with_for_update(skip_locked=True, ke
 class SqlJobRepository(_SqlRepository):
     def add(self, job: Job, spec: Payload | None = None) -> None:
         row = {**mappers.job_row(job), "spec": mappers.payload_record(spec)}
-        if job.tags and self.dialect == "postgresql":
+        if self.dialect == "postgresql":
             job.number = self._insert_new(jobs, {**row, "tags": list(job.tags)}, "job",
                                           _insert_job_with_tags())
             return
