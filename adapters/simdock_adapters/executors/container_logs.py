@@ -28,7 +28,7 @@ class LogPump:
         self.context = context
         #: Whether reporting to the context showed the run was stopped (cancelled, taken).
         self.cancelled = False
-        self._last: collections.deque[str] = collections.deque(maxlen=keep)
+        self._last: collections.deque[tuple[str, str]] = collections.deque(maxlen=keep)
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._follow, daemon=True,
                                         name=f"logs-{context.run_id}")
@@ -40,8 +40,21 @@ class LogPump:
         self._thread.join(timeout)
 
     def last_lines(self, count: int) -> list[str]:
+        """The last ``count`` lines read, always with stderr's last line among them.
+
+        stdout and stderr reach the engine through pipes of their own, which it copies
+        apart: a program's final error message can be read before the output it printed
+        just before, and ten lines before the end. That message is what a failed run's
+        error most needs, so it takes the place of the oldest line when it would be cut.
+        """
         with self._lock:
-            return list(self._last)[-count:]
+            lines = list(self._last)
+        tail = list(range(max(0, len(lines) - count), len(lines)))
+        last_error = max((i for i, (stream, _) in enumerate(lines) if stream == "stderr"),
+                         default=None)
+        if tail and last_error is not None and last_error not in tail:
+            tail = [last_error, *tail[1:]]
+        return [lines[i][1] for i in tail]
 
     def _follow(self) -> None:
         pending = {"stdout": b"", "stderr": b""}
@@ -77,7 +90,7 @@ class LogPump:
                 self.context.progress(min(1.0, float(match.group(1))))
                 return
             with self._lock:
-                self._last.append(text)
+                self._last.append((stream, text))
             self.context.log(text, stream)
         except ExecutionError:  # cancelled, or this attempt no longer holds the run
             self.cancelled = True
