@@ -7,8 +7,11 @@ held ten stdout lines and not the error message.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from simdock_adapters.executors.container_logs import LogPump
 
@@ -62,3 +65,21 @@ def test_the_last_lines_are_in_the_order_read_when_the_error_is_among_them() -> 
     assert pump.last_lines(10) == [*(f"line {i}" for i in range(11, 15)), "oops",
                                    *(f"line {i}" for i in range(15, 20))]
     assert pumped(lines)[0].last_lines(3) == ["line 17", "line 18", "line 19"]
+
+
+class Broken(Output):
+    def attach(self, **_options: Any) -> Iterator[tuple[bytes | None, bytes | None]]:
+        yield (b"line 0\n", None)
+        raise ConnectionError("the engine closed the stream")
+
+
+def test_output_that_stops_reaching_the_run_is_logged_for_operators(
+        caplog: pytest.LogCaptureFixture) -> None:
+    context = Logged()
+    pump = LogPump(Broken([]), context)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING):
+        pump.start()
+        pump.join(5)
+
+    assert context.lines == [("stdout", "line 0")]
+    assert "run-1" in caplog.text and "the engine closed the stream" in caplog.text

@@ -8,6 +8,7 @@ last lines are kept for the run's error when the container fails.
 from __future__ import annotations
 
 import collections
+import logging
 import re
 import threading
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from simdock.errors import ExecutionError
 from simdock.ports import RunContext
 
+log = logging.getLogger(__name__)
 PROGRESS = re.compile(r"^progress\s+([01](?:\.\d+)?|\.\d+)\s*$")
 #: A line longer than this is cut (a program printing megabytes without a newline).
 MAX_LINE = 16_384
@@ -65,8 +67,11 @@ class LogPump:
                 for name, chunk in (("stdout", out), ("stderr", err)):
                     if chunk:
                         pending[name] = self._lines(name, pending[name] + chunk)
-        except Exception:  # the container was killed or removed: what came is kept
-            pass
+        except Exception as error:  # what came is kept; the run goes on without the rest
+            # A killed or removed container ends the stream without an error: one raised
+            # here means its output stopped reaching the run, which operators should see.
+            log.warning("stopped following the output of run %s's container: %s: %s",
+                        self.context.run_id, type(error).__name__, error)
         for name, rest in pending.items():
             if rest:
                 self._line(name, rest)
