@@ -32,11 +32,20 @@ class LogPump:
         self.cancelled = False
         self._last: collections.deque[tuple[str, str]] = collections.deque(maxlen=keep)
         self._lock = threading.Lock()
+        self._attached = threading.Event()
         self._thread = threading.Thread(target=self._follow, daemon=True,
                                         name=f"logs-{context.run_id}")
 
-    def start(self) -> None:
+    def start(self, timeout: float = 10.0) -> None:
+        """Follow the output; returns once attached (or after ``timeout`` seconds).
+
+        Attach before the container starts: the engine's replay of earlier output
+        (``logs=True``) and its live stream are not one atomic view, and a line
+        written while attaching to a running container can be in neither (seen in
+        CI: a cancel waiting for a container's first line, which never came).
+        """
         self._thread.start()
+        self._attached.wait(timeout)
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
@@ -61,8 +70,11 @@ class LogPump:
     def _follow(self) -> None:
         pending = {"stdout": b"", "stderr": b""}
         try:
-            stream = self.container.attach(stdout=True, stderr=True, stream=True, logs=True,
-                                           demux=True)
+            try:
+                stream = self.container.attach(stdout=True, stderr=True, stream=True,
+                                               logs=True, demux=True)
+            finally:
+                self._attached.set()
             for out, err in stream:
                 for name, chunk in (("stdout", out), ("stderr", err)):
                     if chunk:

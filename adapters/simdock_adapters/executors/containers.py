@@ -276,8 +276,8 @@ class DockerExecutor:
             finally:
                 ended.set()
 
+        pump.start()  # attached first, so that no line is written before anyone listens
         container.start()
-        pump.start()
         threading.Thread(target=wait, daemon=True, name=f"wait-{task.run_id}").start()
         deadline = None if task.timeout_seconds is None \
             else time.monotonic() + task.timeout_seconds
