@@ -66,30 +66,36 @@ def model_error_text(error: ModelError) -> str:
     return "; ".join(problems)
 
 
-def install(bp: Blueprint) -> None:
-    """Map every error raised in the dialect's views to its ``{"description"}``."""
-
-    @bp.errorhandler(SimdockError)
-    def domain_error(error: SimdockError) -> Response:
-        status = next((code for cls, code in STATUS if isinstance(error, cls)), 500)
-        if status == 500:
-            log.error("%s on request %s: %s", type(error).__name__, g.get("request_id"),
-                      error.message)
-            return description(500, INTERNAL)
-        response = description(status, error.message)
-        if isinstance(error, TooManyRequests):
-            response.headers["Retry-After"] = str(int(error.retry_after) + 1)
-        return response
-
-    @bp.errorhandler(ModelError)
-    def invalid_body(error: ModelError) -> Response:
-        return description(400, model_error_text(error))
-
-    @bp.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Response:
-        return description(error.code or 500, error.description or error.name)
-
-    @bp.errorhandler(Exception)
-    def unexpected(error: Exception) -> Response:
-        log.exception("unhandled error on request %s", g.get("request_id", ""))
+def domain_error(error: SimdockError) -> Response:
+    status = next((code for cls, code in STATUS if isinstance(error, cls)), 500)
+    if status == 500:
+        log.error("%s on request %s: %s", type(error).__name__, g.get("request_id"),
+                  error.message)
         return description(500, INTERNAL)
+    response = description(status, error.message)
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(int(error.retry_after) + 1)
+    return response
+
+
+def invalid_body(error: ModelError) -> Response:
+    return description(400, model_error_text(error))
+
+
+def http_error(error: HTTPException) -> Response:
+    return description(error.code or 500, error.description or error.name)
+
+
+def unexpected(error: Exception) -> Response:
+    log.exception("unhandled error on request %s", g.get("request_id", ""))
+    return description(500, INTERNAL)
+
+
+def install(bp: Blueprint) -> None:
+    """Map every error raised in the dialect's views to its ``{"description"}``; the
+    application's own handlers call the same functions for the dialect's paths that no
+    view matched (``simdock_adapters.http.dialects``)."""
+    bp.register_error_handler(SimdockError, domain_error)
+    bp.register_error_handler(ModelError, invalid_body)
+    bp.register_error_handler(HTTPException, http_error)
+    bp.register_error_handler(Exception, unexpected)
