@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from simdock_adapters.sql.engine import make_engine, normalise_url
+from simdock_adapters.sql.schema_changes import check_foreign_keys, foreign_keys_off
 from simdock_adapters.sql.tables import metadata
 from simdock_adapters.sql.types import UtcDateTime
 
@@ -44,17 +46,18 @@ def run_online() -> None:
         return
     engine = make_engine(database_url())
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection, foreign_keys_off(connection):
             _migrate(connection)
     finally:
         engine.dispose()
 
 
-def _migrate(connection: object) -> None:
-    context.configure(connection=connection, target_metadata=metadata,  # type: ignore[arg-type]
+def _migrate(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=metadata,
                       render_as_batch=True, compare_type=True, render_item=render_item)
     with context.begin_transaction():
         context.run_migrations()
+        check_foreign_keys(connection)
 
 
 if context.is_offline_mode():

@@ -549,6 +549,35 @@ def test_a_delete_is_rolled_back_without_commit(uow_factory: UnitOfWorkFactory) 
                                               RunStatus.QUEUED: 1}
 
 
+def test_the_numbers_of_a_deleted_job_and_its_runs_are_never_handed_out_again(
+        uow_factory: UnitOfWorkFactory) -> None:
+    """The Epistemix dialect's ids are these numbers, and its client caches results by them:
+    a number handed out twice would show one job's results for another's."""
+    save(uow_factory, user())
+    with uow_factory() as uow:
+        first = job("job-1")
+        uow.jobs.add(first)
+        uow.runs.add_many([run("run-1", first, 0)])
+        uow.commit()
+    old_job, old_run = get_job(uow_factory, "job-1").number, get_run(uow_factory, "run-1").number
+    with uow_factory() as uow:  # the newest job and run: the highest numbers are freed
+        uow.jobs.delete("job-1")
+        uow.commit()
+
+    with uow_factory() as uow:
+        second = job("job-2")
+        uow.jobs.add(second)
+        uow.runs.add_many([run("run-2", second, 0)])
+        uow.commit()
+
+    assert old_job is not None and old_run is not None
+    assert (get_job(uow_factory, "job-2").number or 0) > old_job
+    assert (get_run(uow_factory, "run-2").number or 0) > old_run
+    with uow_factory() as uow:
+        assert uow.jobs.get_by_number(old_job) is None
+        assert uow.runs.get_by_number(old_run) is None
+
+
 def test_deleting_an_unknown_job_raises_not_found(uow_factory: UnitOfWorkFactory) -> None:
     save(uow_factory, user(), job("job-1"))
 

@@ -15,7 +15,8 @@ from alembic.runtime.migration import MigrationContext
 
 import simdock
 from simdock.errors import ServiceUnavailable
-from simdock.usecases.queries import run_parameters
+from simdock.usecases.jobs import delete_job
+from simdock.usecases.queries import get_job, run_parameters
 from simdock_adapters.sql import make_engine, migrate
 from simdock_adapters.sql.migrate import SchemaMismatch
 from simdock_adapters.sql.tables import metadata
@@ -81,6 +82,18 @@ def test_the_counting_triggers_survive_a_round_trip(empty_url: str) -> None:
     with simdock.connect(empty_url, dispatch="inline", artifacts_path="/tmp/unused") as dock:
         dock.sweep("noop", grid={"i": [1, 2, 3]})
         assert dock.statistics()["succeeded"] == 3
+
+
+def points(job: simdock.JobHandle) -> dict[str, tuple[list[int], list[float]]]:
+    return {name: (series.steps.tolist(), series.values.tolist())
+            for name, series in job.metrics().items()}
+
+
+def stamp(engine: sa.Engine, revision: str) -> None:
+    """Say the database is at ``revision`` without migrating it."""
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = :revision"),
+                           {"revision": revision})
 
 
 def stamp_ahead(url: str) -> None:
@@ -225,4 +238,54 @@ def test_a_downgrade_that_would_lose_parameters_kept_in_blobs_is_refused(
     with pytest.raises(RuntimeError, match="blob store"):
         migrate.downgrade(engine, "0002")
     assert migrate.current_revision(engine) == migrate.head_revision()
+    engine.dispose()
+
+
+def test_numbers_freed_after_the_upgrade_are_never_handed_out_again_and_nothing_is_lost(
+        empty_url: str, tmp_path: Path) -> None:
+    """Revision 0007 rebuilds every numbered table on SQLite: the rows of tables that refer
+    to them (logs, points, artifacts, tags) must survive, the counting triggers must go on
+    counting, foreign keys must hold afterwards, and a deleted job's numbers must not come
+    back."""
+    engine = make_engine(empty_url)
+    migrate.upgrade(engine, "0006")
+    stamp(engine, migrate.head_revision())  # 0006's tables, but numbered as they were
+    with simdock.connect(empty_url, dispatch="inline", artifacts_path=str(tmp_path),
+                         auto_migrate=False) as dock:
+        kept = dock.submit("monte_carlo", {"iterations": 2000, "seed": 1}, tags=["kept"])
+        doomed = dock.submit("noop", {"x": 1})
+        before = (points(kept), kept.logs(), [a.read() for a in kept.artifacts()],
+                  kept.result())
+        numbers = {handle.id: (get_job(handle.id, None, dock.platform).job.number,
+                               handle.run.number) for handle in (kept, doomed)}
+    stamp(engine, "0006")
+    migrate.upgrade(engine)
+    engine.dispose()
+
+    with simdock.connect(empty_url, dispatch="inline", artifacts_path=str(tmp_path)) as dock:
+        again = dock.job(kept.id)
+        assert (get_job(kept.id, None, dock.platform).job.number, again.run.number) \
+            == numbers[kept.id]
+        assert [job.id for job in dock.jobs(tag="kept")] == [kept.id]
+        assert (points(again), again.logs(), [a.read() for a in again.artifacts()],
+                again.result()) == before
+        delete_job(doomed.id, None, dock.platform)
+        fresh = dock.submit("noop", {"x": 2})
+        job_number, run_number = numbers[doomed.id]
+        assert (get_job(fresh.id, None, dock.platform).job.number or 0) > (job_number or 0)
+        assert (fresh.run.number or 0) > (run_number or 0)
+        assert dock.statistics()["succeeded"] == 2  # the triggers still count
+        delete_job(kept.id, None, dock.platform)  # its runs and their records go with it
+        assert dock.statistics()["succeeded"] == 1
+    engine = make_engine(empty_url)
+    with engine.connect() as connection:
+        for table, column, parent in (("runs", "job_id", "jobs"), ("job_tags", "job_id", "jobs"),
+                                      ("run_logs", "run_id", "runs"),
+                                      ("metric_points", "run_id", "runs"),
+                                      ("artifacts", "run_id", "runs")):
+            orphans = connection.execute(sa.text(
+                f"SELECT count(*) FROM {table} WHERE {column} NOT IN (SELECT id FROM {parent})"
+            )).scalar()
+            assert orphans == 0, table
+        assert connection.execute(sa.text("SELECT count(*) FROM metric_points")).scalar() == 0
     engine.dispose()

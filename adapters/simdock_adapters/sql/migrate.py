@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from simdock.errors import ServiceUnavailable
 from simdock_adapters.sql.engine import describe
+from simdock_adapters.sql.schema_changes import foreign_keys_off
 
 
 class SchemaMismatch(ServiceUnavailable):
@@ -51,14 +52,14 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database behind ``engine`` (refusing one that is ahead of the code)."""
     refuse_if_ahead(engine)
-    with engine.begin() as connection:
+    with engine.connect() as connection, foreign_keys_off(connection), connection.begin():
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.begin() as connection:
+    with engine.connect() as connection, foreign_keys_off(connection), connection.begin():
         config = alembic_config()
         config.attributes["connection"] = connection
         command.downgrade(config, revision)

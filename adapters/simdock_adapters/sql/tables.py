@@ -2,8 +2,10 @@
 
 Every table has an integer ``number`` primary key (the Epistemix dialect's
 ids, and cheap joins) beside the prefixed string ``id`` the rest of simdock
-uses. Run status counts are kept in ``run_status_counts`` by triggers that
-the initial migration creates, so counting never scans the runs table.
+uses. A number is never handed out twice, even after its row is deleted
+(``sqlite_autoincrement``; PostgreSQL's sequences never go back). Run status
+counts are kept in ``run_status_counts`` by triggers that the initial
+migration creates, so counting never scans the runs table.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ users = sa.Table(
     sa.Column("is_active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    sqlite_autoincrement=True,
 )
 
 login_failures = sa.Table(
@@ -43,6 +46,7 @@ login_failures = sa.Table(
     sa.Column("key", sa.String(400), nullable=False),
     sa.Column("at", Timestamp, nullable=False),
     sa.Index(None, "key", "at"),
+    sqlite_autoincrement=True,
 )
 
 api_tokens = sa.Table(
@@ -58,6 +62,7 @@ api_tokens = sa.Table(
     sa.Column("last_used_at", Timestamp),
     sa.Column("revoked_at", Timestamp),
     sa.Index(None, "owner_id", "created_at"),
+    sqlite_autoincrement=True,
 )
 
 machines = sa.Table(
@@ -74,6 +79,7 @@ machines = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, default=0),
     sa.Column("created_by", sa.String(64)),
     sa.Index(None, "status", "created_at"),
+    sqlite_autoincrement=True,
 )
 
 jobs = sa.Table(
@@ -94,6 +100,7 @@ jobs = sa.Table(
     sa.Column("input_files", Json),
     sa.Index(None, "owner_id", "created_at", "number"),
     sa.Index(None, "owner_id", "simulation_type", "created_at"),
+    sqlite_autoincrement=True,
 )
 
 #: The columns a job is read with (its spec is read on its own, when needed).
@@ -152,6 +159,7 @@ runs = sa.Table(
     # Most runs are on no machine: they are left out of the index.
     sa.Index(None, "machine_id", "created_at",
              postgresql_where=PLACED, sqlite_where=PLACED),
+    sqlite_autoincrement=True,
 )
 
 run_status_counts = sa.Table(
@@ -161,6 +169,7 @@ run_status_counts = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("delta", sa.BigInteger, nullable=False),
     sa.Index(None, "owner_id", "status"),
+    sqlite_autoincrement=True,
 )
 
 reports = sa.Table(
@@ -183,6 +192,7 @@ reports = sa.Table(
     sa.Column("finished_at", Timestamp),
     sa.Column("version", sa.Integer, nullable=False, default=0),
     sa.Index(None, "owner_id", "created_at"),
+    sqlite_autoincrement=True,
 )
 
 run_logs = sa.Table(
@@ -206,6 +216,7 @@ metric_points = sa.Table(
     sa.Column("at", Timestamp, nullable=False),
     sa.Index(None, "run_id", "name", "step"),
     sa.Index(None, "run_id", "at"),
+    sqlite_autoincrement=True,
 )
 
 artifacts = sa.Table(
