@@ -1,21 +1,27 @@
 """Bad input to the Epistemix dialect: a clear 4xx in ``{"description"}``, nothing lost.
 
 Each refusal names what was wrong, writes nothing outside the job's storage and
-leaves every other job as it was.
+leaves every other job as it was. Every case runs on SQLite and on PostgreSQL, whose
+integer column ends at 2**31 - 1 where SQLite's goes on to 2**63 - 1: seen before,
+ids past either end, a date past 9999-12-30 and deeply nested bodies answered 500.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.helpers import TIMEOUT, User
+from tests.databases import create_postgres_database
+from tests.e2e.helpers import SECRET_KEY, TIMEOUT, User
+from tests.e2e.servers import running_server
 
 SERVER_ENV = {"MAX_INPUT_BYTES": "20000"}
 HEADERS = {"content-type": "application/json", "fredcli-version": "0.4.0",
@@ -55,6 +61,18 @@ def zipped(entries: dict[str, bytes]) -> bytes:
         for name, data in entries.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def base_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[str]:
+    """This module's server, on each store."""
+    directory = tmp_path_factory.mktemp(f"epistemix-bad-input-{request.param}")
+    database = (f"sqlite:///{directory / 'simdock.db'}" if request.param == "sqlite"
+                else create_postgres_database("simdock_epx_bad_input"))
+    with running_server(directory, SECRET_KEY=SECRET_KEY, DATABASE_URL=database,
+                        **SERVER_ENV) as url:
+        yield url
 
 
 def described(response: requests.Response, status: int, *words: str) -> str:
@@ -187,3 +205,145 @@ def test_an_expired_or_forged_file_link_is_refused(epx: Epx, base_url: str) -> N
     forged = url[:-4] + ("AAAA" if not url.endswith("AAAA") else "BBBB")
     assert requests.put(forged, data=b"x", timeout=TIMEOUT).status_code == 404
     assert requests.get(url, timeout=TIMEOUT).status_code == 404  # an upload link only
+
+
+MAX_ID = 2**31 - 1
+#: Not ids: past PostgreSQL's integer, past SQLite's, past 64 bits, zero, negative.
+NOT_IDS = [2**31, 2**63, 2**64, 10**30, 0, -1]
+
+
+def with_id(epx: Epx, job_id: int, where: str, value: int | str) -> requests.Response:
+    """Call the route and parameter ``where`` names with ``value`` as the id, every other
+    input sound (``job_id`` a job of the caller's with one run)."""
+    upload = {"jobId": job_id, "context": "job", "type": "input"}
+    run_request = {**RUN_REQUEST, "jobId": job_id}
+    calls: dict[str, tuple[str, str, dict[str, Any]]] = {
+        "GET /runs ?id": ("GET", "/runs", {"params": {"id": value}}),
+        "GET /runs ?job_id": ("GET", "/runs", {"params": {"job_id": value}}),
+        "PATCH /runs ?id": ("PATCH", "/runs", {"params": {"id": value}}),
+        "GET /jobs/results ?job_id": ("GET", "/jobs/results", {"params": {"job_id": value}}),
+        "DELETE /jobs/{id}": ("DELETE", f"/jobs/{value}", {}),
+        "POST /runs/retry form": ("POST", "/runs/retry",
+                                  {"data": f"runRequestIds={value}"}),
+        "POST /runs/retry json": ("POST", "/runs/retry",
+                                  {"data": json.dumps({"runRequestIds": [value]})}),
+        "POST /jobs jobId": ("POST", "/jobs", {"data": json.dumps({**upload, "jobId": value})}),
+        "POST /jobs runId": ("POST", "/jobs", {"data": json.dumps(
+            {**upload, "context": "run", "type": "config", "runId": value})}),
+        "POST /runs jobId": ("POST", "/runs", {"data": json.dumps(
+            {"runRequests": [run_request, {**run_request, "jobId": value}]})}),
+    }
+    method, path, kwargs = calls[where]
+    return epx.call(method, path, **kwargs)
+
+
+#: Every id-bearing parameter of every route, and the name its refusal gives it.
+ID_PARAMETERS = {
+    "GET /runs ?id": "id", "GET /runs ?job_id": "job_id", "PATCH /runs ?id": "id",
+    "GET /jobs/results ?job_id": "job_id", "DELETE /jobs/{id}": "job id",
+    "POST /runs/retry form": "runRequestIds", "POST /runs/retry json": "runRequestIds.0",
+    "POST /jobs jobId": "jobId", "POST /jobs runId": "runId",
+    "POST /runs jobId": "runRequests.1.jobId",
+}
+
+
+@pytest.mark.parametrize("where", list(ID_PARAMETERS))
+@pytest.mark.parametrize("value", NOT_IDS)
+def test_an_id_outside_1_to_2_31_is_a_400_naming_the_parameter_on_every_route(
+        epx: Epx, ready_job: int, where: str, value: int) -> None:
+    answer = with_id(epx, ready_job, where, value)
+    described(answer, 400, ID_PARAMETERS[where])
+    assert len(runs_of(epx, ready_job)) == 1
+
+
+@pytest.mark.parametrize("where", ["GET /runs ?id", "GET /runs ?job_id", "PATCH /runs ?id",
+                                   "DELETE /jobs/{id}", "POST /runs/retry form"])
+@pytest.mark.parametrize("value", ["abc", "1.0", "1e3", "+5", " 5", "1_0", "\u0661", "0x10",
+                                   "9" * 1000])
+def test_an_id_that_is_not_decimal_digits_is_a_400(epx: Epx, ready_job: int, where: str,
+                                                   value: str) -> None:
+    described(with_id(epx, ready_job, where, value), 400, ID_PARAMETERS[where])
+
+
+@pytest.mark.parametrize("where", ["POST /jobs jobId", "POST /runs jobId",
+                                   "POST /runs/retry json"])
+@pytest.mark.parametrize("value", ["5", 5.0, True, None, [5]])
+def test_an_id_in_a_body_must_be_a_json_integer(epx: Epx, ready_job: int, where: str,
+                                                value: Any) -> None:
+    described(with_id(epx, ready_job, where, value), 400, ID_PARAMETERS[where])
+
+
+def test_the_largest_id_names_nothing_and_is_answered_as_unknown(epx: Epx,
+                                                                 ready_job: int) -> None:
+    """2**31 - 1 is an id: on either store it is simply not found."""
+    assert with_id(epx, ready_job, "GET /runs ?id", MAX_ID).json() == {"runs": []}
+    stopped = with_id(epx, ready_job, "PATCH /runs ?id", MAX_ID).json()
+    assert stopped["failedIds"] == [{"runId": MAX_ID, "reason": "NotFound"}]
+    for where in ["GET /runs ?job_id", "GET /jobs/results ?job_id", "DELETE /jobs/{id}",
+                  "POST /runs/retry form", "POST /runs/retry json", "POST /jobs jobId",
+                  "POST /jobs runId", "POST /runs jobId"]:
+        described(with_id(epx, ready_job, where, MAX_ID), 404, "not found")
+    assert len(runs_of(epx, ready_job)) == 1
+
+
+@pytest.mark.parametrize("name", ["startDate", "endDate"])
+@pytest.mark.parametrize("value", ["9999-12-31", "0000-01-01", "2023-02-30", "20230101",
+                                   "2023-W01-1", "2023-01-01T00:00", "\u0662023-01-01"])
+def test_a_date_that_is_not_one_of_the_dates_a_window_can_hold_is_a_400(
+        epx: Epx, name: str, value: str) -> None:
+    described(epx.call("GET", "/jobs/me", params={name: value}), 400, name, "YYYY-MM-DD")
+
+
+def test_the_widest_window_lists_every_job(epx: Epx, ready_job: int) -> None:
+    answer = epx.call("GET", "/jobs/me", params={"startDate": "0001-01-01",
+                                                 "endDate": "9999-12-30"})
+    assert answer.status_code == 200, answer.text
+    assert ready_job in {job["id"] for job in answer.json()["jobs"]}
+
+
+def nested(levels: int) -> Any:
+    """A value of ``levels`` objects inside each other."""
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/jobs/register", "[" * 1000 + "]" * 1000),
+    ("POST", "/jobs/register", '{"tags": ' + "[" * 1000 + "]" * 1000 + "}"),
+    ("POST", "/jobs/register", json.dumps({"tags": [], "x": nested(500)})),
+    ("POST", "/jobs", '{"jobId": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+    ("POST", "/runs/retry", '{"runRequestIds": ' + "[" * 1000 + "]" * 1000 + "}"),
+])
+def test_a_body_nested_too_deeply_is_a_400(epx: Epx, method: str, path: str,
+                                           body: str) -> None:
+    described(epx.call(method, path, data=body), 400, "nested more than 64 levels")
+
+
+def test_a_run_request_with_a_field_nested_500_levels_deep_adds_nothing(
+        epx: Epx, ready_job: int) -> None:
+    body = {"runRequests": [{**RUN_REQUEST, "jobId": ready_job, "extra": nested(500)}]}
+    described(epx.call("POST", "/runs", data=json.dumps(body)), 400, "nested")
+    assert len(runs_of(epx, ready_job)) == 1
+
+
+def test_a_run_request_nested_up_to_the_limit_is_kept_as_sent(epx: Epx) -> None:
+    job_id = epx.job()
+    assert requests.put(epx.upload_url(job_id), data=zipped({"main.fred": b"x = 1\n"}),
+                        timeout=TIMEOUT).status_code == 200
+    deepest = nested(64 - 3)  # the body, runRequests and the request hold it
+    body = {"runRequests": [{**RUN_REQUEST, "jobId": job_id, "extra": deepest}]}
+    answer = epx.call("POST", "/runs", data=json.dumps(body))
+    assert answer.status_code == 200, answer.text
+    (run,) = runs_of(epx, job_id)
+    assert run["request"]["extra"] == deepest
+
+
+def test_a_login_access_token_as_offline_token_is_a_403_asking_for_an_api_token(
+        base_url: str, user: User) -> None:
+    headers = {**HEADERS, "Offline-Token": f"Bearer {user.access_token}"}
+    for method, path in [("GET", "/jobs/me"), ("POST", "/jobs/register")]:
+        answer = requests.request(method, base_url + path, headers=headers, json={},
+                                  timeout=TIMEOUT)
+        described(answer, 403, "API token", "sdk_", "POST /api/v1/auth/tokens")

@@ -7,7 +7,7 @@ the jobs' and runs' integer numbers. Every call but ``/`` and ``/health`` carrie
 
 from __future__ import annotations
 
-import json
+import re
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -16,15 +16,17 @@ from urllib.parse import parse_qs
 from flask import Blueprint, Response, g, jsonify, request
 
 from simdock.domain import User
-from simdock.errors import NotFound, ValidationError
+from simdock.errors import AuthenticationFailure, NotFound, ValidationError
 from simdock.ports import MAX_PAGE_SIZE, JobQuery, Ordering, PageRequest
 from simdock.usecases import archives, cancel, inputs, jobs, open_jobs, queries, retry
 from simdock.usecases.auth import TOKEN_PREFIX, authenticate
 from simdock_adapters.epistemix import errors
 from simdock_adapters.epistemix.errors import MissingToken
+from simdock_adapters.epistemix.reading import MAX_IDS, day, ident, idents, parsed
 from simdock_adapters.epistemix.shapes import (
     CLIENT_VERSION,
     Registration,
+    RetryRequest,
     RunRequests,
     UploadRequest,
     job_document,
@@ -38,7 +40,9 @@ UPLOADS = {("job", "input"): inputs.UploadKind.INPUT,
            ("job", "config"): inputs.UploadKind.JOB_CONFIG,
            ("run", "config"): inputs.UploadKind.RUN_CONFIG}
 CLIENT_PREFIX = "epx_client_"
-MAX_IDS = 10_000
+#: A JWT (header.payload.signature, base64url, the header a JSON object): what the
+#: login answers, refused as an Offline-Token with a 403 that says what to send instead.
+LOGIN_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 def epx_user() -> User:
@@ -50,38 +54,15 @@ def epx_user() -> User:
     if not request.headers.get("fredcli-version"):
         raise ValidationError("the fredcli-version header is required")
     token = token.strip()
+    if LOGIN_TOKEN.fullmatch(token):
+        raise AuthenticationFailure(
+            "Offline-Token holds a login access token (a JWT); use an API token "
+            f"({TOKEN_PREFIX}...) instead: make one with POST /api/v1/auth/tokens")
     if not token.startswith(TOKEN_PREFIX):
         raise MissingToken(f"Offline-Token must be a simdock API token ({TOKEN_PREFIX}...)")
     user: User = authenticate(token, platform())
     g.user = user
     return user
-
-
-def body() -> Any:
-    """The JSON body (the client always says JSON), or ValidationError."""
-    try:
-        return json.loads(request.get_data() or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationError("the body must be a JSON document") from None
-
-
-def numbers(values: list[str], name: str) -> list[int]:
-    """Integer ids from query or form values, or ValidationError naming ``name``."""
-    if len(values) > MAX_IDS:
-        raise ValidationError(f"at most {MAX_IDS} {name} values")
-    try:
-        return [int(value) for value in values]
-    except ValueError:
-        raise ValidationError(f"{name} must be integer ids, got {values!r}") from None
-
-
-def day(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(f"{name} must be a date (YYYY-MM-DD), got {value!r}") from None
 
 
 def blueprint() -> Blueprint:
@@ -101,7 +82,7 @@ def blueprint() -> Blueprint:
     @bp.post("/jobs/register")
     def register() -> Response:
         user = epx_user()
-        registration = Registration.model_validate(body() or {})
+        registration = parsed(Registration, default={})
         job = open_jobs.register_job(open_jobs.RegisterJob(
             owner_id=user.id, simulation_type=FRED, tags=registration.tags), platform())
         return jsonify({"id": job.number, "userId": user.number, "tags": list(job.tags)})
@@ -109,7 +90,7 @@ def blueprint() -> Blueprint:
     @bp.post("/jobs")
     def upload_url() -> Response:
         user = epx_user()
-        asked = UploadRequest.model_validate(body())
+        asked = parsed(UploadRequest)
         kind = UPLOADS.get((asked.context, asked.type))
         if kind is None:
             raise ValidationError(f"no upload of type {asked.type!r} in context "
@@ -123,7 +104,7 @@ def blueprint() -> Blueprint:
     @bp.post("/runs")
     def submit_runs() -> Response:
         user = epx_user()
-        asked = RunRequests.model_validate(body())
+        asked = parsed(RunRequests)
         sent = [r.model_dump(mode="json") for r in asked.runRequests]
         agent = request.headers.get("user-agent", "")
         version = agent.removeprefix(CLIENT_PREFIX) if agent.startswith(CLIENT_PREFIX) \
@@ -147,8 +128,8 @@ def blueprint() -> Blueprint:
     @bp.get("/runs")
     def list_runs() -> Response:
         user = epx_user()
-        job_ids = numbers(request.args.getlist("job_id"), "job_id")
-        run_ids = numbers(request.args.getlist("id"), "id")
+        job_ids = idents(request.args.getlist("job_id"), "job_id")
+        run_ids = idents(request.args.getlist("id"), "id")
         if len(job_ids) > 1 or (not job_ids and not run_ids):
             raise ValidationError("give one job_id, or run ids as id=...")
         if job_ids:
@@ -163,7 +144,7 @@ def blueprint() -> Blueprint:
     @bp.patch("/runs")
     def stop_runs() -> Response:
         user = epx_user()
-        run_ids = numbers(request.args.getlist("id"), "id")
+        run_ids = idents(request.args.getlist("id"), "id")
         if not run_ids:
             raise ValidationError("give the runs to stop as id=...")
         found = {run.number: run for run, _ in
@@ -183,12 +164,10 @@ def blueprint() -> Blueprint:
         user = epx_user()
         raw = request.get_data()
         if raw.lstrip().startswith(b"{"):
-            given = body().get("runRequestIds")
-            values = [str(v) for v in given] if isinstance(given, list) else []
+            run_ids = parsed(RetryRequest).runRequestIds
         else:  # the client sends a form, although its content-type header says JSON
             form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=MAX_IDS + 1)
-            values = form.get("runRequestIds", [])
-        run_ids = numbers(values, "runRequestIds")
+            run_ids = idents(form.get("runRequestIds", []), "runRequestIds")
         if not run_ids:
             raise ValidationError("runRequestIds is required")
         retry.retry_runs(run_ids, user.id, platform())  # all of them, or none
@@ -197,7 +176,7 @@ def blueprint() -> Blueprint:
     @bp.get("/jobs/results")
     def results() -> Response:
         user = epx_user()
-        job_ids = numbers(request.args.getlist("job_id"), "job_id")
+        job_ids = idents(request.args.getlist("job_id"), "job_id")
         if len(job_ids) != 1:
             raise ValidationError("give one job_id")
         now = platform().clock.now()
@@ -227,12 +206,13 @@ def blueprint() -> Blueprint:
             raise NotFound("job", "latest")
         return jsonify(job_document(listed[0], user.number or 0))
 
-    @bp.delete("/jobs/<int:job_id>")
-    def delete_job(job_id: int) -> Response:
+    @bp.delete("/jobs/<job_id>")
+    def delete_job(job_id: str) -> Response:
         user = epx_user()
-        cancel.cancel_job(job_id, user.id, platform())
-        jobs.delete_job(job_id, user.id, platform())
-        return jsonify({"description": f"job {job_id} deleted", "id": job_id})
+        number = ident(job_id, "the job id")
+        cancel.cancel_job(number, user.id, platform())
+        jobs.delete_job(number, user.id, platform())
+        return jsonify({"description": f"job {number} deleted", "id": number})
 
     return bp
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from simdock.domain import Job, Run, RunStatus
+from simdock_adapters.epistemix.reading import MAX_IDS, Id
 
 #: simdock's run status in Epistemix's words (a stopped run is an error there).
 STATUS: dict[RunStatus, str] = {
@@ -42,10 +43,10 @@ class Registration(Strict):
 
 
 class UploadRequest(Strict):
-    jobId: int
+    jobId: Id
     context: Literal["job", "run"]
     type: Literal["input", "config"]
-    runId: int | None = None
+    runId: Id | None = None
 
 
 class FredArg(Strict):
@@ -63,7 +64,7 @@ class RunRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow", strict=True)
 
-    jobId: int
+    jobId: Id
     fredArgs: list[FredArg] = Field(min_length=1, max_length=1_000)
     workingDir: str = Field("", max_length=4096)
     size: str = Field("hot", max_length=64)
@@ -73,7 +74,13 @@ class RunRequest(BaseModel):
 
 
 class RunRequests(Strict):
-    runRequests: list[RunRequest] = Field(min_length=1, max_length=10_000)
+    runRequests: list[RunRequest] = Field(min_length=1, max_length=MAX_IDS)
+
+
+class RetryRequest(Strict):
+    """The JSON form of a retry (the client itself sends a form)."""
+
+    runRequestIds: list[Id] = Field(min_length=1, max_length=MAX_IDS)
 
 
 def timestamp(moment: datetime) -> str:
