@@ -3,6 +3,11 @@
 What a token holds can neither be read nor altered by whoever holds it; each use
 has a purpose of its own, so a token made for one use is unknown to every other
 (and to access tokens, which are signed with SECRET_KEY itself).
+
+A token opens only in the one spelling it was issued in: unpadded URL-safe base64.
+Base64 has other spellings of the same bytes (padding, ``+`` and ``/``, characters a
+lenient decoder skips, different unused bits in the last character); a link is a
+credential, so none of them is the same link.
 """
 
 from __future__ import annotations
@@ -34,16 +39,22 @@ class SealedTokens:
         """A URL-safe token holding ``values`` (JSON)."""
         payload = json.dumps(values, separators=(",", ":")).encode()
         nonce = os.urandom(NONCE_BYTES)
-        sealed = nonce + self._cipher.encrypt(nonce, payload, self._purpose)
-        return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
+        return _spelled(nonce + self._cipher.encrypt(nonce, payload, self._purpose))
 
     def open(self, token: str) -> list[Any] | None:
         """The values a token holds, or None if it is not one of ours."""
         try:
             sealed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            if _spelled(sealed) != token:
+                return None
             payload = self._cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
                                            self._purpose)
             values = json.loads(payload)
         except (InvalidTag, ValueError, TypeError, binascii.Error):
             return None
         return values if isinstance(values, list) else None
+
+
+def _spelled(sealed: bytes) -> str:
+    """The one spelling of a token's bytes: URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
