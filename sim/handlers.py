@@ -94,6 +94,47 @@ class SleepHandler(SimulationHandler):
         return {"slept_seconds": seconds}
 
 
+#: The most ticks a ``ticks`` run may count, and the longest interval between two.
+MAX_TICKS = 100_000
+MAX_TICK_INTERVAL_SECONDS = 3600.0
+
+
+class TicksHandler(SimulationHandler):
+    """Counts ``ticks`` ticks ``interval`` seconds apart, reporting each one as progress, a
+    log line and a point of the ``tick`` metric: for seeing what simdock keeps of what a
+    run reports, through outages, restarts and cancels."""
+
+    def validate(self, parameters: Mapping[str, Any]) -> None:
+        _ticks(parameters)
+
+    def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
+                progress_callback: ProgressCallback | None = None) -> Any:
+        ticks, interval = _ticks(parameters)
+        for tick in range(ticks):
+            time.sleep(interval)
+            _emit(progress_callback, "log", f"tick {tick + 1} of {ticks}")
+            _emit(progress_callback, "metric", "tick", float(tick + 1), tick)
+            if progress_callback is not None:
+                progress_callback((tick + 1) / ticks)
+        return {"ticks": ticks, "interval": interval}
+
+
+def _ticks(parameters: Mapping[str, Any]) -> tuple[int, float]:
+    unknown = set(parameters) - {"ticks", "interval"}
+    if unknown:
+        raise ValueError(f"unknown parameters {sorted(unknown)}; ticks takes 'ticks' and "
+                         "'interval'")
+    ticks, interval = parameters.get("ticks", 10), parameters.get("interval", 0.1)
+    if isinstance(ticks, bool) or not isinstance(ticks, int) or not 1 <= ticks <= MAX_TICKS:
+        raise ValueError(f"invalid parameter 'ticks': a whole number from 1 to {MAX_TICKS}, "
+                         f"got {ticks!r}")
+    if isinstance(interval, bool) or not isinstance(interval, int | float) \
+            or not 0 <= interval <= MAX_TICK_INTERVAL_SECONDS:
+        raise ValueError(f"invalid parameter 'interval': a number of seconds from 0 to "
+                         f"{MAX_TICK_INTERVAL_SECONDS:g}, got {interval!r}")
+    return ticks, float(interval)
+
+
 def _seconds(parameters: Mapping[str, Any]) -> float:
     unknown = set(parameters) - {"seconds"}
     if unknown:

@@ -146,3 +146,9 @@ class RunCancelled(ExecutionError):
 
 class ExecutorUnavailable(ExecutionError):
     """The executor needed for this simulation type is not configured here."""
+
+
+class RunHandedBack(ExecutionError):
+    """The run stopped without an outcome and goes back to the queue with no attempt
+    counted: this process is shutting down, or the store could not be reached for what
+    the run needed to go on. Another attempt executes it from the start."""

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from simdock.contact import StoreContact
 from simdock.credentials import CredentialCache
 from simdock.domain.archives import ArchiveLimits
 from simdock.domain.resources import Resources
@@ -59,7 +60,8 @@ class Platform:
     ``live`` holds the contexts of runs executing in this process so that a
     cancel can reach them at once instead of at their next progress report;
     ``held`` every run this process has claimed and not yet recorded (their
-    leases are what its heartbeat renews);
+    leases are what its heartbeat renews); ``contact`` whether its heartbeat has been
+    reaching the store, and since when;
     ``specs`` the sweep specifications this process read last; ``queue`` whose
     turn it is when this process's workers claim queued runs; ``credentials``
     who presented which credential lately (kept for no time unless configured).
@@ -83,6 +85,7 @@ class Platform:
     description: str = ""
     live: dict[str, RunContext] = field(default_factory=dict)
     held: HeldRuns = field(default_factory=HeldRuns, repr=False)
+    contact: StoreContact = field(default_factory=StoreContact, repr=False)
     specs: SpecCache = field(default_factory=SpecCache, repr=False)
     queue: FairQueue = field(default_factory=FairQueue, repr=False)
     credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0.0),

@@ -413,6 +413,10 @@ class LogRepository(Protocol):
 class MetricRepository(Protocol):
     def append(self, points: Sequence[MetricPoint]) -> None: ...
 
+    def discard(self, run_ids: Sequence[str]) -> None:
+        """Forget every point of these runs (their last attempt is over, the next one
+        starts its series afresh)."""
+
     def list(self, run_id: str, name: str | None = None, since_step: int | None = None,
              since: datetime | None = None) -> list[MetricPoint]:
         """Points ordered by (name, step); ``since_step``/``since`` are exclusive."""

@@ -522,6 +522,16 @@ class MemoryMetricRepository(_Repository):
 
         self.undo.append(undo)
 
+    def discard(self, run_ids: Sequence[str]) -> None:
+        dropped = {run_id: self.store.metrics.pop(run_id) for run_id in set(run_ids)
+                   if run_id in self.store.metrics}
+
+        def undo() -> None:
+            for run_id, series in dropped.items():
+                self.store.metrics[run_id][:0] = series
+
+        self.undo.append(undo)
+
     def list(self, run_id: str, name: str | None = None, since_step: int | None = None,
              since: datetime | None = None) -> list[MetricPoint]:
         points = [p for p in self.store.metrics.get(run_id, [])

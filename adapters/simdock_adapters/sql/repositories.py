@@ -688,12 +688,20 @@ class SqlLogRepository(_SqlRepository):
         return [mappers.log_entity(row) for row in self.connection.execute(statement)]
 
 
+_DISCARD_POINTS = metric_points.delete().where(
+    metric_points.c.run_id.in_(sa.bindparam("run_ids", expanding=True)))
+
+
 class SqlMetricRepository(_SqlRepository):
     def append(self, points: Sequence[MetricPoint]) -> None:
         if points:
             self.connection.execute(metric_points.insert(), [
                 {"run_id": p.run_id, "name": p.name, "step": p.step, "value": p.value,
                  "at": p.at} for p in points])
+
+    def discard(self, run_ids: Sequence[str]) -> None:
+        if run_ids:
+            self.connection.execute(_DISCARD_POINTS, {"run_ids": list(run_ids)})
 
     def list(self, run_id: str, name: str | None = None, since_step: int | None = None,
              since: datetime | None = None) -> list[MetricPoint]:

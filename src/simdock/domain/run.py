@@ -85,6 +85,12 @@ class Run:
         return (self.status is RunStatus.RUNNING and self.worker == worker
                 and self.attempts == attempt)
 
+    def left_by(self, worker: str | None, attempt: int) -> bool:
+        """Whether ``worker``'s attempt ``attempt`` may still keep the files it left: it
+        holds the run, or the run was stopped while it did (they show how far it got)."""
+        return (self.status in (RunStatus.RUNNING, RunStatus.CANCELLED)
+                and self.worker == worker and self.attempts == attempt)
+
     def succeed(self, result: Payload, now: datetime) -> None:
         self.transition(RunStatus.SUCCEEDED, now)
         self.result = result

@@ -12,25 +12,42 @@ write into a conflict, read again), or writes nothing and stops the handler
 (the run was cancelled, or taken back after its lease lapsed and given to
 another attempt). The holding attempt's lines and points are never dropped;
 its artifacts are stored under keys of its own attempt.
+
+A write that cannot reach the store is not the handler's failure: what it
+held is kept (:mod:`simdock.usecases.unwritten`) and tried again, less often
+while the store stays away, and what is still unwritten when the run ends
+goes with its outcome, which is recorded once the store is back.
 """
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import re
 import shutil
 import tempfile
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 from simdock.domain import Artifact, MetricPoint, Run
 from simdock.domain.text import NUL, storable
-from simdock.errors import ConcurrencyConflict, RunCancelled, ValidationError
+from simdock.errors import (
+    ConcurrencyConflict,
+    RunCancelled,
+    RunHandedBack,
+    ServiceUnavailable,
+    ValidationError,
+)
 from simdock.platform import Platform
 from simdock.ports import UnitOfWork
 from simdock.usecases.inputs import fetch_inputs
+from simdock.usecases.unwritten import Unwritten
+
+log = logging.getLogger(__name__)
+
+#: How long to wait before trying the store again, after each write that could not reach it.
+RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
 
 MAX_STREAM_NAME = 16
 _UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
@@ -61,11 +78,13 @@ class ExecutionContext:
         self._platform = platform
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
-        self._progress: float | None = None
-        self._logs: list[tuple[datetime, str, str]] = []
-        self._metrics: list[MetricPoint] = []
+        self._handed_back = False
+        self._unwritten = Unwritten()
         self._steps: dict[str, int] = {}
         self._last_flush = time.monotonic()
+        #: Writes that could not reach the store in a row, and when to try again.
+        self._failures = 0
+        self._retry_at = 0.0
         self._workdir: Path | None = None
         self._inputs: Path | None = None
 
@@ -78,7 +97,7 @@ class ExecutionContext:
         if not 0.0 <= float(fraction) <= 1.0:
             raise ValidationError(f"progress must be between 0 and 1, got {fraction}")
         with self._lock:
-            self._progress = max(self._progress or 0.0, float(fraction))
+            self._unwritten.progress = max(self._unwritten.progress or 0.0, float(fraction))
         self._maybe_flush()
         self._raise_if_cancelled()
 
@@ -90,8 +109,9 @@ class ExecutionContext:
         now = self._platform.clock.now()
         with self._lock:
             for line in storable(str(message)).splitlines() or [""]:
-                self._logs.append((now, stream, line))
-            full = len(self._logs) >= self._platform.limits.log_buffer_lines
+                self._unwritten.logs.append((now, stream, line))
+            self._unwritten.bound()
+            full = len(self._unwritten.logs) >= self._platform.limits.log_buffer_lines
         if full:
             self.flush()
         else:
@@ -104,7 +124,8 @@ class ExecutionContext:
                 step = MetricPoint.step_after(self._steps.get(name))
             point = MetricPoint(self.run_id, name, step, value, self._platform.clock.now())
             self._steps[name] = max(point.step, self._steps.get(name, -1))
-            self._metrics.append(point)
+            self._unwritten.metrics.append(point)
+            self._unwritten.bound()
         self._maybe_flush()
 
     def artifact(self, name: str, data: bytes | Path, content_type: str | None = None) -> None:
@@ -128,14 +149,17 @@ class ExecutionContext:
                     return
             except ConcurrencyConflict:
                 continue
+            except ServiceUnavailable as exc:  # recorded with the next write that gets in
+                self._kept(Unwritten(artifacts=[record]), exc)
+                return
             blobs.delete(key)
             self._cancelled.set()
             raise RunCancelled(f"run '{self.run_id}' is no longer this attempt's")
 
     def _record_artifact(self, record: Artifact) -> bool:
         with self._platform.uow() as uow:
-            run = self._held(uow)
-            if run is None:
+            run = uow.runs.get(self.run_id)
+            if run is None or not run.left_by(self.worker, self.attempt):
                 return False
             uow.artifacts.add(record)
             uow.runs.update(run)  # fails if the run was taken meanwhile
@@ -154,12 +178,17 @@ class ExecutionContext:
         """A directory holding the job's input files, fetched on first use (empty when the
         job has none); handlers that never ask cost nothing."""
         if self._inputs is None:
-            with self._platform.uow() as uow:
-                job = uow.jobs.get(self.job_id)
             directory = Path(tempfile.mkdtemp(prefix=f"simdock-{self.run_id}-inputs-"))
             try:
+                with self._platform.uow() as uow:
+                    job = uow.jobs.get(self.job_id)
                 if job is not None:
                     fetch_inputs(job, self._platform, directory)
+            except ServiceUnavailable as exc:
+                shutil.rmtree(directory, ignore_errors=True)
+                self.hand_back()
+                raise RunHandedBack(f"run '{self.run_id}' could not fetch its inputs: "
+                                    f"{exc.message}; it is queued again") from exc
             except BaseException:
                 shutil.rmtree(directory, ignore_errors=True)
                 raise
@@ -173,6 +202,16 @@ class ExecutionContext:
     def cancel(self) -> None:
         """Ask the handler to stop at its next progress report."""
         self._cancelled.set()
+
+    def hand_back(self) -> None:
+        """Stop the handler as :meth:`cancel` does, for the run to go back to the queue
+        with no attempt counted (this process is shutting down), not to be cancelled."""
+        self._handed_back = True
+        self._cancelled.set()
+
+    @property
+    def handed_back(self) -> bool:
+        return self._handed_back
 
     # -- what the execute use case calls ----------------------------------
     def collect_workdir(self) -> None:
@@ -195,48 +234,75 @@ class ExecutionContext:
                 shutil.rmtree(directory, ignore_errors=True)
         self._workdir = self._inputs = None
 
-    def flush(self) -> None:
-        """Write buffered progress, logs and metrics; learn about cancellation."""
+    def flush(self, now: bool = False) -> None:
+        """Write buffered reports and learn about cancellation. While the store cannot be
+        reached they are kept, and tried again only after a while (``now``: at once)."""
         with self._lock:
-            progress, self._progress = self._progress, None
-            logs, self._logs = self._logs, []
-            metrics, self._metrics = self._metrics, []
+            if not now and time.monotonic() < self._retry_at:
+                return
+            unwritten = self._unwritten.take()
             self._last_flush = time.monotonic()
-        if progress is None and not logs and not metrics:
+        if not unwritten:
             return
         while True:  # a conflict is another write to the run: read it again and retry
             try:
-                self._write(progress, logs, metrics)
-                return
+                self._write(unwritten)
             except ConcurrencyConflict:
                 continue
-
-    def _write(
-        self,
-        progress: float | None,
-        logs: list[tuple[datetime, str, str]],
-        metrics: list[MetricPoint],
-    ) -> None:
-        with self._platform.uow() as uow:
-            run = self._held(uow)
-            if run is None:
-                self._cancelled.set()  # cancelled, finished or taken back: write nothing
+            except ServiceUnavailable as exc:
+                self._kept(unwritten, exc)
                 return
-            if logs:
-                uow.logs.append(self.run_id, logs)
-            if metrics:
-                uow.metrics.append(metrics)
-            if progress is not None and progress > run.progress:
-                run.report_progress(progress, self._platform.clock.now())
-            # Always written, version-guarded: a take-back or cancel committed after the
-            # read above makes this a conflict, so no line of a stale attempt gets in.
-            uow.runs.update(run)
-            uow.commit()
+            break
+        if self._failures:
+            log.warning("run %s: its reports reach the store again", self.run_id)
+            with self._lock:
+                self._failures, self._retry_at = 0, 0.0
 
-    def _held(self, uow: UnitOfWork) -> Run | None:
-        """The run, if this attempt still holds it."""
-        run = uow.runs.get(self.run_id)
-        return run if run is not None and run.held_by(self.worker, self.attempt) else None
+    def unwritten(self) -> Unwritten:
+        """What could not be written yet (the store is away): it goes with the outcome."""
+        with self._lock:
+            return self._unwritten.take()
+
+    def _kept(self, unwritten: Unwritten, error: ServiceUnavailable) -> None:
+        """Keep reports the store could not take, to try again later."""
+        with self._lock:
+            self._unwritten.put_back(unwritten)
+            if not self._failures:
+                log.warning("run %s: its reports are kept until the store can be reached: "
+                            "%s", self.run_id, error)
+            self._retry_at = time.monotonic() + RETRY_SECONDS[
+                min(self._failures, len(RETRY_SECONDS) - 1)]
+            self._failures += 1
+
+    def _write(self, unwritten: Unwritten) -> None:
+        let_go: list[Artifact] = []
+        with self._platform.uow() as uow:
+            run = uow.runs.get(self.run_id)
+            if run is not None and run.held_by(self.worker, self.attempt):
+                write_reports(uow, run, unwritten, self._platform)
+                # Always written, version-guarded: a take-back or cancel committed after
+                # the read above makes this a conflict, so no line of a stale attempt gets in.
+                uow.runs.update(run)
+                uow.commit()
+                return
+            self._cancelled.set()  # cancelled, finished or taken back: write nothing
+            if unwritten.artifacts and not self._keep_artifacts(uow, run, unwritten):
+                let_go = unwritten.artifacts
+        for artifact in let_go:
+            self._platform.blobs.delete(artifact.blob_key)
+
+    def _keep_artifacts(self, uow: UnitOfWork, run: Run | None, unwritten: Unwritten
+                        ) -> bool:
+        """Record the files of a run this attempt no longer holds, reported while the store
+        was away, when it was stopped while this attempt held it (they show how far it
+        got); False when they are to be let go."""
+        if run is None or not run.left_by(self.worker, self.attempt):
+            return False
+        for artifact in unwritten.artifacts:
+            uow.artifacts.add(artifact)
+        uow.runs.update(run)
+        uow.commit()
+        return True
 
     def _maybe_flush(self) -> None:
         if time.monotonic() - self._last_flush >= self._platform.limits.progress_interval_seconds:
@@ -245,3 +311,28 @@ class ExecutionContext:
     def _raise_if_cancelled(self) -> None:
         if self._cancelled.is_set():
             raise RunCancelled(f"run '{self.run_id}' was cancelled")
+
+
+def write_reports(uow: UnitOfWork, run: Run, unwritten: Unwritten, platform: Platform) -> None:
+    """Add a running run's unwritten reports to ``uow``; the caller updates the run."""
+    note_progress(run, unwritten, platform)
+    add_records(uow, run.id, unwritten)
+
+
+def note_progress(run: Run, unwritten: Unwritten, platform: Platform) -> None:
+    """Move a running run's progress to what it reported last, if that is further."""
+    if unwritten.progress is not None and unwritten.progress > run.progress:
+        run.report_progress(unwritten.progress, platform.clock.now())
+
+
+def add_records(uow: UnitOfWork, run_id: str, unwritten: Unwritten) -> None:
+    """Add the log lines, metric points and artifact records of a run to ``uow``."""
+    if unwritten.logs:
+        uow.logs.append(run_id, unwritten.log_lines())
+    if unwritten.metrics:
+        uow.metrics.append(unwritten.metrics)
+    for artifact in unwritten.artifacts:
+        uow.artifacts.add(artifact)
+    if unwritten.dropped_points:
+        log.warning("run %s: %d metric points were let go while the store could not be "
+                    "reached", run_id, unwritten.dropped_points)

@@ -7,34 +7,51 @@ of several runs in one transaction (:mod:`simdock.usecases.work`).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from simdock import codec
 from simdock.domain import Payload, Run, RunStatus
 from simdock.domain.images import image_of
-from simdock.errors import ConcurrencyConflict, ExecutionError, RunCancelled, SimdockError
+from simdock.errors import (
+    ConcurrencyConflict,
+    ExecutionError,
+    RunCancelled,
+    RunHandedBack,
+    ServiceUnavailable,
+    SimdockError,
+)
 from simdock.platform import Platform
 from simdock.ports import ExecutionTask, UnitOfWork
 from simdock.usecases.archives import results_archive
-from simdock.usecases.context import ExecutionContext
+from simdock.usecases.requeue import back_to_queue
+from simdock.usecases.context import ExecutionContext, add_records, note_progress
 from simdock.usecases.leases import commit_claims, lease_until
 from simdock.usecases.queries import run_parameters, run_resources
+from simdock.usecases.unwritten import Unwritten
 
 log = logging.getLogger(__name__)
 
 RECORD_ATTEMPTS = 5
+#: How long to wait before trying again to record outcomes while the store is away.
+RECORD_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 NOT_HELD = "no longer held by this worker"
+HANDED_BACK = "[stopped before it ended, without an outcome; queued again, no attempt counted]"
 
 
 @dataclass
 class Outcome:
-    """How an execution ended: a stored result, or the error to fail the run with."""
+    """How an execution ended: a stored result, the error to fail the run with, or the run
+    handed back to the queue; with what it reported that the store has not kept yet."""
 
     run: Run
     result: Payload | None = None
     error: str | None = None
+    #: The run goes back to the queue, its attempt not counted (see RunHandedBack).
+    handed_back: bool = False
+    unwritten: Unwritten = field(default_factory=Unwritten)
 
 
 def execute_run(run_id: str, platform: Platform) -> RunStatus | None:
@@ -51,7 +68,7 @@ def execute_run(run_id: str, platform: Platform) -> RunStatus | None:
     if run is None:
         return None
     platform.held.hold([run])
-    return record_outcomes([execute_claimed(run, platform)], platform)[0]
+    return record_when_possible([execute_claimed(run, platform)], platform)[0]
 
 
 def execute_claimed(run: Run, platform: Platform) -> Outcome:
@@ -81,7 +98,16 @@ def execute_claimed(run: Run, platform: Platform) -> Outcome:
         outcome.result = _store_result(run, value, platform)
         context.collect_workdir()
     except RunCancelled as exc:
-        outcome.error = exc.message
+        if context.handed_back:
+            outcome.handed_back = True
+        else:
+            outcome.error = exc.message
+            _keep_what_it_left(context)  # a stopped run keeps its logs so far
+    except (RunHandedBack, ServiceUnavailable) as exc:
+        # What the run needed could not be had from the store or the blobs: not the run's
+        # fault. It goes back to the queue, to execute again once they are reachable.
+        log.warning("run %s is queued again: %s", run.id, exc)
+        outcome.handed_back = True
     except SimdockError as exc:
         outcome.error = exc.message
         _keep_what_it_left(context)
@@ -93,13 +119,16 @@ def execute_claimed(run: Run, platform: Platform) -> Outcome:
         platform.track(run.id, None)
         context.discard_workdir()
         try:
-            context.flush()
+            context.flush(now=True)
         except Exception:  # what could not be written must not keep the run running
             log.exception("could not write the last logs and metrics of run %s", run.id)
-    if outcome.error is not None and outcome.result is not None:
+        # Written with the outcome, once the store can be reached.
+        outcome.unwritten = context.unwritten()
+    if (outcome.error is not None or outcome.handed_back) and outcome.result is not None:
         platform.payloads.discard(outcome.result)
         outcome.result = None
-    _archive(run, outcome, platform)
+    if not outcome.handed_back:
+        _archive(run, outcome, platform)
     return outcome
 
 
@@ -122,6 +151,28 @@ def _keep_what_it_left(context: ExecutionContext) -> None:
         context.collect_workdir()
     except (SimdockError, OSError) as exc:
         log.warning("could not keep the files run %s left: %s", context.run_id, exc)
+
+
+def record_when_possible(outcomes: list[Outcome], platform: Platform
+                         ) -> list[RunStatus | None]:
+    """Record the outcomes, holding on to them while the store cannot be reached: a run
+    that has finished must not stay running because its end came during an outage.
+    Once the platform is closed its store is not coming back: the outcomes are given up
+    (the runs' leases lapse and they are taken back)."""
+    attempt = 0
+    while True:
+        try:
+            return record_outcomes(outcomes, platform)
+        except ServiceUnavailable as exc:
+            if platform.closed:
+                log.warning("the platform closed before the outcomes of %d run(s) could be "
+                            "recorded: %s", len(outcomes), exc)
+                return [None] * len(outcomes)
+            if attempt == 0:
+                log.warning("keeping the outcomes of %d run(s) until the store is back: %s",
+                            len(outcomes), exc)
+            time.sleep(RECORD_RETRY_SECONDS[min(attempt, len(RECORD_RETRY_SECONDS) - 1)])
+            attempt += 1
 
 
 def record_outcomes(outcomes: Sequence[Outcome], platform: Platform) -> list[RunStatus | None]:
@@ -150,16 +201,20 @@ def record_outcomes(outcomes: Sequence[Outcome], platform: Platform) -> list[Run
         raise ConcurrencyConflict(
             f"could not record the outcome of runs {[o.run.id for o in pending]}")
     for outcome in pending:
-        if outcome.result is not None and not recorded[outcome.run.id]:
-            platform.payloads.discard(outcome.result)
+        if not recorded[outcome.run.id]:  # what a stale attempt stored is let go
+            if outcome.result is not None:
+                platform.payloads.discard(outcome.result)
+            for artifact in outcome.unwritten.artifacts:
+                platform.blobs.delete(artifact.blob_key)
     platform.held.release(o.run.id for o in pending)
     return [statuses[o.run.id] for o in outcomes]
 
 
 def _record(uow: UnitOfWork, outcome: Outcome, platform: Platform
             ) -> tuple[RunStatus | None, bool]:
-    """The run's status after recording ``outcome``, and whether it was this outcome that
-    finished it."""
+    """The run's status after recording ``outcome``, and whether this outcome was kept (it
+    finished the run, or its files were kept for a run stopped while this attempt held
+    it)."""
     run = outcome.run
     worker, attempt = run.worker, run.attempts
     if run.status is RunStatus.RUNNING and _finish(uow, run, outcome, platform):
@@ -172,15 +227,28 @@ def _record(uow: UnitOfWork, outcome: Outcome, platform: Platform
     finished = stored.held_by(worker, attempt)
     if finished:
         _finish(uow, stored, outcome, platform, guarded=False)
+    elif outcome.unwritten.artifacts and stored.left_by(worker, attempt):
+        # Stopped while this attempt held it: the files it left show how far it got.
+        add_records(uow, run.id, Unwritten(artifacts=outcome.unwritten.artifacts))
+        finished = True
     outcome.run = stored
     return stored.status, finished
 
 
 def _finish(uow: UnitOfWork, run: Run, outcome: Outcome, platform: Platform,
             guarded: bool = True) -> bool:
-    """Succeed or fail ``run``; False when ``guarded`` and it changed since it was read."""
+    """Succeed, fail or hand back ``run``, with what it reported and the store has not
+    kept yet; False when ``guarded`` and it changed since it was read."""
     now = platform.clock.now()
-    if outcome.error is None and outcome.result is not None:
+    unwritten = outcome.unwritten
+    if outcome.handed_back:
+        unwritten = Unwritten(logs=[*unwritten.logs, (now, "stderr", HANDED_BACK)],
+                              artifacts=unwritten.artifacts,
+                              dropped_lines=unwritten.dropped_lines)
+    note_progress(run, unwritten, platform)
+    if outcome.handed_back:
+        run.release(now)
+    elif outcome.error is None and outcome.result is not None:
         run.succeed(outcome.result, now)
     else:
         run.fail(outcome.error or "the run ended without a result", now)
@@ -190,6 +258,10 @@ def _finish(uow: UnitOfWork, run: Run, outcome: Outcome, platform: Platform,
         if not guarded:
             raise
         return False
+    add_records(uow, run.id, unwritten)
+    if outcome.handed_back:
+        back_to_queue(uow, [run])
+        uow.dispatch_runs([run.id])
     return True
 
 

@@ -10,6 +10,14 @@ Attempts are counted in the store at each claim, so a broker's redelivery
 of a message never counts as a retry. A claim whose commit went unanswered
 (:func:`commit_claims`) is undone at the next beat that reaches the store,
 if the store made it: queued again at once, its attempt not counted.
+
+After an outage a process renews first and takes back only once it has
+reached the store for a whole lease (:mod:`simdock.contact`): a run is taken
+back when its worker stayed silent for a lease while the store could be
+reached, never because nobody could renew. Timing, with the defaults
+(``LEASE_SECONDS`` 10, ``HEARTBEAT_SECONDS`` 1): once the store is back, live
+workers renew within a beat (about 1 s); runs of a worker lost meanwhile are
+taken back about one lease (10 s) after the store came back.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from simdock.domain import Run, RunStatus
 from simdock.errors import ConcurrencyConflict, ServiceUnavailable
 from simdock.platform import Platform
 from simdock.ports import UnitOfWork
+from simdock.usecases.requeue import back_to_queue
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +53,18 @@ def backoff(attempts: int) -> timedelta:
 
 
 def heartbeat(platform: Platform) -> list[str]:
-    """Renew this process's leases, stop what it no longer holds, take back lapsed runs.
+    """Renew this process's leases, stop what it no longer holds, take back lapsed runs
+    (once the store has been reached for a lease: see :mod:`simdock.contact`).
 
     Returns the ids of the runs queued again (already dispatched).
     """
-    renew_leases(platform)
-    return release_unconfirmed(platform) + recover_lapsed(platform)
+    try:
+        renew_leases(platform)
+        released = release_unconfirmed(platform)
+        return released + recover_lapsed(platform)
+    except ServiceUnavailable:
+        platform.contact.lost()
+        raise
 
 
 def commit_claims(uow: UnitOfWork, runs: Sequence[Run], platform: Platform) -> None:
@@ -82,6 +97,7 @@ def release_unconfirmed(platform: Platform) -> list[str]:
                 uow.runs.update(run)
             except ConcurrencyConflict:
                 continue  # changed meanwhile (cancelled, taken back): no longer ours
+            back_to_queue(uow, [run])
             released.append(run_id)
             log.warning("run %s: its claim was committed unknown to this worker; queued "
                         "again", run_id)
@@ -110,11 +126,19 @@ def renew_leases(platform: Platform) -> set[str]:
 
 def recover_lapsed(platform: Platform) -> list[str]:
     """Take back runs whose lease lapsed: requeue them (with backoff) or, after
-    ``max_attempts`` lost attempts, fail them saying so. Returns the requeued ids."""
+    ``max_attempts`` lost attempts, fail them saying so. Returns the requeued ids.
+
+    Nothing is taken back until this process has reached the store for a whole lease
+    after it last could not: live workers renew first."""
     now = platform.clock.now()
     requeued: list[str] = []
     with platform.uow() as uow:
-        for run in uow.runs.lapsed(now, RECOVER_BATCH):
+        lapsed = uow.runs.lapsed(now, RECOVER_BATCH)
+        platform.contact.reached(now)
+        if not platform.contact.steady(now, timedelta(seconds=platform.limits.lease_seconds)):
+            return []
+        taken_back: list[Run] = []
+        for run in lapsed:
             assert run.lease_expires_at is not None
             if run.attempts >= platform.limits.max_attempts:
                 run.fail(f"worker lost {run.attempts} times", now)
@@ -128,8 +152,10 @@ def recover_lapsed(platform: Platform) -> list[str]:
                 uow.runs.update(run)
             except ConcurrencyConflict:
                 continue  # another process took it back first, or its worker finished it
+            taken_back.append(run)
             if run.status is RunStatus.QUEUED:
                 requeued.append(run.id)
+        back_to_queue(uow, taken_back)
         uow.dispatch_runs(requeued)
         uow.commit()
     return requeued

@@ -8,6 +8,7 @@ from simdock.domain.status import RETRYABLE_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict
 from simdock.platform import Platform
 from simdock.usecases.access import load_run
+from simdock.usecases.requeue import back_to_queue
 
 RETRY_ATTEMPTS = 5
 
@@ -30,6 +31,7 @@ def retry_runs(runs: Sequence[str | int], owner_id: str | None, platform: Platfo
                                        "only failed or cancelled runs are retried")
                     run.retry(platform.clock.now())
                     uow.runs.update(run)
+                back_to_queue(uow, found)
                 uow.dispatch_runs([run.id for run in found])
                 uow.commit()
             return [run.id for run in found]

@@ -7,23 +7,18 @@ no-op runs is not bound by one transaction per run.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from datetime import timedelta
 
 from simdock.domain import ReportStatus, RunStatus
-from simdock.errors import ServiceUnavailable
 from simdock.platform import Platform
 from simdock.ports import PageRequest
-from simdock.usecases.execute import Outcome, execute_claimed, execute_run, record_outcomes
+from simdock.usecases.execute import execute_claimed, execute_run, record_when_possible
 from simdock.usecases.leases import commit_claims, heartbeat, lease_until
 from simdock.usecases.reports import generate_report, list_reports
 
 log = logging.getLogger(__name__)
-
-#: How long to wait before trying again to record outcomes while the store is away.
-RECORD_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 def execute_next(platform: Platform) -> int:
@@ -42,28 +37,8 @@ def execute_next(platform: Platform) -> int:
     started = time.monotonic()
     outcomes = [execute_claimed(run, platform) for run in runs]
     queue.observe(time.monotonic() - started, len(runs))
-    _record_when_possible(outcomes, platform)
+    record_when_possible(outcomes, platform)
     return len(runs)
-
-
-def _record_when_possible(outcomes: list[Outcome], platform: Platform) -> None:
-    """Record the outcomes, holding on to them while the store cannot be reached: a run
-    that has finished must not stay running because its end came during an outage.
-    Once the platform is closed its store is not coming back: the outcomes are given up
-    (the runs' leases lapse and they are taken back)."""
-    for attempt in itertools.count():
-        try:
-            record_outcomes(outcomes, platform)
-            return
-        except ServiceUnavailable as exc:
-            if platform.closed:
-                log.warning("the platform closed before the outcomes of %d run(s) could be "
-                            "recorded: %s", len(outcomes), exc)
-                return
-            if attempt == 0:
-                log.warning("keeping the outcomes of %d run(s) until the store is back: %s",
-                            len(outcomes), exc)
-            time.sleep(RECORD_RETRY_SECONDS[min(attempt, len(RECORD_RETRY_SECONDS) - 1)])
 
 
 def count_queued_runs(platform: Platform) -> int:
