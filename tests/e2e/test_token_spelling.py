@@ -9,10 +9,7 @@ same link, and an upload through one stores nothing.
 
 from __future__ import annotations
 
-import io
 import time
-import zipfile
-from typing import Any
 
 import requests
 
@@ -26,10 +23,9 @@ from tests.e2e.helpers import (
     wait_for_report,
     wait_for_simulation,
 )
+from tests.e2e.uploads import epx_upload_link
 from tests.spellings import other_spellings
-
-EPX_HEADERS = {"content-type": "application/json", "fredcli-version": "0.4.0",
-               "user-agent": "epx_client_1.2.2"}
+from tests.zips import zipped
 
 
 def spellings(token: str) -> list[str]:
@@ -38,14 +34,6 @@ def spellings(token: str) -> list[str]:
     assert "padding" in kinds and "skipped characters" in kinds
     return [v for variants in kinds.values() for v in variants if not any(
         c.isspace() for c in v)]
-
-
-def zipped(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def test_a_report_link_opens_only_as_issued(base_url: str, user: User) -> None:
@@ -63,20 +51,6 @@ def test_a_report_link_opens_only_as_issued(base_url: str, user: User) -> None:
         assert_envelope(requests.get(f"{prefix}/{variant}", timeout=TIMEOUT), 404,
                         "ResourceNotFound")
     assert requests.get(url, timeout=TIMEOUT).status_code == 200
-
-
-def epx_upload_link(base_url: str, user: User) -> tuple[str, dict[str, Any]]:
-    """An Epistemix job of ``user`` and the /files link to upload its inputs.zip."""
-    token = user.post("/api/v1/auth/tokens", json={"name": "epx"}).json()["token"]
-    headers = {**EPX_HEADERS, "Offline-Token": f"Bearer {token}"}
-    registered = requests.post(f"{base_url}/jobs/register", json={"tags": ["spelling"]},
-                               headers=headers, timeout=TIMEOUT)
-    assert registered.status_code == 200, registered.text
-    asked = requests.post(f"{base_url}/jobs", headers=headers, timeout=TIMEOUT,
-                          json={"jobId": registered.json()["id"], "context": "job",
-                                "type": "input"})
-    assert asked.status_code == 200, asked.text
-    return str(asked.json()["url"]), registered.json()
 
 
 def test_an_upload_link_opens_only_as_issued_and_stores_nothing_otherwise(

@@ -2,15 +2,21 @@
 
 An input archive comes from a client, so nothing in it is trusted: it is checked
 before anything is unpacked (a zip at all, entries that stay inside the directory
-they are unpacked into, no links, a bounded number of entries and unpacked size),
-and unpacking writes only the checked entries, never more bytes than they claimed.
+they are unpacked into, no links, stored or deflated and not encrypted, a bounded
+number of entries and declared unpacked size). What an entry declares may lie, so
+its bytes are counted as they are decompressed, never past one byte more than it
+declares: :func:`verify_archive` (at upload) and :func:`unpack_archive` (for a run)
+refuse an entry that holds more or fewer bytes than it declares, or whose CRC-32
+does not match, and the work of finding out is bounded by the declared total.
 """
 
 from __future__ import annotations
 
+import copy
 import stat
 import zipfile
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -18,6 +24,11 @@ from typing import IO
 from simdock.errors import ValidationError
 
 COPY_CHUNK = 1 << 20
+#: How entries may be compressed: zipfile decompresses these a bounded piece at a time
+#: (bzip2 and LZMA inflate whatever they are given at once).
+READABLE = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+_ENCRYPTED = 0x1
 
 
 @dataclass(frozen=True)
@@ -44,11 +55,64 @@ def check_archive(source: Path | IO[bytes], name: str, limits: ArchiveLimits
     total = 0
     for entry in entries:
         entry_path(entry, name)
+        _readable(entry, name)
         total += entry.file_size
     if total > limits.max_unpacked_bytes:
         raise ValidationError(f"{name} unpacks to {total} bytes; at most "
                               f"{limits.max_unpacked_bytes} are accepted")
     return entries
+
+
+def verify_archive(source: Path | IO[bytes], name: str, limits: ArchiveLimits
+                   ) -> list[zipfile.ZipInfo]:
+    """:func:`check_archive`, then every entry decompressed and counted: ValidationError
+    if one holds other than it declares (a zip bomb that declares little) or is damaged."""
+    entries = check_archive(source, name, limits)
+    with zipfile.ZipFile(source) as archive:
+        for entry in entries:
+            for _ in entry_bytes(archive, entry, name):
+                pass
+    return entries
+
+
+def entry_bytes(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, name: str
+                ) -> Iterator[bytes]:
+    """The bytes ``entry`` really holds, in chunks; ValidationError, once they are read, if
+    they are more (read no further than one byte past it) or fewer than it declares, or
+    fail its CRC-32."""
+    probe = copy.copy(entry)
+    probe.file_size = entry.file_size + 1  # one byte past what it declares, never more
+    probe.CRC = None  # type: ignore[assignment]  # checked here, apart from the size
+    count = crc = 0
+    try:
+        with archive.open(probe) as source:
+            while chunk := source.read(COPY_CHUNK):
+                count += len(chunk)
+                if count > entry.file_size:
+                    raise ValidationError(
+                        f"{name}: entry {entry.filename!r} holds more than the "
+                        f"{entry.file_size} bytes it declares")
+                crc = zlib.crc32(chunk, crc)
+                yield chunk
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
+            NotImplementedError) as exc:
+        raise ValidationError(f"{name}: entry {entry.filename!r} is damaged ({exc})") from None
+    if count < entry.file_size:
+        raise ValidationError(f"{name}: entry {entry.filename!r} holds {count} bytes but "
+                              f"declares {entry.file_size}")
+    if crc != entry.CRC:
+        raise ValidationError(f"{name}: entry {entry.filename!r} is damaged: its bytes do "
+                              "not have the CRC-32 it declares")
+
+
+def _readable(entry: zipfile.ZipInfo, name: str) -> None:
+    if entry.flag_bits & _ENCRYPTED:
+        raise ValidationError(f"{name}: entry {entry.filename!r} is encrypted; runs read "
+                              "their inputs without a password")
+    if entry.compress_type not in READABLE:
+        method = METHOD_NAMES.get(entry.compress_type, f"method {entry.compress_type}")
+        raise ValidationError(f"{name}: entry {entry.filename!r} is compressed with {method}; "
+                              "entries are accepted stored or deflated (zip's default)")
 
 
 def entry_path(entry: zipfile.ZipInfo, name: str) -> PurePosixPath:
@@ -67,7 +131,7 @@ def entry_path(entry: zipfile.ZipInfo, name: str) -> PurePosixPath:
 def unpack_archive(source: Path, destination: Path, name: str, limits: ArchiveLimits
                    ) -> list[Path]:
     """Unpack the checked archive ``source`` into ``destination``; returns the files
-    written. An entry that holds more than it declared is refused."""
+    written. An entry that holds other than it declares is refused (ValidationError)."""
     entries = check_archive(source, name, limits)
     written: list[Path] = []
     with zipfile.ZipFile(source) as archive:
@@ -77,19 +141,11 @@ def unpack_archive(source: Path, destination: Path, name: str, limits: ArchiveLi
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(entry) as src, target.open("wb") as dst:
-                _copy_at_most(src, dst, entry.file_size, name, entry.filename)
+            with target.open("wb") as dst:
+                for chunk in entry_bytes(archive, entry, name):
+                    dst.write(chunk)
             written.append(target)
     return written
-
-
-def _copy_at_most(src: IO[bytes], dst: IO[bytes], size: int, name: str, entry: str) -> None:
-    left = size
-    while chunk := src.read(min(COPY_CHUNK, left + 1)):
-        left -= len(chunk)
-        if left < 0:
-            raise ValidationError(f"{name}: entry {entry!r} holds more than it declares")
-        dst.write(chunk)
 
 
 def pack_archive(files: Iterable[tuple[str, Iterable[bytes]]], target: IO[bytes]) -> None:

@@ -2,11 +2,13 @@
 
 A client asks where to put a file (:func:`upload_target`) and then sends its bytes
 there: to the blob store directly where it gives upload links (S3), else through
-simdock (:func:`receive_upload`), which checks an input archive before keeping it.
+simdock (:func:`receive_upload`), which checks an input archive before keeping it,
+down to what each entry really unpacks to.
 The key of every file is made here from the job's id, so nothing a client sends
 decides where bytes are written. Runs are added only once the job's input archives
-are there and sound (:func:`check_inputs`), since a store that takes uploads
-directly cannot check them on arrival.
+are there and sound by their directories (:func:`check_inputs`), since a store that
+takes uploads directly cannot check them on arrival; unpacking for a run checks every
+entry's bytes again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from simdock.domain import Job
-from simdock.domain.archives import check_archive
+from simdock.domain.archives import check_archive, verify_archive
 from simdock.errors import NotFound, TooLarge, ValidationError
 from simdock.platform import Platform
 from simdock.usecases.access import load_job, load_run
@@ -81,7 +83,7 @@ def receive_upload(target: UploadTarget, source: Path, platform: Platform) -> in
     Returns its size."""
     size = source.stat().st_size
     if target.archive:
-        _check_archive_file(source, INPUT_ARCHIVE, platform)
+        _check_archive_file(source, INPUT_ARCHIVE, platform, contents=True)
     elif size > platform.limits.archives.max_bytes:
         raise TooLarge(f"uploads are at most {platform.limits.archives.max_bytes} bytes, "
                        f"got {size}")
@@ -127,12 +129,15 @@ def fetch_inputs(job: Job, platform: Platform, destination: Path) -> list[Path]:
     return written
 
 
-def _check_archive_file(path: Path, name: str, platform: Platform) -> None:
+def _check_archive_file(path: Path, name: str, platform: Platform, contents: bool = False
+                        ) -> None:
+    """Refuse an archive too large, or unsound by its directory; with ``contents``, also
+    one whose entries hold other than they declare (each decompressed and counted)."""
     limits = platform.limits.archives
     size = path.stat().st_size
     if size > limits.max_bytes:
         raise TooLarge(f"{name} is {size} bytes; at most {limits.max_bytes} are accepted")
-    check_archive(path, name, limits)
+    (verify_archive if contents else check_archive)(path, name, limits)
 
 
 def _missing(name: str, job: Job) -> ValidationError:
