@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -247,11 +248,16 @@ def simulate(args: RunArgs, params: Parameters) -> DailySeries:
 
 
 class RunLog:
-    """Collects ``logs.txt`` lines in the format the epx client parses; echoes all but
-    ERROR lines to stdout (errors go to stderr once, from :func:`main`)."""
+    """Writes ``logs.txt`` line by line, in the format the epx client parses, so that a run
+    stopped midway keeps its logs so far; echoes all but ERROR lines to stdout (errors go
+    to stderr once, from :func:`main`). A log that cannot be written is reported by
+    :meth:`close`, after the run."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self.lines: list[str] = []
+        self._file: IO[str] | None = None
+        self.error: OSError | None = None
 
     def __call__(self, level: str, message: str) -> None:
         now = datetime.now(UTC)
@@ -259,8 +265,30 @@ class RunLog:
         clean = message.replace("\r", "\\r").replace("\n", "\\n")
         clean = clean.encode("ascii", "backslashreplace").decode("ascii")
         self.lines.append(f"[{stamp}] {level}: {clean}\n")
+        self._append(self.lines[-1])
         if level != "ERROR":
             print(f"{level}: {clean}", flush=True)
+
+    def _append(self, line: str) -> None:
+        if self.error is not None:
+            return
+        try:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("w", encoding="utf-8")
+            self._file.write(line)
+            self._file.flush()
+        except OSError as exc:
+            self.error = exc
+
+    def close(self) -> None:
+        """Finish the file; raises the first error met writing it."""
+        if self._file is None and self.error is None:
+            self._append("")  # a run that logged nothing still has its (empty) logs
+        if self._file is not None:
+            self._file.close()
+        if self.error is not None:
+            raise self.error
 
 
 def _write(path: Path, text: str) -> None:
@@ -335,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
-    log, status = RunLog(), 0
+    log, status = RunLog(args.output_dir / "logs.txt"), 0
     try:
         _run(args, argv, log)
     except (StandinError, OSError) as exc:
@@ -343,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fred_standin: error: {exc}", file=sys.stderr)
         status = 1
     try:
-        _write(args.output_dir / "logs.txt", "".join(log.lines))
+        log.close()
         _write(args.output_dir / "return_code.txt", f"{status}\n")
     except OSError as exc:
         print(f"fred_standin: error: cannot write to {args.output_dir}: {exc}", file=sys.stderr)

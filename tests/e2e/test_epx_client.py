@@ -109,6 +109,12 @@ def test_a_running_job_is_stopped_then_deleted_and_another_user_sees_none_of_it(
     stopped = run_epx("stop", deployment.url, deployment.token, tmp_path / "stop")
     assert stopped["status"] == "ERROR", stopped
     assert stopped["stop"].startswith("stopped 1 run")
+    levels = {level for level, _ in stopped["logs"]}
+    messages = [message for _, message in stopped["logs"]]
+    assert levels == {"INFO"}, stopped["logs"]
+    assert "not FRED" in messages[0], messages
+    assert any(m.startswith("start date 2020-01-01, end date 2020-12-31") for m in messages)
+    assert not any(m.startswith("summary") for m in messages)  # it never finished
     job_id = stopped["job_id"]
 
     peeked = run_epx("peek", deployment.url, deployment.other_token, tmp_path / "peek",

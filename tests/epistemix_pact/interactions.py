@@ -59,12 +59,16 @@ def run_request(job_id: int) -> dict[str, Any]:
 
 
 def run_document(job_id: int, run_id: int, status: str) -> dict[str, Any]:
+    """A run as ``GET /runs`` lists it; ``url``, the pre-signed link to its results, is
+    there once it finished (the platform's own contract records it), null before."""
+    url = (match.regex(f"{S3}/results/{run_id}.zip", regex=URL) if status in ("DONE", "ERROR")
+           else None)
     return {"id": run_id, "jobId": job_id, "userId": match.int(555),
             "createdTs": match.regex("2023-10-01T12:00:00Z", regex=TIMESTAMP),
             "request": run_request(job_id),
             "podPhase": match.regex("Running", regex=r"^(Pending|Running|Succeeded|Failed)$"),
             "containerStatus": None, "status": status, "userDeleted": match.like(False),
-            "epxClientVersion": match.str("1.2.2")}
+            "epxClientVersion": match.str("1.2.2"), "url": url}
 
 
 def job_document(job_id: int, tags: list[str]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ prints one JSON document with what the scenario saw. Scenarios:
   executed to DONE, then its results (pop_size, state) and runs;
 - ``retry``: a job whose first attempt fails (``fail_attempts=1``), executed: the client
   retries the failed run and the job finishes;
-- ``stop``: a slow job, stopped while it runs;
+- ``stop``: a slow job, stopped while it runs, then the logs it kept (``status.logs``);
 - ``delete``: deletes job JOB_ID;
 - ``peek``: what this token sees of job JOB_ID (another user's token sees nothing);
 - ``pact``: every call the contract records, against pact-python's mock servers: a job
@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import requests
 from epx.core.errors.api_errors import NotFoundError
 
 from epx import FREDJob, FREDModelConfig, SynthPop
@@ -69,7 +70,7 @@ def retry(workdir: Path) -> dict[str, Any]:
             "pop_size": records(fred_job.results.pop_size())}
 
 
-def stop(workdir: Path) -> dict[str, Any]:
+def stop(workdir: Path, api_url: str, token: str) -> dict[str, Any]:
     fred_job = job(workdir, ["e2e", "stop"], {"seconds_per_day": 0.5}, [31],
                    end_date="2020-12-31")
     fred_job.execute()
@@ -78,11 +79,45 @@ def stop(workdir: Path) -> dict[str, Any]:
     while str(fred_job.status) != "RUNNING" and time.monotonic() < deadline:
         seen.append(str(fred_job.status))
         time.sleep(0.5)
+    logged(api_url, token, "day 1 of 366")
     started = time.monotonic()
     description = fred_job.stop()
+    stop_seconds = time.monotonic() - started
+    logs = stopped_logs(fred_job)
     return {"job_id": fred_job.job_id, "run_ids": list(fred_job.run_ids), "seen": seen,
-            "stop": description, "stop_seconds": time.monotonic() - started,
-            "status": str(fred_job.status)}
+            "stop": description, "stop_seconds": stop_seconds,
+            "status": str(fred_job.status),
+            "logs": [[row.level, row.message] for row in logs.itertuples()],
+            "logs_seconds": time.monotonic() - started}
+
+
+def logged(api_url: str, token: str, text: str, wait: float = 60) -> None:
+    """Until the user's running FRED run has logged a line holding ``text``, as simdock's
+    own API (``/api/v1``, which takes the same token) shows it."""
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        running = requests.get(f"{api_url}/api/v1/jobs", headers=headers, timeout=30, params={
+            "status": "running", "simulation_type": "fred"}).json()["items"]
+        for run in running:
+            lines = requests.get(f"{api_url}/api/v1/jobs/{run['id']}/logs", headers=headers,
+                                 timeout=30).json()["lines"]
+            if any(text in line["message"] for line in lines):
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"no running run logged {text!r} within {wait} s")
+
+
+def stopped_logs(fred_job: FREDJob, wait: float = 30) -> Any:
+    """The stopped job's logs as the client shows them (``status.logs``), read once its
+    results (a stopped run's too) are in."""
+    deadline = time.monotonic() + wait
+    while True:
+        fred_job.results  # noqa: B018 - fetches the results of the runs that ended
+        logs = fred_job.status.logs
+        if len(logs) or time.monotonic() > deadline:
+            return logs
+        time.sleep(0.5)
 
 
 def delete(job_id: int) -> dict[str, Any]:
@@ -132,7 +167,8 @@ def main() -> None:
         {"api-url": api_url, "bearer-token": token}))
     job_id = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     outcome = {"workflow": lambda: workflow(Path(workdir)),
-               "retry": lambda: retry(Path(workdir)), "stop": lambda: stop(Path(workdir)),
+               "retry": lambda: retry(Path(workdir)),
+               "stop": lambda: stop(Path(workdir), api_url, token),
                "delete": lambda: delete(job_id), "peek": lambda: peek(job_id),
                "pact": lambda: pact(Path(workdir))}[scenario]()
     print("EPX-RESULT " + json.dumps(outcome))

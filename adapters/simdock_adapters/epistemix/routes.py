@@ -138,7 +138,11 @@ def blueprint() -> Blueprint:
         else:
             found = queries.runs_with_jobs(list(run_ids), user.id, platform())
         requests = queries.runs_parameters([run for run, _ in found], platform())
-        return jsonify({"runs": [run_document(run, job, user.number or 0, sent)
+        keys = archives.archive_links([run for run, _ in found], platform())
+        now = platform().clock.now()
+        links = context().blob_links
+        urls = {run_id: links.download_url(platform(), key, now) for run_id, key in keys.items()}
+        return jsonify({"runs": [run_document(run, job, user.number or 0, sent, urls.get(run.id))
                                  for (run, job), sent in zip(found, requests, strict=True)]})
 
     @bp.patch("/runs")

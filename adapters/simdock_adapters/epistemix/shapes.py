@@ -93,10 +93,12 @@ def job_document(job: Job, user_number: int) -> dict[str, Any]:
             "created": timestamp(job.created_at)}
 
 
-def run_document(run: Run, job: Job, user_number: int, request: dict[str, Any]
-                 ) -> dict[str, Any]:
+def run_document(run: Run, job: Job, user_number: int, request: dict[str, Any],
+                 url: str | None = None) -> dict[str, Any]:
+    """A run as ``GET /runs`` lists it; ``url`` is a pre-signed link to its results
+    archive, None while it has none."""
     return {"id": run.number, "jobId": job.number, "userId": user_number,
             "createdTs": timestamp(run.created_at), "request": request,
             "podPhase": POD_PHASE[run.status], "containerStatus": None,
             "status": STATUS[run.status], "userDeleted": run.status is RunStatus.CANCELLED,
-            "epxClientVersion": run.metadata.get(CLIENT_VERSION)}
+            "epxClientVersion": run.metadata.get(CLIENT_VERSION), "url": url}

@@ -4,11 +4,19 @@ Built once per attempt, on first demand, from the artifacts that attempt kept
 (a failed attempt's too: its logs say why), and kept in the blob store so that a
 client can be sent straight to it. Entries keep the artifacts' names, so a
 handler decides the layout (FRED's runs name theirs ``work/outputs/...``).
+
+A stopped run has one too, holding what its attempt had left when it was stopped
+(its logs so far). The attempt hands those files in after the stop is committed,
+so a stopped run's archive is listed once its attempt has built it on its way out,
+or once a lease has passed since the stop (its worker is then presumed gone); a
+run stopped before it ever started has none.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from simdock.domain import Run, RunStatus
@@ -17,23 +25,43 @@ from simdock.platform import Platform
 from simdock.usecases.access import load_job
 from simdock.usecases.context import attempt_prefix
 
-#: The statuses whose runs have a results archive: they ran to an end of their own.
-ARCHIVED_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED})
+#: The statuses whose runs have a results archive: they ran to an end of their own, or
+#: were stopped.
+ARCHIVED_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
+#: Those whose archive is there as soon as the run is seen finished (built as the run
+#: ends where its handler asks for that, else on first demand).
+ENDED_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED})
 
 
 def results_archives(job: str | int, owner_id: str | None, platform: Platform
                      ) -> list[tuple[Run, str]]:
-    """Every run of the job (by id or number) that succeeded or failed, in index order,
+    """Every run of the job (by id or number) whose archive can be listed, in index order,
     with the blob key of its results archive (built now where it was not yet)."""
     with platform.uow() as uow:
         found = load_job(uow, job, owner_id)
-        runs = [run for run in uow.runs.for_job(found.id) if run.status in ARCHIVED_STATUSES]
-    return [(run, results_archive(run, platform)) for run in runs]
+        runs = list(uow.runs.for_job(found.id))
+    return [(run, results_archive(run, platform)) for run in listed(runs, platform)]
+
+
+def listed(runs: Sequence[Run], platform: Platform) -> list[Run]:
+    """The runs whose results archive can be listed: those that succeeded or failed
+    (nothing is read for them), and the stopped ones whose attempt handed in its files."""
+    now = platform.clock.now()
+    grace = timedelta(seconds=platform.limits.lease_seconds)
+    return [run for run in runs if run.status in ENDED_STATUSES or (
+        run.status is RunStatus.CANCELLED and run.attempts > 0 and (
+            platform.blobs.exists(archive_key(run))
+            or run.finished_at is None or run.finished_at + grace <= now))]
+
+
+def archive_key(run: Run) -> str:
+    """The blob key of the archive of ``run``'s last attempt (which may not be built)."""
+    return f"runs/{run.id}/results/attempt-{max(run.attempts, 1)}.zip"
 
 
 def results_archive(run: Run, platform: Platform) -> str:
     """The blob key of the archive of ``run``'s last attempt, building it if needed."""
-    key = f"runs/{run.id}/results/attempt-{max(run.attempts, 1)}.zip"
+    key = archive_key(run)
     if platform.blobs.exists(key):
         return key
     with platform.uow() as uow:
@@ -46,3 +74,12 @@ def results_archive(run: Run, platform: Platform) -> str:
             pack_archive(((a.name, platform.blobs.open(a.blob_key)) for a in kept), out)
         platform.blobs.put_file(key, path, "application/zip")
     return key
+
+
+def archive_links(runs: Sequence[Run], platform: Platform) -> dict[str, str]:
+    """By run id, the key of each listed run's results archive, for a listing to link
+    to: nothing is read for runs that succeeded or failed (their archive is built as
+    they end where their handler asks for that, else by :func:`results_archives`); a
+    stopped run's is built where it is missing."""
+    return {run.id: results_archive(run, platform) if run.status is RunStatus.CANCELLED
+            else archive_key(run) for run in listed(runs, platform)}
