@@ -6,8 +6,10 @@ all get their platform from :func:`build_platform`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,7 @@ from simdock.errors import ValidationError
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
 from simdock.ports import BlobStore, Dispatcher, Executor, UnitOfWorkFactory
+from simdock.usecases.leftovers import dead_attempts
 from simdock_adapters.auth.jwt_tokens import JwtAccessTokens
 from simdock_adapters.blobs.local import LocalBlobStore
 from simdock_adapters.dispatch.database import DatabaseDispatcher
@@ -91,6 +94,7 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
         on_close=[close_handlers, containers.close, close_store],
         services=_services(settings, containers, consume),
     )
+    _reap_containers(settings, containers, consume, platform)
     return platform.start()
 
 
@@ -193,7 +197,36 @@ def _container_executor(settings: Settings, worker_name: str, blobs: BlobStore
         cpus=settings.container_cpus, pids=settings.container_pids,
         tmpfs_mb=settings.container_tmpfs_mb, shm_mb=settings.container_shm_mb,
         user=settings.container_user)
-    return DockerExecutor(policy, worker_name, enabled=settings.uses_docker, blobs=blobs)
+    return DockerExecutor(policy, worker_name, enabled=settings.uses_docker, blobs=blobs,
+                          deployment=deployment_name(settings))
+
+
+def deployment_name(settings: Settings) -> str:
+    """What this deployment's containers are labelled with: ``DEPLOYMENT_NAME``, or a name
+    derived from the database (its URL without the password; a SQLite file's absolute
+    path), so that the processes sharing a store are one deployment and no other is. An
+    in-memory store is this platform's alone, and so is its name."""
+    if settings.deployment_name:
+        return settings.deployment_name
+    if _is_memory(settings.database_url):
+        return f"memory-{uuid.uuid4().hex[:16]}"
+    from simdock_adapters.sql.engine import sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    where = f"sqlite:{path.resolve()}" if path is not None else masked_url(settings.database_url)
+    return f"db-{hashlib.sha256(where.encode()).hexdigest()[:16]}"
+
+
+def _reap_containers(settings: Settings, containers: DockerExecutor, consume: bool,
+                     platform: Platform) -> None:
+    """Where container runs execute, remove the containers of attempts that are over
+    (:mod:`simdock_adapters.executors.container_reaper`), until the platform closes."""
+    if not containers.enabled or (settings.dispatch_mode == "dramatiq" and not consume):
+        return
+    from simdock_adapters.executors.container_reaper import ContainerReaper
+
+    reaper = ContainerReaper(containers, lambda attempts: dead_attempts(attempts, platform))
+    platform.on_close.insert(0, reaper.start().close)
 
 
 def _services(settings: Settings, containers: DockerExecutor, consume: bool

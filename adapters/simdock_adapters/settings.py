@@ -156,6 +156,11 @@ class Settings(BaseSettings):
         None, description="docker: container runs execute on the Docker engine of DOCKER_HOST "
         "(or /var/run/docker.sock), which /health then reports where runs execute; none: "
         "they fail saying so. Default: docker when DOCKER_HOST is set or the socket exists")
+    deployment_name: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.-]{1,63}$", description="Name this deployment's "
+        "containers are labelled with: workers remove only their own deployment's leftover "
+        "containers on a shared Docker engine. Default: derived from DATABASE_URL (without "
+        "its password), so every process sharing a database is one deployment")
     container_memory_mb: int = Field(256, ge=16, le=1024 * 1024,
                                      description="Memory of a container run, MiB (no swap)")
     container_cpus: float = Field(1.0, gt=0, le=512, description="CPUs of a container run")

@@ -14,8 +14,12 @@ A run of image ``IMAGE`` (simulation type ``container:IMAGE``) is one container:
 - it runs with no network, limits on memory, CPUs and processes, a read-only root
   filesystem (``/tmp`` a small tmpfs, ``/dev/shm`` limited), every capability
   dropped, ``no-new-privileges``, an init process, and a non-root user;
-- a cancel or the run's time limit kills it; it is always removed afterwards, and a
-  worker removes the containers a dead predecessor left on its host.
+- a cancel or the run's time limit kills it; the limit counts from the moment the
+  attempt begins executing (inputs, creating and starting the container included);
+- it is labelled with its deployment, run and attempt, and removed when the attempt
+  ends; one whose attempt is over while its worker could not remove it (killed, cut
+  off) is removed by any worker of the deployment on the same engine
+  (:mod:`simdock_adapters.executors.container_reaper`).
 
 The engine is only needed where runs execute: checking a submission (the image
 allow-list, the parameters) needs none, and the client is made on first use.
@@ -61,6 +65,12 @@ POLL_SECONDS = 0.05
 LAST_LINES = 10
 FLAG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 LABEL = "io.simdock"
+#: The labels every container of a worker carries: whose deployment (``DEPLOYMENT_NAME``),
+#: host and worker process it is, which run and attempt it executes ("handler-child" and
+#: no attempt for a container of the handler pool).
+DEPLOYMENT_LABEL, HOST_LABEL, WORKER_LABEL = (f"{LABEL}.deployment", f"{LABEL}.host",
+                                              f"{LABEL}.worker")
+RUN_LABEL, ATTEMPT_LABEL = f"{LABEL}.run", f"{LABEL}.attempt"
 
 
 class ImageNotAllowed(ValidationError):
@@ -106,17 +116,21 @@ class DockerExecutor:
 
     def __init__(self, policy: ContainerPolicy, worker_name: str,
                  client_factory: Callable[[], Any] | None = None, enabled: bool = True,
-                 blobs: BlobStore | None = None) -> None:
+                 blobs: BlobStore | None = None, deployment: str = "default") -> None:
         """``enabled``: whether container runs execute here at all (they are checked at
-        submission either way); ``blobs``: where a task's input files are."""
+        submission either way); ``blobs``: where a task's input files are;
+        ``deployment``: the name this deployment's containers are labelled with, which
+        keeps deployments sharing an engine apart."""
         self.policy = policy
         self.blobs = blobs
         self.enabled = enabled
         self.worker_name = worker_name
+        self.deployment = deployment
         self.host = socket.gethostname()
         self._client_factory = client_factory or _engine_from_environment
         self._client: Any = None
         self._lock = threading.Lock()
+        self._running: set[str] = set()  # ids of the containers executing runs here
 
     # -- Executor ----------------------------------------------------------
     def checker(self, simulation_type: str) -> ParameterCheck | None:
@@ -131,6 +145,8 @@ class DockerExecutor:
         return []
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
+        started = time.monotonic()  # the attempt's time limit counts from here
+        deadline = None if task.timeout_seconds is None else started + task.timeout_seconds
         image = _image(task.simulation_type)
         if not self.enabled:
             raise ExecutorUnavailable(
@@ -155,13 +171,22 @@ class DockerExecutor:
             for path in inputs.rglob("*"):
                 path.chmod(0o755 if path.is_dir() else 0o644)
             container = self._create(client, image, task, parameters, inputs, outputs)
+            with self._lock:
+                self._running.add(container.id)
             try:
-                code, pump = self._run(container, task, context)
+                code, pump = self._run(container, task, context, deadline)
                 return self._outcome(container, code, pump, outputs, context,
                                      self.limits(task).memory_mb)
             finally:
                 with contextlib.suppress(Exception):
                     container.remove(force=True)
+                with self._lock:
+                    self._running.discard(container.id)
+
+    def running(self) -> set[str]:
+        """Ids of the containers executing runs in this process now."""
+        with self._lock:
+            return set(self._running)
 
     def _fetch(self, key: str, target: Path) -> None:
         if self.blobs is None:
@@ -172,7 +197,7 @@ class DockerExecutor:
 
     # -- the engine --------------------------------------------------------
     def client(self) -> Any:
-        """The engine's client, made (and this host's orphans removed) on first use."""
+        """The engine's client, made on first use."""
         with self._lock:
             if self._client is None:
                 try:
@@ -183,7 +208,6 @@ class DockerExecutor:
                         "running container images needs a reachable Docker engine "
                         f"(DOCKER_HOST, or /var/run/docker.sock): {exc}") from exc
                 self._client = client
-                self.remove_orphans()
             return self._client
 
     def check(self) -> None:
@@ -192,22 +216,6 @@ class DockerExecutor:
             self.client().ping()
         except Exception as exc:
             raise ServiceUnavailable(f"the Docker engine cannot be reached: {exc}") from exc
-
-    def remove_orphans(self) -> int:
-        """Remove containers that workers on this host left when they died; how many."""
-        client = self._client
-        removed = 0
-        for container in client.containers.list(
-                all=True, filters={"label": [f"{LABEL}.host={self.host}"]}):
-            worker = container.labels.get(f"{LABEL}.worker", "")
-            if worker == self.worker_name or _alive(worker, self.host):
-                continue
-            with contextlib.suppress(Exception):
-                container.remove(force=True)
-                removed += 1
-                log.warning("removed container %s of run %s, left by worker %s",
-                            container.short_id, container.labels.get(f"{LABEL}.run"), worker)
-        return removed
 
     def close(self) -> None:
         with self._lock:
@@ -223,10 +231,12 @@ class DockerExecutor:
                            pids=self.policy.pids)
         return task.resources.over(policy) if task.resources is not None else policy
 
-    def isolation(self, limits: Resources, run: str) -> dict[str, Any]:
+    def isolation(self, limits: Resources, run: str, attempt: int | None = None
+                  ) -> dict[str, Any]:
         """The options every container of this worker gets: no network, ``limits``, a
         read-only root, a small /tmp, capabilities dropped, an init, a non-root user, and
-        labels saying whose (``run``: the run it executes, or what it is for)."""
+        labels saying whose (``run``: the run it executes, or what it is for; ``attempt``:
+        which attempt at that run)."""
         assert limits.memory_mb and limits.cpus and limits.pids
         policy = self.policy
         return dict(
@@ -236,8 +246,9 @@ class DockerExecutor:
             tmpfs={"/tmp": f"rw,size={policy.tmpfs_mb}m,mode=1777"},
             shm_size=f"{policy.shm_mb}m", cap_drop=["ALL"],
             security_opt=["no-new-privileges"], user=policy.run_as(), init=True,
-            labels={f"{LABEL}.host": self.host, f"{LABEL}.worker": self.worker_name,
-                    f"{LABEL}.run": run},
+            labels={DEPLOYMENT_LABEL: self.deployment, HOST_LABEL: self.host,
+                    WORKER_LABEL: self.worker_name, RUN_LABEL: run,
+                    **({} if attempt is None else {ATTEMPT_LABEL: str(attempt)})},
             detach=True)
 
     def _create(self, client: Any, image: str, task: ExecutionTask,
@@ -253,7 +264,7 @@ class DockerExecutor:
                              "SIMDOCK_RUN_ID": task.run_id, "HOME": "/tmp"},
                 volumes={str(inputs): {"bind": "/input", "mode": "ro"},
                          str(outputs): {"bind": "/output", "mode": "rw"}},
-                **self.isolation(limits, task.run_id))
+                **self.isolation(limits, task.run_id, task.attempt))
         except docker.errors.ImageNotFound as exc:
             raise ExecutionError(f"image '{image}' is not on this worker's Docker engine"
                                  ) from exc
@@ -261,9 +272,10 @@ class DockerExecutor:
             raise ExecutionError(f"the Docker engine refused the container: "
                                  f"{exc.explanation or exc}") from exc
 
-    def _run(self, container: Any, task: ExecutionTask, context: RunContext
-             ) -> tuple[int, LogPump]:
-        """Start the container and wait for its end, or stop it; its exit status."""
+    def _run(self, container: Any, task: ExecutionTask, context: RunContext,
+             deadline: float | None) -> tuple[int, LogPump]:
+        """Start the container and wait for its end, or stop it (at ``deadline``, on the
+        monotonic clock, at the latest); its exit status."""
         pump = LogPump(container, context)
         ended = threading.Event()
         status: dict[str, Any] = {}
@@ -277,10 +289,12 @@ class DockerExecutor:
                 ended.set()
 
         pump.start()  # attached first, so that no line is written before anyone listens
+        if deadline is not None and time.monotonic() >= deadline:
+            context.cancel()
+            raise RunTimedOut(f"run exceeded its time limit of {task.timeout_seconds:g} s "
+                              "before its container started")
         container.start()
         threading.Thread(target=wait, daemon=True, name=f"wait-{task.run_id}").start()
-        deadline = None if task.timeout_seconds is None \
-            else time.monotonic() + task.timeout_seconds
         stopping: ExecutionError | None = None
         while not ended.wait(POLL_SECONDS):
             if context.cancelled or pump.cancelled:
@@ -347,20 +361,6 @@ def _check_parameters(parameters: Mapping[str, Any]) -> None:
             raise InvalidParameters(
                 f"parameter name {name!r} cannot be a command-line flag: letters, digits, "
                 "'_' and '-', starting with a letter or '_', at most 64 characters")
-
-
-def _alive(worker: str, host: str) -> bool:
-    """Whether the worker named ``host:pid`` still runs on this host."""
-    name, _, pid = worker.rpartition(":")
-    if name != host or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _engine_from_environment() -> Any:

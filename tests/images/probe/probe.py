@@ -62,6 +62,12 @@ def main() -> int:
             print(f"line {i}", flush=True)
         print("something went wrong", file=sys.stderr, flush=True)
         return 4
+    elif args.action == "print":
+        line = 0
+        while True:  # until killed
+            print(f"line {line} at {time.time():.3f}", flush=True)
+            line += 1
+            time.sleep(args.seconds)
     elif args.action == "progress":
         for step in range(5):
             print(f"progress {step / 4:.2f}", flush=True)
