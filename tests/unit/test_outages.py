@@ -204,3 +204,89 @@ def test_a_retried_run_starts_its_metric_series_afresh() -> None:
     assert run.status is RunStatus.QUEUED
     with platform.uow() as uow:
         assert uow.metrics.list(run_id) == []
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["commit made", "commit not made"])
+def test_a_write_whose_commit_went_unanswered_is_neither_repeated_nor_lost(kept: bool
+                                                                           ) -> None:
+    # Seen: after a cut, a run had its last metric point twice: the write had been kept,
+    # its answer lost, and it was written again.
+    platform = make_platform()
+    store: MemoryStore = platform.store().store  # type: ignore[attr-defined]
+
+    class Losing(MemoryUnitOfWork):
+        def commit(self) -> None:
+            if lose:
+                lose.pop()
+                if kept:
+                    super().commit()
+                raise ServiceUnavailable("the connection dropped while committing")
+            super().commit()
+
+    lose: list[bool] = []
+
+    def ticks(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        for tick in range(4):
+            context.log(f"tick {tick}")
+            context.metric("tick", float(tick), tick)
+            if tick == 1:
+                lose.append(True)  # this tick's write is answered by a dropped connection
+            context.flush()  # type: ignore[attr-defined]
+        return {}
+
+    platform.executor = FakeExecutor({"ticks": ticks})
+    platform.store = lambda: Losing(store)
+    run_id = submitted(platform, "ticks")
+
+    assert execute_run(run_id, platform) is RunStatus.SUCCEEDED
+
+    with platform.uow() as uow:
+        assert [line.message for line in uow.logs.list(run_id)] == [
+            f"tick {tick}" for tick in range(4)]
+        assert [p.step for p in uow.metrics.list(run_id)] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["commit made", "commit not made"])
+def test_an_outcome_whose_commit_went_unanswered_is_recorded_once(kept: bool) -> None:
+    def fails(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        switch.down()  # what it reports last is unwritten: it goes with the outcome
+        context.log("about to fail")
+        context.artifact("partial.txt", b"so far")
+        raise RuntimeError("diverged")
+
+    platform = make_platform(FakeExecutor({"fails": fails}))
+    switch = Switch(platform)
+    store: MemoryStore = platform.store().store  # type: ignore[attr-defined]
+    lose: list[bool] = []
+
+    class Losing(MemoryUnitOfWork):
+        def commit(self) -> None:
+            if lose:
+                lose.pop()
+                if kept:
+                    super().commit()
+                raise ServiceUnavailable("the connection dropped while committing")
+            super().commit()
+
+    run_id = submitted(platform, "fails")
+    with platform.uow() as uow:
+        run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now(),
+                             lease_until(platform))
+        uow.commit()
+    assert run is not None
+    platform.held.hold([run])
+    outcome = execute_claimed(run, platform)
+    assert outcome.unwritten.logs and outcome.unwritten.artifacts
+    platform.store = lambda: Losing(store)
+    lose.append(True)
+
+    with pytest.raises(ServiceUnavailable):
+        record_outcomes([outcome], platform)
+    assert record_outcomes([outcome], platform) == [RunStatus.FAILED]
+
+    failed = stored(platform, run_id)
+    assert (failed.status, failed.error) == (RunStatus.FAILED, "RuntimeError: diverged")
+    with platform.uow() as uow:
+        kept_file = uow.artifacts.get(run_id, "partial.txt")
+        assert kept_file is not None and platform.blobs.get(kept_file.blob_key) == b"so far"
+        assert [line.message for line in uow.logs.list(run_id)].count("about to fail") == 1

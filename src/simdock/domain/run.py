@@ -136,6 +136,11 @@ class Run:
         self.finished_at = None
         self.worker = None
 
+    def touch(self, now: datetime) -> None:
+        """Note a write about the running run at ``now``: a time of its own, by which a
+        write whose commit went unanswered is later recognised as kept or not."""
+        self.updated_at = now
+
     def report_progress(self, fraction: float, now: datetime) -> None:
         """Record progress of a running run; it never goes backwards."""
         if self.status is not RunStatus.RUNNING:

@@ -16,7 +16,10 @@ its artifacts are stored under keys of its own attempt.
 A write that cannot reach the store is not the handler's failure: what it
 held is kept (:mod:`simdock.usecases.unwritten`) and tried again, less often
 while the store stays away, and what is still unwritten when the run ends
-goes with its outcome, which is recorded once the store is back.
+goes with its outcome, which is recorded once the store is back. A write
+whose commit went unanswered may have been kept or not: each write stamps
+the run with a time of its own (``Run.touch``), and the next write looks at
+the stamp to tell, so that nothing is written twice or lost.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import shutil
 import tempfile
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from simdock.domain import Artifact, MetricPoint, Run
@@ -42,12 +46,16 @@ from simdock.errors import (
 from simdock.platform import Platform
 from simdock.ports import UnitOfWork
 from simdock.usecases.inputs import fetch_inputs
-from simdock.usecases.unwritten import Unwritten
+from simdock.usecases.unwritten import InDoubt, Unwritten
 
 log = logging.getLogger(__name__)
 
 #: How long to wait before trying the store again, after each write that could not reach it.
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
+
+
+class Unanswered(ServiceUnavailable):
+    """A write's commit went unanswered: what it held is in doubt, not unwritten."""
 
 MAX_STREAM_NAME = 16
 _UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
@@ -85,6 +93,10 @@ class ExecutionContext:
         #: Writes that could not reach the store in a row, and when to try again.
         self._failures = 0
         self._retry_at = 0.0
+        #: The reports of the last write whose commit went unanswered, with its stamp.
+        self._in_doubt: InDoubt | None = None
+        self._last_stamp: datetime | None = None
+        self._writing = threading.Lock()  # one write at a time, so stamps tell them apart
         self._workdir: Path | None = None
         self._inputs: Path | None = None
 
@@ -237,31 +249,34 @@ class ExecutionContext:
     def flush(self, now: bool = False) -> None:
         """Write buffered reports and learn about cancellation. While the store cannot be
         reached they are kept, and tried again only after a while (``now``: at once)."""
-        with self._lock:
-            if not now and time.monotonic() < self._retry_at:
+        with self._writing:
+            with self._lock:
+                if not now and time.monotonic() < self._retry_at:
+                    return
+                unwritten = self._unwritten.take()
+                self._last_flush = time.monotonic()
+            if not unwritten and self._in_doubt is None:
                 return
-            unwritten = self._unwritten.take()
-            self._last_flush = time.monotonic()
-        if not unwritten:
-            return
-        while True:  # a conflict is another write to the run: read it again and retry
-            try:
-                self._write(unwritten)
-            except ConcurrencyConflict:
-                continue
-            except ServiceUnavailable as exc:
-                self._kept(unwritten, exc)
-                return
-            break
+            while True:  # a conflict is another write to the run: read it again and retry
+                try:
+                    self._write(unwritten)
+                except ConcurrencyConflict:
+                    continue
+                except ServiceUnavailable as exc:  # in doubt, or to write again later
+                    self._kept(Unwritten() if isinstance(exc, Unanswered) else unwritten, exc)
+                    return
+                break
         if self._failures:
             log.warning("run %s: its reports reach the store again", self.run_id)
             with self._lock:
                 self._failures, self._retry_at = 0, 0.0
 
-    def unwritten(self) -> Unwritten:
-        """What could not be written yet (the store is away): it goes with the outcome."""
-        with self._lock:
-            return self._unwritten.take()
+    def unwritten(self) -> tuple[Unwritten, InDoubt | None]:
+        """What could not be written yet (the store is away), and the reports of a write
+        whose commit went unanswered: they go with the outcome."""
+        with self._writing, self._lock:
+            in_doubt, self._in_doubt = self._in_doubt, None
+            return self._unwritten.take(), in_doubt
 
     def _kept(self, unwritten: Unwritten, error: ServiceUnavailable) -> None:
         """Keep reports the store could not take, to try again later."""
@@ -274,16 +289,38 @@ class ExecutionContext:
                 min(self._failures, len(RETRY_SECONDS) - 1)]
             self._failures += 1
 
+    def _stamp(self) -> datetime:
+        """A time of this write's own: later than this context's previous writes'."""
+        stamp = self._platform.clock.now()
+        if self._last_stamp is not None and stamp <= self._last_stamp:
+            stamp = self._last_stamp + timedelta(microseconds=1)
+        self._last_stamp = stamp
+        return stamp
+
     def _write(self, unwritten: Unwritten) -> None:
+        """Write ``unwritten`` (and a write in doubt that did not get in). Raises
+        ServiceUnavailable with ``unwritten`` not written, unless the commit itself went
+        unanswered: then what it held is in doubt until the next write."""
         let_go: list[Artifact] = []
         with self._platform.uow() as uow:
             run = uow.runs.get(self.run_id)
             if run is not None and run.held_by(self.worker, self.attempt):
-                write_reports(uow, run, unwritten, self._platform)
+                writing = unwritten
+                doubt = self._in_doubt
+                if doubt is not None and not doubt.kept(run):
+                    writing = doubt.reports.followed_by(unwritten)
+                write_reports(uow, run, writing, self._platform)
+                stamp = self._stamp()
+                run.touch(stamp)
                 # Always written, version-guarded: a take-back or cancel committed after
                 # the read above makes this a conflict, so no line of a stale attempt gets in.
                 uow.runs.update(run)
-                uow.commit()
+                try:
+                    uow.commit()
+                except ServiceUnavailable as exc:
+                    self._in_doubt = InDoubt(stamp, writing)
+                    raise Unanswered(exc.message, exc.detail) from exc
+                self._in_doubt = None
                 return
             self._cancelled.set()  # cancelled, finished or taken back: write nothing
             if unwritten.artifacts and not self._keep_artifacts(uow, run, unwritten):

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from simdock import codec
@@ -23,14 +24,15 @@ from simdock.errors import (
     ServiceUnavailable,
     SimdockError,
 )
+from simdock.outbox import OutboxUnitOfWork
 from simdock.platform import Platform
-from simdock.ports import ExecutionTask, UnitOfWork
+from simdock.ports import ExecutionTask
 from simdock.usecases.archives import results_archive
-from simdock.usecases.requeue import back_to_queue
 from simdock.usecases.context import ExecutionContext, add_records, note_progress
 from simdock.usecases.leases import commit_claims, lease_until
 from simdock.usecases.queries import run_parameters, run_resources
-from simdock.usecases.unwritten import Unwritten
+from simdock.usecases.requeue import back_to_queue
+from simdock.usecases.unwritten import InDoubt, Unwritten
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,11 @@ class Outcome:
     #: The run goes back to the queue, its attempt not counted (see RunHandedBack).
     handed_back: bool = False
     unwritten: Unwritten = field(default_factory=Unwritten)
+    #: The reports of the run's last write, whose commit went unanswered.
+    in_doubt: InDoubt | None = None
+    #: When the outcome is recorded: the same for every try, so that a try whose commit
+    #: went unanswered is recognised by the next one.
+    stamp: datetime | None = None
 
 
 def execute_run(run_id: str, platform: Platform) -> RunStatus | None:
@@ -123,7 +130,7 @@ def execute_claimed(run: Run, platform: Platform) -> Outcome:
         except Exception:  # what could not be written must not keep the run running
             log.exception("could not write the last logs and metrics of run %s", run.id)
         # Written with the outcome, once the store can be reached.
-        outcome.unwritten = context.unwritten()
+        outcome.unwritten, outcome.in_doubt = context.unwritten()
     if (outcome.error is not None or outcome.handed_back) and outcome.result is not None:
         platform.payloads.discard(outcome.result)
         outcome.result = None
@@ -187,6 +194,8 @@ def record_outcomes(outcomes: Sequence[Outcome], platform: Platform) -> list[Run
     statuses: dict[str, RunStatus | None] = {}
     recorded: dict[str, bool] = {}
     pending = list(outcomes)
+    for outcome in pending:
+        outcome.stamp = outcome.stamp or platform.clock.now()
     for _ in range(RECORD_ATTEMPTS):
         try:
             with platform.uow() as uow:
@@ -210,7 +219,7 @@ def record_outcomes(outcomes: Sequence[Outcome], platform: Platform) -> list[Run
     return [statuses[o.run.id] for o in outcomes]
 
 
-def _record(uow: UnitOfWork, outcome: Outcome, platform: Platform
+def _record(uow: OutboxUnitOfWork, outcome: Outcome, platform: Platform
             ) -> tuple[RunStatus | None, bool]:
     """The run's status after recording ``outcome``, and whether this outcome was kept (it
     finished the run, or its files were kept for a run stopped while this attempt held
@@ -222,8 +231,8 @@ def _record(uow: UnitOfWork, outcome: Outcome, platform: Platform
     stored = uow.runs.get(run.id)
     if stored is None:
         return None, False
-    if outcome.result is not None and stored.result == outcome.result:
-        return stored.status, True  # recorded already (a retry after an unknown commit)
+    if _recorded_already(stored, outcome):
+        return stored.status, True
     finished = stored.held_by(worker, attempt)
     if finished:
         _finish(uow, stored, outcome, platform, guarded=False)
@@ -235,12 +244,23 @@ def _record(uow: UnitOfWork, outcome: Outcome, platform: Platform
     return stored.status, finished
 
 
-def _finish(uow: UnitOfWork, run: Run, outcome: Outcome, platform: Platform,
+def _recorded_already(stored: Run, outcome: Outcome) -> bool:
+    """Whether an earlier try, whose commit went unanswered, recorded ``outcome``: the run
+    has its result, or was finished (or queued again) at the outcome's own time."""
+    if outcome.result is not None and stored.result == outcome.result:
+        return True
+    return stored.status is not RunStatus.RUNNING and stored.updated_at == outcome.stamp
+
+
+def _finish(uow: OutboxUnitOfWork, run: Run, outcome: Outcome, platform: Platform,
             guarded: bool = True) -> bool:
     """Succeed, fail or hand back ``run``, with what it reported and the store has not
     kept yet; False when ``guarded`` and it changed since it was read."""
-    now = platform.clock.now()
+    assert outcome.stamp is not None
+    now = outcome.stamp
     unwritten = outcome.unwritten
+    if outcome.in_doubt is not None and not outcome.in_doubt.kept(run):
+        unwritten = outcome.in_doubt.reports.followed_by(unwritten)
     if outcome.handed_back:
         unwritten = Unwritten(logs=[*unwritten.logs, (now, "stderr", HANDED_BACK)],
                               artifacts=unwritten.artifacts,

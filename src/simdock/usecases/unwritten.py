@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from simdock.domain import Artifact, MetricPoint
+from simdock.domain import Artifact, MetricPoint, Run
 
 #: The most log lines and metric points one run holds while the store is away.
 MAX_HELD_LINES = 100_000
@@ -46,6 +46,13 @@ class Unwritten:
         self.dropped_lines = self.dropped_points = 0
         return taken
 
+    def followed_by(self, later: Unwritten) -> Unwritten:
+        """These reports, then ``later``'s, as one."""
+        combined = Unwritten(later.progress, list(later.logs), list(later.metrics),
+                             list(later.artifacts), later.dropped_lines, later.dropped_points)
+        combined.put_back(self)
+        return combined
+
     def put_back(self, older: Unwritten) -> None:
         """Hold ``older`` (a write that failed) before what was reported since."""
         if older.progress is not None:
@@ -75,3 +82,16 @@ class Unwritten:
             excess = len(self.metrics) - MAX_HELD_POINTS
             del self.metrics[:excess]
             self.dropped_points += excess
+
+
+@dataclass(frozen=True)
+class InDoubt:
+    """The reports of a write whose commit went unanswered: kept or not, the run's stamp
+    tells (each write stamps the run with a time of its own, ``Run.touch``)."""
+
+    stamp: datetime
+    reports: Unwritten
+
+    def kept(self, run: Run) -> bool:
+        """Whether the write got in: the run still bears its stamp."""
+        return run.updated_at == self.stamp
