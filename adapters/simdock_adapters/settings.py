@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     max_run_memory_mb: int = Field(
         1024, ge=0, le=1024 * 1024, description="Memory one run executed in a server or "
         "worker process may need, MiB, by its handler's estimate (heat1d's grid and snapshots); "
-        "larger parameters are refused at submission (0: no bound)")
+        "larger parameters are refused at submission, and a handler in a child process "
+        "(HANDLER_ISOLATION=process) that allocates more fails its run (0: no bound)")
     executor_workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256,
                                   description="Runs executed at once in this process")
     report_workers: int = Field(1, ge=1, le=64)

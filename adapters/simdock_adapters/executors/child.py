@@ -10,10 +10,12 @@ itself (and whatever it started) once its parent is gone.
 
 Messages (tuples, first item the kind):
 
-- parent to child: ``("setup", sys_path, modules_to_import)`` first, then
+- parent to child: ``("setup", sys_path, modules_to_import, memory_mb)`` first
+  (``memory_mb``: what its runs may allocate, None for no limit of its own), then
   ``("run", handler, run_id, job_id, simulation_type, parameters, attempt)``,
   ``("workdir", path)``, ``("inputs", path)``, ``("cancel",)``
 - child to parent: ``("progress", fraction)``, ``("log", message, stream)``,
+  ``("retire",)`` (before its outcome: end this child after the run, it grew),
   ``("metric", name, value, step)``, ``("artifact", name, data, content_type)``
   (``data`` bytes, or a path as ``str``), ``("workdir",)``, ``("inputs",)``,
   ``("done", value)``,
@@ -38,6 +40,13 @@ from typing import Any
 
 from simdock.errors import ExecutionError, RunCancelled
 from simdock.handlers import SimulationHandler
+from simdock_adapters.executors.memory_limit import (
+    MIB,
+    data_bytes,
+    limit_run_memory,
+    out_of_memory,
+    was_out_of_memory,
+)
 from simdock_adapters.executors.tracebacks import handler_traceback
 
 #: The environment variable naming a child's connection and lifeline file descriptors.
@@ -46,6 +55,10 @@ FDS = "SIMDOCK_CHILD_FDS"
 SOCKETS = "SIMDOCK_CHILD_SOCKETS"
 #: Whether this child's files are out of its parent's sight (a container's).
 _SEPARATE_FILESYSTEM = False
+#: What a run may allocate in this child, MiB, when the child limits its runs.
+_MEMORY_MB: int | None = None
+#: The data this child held once ready, bytes.
+_READY_BYTES = 0
 
 
 class ChildContext:
@@ -128,7 +141,7 @@ def main() -> None:
                      name="simdock-lifeline").start()
     connection = Connection(connection_fd)
     try:
-        kind, path, preload = connection.recv()
+        kind, path, preload, memory_mb = connection.recv()
     except (EOFError, OSError):
         return
     assert kind == "setup"
@@ -136,7 +149,42 @@ def main() -> None:
     for module in preload:
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
+    if memory_mb:
+        _settle_numeric_libraries()
+        _limit_runs(memory_mb)
     serve(connection)
+
+
+def _settle_numeric_libraries() -> None:
+    """numpy's BLAS takes a buffer per thread at its first product of some size and keeps
+    it: take them now, so that they count as the child's, not as its first run's (BLAS
+    ends the process when it cannot allocate one)."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        with contextlib.suppress(Exception):
+            square = numpy.ones((256, 256))
+            square @ square
+
+
+def _limit_runs(memory_mb: int) -> None:
+    """From now on, each run in this child (and what it starts) may allocate ``memory_mb``
+    beyond what the child holds as the run starts."""
+    global _MEMORY_MB, _READY_BYTES
+    ready = data_bytes()
+    if ready is not None:
+        _MEMORY_MB, _READY_BYTES = memory_mb, ready
+
+
+def _retires(outcome: tuple[Any, ...]) -> bool:
+    """Whether this child is to be replaced after the run that ended with ``outcome``:
+    the run ran out of memory, or the child keeps more than one run's allowance beyond
+    what it held once ready (what its runs left, or its allocator kept of them)."""
+    if _MEMORY_MB is None:
+        return False
+    if outcome[0] == "failed" and outcome[2] == out_of_memory(_MEMORY_MB):
+        return True
+    held = data_bytes()
+    return held is not None and held - _READY_BYTES > _MEMORY_MB * MIB
 
 
 def main_in_container() -> None:
@@ -157,7 +205,7 @@ def main_in_container() -> None:
     channel.connect(connection_path)
     connection = Connection(channel.detach())
     try:
-        kind, path, preload = connection.recv()
+        kind, path, preload, _ = connection.recv()  # its container limits its memory
     except (EOFError, OSError):
         return
     assert kind == "setup"
@@ -182,6 +230,8 @@ def serve(connection: Connection) -> None:
         _, pickled, run_id, job_id, simulation_type, parameters, attempt = message
         outcome = _execute(connection, handlers, pickled, run_id, job_id, simulation_type,
                            parameters, attempt)
+        if _retires(outcome):
+            connection.send(("retire",))
         try:
             connection.send(outcome)  # pickled whole before anything is written
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -197,10 +247,14 @@ def _execute(connection: Connection, handlers: dict[bytes, SimulationHandler], p
         handler = handlers.get(pickled)
         if handler is None:
             handler = handlers[pickled] = pickle.loads(pickled)
+        if _MEMORY_MB is not None:  # what its modules take is not the run's
+            limit_run_memory(_MEMORY_MB)
         return ("done", handler.execute(run_id, simulation_type, dict(parameters), context))
     except ExecutionError as exc:
         return ("failed", _portable(exc), exc.message, None)
     except BaseException as exc:  # the handler's failure is the run's, never the child's
+        if _MEMORY_MB is not None and was_out_of_memory(exc):
+            return ("failed", None, out_of_memory(_MEMORY_MB), None)
         return ("failed", None, f"{type(exc).__name__}: {exc}", handler_traceback(exc))
 
 

@@ -56,6 +56,8 @@ from simdock.errors import (
 )
 from simdock.ports import BlobStore, ExecutionTask, ParameterCheck, RunContext
 from simdock_adapters.executors.container_logs import LogPump
+from simdock_adapters.executors.environment import user_environment
+from simdock_adapters.executors.memory_limit import out_of_memory
 
 log = logging.getLogger(__name__)
 
@@ -259,9 +261,10 @@ class DockerExecutor:
         try:
             return client.containers.create(
                 image, command=command_flags(parameters),
-                environment={**task.environment, "SIM_PARAMS": json.dumps(parameters),
-                             "OUTPUT_DIR": "/output", "SIMDOCK_PARAMS_FILE": "/input/params.json",
-                             "SIMDOCK_RUN_ID": task.run_id, "HOME": "/tmp"},
+                environment=user_environment("/tmp", "/tmp", {
+                    **task.environment, "SIM_PARAMS": json.dumps(parameters),
+                    "OUTPUT_DIR": "/output", "SIMDOCK_PARAMS_FILE": "/input/params.json",
+                    "SIMDOCK_RUN_ID": task.run_id}, on_host=False),
                 volumes={str(inputs): {"bind": "/input", "mode": "ro"},
                          str(outputs): {"bind": "/output", "mode": "rw"}},
                 **self.isolation(limits, task.run_id, task.attempt))
@@ -320,7 +323,7 @@ class DockerExecutor:
         container.reload()
         state = container.attrs.get("State", {})
         if state.get("OOMKilled"):
-            raise ExecutionError(f"out of memory (limit {memory_mb} MiB)")
+            raise ExecutionError(out_of_memory(memory_mb))
         if code != 0:
             tail = "\n".join(pump.last_lines(LAST_LINES))
             raise HandlerFailed(f"the container exited with status {code}"

@@ -7,7 +7,9 @@ It talks to this process over two Unix sockets in a directory shared with it
 (a container without a network can still reach a socket mounted into it), with
 the same messages as a child process (:mod:`simdock_adapters.executors.child`):
 a handler's reports, cancels, and its result. Killing the container stops the
-handler and whatever it started.
+handler and whatever it started. Its environment is the allow-list's
+(:mod:`~simdock_adapters.executors.environment`), its ``HOME`` and ``TMPDIR`` in
+that shared directory, emptied after each run.
 
 The image needs Python 3.11 and the handlers' modules with simdock. Either it
 has them installed, or ``HANDLER_MOUNTS=auto`` mounts this installation's own
@@ -37,6 +39,8 @@ from simdock.handlers import SimulationHandler, SimulationHandlerRegistry
 from simdock.ports import Executor, RunContext
 from simdock_adapters.executors import child
 from simdock_adapters.executors.containers import DockerExecutor
+from simdock_adapters.executors.environment import fresh_directories, user_environment
+from simdock_adapters.executors.memory_limit import out_of_memory
 from simdock_adapters.executors.processes import Child, ProcessExecutor
 
 #: How long a new container has to connect back, seconds.
@@ -80,6 +84,7 @@ class ContainerChild:
         self.engine = engine
         self.scratch = Path(tempfile.mkdtemp(prefix="simdock-child-"))
         self.scratch.chmod(0o777)  # the container's user creates its runs' files here
+        self.clear()
         self.container: Any = None
         listeners = [self._listen(name) for name in ("channel", "lifeline")]
         try:
@@ -90,10 +95,12 @@ class ContainerChild:
             self.container = engine.client().containers.run(
                 image, entrypoint=["python3", "-c", BOOT], volumes=volumes,
                 working_dir=str(self.scratch),
-                environment={child.SOCKETS: ",".join(str(self.scratch / f"{n}.sock")
-                                                     for n in ("channel", "lifeline")),
-                             "SIMDOCK_SITE_DIRS": os.pathsep.join(site_dirs),
-                             "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
+                environment=user_environment(
+                    self.scratch / "home", self.scratch / "tmp",
+                    {child.SOCKETS: ",".join(str(self.scratch / f"{n}.sock")
+                                             for n in ("channel", "lifeline")),
+                     "SIMDOCK_SITE_DIRS": os.pathsep.join(site_dirs),
+                     "PYTHONDONTWRITEBYTECODE": "1"}, on_host=False),
                 **engine.isolation(limits, "handler-child"))
             channel, lifeline = listeners
             lifeline_end = self._accept(lifeline)
@@ -106,7 +113,7 @@ class ContainerChild:
             raise
         for listener in listeners:
             listener.close()
-        self.connection.send(("setup", sys.path, list(preload)))
+        self.connection.send(("setup", sys.path, list(preload), None))
 
     def _listen(self, name: str) -> socket.socket:
         listener = socket.socket(socket.AF_UNIX)
@@ -144,6 +151,9 @@ class ContainerChild:
         self.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
+    def clear(self) -> None:
+        fresh_directories(self.scratch / "home", self.scratch / "tmp", mode=0o777)
+
     def close(self) -> None:
         for end in (getattr(self, "connection", None), getattr(self, "_lifeline", None)):
             if end is not None:
@@ -159,7 +169,7 @@ class ContainerChild:
         except Exception:
             return "its container is gone"
         if state.get("OOMKilled"):
-            return f"out of memory (limit {self.engine.policy.memory_mb} MiB)"
+            return out_of_memory(self.engine.policy.memory_mb)
         if state.get("Running"):
             return "its container still runs"
         return f"exit code {state.get('ExitCode')}"

@@ -16,6 +16,12 @@ threads' locks and its connections), which import numpy and the handlers'
 modules as they start. A child that finished its run stays for the next one,
 so that starting one is paid once per slot, and again only after a kill.
 
+User code sees nothing of this process: a child starts with the minimal
+environment of :mod:`~simdock_adapters.executors.environment` (no credential of
+the server's), with ``HOME`` and ``TMPDIR`` in a private scratch directory that
+is emptied after each run, and limits what each run may allocate
+(:mod:`~simdock_adapters.executors.memory_limit`).
+
 A handler that cannot be pickled (a class defined in a notebook) cannot reach
 a child; it executes in ``fallback`` (a thread executor) when one is given.
 """
@@ -26,10 +32,12 @@ import contextlib
 import logging
 import os
 import pickle
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -48,6 +56,8 @@ from simdock.handlers import SimulationHandler, SimulationHandlerRegistry
 from simdock.ports import ExecutionTask, Executor, ParameterCheck, RunContext
 from simdock_adapters.executors import child
 from simdock_adapters.executors.checks import handler_checker
+from simdock_adapters.executors.environment import fresh_directories, user_environment
+from simdock_adapters.executors.memory_limit import MIB
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +78,9 @@ class Child(Protocol):
 
     def close(self) -> None: ...
 
+    def clear(self) -> None:
+        """Empty the HOME and TMPDIR the run that just ended used, for the next run."""
+
     @property
     def exit_description(self) -> str:
         """How it ended, for the error of a run it was executing."""
@@ -78,10 +91,14 @@ class ProcessChild:
 
     The child is a fresh interpreter (not a fork of this process, whose threads,
     locks and connections it must not share) in a session of its own, so that
-    killing its process group stops whatever the handler started too.
+    killing its process group stops whatever the handler started too. Its
+    environment is the allow-list's, its ``HOME`` and ``TMPDIR`` in a scratch
+    directory of its own; ``memory_mb`` is what a run may allocate (None: no limit).
     """
 
-    def __init__(self, preload: Sequence[str]) -> None:
+    def __init__(self, preload: Sequence[str], memory_mb: int | None = None) -> None:
+        self.scratch = Path(tempfile.mkdtemp(prefix="simdock-child-"))
+        self.clear()
         ours, theirs = socket.socketpair()
         lifeline_read, self._lifeline = os.pipe()
         try:
@@ -89,16 +106,19 @@ class ProcessChild:
                 [sys.executable, "-c", "from simdock_adapters.executors.child import main; "
                                        "main()"],
                 pass_fds=(theirs.fileno(), lifeline_read), start_new_session=True,
-                env={**os.environ, child.FDS: f"{theirs.fileno()},{lifeline_read}"})
+                env=user_environment(
+                    self.scratch / "home", self.scratch / "tmp",
+                    {child.FDS: f"{theirs.fileno()},{lifeline_read}"}))
         except BaseException:
             ours.close()
             os.close(self._lifeline)
+            shutil.rmtree(self.scratch, ignore_errors=True)
             raise
         finally:
             theirs.close()
             os.close(lifeline_read)
         self.connection = Connection(ours.detach())
-        self.connection.send(("setup", sys.path, list(preload)))
+        self.connection.send(("setup", sys.path, list(preload), memory_mb))
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -110,11 +130,15 @@ class ProcessChild:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(5)
         self.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
     def close(self) -> None:
         self.connection.close()
         with contextlib.suppress(OSError):
             os.close(self._lifeline)
+
+    def clear(self) -> None:
+        fresh_directories(self.scratch / "home", self.scratch / "tmp")
 
     @property
     def exit_description(self) -> str:
@@ -136,7 +160,12 @@ class ProcessExecutor:
                  preload: Sequence[str] = ()) -> None:
         """``max_run_memory``: the bytes one run may need (its handler's estimate), or None;
         ``grace_seconds``: how long a cancelled handler may take to stop before its child is
-        killed; ``preload``: modules of handlers for each child to import as it starts."""
+        killed; ``preload``: modules of handlers for each child to import as it starts.
+
+        A child process limits what each run may allocate to ``max_run_memory`` (beyond what
+        it holds as the run starts), so that the estimate checked at submission is also
+        enforced.
+        """
         self.registry = registry
         self.max_run_memory = max_run_memory
         self.grace_seconds = grace_seconds
@@ -174,7 +203,7 @@ class ProcessExecutor:
             return supervision.wait()
         finally:
             self._handed_back(worker, context)
-            if supervision.answered:
+            if supervision.answered and not supervision.retire and self._cleared(worker):
                 self._give_back(worker)  # it ended its run (even a cancelled one) itself
             else:
                 self._drop(worker)
@@ -208,7 +237,8 @@ class ProcessExecutor:
     # -- what a kind of child decides ---------------------------------------
     def _spawn(self) -> Child:
         """A new child, ready for its first run."""
-        return ProcessChild(self._preload)
+        return ProcessChild(self._preload, self.max_run_memory // MIB
+                            if self.max_run_memory else None)
 
     def _directory(self, kind: str, worker: Child, context: RunContext) -> str:
         """Where the child's handler finds its run's scratch directory (``workdir``) or its
@@ -217,6 +247,15 @@ class ProcessExecutor:
 
     def _handed_back(self, worker: Child, context: RunContext) -> None:
         """The run in ``worker`` ended: what it left in its scratch directory is the run's."""
+
+    def _cleared(self, worker: Child) -> bool:
+        """Whether the child's HOME and TMPDIR are empty again, ready for another run."""
+        try:
+            worker.clear()
+        except OSError:
+            log.exception("could not empty a handler child's scratch directory")
+            return False
+        return True
 
     def _give_back(self, worker: Child) -> None:
         with self._lock:
@@ -273,6 +312,8 @@ class Supervision:
         self.kill_at = 0.0
         #: Whether the child answered (a result or a failure): it is ready for another run.
         self.answered = False
+        #: Whether the child asked to be replaced after this run (it grew too large).
+        self.retire = False
 
     def wait(self) -> Any:
         """The handler's result; raises its failure, or why it was stopped."""
@@ -298,6 +339,9 @@ class Supervision:
                 return message[1]
             if kind == "failed":
                 raise self.stopping or self._failure(message)
+            if kind == "retire":
+                self.retire = True
+                continue
             self._forward(message)
 
     def _notice_stop(self) -> None:

@@ -1,0 +1,70 @@
+"""How much memory a run's own process may take, and how a run that wanted more fails.
+
+Container runs and handler containers are limited by the engine (their cgroup).
+A handler's child process limits each run itself with ``RLIMIT_DATA``, the data
+a process may map privately (its heap, anonymous mappings, the stacks of the
+threads it starts), which the programs it starts inherit. ``RLIMIT_AS`` would
+count address space that numeric libraries reserve without using (BLAS
+threads' stacks and buffers, malloc's per-thread arenas), so a child on a host
+with many cores would fail before its handler did anything.
+
+A run may allocate its allowance beyond what its child holds as the handler
+starts: the interpreter, the handlers' modules, numpy's BLAS buffers (one per
+core, taken before the first run), which depend on the host and not on the run,
+and what the allocator kept of earlier runs to hand out again. A child whose run
+ran out of memory, or that keeps more than one allowance between runs, is
+replaced, so that children do not grow without bound. Only the soft limit is
+set: it stops runaway allocations (a model reading ``/dev/zero``, a grid too
+large), not code set on getting around it, which only a container confines.
+"""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+MIB = 1024 * 1024
+
+
+def out_of_memory(limit_mb: float | None) -> str:
+    """The error of a run that needed more memory than its limit, wherever it executed."""
+    return f"out of memory (limit {limit_mb:g} MiB)" if limit_mb else "out of memory"
+
+
+def was_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error``, or an error it was raised from or while handling, is a
+    MemoryError (numpy's "Unable to allocate" is one)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, MemoryError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def limit_run_memory(allowance_mb: int) -> bool:
+    """Let this process (and what it starts) allocate ``allowance_mb`` beyond the data it
+    holds now; False where the data size cannot be read (not Linux)."""
+    held = data_bytes()
+    if held is None:
+        return False
+    limit = held + allowance_mb * MIB
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    return True
+
+
+def data_bytes() -> int | None:
+    """The data this process maps privately now (``VmData``), or None where unknown."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmData:"):
+            return int(line.split()[1]) * 1024
+    return None
