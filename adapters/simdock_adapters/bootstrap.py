@@ -54,7 +54,8 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
                                             installed_simulations())
     archives = ArchiveLimits(max_bytes=settings.max_input_bytes,
                              max_unpacked_bytes=settings.max_input_unpacked_bytes)
-    simulations.register("fred", FredHandler(settings.fred_binary, archives))
+    simulations.register("fred", FredHandler(settings.fred_binary, archives,
+                                             settings.fred_max_days))
     reports = ReportHandlerRegistry(ReportHandlerRegistry.default(), installed_reports())
     uow, autocommit_uow, close_store = _unit_of_work(settings)
     worker_name = f"{socket.gethostname()}:{os.getpid()}"

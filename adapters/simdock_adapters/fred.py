@@ -2,10 +2,16 @@
 
 A FRED run's parameters are the Epistemix run request (``fredArgs``, ``fredVersion``,
 ``population``...). The run unpacks its job's ``inputs.zip`` (``main.fred`` and its
-reference files) into a directory of its own, runs the FRED program there with the
-request's ``fredArgs`` plus ``-d <outputs>``, streams what it prints into the run's
-log, and leaves its outputs under ``work/outputs/`` of the run's scratch directory,
-so that they become the run's artifacts and its results archive has FRED's layout.
+reference files) into a run directory of its own, runs the FRED program there with
+the request's ``fredArgs`` (checked: :mod:`simdock_adapters.fred_arguments`) plus
+``-d outputs``, streams what it prints into the run's log, and moves its outputs to
+``work/outputs/`` of the run's scratch directory, so that they become the run's
+artifacts and its results archive has FRED's layout.
+
+The program starts with the minimal environment of user code (none of the server's
+variables), ``HOME`` and ``TMPDIR`` inside the run directory, which is all it is told
+of where it runs: its arguments are relative paths, and the run directory's place on
+the server is shown as ``.`` in the run's log and errors.
 
 The program is ``binary`` when one is configured (``FRED_BINARY``), else the stand-in
 model shipped with the sample simulations (``python -m simdock_sim.fred_standin``),
@@ -16,8 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
-import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,51 +36,63 @@ from typing import IO, Any
 from simdock.domain.archives import ArchiveLimits, unpack_archive
 from simdock.errors import ExecutionError, InvalidParameters, RunCancelled
 from simdock.handlers import ProgressCallback, SimulationHandler
+from simdock_adapters.executors.environment import user_environment
+from simdock_adapters.fred_arguments import MAX_DAYS, file_arguments, fred_arguments, inside_inputs
+
+__all__ = ["FredHandler", "fred_arguments"]
 
 #: Where the outputs go, relative to the run's scratch directory (the layout of the
 #: results archives the epx client reads).
 OUTPUTS = Path("work/outputs")
 INPUT_ARCHIVE = "inputs.zip"
+#: Where the program writes its outputs, relative to its working directory (``-d``).
+PROGRAM_OUTPUTS = "outputs"
 #: The stand-in model run when no FRED program is configured (not FRED).
 STANDIN = "simdock_sim.fred_standin"
-_FLAG = re.compile(r"^--?[A-Za-z][A-Za-z0-9_-]{0,63}$")
-#: Flags simdock sets itself: where outputs go is not the request's to choose.
-_RESERVED = frozenset({"-d", "--directory"})
-MAX_ARGS = 1_000
-MAX_VALUE_LENGTH = 4_096
 POLL_SECONDS = 0.1
 LAST_LINES = 20
 
 
 class FredHandler(SimulationHandler):
-    """Executes one FRED run; ``binary`` is the FRED program, None for the stand-in."""
+    """Executes one FRED run; ``binary`` is the FRED program, None for the stand-in;
+    ``max_days`` the most days a run may simulate (FRED_MAX_DAYS)."""
 
     #: The epx client lists a run's results as soon as it sees it finished.
     archives_results = True
 
-    def __init__(self, binary: str | None = None, limits: ArchiveLimits | None = None) -> None:
+    def __init__(self, binary: str | None = None, limits: ArchiveLimits | None = None,
+                 max_days: int = MAX_DAYS) -> None:
         self.binary = binary
         self.limits = limits or ArchiveLimits()
+        self.max_days = max_days
 
     def validate(self, parameters: Mapping[str, Any]) -> None:
-        fred_arguments(parameters)
+        fred_arguments(parameters, self.max_days)
 
     def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
                 progress_callback: ProgressCallback | None = None) -> Any:
         context: Any = progress_callback
         if context is None or not hasattr(context, "inputs"):
             raise ExecutionError("FRED runs need a run context with the job's input files")
-        arguments = fred_arguments(parameters)
+        try:  # checked again: the rules may have changed since the run was queued
+            arguments = fred_arguments(parameters, self.max_days)
+        except InvalidParameters as exc:
+            raise ExecutionError(exc.message) from None
         archive = Path(context.inputs) / INPUT_ARCHIVE
         if not archive.is_file():
             raise ExecutionError(f"the job has no {INPUT_ARCHIVE}: upload its inputs "
                                  "before its runs start")
         outputs = Path(context.workdir) / OUTPUTS
         outputs.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="simdock-fred-") as model:
-            unpack_archive(archive, Path(model), INPUT_ARCHIVE, self.limits)
-            command = [*self._program(), *arguments, "-d", str(outputs)]
-            code, last = _supervise(command, Path(model), context)
+        with tempfile.TemporaryDirectory(prefix="simdock-fred-") as scratch:
+            run = RunDirectory(Path(scratch))
+            unpack_archive(archive, run.work, INPUT_ARCHIVE, self.limits)
+            produced = run.prepare(arguments)
+            command = [*self._program(), *arguments, "-d", PROGRAM_OUTPUTS]
+            try:
+                code, last = _supervise(command, run, context)
+            finally:
+                _move_into(produced, outputs)
         if code != 0:
             _ensure_logs(outputs, last, code)
             tail = " | ".join(last[-5:])
@@ -96,48 +113,58 @@ class FredHandler(SimulationHandler):
         return [sys.executable, spec.origin]
 
 
-def fred_arguments(parameters: Mapping[str, Any]) -> list[str]:
-    """The command-line arguments of a run request's ``fredArgs``, checked: each a
-    ``{"flag", "value"}`` object with a flag like ``-p`` or ``--start-date``."""
-    args = parameters.get("fredArgs")
-    if not isinstance(args, Sequence) or isinstance(args, str) or not args:
-        raise InvalidParameters("fredArgs is required: a non-empty list of "
-                                '{"flag": ..., "value": ...} objects')
-    if len(args) > MAX_ARGS:
-        raise InvalidParameters(f"fredArgs has {len(args)} entries; at most {MAX_ARGS}")
-    command: list[str] = []
-    for index, arg in enumerate(args):
-        if not isinstance(arg, Mapping):
-            raise InvalidParameters(f"fredArgs[{index}] must be an object with flag and value")
-        flag, value = arg.get("flag"), arg.get("value")
-        if not isinstance(flag, str) or not _FLAG.match(flag):
-            raise InvalidParameters(f"fredArgs[{index}].flag must look like -p or "
-                                    f"--start-date, got {flag!r}")
-        if flag in _RESERVED:
-            raise InvalidParameters(f"fredArgs[{index}]: {flag} is set by simdock (the "
-                                    "output directory)")
-        if value is None:
-            command.append(flag)
-            continue
-        if not isinstance(value, str | int | float) or isinstance(value, bool) \
-                or len(str(value)) > MAX_VALUE_LENGTH:
-            raise InvalidParameters(f"fredArgs[{index}].value must be a string of at most "
-                                    f"{MAX_VALUE_LENGTH} characters")
-        command += [flag, str(value)]
-    return command
+class RunDirectory:
+    """Where one FRED run executes: ``work/`` (the unpacked inputs, the program's working
+    directory, with its ``outputs/``), and ``home/`` and ``tmp/`` for its HOME and TMPDIR.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.work = root / "work"
+        for directory in (self.work, root / "home", root / "tmp"):
+            directory.mkdir(mode=0o700)
+
+    def prepare(self, arguments: Sequence[str]) -> Path:
+        """Check that the files ``arguments`` name are inside the unpacked inputs; returns
+        the (new) directory the program writes its outputs to."""
+        for where, value, must_exist in file_arguments(arguments):
+            try:
+                inside_inputs(self.work, value, where, must_exist)
+            except InvalidParameters as exc:
+                raise ExecutionError(exc.message) from None
+        produced = self.work / PROGRAM_OUTPUTS
+        if produced.exists() or produced.is_symlink():
+            raise ExecutionError(f"the job's {INPUT_ARCHIVE} holds {PROGRAM_OUTPUTS!r}, where "
+                                 "FRED writes its outputs: rename it")
+        produced.mkdir()
+        return produced
+
+    def environment(self, attempt: int) -> dict[str, str]:
+        """The program's whole environment."""
+        return user_environment(self.root / "home", self.root / "tmp",
+                                {"SIMDOCK_ATTEMPT": str(attempt), "PYTHONUNBUFFERED": "1"})
+
+    def shown(self, line: str) -> str:
+        """``line`` with this directory's place on the server said relative to ``work/``
+        (``.``), so that the run's log shows none of the server's paths."""
+        places = {str(self.work): ".", str(self.root): ".."}
+        places.update({str(self.work.resolve()): ".", str(self.root.resolve()): ".."})
+        for place in sorted(places, key=len, reverse=True):
+            line = line.replace(place, places[place])
+        return line
 
 
-def _supervise(command: list[str], cwd: Path, context: Any) -> tuple[int, list[str]]:
-    """Run ``command`` in ``cwd`` until it ends, its lines going to the run's log; killed
-    (with what it started) once the run is cancelled or out of time. Returns its exit
-    status and its last lines."""
-    environment = {**os.environ, "SIMDOCK_ATTEMPT": str(getattr(context, "attempt", 1)),
-                   "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(command, cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+def _supervise(command: list[str], run: RunDirectory, context: Any) -> tuple[int, list[str]]:
+    """Run ``command`` in ``run``'s working directory until it ends, its lines going to the
+    run's log; killed (with what it started) once the run is cancelled or out of time.
+    Returns its exit status and its last lines."""
+    process = subprocess.Popen(command, cwd=run.work,
+                               env=run.environment(getattr(context, "attempt", 1)),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
     last: list[str] = []
     assert process.stdout is not None
-    reader = threading.Thread(target=_relay, args=(process.stdout, context, last),
+    reader = threading.Thread(target=_relay, args=(process.stdout, run, context, last),
                               daemon=True, name="simdock-fred-output")
     reader.start()
     try:
@@ -156,14 +183,24 @@ def _supervise(command: list[str], cwd: Path, context: Any) -> tuple[int, list[s
     return process.returncode, last
 
 
-def _relay(stream: IO[bytes], context: Any, last: list[str]) -> None:
+def _relay(stream: IO[bytes], run: RunDirectory, context: Any, last: list[str]) -> None:
     for raw in stream:
-        line = raw.decode("utf-8", "replace").rstrip()
+        line = run.shown(raw.decode("utf-8", "replace").rstrip())
         if not line:
             continue
         context.log(line)
         last.append(line)
         del last[:-LAST_LINES]
+
+
+def _move_into(produced: Path, outputs: Path) -> None:
+    """Move what the program wrote to the run's outputs (links are left behind: they
+    could lead anywhere)."""
+    if not produced.is_dir():
+        return
+    for entry in produced.iterdir():
+        if not entry.is_symlink():
+            shutil.move(entry, outputs / entry.name)
 
 
 def _ensure_logs(outputs: Path, last: list[str], code: int) -> None:

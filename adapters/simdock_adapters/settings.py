@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     fred_binary: str | None = Field(
         None, description="The FRED program FRED runs execute (the Epistemix dialect); "
                           "unset: the stand-in model shipped in sim/ (not FRED)")
+    fred_max_days: int = Field(
+        3653, ge=1, le=366_000, description="The most days a FRED run may simulate: an "
+        "--end-date further from its --start-date (from today without one) is refused")
     max_input_bytes: int = Field(
         512 * 1024 * 1024, ge=1024,
         description="Largest upload through a file link (a job's inputs.zip), bytes")
