@@ -10,11 +10,34 @@ from pydantic import BaseModel, Field
 
 from simdock.domain import Job, Machine, MetricPoint, Report, Run
 from simdock.domain.images import image_of
+from simdock.domain.listing import Omitted
 from simdock.platform import Platform
 from simdock.ports import Page
-from simdock.usecases.queries import JobView, run_parameters, run_resources, runs_parameters
+from simdock.usecases.listing import listed_parameters
+from simdock.usecases.queries import JobView, run_parameters, run_resources
 from simdock_adapters.http import cursors
+from simdock_adapters.http.context import link_base
 from simdock_adapters.http.schemas import PageOf
+
+#: What a list shows for a parameter it leaves out (the document's schema of it).
+OMITTED_PARAMETER: dict[str, Any] = {
+    "title": "OmittedParameter",
+    "description": "A parameter a list leaves out for its size: GET url for the run's whole "
+                   "parameters",
+    "type": "object",
+    "properties": {"omitted": {"const": True},
+                   "size": {"type": "integer", "minimum": 0,
+                            "description": "Bytes of the parameter's JSON"},
+                   "url": {"type": "string",
+                           "description": "The run's whole parameters: GET "
+                                          "/api/v1/jobs/{id}/parameters"}},
+    "required": ["omitted", "size", "url"],
+}
+PARAMS_DESCRIPTION = (
+    "The run's parameters. In a list (GET /jobs, a simulation's runs and results), once "
+    "they are more than PARAMETERS_SIZE_THRESHOLD bytes of JSON the largest are each "
+    "replaced by an OmittedParameter (named in params_omitted); a single run shows them "
+    "whole")
 
 
 class ResourcesOut(BaseModel):
@@ -38,7 +61,11 @@ class RunOut(BaseModel):
     resources: ResourcesOut | None = Field(
         description="What a container run may use (as granted at submission); null for a "
                     "handler's run")
-    params: dict[str, Any]
+    params: dict[str, Any] = Field(description=PARAMS_DESCRIPTION, json_schema_extra={
+        "additionalProperties": {"anyOf": [OMITTED_PARAMETER, {}]}})
+    params_omitted: list[str] = Field(
+        description="The parameters a list left out of params (each an OmittedParameter "
+                    "there); empty when params are whole")
     metadata: dict[str, Any]
     tags: list[str]
     attempts: int
@@ -135,13 +162,15 @@ class MetricPointOut(BaseModel):
 
 def run_out(run: Run, job: Job, platform: Platform, params: dict[str, Any] | None = None
             ) -> RunOut:
-    """A run as the API shows it (``params``: its parameters, when already derived)."""
+    """A run as the API shows it (``params``: its parameters as a list shows them, when
+    it is shown in one; otherwise whole)."""
+    shown, omitted = shown_parameters(
+        run.id, run_parameters(run, platform) if params is None else params)
     return RunOut(
         id=run.id, simulation_id=run.job_id, index=run.index, status=run.status.value,
         progress=run.progress, simulation_type=run.simulation_type,
         container_image=image_of(run.simulation_type),
-        resources=_resources(run, platform),
-        params=run_parameters(run, platform) if params is None else params,
+        resources=_resources(run, platform), params=shown, params_omitted=omitted,
         metadata=dict(job.metadata), tags=list(job.tags),
         attempts=run.attempts, machine_id=run.machine_id, error=run.error,
         created_at=run.created_at, started_at=run.started_at, finished_at=run.finished_at,
@@ -156,17 +185,30 @@ def _resources(run: Run, platform: Platform) -> ResourcesOut | None:
     return ResourcesOut(memory_mb=granted.memory_mb, cpus=granted.cpus, pids=granted.pids)
 
 
+def shown_parameters(run_id: str, params: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``params`` with each parameter a list left out as an OmittedParameter linking to
+    the run's whole parameters, and the names of those left out."""
+    omitted = [name for name, value in params.items() if isinstance(value, Omitted)]
+    if not omitted:
+        return params, []
+    url = f"{link_base()}/api/v1/jobs/{run_id}/parameters"
+    return {name: {"omitted": True, "size": value.size, "url": url}
+            if isinstance(value, Omitted) else value
+            for name, value in params.items()}, omitted
+
+
 def runs_out(runs: list[Run], jobs: dict[str, Job], platform: Platform) -> list[RunOut]:
-    """A page of runs (``jobs``: theirs, by id), their parameters derived together."""
+    """A page of runs (``jobs``: theirs, by id), their parameters as lists show them."""
     return [run_out(run, jobs[run.job_id], platform, params)
-            for run, params in zip(runs, runs_parameters(runs, platform), strict=True)]
+            for run, params in zip(runs, listed_parameters(runs, platform), strict=True)]
 
 
-def run_detailed(run: Run, job: Job, machines: dict[str, Machine], platform: Platform
-                 ) -> RunDetailed:
-    """A run joined with the machine it is placed on (``machines``: by id)."""
+def run_detailed(run: Run, job: Job, machines: dict[str, Machine], platform: Platform,
+                 params: dict[str, Any] | None = None) -> RunDetailed:
+    """A run joined with the machine it is placed on (``machines``: by id; ``params`` as
+    for :func:`run_out`)."""
     machine = machines.get(run.machine_id) if run.machine_id else None
-    return RunDetailed(**run_out(run, job, platform).model_dump(),
+    return RunDetailed(**run_out(run, job, platform, params).model_dump(),
                        machine=machine_out(machine) if machine else None)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from simdock.domain.listing import json_size
 from simdock.domain.parameters import validate_parameters
 from simdock.domain.resources import Resources
 from simdock.errors import InvalidSweep, LimitExceeded, ValidationError
@@ -91,6 +92,16 @@ class SweepSpec:
     def parameters(self, index: int) -> dict[str, Any]:
         """The full parameter set of run ``index``: its varied values merged over the base."""
         return {**self.base, **self.varied(index)}
+
+    def parameter_sizes(self, index: int) -> dict[str, int]:
+        """Bytes of JSON of each parameter of run ``index``; the base's are measured once
+        per spec (a list of a sweep's runs shows the same base many times)."""
+        varied = self.varied(index)
+        return {**self._base_sizes, **{name: json_size(v) for name, v in varied.items()}}
+
+    @functools.cached_property
+    def _base_sizes(self) -> dict[str, int]:
+        return {name: json_size(value) for name, value in self.base.items()}
 
     def all_parameters(self) -> Iterator[dict[str, Any]]:
         """Every run's parameter set, in order, one at a time."""

@@ -9,7 +9,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from flask import Blueprint, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    WithJsonSchema,
+    model_validator,
+)
 
 from simdock.domain import User
 from simdock.domain.images import IMAGE, container_type
@@ -152,6 +160,10 @@ class StatsOut(BaseModel):
     mean_duration_seconds: float | None
 
 
+class RunParameters(RootModel[dict[str, Any]]):
+    """A run's whole parameter set, however large."""
+
+
 class Placement(BaseModel):
     model_config = ConfigDict(extra="forbid")
     machine_id: str | None = Field(description="A machine id, or null to unplace the run")
@@ -198,7 +210,12 @@ def register(api: Api) -> Blueprint:
     @api.operation(bp, "", "GET", tags=tags, authenticate=current_user, query=JobListQuery,
                    responses={200: PageOf[RunOut]})
     def list_job_runs(user: User, query: JobListQuery) -> JSON:
-        """List your runs, filtered, ordered and paginated."""
+        """List your runs, filtered, ordered and paginated.
+
+        A run's parameters are shown whole up to PARAMETERS_SIZE_THRESHOLD bytes of JSON;
+        past it the largest are each an OmittedParameter with their size and a link to
+        GET /api/v1/jobs/{id}/parameters (named in params_omitted).
+        """
         page = queries.list_runs(run_query(user, query), platform())
         jobs = queries.jobs_of(page.items, user.id, platform())
         return page_of(page, runs_out(page.items, jobs, platform()))
@@ -217,6 +234,12 @@ def register(api: Api) -> Blueprint:
         """One run's status, parameters and timings."""
         run, job = queries.get_run_and_job(job_id, user.id, platform())
         return run_out(run, job, platform())
+
+    @api.operation(bp, "/<id:job_id>/parameters", "GET", tags=tags,
+                   authenticate=current_user, responses={200: RunParameters})
+    def get_job_run_parameters(user: User, job_id: str) -> JSON:
+        """One run's whole parameters (where a list left some out for their size)."""
+        return queries.run_parameters(queries.get_run(job_id, user.id, platform()), platform())
 
     @api.operation(bp, "/<id:job_id>/detailed", "GET", tags=tags, authenticate=current_user,
                    responses={200: RunDetailed})

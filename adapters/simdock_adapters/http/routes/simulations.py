@@ -14,6 +14,7 @@ from simdock import codec
 from simdock.domain import User
 from simdock.ports import JOB_ORDER_FIELDS, JobQuery, Ordering
 from simdock.usecases import cancel, jobs, machines, queries
+from simdock.usecases.listing import listed_parameters
 from simdock.usecases.submit import SubmissionOptions
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import current_user, platform
@@ -27,11 +28,14 @@ from simdock_adapters.http.schemas import (
 )
 from simdock_adapters.http.submissions import submit
 from simdock_adapters.http.views import (
+    OMITTED_PARAMETER,
+    PARAMS_DESCRIPTION,
     RunDetailed,
     SimulationDetail,
     SimulationOut,
     page_of,
     run_detailed,
+    shown_parameters,
     simulation_detail,
     simulation_out,
 )
@@ -102,7 +106,11 @@ class RunResult(BaseModel):
     run_id: str
     index: int
     status: str
-    parameters: JSON
+    parameters: JSON = Field(description=PARAMS_DESCRIPTION, json_schema_extra={
+        "additionalProperties": {"anyOf": [OMITTED_PARAMETER, {}]}})
+    parameters_omitted: list[str] = Field(
+        description="The parameters left out of parameters for their size (each an "
+                    "OmittedParameter there)")
     result: Any = None
     error: str | None
 
@@ -196,11 +204,15 @@ def register(api: Api) -> Blueprint:
     @api.operation(bp, "/<simulation_id>/detailed", "GET", tags=tags,
                    authenticate=current_user, responses={200: SimulationDetailed})
     def get_simulation_detailed(user: User, simulation_id: str) -> SimulationDetailed:
-        """A simulation job with each of its runs joined with its machine."""
+        """A simulation job with each of its runs joined with its machine.
+
+        Each run's parameters are shown as GET /api/v1/jobs lists them.
+        """
         view = queries.get_job(simulation_id, user.id, platform())
         runs = queries.job_runs(simulation_id, user.id, platform())
         placed = machines.machines_of(runs, platform())
-        detailed = [run_detailed(r, view.job, placed, platform()) for r in runs]
+        detailed = [run_detailed(r, view.job, placed, platform(), params) for r, params
+                    in zip(runs, listed_parameters(runs, platform()), strict=True)]
         return SimulationDetailed(simulation=simulation_detail(view, runs, platform()),
                                   runs=detailed)
 
@@ -210,10 +222,11 @@ def register(api: Api) -> Blueprint:
         """The results of a finished simulation job (409 while it runs)."""
         view, finished = queries.finished_job(simulation_id, user.id, platform())
         runs = []
-        for run in finished:
+        for run, listed in zip(finished, listed_parameters(finished, platform()), strict=True):
+            parameters, omitted = shown_parameters(run.id, listed)
             runs.append(RunResult(
                 run_id=run.id, index=run.index, status=run.status.value,
-                parameters=queries.run_parameters(run, platform()),
+                parameters=parameters, parameters_omitted=omitted,
                 result=codec.plain(platform().payloads.load(run.result)), error=run.error))
         single = runs[0].result if view.job.run_count == 1 else None
         return SimulationResult(simulation_id=simulation_id, status=view.status.value,
