@@ -361,17 +361,25 @@ class MachineRepository(Protocol):
 
 class UserRepository(Protocol):
     def add(self, user: User) -> None:
-        """Store a new user; raises Conflict if the email is taken."""
+        """Store a new user; raises Conflict if its id, ``email_key`` or (non-null)
+        ``email_skeleton`` is another user's."""
 
     def get(self, user_id: str) -> User | None: ...
-    def get_by_email(self, email: str) -> User | None: ...
+
+    def get_by_email_key(self, key: str) -> User | None:
+        """The user whose ``email_key`` is ``key`` (see :mod:`simdock.domain.identity`)."""
+
+    def get_by_email_skeleton(self, skeleton: str) -> User | None:
+        """The user whose ``email_skeleton`` is ``skeleton``: one the address looks like."""
 
     def update(self, user: User) -> None:
         """Store a changed name, activity or administrator role; NotFound if unknown."""
 
 
 class LoginFailureRepository(Protocol):
-    """Failed logins by what they are counted against (an account, a client address)."""
+    """Failed logins by what they are counted against (an account at a client address, an
+    account, an address), and the successful logins that make an address known to an
+    account."""
 
     def add(self, key: str, at: datetime) -> None:
         """Record one failure against ``key``."""
@@ -381,6 +389,15 @@ class LoginFailureRepository(Protocol):
 
     def forget(self, key: str, before: datetime | None = None) -> None:
         """Drop ``key``'s failures (only those before ``before``, when given)."""
+
+    def discard(self, key: str, at: datetime) -> None:
+        """Drop one failure of ``key`` recorded at ``at`` (an attempt that succeeded)."""
+
+    def remember_success(self, key: str, at: datetime) -> None:
+        """Record that ``key`` (an account at an address) logged in at ``at``."""
+
+    def last_success(self, key: str) -> datetime | None:
+        """When ``key`` last logged in, or None if it never did (or it was forgotten)."""
 
 
 class ApiTokenRepository(Protocol):

@@ -36,6 +36,7 @@ from simdock.domain import (
     User,
     job_status,
 )
+from simdock.domain.identity import skeleton_digest
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound, ValidationError
 from simdock.ports import (
     JOB_ORDER_FIELDS,
@@ -1320,7 +1321,7 @@ def test_a_new_user_is_rolled_back_without_commit(uow_factory: UnitOfWorkFactory
 
     with uow_factory() as uow:
         assert uow.users.get("usr-x") is None
-        assert uow.users.get_by_email("x@example.com") is None
+        assert uow.users.get_by_email_key("x@example.com") is None
         uow.users.add(user("usr-y", "x@example.com"))  # the email is free again
         uow.commit()
 
@@ -1510,8 +1511,8 @@ def test_adding_a_user_with_an_existing_id_raises_conflict(uow_factory: UnitOfWo
 
     with uow_factory() as uow:
         stored = uow.users.get("usr-1")
-        by_old_email = uow.users.get_by_email("first@example.com")
-        by_new_email = uow.users.get_by_email("second@example.com")
+        by_old_email = uow.users.get_by_email_key("first@example.com")
+        by_new_email = uow.users.get_by_email_key("second@example.com")
     assert stored is not None and stored.email == "first@example.com"
     assert by_old_email is not None and by_old_email.email == "first@example.com"
     assert by_new_email is None
@@ -1786,17 +1787,53 @@ def test_a_user_round_trips_unchanged(uow_factory: UnitOfWorkFactory) -> None:
     assert state(got) == state(stored)
 
 
-def test_get_by_email_ignores_case(uow_factory: UnitOfWorkFactory) -> None:
+def test_a_user_is_found_by_its_email_key_and_its_skeleton(uow_factory: UnitOfWorkFactory
+                                                           ) -> None:
     save(uow_factory, user("usr-1", "Ada@Example.com"))
 
     with uow_factory() as uow:
-        found = [uow.users.get_by_email(e) for e in
-                 ("Ada@Example.com", "ada@example.com", "ADA@EXAMPLE.COM")]
-        missing = uow.users.get_by_email("bob@example.com")
+        found = uow.users.get_by_email_key("ada@example.com")
+        by_skeleton = uow.users.get_by_email_skeleton(skeleton_digest("ada@example.com"))
+        as_typed = uow.users.get_by_email_key("Ada@Example.com")  # keys are matched exactly
+        missing = uow.users.get_by_email_key("bob@example.com")
+        unlike = uow.users.get_by_email_skeleton(skeleton_digest("bob@example.com"))
 
-    assert [u.id if u else None for u in found] == ["usr-1"] * 3
-    assert missing is None
-    assert found[0] is not None and found[0].email == "Ada@Example.com"
+    assert found is not None and found.id == "usr-1" and found.email == "Ada@Example.com"
+    assert found.email_key == "ada@example.com"
+    assert by_skeleton is not None and by_skeleton.id == "usr-1"
+    assert as_typed is None and missing is None and unlike is None
+
+
+def test_adding_a_user_that_looks_like_another_raises_conflict(uow_factory: UnitOfWorkFactory
+                                                               ) -> None:
+    save(uow_factory, user("usr-1", "ada@example.com", full_name="first"))
+
+    with pytest.raises(Conflict, match="looks like"), uow_factory() as uow:
+        uow.users.add(user("usr-2", "\u0430da@example.com", full_name="Cyrillic a"))
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert uow.users.get("usr-2") is None
+        assert uow.users.get_by_email_key("\u0430da@example.com") is None
+
+
+def test_users_stored_without_a_skeleton_keep_their_own_keys(uow_factory: UnitOfWorkFactory
+                                                             ) -> None:
+    # As migration 0008 leaves accounts whose addresses collided before it.
+    save(uow_factory, user("usr-1", "ada@example.com"),
+         user("usr-2", "\uff41da@example.com", email_key="\uff41da@example.com",
+              email_skeleton=None),
+         user("usr-3", "A\u0064a@example.com", email_key="legacy", email_skeleton=None))
+
+    with uow_factory() as uow:
+        found = [uow.users.get_by_email_key(k) for k in
+                 ("ada@example.com", "\uff41da@example.com", "legacy")]
+        by_skeleton = uow.users.get_by_email_skeleton(skeleton_digest("ada@example.com"))
+        second = uow.users.get("usr-2")
+
+    assert [u.id if u else None for u in found] == ["usr-1", "usr-2", "usr-3"]
+    assert by_skeleton is not None and by_skeleton.id == "usr-1"
+    assert second is not None and second.email_skeleton is None
 
 
 def test_adding_a_user_with_a_taken_email_raises_conflict(uow_factory: UnitOfWorkFactory
@@ -1809,7 +1846,7 @@ def test_adding_a_user_with_a_taken_email_raises_conflict(uow_factory: UnitOfWor
 
     with uow_factory() as uow:
         assert uow.users.get("usr-2") is None
-        taken = uow.users.get_by_email("ada@example.com")
+        taken = uow.users.get_by_email_key("ada@example.com")
     assert taken is not None and taken.full_name == "first"
 
 
@@ -2090,7 +2127,7 @@ def test_a_user_can_be_made_an_administrator_and_back(uow_factory: UnitOfWorkFac
         uow.users.update(stored)
         uow.commit()
     with uow_factory() as uow:
-        again = uow.users.get_by_email("usr-a@example.com")
+        again = uow.users.get_by_email_key("usr-a@example.com")
         assert again is not None and again.is_admin is True
         with pytest.raises(NotFound):
             uow.users.update(user("usr-missing"))
@@ -2130,6 +2167,38 @@ def test_a_failed_login_not_committed_is_not_counted(uow_factory: UnitOfWorkFact
         uow.login_failures.add("account:a@example.com", at(1))
     with uow_factory() as uow:
         assert uow.login_failures.since("account:a@example.com", at(0)) == []
+
+
+def test_one_failure_is_discarded_when_its_attempt_succeeds(uow_factory: UnitOfWorkFactory
+                                                            ) -> None:
+    with uow_factory() as uow:
+        for seconds in (1, 2, 2, 3):  # two attempts in the same microsecond
+            uow.login_failures.add("address:10.0.0.1", at(seconds))
+        uow.commit()
+    with uow_factory() as uow:
+        uow.login_failures.discard("address:10.0.0.1", at(2))
+        uow.login_failures.discard("address:10.0.0.1", at(9))  # none then: nothing happens
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.login_failures.since("address:10.0.0.1", at(0)) == [at(1), at(2), at(3)]
+
+
+def test_the_latest_successful_login_is_remembered(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        assert uow.login_failures.last_success("known:a@example.com|10.0.0.1") is None
+        uow.login_failures.remember_success("known:a@example.com|10.0.0.1", at(1))
+        uow.login_failures.remember_success("known:a@example.com|10.0.0.2", at(5))
+        uow.commit()
+    with uow_factory() as uow:
+        uow.login_failures.remember_success("known:a@example.com|10.0.0.1", at(3))
+    with uow_factory() as uow:  # not committed: still the first
+        assert uow.login_failures.last_success("known:a@example.com|10.0.0.1") == at(1)
+        uow.login_failures.remember_success("known:a@example.com|10.0.0.1", at(4))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.login_failures.last_success("known:a@example.com|10.0.0.1") == at(4)
+        assert uow.login_failures.last_success("known:a@example.com|10.0.0.2") == at(5)
+        assert uow.login_failures.last_success("known:b@example.com|10.0.0.1") is None
 
 
 # -- leases --------------------------------------------------------------------

@@ -67,7 +67,7 @@ def test_the_cache_is_bounded() -> None:
     cache = CredentialCache(60.0, max_entries=3)
     platform, _, _ = platform_remembering(0.0)
     with platform.uow() as uow:
-        user = uow.users.get_by_email("a@example.com")
+        user = uow.users.get_by_email_key("a@example.com")
     assert user is not None
     for key in "abcd":
         cache.put(key, user)

@@ -425,21 +425,28 @@ class MemoryMachineRepository(_Repository):
 
 class MemoryUserRepository(_Repository):
     def add(self, user: User) -> None:
-        email = user.email.lower()
         if user.id in self.store.users:
             raise Conflict(f"user '{user.id}' already exists")
-        if email in self.store.users_by_email:
+        if user.email_key in self.store.users_by_email:
             raise Conflict(f"a user with email '{user.email}' already exists")
+        if user.email_skeleton in self.store.users_by_skeleton:
+            raise Conflict(f"the email '{user.email}' looks like another user's")
         user.number = self.store.next_number("user")
         self._put(self.store.users, user.id, _clone(user))
-        self._put(self.store.users_by_email, email, user.id)
+        self._put(self.store.users_by_email, user.email_key, user.id)
+        if user.email_skeleton is not None:
+            self._put(self.store.users_by_skeleton, user.email_skeleton, user.id)
 
     def get(self, user_id: str) -> User | None:
         user = self.store.users.get(user_id)
         return _clone(user) if user else None
 
-    def get_by_email(self, email: str) -> User | None:
-        user_id = self.store.users_by_email.get(email.lower())
+    def get_by_email_key(self, key: str) -> User | None:
+        user_id = self.store.users_by_email.get(key)
+        return self.get(user_id) if user_id else None
+
+    def get_by_email_skeleton(self, skeleton: str) -> User | None:
+        user_id = self.store.users_by_skeleton.get(skeleton)
         return self.get(user_id) if user_id else None
 
     def update(self, user: User) -> None:
@@ -459,6 +466,18 @@ class MemoryLoginFailureRepository(_Repository):
         kept = [] if before is None else [
             at for at in self.store.login_failures.get(key, []) if at >= before]
         self._put(self.store.login_failures, key, kept)
+
+    def discard(self, key: str, at: datetime) -> None:
+        kept = list(self.store.login_failures.get(key, []))
+        if at in kept:
+            kept.remove(at)
+            self._put(self.store.login_failures, key, kept)
+
+    def remember_success(self, key: str, at: datetime) -> None:
+        self._put(self.store.login_successes, key, at)
+
+    def last_success(self, key: str) -> datetime | None:
+        return self.store.login_successes.get(key)
 
 
 class MemoryApiTokenRepository(_Repository):

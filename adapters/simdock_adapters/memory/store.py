@@ -37,6 +37,7 @@ class MemoryStore:
         self.machines: dict[str, Machine] = {}
         self.users: dict[str, User] = {}
         self.users_by_email: dict[str, str] = {}
+        self.users_by_skeleton: dict[str, str] = {}
         self.tokens: dict[str, ApiToken] = {}
         self.tokens_by_hash: dict[str, str] = {}
         self.logs: dict[str, list[LogLine]] = defaultdict(list)
@@ -45,6 +46,7 @@ class MemoryStore:
         self.sequences: dict[str, int] = defaultdict(int)
         self.queued = QueuedRuns()
         self.login_failures: dict[str, list[datetime]] = defaultdict(list)
+        self.login_successes: dict[str, datetime] = {}
 
     def is_queued(self, run_id: str) -> bool:
         run = self.runs.get(run_id)

@@ -104,7 +104,8 @@ def machine_entity(row: sa.Row[Any]) -> Machine:
 
 
 def user_row(user: User) -> dict[str, Any]:
-    return {"id": user.id, "email": user.email, "email_key": user.email.lower(),
+    return {"id": user.id, "email": user.email, "email_key": user.email_key,
+            "email_skeleton": user.email_skeleton,
             "full_name": user.full_name, "password_hash": user.password_hash,
             "is_active": user.is_active, "created_at": user.created_at,
             "is_admin": user.is_admin}
@@ -117,7 +118,8 @@ def user_entity(row: sa.Row[Any], prefix: str = "") -> User:
                 created_at=values[f"{prefix}created_at"], full_name=values[f"{prefix}full_name"],
                 password_hash=values[f"{prefix}password_hash"],
                 is_active=values[f"{prefix}is_active"], number=values[f"{prefix}number"],
-                is_admin=values[f"{prefix}is_admin"])
+                is_admin=values[f"{prefix}is_admin"], email_key=values[f"{prefix}email_key"],
+                email_skeleton=values[f"{prefix}email_skeleton"])
 
 
 def token_row(token: ApiToken) -> dict[str, Any]:

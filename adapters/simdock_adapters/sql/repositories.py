@@ -56,6 +56,7 @@ from simdock_adapters.sql.tables import (
     job_tags,
     jobs,
     login_failures,
+    login_successes,
     machines,
     metric_points,
     reports,
@@ -583,19 +584,29 @@ class SqlMachineRepository(_SqlRepository):
 
 class SqlUserRepository(_SqlRepository):
     def add(self, user: User) -> None:
+        same = [users.c.email_key == user.email_key]
+        if user.email_skeleton is not None:
+            same.append(users.c.email_skeleton == user.email_skeleton)
         taken = self.connection.execute(
-            sa.select(users.c.id).where(users.c.email_key == user.email.lower())).first()
+            sa.select(users.c.email_key).where(sa.or_(*same))).first()
         if taken is not None:
-            raise Conflict(f"a user with email '{user.email}' already exists")
+            raise Conflict(f"a user with email '{user.email}' already exists"
+                           if taken.email_key == user.email_key else
+                           f"the email '{user.email}' looks like another user's")
         user.number = self._insert_new(users, mappers.user_row(user), "user")
 
     def get(self, user_id: str) -> User | None:
         row = self.connection.execute(sa.select(users).where(users.c.id == user_id)).first()
         return mappers.user_entity(row) if row is not None else None
 
-    def get_by_email(self, email: str) -> User | None:
+    def get_by_email_key(self, key: str) -> User | None:
         row = self.connection.execute(
-            sa.select(users).where(users.c.email_key == email.lower())).first()
+            sa.select(users).where(users.c.email_key == key)).first()
+        return mappers.user_entity(row) if row is not None else None
+
+    def get_by_email_skeleton(self, skeleton: str) -> User | None:
+        row = self.connection.execute(
+            sa.select(users).where(users.c.email_skeleton == skeleton)).first()
         return mappers.user_entity(row) if row is not None else None
 
     def update(self, user: User) -> None:
@@ -621,6 +632,23 @@ class SqlLoginFailureRepository(_SqlRepository):
         if before is not None:
             statement = statement.where(login_failures.c.at < before)
         self.connection.execute(statement)
+
+    def discard(self, key: str, at: datetime) -> None:
+        one = (sa.select(login_failures.c.number)
+               .where(login_failures.c.key == key, login_failures.c.at == at)
+               .limit(1).scalar_subquery())
+        self.connection.execute(login_failures.delete().where(login_failures.c.number == one))
+
+    def remember_success(self, key: str, at: datetime) -> None:
+        # Two logins at once may leave two rows: the latest is the one read.
+        self.connection.execute(login_successes.delete().where(login_successes.c.key == key))
+        self.connection.execute(login_successes.insert().values(key=key, at=at))
+
+    def last_success(self, key: str) -> datetime | None:
+        at: datetime | None = self.connection.execute(
+            sa.select(sa.func.max(login_successes.c.at))
+            .where(login_successes.c.key == key)).scalar()
+        return at
 
 
 class SqlApiTokenRepository(_SqlRepository):

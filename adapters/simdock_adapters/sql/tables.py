@@ -37,11 +37,25 @@ users = sa.Table(
     sa.Column("is_active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    # What the address looks like (simdock.domain.identity): null only for an account
+    # that shares it with an older one since migration 0008.
+    sa.Column("email_skeleton", sa.String(64)),
+    sa.Index(None, "email_skeleton", unique=True),
     sqlite_autoincrement=True,
 )
 
 login_failures = sa.Table(
     "login_failures", metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(400), nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Index(None, "key", "at"),
+    sqlite_autoincrement=True,
+)
+
+#: When an account last logged in from an address (which makes the address known to it).
+login_successes = sa.Table(
+    "login_successes", metadata,
     sa.Column("number", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("key", sa.String(400), nullable=False),
     sa.Column("at", Timestamp, nullable=False),

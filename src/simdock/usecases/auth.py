@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from simdock.domain import ApiToken, User
-from simdock.domain.text import BLANK, check_text, may_name_something
+from simdock.domain import ApiToken, User, identity
+from simdock.domain.text import check_text
 from simdock.errors import AuthenticationFailure, ServiceUnavailable, ValidationError
 from simdock.passwords import hash_password, verify_password
 from simdock.platform import Platform
 from simdock.ports import AccessTokens
 from simdock.usecases import login_guard
 from simdock.usecases.access import named, visible
+from simdock.usecases.users import add_user, find_user
 
-_PART = rf"[^@\x00{BLANK}]"
-EMAIL = re.compile(rf"^{_PART}{{1,64}}@{_PART}+\.{_PART}{{2,}}$")
+#: The shape of an email address (also what the HTTP schemas document).
+EMAIL = identity.EMAIL
 MIN_PASSWORD, MAX_PASSWORD = 8, 256
 TOKEN_PREFIX = "sdk_"
 #: Recording every use of a token would make each request write; once a minute is enough.
@@ -43,10 +43,13 @@ class AccessGrant:
 
 
 def register_user(cmd: RegisterUser, platform: Platform) -> User:
-    """Create a user with a hashed password; Conflict if the email is taken."""
-    email = cmd.email
-    if not isinstance(email, str) or len(email) > 320 or not EMAIL.match(email):
-        raise ValidationError(f"not a valid email address: {cmd.email!r}")
+    """Create a user with a hashed password.
+
+    The address must be one a person can read as it is (ValidationError naming what
+    is wrong: :func:`simdock.domain.identity.check_email`); Conflict if it names an
+    existing account in any spelling, or looks like an existing account's.
+    """
+    email = identity.check_email(cmd.email)
     if not isinstance(cmd.password, str) or not MIN_PASSWORD <= len(cmd.password) <= MAX_PASSWORD:
         raise ValidationError(
             f"a password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters")
@@ -56,7 +59,7 @@ def register_user(cmd: RegisterUser, platform: Platform) -> User:
     user = User(platform.ids.new("usr"), email, platform.clock.now(), cmd.full_name,
                 hash_password(cmd.password))
     with platform.uow() as uow:
-        uow.users.add(user)
+        add_user(uow, user)
         uow.commit()
     return user
 
@@ -65,25 +68,24 @@ def login(email: str, password: str, platform: Platform, client: str | None = No
           ) -> AccessGrant:
     """An access token for the user with these credentials.
 
-    Unknown emails and wrong passwords get the same error and take the same
-    time, so a caller cannot learn which emails are registered. Repeated
-    failures for one account, or from one ``client`` address, are throttled
-    (:mod:`simdock.usecases.login_guard`).
+    The account is found by its address in any equivalent spelling
+    (:func:`simdock.usecases.users.find_user`). Unknown emails and wrong passwords
+    get the same error and take the same time, so a caller cannot learn which
+    emails are registered. Failed logins slow further attempts down by account,
+    client address and both together (:mod:`simdock.usecases.login_guard`).
     """
     now = platform.clock.now()
-    keys = login_guard.counted_against(email, client, platform.limits)
+    attempt = login_guard.LoginAttempt.of(email, client)
     with platform.uow() as uow:
-        login_guard.refuse_if_throttled(uow, keys, now, platform.limits)
-        user = uow.users.get_by_email(email) if may_name_something(email) else None
+        counted = login_guard.admit(uow, attempt, now, platform.limits.login)
+        user = find_user(uow, email)
+        uow.commit()
     if not verify_password(password if isinstance(password, str) else "",
                            user.password_hash if user else _DUMMY_HASH) \
             or user is None or not user.is_active:
-        with platform.uow() as uow:
-            login_guard.record_failure(uow, keys, now, platform.limits)
-            uow.commit()
         raise AuthenticationFailure("incorrect email or password")
     with platform.uow() as uow:
-        login_guard.record_success(uow, keys)
+        login_guard.succeeded(uow, attempt, counted, now)
         uow.commit()
     token, expires_at = _access_tokens(platform).issue(user.id, now)
     return AccessGrant(user, token, expires_at)

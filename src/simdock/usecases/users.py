@@ -1,21 +1,48 @@
-"""Users: the owners of jobs."""
+"""Users: the owners of jobs, found by their email address however it is spelled."""
 
 from __future__ import annotations
 
 from simdock.domain import User
+from simdock.domain.identity import lookup_keys, may_name_an_account
 from simdock.domain.text import check_text
-from simdock.errors import NotFound
+from simdock.errors import Conflict, NotFound
 from simdock.platform import Platform
+from simdock.ports import UnitOfWork
+
+
+def find_user(uow: UnitOfWork, email: object) -> User | None:
+    """The user ``email`` names: by its identity key, so any equivalent spelling finds the
+    account (an account that kept its earlier key is found by its own spelling first:
+    :func:`simdock.domain.identity.lookup_keys`)."""
+    if not isinstance(email, str) or not may_name_an_account(email):
+        return None
+    for key in lookup_keys(email):
+        user = uow.users.get_by_email_key(key)
+        if user is not None:
+            return user
+    return None
+
+
+def add_user(uow: UnitOfWork, user: User) -> None:
+    """Store a new user, refused (Conflict) when its address names an existing account or
+    looks like the address of one (:mod:`simdock.domain.identity`)."""
+    if find_user(uow, user.email) is not None:
+        raise Conflict(f"a user with email '{user.email}' already exists")
+    if user.email_skeleton is not None \
+            and uow.users.get_by_email_skeleton(user.email_skeleton) is not None:
+        raise Conflict(f"the email '{user.email}' looks like the address of an existing "
+                       f"account (they could be mistaken for each other): choose another")
+    uow.users.add(user)
 
 
 def ensure_user(email: str, platform: Platform, full_name: str | None = None) -> User:
     """The user with this email, created if absent (the embedded platform's local user)."""
     check_text(email, "email")
     with platform.uow() as uow:
-        user = uow.users.get_by_email(email)
+        user = find_user(uow, email)
         if user is None:
             user = User(platform.ids.new("usr"), email, platform.clock.now(), full_name)
-            uow.users.add(user)
+            add_user(uow, user)
             uow.commit()
     return user
 
@@ -28,7 +55,7 @@ def set_admin(email: str, admin: bool, platform: Platform) -> User:
     """
     check_text(email, "email")
     with platform.uow() as uow:
-        user = uow.users.get_by_email(email)
+        user = find_user(uow, email)
         if user is None:
             raise NotFound("user", email)
         if user.is_admin != admin:

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from flask import Blueprint, request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from simdock.domain import ApiToken, User
+from simdock.domain import ApiToken, User, identity
+from simdock.errors import ValidationError
 from simdock.usecases import auth
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import current_user, platform
@@ -17,10 +18,20 @@ from simdock_adapters.http.schemas import WHOLE, Name, PageOf
 Strict = ConfigDict(extra="forbid")
 
 
+def readable_email(email: str) -> str:
+    """The core's rule for a new address, as a schema check (422 naming the problem)."""
+    try:
+        return identity.check_email(email)
+    except ValidationError as refused:
+        raise ValueError(refused.message) from None
+
+
 class Registration(BaseModel):
     model_config = Strict
-    email: str = Field(max_length=320, pattern=auth.EMAIL.pattern,
-                       examples=["user@example.com"])
+    email: Annotated[str, AfterValidator(readable_email)] = Field(
+        max_length=320, pattern=auth.EMAIL.pattern, examples=["user@example.com"],
+        description="An address no other account has in any spelling, nor one that looks "
+                    "like it; invisible and bidirectional control characters are refused")
     password: str = Field(min_length=auth.MIN_PASSWORD, max_length=auth.MAX_PASSWORD)
     full_name: str | None = Field(None, max_length=200)
 
@@ -133,9 +144,10 @@ def register(api: Api) -> Blueprint:
     def login(body: LoginJson | LoginForm) -> AccessTokenOut:
         """Log in with email and password; returns a bearer access token.
 
-        Accepts the OAuth2 password form (``username=...&password=...``) or JSON.
-        Repeated failures for one account, or from one address, are answered 429
-        with Retry-After for a while.
+        Accepts the OAuth2 password form (``username=...&password=...``) or JSON; the
+        address may be spelled in any equivalent way (case, width, composition).
+        After repeated failures, further attempts are answered 429 with Retry-After
+        (the README's "Login is throttled" states the rules).
         """
         grant = auth.login(body.login_name, body.password, platform(), request.remote_addr)
         now = platform().clock.now()
