@@ -80,6 +80,7 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
             default_timeout_seconds=settings.max_job_timeout,
             payload_threshold=settings.parameters_size_threshold,
             lease_seconds=settings.lease_seconds,
+            shutdown_grace_seconds=settings.shutdown_grace_seconds,
             max_attempts=settings.max_attempts,
             default_resources=Resources(memory_mb=settings.container_memory_mb,
                                         cpus=settings.container_cpus,
@@ -254,6 +255,11 @@ def _blob_store(settings: Settings) -> BlobStore:
     return LocalBlobStore(settings.artifacts_path)
 
 
+#: How long, past the shutdown grace, a closing process may take to stop the runs it still
+#: executes and record them as handed back.
+HAND_BACK_SECONDS = 15.0
+
+
 def _dispatcher(settings: Settings, consume: bool) -> Dispatcher:
     mode = settings.dispatch_mode
     if mode == "inline":
@@ -271,4 +277,6 @@ def _dispatcher(settings: Settings, consume: bool) -> Dispatcher:
                                 heartbeat_seconds=settings.heartbeat_seconds,
                                 consumed=settings.worker_queue_names)
     return ThreadDispatcher(settings.executor_workers, settings.report_workers,
-                            heartbeat_seconds=settings.heartbeat_seconds)
+                            heartbeat_seconds=settings.heartbeat_seconds,
+                            close_grace_seconds=settings.shutdown_grace_seconds
+                            + HAND_BACK_SECONDS)

@@ -14,7 +14,7 @@ from typing import Any
 from simdock.errors import ExecutionError, SimdockError, ValidationError
 from simdock.notebook import Dock, JobHandle
 from simdock.usecases.users import set_admin
-from simdock_adapters.bootstrap import build_platform
+from simdock_adapters.bootstrap import HAND_BACK_SECONDS, build_platform
 from simdock_adapters.logs import configure_logging
 from simdock_adapters.settings import Settings, load_settings
 from simdock_adapters.urls import masked_url
@@ -215,9 +215,12 @@ def _worker(args: argparse.Namespace) -> int:
     settings = _settings(args, dispatch="database", executor_workers=args.concurrency,
                          worker_queues=args.queues)
     configure_logging(settings.log_level)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     with Dock(build_platform(settings), settings.simdock_user) as dock:
         stats = serve(dock.platform, settings.executor_workers, args.poll, args.exit_when_idle,
-                      queues=settings.worker_queue_names)
+                      stop, queues=settings.worker_queue_names)
     print(f"worker executed {stats.runs} runs and generated {stats.reports} reports")
     return 0
 
@@ -239,7 +242,8 @@ def _supervised(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    restarts = supervise(command, args.processes, stop)
+    restarts = supervise(command, args.processes, stop, stop_seconds=settings.shutdown_grace_seconds
+                         + HAND_BACK_SECONDS + 5)
     print(f"workers stopped ({restarts} started again after dying)")
     return 0
 

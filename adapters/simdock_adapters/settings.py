@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         "back lost runs; at most a third of LEASE_SECONDS")
     max_attempts: int = Field(3, ge=1, le=100, description="Attempts at a run before losing "
                                                             "its worker once more fails it")
+    shutdown_grace_seconds: float = Field(
+        10.0, ge=0, le=3600, description="On SIGTERM, how long runs executing in `simdock "
+        "serve` or `simdock worker` may go on to finish; those still executing then are "
+        "stopped and queued again at once, their attempt not counted")
     dispatch: Literal["threads", "inline", "database", "dramatiq"] | None = Field(
         None, description="threads: run here in the background; inline: run at once in the "
         "caller; database: leave queued for `simdock worker`; dramatiq: send to Dramatiq "

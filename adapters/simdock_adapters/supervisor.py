@@ -20,13 +20,16 @@ log = logging.getLogger(__name__)
 
 #: Pause before starting again a process that died, so a crash loop does not spin.
 RESTART_SECONDS = 1.0
+#: How long stopping waits for the processes to drain before killing them.
 STOP_SECONDS = 30.0
 
 
 def supervise(command: Sequence[str], processes: int, stop: threading.Event | None = None,
-              restart_seconds: float = RESTART_SECONDS) -> int:
+              restart_seconds: float = RESTART_SECONDS, stop_seconds: float = STOP_SECONDS
+              ) -> int:
     """Run ``processes`` copies of ``command`` until stopped; returns how many were
-    started again after dying."""
+    started again after dying. Stopping passes SIGTERM on and waits ``stop_seconds`` for
+    them to drain (their runs end or are handed back) before killing them."""
     stop = stop or threading.Event()
     children = [subprocess.Popen(list(command)) for _ in range(processes)]
     log.info("supervising %d worker processes: %s", processes, [c.pid for c in children])
@@ -46,7 +49,7 @@ def supervise(command: Sequence[str], processes: int, stop: threading.Event | No
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_SECONDS
+        deadline = time.monotonic() + stop_seconds
         for child in children:
             try:
                 child.wait(max(0.1, deadline - time.monotonic()))

@@ -45,7 +45,7 @@ def serve(platform: Platform, concurrency: int = 1, poll_seconds: float = 0.5,
     except KeyboardInterrupt:
         stop.set()
     finally:
-        workers.close()
+        platform.drain(workers.close)  # runs in hand end or are handed back
     return WorkerStats(workers.runs.done, workers.reports.done)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from simdock.contact import StoreContact
 from simdock.credentials import CredentialCache
@@ -22,7 +23,6 @@ from simdock.ports import (
     Dispatcher,
     Executor,
     IdGenerator,
-    RunContext,
 )
 from simdock.ports import UnitOfWorkFactory as UnitOfWorkFactory
 from simdock.specs import SpecCache
@@ -42,6 +42,8 @@ class Limits:
     login_failure_window_seconds: float = 900.0
     #: How long a claimed run is held without its worker renewing the lease.
     lease_seconds: float = 10.0
+    #: How long closing lets runs executing here go on before handing them back.
+    shutdown_grace_seconds: float = 10.0
     #: Attempts at a run before losing its worker once more fails it.
     max_attempts: int = 3
     #: What a container run gets unless its job asks otherwise, and the most it may ask.
@@ -51,6 +53,16 @@ class Limits:
         default_factory=lambda: Resources(memory_mb=4096, cpus=2.0, pids=4096))
     #: How large a job's input archives may be.
     archives: ArchiveLimits = field(default_factory=ArchiveLimits)
+
+
+class LiveRun(Protocol):
+    """A run executing in this process, as closing and cancelling reach it."""
+
+    def cancel(self) -> None:
+        """Stop the run: it was cancelled."""
+
+    def hand_back(self) -> None:
+        """Stop the run: it goes back to the queue, its attempt not counted."""
 
 
 @dataclass
@@ -83,7 +95,7 @@ class Platform:
     autocommit_uow: UnitOfWorkFactory | None = None
     worker_name: str = "local"
     description: str = ""
-    live: dict[str, RunContext] = field(default_factory=dict)
+    live: dict[str, LiveRun] = field(default_factory=dict)
     held: HeldRuns = field(default_factory=HeldRuns, repr=False)
     contact: StoreContact = field(default_factory=StoreContact, repr=False)
     specs: SpecCache = field(default_factory=SpecCache, repr=False)
@@ -95,6 +107,8 @@ class Platform:
     #: container engine where container runs execute), each with its check.
     services: dict[str, Callable[[], None]] = field(default_factory=dict)
     _live_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _draining: threading.Event = field(default_factory=threading.Event, repr=False)
+    _closing: bool = field(default=False, repr=False)
     _closed: bool = field(default=False, repr=False)
 
     def uow(self) -> OutboxUnitOfWork:
@@ -105,7 +119,7 @@ class Platform:
     def payloads(self) -> PayloadStore:
         return PayloadStore(self.blobs, self.limits.payload_threshold)
 
-    def track(self, run_id: str, context: RunContext | None) -> None:
+    def track(self, run_id: str, context: LiveRun | None) -> None:
         """Remember (or forget, with None) the context of a run executing here."""
         with self._live_lock:
             if context is None:
@@ -129,12 +143,43 @@ class Platform:
 
     @property
     def closed(self) -> bool:
-        """Whether :meth:`close` was called: its store may be gone."""
+        """Whether :meth:`close` has closed the platform: its store may be gone."""
         return self._closed
 
+    @property
+    def draining(self) -> bool:
+        """Whether :meth:`close` was called: claimed runs not started yet are handed back."""
+        return self._draining.is_set()
+
+    def hand_back_live(self) -> None:
+        """Stop every run executing here, for it to go back to the queue uncounted."""
+        with self._live_lock:
+            contexts = list(self.live.values())
+        for context in contexts:
+            context.hand_back()
+
+    def drain(self, stop: Callable[[], None]) -> None:
+        """Let the runs executing here end while ``stop`` stops taking work and waits for
+        what is in hand: a run still executing ``limits.shutdown_grace_seconds`` after this
+        is called is stopped and handed back (queued again, its attempt not counted), as
+        are runs claimed and not started; none waits for its lease to lapse."""
+        self._draining.set()
+        handing_back = threading.Timer(self.limits.shutdown_grace_seconds, self.hand_back_live)
+        handing_back.daemon = True
+        handing_back.start()
+        try:
+            stop()
+        finally:
+            handing_back.cancel()
+
     def close(self) -> None:
-        if not self._closed:
+        """Drain (see :meth:`drain`) through the dispatcher, then close the store."""
+        if self._closed or self._closing:
+            return
+        self._closing = True
+        try:
+            self.drain(self.dispatcher.close)
+        finally:
             self._closed = True
-            self.dispatcher.close()
             for close in self.on_close:
                 close()

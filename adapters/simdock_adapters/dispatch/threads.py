@@ -24,8 +24,9 @@ from simdock_adapters.dispatch.heartbeat import HEARTBEAT_SECONDS, Heartbeat
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
-#: How long closing waits for busy threads to finish the work in hand.
-CLOSE_GRACE_SECONDS = 10.0
+#: How long closing waits for busy threads to finish the work in hand (the platform hands
+#: runs back before: see ``Platform.close``).
+CLOSE_GRACE_SECONDS = 30.0
 #: How long a worker waits before trying again after the store failed.
 RETRY_SECONDS = 1.0
 
@@ -141,10 +142,13 @@ class ThreadDispatcher:
 
     def __init__(self, run_workers: int = 2, report_workers: int = 1,
                  poll_seconds: float = POLL_SECONDS,
-                 heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
+                 heartbeat_seconds: float = HEARTBEAT_SECONDS,
+                 close_grace_seconds: float = CLOSE_GRACE_SECONDS) -> None:
+        """``close_grace_seconds``: how long closing waits for busy threads."""
         self.runs = WorkerPool("runs", run_workers, poll_seconds)
         self.reports = WorkerPool("reports", report_workers, poll_seconds)
         self.heartbeat = Heartbeat(heartbeat_seconds)
+        self.close_grace_seconds = close_grace_seconds
 
     def bind(self, work: Work) -> None:
         self.runs.step = work.execute_next
@@ -166,8 +170,10 @@ class ThreadDispatcher:
         return self.runs.join(deadline) and self.reports.join(deadline)
 
     def close(self) -> None:
-        self.runs.close()
-        self.reports.close()
+        """Stop taking work and wait for the threads to record what they hold; leases are
+        renewed until then."""
+        self.runs.close(self.close_grace_seconds)
+        self.reports.close(self.close_grace_seconds)
         self.heartbeat.close()
 
     #: In-process dispatch goes through no broker.

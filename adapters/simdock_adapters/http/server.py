@@ -8,6 +8,7 @@ answered in the envelope (``refusals.EnvelopeWorker``).
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from simdock_adapters.bootstrap import prepare_database
+from simdock_adapters.bootstrap import HAND_BACK_SECONDS, prepare_database
 from simdock_adapters.http.refusals import EnvelopeWorker
 from simdock_adapters.settings import Settings
 
@@ -29,7 +30,11 @@ class SimdockServer(BaseApplication):  # type: ignore[misc]
             "threads": settings.web_threads,
             "worker_class": EnvelopeWorker,
             "accesslog": None,
-            "graceful_timeout": 10,
+            # Room for the platform to drain on SIGTERM (worker_exit) before the arbiter
+            # kills the worker.
+            "graceful_timeout": math.ceil(settings.shutdown_grace_seconds + HAND_BACK_SECONDS
+                                          + 5),
+            "worker_exit": _close_platform,
             "timeout": 120,
             "control_socket_disable": True,
             **(options or {}),
@@ -58,6 +63,16 @@ def serve(settings: Settings, **options: Any) -> None:
             SimdockServer(settings, {"child_exit": _forget_worker, **options}).run()
         return
     SimdockServer(settings, options).run()
+
+
+def _close_platform(server: Any, worker: Any) -> None:
+    """A worker is stopping (SIGTERM, or the arbiter shutting down): its platform drains
+    (the runs it executes end within the shutdown grace or go back to the queue) and
+    closes, instead of leaving its runs to wait for their leases to lapse."""
+    app = getattr(worker, "wsgi", None)
+    extensions = getattr(app, "extensions", None)
+    if isinstance(extensions, dict) and "simdock" in extensions:
+        extensions["simdock"].platform.close()
 
 
 def _forget_worker(server: Any, worker: Any) -> None:

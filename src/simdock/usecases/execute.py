@@ -82,11 +82,15 @@ def execute_claimed(run: Run, platform: Platform) -> Outcome:
     """Execute a run this worker has claimed; the outcome is not recorded yet.
 
     A run this process no longer holds (cancelled, or taken back while it waited in a
-    claimed batch) is not executed.
+    claimed batch) is not executed; one claimed while this process is shutting down is
+    handed back.
     """
     outcome = Outcome(run)
     if not platform.held.holds(run):
         outcome.error = NOT_HELD
+        return outcome
+    if platform.draining:  # this process is shutting down: another will execute it
+        outcome.handed_back = True
         return outcome
     context = ExecutionContext(run.id, run.job_id, platform, run.attempts, run.worker)
     platform.track(run.id, context)
