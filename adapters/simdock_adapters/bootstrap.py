@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from simdock.clock import RandomIds, SystemClock
 from simdock.credentials import CredentialCache
 from simdock.domain.archives import ArchiveLimits
+from simdock.domain.login_throttle import LoginLimits
 from simdock.domain.resources import Resources
 from simdock.errors import ValidationError
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
@@ -89,6 +90,15 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
                                     cpus=settings.container_max_cpus,
                                     pids=settings.container_max_pids),
             archives=archives,
+            login=LoginLimits(
+                window_seconds=settings.login_failure_window_seconds,
+                failures_before_delay=settings.login_failures_before_delay,
+                failures_per_account=settings.login_failures_per_account,
+                failures_per_address=settings.login_failures_per_address,
+                delay_seconds=settings.login_delay_seconds,
+                max_delay_seconds=settings.login_max_delay_seconds,
+                known_address_days=settings.login_known_address_days,
+            ),
         ),
         worker_name=worker_name,
         description=f"{masked_url(settings.database_url)} with blobs in "

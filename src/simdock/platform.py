@@ -10,6 +10,7 @@ from typing import Protocol
 from simdock.contact import StoreContact
 from simdock.credentials import CredentialCache
 from simdock.domain.archives import ArchiveLimits
+from simdock.domain.login_throttle import LoginLimits
 from simdock.domain.resources import Resources
 from simdock.fair_queue import FairQueue
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
@@ -37,9 +38,8 @@ class Limits:
     payload_threshold: int = DEFAULT_THRESHOLD
     progress_interval_seconds: float = 0.25
     log_buffer_lines: int = 200
-    login_failures_per_account: int = 10
-    login_failures_per_address: int = 50
-    login_failure_window_seconds: float = 900.0
+    #: How failed logins slow further attempts down (:mod:`simdock.usecases.login_guard`).
+    login: LoginLimits = field(default_factory=LoginLimits)
     #: How long a claimed run is held without its worker renewing the lease.
     lease_seconds: float = 10.0
     #: How long closing lets runs executing here go on before handing them back.
