@@ -7,16 +7,22 @@ store's unit of work let go of its connection or lock (an inline dispatch
 executes the work then and there), and are dropped if they were not. So no
 worker is ever told about work it cannot see yet, and a failed transaction
 sends nothing. Sending can still fail (a broker away): the work is committed,
-queued in the store, and found later, so nothing is lost. (cosmicpython's
-unit of work collecting events for its message bus.)
+queued in the store, and found later (the workers' beat sends for it), so
+nothing is lost, and the caller is not told of it: a sender's failure never
+turns a committed unit of work into an error. It is logged once while it lasts
+(:class:`simdock.faults.FaultLog`). A sender must not hold its caller either
+(a broker's sends one on a thread of their own). (cosmicpython's unit of work
+collecting events for its message bus.)
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
+from simdock.faults import FaultLog
 from simdock.ports import (
     ApiTokenRepository,
     ArtifactRepository,
@@ -31,6 +37,12 @@ from simdock.ports import (
     UnitOfWork,
     UserRepository,
 )
+
+log = logging.getLogger(__name__)
+
+SEND_FAILED = "dispatching committed work failed"
+#: Failures of this process's senders, logged once while they last.
+_faults = FaultLog(log)
 
 
 class OutboxUnitOfWork:
@@ -88,13 +100,22 @@ class OutboxUnitOfWork:
         self._drop()
 
     def _send(self) -> None:
-        """What was committed, to the sender (the block has ended)."""
+        """What was committed, to the sender (the block has ended); a failure is logged,
+        not raised: the work stays queued in the store for the workers' beat."""
         runs, reports = self._committed_runs, self._committed_reports
         self._committed_runs, self._committed_reports = [], []
-        if runs:
-            self._sender.dispatch_runs(runs)
-        for report_id in reports:
-            self._sender.dispatch_report(report_id)
+        if not runs and not reports:
+            return
+        try:
+            if runs:
+                self._sender.dispatch_runs(runs)
+            for report_id in reports:
+                self._sender.dispatch_report(report_id)
+        except Exception as exc:  # a sender's errors are its adapter's own
+            _faults.failed(SEND_FAILED, "%s; the work stays queued and is found later: "
+                           "%s: %s", SEND_FAILED, type(exc).__name__, exc, exc_info=exc)
+            return
+        _faults.recovered(SEND_FAILED, "dispatching committed work works again")
 
     def rollback(self) -> None:
         self._drop()

@@ -106,3 +106,41 @@ def test_dispatches_are_sent_once_the_unit_of_work_has_let_go_of_the_store() -> 
     platform.dispatcher = ExecutesElsewhere()  # type: ignore[assignment]
     submit_run(SubmitRun("usr-1", "echo", {}), platform)
     assert seen == [True]
+
+
+class Failing:
+    """A sender whose broker is away: every dispatch raises."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    def dispatch_runs(self, run_ids: Sequence[str]) -> None:
+        self.tries += 1
+        raise ConnectionError("the broker hangs up")
+
+    def dispatch_report(self, report_id: str) -> None:
+        self.tries += 1
+        raise ConnectionError("the broker hangs up")
+
+
+def test_a_sender_that_fails_fails_no_submission_and_is_logged_once_while_it_lasts(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Seen before: the sender's error left the unit of work after its commit, so the
+    # caller (an HTTP request) failed although the submission was stored.
+    caplog.set_level("INFO", "simdock.outbox")
+    platform = make_platform()
+    sender = Failing()
+    platform.dispatcher = sender  # type: ignore[assignment]
+    submissions = [submit_run(SubmitRun("usr-1", "echo", {"i": i}), platform)
+                   for i in range(20)]
+    assert sender.tries == 20
+    with platform.uow() as uow:
+        stored = [uow.runs.get(s.run_ids[0]) for s in submissions]
+    assert [r.status for r in stored if r is not None] == [RunStatus.QUEUED] * 20
+    failures = [r for r in caplog.records if r.name == "simdock.outbox"]
+    assert len(failures) == 1 and "the broker hangs up" in failures[0].getMessage()
+
+    platform.dispatcher = Recording()  # type: ignore[assignment]
+    submit_run(SubmitRun("usr-1", "echo", {}), platform)
+    ends = [r for r in caplog.records if r.name == "simdock.outbox"][1:]
+    assert [r.getMessage() for r in ends] == ["dispatching committed work works again"]

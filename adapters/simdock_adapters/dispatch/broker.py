@@ -17,6 +17,12 @@ runs are queued in the store, sends a wake-up message for each idle thread
 killed worker or a restarted broker, or this worker just started); reports
 that have waited ten beats while it generates none are sent again. So nothing
 queued depends on a message's fate.
+
+Messages are sent by a thread of the dispatcher's own
+(:mod:`simdock_adapters.dispatch.sending`), never by the caller: a broker that
+is down or hangs costs a submission nothing, and its runs wait for the beat.
+A broker that cannot be reached is logged once when it starts, summed up
+while it lasts and once when it ends (:class:`simdock.faults.FaultLog`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
@@ -33,8 +40,10 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 
 from simdock.errors import ServiceUnavailable
+from simdock.faults import FaultLog
 from simdock.ports import Work
 from simdock_adapters.dispatch.heartbeat import HEARTBEAT_SECONDS, Heartbeat
+from simdock_adapters.dispatch.sending import BackgroundSender
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +57,24 @@ REDIS_MAINTENANCE_CHANCE = 1_000_000
 REPORT_RESEND_BEATS = 10
 #: How long a message waits before it is tried again while the store is away.
 RETRY_SECONDS = 0.5
+#: How long one command to Redis may wait for its answer (sending, consuming), seconds.
+REDIS_TIMEOUT_SECONDS = 5.0
+#: How long ``check`` waits for the broker's answer, seconds.
+CHECK_SECONDS = 2.0
+#: How long closing waits for messages still to be sent, seconds.
+CLOSE_SEND_SECONDS = 2.0
+#: Fault kinds, as the logs name them.
+UNREACHABLE = "the broker cannot be reached"
+STORE_AWAY = "messages wait for the store"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to send: to ``actor``, with its one argument, after ``delay_ms``."""
+
+    actor: dramatiq.Actor[Any, Any]
+    argument: str
+    delay_ms: int | None = None
 
 
 def make_broker(url: str, namespace: str = "simdock") -> dramatiq.Broker:
@@ -58,8 +85,13 @@ def make_broker(url: str, namespace: str = "simdock") -> dramatiq.Broker:
     middleware = [m() for m in dramatiq.middleware.default_middleware
                   if m not in (dramatiq.middleware.Retries, dramatiq.middleware.TimeLimit)]
     if url.startswith(("redis://", "rediss://", "unix://")):
+        import redis as redis_client
+
+        client = redis_client.Redis(connection_pool=redis_client.ConnectionPool.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS))
         redis = RedisBroker(  # type: ignore[no-untyped-call]
-            url=url, namespace=namespace, middleware=middleware,
+            client=client, namespace=namespace, middleware=middleware,
             heartbeat_timeout=REDIS_HEARTBEAT_MS,
             maintenance_chance=REDIS_MAINTENANCE_CHANCE)
         return redis
@@ -80,6 +112,7 @@ class BrokerDispatcher:
                  consumed: Sequence[str] = ("simulations", "reports")) -> None:
         """``consumed``: which of the queues (``simulations``, ``reports``) a consuming
         process takes messages from."""
+        self.url = url
         self.broker = broker or make_broker(url)
         self.queues = (f"{queue_prefix}simulations", f"{queue_prefix}reports")
         self.consumed = {f"{queue_prefix}{name}" for name in consumed}
@@ -106,6 +139,10 @@ class BrokerDispatcher:
         self.report_resend_seconds = REPORT_RESEND_BEATS * heartbeat_seconds
         self._changed = threading.Condition()
         self._closed = False
+        self.faults = FaultLog(log)
+        self._sender: BackgroundSender[Message] = BackgroundSender(
+            self._deliver, self._given_up, name="simdock-broker-sender")
+        self._probe: Any = None  # the Redis client ``check`` asks, with a short timeout
 
     # -- the sending side -------------------------------------------------------
     def dispatch_runs(self, run_ids: Sequence[str]) -> None:
@@ -121,20 +158,32 @@ class BrokerDispatcher:
 
     def _send(self, actor: dramatiq.Actor[Any, Any], argument: str,
               delay_ms: int | None = None) -> bool:
-        """Send one message; a broker that is away is logged, not raised: what was
-        committed stays queued and a consumer's beat sends for it later."""
+        """Hand one message to the sending thread; False when it is refused (its backlog
+        is full while the broker is away): the work stays queued in the store."""
         with self._changed:
             self._outstanding += self.consume
-        try:
-            actor.send_with_options(args=(argument,), delay=delay_ms)
+        if self._sender.offer(Message(actor, argument, delay_ms)):
             return True
+        self._given_up([Message(actor, argument, delay_ms)])
+        return False
+
+    def _deliver(self, message: Message) -> bool:
+        """Send one message (on the sending thread); a broker that is away is logged, not
+        raised: what was committed stays queued and a consumer's beat sends for it later."""
+        try:
+            message.actor.send_with_options(args=(message.argument,), delay=message.delay_ms)
         except Exception as exc:  # the broker's own errors vary with the broker
-            with self._changed:
-                self._outstanding -= self.consume
-                self._changed.notify_all()
-            log.warning("cannot reach the broker; the work stays queued in the database "
-                        "and is sent later: %s", exc)
+            self.faults.failed(UNREACHABLE, "cannot reach the broker; the work stays queued "
+                               "in the database and is sent later: %s", exc)
             return False
+        self.faults.recovered(UNREACHABLE, "the broker can be reached again")
+        return True
+
+    def _given_up(self, messages: list[Message]) -> None:
+        """Messages not sent (the broker is away): this process waits for none of them."""
+        with self._changed:
+            self._outstanding = max(0, self._outstanding - self.consume * len(messages))
+            self._changed.notify_all()
 
     # -- the consuming side -----------------------------------------------------
     def bind(self, work: Work) -> None:
@@ -174,6 +223,7 @@ class BrokerDispatcher:
             self._in_hand += 1
         try:
             done = self._bound().execute_next()
+            self.faults.recovered(STORE_AWAY, "messages reach the store again")
             if done:
                 self._send_runs(1)  # more may be queued: keep this chain going
         except ServiceUnavailable as exc:
@@ -188,6 +238,7 @@ class BrokerDispatcher:
             self._reports_in_hand += 1
         try:
             self._bound().generate_report(report_id)
+            self.faults.recovered(STORE_AWAY, "messages reach the store again")
         except ServiceUnavailable as exc:
             self._later(self._reports, report_id, exc)
         finally:
@@ -198,8 +249,8 @@ class BrokerDispatcher:
     def _later(self, actor: dramatiq.Actor[Any, Any], argument: str,
                exc: ServiceUnavailable) -> None:
         """The store is away: the same message again in a while (nothing was taken)."""
-        log.warning("%s message %s: the store is away, trying again in %s s: %s",
-                    actor.queue_name, argument, RETRY_SECONDS, exc)
+        self.faults.failed(STORE_AWAY, "%s message %s: the store is away, trying again in "
+                           "%s s: %s", actor.queue_name, argument, RETRY_SECONDS, exc)
         self._send(actor, argument, delay_ms=int(RETRY_SECONDS * 1000))
 
     def _finished(self) -> None:
@@ -242,24 +293,42 @@ class BrokerDispatcher:
         return True
 
     def check(self) -> None:
-        """Raise ServiceUnavailable unless the broker answers."""
+        """Raise ServiceUnavailable unless the broker answers a round trip within
+        ``CHECK_SECONDS``: a new connection's handshake for RabbitMQ, a PING for Redis,
+        neither on a connection that may have gone stale."""
         try:
             if isinstance(self.broker, RedisBroker):
-                self.broker.client.ping()
+                self._redis_probe().ping()
             else:
-                self.broker.get_declared_queues()
-                connection = self.broker.connection  # type: ignore[attr-defined]
-                if not connection.is_open:
-                    raise ConnectionError("the connection to RabbitMQ is closed")
+                import pika  # type: ignore[import-untyped]
+
+                parameters = pika.URLParameters(self.url)
+                parameters.socket_timeout = CHECK_SECONDS
+                parameters.stack_timeout = CHECK_SECONDS
+                parameters.blocked_connection_timeout = CHECK_SECONDS
+                parameters.connection_attempts = 1
+                pika.BlockingConnection(parameters).close()
         except Exception as exc:  # each broker's client has errors of its own
-            raise ServiceUnavailable(f"the broker cannot be reached: {exc}") from exc
+            raise ServiceUnavailable(
+                f"the broker cannot be reached: {exc or type(exc).__name__}") from exc
+
+    def _redis_probe(self) -> Any:
+        if self._probe is None:
+            import redis
+
+            self._probe = redis.Redis.from_url(self.url, socket_timeout=CHECK_SECONDS,
+                                               socket_connect_timeout=CHECK_SECONDS)
+        return self._probe
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        self.heartbeat.close()
         if self._worker is not None:
-            self._worker.stop()
+            self._worker.stop()  # waits for the runs in hand: their leases are renewed till then
+        self.heartbeat.close()
+        self._sender.close(CLOSE_SEND_SECONDS)
+        if self._probe is not None:
+            self._probe.close()
         self.broker.close()
 
