@@ -153,11 +153,14 @@ class LocalBlobStore:
         return self._path(key)
 
     def check(self) -> None:
+        """Raise ServiceUnavailable unless a file can be written in the directory; each
+        check writes one of its own, so checks made at once never see each other's."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / f"{TMP_PREFIX}health"
-            probe.write_bytes(b"ok")
-            probe.unlink()
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=f"{TMP_PREFIX}health-"
+                                             ) as probe:
+                probe.write(b"ok")
+                probe.flush()
         except OSError as exc:
             raise ServiceUnavailable("the blob store is unavailable",
                                      detail=f"blob directory {self.root} is not writable: "
