@@ -19,6 +19,7 @@ DEVELOPMENT_SECRET_KEY = "simdock-development-key-not-for-production"
 #: The work a worker can take, by the names of seed 000's queues.
 WORKER_QUEUES = ("simulations", "reports")
 MIN_SECRET_KEY_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
 HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*")
 
 
@@ -118,6 +119,26 @@ class Settings(BaseSettings):
         "credential (0: look it up on every request); a token revoked on one process stops "
         "working on the others within this time")
     download_url_expire_seconds: int = Field(900, ge=10, le=7 * 24 * 3600)
+    login_failure_window_seconds: float = Field(
+        7200.0, ge=1, le=30 * 24 * 3600, description="How long a failed login is counted")
+    login_failures_before_delay: int = Field(
+        5, ge=0, le=10_000, description="Failed logins for one account from one client "
+        "address before each next attempt for it from there waits")
+    login_failures_per_account: int = Field(
+        10, ge=0, le=1_000_000, description="Failed logins for one account from addresses "
+        "it has not logged in from before each next attempt from any such address waits")
+    login_failures_per_address: int = Field(
+        100, ge=1, le=1_000_000, description="Failed logins from one client address, over "
+        "all accounts, after which its next attempt for an account it failed for waits at "
+        "once (accounts it has not failed for are never refused there)")
+    login_delay_seconds: float = Field(
+        1.0, gt=0, le=3600, description="The first wait between login attempts; it doubles "
+        "with each further failure")
+    login_max_delay_seconds: float = Field(
+        300.0, gt=0, le=24 * 3600, description="The longest wait between login attempts")
+    login_known_address_days: float = Field(
+        30.0, ge=0, le=3650, description="How long a successful login makes its client "
+        "address known to the account: others' failures never delay the account there")
     max_content_length: int = Field(16 * 1024 * 1024, ge=1024,
                                     description="Largest request body accepted, bytes")
     public_base_url: str | None = Field(
@@ -145,10 +166,19 @@ class Settings(BaseSettings):
         2 * 1024 * 1024 * 1024, ge=1024,
         description="Most bytes a job's inputs.zip may unpack to")
     enable_metrics: bool = False
+    metrics_token: str | None = Field(
+        None, repr=False, description="The bearer token /metrics answers to "
+        "(Authorization: Bearer ...); unset: /metrics is open, and production refuses "
+        "ENABLE_METRICS")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     web_workers: int = Field(2, ge=1, le=64, description="WSGI server worker processes")
     web_threads: int = Field(8, ge=1, le=256, description="Threads per WSGI worker")
+    request_read_timeout: float = Field(
+        30.0, gt=0, le=3600,
+        description="Seconds a client has to send a request's head, and may pause while "
+                    "sending its body, before the server answers 408 and closes the "
+                    "connection")
     max_open_streams: int | None = Field(
         None, ge=1, le=10_000, description="Live streams (SSE, WebSocket) per worker process "
                                            "(default: half its threads)")
@@ -222,6 +252,11 @@ class Settings(BaseSettings):
             raise ValueError("has a port that is not a number") from None
         return value.rstrip("/")
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:
@@ -274,6 +309,12 @@ class Settings(BaseSettings):
         return value
 
     @pydantic.model_validator(mode="after")
+    def _login_delays_in_order(self) -> Settings:
+        if self.login_delay_seconds > self.login_max_delay_seconds:
+            raise ValueError("LOGIN_DELAY_SECONDS is above LOGIN_MAX_DELAY_SECONDS")
+        return self
+
+    @pydantic.model_validator(mode="after")
     def _container_defaults_within_maximum(self) -> Settings:
         for name in ("memory_mb", "cpus", "pids"):
             if getattr(self, f"container_{name}") > getattr(self, f"container_max_{name}"):
@@ -324,7 +365,8 @@ class Settings(BaseSettings):
             yield name, masked_url(value) if name == "database_url" else value
 
     def check_for_production(self) -> None:
-        """Refuse settings that are unsafe in production (a default or weak SECRET_KEY).
+        """Refuse settings that are unsafe in production (a default or weak SECRET_KEY,
+        metrics without METRICS_TOKEN).
 
         A key with surrounding whitespace is refused outright: it is almost always a
         quoting mistake, and tools that read it (shells, env files, orchestrators)
@@ -333,6 +375,12 @@ class Settings(BaseSettings):
         """
         if self.simdock_env != "production":
             return
+        if self.enable_metrics and len((self.metrics_token or "").strip()) < \
+                MIN_METRICS_TOKEN_LENGTH:
+            raise ValidationError(
+                f"ENABLE_METRICS needs METRICS_TOKEN in production, a private value of at "
+                f"least {MIN_METRICS_TOKEN_LENGTH} characters that Prometheus sends as a "
+                "bearer token: /metrics is not for anyone to read")
         key = self.secret_key
         if key != key.strip():
             raise ValidationError("SECRET_KEY has leading or trailing whitespace; set it "
