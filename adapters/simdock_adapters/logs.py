@@ -12,6 +12,8 @@ import logging
 import sys
 from typing import Any, TextIO
 
+from simdock.faults import FaultFilter
+
 #: The roots of every logger the project's packages create (``logging.getLogger(__name__)``).
 PROJECT_LOGGERS = ("simdock", "simdock_adapters", "simdock_sim")
 
@@ -31,11 +33,15 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, stream: TextIO | None = None) -> None:
-    """JSON lines on ``stream`` (stderr) for each project logger tree without handlers.
+    """JSON lines on ``stream`` (stderr) for each project logger tree without handlers,
+    and for the libraries' warnings and errors (Dramatiq's, pika's, Python's warnings)
+    when the root logger has none; a library's repeated failures (a consumer retrying a
+    broker that is away) are folded into faults (:class:`simdock.faults.FaultFilter`).
 
     A tree the host already gave a handler is left as the host set it; calling
     this again changes nothing.
     """
+    _configure_libraries(level, stream)
     handler: logging.Handler | None = None
     for name in PROJECT_LOGGERS:
         logger = logging.getLogger(name)
@@ -47,3 +53,15 @@ def configure_logging(level: str, stream: TextIO | None = None) -> None:
         logger.addHandler(handler)
         logger.setLevel(level.upper())
         logger.propagate = False
+
+
+def _configure_libraries(level: str, stream: TextIO | None) -> None:
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(FaultFilter())
+    root.addHandler(handler)
+    root.setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
+    logging.captureWarnings(True)

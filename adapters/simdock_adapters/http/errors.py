@@ -29,6 +29,7 @@ from simdock.errors import (
     UnauthorizedOperation,
     ValidationError,
 )
+from simdock_adapters.http.faults import app_faults
 
 log = logging.getLogger("simdock.http")
 
@@ -106,11 +107,14 @@ def envelope(status: int, code: str, message: str) -> Response:
 
 def log_detail(error: SimdockError) -> None:
     """Log what an answer leaves out for operators: where an unavailable service is
-    and what its driver said, with the request id."""
+    and what its driver said, with the request id: once when the service becomes
+    unavailable, then in summaries while it stays so (:mod:`~simdock_adapters.http.faults`),
+    not on every request it fails."""
     if isinstance(error, ServiceUnavailable) and error.detail:
         request_id = g.get("request_id")
-        log.warning("%s on request %s: %s", error.message, request_id, error.detail,
-                    extra={"fields": {"request_id": request_id, "detail": error.detail}})
+        app_faults().failed(error.message, "%s on request %s: %s", error.message, request_id,
+                            error.detail,
+                            fields={"request_id": request_id, "detail": error.detail})
 
 
 def install(app: Flask) -> None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from simdock.usecases.health import check_services
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import platform
+from simdock_adapters.http.faults import app_faults
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +37,20 @@ class Probe(BaseModel):
 
 
 def services() -> dict[str, Health]:
-    """Each backing service's state; why one is unhealthy goes to the log, not the answer."""
+    """Each backing service's state; why one is unhealthy goes to the log, not the answer
+    (once when it becomes unhealthy, in summaries while it stays so, once when it is
+    healthy again: a monitor asking every second writes no line per request)."""
     states: dict[str, Health] = {}
+    faults = app_faults()
     for name, problem in check_services(platform()).items():
         states[name] = "healthy" if problem is None else "unhealthy"
-        if problem is not None:
-            request_id = g.get("request_id")
-            log.warning("%s is unhealthy on request %s: %s", name, request_id, problem,
-                        extra={"fields": {"request_id": request_id, "service": name,
-                                          "detail": problem}})
+        kind = f"{name} is unhealthy"
+        if problem is None:
+            faults.recovered(kind, "%s is healthy again", name)
+            continue
+        request_id = g.get("request_id")
+        faults.failed(kind, "%s is unhealthy on request %s: %s", name, request_id, problem,
+                      fields={"request_id": request_id, "service": name, "detail": problem})
     return states
 
 
