@@ -3,8 +3,12 @@
 Used where no real FRED binary is installed, so that demos and tests can still run "FRED"
 jobs.  It accepts FRED 11's command line (``-p main.fred -o k=v -s SEED -l LOCATION -d OUT
 --start-date/--end-date``, and FRED 10's ``-r N`` as the seed) and writes FRED 11's output
-layout as the epx client reads it: ``conditions.json``, ``DAILY/*.txt``, ``logs.txt``,
-``return_code.txt``, ``USER_OUTPUT/print_output.txt``; nothing outside the output directory.
+layout as the epx client reads it: ``conditions.json``, ``DAILY/*.txt``, ``logs.txt`` (line
+by line, so a run stopped midway keeps its logs so far), ``return_code.txt``,
+``USER_OUTPUT/print_output.txt``, and what the program declares (:mod:`.fred_program`):
+its shared variables under ``VARIABLES/``, the CSV and text files it prints to under
+``USER_OUTPUT/`` and its networks under ``NETWORKS/`` (:mod:`.fred_outputs`); nothing
+outside the output directory.
 
 The model: a chain-binomial SEIR model of one condition ``INF`` (states S E I R), the same
 for the same seed (``numpy.random.default_rng(seed)``).  Sim day 0 is the start date; the
@@ -40,6 +44,23 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
+
+if __name__ == "__main__" and not __package__:
+    # Run by its file (how simdock runs it, in handler containers too, where simdock is
+    # not installed): its sibling modules are imported as the package they belong to.
+    import importlib.util
+
+    _spec = importlib.util.spec_from_file_location(
+        "simdock_sim", Path(__file__).with_name("__init__.py"),
+        submodule_search_locations=[str(Path(__file__).parent)])
+    assert _spec is not None and _spec.loader is not None
+    sys.modules["simdock_sim"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["simdock_sim"])
+    __package__ = "simdock_sim"  # PEP 366: the imports below resolve in that package
+
+from .fred_outputs import Series, write_program_outputs
+from .fred_people import People, follow
+from .fred_program import Program, parse_program
 
 __all__ = ["DailySeries", "Parameters", "RunArgs", "StandinError", "epi_week",
            "load_parameters", "location_population", "main", "parse_args", "simulate"]
@@ -336,7 +357,8 @@ def _run(args: RunArgs, argv: Sequence[str], log: RunLog) -> None:
     log("INFO", "FRED stand-in (simdock_sim.fred_standin), not FRED; arguments: "
         + shlex.join(argv))
     params, warnings = load_parameters(args)
-    for warning in warnings:
+    program = read_program(args)
+    for warning in [*warnings, *program.warnings]:
         log("WARNING", warning)
     log("INFO", f"program {args.program}; parameters {params}; seed {args.seed}")
     log("INFO", f"locations {list(args.locations) or 'none (default population)'}; "
@@ -353,7 +375,33 @@ def _run(args: RunArgs, argv: Sequence[str], log: RunLog) -> None:
                f"final S {series.count['S'][-1]} E {series.count['E'][-1]} "
                f"I {series.count['I'][-1]} R {series.count['R'][-1]}")
     write_outputs(args.output_dir, series, summary)
+    for warning in write_model_outputs(args, program, series):
+        log("WARNING", warning)
     log("INFO", f"summary: {summary}")
+
+
+def read_program(args: RunArgs) -> Program:
+    """What the program declares besides its parameters (see :mod:`simdock_sim.fred_program`)."""
+    try:
+        return parse_program(args.program.read_text(encoding="utf-8", errors="replace"))
+    except OSError as exc:
+        raise StandinError(f"cannot read program file {str(args.program)!r}: "
+                           f"{exc.strerror or exc}") from None
+
+
+def write_model_outputs(args: RunArgs, program: Program, series: DailySeries) -> list[str]:
+    """Write the program's variables, printed files and networks; returns the warnings of
+    what was left out."""
+    agents: list[People] = []
+
+    def people() -> People:  # followed only when a table or a network needs them
+        if not agents:
+            agents.append(follow(series.population, series.new, args.seed))
+        return agents[0]
+
+    values = Series(series.dates, series.population, series.count, series.new, series.total,
+                    epi_week)
+    return write_program_outputs(args.output_dir, program, values, people)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,9 +13,11 @@ import os
 import signal
 import subprocess
 import sys
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,3 +130,72 @@ def test_a_running_job_is_stopped_then_deleted_and_another_user_sees_none_of_it(
     again = run_epx("peek", deployment.url, deployment.token, tmp_path / "peek-own",
                     job_id=job_id)
     assert job_id not in again["jobs"] and "404" in again["runs_error"]
+
+
+def by_run_and_day(rows: list[dict[str, Any]], column: str) -> dict[tuple[int, int], Any]:
+    return {(row["run_id"], row["sim_day"]): row[column] for row in rows}
+
+
+def test_every_reader_of_a_job_s_and_a_run_s_results_returns_the_model_s_data(
+        deployment: Deployment, tmp_path: Path) -> None:
+    """Seen before: csv_output, file_output, numeric_var, list_var, list_table_var,
+    table_var and network all raised FileNotFoundError: the results held only DAILY/*."""
+    seen = run_epx("outputs", deployment.url, deployment.token, tmp_path)
+    assert seen["status"] == "DONE" and len(seen["run_ids"]) == 2
+    runs, days = set(seen["run_ids"]), range(46)
+    keys = [(run, day) for run in runs for day in days]
+    infectious = by_run_and_day(seen["infectious"], "count")
+    exposed = by_run_and_day(seen["cumulative_E"], "cumulative")
+    new_e, new_i = (by_run_and_day(seen[n], "new") for n in ("new_E", "new_I"))
+    assert sorted(infectious) == sorted(keys)
+
+    assert by_run_and_day(seen["numeric_var"], "value") == infectious
+    weekly = seen["numeric_weekly"]
+    assert sorted({row["sim_day"] for row in weekly}) == list(range(0, 46, 7))
+    assert {row["run_id"] for row in weekly} == runs
+
+    compartments: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for row in seen["list_var"]:
+        compartments[row["run_id"], row["sim_day"]].append(row["value"])
+    assert sorted(compartments) == sorted(keys)
+    assert all(sum(v) == population(LOCATIONS) and v[2] == infectious[k]
+               for k, v in compartments.items())
+    wide = seen["list_var_wide"]
+    assert {c for c in wide[0] if c.startswith("item_")} == {f"item_{i}" for i in range(4)}
+
+    by_age: dict[tuple[int, int], dict[int, float]] = defaultdict(dict)
+    for row in seen["table_var"]:
+        by_age[row["run_id"], row["sim_day"]][row["key"]] = row["value"]
+    assert sorted(by_age) == sorted(keys)
+    assert all(sorted(v) == [0, 5, 18, 50, 65] and sum(v.values()) == exposed[k]
+               for k, v in by_age.items())
+
+    daily: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for row in seen["list_table_var"]:
+        daily[row["run_id"], row["sim_day"]][row["list_index"]] += row["value"]
+    assert all(daily[k] == [new_e[k], new_i[k]] for k in keys)
+    assert {"item_0", "item_1", "key"} <= set(seen["list_table_var_wide"][0])
+
+    rows = seen["csv_output"]
+    assert {(r["run_id"], r["day"]): r["infectious"] for r in rows} == infectious
+    assert rows[0]["date"] == "2020-01-01" and rows[45]["date"] == "2020-02-15"
+    assert len(seen["file_output"]) == 2 * 46
+    assert all(row["file_output"].startswith("2020.") for row in seen["file_output"])
+
+    for run in runs:  # who exposed whom, by age group
+        network, early = seen["network"][str(run)], seen["network_day_10"][str(run)]
+        undirected = seen["undirected"][str(run)]
+        assert network["kind"] == "DiGraph" and undirected["kind"] == "Graph"
+        assert network["nodes"] == early["nodes"] == ["0", "18", "5", "50", "65"]
+        assert sum(n for _, _, n in network["edges"]) == exposed[run, 45]
+        assert sum(n for _, _, n in early["edges"]) == exposed[run, 10]
+        assert sum(n for _, _, n in undirected["edges"]) == exposed[run, 45]
+
+    first = seen["run_ids"][0]
+    run_seen = seen["run"]
+    assert {r["sim_day"]: r["value"] for r in run_seen["numeric_var"]} == {
+        day: infectious[first, day] for day in days}
+    assert len(run_seen["list_var"]) == 4 * 46 and len(run_seen["table_var"]) == 5 * 46
+    assert len(run_seen["list_table_var"]) == 2 * 5 * 46
+    assert len(run_seen["csv_output"]) == len(run_seen["file_output"]) == 46
+    assert run_seen["network"] == seen["network"][str(first)]

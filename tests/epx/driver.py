@@ -6,6 +6,9 @@ prints one JSON document with what the scenario saw. Scenarios:
 
 - ``workflow``: a two-run FREDJob (two locations, model parameter overrides, seeds)
   executed to DONE, then its results (pop_size, state) and runs;
+- ``outputs``: a two-run job whose model declares shared variables of every kind, CSV
+  and text files and networks, executed, then read with every reader of the job's
+  results and of one run's;
 - ``retry``: a job whose first attempt fails (``fail_attempts=1``), executed: the client
   retries the failed run and the job finishes;
 - ``stop``: a slow job, stopped while it runs, then the logs it kept (``status.logs``);
@@ -27,6 +30,7 @@ from typing import Any
 
 import requests
 from epx.core.errors.api_errors import NotFoundError
+from epx.run.fred_run import FREDRun
 
 from epx import FREDJob, FREDModelConfig, SynthPop
 
@@ -42,6 +46,40 @@ def job(workdir: Path, tags: list[str], model_params: dict[str, Any], seeds: lis
                              start_date="2020-01-01", end_date=end_date,
                              model_params=model_params, seed=seeds, n_reps=len(seeds))
     return FREDJob(fred_files=[str(program)], config=[config], tags=tags, run_ids=[])
+
+
+#: A model declaring what FRED 11 writes besides its state counts: shared variables of
+#: every kind, a CSV and a text file printed to each day, and two networks.
+OUTPUTS_FRED = """# a FRED model (the stand-in reads these declarations)
+transmissibility = 0.6
+variables {
+    shared numeric n_infectious
+    n_infectious = INF.I
+    shared numeric n_recovered
+    n_recovered = INF.totR
+    n_recovered.output_interval = 7
+    shared list compartments
+    compartments = list(INF.S, INF.E, INF.I, INF.R)
+    shared table cases_by_age
+    cases_by_age = INF.totE
+    shared list_table daily_by_age
+    daily_by_age = list(INF.newE, INF.newI)
+}
+startup {
+    open_csv(daily.csv, "day", "date", "infectious", "recovered")
+}
+state INF.I {
+    print_csv(daily.csv, sim_day(), date(), INF.I, INF.totR)
+    print_file(notes.txt, epi_week(), INF.newE)
+}
+network Transmission {
+    is_directed = 1
+    output_interval = 10
+}
+network Contacts {
+    is_directed = 0
+}
+"""
 
 
 def records(frame: Any) -> list[dict[str, Any]]:
@@ -60,6 +98,65 @@ def workflow(workdir: Path) -> dict[str, Any]:
             "runs": [run.model_dump(mode="json") for run in fred_job.list_runs().runs],
             "listed": [j.id for j in FREDJob.get_jobs_by_tags(["workflow"]).jobs],
             "latest": FREDJob.get_latest_job(["workflow"]).job_id}
+
+
+def graph(network: Any) -> dict[str, Any]:
+    return {"kind": type(network).__name__, "nodes": sorted(network.nodes),
+            "edges": sorted([a, b, int(data["exposures"])]
+                            for a, b, data in network.edges(data=True))}
+
+
+def outputs(workdir: Path) -> dict[str, Any]:
+    """Every reader of a job's results and of a run's, on a model that declares what they
+    read."""
+    program = workdir / "model.fred"
+    program.write_text(OUTPUTS_FRED)
+    config = FREDModelConfig(synth_pop=SynthPop("US_2010.v5", LOCATIONS),
+                             start_date="2020-01-01", end_date="2020-02-15", seed=[41, 42],
+                             n_reps=2)
+    fred_job = FREDJob(fred_files=[str(program)], config=[config], tags=["e2e", "outputs"],
+                       run_ids=[])
+    fred_job.execute(time_out=120)
+
+    def job(read: Any) -> Any:  # each reading takes fresh results: they can be read once
+        return read(fred_job.results)
+
+    seen: dict[str, Any] = {
+        "job_id": fred_job.job_id, "run_ids": list(fred_job.run_ids),
+        "status": str(fred_job.status),
+        "infectious": records(job(lambda r: r.state("INF", "I", "count"))),
+        "cumulative_E": records(job(lambda r: r.state("INF", "E", "cumulative"))),
+        "new_E": records(job(lambda r: r.state("INF", "E", "new"))),
+        "new_I": records(job(lambda r: r.state("INF", "I", "new"))),
+        "numeric_var": records(job(lambda r: r.numeric_var("n_infectious"))),
+        "numeric_weekly": records(job(lambda r: r.numeric_var("n_recovered"))),
+        "list_var": records(job(lambda r: r.list_var("compartments"))),
+        "list_var_wide": records(job(lambda r: r.list_var("compartments", wide=True))),
+        "table_var": records(job(lambda r: r.table_var("cases_by_age"))),
+        "list_table_var": records(job(lambda r: r.list_table_var("daily_by_age"))),
+        "list_table_var_wide": records(job(lambda r: r.list_table_var("daily_by_age",
+                                                                      wide=True))),
+        "csv_output": records(job(lambda r: r.csv_output("daily.csv"))),
+        "file_output": records(job(lambda r: r.file_output("notes.txt"))),
+        "network": {str(run_id): graph(g) for run_id, g in
+                    job(lambda r: r.network("Transmission")).items()},
+        "network_day_10": {str(run_id): graph(g) for run_id, g in
+                           job(lambda r: r.network("Transmission", sim_day=10)).items()},
+        "undirected": {str(run_id): graph(g) for run_id, g in
+                       job(lambda r: r.network("Contacts", is_directed=False)).items()},
+    }
+    run = FREDRun.from_job_and_run_id(fred_job.job_id, fred_job.run_ids[0]).results
+    assert run is not None
+    seen["run"] = {
+        "numeric_var": records(run.numeric_var("n_infectious")),
+        "list_var": records(run.list_var("compartments")),
+        "table_var": records(run.table_var("cases_by_age")),
+        "list_table_var": records(run.list_table_var("daily_by_age")),
+        "csv_output": records(run.csv_output("daily.csv")),
+        "file_output": json.loads(run.file_output("notes.txt").to_json(orient="values")),
+        "network": graph(run.network("Transmission")),
+    }
+    return seen
 
 
 def retry(workdir: Path) -> dict[str, Any]:
@@ -168,6 +265,7 @@ def main() -> None:
     job_id = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     outcome = {"workflow": lambda: workflow(Path(workdir)),
                "retry": lambda: retry(Path(workdir)),
+               "outputs": lambda: outputs(Path(workdir)),
                "stop": lambda: stop(Path(workdir), api_url, token),
                "delete": lambda: delete(job_id), "peek": lambda: peek(job_id),
                "pact": lambda: pact(Path(workdir))}[scenario]()

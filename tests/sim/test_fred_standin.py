@@ -11,9 +11,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from simdock_sim import fred_standin
+from simdock_sim import fred_people, fred_program, fred_standin
 from simdock_sim.fred_standin import Parameters, RunArgs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -294,3 +295,240 @@ def test_the_epx_client_reads_the_logs_of_a_failed_run(workdir: Path) -> None:
     assert report["finder"] == "FileFinderF11"
     level, message = report["logs"][-1]
     assert level == "ERROR" and "transmissibility" in message and "\\n" in message
+
+
+#: A model declaring what FRED 11 writes besides its state counts (see fred_program).
+MODEL = textwrap.dedent("""\
+    transmissibility = 0.6
+    variables {
+        shared numeric n_infectious
+        n_infectious = INF.I
+        shared numeric n_recovered, n_days
+        n_recovered = INF.totR
+        n_recovered.output_interval = 7
+        n_days = sim_day()
+        n_days.output = 0
+        shared list compartments
+        compartments = list(INF.S, INF.E, INF.I, INF.R)
+        shared table cases_by_age
+        cases_by_age = INF.totE
+        shared list_table daily_by_age
+        daily_by_age = list(INF.newE, INF.newI)
+        global_list constants
+        constants = list(1, 2.5, n_infectious)
+        shared numeric counter
+        counter = 0
+        counter = counter + 1
+        shared table unbound
+    }
+    startup {
+        open_csv(daily.csv, "day", "date", "infectious", "recovered")
+    }
+    state INF.I {
+        print_csv(daily.csv, sim_day(), date(), INF.I, \\
+                  INF.totR)
+        print_file(notes.txt, epi_week(), INF.newE)  # a comment
+        print_csv(other.csv, id())
+    }
+    network Transmission {
+        is_directed = 1
+        output_interval = 10
+    }
+    network Contacts {
+        is_directed = 0
+    }
+    """)
+
+
+def test_the_program_s_variables_files_and_networks_are_read() -> None:
+    program = fred_program.parse_program(MODEL)
+    kinds = {name: v.kind for name, v in program.variables.items()}
+    assert kinds == {"n_infectious": "numeric", "n_recovered": "numeric", "n_days": "numeric",
+                     "compartments": "list", "cases_by_age": "table",
+                     "daily_by_age": "list_table", "constants": "list", "counter": "numeric",
+                     "unbound": "table"}
+    variables = program.variables
+    assert variables["n_infectious"].value == fred_program.Measure("count", "I")
+    assert variables["n_recovered"].value == fred_program.Measure("total", "R")
+    assert variables["n_recovered"].interval == 7 and not variables["n_days"].written
+    assert variables["daily_by_age"].value == fred_program.ListOf(
+        (fred_program.Measure("new", "E"), fred_program.Measure("new", "I")))
+    assert variables["constants"].value == fred_program.ListOf(
+        (fred_program.Number(1.0), fred_program.Number(2.5),
+         fred_program.VariableRef("n_infectious")))
+    assert variables["counter"].value is None and variables["unbound"].value is None
+    assert program.csv_columns == {"daily.csv": ("day", "date", "infectious", "recovered")}
+    assert [p.file for p in program.csv_rows] == ["daily.csv"]
+    assert program.csv_rows[0].values[:2] == (fred_program.Call("sim_day"),
+                                              fred_program.Call("date"))
+    assert [p.file for p in program.text_lines] == ["notes.txt"]
+    assert program.networks == {
+        "Transmission": fred_program.Network("Transmission", directed=True, interval=10),
+        "Contacts": fred_program.Network("Contacts", directed=False)}
+    warned = " | ".join(program.warnings)
+    assert "counter + 1" in warned and "unbound is given no value" in warned
+    assert "print_csv(other.csv, ...)" in warned and len(program.warnings) == 3
+
+
+def test_a_program_without_declarations_declares_nothing() -> None:
+    program = fred_program.parse_program(PROGRAM)
+    assert program == fred_program.Program()
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_the_agents_add_up_to_the_model_s_counts_every_day(seed: int) -> None:
+    args = RunArgs(program=Path("unused"), seed=seed, locations=("Loving_County_TX",),
+                   end=date(2020, 3, 1))
+    series = fred_standin.simulate(args, Parameters(transmissibility=0.6))
+    people = fred_people.follow(series.population, series.new, seed)
+    sizes = np.bincount(people.age_group, minlength=5)
+    assert sizes.sum() == series.population
+    shares = [share for _, share in fred_people.AGE_GROUPS]
+    assert np.all(np.abs(sizes - np.array(shares) * series.population) < 1)
+    for state in "SEIR":
+        assert people.count[state].sum(axis=1).tolist() == series.count[state]
+        assert people.new[state].sum(axis=1).tolist() == series.new[state]
+        assert people.total[state].sum(axis=1).tolist() == series.total[state]
+    initial = [e for e in people.exposures if e.infector is None]
+    assert len(initial) == series.count["I"][0]
+    assert len(people.exposures) - len(initial) == series.total["E"][-1]
+    seeded = {e.agent for e in initial}
+    exposed_on = {e.agent: e.day for e in people.exposures}
+    assert len(exposed_on) == len(people.exposures)  # nobody is exposed twice
+    for exposure in people.exposures:  # an infector was infectious at the start of the day:
+        if exposure.infector is not None:  # exposed two days before at the latest
+            assert exposure.infector in seeded or \
+                exposed_on[exposure.infector] <= exposure.day - 2
+    again = fred_people.follow(series.population, series.new, seed)
+    assert again.exposures == people.exposures
+    assert np.array_equal(again.age_group, people.age_group)
+
+
+def test_declaring_outputs_leaves_the_model_s_counts_as_they_were(workdir: Path) -> None:
+    assert run(*LOCATIONS, "-s", "5", "-d", "plain") == 0
+    Path("model.fred").write_text(MODEL.replace("0.6", "0.5"))  # as PROGRAM says
+    assert fred_standin.main(["-p", "model.fred", *LOCATIONS, "-s", "5", "-d", "model"]) == 0
+    plain, model = tree(workdir / "plain"), tree(workdir / "model")
+    assert {n: b for n, b in model.items() if n.startswith("DAILY/")} == {
+        n: b for n, b in plain.items() if n.startswith("DAILY/")}
+    assert fred_standin.main(["-p", "model.fred", *LOCATIONS, "-s", "5", "-d", "again"]) == 0
+    again = tree(workdir / "again")
+    del model["logs.txt"], again["logs.txt"]
+    assert model == again  # the same seed, the same bytes
+
+
+def test_a_model_s_declarations_are_written_in_fred_11_s_layout(workdir: Path) -> None:
+    Path("model.fred").write_text(MODEL)
+    assert fred_standin.main(["-p", "model.fred", "-s", "3", "--end-date", "2020-01-20",
+                              "-d", "OUT"]) == 0
+    out = workdir / "OUT"
+    files = set(tree(out))
+    days = range(20)
+    assert {"VARIABLES/numeric.n_infectious.csv", "VARIABLES/numeric.n_recovered.csv",
+            "VARIABLES/list.compartments.csv", "VARIABLES/list.constants.csv",
+            "USER_OUTPUT/daily.csv", "USER_OUTPUT/notes.txt"} <= files
+    assert {f"VARIABLES/table.cases_by_age-{d}.csv" for d in days} <= files
+    assert {f"VARIABLES/list_table.daily_by_age-{d}.csv" for d in days} <= files
+    assert {n for n in files if n.startswith("NETWORKS/")} == {
+        "NETWORKS/Transmission-0.gv", "NETWORKS/Transmission-10.gv",
+        "NETWORKS/Transmission-19.gv", "NETWORKS/Contacts-19.gv"}
+    assert not any("n_days" in n or "counter" in n or "unbound" in n for n in files)
+    recovered = (out / "VARIABLES/numeric.n_recovered.csv").read_text().splitlines()
+    assert [line.split()[0] for line in recovered] == ["0", "7", "14"]
+    assert (out / "VARIABLES/list.constants.csv").read_text().splitlines()[:2] == [
+        "Day,constants", '0,"[1.000000,2.500000,5.000000]"']
+    assert (out / "USER_OUTPUT/daily.csv").read_text().splitlines()[:2] == [
+        "day,date,infectious,recovered", "0,2020-01-01,5,0"]
+    warnings = [m for level, m in log_lines(out) if level == "WARNING"]
+    assert len(warnings) == 3 and "counter + 1" in warnings[0]
+
+
+EPX_MODEL_READER = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from epx.run.fs import FileFinderFactory
+    from epx.run.result.fred_run_results import FREDRunResultsFactory
+
+    results = FREDRunResultsFactory(FileFinderFactory(Path(sys.argv[1])).build()).build()
+
+    def rows(frame):
+        return json.loads(frame.to_json(orient="records"))
+
+    def graph(network):
+        return [type(network).__name__, sorted(network.nodes),
+                sorted([a, b, int(d["exposures"])] for a, b, d in network.edges(data=True))]
+
+    print(json.dumps({
+        "numeric": rows(results.numeric_var("n_infectious")),
+        "weekly": rows(results.numeric_var("n_recovered")),
+        "list": rows(results.list_var("compartments")),
+        "list_wide": rows(results.list_var("compartments", wide=True)),
+        "table": rows(results.table_var("cases_by_age")),
+        "list_table": rows(results.list_table_var("daily_by_age")),
+        "list_table_wide": rows(results.list_table_var("daily_by_age", wide=True)),
+        "csv": rows(results.csv_output("daily.csv")),
+        "file": results.file_output("notes.txt").tolist(),
+        "network": graph(results.network("Transmission")),
+        "network_10": graph(results.network("Transmission", sim_day=10)),
+        "undirected": graph(results.network("Contacts", is_directed=False)),
+    }))
+""")
+
+
+def test_the_epx_client_reads_every_output_of_a_model(workdir: Path) -> None:
+    Path("model.fred").write_text(MODEL)
+    argv = ["-p", "model.fred", *LOCATIONS, "-s", "9", "--end-date", "2020-02-09"]
+    assert fred_standin.main([*argv, "-d", "OUT"]) == 0
+    args = fred_standin.parse_args(argv)
+    series = fred_standin.simulate(args, fred_standin.load_parameters(args)[0])
+    people = fred_people.follow(series.population, series.new, 9)
+    days = len(series.dates)
+    if not EPX_PYTHON.is_file():
+        pytest.skip(f"the epx client's interpreter {EPX_PYTHON} does not exist")
+    completed = subprocess.run([str(EPX_PYTHON), "-c", EPX_MODEL_READER, "OUT"], cwd=workdir,
+                               capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr
+    seen = json.loads(completed.stdout)
+
+    assert seen["numeric"] == [{"sim_day": d, "value": series.count["I"][d]}
+                               for d in range(days)]
+    assert [r["sim_day"] for r in seen["weekly"]] == list(range(0, days, 7))
+    assert [r["value"] for r in seen["weekly"]] == series.total["R"][::7]
+    assert [r["value"] for r in seen["list"]] == [
+        series.count[s][d] for d in range(days) for s in "SEIR"]
+    assert seen["list_wide"][-1] == {"sim_day": days - 1, **{
+        f"item_{i}": series.count[s][-1] for i, s in enumerate("SEIR")}}
+    assert [(r["sim_day"], r["key"], r["value"]) for r in seen["table"]] == [
+        (d, age, people.total["E"][d][g]) for d in range(days)
+        for g, age in enumerate(people.first_ages)]
+    assert [(r["sim_day"], r["key"], r["list_index"], r["value"])
+            for r in seen["list_table"]] == [
+        (d, age, i, people.new[s][d][g]) for d in range(days)
+        for g, age in enumerate(people.first_ages) for i, s in enumerate("EI")]
+    assert len(seen["list_table_wide"]) == days * 5
+    assert [(r["day"], r["date"], r["infectious"], r["recovered"]) for r in seen["csv"]] == [
+        (d, series.dates[d].isoformat(), series.count["I"][d], series.total["R"][d])
+        for d in range(days)]
+    assert seen["file"] == [f"{fred_standin.epi_week(series.dates[d])} {series.new['E'][d]}"
+                            for d in range(days)]
+    kind, nodes, edges = seen["network"]
+    assert kind == "DiGraph" and nodes == ["0", "18", "5", "50", "65"]
+    assert sum(n for _, _, n in edges) == series.total["E"][-1]
+    assert sum(n for _, _, n in seen["network_10"][2]) == series.total["E"][10]
+    assert seen["undirected"][0] == "Graph"
+    assert sum(n for _, _, n in seen["undirected"][2]) == series.total["E"][-1]
+
+
+def test_run_by_its_file_by_an_interpreter_without_simdock(tmp_path: Path) -> None:
+    """How simdock runs it (in handler containers too): its sibling modules are found
+    beside it."""
+    if not EPX_PYTHON.is_file():
+        pytest.skip(f"the epx client's interpreter {EPX_PYTHON} does not exist")
+    (tmp_path / "model.fred").write_text(MODEL)
+    standin = Path(fred_standin.__file__)
+    done = subprocess.run([str(EPX_PYTHON), "-I", str(standin), "-p", "model.fred", "-s", "2",
+                           "-d", "OUT"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "OUT/VARIABLES/numeric.n_infectious.csv").is_file()
+    assert (tmp_path / "OUT/NETWORKS/Contacts-30.gv").is_file()
