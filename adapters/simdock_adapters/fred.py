@@ -50,6 +50,8 @@ PROGRAM_OUTPUTS = "outputs"
 #: The stand-in model run when no FRED program is configured (not FRED).
 STANDIN = "simdock_sim.fred_standin"
 POLL_SECONDS = 0.1
+#: What a program prints when it could not allocate memory (Python, C++, C).
+_OUT_OF_MEMORY = ("MemoryError", "std::bad_alloc", "Cannot allocate memory")
 LAST_LINES = 20
 
 
@@ -96,8 +98,12 @@ class FredHandler(SimulationHandler):
         if code != 0:
             _ensure_logs(outputs, last, code)
             tail = " | ".join(last[-5:])
-            raise ExecutionError(f"FRED exited with status {code}" + (f": {tail}" if tail
-                                                                      else ""))
+            failure = f"FRED exited with status {code}" + (f": {tail}" if tail else "")
+            if any(sign in line for line in last[-5:] for sign in _OUT_OF_MEMORY):
+                # The run's process limits its memory, and the program inherits the limit:
+                # its executor says which (as it does for the handler's own allocations).
+                raise MemoryError(failure)
+            raise ExecutionError(failure)
         return {"return_code": code,
                 "outputs": sorted(p.relative_to(outputs).as_posix()
                                   for p in outputs.rglob("*") if p.is_file())}

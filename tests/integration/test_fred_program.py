@@ -10,6 +10,7 @@ writing logs.txt still leaves one, with its last lines as ERROR lines.
 from __future__ import annotations
 
 import io
+import sys
 import tempfile
 import time
 import zipfile
@@ -300,3 +301,28 @@ def test_the_stand_in_s_logs_and_errors_show_paths_relative_to_the_run(
     assert "latent_period" in texts[2]
     for text in texts:
         assert not shows_server_paths(text, tmp_path), text
+
+
+#: A FRED program that needs more memory than a run may have.
+GREEDY_FRED = f"""#!{sys.executable}
+import sys
+print("reading the whole population", flush=True)
+hoard = [bytearray(1 << 20) for _ in range(400)]
+"""
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_a_program_that_runs_out_of_memory_fails_its_run_saying_so(store: str,
+                                                                   tmp_path: Path) -> None:
+    binary = tmp_path / "FRED"
+    binary.write_text(GREEDY_FRED)
+    binary.chmod(0o755)
+    with simdock.connect(store_url(store, tmp_path), artifacts_path=str(tmp_path / "blobs"),
+                         fred_binary=str(binary), handler_isolation="process",
+                         max_run_memory_mb=64, executor_workers=1) as dock:
+        job = open_job(dock, tmp_path)
+        greedy = run_to_end(dock, job, [{"flag": "-p", "value": "main.fred"}])
+        assert greedy.status is RunStatus.FAILED
+        assert greedy.error == "out of memory (limit 64 MiB)"
+        logs = outputs(dock, greedy.id)["work/outputs/logs.txt"].decode()
+        assert "MemoryError" in logs and "reading the whole population" in logs
