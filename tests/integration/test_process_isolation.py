@@ -225,3 +225,29 @@ def test_a_run_out_of_memory_fails_saying_so_and_the_worker_goes_on(store: str,
         modest.wait(timeout=60)
         assert greedy.status == "failed" and greedy.run.error == "out of memory (limit 64 MiB)"
         assert modest.status == "succeeded", modest.run.error
+
+
+def test_a_container_run_sees_none_of_the_server_s_environment(
+        server_secrets: dict[str, str], tmp_path: Path) -> None:
+    import json
+    import socket
+
+    from simdock_adapters.executors.containers import ContainerPolicy, DockerExecutor
+    from simdock_adapters.executors.routing import container_type
+    from tests.containers import probe_image
+
+    image = probe_image()
+    executor = DockerExecutor(ContainerPolicy(allowed_images=(image,)),
+                              f"{socket.gethostname()}:environment")
+    context = RecordingContext("run-e", "job-e", tmp_path)
+    try:
+        executor.execute(ExecutionTask("run-e", "job-e", container_type(image),
+                                       {"action": "environment"}, 1, 60.0), context)
+    finally:
+        executor.close()
+    environment = json.loads(context.artifacts["probe.json"])["environment"]
+    leaked = {name for name, value in environment.items()
+              if name in server_secrets or value in server_secrets.values()}
+    assert not leaked, f"a container run sees the server's {sorted(leaked)}"
+    assert environment["HOME"] == environment["TMPDIR"] == "/tmp"
+    assert json.loads(environment["SIM_PARAMS"]) == {"action": "environment"}

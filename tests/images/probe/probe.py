@@ -68,6 +68,8 @@ def main() -> int:
             print(f"line {line} at {time.time():.3f}", flush=True)
             line += 1
             time.sleep(args.seconds)
+    elif args.action == "environment":
+        report["environment"] = dict(os.environ)
     elif args.action == "progress":
         for step in range(5):
             print(f"progress {step / 4:.2f}", flush=True)
