@@ -292,6 +292,13 @@ class RunRepository(Protocol):
         version differs from ``run.version``; on success bumps ``run.version``.
         """
 
+    def cancel_unfinished(self, now: datetime, reason: str, job_id: str | None = None,
+                          run_ids: Sequence[str] | None = None) -> list[str]:
+        """Cancel, in one statement, every run of ``job_id`` (or of ``run_ids``) that can be
+        cancelled (``CANCELLABLE_RUN_STATUSES``), as ``Run.cancel(now, reason)`` cancels
+        one, its version bumped; returns their ids. Runs executing elsewhere learn it
+        from their next lease renewal."""
+
     def claim(self, run_id: str, worker: str, now: datetime,
               lease_until: datetime | None = None) -> Run | None:
         """Atomically move a queued run to running for ``worker``, held until

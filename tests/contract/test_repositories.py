@@ -794,6 +794,47 @@ def test_claim_succeeds_exactly_once(uow_factory: UnitOfWorkFactory) -> None:
     assert get_run(uow_factory, "run-1").worker == "w-1"
 
 
+def test_cancel_unfinished_cancels_a_jobs_queued_and_running_runs_in_one_go(
+        world: UnitOfWorkFactory) -> None:
+    running = get_run(world, "run-04")
+    now = at(100)
+    with world() as uow:
+        assert sorted(uow.runs.cancel_unfinished(now, "stopped", job_id="job-1")) == ["run-03"]
+        assert uow.runs.cancel_unfinished(now, "stopped", job_id="job-2") == ["run-04"]
+        assert uow.runs.cancel_unfinished(now, "stopped", job_id="job-3") == []
+        uow.commit()
+
+    for run_id in ("run-03", "run-04"):
+        cancelled = get_run(world, run_id)
+        assert (cancelled.status, cancelled.error, cancelled.finished_at, cancelled.updated_at,
+                cancelled.lease_expires_at) == (RunStatus.CANCELLED, "stopped", now, now, None)
+    assert get_run(world, "run-04").version == running.version + 1
+    assert [get_run(world, r).status for r in ("run-01", "run-02", "run-07")] == [
+        RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.QUEUED]
+    with world() as uow:  # the worker's stale write is refused: it learns at its next renewal
+        with pytest.raises(ConcurrencyConflict):
+            uow.runs.update(running)
+        assert uow.runs.renew(running.worker or "", {"run-04": running.attempts},
+                              at(200)) == set()
+        assert nonzero(uow.runs.counts(job_id="job-1")) == {
+            RunStatus.SUCCEEDED: 1, RunStatus.FAILED: 1, RunStatus.CANCELLED: 1}
+        assert nonzero(uow.runs.counts(owner_id="usr-a"))[RunStatus.CANCELLED] == 2
+
+
+def test_cancel_unfinished_of_chosen_runs_leaves_the_others_and_rolls_back(
+        world: UnitOfWorkFactory) -> None:
+    with world() as uow:
+        assert sorted(uow.runs.cancel_unfinished(at(100), "stopped",
+                                                 run_ids=["run-03", "run-05", "run-07"])) == [
+            "run-03", "run-07"]
+    assert get_run(world, "run-03").status is RunStatus.QUEUED  # not committed
+    with world() as uow:
+        assert uow.runs.cancel_unfinished(at(100), "stopped", run_ids=["run-07"]) == ["run-07"]
+        uow.commit()
+    assert [get_run(world, r).status for r in ("run-03", "run-07")] == [
+        RunStatus.QUEUED, RunStatus.CANCELLED]
+
+
 def test_racing_claimers_have_exactly_one_winner(uow_factory: UnitOfWorkFactory) -> None:
     single_run(uow_factory)
     contenders = 8

@@ -28,6 +28,7 @@ from simdock.domain import (
     User,
     job_status,
 )
+from simdock.domain.status import CANCELLABLE_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound
 from simdock.ports import (
     JobQuery,
@@ -319,6 +320,22 @@ class MemoryRunRepository(_Repository):
 
         self.undo.append(put_back)
         return claimed
+
+    def cancel_unfinished(self, now: datetime, reason: str, job_id: str | None = None,
+                          run_ids: Sequence[str] | None = None) -> list[str]:
+        wanted = None if run_ids is None else set(run_ids)
+        cancelled = []
+        for run in sorted(self.store.runs.values(), key=lambda r: (r.job_id, r.index)):
+            if (job_id is not None and run.job_id != job_id) \
+                    or (wanted is not None and run.id not in wanted) \
+                    or run.status not in CANCELLABLE_RUN_STATUSES:
+                continue
+            changed = _clone(run)
+            changed.cancel(now, reason)
+            changed.version += 1
+            self._put(self.store.runs, run.id, changed)
+            cancelled.append(run.id)
+        return cancelled
 
     def renew(self, worker: str, attempts: Mapping[str, int], until: datetime) -> set[str]:
         held = set()

@@ -27,7 +27,7 @@ from simdock.domain import (
     RunStatus,
     User,
 )
-from simdock.domain.status import TERMINAL_RUN_STATUSES
+from simdock.domain.status import CANCELLABLE_RUN_STATUSES, TERMINAL_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound
 from simdock.ports import (
     JobQuery,
@@ -415,6 +415,14 @@ class SqlRunRepository(_SqlRepository):
         self._guarded_update(runs, run.id, run.version, row, "run")
         run.version += 1
 
+    def cancel_unfinished(self, now: datetime, reason: str, job_id: str | None = None,
+                          run_ids: Sequence[str] | None = None) -> list[str]:
+        statement = _CANCEL_JOB_RUNS if run_ids is None else _CANCEL_RUNS
+        rows = self.connection.execute(statement, {
+            "job": job_id, "ids": list(run_ids or ()), "now": now, "reason": reason,
+            "cancellable": sorted(status.value for status in CANCELLABLE_RUN_STATUSES)})
+        return [row.id for row in rows]
+
     def claim(self, run_id: str, worker: str, now: datetime,
               lease_until: datetime | None = None) -> Run | None:
         statement = sa.select(runs).where(runs.c.id == run_id)
@@ -715,6 +723,19 @@ class SqlLogRepository(_SqlRepository):
             statement = statement.limit(limit)
         return [mappers.log_entity(row) for row in self.connection.execute(statement)]
 
+
+def _cancel_statement(*selection: sa.ColumnElement[bool]) -> sa.Update:
+    """Run.cancel applied to every cancellable run of a selection, in one statement."""
+    return (runs.update()
+            .where(*selection, runs.c.status.in_(sa.bindparam("cancellable", expanding=True)))
+            .values(status=RunStatus.CANCELLED.value, error=sa.bindparam("reason"),
+                    finished_at=sa.bindparam("now"), updated_at=sa.bindparam("now"),
+                    lease_expires_at=None, version=runs.c.version + 1)
+            .returning(runs.c.id))
+
+
+_CANCEL_JOB_RUNS = _cancel_statement(runs.c.job_id == sa.bindparam("job"))
+_CANCEL_RUNS = _cancel_statement(runs.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 _DISCARD_POINTS = metric_points.delete().where(
     metric_points.c.run_id.in_(sa.bindparam("run_ids", expanding=True)))

@@ -38,6 +38,10 @@ RUN_TRANSITIONS: Mapping[RunStatus, frozenset[RunStatus]] = {
 }
 #: The statuses a run can be retried from.
 RETRYABLE_RUN_STATUSES = frozenset({RunStatus.FAILED, RunStatus.CANCELLED})
+#: The statuses a run can be cancelled from (``RUN_TRANSITIONS``'s rule, for statements
+#: that cancel many runs at once).
+CANCELLABLE_RUN_STATUSES = frozenset(
+    status for status, targets in RUN_TRANSITIONS.items() if RunStatus.CANCELLED in targets)
 
 
 class ReportStatus(StrEnum):
