@@ -64,6 +64,16 @@ def bare_update(base: str, headers: dict[str, str], runs: int, url: str) -> floa
         engine.dispose()
 
 
+def measure(url: str, directory: Path, runs: int, repeat: int
+            ) -> tuple[list[float], list[float]]:
+    """The bare UPDATE's seconds and the route's, ``repeat`` times each."""
+    with server(url, directory) as base:
+        headers = {"Authorization": f"Bearer {token(base)}", "Content-Type": "application/json"}
+        bare = repeated(repeat, lambda: bare_update(base, headers, runs, url))
+        route = repeated(repeat, lambda: cancel_over_http(base, headers, runs))
+    return bare, route
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=100_000)
@@ -76,13 +86,7 @@ def main() -> None:
                      "postgresql": scratch_database("simdock_bench_cancel")}
         try:
             for name, url in databases.items():
-                with server(url, root / name.split()[0]) as base:
-                    headers = {"Authorization": f"Bearer {token(base)}",
-                               "Content-Type": "application/json"}
-                    bare = repeated(args.repeat, lambda: bare_update(base, headers, args.runs,
-                                                                     url))
-                    route = repeated(args.repeat, lambda: cancel_over_http(base, headers,
-                                                                           args.runs))
+                bare, route = measure(url, root / name.split()[0], args.runs, args.repeat)
                 ratio = median(route) / median(bare)
                 verdict = "met" if median(route) < 1.0 else "MISSED"
                 print(f"  {name:<17} cancel {spread(route, ' s')}; bare UPDATE "
