@@ -347,3 +347,15 @@ def test_a_login_access_token_as_offline_token_is_a_403_asking_for_an_api_token(
         answer = requests.request(method, base_url + path, headers=headers, json={},
                                   timeout=TIMEOUT)
         described(answer, 403, "API token", "sdk_", "POST /api/v1/auth/tokens")
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity"),
+    ("1e999", "1e999"), ("-1e400", "-1e400")])
+def test_a_number_json_cannot_hold_is_refused_not_stored_as_something_else(
+        epx: Epx, ready_job: int, value: str, words: str) -> None:
+    """Seen before: NaN in a run request was stored as null, 1e999 as null too."""
+    request = json.dumps({**RUN_REQUEST, "jobId": ready_job, "extra": {"x": "VALUE"}})
+    body = '{"runRequests": [' + request.replace('"VALUE"', value) + "]}"
+    described(epx.call("POST", "/runs", data=body), 400, "standard JSON", words)
+    assert len(runs_of(epx, ready_job)) == 1

@@ -9,12 +9,14 @@ holds on every route and every store:
   parameter; an id in that range that names nothing of the caller's is a 404.
 - A date is ``YYYY-MM-DD`` from 0001-01-01 to 9999-12-30 (a window ends at midnight
   after its last day, which must still be a date).
-- A body is JSON nested at most :data:`MAX_DEPTH` levels deep (objects and arrays).
+- A body is standard JSON (no NaN or Infinity, no number beyond a double) nested at
+  most :data:`MAX_DEPTH` levels deep (objects and arrays).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import date, timedelta
 from typing import Annotated, Any, TypeVar
@@ -72,13 +74,33 @@ def day(value: str | None, name: str) -> date | None:
     return moment
 
 
+class _NotJson(ValueError):
+    """A number JSON cannot hold: NaN, Infinity, or one too large for a double."""
+
+
+def _constant(name: str) -> float:
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise _NotJson(f"{text[:40]} is too large a number")
+    return number
+
+
 def json_body() -> Any:
-    """The request's JSON body (None when empty), or ValidationError saying what is wrong."""
+    """The request's JSON body (None when empty), or ValidationError saying what is wrong.
+    Only standard JSON: NaN, Infinity and numbers beyond a double are refused, not
+    turned into something else."""
     try:
-        document = json.loads(request.get_data() or b"null")
+        document = json.loads(request.get_data() or b"null", parse_constant=_constant,
+                              parse_float=_finite)
     except RecursionError:
         document = None
         too_deep = True
+    except _NotJson as exc:
+        raise ValidationError(f"the body must be standard JSON: {exc}") from None
     except (ValueError, UnicodeDecodeError):
         raise ValidationError("the body must be a JSON document") from None
     else:
