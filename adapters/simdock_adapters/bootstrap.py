@@ -144,7 +144,7 @@ def _sql_engine(settings: Settings) -> Engine:
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url, settings.database_pool_size,
                          settings.database_max_overflow, settings.database_pool_timeout,
-                         idle_transaction_seconds=settings.database_idle_transaction_seconds)
+                         idle_transaction_seconds=settings.idle_transaction_seconds)
     try:
         check_connection(engine)
         if settings.migrates_on_start:

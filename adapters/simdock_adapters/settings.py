@@ -19,6 +19,8 @@ DEVELOPMENT_SECRET_KEY = "simdock-development-key-not-for-production"
 #: The work a worker can take, by the names of seed 000's queues.
 WORKER_QUEUES = ("simulations", "reports")
 MIN_SECRET_KEY_LENGTH = 32
+#: The shortest default bound on a PostgreSQL transaction left idle, seconds.
+MIN_IDLE_TRANSACTION_SECONDS = 5.0
 MIN_METRICS_TOKEN_LENGTH = 16
 HOST_NAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*")
 
@@ -36,10 +38,10 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(10, ge=1, le=1000)
     database_max_overflow: int = Field(20, ge=0, le=1000)
     database_pool_timeout: float = Field(30.0, gt=0)
-    database_idle_transaction_seconds: float = Field(
-        30.0, ge=0, le=24 * 3600, description="PostgreSQL ends a transaction left idle this "
+    database_idle_transaction_seconds: float | None = Field(
+        None, ge=0, le=24 * 3600, description="PostgreSQL ends a transaction left idle this "
         "long (its client lost with its host, or stuck), releasing the runs it had locked "
-        "for other workers (0: never)")
+        "for other workers; default: half of LEASE_SECONDS, at least 5 (0: never)")
     auto_migrate: bool | None = Field(
         None, description="Upgrade the schema on start (default: yes unless production)")
     artifacts_path: str = Field("./simdock-artifacts",
@@ -282,6 +284,14 @@ class Settings(BaseSettings):
         if self.dispatch is not None:
             return self.dispatch
         return "dramatiq" if self.broker_url else "threads"
+
+    @property
+    def idle_transaction_seconds(self) -> float:
+        """DATABASE_IDLE_TRANSACTION_SECONDS, or its default: well within a lease, so that
+        a lost host's locks go before its runs are due to be taken back."""
+        if self.database_idle_transaction_seconds is not None:
+            return self.database_idle_transaction_seconds
+        return max(MIN_IDLE_TRANSACTION_SECONDS, self.lease_seconds / 2)
 
     @field_validator("heartbeat_seconds")
     @classmethod

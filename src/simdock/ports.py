@@ -336,7 +336,8 @@ class RunRepository(Protocol):
         """
 
     def lapsed(self, now: datetime, limit: int = 100) -> Sequence[Run]:
-        """Running runs whose lease ended before ``now``, longest lapsed first."""
+        """Running runs whose lease ended before ``now``, longest lapsed first; a store may
+        leave out those another transaction is changing (they are found at a later call)."""
 
     def counts(self, owner_id: str | None = None, job_id: str | None = None
                ) -> dict[RunStatus, int]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import simdock
 from simdock.domain import RunStatus
 from simdock.fair_queue import FairQueue
+from simdock.usecases.leases import lease_until, recover_lapsed
 from simdock_adapters.sql import SqlUnitOfWork, make_engine
 from tests.databases import migrated_postgres
 
@@ -111,3 +112,55 @@ def test_a_run_whose_lost_worker_was_writing_its_logs_is_claimed_at_once(
             with contextlib.suppress(Exception):
                 lost.__exit__(None, None, None)
             engine.dispose()
+
+
+def test_a_run_whose_lost_worker_held_its_row_is_taken_back_about_a_lease_later(
+        tmp_path: Path) -> None:
+    """Seen: a host cut off in the middle of a write kept its run's row locked for 30 s,
+    so the run came back after 31 s, not 10. Now the server ends the idle transaction
+    well within a lease (the default bound is half of it), and the beats that find the
+    row locked skip it instead of waiting: renewals go on meanwhile."""
+    url = migrated_postgres("lost_transactions")
+    with simdock.connect(url, dispatch="database", artifacts_path=str(tmp_path),
+                         lease_seconds=4) as dock:
+        assert dock.platform.limits.lease_seconds == 4
+        job = dock.sweep("heat1d", grid={"diffusivity": [0.01]}, base=HEAT)
+        with dock.platform.uow() as uow:
+            claimed = uow.runs.claim(job.runs()[0].id, "lost-host:1", dock.platform.clock.now(),
+                                     lease_until(dock.platform))
+            uow.commit()
+        assert claimed is not None
+        run_id = claimed.id
+        # The lost worker's engine, made as every worker's is, with the default bound.
+        engine = make_engine(url, pool_size=1, idle_transaction_seconds=dock_idle_bound(dock))
+        lost = SqlUnitOfWork(engine)
+        try:
+            lost.__enter__()
+            run = lost.runs.get(run_id)
+            assert run is not None
+            run.touch(dock.platform.clock.now())
+            lost.runs.update(run)  # its host is lost before the commit: the row stays locked
+            locked_at = time.monotonic()
+            taken_back = None
+            while time.monotonic() - locked_at < 20:
+                beat = time.monotonic()
+                requeued = recover_lapsed(dock.platform)
+                assert time.monotonic() - beat < 1.5, "a beat waited for the locked row"
+                if requeued == [run_id]:
+                    taken_back = time.monotonic() - locked_at
+                    break
+                time.sleep(0.2)
+        finally:
+            with contextlib.suppress(Exception):
+                lost.__exit__(None, None, None)
+            engine.dispose()
+    assert taken_back is not None, "the run never came back"
+    assert taken_back < 4 + 5 + 2  # a lease, the idle bound, and a beat or two
+
+
+def dock_idle_bound(dock: simdock.Dock) -> float:
+    """The bound the platform's own engine was made with: the default one."""
+    from simdock_adapters.settings import load_settings
+
+    return load_settings(lease_seconds=dock.platform.limits.lease_seconds
+                         ).idle_transaction_seconds

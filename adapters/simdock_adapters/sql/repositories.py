@@ -487,10 +487,14 @@ class SqlRunRepository(_SqlRepository):
         return {row.id for row in rows}
 
     def lapsed(self, now: datetime, limit: int = 100) -> Sequence[Run]:
-        rows = self.connection.execute(
-            sa.select(runs).where(runs.c.status == RunStatus.RUNNING.value,
-                                  runs.c.lease_expires_at < now)
-            .order_by(runs.c.lease_expires_at).limit(limit))
+        statement = (sa.select(runs).where(runs.c.status == RunStatus.RUNNING.value,
+                                           runs.c.lease_expires_at < now)
+                     .order_by(runs.c.lease_expires_at).limit(limit))
+        if self.dialect == "postgresql":
+            # A run whose row a lost host's transaction still locks is left for a later
+            # beat: waiting for the lock would stall the beat, and every renewal with it.
+            statement = statement.with_for_update(skip_locked=True)
+        rows = self.connection.execute(statement)
         return [mappers.run_entity(row) for row in rows]
 
     def counts(self, owner_id: str | None = None, job_id: str | None = None
