@@ -359,3 +359,10 @@ def test_a_number_json_cannot_hold_is_refused_not_stored_as_something_else(
     body = '{"runRequests": [' + request.replace('"VALUE"', value) + "]}"
     described(epx.call("POST", "/runs", data=body), 400, "standard JSON", words)
     assert len(runs_of(epx, ready_job)) == 1
+
+
+@pytest.mark.parametrize("count", [10_001, 20_000])
+def test_a_form_with_too_many_ids_is_refused(epx: Epx, ready_job: int, count: int) -> None:
+    """Seen before: past 10,001 fields the form parser's own limit answered 500."""
+    body = "&".join(["runRequestIds=1"] * count)
+    described(epx.call("POST", "/runs/retry", data=body), 400, "at most 10000")

@@ -20,6 +20,7 @@ import math
 import re
 from datetime import date, timedelta
 from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qs
 
 from flask import request
 from pydantic import BaseModel, Field
@@ -57,6 +58,16 @@ def idents(values: list[str], name: str) -> list[int]:
     if len(values) > MAX_IDS:
         raise ValidationError(f"at most {MAX_IDS} {name} values, got {len(values)}")
     return [ident(value, name) for value in values]
+
+
+def form_values(raw: bytes, name: str) -> list[str]:
+    """The values of ``name`` in a form body (``a=1&a=2``); ValidationError past
+    :data:`MAX_IDS` fields."""
+    try:
+        form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=MAX_IDS)
+    except ValueError:
+        raise ValidationError(f"at most {MAX_IDS} form fields") from None
+    return form.get(name, [])
 
 
 def day(value: str | None, name: str) -> date | None:

@@ -11,7 +11,6 @@ import re
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import parse_qs
 
 from flask import Blueprint, Response, g, jsonify, request
 
@@ -22,7 +21,7 @@ from simdock.usecases import archives, cancel, inputs, jobs, open_jobs, queries,
 from simdock.usecases.auth import TOKEN_PREFIX, authenticate
 from simdock_adapters.epistemix import errors
 from simdock_adapters.epistemix.errors import MissingToken
-from simdock_adapters.epistemix.reading import MAX_IDS, day, ident, idents, parsed
+from simdock_adapters.epistemix.reading import day, form_values, ident, idents, parsed
 from simdock_adapters.epistemix.shapes import (
     CLIENT_VERSION,
     Registration,
@@ -170,8 +169,7 @@ def blueprint() -> Blueprint:
         if raw.lstrip().startswith(b"{"):
             run_ids = parsed(RetryRequest).runRequestIds
         else:  # the client sends a form, although its content-type header says JSON
-            form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=MAX_IDS + 1)
-            run_ids = idents(form.get("runRequestIds", []), "runRequestIds")
+            run_ids = idents(form_values(raw, "runRequestIds"), "runRequestIds")
         if not run_ids:
             raise ValidationError("runRequestIds is required")
         retry.retry_runs(run_ids, user.id, platform())  # all of them, or none
