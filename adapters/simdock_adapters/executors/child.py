@@ -57,8 +57,9 @@ SOCKETS = "SIMDOCK_CHILD_SOCKETS"
 _SEPARATE_FILESYSTEM = False
 #: What a run may allocate in this child, MiB, when the child limits its runs.
 _MEMORY_MB: int | None = None
-#: The data this child held once ready, bytes.
-_READY_BYTES = 0
+#: The data this child held once ready, and as its last run ended (or its handler was
+#: loaded), bytes.
+_READY_BYTES = _HELD_BYTES = 0
 
 
 class ChildContext:
@@ -169,10 +170,17 @@ def _settle_numeric_libraries() -> None:
 def _limit_runs(memory_mb: int) -> None:
     """From now on, each run in this child (and what it starts) may allocate ``memory_mb``
     beyond what the child holds as the run starts."""
-    global _MEMORY_MB, _READY_BYTES
+    global _MEMORY_MB, _READY_BYTES, _HELD_BYTES
     ready = data_bytes()
     if ready is not None:
-        _MEMORY_MB, _READY_BYTES = memory_mb, ready
+        _MEMORY_MB, _READY_BYTES, _HELD_BYTES = memory_mb, ready, ready
+
+
+def _note_held() -> None:
+    """Take note of the data this child holds now, where its runs are limited."""
+    global _HELD_BYTES
+    if _MEMORY_MB is not None:
+        _HELD_BYTES = data_bytes() or _HELD_BYTES
 
 
 def _retires(outcome: tuple[Any, ...]) -> bool:
@@ -183,8 +191,7 @@ def _retires(outcome: tuple[Any, ...]) -> bool:
         return False
     if outcome[0] == "failed" and outcome[2] == out_of_memory(_MEMORY_MB):
         return True
-    held = data_bytes()
-    return held is not None and held - _READY_BYTES > _MEMORY_MB * MIB
+    return _HELD_BYTES - _READY_BYTES > _MEMORY_MB * MIB
 
 
 def main_in_container() -> None:
@@ -230,6 +237,7 @@ def serve(connection: Connection) -> None:
         _, pickled, run_id, job_id, simulation_type, parameters, attempt = message
         outcome = _execute(connection, handlers, pickled, run_id, job_id, simulation_type,
                            parameters, attempt)
+        _note_held()
         if _retires(outcome):
             connection.send(("retire",))
         try:
@@ -247,8 +255,9 @@ def _execute(connection: Connection, handlers: dict[bytes, SimulationHandler], p
         handler = handlers.get(pickled)
         if handler is None:
             handler = handlers[pickled] = pickle.loads(pickled)
-        if _MEMORY_MB is not None:  # what its modules take is not the run's
-            limit_run_memory(_MEMORY_MB)
+            _note_held()  # what its modules take is not the run's
+        if _MEMORY_MB is not None:
+            limit_run_memory(_MEMORY_MB, _HELD_BYTES)
         return ("done", handler.execute(run_id, simulation_type, dict(parameters), context))
     except ExecutionError as exc:
         return ("failed", _portable(exc), exc.message, None)

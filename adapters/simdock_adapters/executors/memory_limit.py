@@ -21,7 +21,6 @@ large), not code set on getting around it, which only a container confines.
 from __future__ import annotations
 
 import resource
-from pathlib import Path
 
 MIB = 1024 * 1024
 
@@ -44,27 +43,22 @@ def was_out_of_memory(error: BaseException) -> bool:
     return False
 
 
-def limit_run_memory(allowance_mb: int) -> bool:
-    """Let this process (and what it starts) allocate ``allowance_mb`` beyond the data it
-    holds now; False where the data size cannot be read (not Linux)."""
-    held = data_bytes()
-    if held is None:
-        return False
+def limit_run_memory(allowance_mb: int, held: int) -> None:
+    """Let this process (and what it starts) allocate ``allowance_mb`` beyond ``held``,
+    the data it holds now (:func:`data_bytes`)."""
     limit = held + allowance_mb * MIB
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
-    return True
 
 
 def data_bytes() -> int | None:
-    """The data this process maps privately now (``VmData``), or None where unknown."""
+    """About the data this process maps privately now (its data and stack, from
+    ``/proc/self/statm``), or None where unknown (not Linux)."""
     try:
-        status = Path("/proc/self/status").read_text()
+        with open("/proc/self/statm", "rb") as statm:
+            fields = statm.read().split()
     except OSError:
         return None
-    for line in status.splitlines():
-        if line.startswith("VmData:"):
-            return int(line.split()[1]) * 1024
-    return None
+    return int(fields[5]) * resource.getpagesize() if len(fields) > 5 else None
