@@ -13,13 +13,18 @@ import sys
 from typing import Any, TextIO
 
 from simdock.faults import FaultFilter
+from simdock_adapters.redaction import redact, redact_values
 
 #: The roots of every logger the project's packages create (``logging.getLogger(__name__)``).
 PROJECT_LOGGERS = ("simdock", "simdock_adapters", "simdock_sim")
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message and structured extras."""
+    """One JSON object per line: time, level, logger, message and structured extras.
+
+    Whatever a line quotes of a request (a path, a query, a header, an exception's
+    message) goes out without its credentials (``simdock_adapters.redaction``).
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -29,7 +34,7 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return json.dumps(redact_values(entry), default=lambda value: redact(str(value)))
 
 
 def configure_logging(level: str, stream: TextIO | None = None) -> None:

@@ -46,3 +46,28 @@ def test_below_info_nothing_is_logged_and_the_request_id_is_still_answered(
 
     assert _records(caplog) == []
     assert len(answer.headers["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize(("method", "path", "status", "route"), [
+    ("PUT", "/api/v1/downloads/secret-link-token", 405, "/api/v1/downloads/<token>"),
+    ("POST", "/api/v1/downloads/secret-link-token", 405, "/api/v1/downloads/<token>"),
+    ("GET", "/api/v1/downloads/secret-link-token/x", 404, "/api/v1/downloads/<token>/x"),
+    ("DELETE", "/files/secret-link-token", 405, "/files/<token>"),
+    ("GET", "/files/secret-link-token/x", 404, "/files/<token>/x"),
+])
+def test_a_credential_in_a_path_no_route_matches_is_not_logged(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, method: str, path: str, status: int,
+        route: str) -> None:
+    """Seen before: a link's token was logged in full when no route matched its path."""
+    client = create_app(Settings(database_url=f"sqlite:///{tmp_path}/db.sqlite",
+                                 artifacts_path=str(tmp_path))).test_client()
+    with caplog.at_level(logging.INFO, logger=ACCESS):
+        answer = client.open(path, method=method)
+
+    assert answer.status_code == status
+    assert "secret-link-token" not in answer.get_data(as_text=True)
+    (record,) = _records(caplog)
+    assert record.fields["path"] == route  # type: ignore[attr-defined]
+    assert "secret-link-token" not in record.getMessage()
+    assert "secret-link-token" not in str(record.fields)  # type: ignore[attr-defined]
+

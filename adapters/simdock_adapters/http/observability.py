@@ -14,6 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from simdock.platform import Platform
+from simdock_adapters.redaction import redact
 
 log = logging.getLogger("simdock.http.access")
 #: ``<id:job_id>`` in a rule: metrics are labelled ``<job_id>``, whatever the converter.
@@ -26,11 +27,12 @@ CREDENTIAL_ARGUMENTS = frozenset({"token"})
 
 
 def logged_path() -> str:
-    """The request's path as the access log may show it: never with a credential in it."""
+    """The request's path as the access log may show it: never with a credential in it,
+    whether a route matched it or not (``/api/v1/downloads/<token>``)."""
     rule = request.url_rule
     if rule is not None and CREDENTIAL_ARGUMENTS & rule.arguments:
         return rule.rule
-    return request.path
+    return redact(request.path)
 
 
 def install_request_log(app: Flask) -> None:
