@@ -12,7 +12,7 @@ from simdock_adapters.bootstrap import build_platform
 from simdock_adapters.epistemix import routes as epistemix_routes
 from simdock_adapters.http import errors, transfers
 from simdock_adapters.http.api import Api
-from simdock_adapters.http.body_limit import BodyLimit
+from simdock_adapters.http.body_limit import WholeBody, refuse_unusable_body
 from simdock_adapters.http.context import (
     ApiContext,
     assign_request_id,
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     app = Flask("simdock")
     app.config.update(MAX_CONTENT_LENGTH=settings.max_content_length, JSON_SORT_KEYS=False)
-    app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_content_length)  # type: ignore[method-assign]
+    app.wsgi_app = WholeBody(app.wsgi_app, settings.max_content_length)  # type: ignore[method-assign]
     if settings.proxy_hops:
         # Only the hops that are there are believed: a client's own X-Forwarded-For entries
         # stay to the left of what the proxies appended.
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         BlobLinks(settings.secret_key, settings.download_url_expire_seconds))
 
     app.before_request(assign_request_id)
+    app.before_request(refuse_unusable_body)
     app.before_request(refuse_nul_in_target)
     app.teardown_request(end_scope)
     install_request_log(app)

@@ -1,11 +1,15 @@
-"""The one place where errors become HTTP responses, all in the envelope.
+"""The one place where errors become HTTP responses of the application.
 
 ``{"error": {"code": ..., "message": ...}, "request_id": ...}`` for every
 4xx and 5xx: domain errors, unknown routes, wrong methods, bodies that are
 too large or malformed, and anything unexpected (logged, never shown). An
 unavailable service is answered plainly; where it is and why goes to the log.
-Requests gunicorn refuses before the application sees them get the same
-document from ``simdock_adapters.http.refusals``.
+A path of the Epistemix dialect that no view matched (an unknown path, a wrong
+method, a NUL in its path) is answered as that dialect's views answer
+(``{"description": ...}``): ``dialects`` says which paths are whose. Requests
+gunicorn refuses before the application sees them get the same documents from
+``simdock_adapters.http.refusals``. No error answer quotes a credential
+(``simdock_adapters.redaction``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import logging
 import math
 from typing import Any
 
-from flask import Flask, Response, g, jsonify
+from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from simdock.errors import (
@@ -29,7 +33,11 @@ from simdock.errors import (
     UnauthorizedOperation,
     ValidationError,
 )
+from simdock_adapters.epistemix import errors as epistemix_errors
+from simdock_adapters.http.dialects import Dialect, dialect_of
+from simdock_adapters.http.dialects import error_document as dialect_document
 from simdock_adapters.http.faults import app_faults
+from simdock_adapters.redaction import redact_values
 
 log = logging.getLogger("simdock.http")
 
@@ -53,6 +61,7 @@ HTTP_CODES = {
     403: "UnauthorizedOperation",
     404: "ResourceNotFound",
     405: "MethodNotAllowed",
+    408: "RequestTimeout",
     413: "ResourceLimitExceeded",
     414: "ResourceLimitExceeded",
     415: "UnsupportedMediaType",
@@ -94,7 +103,7 @@ def status_of(error: SimdockError) -> int:
 
 def error_document(code: str, message: str, request_id: str) -> dict[str, Any]:
     """The envelope's JSON document."""
-    return {"error": {"code": code, "message": message}, "request_id": request_id}
+    return dialect_document(Dialect.SIMDOCK, code, message, request_id)
 
 
 def envelope(status: int, code: str, message: str) -> Response:
@@ -117,11 +126,30 @@ def log_detail(error: SimdockError) -> None:
                             fields={"request_id": request_id, "detail": error.detail})
 
 
+def epistemix_path() -> bool:
+    """Whether this request's path is the Epistemix dialect's (its errors are its own)."""
+    return dialect_of(request.path) is Dialect.EPISTEMIX
+
+
+def without_credentials(response: Response) -> Response:
+    """An error answer, with any credential it quotes (of the request) redacted."""
+    if response.status_code < 400 or not response.is_json or response.is_streamed:
+        return response
+    document = response.get_json(silent=True)
+    cleaned = redact_values(document)
+    if cleaned != document:
+        response.set_data(current_app.json.dumps(cleaned))
+    return response
+
+
 def install(app: Flask) -> None:
-    """Register the handlers that turn every error into the envelope."""
+    """Register the handlers that turn every error into its dialect's answer."""
+    app.after_request(without_credentials)
 
     @app.errorhandler(SimdockError)
     def domain_error(error: SimdockError) -> Response:
+        if epistemix_path():
+            return epistemix_errors.domain_error(error)
         log_detail(error)
         response = envelope(status_of(error), error.code, error.message)
         if isinstance(error, TooManyRequests):
@@ -135,9 +163,12 @@ def install(app: Flask) -> None:
         if status == 404:
             message = "no such resource or route"
         elif status == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
+            limit = request.max_content_length
             message = f"the request body is larger than the limit of {limit} bytes"
-        response = envelope(status, HTTP_CODES.get(status, "InternalError"), message)
+        if epistemix_path():
+            response = epistemix_errors.description(status, message)
+        else:
+            response = envelope(status, HTTP_CODES.get(status, "InternalError"), message)
         if status == 405:
             allowed = error.get_headers()
             response.headers.update({k: v for k, v in allowed if k.lower() == "allow"})
@@ -145,5 +176,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
+        if epistemix_path():
+            return epistemix_errors.unexpected(error)
         log.exception("unhandled error on request %s", g.get("request_id", ""))
         return envelope(500, "InternalError", INTERNAL_ERROR_MESSAGE)

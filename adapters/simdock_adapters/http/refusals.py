@@ -1,33 +1,56 @@
-"""Requests gunicorn refuses itself get the envelope too, not gunicorn's HTML page.
+"""What the server answers itself, before the application sees a request: JSON, not HTML.
 
-gunicorn answers a request it cannot parse, or one over its limits, before
-the application sees it: a request line over ``limit_request_line`` (414),
-a header field over ``limit_request_field_size`` or more than
-``limit_request_fields`` of them (431), a NUL in a header value, an invalid
-request line, method or HTTP version (400). ``EnvelopeWorker`` is the
-``gthread`` worker with ``handle_error`` answering in the envelope: gunicorn
-still chooses the status and logs the error as it always does; only what is
-written to the client changes.
+gunicorn refuses a request it cannot parse or that is over its limits: a
+request line over ``limit_request_line`` (414), a header field over
+``limit_request_field_size`` or more than ``limit_request_fields`` of them
+(431), a NUL in a header value, an invalid request line, method or HTTP
+version (400); the server's worker also refuses a client that stopped sending
+its request (408). Each answer is the error document of the path's dialect
+(``dialects``: the envelope, or ``{"description": ...}`` on the Epistemix
+paths), says what was wrong, quotes no credential the request carried
+(``simdock_adapters.redaction``), and closes the connection.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import uuid
 from http import HTTPStatus
+from ssl import SSLError
 from typing import Any
 
-from gunicorn import util
-from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.http.errors import (
+    ConfigurationProblem,
+    ExpectationFailed,
+    ForbiddenProxyRequest,
+    InvalidResponseHeader,
+    InvalidResponseHeaderName,
+    LimitRequestHeaders,
+    LimitRequestLine,
+    ParseException,
+    UnsupportedTransferCoding,
+)
 
-from simdock_adapters.http.errors import HTTP_CODES, INTERNAL_ERROR_MESSAGE, error_document
-
-log = logging.getLogger("simdock.http.access")
+from simdock_adapters.http.dialects import dialect_of, error_document
+from simdock_adapters.http.errors import HTTP_CODES, INTERNAL_ERROR_MESSAGE
+from simdock_adapters.redaction import redact
 
 #: How much of the offending request a message quotes at most.
 QUOTE_LIMIT = 200
+
+#: The status of each refusal, most specific first (gunicorn's own choices); any other
+#: error in parsing is the client's (400), any other exception the server's (500).
+STATUS: list[tuple[type[BaseException], int]] = [
+    (InvalidResponseHeader, 500),
+    (InvalidResponseHeaderName, 500),
+    (ConfigurationProblem, 500),
+    (LimitRequestLine, 414),
+    (LimitRequestHeaders, 431),
+    (ExpectationFailed, 417),
+    (UnsupportedTransferCoding, 501),
+    (ForbiddenProxyRequest, 403),
+    (SSLError, 403),
+    (ParseException, 400),
+]
 
 #: What each status says before gunicorn's own description of the request.
 PROBLEMS = {
@@ -37,42 +60,8 @@ PROBLEMS = {
 }
 
 
-class EnvelopeWorker(ThreadWorker):  # type: ignore[misc]
-    """gunicorn's threaded worker, whose own error answers are the JSON envelope."""
-
-    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
-        answer = RecordedAnswer()
-        super().handle_error(req, answer, addr, exc)
-        status = answer.status()
-        request_id = uuid.uuid4().hex
-        log.info("refused by the server: %s", status, extra={"fields": {
-            "request_id": request_id, "status": status, "error": str(exc)[:QUOTE_LIMIT],
-            "remote_addr": addr[0] if addr else None}})
-        try:
-            util.write_nonblock(client, refusal(status, describe(exc, status, self.cfg),
-                                                request_id))
-        except Exception:
-            self.log.debug("Failed to send error message.")
-
-
-class RecordedAnswer:
-    """Takes the client socket's place while gunicorn writes its answer, keeping it."""
-
-    def __init__(self) -> None:
-        self.written = b""
-
-    def gettimeout(self) -> float:
-        return 0.0
-
-    def sendall(self, data: bytes) -> None:
-        self.written += data
-
-    def status(self) -> int:
-        """The status gunicorn chose (500 if it wrote nothing sensible)."""
-        status_line = self.written.partition(b"\r\n")[0].split(b" ")
-        if len(status_line) < 2 or not status_line[1].isdigit():
-            return 500
-        return int(status_line[1])
+def status_of(exc: BaseException) -> int:
+    return next((status for cls, status in STATUS if isinstance(exc, cls)), 500)
 
 
 def describe(exc: BaseException, status: int, cfg: Any) -> str:
@@ -92,16 +81,25 @@ def describe(exc: BaseException, status: int, cfg: Any) -> str:
         return (f"the request's headers are too large: at most {cfg.limit_request_fields} "
                 f"fields of at most {cfg.limit_request_field_size} bytes each are accepted")
     problem = PROBLEMS.get(status, "the request is not valid HTTP")
-    detail = str(exc)
+    detail = redact(str(exc))
     if len(detail) > QUOTE_LIMIT:
         detail = detail[:QUOTE_LIMIT] + "..."
     return f"{problem}: {detail}"
 
 
-def refusal(status: int, message: str, request_id: str) -> bytes:
-    """The whole HTTP response: the envelope, and the connection closes after it."""
+def path_of(target: str | None) -> str | None:
+    """The path of a request target as it was sent (None if there was none)."""
+    if target is None:
+        return None
+    return target.split("?", 1)[0].split("#", 1)[0]
+
+
+def refusal(status: int, message: str, request_id: str, target: str | None) -> bytes:
+    """The whole HTTP response, in the dialect of ``target``'s path; the connection
+    closes after it."""
     code = HTTP_CODES.get(status, "InternalError")
-    body = json.dumps(error_document(code, message, request_id)).encode()
+    document = error_document(dialect_of(path_of(target)), code, redact(message), request_id)
+    body = json.dumps(document).encode()
     head = (f"HTTP/1.1 {status} {reason_phrase(status)}\r\n"
             "Connection: close\r\n"
             "Content-Type: application/json\r\n"

@@ -1,9 +1,11 @@
 """``simdock serve``: the HTTP API under gunicorn (threaded workers).
 
 Each worker process builds its own platform after it is forked, so no
-database connection or thread is shared across processes. gunicorn's limits
-on request lines and headers stay at their defaults; what it refuses is
-answered in the envelope (``refusals.EnvelopeWorker``).
+database connection or thread is shared across processes. The worker
+(``worker.SimdockWorker``) runs a request on a thread only once all of it has
+arrived, so slow clients hold no thread. gunicorn's limits on request lines and
+headers stay at their defaults; what it refuses is answered in JSON, in the
+path's dialect (``refusals``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from simdock_adapters.bootstrap import HAND_BACK_SECONDS, prepare_database
-from simdock_adapters.http.refusals import EnvelopeWorker
+from simdock_adapters.http.server_log import JsonServerLog
+from simdock_adapters.http.worker import SimdockWorker
 from simdock_adapters.settings import Settings
 
 
@@ -28,7 +31,8 @@ class SimdockServer(BaseApplication):  # type: ignore[misc]
             "bind": f"{settings.host}:{settings.port}",
             "workers": settings.web_workers,
             "threads": settings.web_threads,
-            "worker_class": EnvelopeWorker,
+            "worker_class": SimdockWorker,
+            "logger_class": JsonServerLog,
             "accesslog": None,
             # Room for the platform to drain on SIGTERM (worker_exit) before the arbiter
             # kills the worker.
