@@ -40,13 +40,7 @@ from typing import Any
 
 from simdock.errors import ExecutionError, RunCancelled
 from simdock.handlers import SimulationHandler
-from simdock_adapters.executors.memory_limit import (
-    MIB,
-    data_bytes,
-    limit_run_memory,
-    out_of_memory,
-    was_out_of_memory,
-)
+from simdock_adapters.executors.memory_limit import RunMemory, was_out_of_memory
 from simdock_adapters.executors.tracebacks import handler_traceback
 
 #: The environment variable naming a child's connection and lifeline file descriptors.
@@ -55,11 +49,8 @@ FDS = "SIMDOCK_CHILD_FDS"
 SOCKETS = "SIMDOCK_CHILD_SOCKETS"
 #: Whether this child's files are out of its parent's sight (a container's).
 _SEPARATE_FILESYSTEM = False
-#: What a run may allocate in this child, MiB, when the child limits its runs.
-_MEMORY_MB: int | None = None
-#: The data this child held once ready, and as its last run ended (or its handler was
-#: loaded), bytes.
-_READY_BYTES = _HELD_BYTES = 0
+#: What each run may allocate in this child, when the child limits its runs.
+_MEMORY: RunMemory | None = None
 
 
 class ChildContext:
@@ -137,6 +128,7 @@ class ChildContext:
 def main() -> None:
     """Entry point of a child process: its ends of the connection and lifeline are the file
     descriptors named in ``SIMDOCK_CHILD_FDS``."""
+    global _MEMORY
     connection_fd, lifeline_fd = (int(fd) for fd in os.environ.pop(FDS).split(","))
     threading.Thread(target=_end_with_parent, args=(lifeline_fd,), daemon=True,
                      name="simdock-lifeline").start()
@@ -151,47 +143,18 @@ def main() -> None:
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
     if memory_mb:
-        _settle_numeric_libraries()
-        _limit_runs(memory_mb)
+        _MEMORY = RunMemory.for_this_process(memory_mb)
     serve(connection)
 
 
-def _settle_numeric_libraries() -> None:
-    """numpy's BLAS takes a buffer per thread at its first product of some size and keeps
-    it: take them now, so that they count as the child's, not as its first run's (BLAS
-    ends the process when it cannot allocate one)."""
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        with contextlib.suppress(Exception):
-            square = numpy.ones((256, 256))
-            square @ square
-
-
-def _limit_runs(memory_mb: int) -> None:
-    """From now on, each run in this child (and what it starts) may allocate ``memory_mb``
-    beyond what the child holds as the run starts."""
-    global _MEMORY_MB, _READY_BYTES, _HELD_BYTES
-    ready = data_bytes()
-    if ready is not None:
-        _MEMORY_MB, _READY_BYTES, _HELD_BYTES = memory_mb, ready, ready
-
-
-def _note_held() -> None:
-    """Take note of the data this child holds now, where its runs are limited."""
-    global _HELD_BYTES
-    if _MEMORY_MB is not None:
-        _HELD_BYTES = data_bytes() or _HELD_BYTES
-
-
 def _retires(outcome: tuple[Any, ...]) -> bool:
-    """Whether this child is to be replaced after the run that ended with ``outcome``:
-    the run ran out of memory, or the child keeps more than one run's allowance beyond
-    what it held once ready (what its runs left, or its allocator kept of them)."""
-    if _MEMORY_MB is None:
+    """Whether this child is to be replaced after the run that ended with ``outcome``: the
+    run ran out of memory, or the child grew by more than a run may allocate."""
+    if _MEMORY is None:
         return False
-    if outcome[0] == "failed" and outcome[2] == out_of_memory(_MEMORY_MB):
-        return True
-    return _HELD_BYTES - _READY_BYTES > _MEMORY_MB * MIB
+    _MEMORY.note()
+    ran_out = outcome[0] == "failed" and outcome[2] == _MEMORY.exhausted
+    return ran_out or _MEMORY.grown()
 
 
 def main_in_container() -> None:
@@ -237,7 +200,6 @@ def serve(connection: Connection) -> None:
         _, pickled, run_id, job_id, simulation_type, parameters, attempt = message
         outcome = _execute(connection, handlers, pickled, run_id, job_id, simulation_type,
                            parameters, attempt)
-        _note_held()
         if _retires(outcome):
             connection.send(("retire",))
         try:
@@ -255,15 +217,16 @@ def _execute(connection: Connection, handlers: dict[bytes, SimulationHandler], p
         handler = handlers.get(pickled)
         if handler is None:
             handler = handlers[pickled] = pickle.loads(pickled)
-            _note_held()  # what its modules take is not the run's
-        if _MEMORY_MB is not None:
-            limit_run_memory(_MEMORY_MB, _HELD_BYTES)
+            if _MEMORY is not None:
+                _MEMORY.note()  # what its modules take is not the run's
+        if _MEMORY is not None:
+            _MEMORY.limit()
         return ("done", handler.execute(run_id, simulation_type, dict(parameters), context))
     except ExecutionError as exc:
         return ("failed", _portable(exc), exc.message, None)
     except BaseException as exc:  # the handler's failure is the run's, never the child's
-        if _MEMORY_MB is not None and was_out_of_memory(exc):
-            return ("failed", None, out_of_memory(_MEMORY_MB), None)
+        if _MEMORY is not None and was_out_of_memory(exc):
+            return ("failed", None, _MEMORY.exhausted, None)
         return ("failed", None, f"{type(exc).__name__}: {exc}", handler_traceback(exc))
 
 

@@ -20,7 +20,9 @@ large), not code set on getting around it, which only a container confines.
 
 from __future__ import annotations
 
+import contextlib
 import resource
+import sys
 
 MIB = 1024 * 1024
 
@@ -43,14 +45,44 @@ def was_out_of_memory(error: BaseException) -> bool:
     return False
 
 
-def limit_run_memory(allowance_mb: int, held: int) -> None:
-    """Let this process (and what it starts) allocate ``allowance_mb`` beyond ``held``,
-    the data it holds now (:func:`data_bytes`)."""
-    limit = held + allowance_mb * MIB
-    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+class RunMemory:
+    """The memory each run of this process may allocate: ``allowance_mb`` beyond what the
+    process holds as the run's handler starts (noted with :meth:`note`)."""
+
+    def __init__(self, allowance_mb: int, ready: int) -> None:
+        self.allowance_mb = allowance_mb
+        self.ready = self.held = ready
+
+    @classmethod
+    def for_this_process(cls, allowance_mb: int) -> RunMemory | None:
+        """Limits for the runs of this process, once it is ready for them; None where its
+        memory cannot be read (not Linux)."""
+        _take_blas_buffers()
+        ready = data_bytes()
+        return None if ready is None else cls(allowance_mb, ready)
+
+    def note(self) -> None:
+        """Take note of what this process holds now (a run ended, a handler was loaded)."""
+        self.held = data_bytes() or self.held
+
+    def limit(self) -> None:
+        """Limit what this process (and what it starts) may allocate from now on to the
+        allowance beyond what it held when last noted."""
+        limit = self.held + self.allowance_mb * MIB
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+
+    @property
+    def exhausted(self) -> str:
+        """The error of a run that wanted more."""
+        return out_of_memory(self.allowance_mb)
+
+    def grown(self) -> bool:
+        """Whether this process keeps more than one allowance beyond what it held once
+        ready (what its runs left, or its allocator kept of them)."""
+        return self.held - self.ready > self.allowance_mb * MIB
 
 
 def data_bytes() -> int | None:
@@ -62,3 +94,14 @@ def data_bytes() -> int | None:
     except OSError:
         return None
     return int(fields[5]) * resource.getpagesize() if len(fields) > 5 else None
+
+
+def _take_blas_buffers() -> None:
+    """numpy's BLAS takes a buffer per thread at its first product of some size and keeps
+    it: take them now, so that they count as the process's, not as its first run's (BLAS
+    ends the process when it cannot allocate one)."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        with contextlib.suppress(Exception):
+            square = numpy.ones((256, 256))
+            square @ square
