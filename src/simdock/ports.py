@@ -293,7 +293,7 @@ class RunRepository(Protocol):
         """
 
     def cancel_unfinished(self, now: datetime, reason: str, job_id: str | None = None,
-                          run_ids: Sequence[str] | None = None) -> list[str]:
+                          run_ids: Sequence[str] | None = None) -> Sequence[str]:
         """Cancel, in one statement, every run of ``job_id`` (or of ``run_ids``) that can be
         cancelled (``CANCELLABLE_RUN_STATUSES``), as ``Run.cancel(now, reason)`` cancels
         one, its version bumped; returns their ids. Runs executing elsewhere learn it

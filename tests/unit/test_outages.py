@@ -18,6 +18,7 @@ from simdock.errors import ServiceUnavailable
 from simdock.platform import Platform
 from simdock.specs import SpecCache
 from simdock.ports import RunContext, UnitOfWork
+from simdock.usecases.cancel import cancel_job
 from simdock.usecases.execute import execute_claimed, execute_run, record_outcomes
 from simdock.usecases.leases import heartbeat, lease_until
 from simdock.usecases.retry import retry_runs
@@ -290,3 +291,23 @@ def test_an_outcome_whose_commit_went_unanswered_is_recorded_once(kept: bool) ->
         kept_file = uow.artifacts.get(run_id, "partial.txt")
         assert kept_file is not None and platform.blobs.get(kept_file.blob_key) == b"so far"
         assert [line.message for line in uow.logs.list(run_id)].count("about to fail") == 1
+
+
+def test_what_a_run_reported_as_it_was_cancelled_is_kept() -> None:
+    # Seen: a stopped run's own log lost the lines its handler wrote last.
+    def stopped(parameters: Mapping[str, Any], context: RunContext) -> Any:
+        context.log("before")
+        cancel_job(context.job_id, None, platform)
+        context.log("after")  # written before the handler learns of the cancel
+        context.metric("loss", 0.5, 0)
+        context.progress(0.5)
+        return {}
+
+    platform = make_platform(FakeExecutor({"stopped": stopped}))
+    run_id = submitted(platform, "stopped")
+
+    assert execute_run(run_id, platform) is RunStatus.CANCELLED
+
+    with platform.uow() as uow:
+        assert [line.message for line in uow.logs.list(run_id)] == ["before", "after"]
+        assert [p.step for p in uow.metrics.list(run_id)] == [0]

@@ -322,7 +322,7 @@ class MemoryRunRepository(_Repository):
         return claimed
 
     def cancel_unfinished(self, now: datetime, reason: str, job_id: str | None = None,
-                          run_ids: Sequence[str] | None = None) -> list[str]:
+                          run_ids: Sequence[str] | None = None) -> Sequence[str]:
         wanted = None if run_ids is None else set(run_ids)
         cancelled = []
         for run in sorted(self.store.runs.values(), key=lambda r: (r.job_id, r.index)):

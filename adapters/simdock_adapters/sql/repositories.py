@@ -416,7 +416,7 @@ class SqlRunRepository(_SqlRepository):
         run.version += 1
 
     def cancel_unfinished(self, now: datetime, reason: str, job_id: str | None = None,
-                          run_ids: Sequence[str] | None = None) -> list[str]:
+                          run_ids: Sequence[str] | None = None) -> Sequence[str]:
         statement = _CANCEL_JOB_RUNS if run_ids is None else _CANCEL_RUNS
         rows = self.connection.execute(statement, {
             "job": job_id, "ids": list(run_ids or ()), "now": now, "reason": reason,

@@ -21,7 +21,8 @@ def cancel_job(job_id: str | int, owner_id: str | None, platform: Platform) -> l
     """
     with platform.uow() as uow:
         job = load_job(uow, job_id, owner_id)
-        cancelled = uow.runs.cancel_unfinished(platform.clock.now(), BY_REQUEST, job_id=job.id)
+        cancelled = list(uow.runs.cancel_unfinished(platform.clock.now(), BY_REQUEST,
+                                                    job_id=job.id))
         uow.commit()
     for run_id in cancelled:
         platform.signal_cancel(run_id)
@@ -41,8 +42,8 @@ def cancel_runs(runs: Sequence[str | int], owner_id: str | None, platform: Platf
     and then nothing is cancelled."""
     with platform.uow() as uow:
         found = [load_run(uow, ref, owner_id) for ref in dict.fromkeys(runs)]
-        cancelled = uow.runs.cancel_unfinished(platform.clock.now(), BY_REQUEST,
-                                               run_ids=[run.id for run in found])
+        cancelled = list(uow.runs.cancel_unfinished(platform.clock.now(), BY_REQUEST,
+                                                    run_ids=[run.id for run in found]))
         uow.commit()
     for run_id in cancelled:
         platform.signal_cancel(run_id)

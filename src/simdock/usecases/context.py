@@ -322,22 +322,21 @@ class ExecutionContext:
                     raise Unanswered(exc.message, exc.detail) from exc
                 self._in_doubt = None
                 return
-            self._cancelled.set()  # cancelled, finished or taken back: write nothing
-            if unwritten.artifacts and not self._keep_artifacts(uow, run, unwritten):
+            self._cancelled.set()  # no longer this attempt's to write
+            if not self._keep_what_it_left(uow, run, unwritten):
                 let_go = unwritten.artifacts
         for artifact in let_go:
             self._platform.blobs.delete(artifact.blob_key)
 
-    def _keep_artifacts(self, uow: UnitOfWork, run: Run | None, unwritten: Unwritten
-                        ) -> bool:
-        """Record the files of a run this attempt no longer holds, reported while the store
-        was away, when it was stopped while this attempt held it (they show how far it
-        got); False when they are to be let go."""
+    def _keep_what_it_left(self, uow: UnitOfWork, run: Run | None, unwritten: Unwritten
+                           ) -> bool:
+        """Record what this attempt reported last (lines, points, files) for a run that was
+        stopped while it held it: they show how far it got. False when the run was taken
+        back or finished by another attempt: nothing of this one gets in."""
         if run is None or not run.left_by(self.worker, self.attempt):
             return False
-        for artifact in unwritten.artifacts:
-            uow.artifacts.add(artifact)
-        uow.runs.update(run)
+        add_records(uow, run.id, unwritten)
+        uow.runs.update(run)  # version-guarded, as every write
         uow.commit()
         return True
 

@@ -240,9 +240,9 @@ def _record(uow: OutboxUnitOfWork, outcome: Outcome, platform: Platform
     finished = stored.held_by(worker, attempt)
     if finished:
         _finish(uow, stored, outcome, platform, guarded=False)
-    elif outcome.unwritten.artifacts and stored.left_by(worker, attempt):
-        # Stopped while this attempt held it: the files it left show how far it got.
-        add_records(uow, run.id, Unwritten(artifacts=outcome.unwritten.artifacts))
+    elif outcome.unwritten and stored.left_by(worker, attempt):
+        # Stopped while this attempt held it: what it reported last shows how far it got.
+        add_records(uow, run.id, outcome.unwritten)
         finished = True
     outcome.run = stored
     return stored.status, finished
