@@ -1,8 +1,10 @@
-"""PostgreSQL cut for 10 s, then 60 s, under a sweep: nothing is lost or run twice.
+"""The database cut for 10 s, then 60 s, under a sweep: nothing is lost or run twice.
 
 The executing processes reach PostgreSQL through a TCP proxy of this test's own
 (the shared server is never stopped), which drops every connection and refuses
-new ones while it is down. Two cuts: one about a lease long, one six leases
+new ones while it is down. On SQLite (the embedded default) the cut is another
+process holding the file's write lock: writers wait out their busy timeout, then
+find the database unavailable. Two cuts: one about a lease long, one six leases
 long, each made while runs are executing and reporting. Runs are ``ticks`` runs:
 each reports progress, a log line and a metric point at every tick, so what a
 cut may lose or duplicate is counted exactly. Deployments: the embedded
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -28,7 +31,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 import simdock
-from simdock.domain import RunStatus
+from simdock.domain import Run, RunStatus
+from simdock.ports import UnitOfWork
 from simdock_adapters.sql import SqlUnitOfWork, make_engine
 from tests.brokers import delete_queues, queue_prefix, require_rabbitmq, require_redis
 from tests.databases import migrated_postgres
@@ -96,7 +100,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(10)
 
 
-def statuses(uow_factory: Callable[[], SqlUnitOfWork], job_id: str) -> list[RunStatus]:
+def statuses(uow_factory: Callable[[], UnitOfWork], job_id: str) -> list[RunStatus]:
     with uow_factory() as uow:
         return [run.status for run in uow.runs.for_job(job_id)]
 
@@ -106,6 +110,34 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+class WriteLock:
+    """Another process's exclusive hold on a SQLite database: every writer waits, then
+    fails (a cut, as far as writing goes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        connection = sqlite3.connect(self.path, isolation_level=None, timeout=60)
+        try:
+            connection.execute("BEGIN EXCLUSIVE")
+            yield
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+
+
+def test_runs_executing_through_two_sqlite_write_cuts_are_kept_whole_and_executed_once(
+        tmp_path: Path) -> None:
+    path = tmp_path / "simdock.db"
+    with simdock.connect(f"sqlite:///{path}", artifacts_path=str(tmp_path / "blobs"),
+                         handler_isolation="process", executor_workers=3) as dock:
+        observe = dock.platform.store
+        outcome = sweep_through_cuts(dock, WriteLock(path), observe)  # type: ignore[arg-type]
+    check(*outcome)
 
 
 @pytest.mark.parametrize("deployment", ["embedded", "redis", "rabbitmq"])
@@ -120,21 +152,38 @@ def test_runs_executing_through_two_database_cuts_are_kept_whole_and_executed_on
             dock = stack.enter_context(embedded(database, proxy, tmp_path))
         else:
             dock = stack.enter_context(workers(deployment)(database, proxy, tmp_path)).dock
-        sweep = dock.sweep("ticks", [{"ticks": TICKS, "interval": INTERVAL + i / 1e6}
-                                     for i in range(RUNS)])
-        for number, cut in enumerate(CUTS, 1):
-            wait_for(lambda n=8 * number: statuses(observe, sweep.id).count(  # type: ignore[misc]
-                RunStatus.SUCCEEDED) >= n, 120, f"{8 * number} runs to succeed")
-            with proxy.down():
-                time.sleep(cut)
-        wait_for(lambda: all(status.terminal for status in statuses(observe, sweep.id)),
-                 240, "the sweep to end")
-        with observe() as uow:
-            runs = uow.runs.for_job(sweep.id)
-            logs = {run.id: [line.message for line in uow.logs.list(run.id)] for run in runs}
-            points = {run.id: [(p.step, p.value) for p in uow.metrics.list(run.id)]
-                      for run in runs}
+        outcome = sweep_through_cuts(dock, proxy, observe)
     direct.dispose()
+    check(*outcome)
+
+
+Points = dict[str, list[tuple[int, float]]]
+
+
+def sweep_through_cuts(dock: simdock.Dock, cut: TcpProxy | WriteLock,
+                       observe: Callable[[], UnitOfWork]
+                       ) -> tuple[list[Run], dict[str, list[str]], Points]:
+    """Submit the sweep, cut the database twice while it executes, wait for its end; its
+    runs, their log lines and their metric points."""
+    sweep = dock.sweep("ticks", [{"ticks": TICKS, "interval": INTERVAL + i / 1e6}
+                                 for i in range(RUNS)])
+    for number, cut_seconds in enumerate(CUTS, 1):
+        wait_for(lambda n=8 * number: statuses(observe, sweep.id).count(  # type: ignore[misc]
+            RunStatus.SUCCEEDED) >= n, 120, f"{8 * number} runs to succeed")
+        with cut.down():
+            time.sleep(cut_seconds)
+    wait_for(lambda: all(status.terminal for status in statuses(observe, sweep.id)),
+             240, "the sweep to end")
+    with observe() as uow:
+        runs = uow.runs.for_job(sweep.id)
+        logs = {run.id: [line.message for line in uow.logs.list(run.id)] for run in runs}
+        points = {run.id: [(p.step, p.value) for p in uow.metrics.list(run.id)]
+                  for run in runs}
+    return runs, logs, points
+
+
+def check(runs: list[Run], logs: dict[str, list[str]], points: Points) -> None:
+    """Every run succeeded at its first attempt, with each line and point once."""
     assert [run.error for run in runs if run.status is not RunStatus.SUCCEEDED] == []
     assert {run.attempts for run in runs} == {1}, "some run was executed twice"
     expected_logs = [f"tick {tick} of {TICKS}" for tick in range(1, TICKS + 1)]
