@@ -23,6 +23,7 @@ import requests
 import simdock
 from simdock.domain import Run, RunStatus
 from simdock.usecases.execute import HANDED_BACK
+from tests.brokers import queue_prefix, require_redis
 from tests.databases import create_postgres_database
 from tests.e2e.helpers import register_and_login
 from tests.e2e.servers import SIMDOCK, free_port
@@ -140,11 +141,17 @@ def test_sigterm_to_serve_drains_its_runs_and_the_next_server_executes_them_once
         SHORT + LONG)
 
 
-def test_sigterm_to_a_worker_drains_its_runs(tmp_path: Path, database: str) -> None:
-    environment = {**os.environ, **SETTINGS, "DATABASE_URL": database,
+@pytest.mark.parametrize("broker", ["none", "redis"])
+def test_sigterm_to_a_worker_drains_its_runs(tmp_path: Path, database: str, broker: str
+                                             ) -> None:
+    """A worker taking runs from the database, or through Dramatiq on Redis."""
+    settings = {} if broker == "none" else {
+        "REDIS_URL": require_redis(), "BROKER_QUEUE_PREFIX": queue_prefix()}
+    environment = {**os.environ, **SETTINGS, **settings, "DATABASE_URL": database,
                    "ARTIFACTS_PATH": str(tmp_path / "artifacts"), "LOG_LEVEL": "WARNING"}
-    with simdock.connect(database, dispatch="database",
-                         artifacts_path=str(tmp_path / "artifacts")) as dock:
+    with simdock.connect(database, artifacts_path=str(tmp_path / "artifacts"),
+                         **({"dispatch": "database"} if broker == "none" else
+                            {key.lower(): value for key, value in settings.items()})) as dock:
         job = dock.sweep("ticks", sweep_body()["sweep"])  # type: ignore[arg-type]
     worker = subprocess.Popen([str(SIMDOCK), "worker", "--concurrency", "3"], env=environment,
                               start_new_session=True,
