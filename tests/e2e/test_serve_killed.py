@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +30,19 @@ TICKS = 20
 LEASES = {"LEASE_SECONDS": "3", "HEARTBEAT_SECONDS": "0.5", "EXECUTOR_WORKERS": "2"}
 
 
-def start(directory: Path, port: int, database: str) -> subprocess.Popen[bytes]:
+def start(directory: Path, port: int, database: str,
+          settings: Mapping[str, str] = LEASES) -> subprocess.Popen[bytes]:
+    """``simdock serve`` (one gunicorn worker) on ``database``, answering on ``port``."""
     env = {**os.environ, "DATABASE_URL": database,
            "ARTIFACTS_PATH": str(directory / "artifacts"), "HOST": "127.0.0.1",
            "PORT": str(port), "WEB_WORKERS": "1", "WEB_THREADS": "8", "LOG_LEVEL": "WARNING",
-           **LEASES}
+           **settings}
+    log = directory / f"server-{port}-{time.monotonic_ns()}.log"
     process = subprocess.Popen([str(SIMDOCK), "serve"], env=env, start_new_session=True,
-                               stdout=(directory / f"server-{port}.log").open("w"),
-                               stderr=subprocess.STDOUT)
+                               stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        assert process.poll() is None, (directory / f"server-{port}.log").read_text()
+        assert process.poll() is None, log.read_text()
         try:
             if requests.get(f"http://127.0.0.1:{port}/live", timeout=1).status_code == 200:
                 return process

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 import simdock
 from simdock.domain import Run, RunStatus
@@ -27,6 +26,7 @@ from tests.brokers import queue_prefix, require_redis
 from tests.databases import create_postgres_database
 from tests.e2e.helpers import register_and_login
 from tests.e2e.servers import SIMDOCK, free_port
+from tests.e2e.test_serve_killed import start
 
 GRACE = 2.0
 SHORT, LONG = 3, 6  # runs that end within the grace, and runs that never could
@@ -39,25 +39,6 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'simdock.db'}"
     return create_postgres_database("simdock_stopping")
-
-
-def start(directory: Path, port: int, database: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **SETTINGS, "DATABASE_URL": database,
-           "ARTIFACTS_PATH": str(directory / "artifacts"), "HOST": "127.0.0.1",
-           "PORT": str(port), "WEB_WORKERS": "1", "LOG_LEVEL": "WARNING"}
-    log = directory / f"server-{port}-{time.monotonic_ns()}.log"
-    process = subprocess.Popen([str(SIMDOCK), "serve"], env=env, start_new_session=True,
-                               stdout=log.open("w"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/live", timeout=1).status_code == 200:
-                return process
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("simdock serve did not start")
 
 
 def stored_runs(database: str, tmp_path: Path, job_id: str) -> list[Run]:
@@ -112,7 +93,7 @@ def sweep_body() -> dict[str, object]:
 def test_sigterm_to_serve_drains_its_runs_and_the_next_server_executes_them_once(
         tmp_path: Path, database: str) -> None:
     port = free_port()
-    server = start(tmp_path, port, database)
+    server = start(tmp_path, port, database, SETTINGS)
     try:
         user = register_and_login(f"http://127.0.0.1:{port}", "stopping")
         answer = user.post("/api/v1/jobs", json=sweep_body())
@@ -128,7 +109,7 @@ def test_sigterm_to_serve_drains_its_runs_and_the_next_server_executes_them_once
     assert took < GRACE + 10, f"stopping took {took:.1f} s"
     check_drained(stored_runs(database, tmp_path, job_id), database, tmp_path)
 
-    again = start(tmp_path, port, database)
+    again = start(tmp_path, port, database, SETTINGS)
     try:
         deadline = time.monotonic() + 90
         while not all(run.terminal for run in stored_runs(database, tmp_path, job_id)):

@@ -16,8 +16,8 @@ import pytest
 from simdock.domain import MetricPoint, Run, RunStatus
 from simdock.errors import ServiceUnavailable
 from simdock.platform import Platform
-from simdock.specs import SpecCache
 from simdock.ports import RunContext, UnitOfWork
+from simdock.specs import SpecCache
 from simdock.usecases.cancel import cancel_job
 from simdock.usecases.execute import execute_claimed, execute_run, record_outcomes
 from simdock.usecases.leases import heartbeat, lease_until
@@ -207,13 +207,9 @@ def test_a_retried_run_starts_its_metric_series_afresh() -> None:
         assert uow.metrics.list(run_id) == []
 
 
-@pytest.mark.parametrize("kept", [True, False], ids=["commit made", "commit not made"])
-def test_a_write_whose_commit_went_unanswered_is_neither_repeated_nor_lost(kept: bool
-                                                                           ) -> None:
-    # Seen: after a cut, a run had its last metric point twice: the write had been kept,
-    # its answer lost, and it was written again.
-    platform = make_platform()
-    store: MemoryStore = platform.store().store  # type: ignore[attr-defined]
+def losing(store: MemoryStore, lose: list[bool], kept: bool) -> Callable[[], UnitOfWork]:
+    """Units of work whose commit, each time ``lose`` holds an entry, is answered by a
+    dropped connection: after the commit was made (``kept``), or before."""
 
     class Losing(MemoryUnitOfWork):
         def commit(self) -> None:
@@ -223,6 +219,17 @@ def test_a_write_whose_commit_went_unanswered_is_neither_repeated_nor_lost(kept:
                     super().commit()
                 raise ServiceUnavailable("the connection dropped while committing")
             super().commit()
+
+    return lambda: Losing(store)
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["commit made", "commit not made"])
+def test_a_write_whose_commit_went_unanswered_is_neither_repeated_nor_lost(kept: bool
+                                                                           ) -> None:
+    # Seen: after a cut, a run had its last metric point twice: the write had been kept,
+    # its answer lost, and it was written again.
+    platform = make_platform()
+    store: MemoryStore = platform.store().store  # type: ignore[attr-defined]
 
     lose: list[bool] = []
 
@@ -236,7 +243,7 @@ def test_a_write_whose_commit_went_unanswered_is_neither_repeated_nor_lost(kept:
         return {}
 
     platform.executor = FakeExecutor({"ticks": ticks})
-    platform.store = lambda: Losing(store)
+    platform.store = losing(store, lose, kept)
     run_id = submitted(platform, "ticks")
 
     assert execute_run(run_id, platform) is RunStatus.SUCCEEDED
@@ -260,15 +267,6 @@ def test_an_outcome_whose_commit_went_unanswered_is_recorded_once(kept: bool) ->
     store: MemoryStore = platform.store().store  # type: ignore[attr-defined]
     lose: list[bool] = []
 
-    class Losing(MemoryUnitOfWork):
-        def commit(self) -> None:
-            if lose:
-                lose.pop()
-                if kept:
-                    super().commit()
-                raise ServiceUnavailable("the connection dropped while committing")
-            super().commit()
-
     run_id = submitted(platform, "fails")
     with platform.uow() as uow:
         run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now(),
@@ -278,7 +276,7 @@ def test_an_outcome_whose_commit_went_unanswered_is_recorded_once(kept: bool) ->
     platform.held.hold([run])
     outcome = execute_claimed(run, platform)
     assert outcome.unwritten.logs and outcome.unwritten.artifacts
-    platform.store = lambda: Losing(store)
+    platform.store = losing(store, lose, kept)
     lose.append(True)
 
     with pytest.raises(ServiceUnavailable):
