@@ -166,15 +166,17 @@ def test_a_client_waiting_for_100_continue_gets_it_once(user: User) -> None:
     body = json.dumps({"simulation_type": "noop"}).encode()
     head = request_head("POST", "/api/v1/jobs", {
         **user.headers, "Content-Type": "application/json", "Expect": "100-continue",
-        "Content-Length": str(len(body))})
+        "Content-Length": str(len(body)), "Connection": "close"})
     with connect(user.base_url) as sock:
         sock.sendall(head)
         sock.settimeout(2)
         assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
         sock.settimeout(TIMEOUT)
         sock.sendall(body)
-        answer = answer_of(sock)
-    assert answer.status_code == 201, answer.text
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 201 "), answer[:200]
 
 
 def test_requests_sent_back_to_back_are_answered_in_order(user: User) -> None:
