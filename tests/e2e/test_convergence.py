@@ -364,7 +364,7 @@ def test_place_a_run_on_a_machine(user: User, machines: Callable[[str], str]) ->
                                json={"machine_id": "mach-00000000000000000"}), 404)
     in_maintenance = user.patch(f"/api/v1/jobs/{run_id}",
                                 json={"machine_id": machines("maintenance")})
-    assert "maintenance" in assert_envelope(in_maintenance, 400)["error"]["message"]
+    assert "maintenance" in assert_envelope(in_maintenance, 409)["error"]["message"]
     assert_envelope(user.patch(f"/api/v1/jobs/{run_id}", json={}), 422)
     assert_envelope(user.patch(f"/api/v1/jobs/{run_id}", json={"machine_id": 5}), 422)
     cancel(user, run_id)

@@ -219,7 +219,7 @@ def test_an_update_places_the_runs_that_have_not_finished(user: User) -> None:
         assert user.put(path, json={"machine_id": None}).status_code == 200
         assert run_of(user, run_id)["machine_id"] is None
         refused = user.put(path, json={"machine_id": resting, "name": "not kept"})
-        assert "maintenance" in assert_envelope(refused, 400)["error"]["message"]
+        assert "maintenance" in assert_envelope(refused, 409)["error"]["message"]
         assert_envelope(user.put(path, json={"machine_id": "mach-00000000000000000"}), 404)
         assert user.get(path).json()["name"] is None
     finally:

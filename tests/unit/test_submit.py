@@ -155,7 +155,7 @@ def test_placing_on_an_unknown_or_maintenance_machine_is_refused() -> None:
         submit_run(SubmitRun("usr-1", "echo", {}, machine_id="mach-x"), platform)
     machine = machines.register_machine(machines.RegisterMachine("m", "8 cores", 16), platform)
     machines.set_machine_status(machine.id, "maintenance", ADMIN, platform)
-    with pytest.raises(ValidationError, match="maintenance"):
+    with pytest.raises(Conflict, match="maintenance"):
         submit_run(SubmitRun("usr-1", "echo", {}, machine_id=machine.id), platform)
     machines.set_machine_status(machine.id, "available", ADMIN, platform)
     submission = submit_run(SubmitRun("usr-1", "echo", {}, machine_id=machine.id), platform)

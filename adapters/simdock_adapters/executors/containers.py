@@ -32,7 +32,6 @@ import fnmatch
 import json
 import logging
 import os
-import re
 import socket
 import tempfile
 import threading
@@ -42,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simdock.domain.images import image_of
+from simdock.domain.images import FLAG_NAME, image_of
 from simdock.domain.resources import Resources
 from simdock.errors import (
     ExecutionError,
@@ -65,7 +64,6 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.05
 #: How many of a failed container's last log lines its run's error quotes.
 LAST_LINES = 10
-FLAG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 LABEL = "io.simdock"
 #: The labels every container of a worker carries: whose deployment (``DEPLOYMENT_NAME``),
 #: host and worker process it is, which run and attempt it executes ("handler-child" and
@@ -360,7 +358,7 @@ def _image(simulation_type: str) -> str:
 def _check_parameters(parameters: Mapping[str, Any]) -> None:
     """A container's parameters must make command-line flags."""
     for name in parameters:
-        if not FLAG_NAME.match(name):
+        if not FLAG_NAME.fullmatch(name):
             raise InvalidParameters(
                 f"parameter name {name!r} cannot be a command-line flag: letters, digits, "
                 "'_' and '-', starting with a letter or '_', at most 64 characters")

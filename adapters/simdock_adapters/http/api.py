@@ -35,17 +35,25 @@ _PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
 @dataclass(frozen=True)
+class Event:
+    """One kind of server-sent event: what it means, and the model of its ``data`` (JSON)."""
+
+    description: str
+    data: type[BaseModel]
+
+
+@dataclass(frozen=True)
 class Raw:
     """A response that is not JSON (a zip, an event stream, a page).
 
-    ``events`` names the server-sent events of a ``text/event-stream``, with what
-    each one's ``data`` holds, so the document says what the stream carries.
+    ``events`` names the server-sent events of a ``text/event-stream``; the document
+    describes each event (OpenAPI 3.1 has a stream's ``schema`` describe one event):
+    its name, its ``id`` and its ``data``, JSON of the event's model.
     """
 
     media_type: str
     description: str = ""
-    events: Mapping[str, str] = field(default_factory=dict)
-    example: str | None = None
+    events: Mapping[str, Event] = field(default_factory=dict)
 
 
 @dataclass
@@ -257,7 +265,9 @@ def build_openapi(api: Api) -> dict[str, Any]:
     inputs = {op.body for op in api.operations if op.body} | {
         op.form for op in api.operations if op.form}
     outputs = {m for op in api.operations for m in op.responses.values()
-               if isinstance(m, type) and issubclass(m, BaseModel)} | {ErrorEnvelope}
+               if isinstance(m, type) and issubclass(m, BaseModel)} | {ErrorEnvelope} | {
+        event.data for op in api.operations for m in op.responses.values()
+        if isinstance(m, Raw) for event in m.events.values()}
     keys: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (m, "validation") for m in sorted(inputs, key=lambda m: m.__name__)]
     keys += [(m, "serialization") for m in sorted(outputs, key=lambda m: m.__name__)]
@@ -395,16 +405,34 @@ def _response(status: int, model: type[BaseModel] | Raw | None, refs: dict[Any, 
         return {"description": "No content"}
     if isinstance(model, Raw):
         schema: dict[str, Any] = {"type": "string"}
-        description = model.description or "OK"
         if model.events:
-            events = "; ".join(f"`{name}`: {what}" for name, what in model.events.items())
-            schema["description"] = (f"Server-sent events (`event:`, `data:` as JSON, `id:`) "
-                                     f"and `:` comments to keep the stream alive. {events}")
-        if model.example is not None:
-            schema["examples"] = [model.example]
-        return {"description": description, "content": {model.media_type: {"schema": schema}}}
+            schema = _event_schema(model.events, refs)
+        return {"description": model.description or "OK",
+                "content": {model.media_type: {"schema": schema}}}
     return {"description": (model.__doc__ or "OK").strip().splitlines()[0],
             "content": {"application/json": {"schema": refs[(model, "serialization")]}}}
+
+
+def _event_schema(events: Mapping[str, Event], refs: dict[Any, Any]) -> dict[str, Any]:
+    """One server-sent event of a stream: each kind with its name, an optional ``id`` and
+    its ``data``, a JSON text of the kind's model."""
+    kinds = [{
+        "type": "object",
+        "description": event.description,
+        "properties": {
+            "event": {"const": name},
+            "data": {"type": "string", "contentMediaType": "application/json",
+                     "contentSchema": refs[(event.data, "serialization")]},
+            "id": {"type": "string"},
+            "retry": {"type": "integer"},
+        },
+        "required": ["event", "data"],
+        "additionalProperties": False,
+    } for name, event in events.items()]
+    listed = "; ".join(f"`{name}`: {event.description}" for name, event in events.items())
+    return {"description": "One server-sent event (`event:`, `data:` holding JSON, `id:`); "
+                           f"`:` comments keep the stream alive. {listed}",
+            "oneOf": kinds}
 
 
 def current_request_id() -> str:

@@ -1,8 +1,9 @@
 """The API's routes for one deployment: blueprints, path converters, and what its document says.
 
 The OpenAPI document describes exactly what this deployment accepts: the
-longest timeout its settings allow, and the simulation and report types (and
-report formats) its installed handlers provide.
+longest timeout its settings allow, the container images it runs (ALLOWED_IMAGES),
+and the simulation and report types (and report formats) its installed handlers
+provide.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from werkzeug.routing import BaseConverter
 
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock_adapters.http.api import Api
+from simdock_adapters.http.image_patterns import allowed_images_schema
 from simdock_adapters.http.routes import ROUTE_MODULES
 from simdock_adapters.http.routes.jobs import JobSubmission, ResourcesIn
 from simdock_adapters.http.routes.reports import ReportRequest
@@ -38,6 +40,8 @@ def register_routes(api: Api, settings: Settings, simulations: SimulationHandler
     for model in (JobSubmission, SimulationSubmission):
         api.limit(model, "timeout", maximum=settings.max_job_timeout)
         api.limit(model, "simulation_type", enum=simulation_types)
+    api.limit(JobSubmission, "container_image",
+              **allowed_images_schema(settings.allowed_image_patterns))
     api.limit(ResourcesIn, "memory_mb", maximum=settings.container_max_memory_mb)
     api.limit(ResourcesIn, "cpus", maximum=settings.container_max_cpus)
     api.limit(ResourcesIn, "pids", maximum=settings.container_max_pids)

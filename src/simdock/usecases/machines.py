@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 from simdock.domain import Machine, MachineStatus, Run, User
 from simdock.domain.text import check_text
-from simdock.errors import ConcurrencyConflict, NotFound, UnauthorizedOperation, ValidationError
+from simdock.errors import (
+    ConcurrencyConflict,
+    Conflict,
+    NotFound,
+    UnauthorizedOperation,
+    ValidationError,
+)
 from simdock.platform import Platform
 from simdock.ports import Page, PageRequest
 from simdock.usecases.access import load_run, named
@@ -98,7 +104,8 @@ def set_machine_status(machine_id: str, status: str, actor: User, platform: Plat
 
 def place_run(run_id: str, machine_id: str | None, owner_id: str | None, platform: Platform
               ) -> Run:
-    """Place an unfinished run on a machine that is not in maintenance (None: unplace).
+    """Place an unfinished run on a machine that is not in maintenance (None: unplace;
+    Conflict while it is in maintenance).
 
     A running run's progress writes may change it meanwhile: placement is then
     decided again on the fresh copy.
@@ -112,7 +119,7 @@ def place_run(run_id: str, machine_id: str | None, owner_id: str | None, platfor
                     if machine is None:
                         raise NotFound("machine", machine_id)
                     if not machine.accepts_runs:
-                        raise ValidationError(f"machine '{machine_id}' is in maintenance")
+                        raise Conflict(f"machine '{machine_id}' is in maintenance")
                 run.place_on(machine_id, platform.clock.now())
                 uow.runs.update(run)
                 uow.commit()

@@ -11,7 +11,7 @@ from simdock.domain.images import image_of
 from simdock.domain.parameters import validate_parameters
 from simdock.domain.resources import Resources
 from simdock.domain.text import check_text
-from simdock.errors import InvalidParameters, NotFound, ValidationError
+from simdock.errors import Conflict, InvalidParameters, NotFound, ValidationError
 from simdock.platform import Platform
 from simdock.ports import UnitOfWork
 from simdock.usecases.access import named
@@ -121,12 +121,13 @@ def _submit(cmd: SubmitRun | SubmitSweep, spec: SweepSpec, kind: JobKind, platfo
 
 
 def check_machine(uow: UnitOfWork, machine_id: str) -> None:
-    """Refuse a machine that does not exist or is in maintenance: runs cannot go there."""
+    """Refuse a machine that does not exist (NotFound) or is in maintenance (Conflict: a
+    request that would be accepted another time): runs cannot go there."""
     machine = uow.machines.get(named(machine_id, "machine"))
     if machine is None:
         raise NotFound("machine", machine_id)
     if not machine.accepts_runs:
-        raise ValidationError(f"machine '{machine.id}' is in maintenance")
+        raise Conflict(f"machine '{machine.id}' is in maintenance")
 
 
 def check_type(simulation_type: object) -> str:

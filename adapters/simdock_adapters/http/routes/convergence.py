@@ -10,7 +10,7 @@ it both ``run_id`` and ``simulation_id``, and each value both ``value`` and
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from flask import Blueprint, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -19,7 +19,7 @@ from simdock.domain import User
 from simdock.domain.records import MAX_STEP
 from simdock.errors import ValidationError
 from simdock.usecases import metrics
-from simdock_adapters.http.api import Api, Raw
+from simdock_adapters.http.api import Api, Event, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform
 from simdock_adapters.http.schemas import WHOLE, Name, QueryTime
 from simdock_adapters.http.streams import hold, metric_stream
@@ -48,6 +48,12 @@ class RunPointIn(PointValue):
     """A point for the run the path names; a body run id, if given, must be the same."""
 
     run_id: str | None = Field(None, validation_alias=AliasChoices("run_id", "simulation_id"))
+
+
+class PointStreamEnd(BaseModel):
+    """The last event of a run's point stream."""
+
+    complete: Literal[True]
 
 
 class SeriesQuery(BaseModel):
@@ -143,12 +149,10 @@ def register(api: Api) -> Blueprint:
                    query=StreamQuery,
                    responses={200: Raw(
                        "text/event-stream", "Points as server-sent events, then an end event",
-                       events={"point": "a point: run_id, name, step, value, timestamp",
-                               "end": "the run finished and every point was sent"},
-                       example='event: point\ndata: {"run_id": "run-0f1ac123456789abc", '
-                               '"name": "loss", "step": 3, "value": 0.25, "timestamp": '
-                               '"2026-01-31T12:00:00+00:00"}\nid: 3\n\nevent: end\ndata: '
-                               '{"complete": true}\n\n')})
+                       events={"point": Event("a point (its step is the event's id)",
+                                              MetricPointOut),
+                               "end": Event("the run finished and every point was sent",
+                                            PointStreamEnd)})})
     def point_events(user: User, run_id: str, query: StreamQuery) -> Response:
         """Live points as server-sent events until the run finishes."""
         metrics.metric_series(run_id, user.id, platform(), query.name, since_step=2**31)

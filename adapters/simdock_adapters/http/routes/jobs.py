@@ -6,7 +6,7 @@ joined with its machine, and placing a run on a machine.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response
 from pydantic import (
@@ -18,17 +18,19 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from simdock.domain import User
-from simdock.domain.images import IMAGE, container_type
+from simdock.domain.images import FLAG_NAME, IMAGE, container_type
 from simdock.domain.resources import Resources
 from simdock.ports import RUN_ORDER_FIELDS, Ordering, RunQuery
 from simdock.usecases import cancel, machines, queries
 from simdock.usecases.submit import SubmissionOptions
-from simdock_adapters.http.api import Api, Raw
+from simdock_adapters.http.api import Api, Event, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform
 from simdock_adapters.http.results import result_archive
 from simdock_adapters.http.schemas import (
+    WHOLE,
     CursorPageQuery,
     Deleted,
     Name,
@@ -64,12 +66,23 @@ class ResourcesIn(BaseModel):
     """Resources a container run asks for; each at most the platform's maximum."""
 
     model_config = ConfigDict(extra="forbid")
-    memory_mb: int | None = Field(None, ge=16, description="Memory, MiB (no swap)")
+    memory_mb: Annotated[int, Field(ge=16), WHOLE] | None = Field(
+        None, description="Memory, MiB (no swap)")
     cpus: float | None = Field(None, ge=0.01, description="CPUs")
-    pids: int | None = Field(None, ge=8, description="Processes and threads")
+    pids: Annotated[int, Field(ge=8), WHOLE] | None = Field(
+        None, description="Processes and threads")
 
     def granted(self) -> Resources:
         return Resources(memory_mb=self.memory_mb, cpus=self.cpus, pids=self.pids)
+
+
+_FLAG_NAMES: JsonDict = {"type": "object", "propertyNames": {"pattern": FLAG_NAME.pattern}}
+CONTAINER_PARAMETER_NAMES: JsonDict = {
+    "params": {"anyOf": [_FLAG_NAMES, {"type": "null"}]},
+    "sweep": {"anyOf": [{"type": "array", "items": _FLAG_NAMES}, {"type": "null"}]},
+    "grid": {"anyOf": [_FLAG_NAMES, {"type": "null"}]},
+    "zip": {"anyOf": [_FLAG_NAMES, {"type": "null"}]},
+}
 
 
 class JobSubmission(BaseModel):
@@ -79,10 +92,16 @@ class JobSubmission(BaseModel):
     registered handler such as ``heat1d``. Without either, the default image.
     """
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"not": {
-        "required": ["container_image", "simulation_type"],
-        "properties": {"container_image": {"type": "string"},
-                       "simulation_type": {"type": "string"}}}})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "not": {"required": ["container_image", "simulation_type"],
+                "properties": {"container_image": {"type": "string"},
+                               "simulation_type": {"type": "string"}}},
+        # A handler's runs take no resources. Without a simulation_type the runs are a
+        # container's, given their parameters as command-line flags: names are flag names.
+        "if": {"required": ["simulation_type"],
+               "properties": {"simulation_type": {"type": "string"}}},
+        "then": {"properties": {"resources": {"type": "null"}}},
+        "else": {"properties": CONTAINER_PARAMETER_NAMES}})
     container_image: ImageReference | None = Field(None, examples=["sim:local"])
     simulation_type: Name | None = Field(None, examples=["heat1d"])
     params: JSON | None = None
@@ -122,7 +141,8 @@ class JobsCreated(BaseModel):
 
 class JobListQuery(CursorPageQuery, StatusFilter):
     simulation_type: str | None = None
-    container_image: str | None = None
+    container_image: ImageReference | None = Field(
+        None, description="Runs of this image (an image reference such as sim:local)")
     tag: str | None = None
     machine_id: str | None = None
     simulation_id: str | None = None
@@ -135,6 +155,12 @@ class LogLineOut(BaseModel):
     timestamp: str
     stream: str
     message: str
+
+
+class LogStreamEnd(BaseModel):
+    """The last event of a run's log stream: how the run ended."""
+
+    status: Literal["succeeded", "failed", "cancelled"]
 
 
 class LogsOut(BaseModel):
@@ -278,13 +304,9 @@ def register(api: Api) -> Blueprint:
                    errors=frozenset({429}),
                    responses={200: Raw(
                        "text/event-stream", "Log lines as server-sent events, then an end event",
-                       events={"log": "a line: seq, timestamp, stream, message (its seq is the "
-                                      "event id)",
-                               "end": "the run finished and every line was sent: its status"},
-                       example='event: log\ndata: {"seq": 1, "timestamp": '
-                               '"2026-01-31T12:00:00+00:00", "stream": "stdout", "message": '
-                               '"heat1d: 200 steps"}\nid: 1\n\nevent: end\ndata: {"status": '
-                               '"succeeded"}\n\n')})
+                       events={"log": Event("a line (its seq is the event's id)", LogLineOut),
+                               "end": Event("the run finished and every line was sent",
+                                            LogStreamEnd)})})
     def job_log_stream(user: User, job_id: str) -> Response:
         """Stream a run's log lines as server-sent events until it finishes."""
         queries.get_run(job_id, user.id, platform())
