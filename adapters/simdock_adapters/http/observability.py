@@ -1,7 +1,13 @@
-"""Structured request logs and Prometheus metrics."""
+"""Structured request logs and Prometheus metrics.
+
+/metrics shows totals only (runs by status, the queue's depth, requests by route),
+never a label that names a user, a job or a run; with METRICS_TOKEN set it answers
+only to that token.
+"""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import re
@@ -13,7 +19,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from simdock.errors import AuthenticationFailure
 from simdock.platform import Platform
+from simdock_adapters.http.context import context
 from simdock_adapters.redaction import redact
 
 log = logging.getLogger("simdock.http.access")
@@ -105,4 +113,18 @@ def install_metrics(app: Flask, platform: Platform) -> None:
 
     @app.get("/metrics")
     def metrics() -> Response:
+        require_scrape_token(context().settings.metrics_token)
         return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4")
+
+
+def require_scrape_token(token: str | None) -> None:
+    """Let only ``Authorization: Bearer <METRICS_TOKEN>`` read /metrics, when one is set
+    (AuthenticationFailure, 401, otherwise): a Prometheus scrape job sends it with
+    ``authorization: {credentials: ...}``. A user's own credentials do not read it."""
+    if token is None:
+        return
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                             token.encode()):
+        raise AuthenticationFailure("/metrics needs the metrics token: Authorization: "
+                                    "Bearer <METRICS_TOKEN>")
