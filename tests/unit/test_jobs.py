@@ -225,7 +225,7 @@ def test_a_placement_that_cannot_be_made_changes_nothing() -> None:
         "r", "x", 4, status=MachineStatus.MAINTENANCE), platform)
     job_id = submit_run(SubmitRun("usr-a", "echo", {}, name="kept"), platform).job.id
 
-    for machine_id, error in ((resting.id, ValidationError), ("mach-missing", NotFound)):
+    for machine_id, error in ((resting.id, Conflict), ("mach-missing", NotFound)):
         with pytest.raises(error):
             jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", name="changed",
                                            machine_id=machine_id), platform)
