@@ -134,13 +134,10 @@ class SimdockWorker(ThreadWorker):  # type: ignore[misc]
         conn.deadline = time.monotonic() + idle_seconds
         conn.head_deadline = None
         conn.continued = False
-        if sent:
-            self.take(conn, sent)
-            if conn.intake.ready:
-                self.dispatch(conn)
-                return
         self.arriving.add(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.readable, conn))
+        if sent:
+            self.take(conn, sent)
 
     def readable(self, conn: Connection, _sock: Any) -> None:
         try:
@@ -167,15 +164,11 @@ class SimdockWorker(ThreadWorker):  # type: ignore[misc]
                 self.drop(conn)
             return
         self.take(conn, data)
-        if intake.ready:
-            self.dispatch(conn)
-        elif intake.expects_continue and not conn.continued:
-            conn.continued = True
-            with contextlib.suppress(OSError):  # without it, the client sends after a while
-                conn.sock.send(CONTINUE)
 
     def take(self, conn: Connection, data: bytes) -> None:
-        """Feed ``data`` to the intake; the head has a deadline, the body an idle time."""
+        """Feed ``data`` to the intake (the head has a deadline, the body an idle time);
+        hand the request over once it is all there, or say ``100 Continue`` if the
+        client waits for it."""
         intake = conn.intake
         assert intake is not None
         now = time.monotonic()
@@ -183,6 +176,12 @@ class SimdockWorker(ThreadWorker):  # type: ignore[misc]
             conn.head_deadline = now + self.read_timeout
         intake.feed(data)
         conn.deadline = conn.head_deadline if intake.in_head else now + self.read_timeout
+        if intake.ready:
+            self.dispatch(conn)
+        elif intake.expects_continue and not conn.continued:
+            conn.continued = True
+            with contextlib.suppress(OSError):  # without it, the client sends after a while
+                conn.sock.send(CONTINUE)
 
     def dispatch(self, conn: Connection) -> None:
         """Give the gathered request to a thread."""
@@ -257,6 +256,9 @@ class SimdockWorker(ThreadWorker):  # type: ignore[misc]
                 self.await_request(conn, idle, sent)
                 return
             except OSError:  # the client went away meanwhile
+                self.forget(conn)
+            except Exception:  # must not end the event loop, and its worker
+                log.exception("taking the next request failed")
                 self.forget(conn)
         conn.forget_intake()
         self.nr_conns -= 1
