@@ -2,7 +2,7 @@
 
 Seen before: one 15 MB parameter made a page of ``GET /api/v1/jobs`` 18.7 MB and
 3-7 s. Now a list (``GET /jobs``, a simulation's ``/detailed`` runs and its
-``/result`` runs) shows each run's parameters whole while their JSON fits the
+``/result`` runs, ``GET /reports``) shows parameters whole while their JSON fits the
 threshold the store keeps payloads inline by; past it the largest are each an
 OmittedParameter (``omitted``, ``size``, ``url``), named in ``params_omitted``,
 and ``url`` gives the whole set. A single run is shown whole.
@@ -100,6 +100,27 @@ def test_many_parameters_together_over_the_threshold_keep_the_smallest(user: Use
     listed = next(i for i in user.get("/api/v1/jobs").json()["items"] if i["id"] == run_id)
     assert listed["params_omitted"] == ["p3", "p4", "p5"]  # 3 + 6 + 9 KB fit in 20 KB
     assert_listed(listed["params"], listed["params_omitted"], whole, user)
+
+
+def test_a_list_of_reports_links_to_a_report_with_large_parameters(user: User) -> None:
+    job = user.post("/api/v1/simulations", json={"simulation_type": "noop"}).json()
+    wait_for_simulation(user, job["id"])
+    whole = {"note": "kept", "field": FIELD}
+    requested = user.post("/api/v1/reports", json={"simulation_job_ids": [job["id"]],
+                                                    "report_type": "summary",
+                                                    "parameters": whole})
+    assert requested.status_code == 201, requested.text
+    report_id = requested.json()["id"]
+    page = user.get("/api/v1/reports")
+    assert len(page.content) < 10_000
+    listed = next(r for r in page.json()["items"] if r["id"] == report_id)
+    assert listed["parameters_omitted"] == ["field"]
+    assert listed["parameters"]["note"] == "kept" and marker(listed["parameters"]["field"])
+    assert listed["parameters"]["field"]["size"] == size(FIELD)
+    fetched = requests.get(listed["parameters"]["field"]["url"], headers=user.headers,
+                           timeout=TIMEOUT).json()
+    assert fetched["id"] == report_id
+    assert fetched["parameters"] == whole and fetched["parameters_omitted"] == []
 
 
 def test_parameters_of_another_users_run_are_not_found(user: User, other_user: User) -> None:

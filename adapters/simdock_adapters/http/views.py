@@ -22,15 +22,16 @@ from simdock_adapters.http.schemas import PageOf
 #: What a list shows for a parameter it leaves out (the document's schema of it).
 OMITTED_PARAMETER: dict[str, Any] = {
     "title": "OmittedParameter",
-    "description": "A parameter a list leaves out for its size: GET url for the run's whole "
+    "description": "A parameter a list leaves out for its size: GET url for the whole "
                    "parameters",
     "type": "object",
     "properties": {"omitted": {"const": True},
                    "size": {"type": "integer", "minimum": 0,
                             "description": "Bytes of the parameter's JSON"},
                    "url": {"type": "string",
-                           "description": "The run's whole parameters: GET "
-                                          "/api/v1/jobs/{id}/parameters"}},
+                           "description": "Where the whole parameters are: a run's GET "
+                                          "/api/v1/jobs/{id}/parameters, a report's GET "
+                                          "/api/v1/reports/{id}"}},
     "required": ["omitted", "size", "url"],
 }
 PARAMS_DESCRIPTION = (
@@ -135,7 +136,14 @@ class ReportOut(BaseModel):
     output_format: str
     status: str
     simulation_job_ids: list[str]
-    parameters: dict[str, Any]
+    parameters: dict[str, Any] = Field(
+        description="The report's parameters. In a list (GET /reports), once they are more "
+                    "than PARAMETERS_SIZE_THRESHOLD bytes of JSON the largest are each "
+                    "replaced by an OmittedParameter (named in parameters_omitted) linking "
+                    "to the report", json_schema_extra={
+                        "additionalProperties": {"anyOf": [OMITTED_PARAMETER, {}]}})
+    parameters_omitted: list[str] = Field(
+        description="The parameters a list left out of parameters; empty when whole")
     created_at: datetime
     completed_at: datetime | None
     error_message: str | None
@@ -165,7 +173,8 @@ def run_out(run: Run, job: Job, platform: Platform, params: dict[str, Any] | Non
     """A run as the API shows it (``params``: its parameters as a list shows them, when
     it is shown in one; otherwise whole)."""
     shown, omitted = shown_parameters(
-        run.id, run_parameters(run, platform) if params is None else params)
+        f"/api/v1/jobs/{run.id}/parameters",
+        run_parameters(run, platform) if params is None else params)
     return RunOut(
         id=run.id, simulation_id=run.job_id, index=run.index, status=run.status.value,
         progress=run.progress, simulation_type=run.simulation_type,
@@ -185,13 +194,13 @@ def _resources(run: Run, platform: Platform) -> ResourcesOut | None:
     return ResourcesOut(memory_mb=granted.memory_mb, cpus=granted.cpus, pids=granted.pids)
 
 
-def shown_parameters(run_id: str, params: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def shown_parameters(path: str, params: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """``params`` with each parameter a list left out as an OmittedParameter linking to
-    the run's whole parameters, and the names of those left out."""
+    ``path`` (where the whole parameters are), and the names of those left out."""
     omitted = [name for name, value in params.items() if isinstance(value, Omitted)]
     if not omitted:
         return params, []
-    url = f"{link_base()}/api/v1/jobs/{run_id}/parameters"
+    url = f"{link_base()}{path}"
     return {name: {"omitted": True, "size": value.size, "url": url}
             if isinstance(value, Omitted) else value
             for name, value in params.items()}, omitted
@@ -254,12 +263,16 @@ def metric_message(point: MetricPoint) -> dict[str, Any]:
     return metric_out(point).model_dump(mode="json")
 
 
-def report_out(report: Report, download_url: str | None, expires_at: datetime | None
-               ) -> ReportOut:
+def report_out(report: Report, download_url: str | None, expires_at: datetime | None,
+               parameters: dict[str, Any] | None = None) -> ReportOut:
+    """A report as the API shows it (``parameters``: as a list shows them, in a list)."""
+    shown, omitted = shown_parameters(
+        f"/api/v1/reports/{report.id}",
+        dict(report.parameters) if parameters is None else parameters)
     return ReportOut(
         id=report.id, report_type=report.report_type, output_format=report.output_format,
         status=report.status.value, simulation_job_ids=list(report.job_ids),
-        parameters=dict(report.parameters), created_at=report.created_at,
+        parameters=shown, parameters_omitted=omitted, created_at=report.created_at,
         completed_at=report.finished_at, error_message=report.error, filename=report.filename,
         content_type=report.content_type, size=report.size, download_url=download_url,
         download_url_expires_at=expires_at)

@@ -1,4 +1,4 @@
-"""Runs' parameters as lists show them: within PARAMETERS_SIZE_THRESHOLD, the rest by size.
+"""Parameters as lists show them: within PARAMETERS_SIZE_THRESHOLD, the rest by size.
 
 A page of runs shows each run's parameters as :func:`simdock.domain.listing.within`
 decides, with the bound the store keeps payloads inline by; the parameters' sizes
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simdock.domain import Run
+from simdock.domain import Report, Run
 from simdock.domain.listing import json_size, within
 from simdock.platform import Platform
 from simdock.usecases.queries import job_specs
@@ -32,3 +32,11 @@ def listed_parameters(runs: list[Run], platform: Platform) -> list[dict[str, Any
             sizes = spec.parameter_sizes(run.index)
         listed.append(within(parameters, sizes, bound))
     return listed
+
+
+def listed_report_parameters(reports: list[Report], platform: Platform
+                             ) -> list[dict[str, Any]]:
+    """Each report's parameters as a list shows them, by the same bound as runs'."""
+    return [within(report.parameters, {name: json_size(value)
+                                       for name, value in report.parameters.items()},
+                   platform.payloads.threshold) for report in reports]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simdock.domain import Report, ReportStatus, User
 from simdock.errors import NotFound
-from simdock.usecases import reports
+from simdock.usecases import listing, reports
 from simdock_adapters.http.api import Api, Raw
 from simdock_adapters.http.context import context, current_user, link_base, platform
 from simdock_adapters.http.schemas import PageOf, PageQuery
@@ -28,8 +28,9 @@ class ReportListQuery(PageQuery):
     status: ReportStatus | None = Field(None, description="Only reports in this status")
 
 
-def presented(report: Report) -> ReportOut:
-    """The report with a fresh time-limited download link once it is ready."""
+def presented(report: Report, parameters: dict[str, Any] | None = None) -> ReportOut:
+    """The report with a fresh time-limited download link once it is ready
+    (``parameters``: as a list shows them, in a list)."""
     url, expires_at = None, None
     if report.status is ReportStatus.SUCCEEDED and report.blob_key:
         downloads = context().downloads
@@ -40,7 +41,7 @@ def presented(report: Report) -> ReportOut:
             url = f"{link_base()}/api/v1/downloads/{token}"
         else:
             expires_at = downloads.expiry(now)
-    return report_out(report, url, expires_at)
+    return report_out(report, url, expires_at, parameters)
 
 
 def register(api: Api) -> Blueprint:
@@ -59,11 +60,17 @@ def register(api: Api) -> Blueprint:
     @api.operation(bp, "/reports", "GET", tags=tags, authenticate=current_user,
                    query=ReportListQuery, responses={200: PageOf[ReportOut]})
     def list_reports(user: User, query: ReportListQuery) -> dict[str, Any]:
-        """Your reports, newest first."""
+        """Your reports, newest first.
+
+        A report's parameters are shown as GET /api/v1/jobs shows a run's: whole up to
+        PARAMETERS_SIZE_THRESHOLD bytes of JSON, past it the largest by a link.
+        """
         statuses = frozenset({query.status}) if query.status else None
         page = reports.list_reports(user.id, query.page_request(),
                                     platform(), statuses)
-        return page_of(page, [presented(r) for r in page.items])
+        listed = listing.listed_report_parameters(page.items, platform())
+        return page_of(page, [presented(r, p) for r, p in zip(page.items, listed,
+                                                               strict=True)])
 
     @api.operation(bp, "/reports/<report_id>", "GET", tags=tags, authenticate=current_user,
                    responses={200: ReportOut})

@@ -223,7 +223,8 @@ def register(api: Api) -> Blueprint:
         view, finished = queries.finished_job(simulation_id, user.id, platform())
         runs = []
         for run, listed in zip(finished, listed_parameters(finished, platform()), strict=True):
-            parameters, omitted = shown_parameters(run.id, listed)
+            parameters, omitted = shown_parameters(f"/api/v1/jobs/{run.id}/parameters",
+                                                   listed)
             runs.append(RunResult(
                 run_id=run.id, index=run.index, status=run.status.value,
                 parameters=parameters, parameters_omitted=omitted,
