@@ -20,8 +20,9 @@ import pytest
 from simdock.domain.archives import ArchiveLimits, unpack_archive, verify_archive
 from simdock.errors import ValidationError
 from simdock.platform import Limits
+from simdock.usecases import queries
 from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
-from simdock.usecases.open_jobs import RegisterJob, register_job
+from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
 from tests.unit.fakes import FakeExecutor, make_platform
 from tests.zips import declaring, zipped
 
@@ -128,3 +129,19 @@ def test_unpacking_for_a_run_checks_again(tmp_path: Path) -> None:
         source.write_bytes(data)
         with pytest.raises(ValidationError, match=r"data/zeros\.bin"):
             unpack_archive(source, tmp_path / "out", "inputs.zip", ArchiveLimits())
+
+
+def test_an_archive_put_straight_into_the_store_is_checked_when_runs_are_added() -> None:
+    """A store that takes uploads itself (S3's pre-signed PUT) never shows simdock the
+    bytes: the archive is fetched and checked in full before runs are added."""
+    platform = platform_with_limits()
+    job = register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"), platform)
+    target = upload_target(job.number, OWNER, UploadKind.INPUT, platform)
+    assert platform.blobs.local_path(target.key) is None  # as with S3
+    platform.blobs.put(target.key, BOMB, "application/zip")
+    with pytest.raises(ValidationError, match="more than the 1000 bytes it declares"):
+        add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
+    assert queries.job_runs(job.id, OWNER, platform) == []
+    platform.blobs.put(target.key, zipped({"main.fred": b"x = 1\n"}), "application/zip")
+    assert len(add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]),
+                        platform)) == 1

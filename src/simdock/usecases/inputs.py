@@ -6,9 +6,8 @@ simdock (:func:`receive_upload`), which checks an input archive before keeping i
 down to what each entry really unpacks to.
 The key of every file is made here from the job's id, so nothing a client sends
 decides where bytes are written. Runs are added only once the job's input archives
-are there and sound by their directories (:func:`check_inputs`), since a store that
-takes uploads directly cannot check them on arrival; unpacking for a run checks every
-entry's bytes again.
+are there and sound (:func:`check_inputs`), since a store that takes uploads directly
+cannot check them on arrival; unpacking for a run checks every entry's bytes again.
 """
 
 from __future__ import annotations
@@ -92,7 +91,9 @@ def receive_upload(target: UploadTarget, source: Path, platform: Platform) -> in
 
 def check_inputs(job: Job, platform: Platform) -> None:
     """Refuse (ValidationError) while one of the job's input archives is missing or not
-    sound, naming it: runs would only fail on it."""
+    sound, naming it: runs would only fail on it. One this process received was checked
+    in full then; one a client put straight into the store (S3) is fetched and checked in
+    full here, down to what each entry really unpacks to."""
     for name, key in sorted(job.input_files.items()):
         if not name.endswith(".zip"):
             continue
@@ -110,7 +111,7 @@ def check_inputs(job: Job, platform: Platform) -> None:
                         out.write(chunk)
             except NotFound:
                 raise _missing(name, job) from None
-            _check_archive_file(copy, name, platform)
+            _check_archive_file(copy, name, platform, contents=True)
 
 
 def fetch_inputs(job: Job, platform: Platform, destination: Path) -> list[Path]:
