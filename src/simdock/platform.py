@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -133,6 +133,16 @@ class Platform:
             context = self.live.get(run_id)
         if context is not None:
             context.cancel()
+
+    def signal_cancels(self, run_ids: Iterable[str]) -> None:
+        """Tell the runs of ``run_ids`` executing in this process that they were cancelled
+        (as many as a sweep has: looked up against the few executing here)."""
+        with self._live_lock:
+            live = dict(self.live)
+        if not live:
+            return
+        for run_id in set(run_ids).intersection(live):
+            live[run_id].cancel()
 
     def start(self) -> Platform:
         """Bind the dispatcher to the use cases that execute work."""

@@ -418,10 +418,10 @@ class SqlRunRepository(_SqlRepository):
     def cancel_unfinished(self, now: datetime, reason: str, job_id: str | None = None,
                           run_ids: Sequence[str] | None = None) -> Sequence[str]:
         statement = _CANCEL_JOB_RUNS if run_ids is None else _CANCEL_RUNS
-        rows = self.connection.execute(statement, {
+        return self.connection.execute(statement, {
             "job": job_id, "ids": list(run_ids or ()), "now": now, "reason": reason,
-            "cancellable": sorted(status.value for status in CANCELLABLE_RUN_STATUSES)})
-        return [row.id for row in rows]
+            "cancellable": sorted(status.value for status in CANCELLABLE_RUN_STATUSES)}
+        ).scalars().all()
 
     def claim(self, run_id: str, worker: str, now: datetime,
               lease_until: datetime | None = None) -> Run | None:

@@ -24,8 +24,7 @@ def cancel_job(job_id: str | int, owner_id: str | None, platform: Platform) -> l
         cancelled = list(uow.runs.cancel_unfinished(platform.clock.now(), BY_REQUEST,
                                                     job_id=job.id))
         uow.commit()
-    for run_id in cancelled:
-        platform.signal_cancel(run_id)
+    platform.signal_cancels(cancelled)
     return cancelled
 
 
@@ -45,8 +44,7 @@ def cancel_runs(runs: Sequence[str | int], owner_id: str | None, platform: Platf
         cancelled = list(uow.runs.cancel_unfinished(platform.clock.now(), BY_REQUEST,
                                                     run_ids=[run.id for run in found]))
         uow.commit()
-    for run_id in cancelled:
-        platform.signal_cancel(run_id)
+    platform.signal_cancels(cancelled)
     done = set(cancelled)
     return cancelled, {run.id: "it had already finished" for run in found
                        if run.id not in done}
