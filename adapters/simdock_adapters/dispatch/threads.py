@@ -111,9 +111,11 @@ class WorkerPool:
             with self._changed:
                 if found == 0:  # looked, and nothing was queued (not: the store failed)
                     self._checked[index] = wakes
-                    self._changed.notify_all()
-                if self._wakes == wakes and not self._closed:
-                    self._changed.wait(RETRY_SECONDS if found is None else self.poll_seconds)
+                    self._changed.notify_all()  # for join()
+                # Only a wake-up, closing or the poll ends the wait: the notifications
+                # other threads make for join() must not send this one looking again.
+                self._changed.wait_for(lambda seen=wakes: self._wakes != seen or self._closed,
+                                       RETRY_SECONDS if found is None else self.poll_seconds)
 
     def _step(self) -> int | None:
         """Items done; 0 when nothing was queued; None when the store failed."""
