@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from functools import partial
 from collections.abc import Callable, Sequence
 
 from simdock.errors import ServiceUnavailable
@@ -114,8 +115,12 @@ class WorkerPool:
                     self._changed.notify_all()  # for join()
                 # Only a wake-up, closing or the poll ends the wait: the notifications
                 # other threads make for join() must not send this one looking again.
-                self._changed.wait_for(lambda seen=wakes: self._wakes != seen or self._closed,
+                self._changed.wait_for(partial(self._woken_since, wakes),
                                        RETRY_SECONDS if found is None else self.poll_seconds)
+
+    def _woken_since(self, wakes: int) -> bool:
+        """Whether a wake-up came after the ``wakes``-th, or the pool closed (lock held)."""
+        return self._wakes != wakes or self._closed
 
     def _step(self) -> int | None:
         """Items done; 0 when nothing was queued; None when the store failed."""
