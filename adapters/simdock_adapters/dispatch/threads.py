@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from functools import partial
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from simdock.errors import ServiceUnavailable
 from simdock.ports import Work
