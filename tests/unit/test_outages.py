@@ -18,9 +18,8 @@ from simdock.errors import ServiceUnavailable
 from simdock.platform import Platform
 from simdock.ports import RunContext, UnitOfWork
 from simdock.specs import SpecCache
-from simdock.usecases.cancel import cancel_job
 from simdock.usecases.execute import execute_claimed, execute_run, record_outcomes
-from simdock.usecases.leases import heartbeat, lease_until
+from simdock.usecases.leases import heartbeat, lease_until, recover_lapsed
 from simdock.usecases.retry import retry_runs
 from simdock.usecases.submit import SubmitRun, submit_run
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
@@ -295,8 +294,15 @@ def test_what_a_run_reported_as_it_was_cancelled_is_kept() -> None:
     # Seen: a stopped run's own log lost the lines its handler wrote last.
     def stopped(parameters: Mapping[str, Any], context: RunContext) -> Any:
         context.log("before")
-        cancel_job(context.job_id, None, platform)
-        context.log("after")  # written before the handler learns of the cancel
+        with platform.uow() as uow:  # cancelled through another process: the store only
+            run = uow.runs.get(context.run_id)
+            assert run is not None
+            run.cancel(platform.clock.now())
+            uow.runs.update(run)
+            uow.commit()
+        context.log("after")  # reported before the attempt learns of the cancel: kept
+        assert context.cancelled
+        context.log("later")  # reported once it knew: not kept
         context.metric("loss", 0.5, 0)
         context.progress(0.5)
         return {}
@@ -308,4 +314,25 @@ def test_what_a_run_reported_as_it_was_cancelled_is_kept() -> None:
 
     with platform.uow() as uow:
         assert [line.message for line in uow.logs.list(run_id)] == ["before", "after"]
-        assert [p.step for p in uow.metrics.list(run_id)] == [0]
+        assert uow.metrics.list(run_id) == []
+
+
+def test_a_process_never_takes_back_a_run_it_is_executing() -> None:
+    # Seen on SQLite held by another writer for 10 s: a beat's renewal waited out the
+    # lock, leaving out a run claimed meanwhile, and the same beat took that run back
+    # from its own live worker: executed twice.
+    platform = make_platform()
+    run_id = submitted(platform)
+    with platform.uow() as uow:
+        run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now(),
+                             lease_until(platform))
+        uow.commit()
+    assert run is not None
+    platform.held.hold([run])
+    clock(platform).advance(platform.limits.lease_seconds + 5)
+
+    assert recover_lapsed(platform) == []
+
+    assert stored(platform, run_id).status is RunStatus.RUNNING
+    platform.held.release([run_id])  # its worker is gone: now it is taken back
+    assert recover_lapsed(platform) == [run_id]

@@ -322,17 +322,21 @@ class ExecutionContext:
                     raise Unanswered(exc.message, exc.detail) from exc
                 self._in_doubt = None
                 return
-            self._cancelled.set()  # no longer this attempt's to write
-            if not self._keep_what_it_left(uow, run, unwritten):
+            # No longer this attempt's to write. What it reported before it learnt that
+            # (now) is kept if it was stopped; anything it reports after is not.
+            learnt = not self._cancelled.is_set()
+            self._cancelled.set()
+            if not (learnt and self._keep_what_it_left(uow, run, unwritten)):
                 let_go = unwritten.artifacts
         for artifact in let_go:
             self._platform.blobs.delete(artifact.blob_key)
 
     def _keep_what_it_left(self, uow: UnitOfWork, run: Run | None, unwritten: Unwritten
                            ) -> bool:
-        """Record what this attempt reported last (lines, points, files) for a run that was
-        stopped while it held it: they show how far it got. False when the run was taken
-        back or finished by another attempt: nothing of this one gets in."""
+        """Record what this attempt reported before it learnt its run was stopped (lines,
+        points, files), the run having been stopped while it held it: they show how far it
+        got. False when the run was taken back or finished by another attempt: nothing of
+        this one gets in."""
         if run is None or not run.left_by(self.worker, self.attempt):
             return False
         add_records(uow, run.id, unwritten)

@@ -129,7 +129,9 @@ def recover_lapsed(platform: Platform) -> list[str]:
     ``max_attempts`` lost attempts, fail them saying so. Returns the requeued ids.
 
     Nothing is taken back until this process has reached the store for a whole lease
-    after it last could not: live workers renew first."""
+    after it last could not: live workers renew first. A run this process is executing
+    is never taken back by it, whatever its lease says (a renewal that waited for the
+    store may have left it out)."""
     now = platform.clock.now()
     requeued: list[str] = []
     with platform.uow() as uow:
@@ -140,6 +142,8 @@ def recover_lapsed(platform: Platform) -> list[str]:
         taken_back: list[Run] = []
         for run in lapsed:
             assert run.lease_expires_at is not None
+            if run.worker == platform.worker_name and platform.held.holds(run):
+                continue  # executing here: alive, whatever its lease says (renewed next beat)
             if run.attempts >= platform.limits.max_attempts:
                 run.fail(f"worker lost {run.attempts} times", now)
             elif now >= run.lease_expires_at + backoff(run.attempts):
