@@ -94,13 +94,16 @@ def test_a_database_outage_is_answered_without_saying_where_the_database_is(
     assert ready.status_code == 503
     assert ready.json() == {"status": "not ready", "detail": "unavailable: database"}
 
-    for answer in (login, register, health, ready):
-        request_id = answer.headers["X-Request-ID"]
-        logged = [e for e in deployment.log_entries()
-                  if e.get("request_id") == request_id and "detail" in e]
-        assert logged, deployment.log.read_text()[-3000:]
-        assert logged[0]["level"] == "warning"
-        assert f"127.0.0.1:{deployment.proxy.port}/{deployment.database}" in logged[0]["detail"]
+    # The first request the outage failed is logged with where the database is; the
+    # requests failed after it are counted in the fault's summaries, not logged each.
+    def logged(answer: requests.Response) -> list[dict[str, Any]]:
+        return [e for e in deployment.log_entries()
+                if e.get("request_id") == answer.headers["X-Request-ID"] and "detail" in e]
+
+    [first] = logged(login)
+    assert first["level"] == "warning" and first["fault_state"] == "started"
+    assert f"127.0.0.1:{deployment.proxy.port}/{deployment.database}" in first["detail"]
+    assert logged(register) == []
     assert URL_PASSWORD not in deployment.log.read_text()
 
 
