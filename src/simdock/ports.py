@@ -217,6 +217,29 @@ class RunTally:
 
 
 @dataclass(frozen=True)
+class RunOutline:
+    """What a job's summary shows of its runs, read without reading the runs whole: their
+    ids in index order, when the first started and the last finished, and the error of
+    the first run (by index) that has one."""
+
+    ids: Sequence[str] = field(default_factory=list)
+    first_started_at: datetime | None = None
+    last_finished_at: datetime | None = None
+    first_error: str | None = None
+
+    @classmethod
+    def of(cls, runs: Sequence[Run]) -> RunOutline:
+        """The outline of runs already read (in index order)."""
+        ordered = sorted(runs, key=lambda run: run.index)
+        return cls(ids=[run.id for run in ordered],
+                   first_started_at=min((r.started_at for r in ordered if r.started_at),
+                                        default=None),
+                   last_finished_at=max((r.finished_at for r in ordered if r.finished_at),
+                                        default=None),
+                   first_error=next((run.error for run in ordered if run.error), None))
+
+
+@dataclass(frozen=True)
 class RunStatistics:
     """Counts by status and timings over a set of runs."""
 
@@ -346,6 +369,10 @@ class RunRepository(Protocol):
     def tally_by_job(self, job_ids: Sequence[str]) -> dict[str, RunTally]:
         """Each of these jobs' runs counted by status, with their progress summed by
         status, in one look-up (an empty tally for a job without runs)."""
+
+    def outline(self, job_id: str) -> RunOutline:
+        """The outline of a job's runs, without reading them whole (a sweep of 100,000
+        runs is summarised in the store)."""
 
     def statistics(self, owner_id: str | None = None) -> RunStatistics:
         """Counts by status and the mean duration of finished runs."""

@@ -45,6 +45,7 @@ from simdock.ports import (
     Ordering,
     Page,
     PageRequest,
+    RunOutline,
     RunQuery,
     RunTally,
     UnitOfWork,
@@ -819,6 +820,21 @@ def test_cancel_unfinished_cancels_a_jobs_queued_and_running_runs_in_one_go(
         assert nonzero(uow.runs.counts(job_id="job-1")) == {
             RunStatus.SUCCEEDED: 1, RunStatus.FAILED: 1, RunStatus.CANCELLED: 1}
         assert nonzero(uow.runs.counts(owner_id="usr-a"))[RunStatus.CANCELLED] == 2
+
+
+def test_the_outline_of_a_job_s_runs_is_what_its_runs_read_whole_show(
+        world: UnitOfWorkFactory) -> None:
+    with world() as uow:
+        outlines = {job_id: uow.runs.outline(job_id) for job_id in (*WORLD_JOBS, "job-none")}
+        whole = {job_id: RunOutline.of(uow.runs.for_job(job_id)) for job_id in outlines}
+
+    assert outlines == whole
+    assert outlines["job-1"] == RunOutline(ids=["run-01", "run-02", "run-03"],
+                                           first_started_at=at(10), last_finished_at=at(40),
+                                           first_error="RuntimeError: boom")
+    assert outlines["job-3"] == RunOutline(ids=["run-05", "run-06"], last_finished_at=at(50),
+                                           first_error="cancelled by request")
+    assert outlines["job-none"] == RunOutline(ids=[])
 
 
 def test_cancel_unfinished_of_chosen_runs_leaves_the_others_and_rolls_back(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +13,7 @@ from simdock.domain.listing import Omitted
 from simdock.platform import Platform
 from simdock.ports import Page
 from simdock.usecases.listing import listed_parameters
-from simdock.usecases.queries import JobView, run_parameters, run_resources
+from simdock.usecases.queries import JobDetail, JobView, run_parameters, run_resources
 from simdock_adapters.http import cursors
 from simdock_adapters.http.context import link_base
 from simdock_adapters.http.schemas import PageOf
@@ -237,18 +236,14 @@ def simulation_out(view: JobView) -> SimulationOut:
         job_metadata=dict(job.metadata), tags=list(job.tags), created_at=job.created_at)
 
 
-def simulation_detail(view: JobView, runs: Sequence[Run], platform: Platform
-                      ) -> SimulationDetail:
-    started = [r.started_at for r in runs if r.started_at is not None]
-    finished = [r.finished_at for r in runs if r.finished_at is not None]
-    errors = [r.error for r in runs if r.error]
-    single = runs[0] if view.job.run_count == 1 and runs else None
+def simulation_detail(detail: JobDetail, platform: Platform) -> SimulationDetail:
+    view, outline = detail.view, detail.outline
     return SimulationDetail(
         **simulation_out(view).model_dump(),
-        parameters=run_parameters(single, platform) if single else None,
-        run_ids=[r.id for r in runs], started_at=min(started, default=None),
-        completed_at=max(finished, default=None) if view.done else None,
-        error_message=errors[0] if errors else None)
+        parameters=run_parameters(detail.single, platform) if detail.single else None,
+        run_ids=list(outline.ids), started_at=outline.first_started_at,
+        completed_at=outline.last_finished_at if view.done else None,
+        error_message=outline.first_error)
 
 
 def metric_out(point: MetricPoint) -> MetricPointOut:

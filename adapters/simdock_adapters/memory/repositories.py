@@ -35,6 +35,7 @@ from simdock.ports import (
     Ordering,
     Page,
     PageRequest,
+    RunOutline,
     RunQuery,
     RunStatistics,
     RunTally,
@@ -364,6 +365,9 @@ class MemoryRunRepository(_Repository):
         if owner_id is not None:
             runs = (r for r in runs if r.owner_id == owner_id)
         return dict(Counter(r.status for r in runs))
+
+    def outline(self, job_id: str) -> RunOutline:
+        return RunOutline.of([self.store.runs[r] for r in self.store.runs_by_job.get(job_id, [])])
 
     def tally_by_job(self, job_ids: Sequence[str]) -> dict[str, RunTally]:
         tallies: dict[str, RunTally] = {}

@@ -34,6 +34,7 @@ from simdock.ports import (
     Ordering,
     Page,
     PageRequest,
+    RunOutline,
     RunQuery,
     RunStatistics,
     RunTally,
@@ -164,6 +165,14 @@ def _job_by(dialect: str, column: str) -> sa.Select[Any]:
 _RUN_BY_NUMBER = sa.select(runs).where(runs.c.number == sa.bindparam("number"))
 _RUNS_OF_JOB = (sa.select(runs).where(runs.c.job_id == sa.bindparam("job"))
                 .order_by(runs.c.run_index))
+_RUN_IDS_OF_JOB = (sa.select(runs.c.id).where(runs.c.job_id == sa.bindparam("job"))
+                   .order_by(runs.c.run_index))
+_FIRST_ERROR_OF_JOB = (sa.select(runs.c.error)
+                       .where(runs.c.job_id == sa.bindparam("job"), runs.c.error.is_not(None),
+                              runs.c.error != "")
+                       .order_by(runs.c.run_index).limit(1).scalar_subquery())
+_OUTLINE_OF_JOB = sa.select(sa.func.min(runs.c.started_at), sa.func.max(runs.c.finished_at),
+                            _FIRST_ERROR_OF_JOB).where(runs.c.job_id == sa.bindparam("job"))
 
 
 @functools.cache
@@ -506,6 +515,13 @@ class SqlRunRepository(_SqlRepository):
         if owner_id is not None:
             statement = statement.where(runs.c.owner_id == owner_id)
         return status_counts(self.connection.execute(statement))
+
+    def outline(self, job_id: str) -> RunOutline:
+        ids = self.connection.execute(_RUN_IDS_OF_JOB, {"job": job_id}).scalars().all()
+        started, finished, error = self.connection.execute(_OUTLINE_OF_JOB,
+                                                           {"job": job_id}).one()
+        return RunOutline(ids=ids, first_started_at=started, last_finished_at=finished,
+                          first_error=error)
 
     def tally_by_job(self, job_ids: Sequence[str]) -> dict[str, RunTally]:
         counts: dict[str, dict[RunStatus, int]] = {job_id: {} for job_id in job_ids}

@@ -19,7 +19,7 @@ from simdock.domain import (
 from simdock.domain.resources import Resources
 from simdock.errors import Conflict, NotFound
 from simdock.platform import Platform
-from simdock.ports import JobQuery, Page, RunQuery, RunStatistics, RunTally
+from simdock.ports import JobQuery, Page, RunOutline, RunQuery, RunStatistics, RunTally
 from simdock.usecases.access import load_job, load_run, named, visible
 
 MAX_LOG_SEQ = 2**31 - 1
@@ -55,6 +55,26 @@ def get_job(job_id: str | int, owner_id: str | None, platform: Platform) -> JobV
         job = load_job(uow, job_id, owner_id)
         tally = uow.runs.tally_by_job([job.id]).get(job.id, RunTally())
     return JobView.of(job, tally)
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    """A job's view with the outline of its runs, and its run when it has only one: what a
+    job's detail shows, read without reading a sweep's runs whole."""
+
+    view: JobView
+    outline: RunOutline
+    single: Run | None
+
+
+def get_job_detail(job_id: str | int, owner_id: str | None, platform: Platform) -> JobDetail:
+    """A job (by id or number) with its status, progress and the outline of its runs."""
+    with platform.uow() as uow:
+        job = load_job(uow, job_id, owner_id)
+        tally = uow.runs.tally_by_job([job.id]).get(job.id, RunTally())
+        outline = uow.runs.outline(job.id)
+        single = uow.runs.get(outline.ids[0]) if job.run_count == 1 and outline.ids else None
+    return JobDetail(JobView.of(job, tally), outline, single)
 
 
 def jobs_of(runs: list[Run], owner_id: str | None, platform: Platform) -> dict[str, Job]:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simdock import codec
 from simdock.domain import User
-from simdock.ports import JOB_ORDER_FIELDS, JobQuery, Ordering
+from simdock.ports import JOB_ORDER_FIELDS, JobQuery, Ordering, RunOutline
 from simdock.usecases import cancel, jobs, machines, queries
 from simdock.usecases.listing import listed_parameters
 from simdock.usecases.submit import SubmissionOptions
@@ -213,7 +213,9 @@ def register(api: Api) -> Blueprint:
         placed = machines.machines_of(runs, platform())
         detailed = [run_detailed(r, view.job, placed, platform(), params) for r, params
                     in zip(runs, listed_parameters(runs, platform()), strict=True)]
-        return SimulationDetailed(simulation=simulation_detail(view, runs, platform()),
+        single = runs[0] if view.job.run_count == 1 and runs else None
+        detail = queries.JobDetail(view, RunOutline.of(runs), single)
+        return SimulationDetailed(simulation=simulation_detail(detail, platform()),
                                   runs=detailed)
 
     @api.operation(bp, "/<simulation_id>/result", "GET", tags=tags, authenticate=current_user,
@@ -253,6 +255,5 @@ def _submit(user: User, body: SimulationSubmission) -> SimulationDetail:
 
 
 def _detail(simulation_id: str, user: User) -> SimulationDetail:
-    view = queries.get_job(simulation_id, user.id, platform())
-    runs = queries.job_runs(simulation_id, user.id, platform())
-    return simulation_detail(view, runs, platform())
+    return simulation_detail(queries.get_job_detail(simulation_id, user.id, platform()),
+                             platform())
