@@ -24,6 +24,7 @@ from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
 from simdock.ports import BlobStore, Dispatcher, Executor, UnitOfWorkFactory
 from simdock.usecases.leftovers import dead_attempts
+from simdock.usecases.work import PlatformWork
 from simdock_adapters.auth.jwt_tokens import JwtAccessTokens
 from simdock_adapters.blobs.local import LocalBlobStore
 from simdock_adapters.dispatch.database import DatabaseDispatcher
@@ -107,7 +108,8 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
         services=_services(settings, containers, consume),
     )
     _reap_containers(settings, containers, consume, platform)
-    return platform.start()
+    platform.dispatcher.bind(PlatformWork(platform))
+    return platform
 
 
 def connect(url: str | None = None, **overrides: Any) -> Platform:

@@ -144,13 +144,6 @@ class Platform:
         for run_id in set(run_ids).intersection(live):
             live[run_id].cancel()
 
-    def start(self) -> Platform:
-        """Bind the dispatcher to the use cases that execute work."""
-        from simdock.usecases.work import PlatformWork
-
-        self.dispatcher.bind(PlatformWork(self))
-        return self
-
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` has closed the platform: its store may be gone."""

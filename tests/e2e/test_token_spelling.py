@@ -13,8 +13,8 @@ import time
 
 import requests
 
+from simdock_adapters.http.blob_links import KEY_PURPOSE
 from simdock_adapters.http.sealed import SealedTokens
-from simdock_adapters.http.transfers import KEY_PURPOSE
 from tests.e2e.helpers import (
     SECRET_KEY,
     TIMEOUT,

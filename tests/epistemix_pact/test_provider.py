@@ -33,8 +33,8 @@ from simdock.usecases.auth import token_hash
 from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
 from simdock.usecases.users import ensure_user
-from simdock_adapters.epistemix.shapes import CLIENT_VERSION
 from simdock_adapters.http.app import create_app
+from simdock_adapters.http.epistemix.shapes import CLIENT_VERSION
 from simdock_adapters.settings import load_settings
 from simdock_adapters.sql import make_engine
 from tests.databases import migrated_postgres, truncate_all

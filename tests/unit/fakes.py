@@ -13,6 +13,7 @@ from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
 from simdock.ports import ExecutionTask, ParameterCheck, RunContext, Work
 from simdock.reporting import SummaryReportHandler
+from simdock.usecases.work import PlatformWork
 from simdock_adapters.blobs.memory import MemoryBlobStore
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 
@@ -106,4 +107,5 @@ def make_platform(executor: FakeExecutor | None = None, limits: Limits | None = 
         reports=reports,
         limits=limits or Limits(progress_interval_seconds=0.0),
     )
-    return platform.start()
+    platform.dispatcher.bind(PlatformWork(platform))
+    return platform

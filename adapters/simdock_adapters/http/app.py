@@ -9,23 +9,26 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from simdock.platform import Platform
 from simdock_adapters.bootstrap import build_platform
-from simdock_adapters.epistemix import routes as epistemix_routes
 from simdock_adapters.http import errors, transfers
 from simdock_adapters.http.api import Api
+from simdock_adapters.http.blob_links import BlobLinks
 from simdock_adapters.http.body_limit import WholeBody, refuse_unusable_body
 from simdock_adapters.http.context import (
     ApiContext,
     assign_request_id,
     end_scope,
+    link_base,
     refuse_nul_in_target,
 )
+from simdock_adapters.http.dialects import Dialect
 from simdock_adapters.http.downloads import DownloadLinks
+from simdock_adapters.http.epistemix import errors as epistemix_errors
+from simdock_adapters.http.epistemix import routes as epistemix_routes
 from simdock_adapters.http.links import LinkBase
 from simdock_adapters.http.observability import install_metrics, install_request_log
 from simdock_adapters.http.redoc import redoc_blueprint
 from simdock_adapters.http.routing import install_converters, register_routes
 from simdock_adapters.http.slots import StreamSlots
-from simdock_adapters.http.transfers import BlobLinks
 from simdock_adapters.http.websockets import install_websockets
 from simdock_adapters.settings import Settings, load_settings
 
@@ -59,7 +62,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         StreamSlots(settings.max_open_streams or max(1, settings.web_threads // 2),
                     settings.max_streams_per_user),
         LinkBase(settings.public_base_url, settings.host, settings.trusted_host_names),
-        BlobLinks(settings.secret_key, settings.download_url_expire_seconds))
+        BlobLinks(settings.secret_key, settings.download_url_expire_seconds, link_base))
 
     app.before_request(assign_request_id)
     app.before_request(refuse_unusable_body)
@@ -70,7 +73,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         install_metrics(app, platform)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     CORS(app, origins=origins or "*", expose_headers=["X-Request-ID"])
-    errors.install(app)
+    errors.install(app, {Dialect.EPISTEMIX: epistemix_errors})
 
     install_converters(app)
     for blueprint in register_routes(api, settings, platform.simulations, platform.reports):

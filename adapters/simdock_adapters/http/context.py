@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from flask import current_app, g, request
 
@@ -16,11 +15,9 @@ from simdock.platform import Platform
 from simdock.scope import Scope
 from simdock.usecases.auth import authenticate
 from simdock_adapters.http.api import Api
+from simdock_adapters.http.blob_links import BlobLinks
 from simdock_adapters.http.downloads import DownloadLinks
 from simdock_adapters.http.links import LinkBase
-
-if TYPE_CHECKING:
-    from simdock_adapters.http.transfers import BlobLinks
 from simdock_adapters.http.slots import StreamSlots
 from simdock_adapters.settings import Settings
 

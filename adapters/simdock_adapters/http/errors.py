@@ -4,9 +4,10 @@
 4xx and 5xx: domain errors, unknown routes, wrong methods, bodies that are
 too large or malformed, and anything unexpected (logged, never shown). An
 unavailable service is answered plainly; where it is and why goes to the log.
-A path of the Epistemix dialect that no view matched (an unknown path, a wrong
-method, a NUL in its path) is answered as that dialect's views answer
-(``{"description": ...}``): ``dialects`` says which paths are whose. Requests
+A path of another dialect (the Epistemix one) that no view matched (an unknown
+path, a wrong method, a NUL in its path) is answered as that dialect's views
+answer (``{"description": ...}``), by the answers the app factory installs for
+it: ``dialects`` says which paths are whose. Requests
 gunicorn refuses before the application sees them get the same documents from
 ``simdock_adapters.http.refusals``. No error answer quotes a credential
 (``simdock_adapters.redaction``).
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -33,7 +35,6 @@ from simdock.errors import (
     UnauthorizedOperation,
     ValidationError,
 )
-from simdock_adapters.epistemix import errors as epistemix_errors
 from simdock_adapters.http.dialects import Dialect, dialect_of
 from simdock_adapters.http.dialects import error_document as dialect_document
 from simdock_adapters.http.faults import app_faults
@@ -126,9 +127,14 @@ def log_detail(error: SimdockError) -> None:
                             fields={"request_id": request_id, "detail": error.detail})
 
 
-def epistemix_path() -> bool:
-    """Whether this request's path is the Epistemix dialect's (its errors are its own)."""
-    return dialect_of(request.path) is Dialect.EPISTEMIX
+class DialectAnswers(Protocol):
+    """How a dialect other than ``/api/v1``'s answers errors (a module may be one)."""
+
+    def domain_error(self, error: SimdockError) -> Response: ...
+
+    def description(self, status: int, text: str) -> Response: ...
+
+    def unexpected(self, error: Exception) -> Response: ...
 
 
 def without_credentials(response: Response) -> Response:
@@ -142,14 +148,18 @@ def without_credentials(response: Response) -> Response:
     return response
 
 
-def install(app: Flask) -> None:
-    """Register the handlers that turn every error into its dialect's answer."""
+def install(app: Flask, dialects: Mapping[Dialect, DialectAnswers]) -> None:
+    """Register the handlers that turn every error into its dialect's answer: ``dialects``
+    answers for the paths of theirs, the envelope for every other path."""
     app.after_request(without_credentials)
+
+    def own_answers() -> DialectAnswers | None:
+        return dialects.get(dialect_of(request.path))
 
     @app.errorhandler(SimdockError)
     def domain_error(error: SimdockError) -> Response:
-        if epistemix_path():
-            return epistemix_errors.domain_error(error)
+        if (answers := own_answers()) is not None:
+            return answers.domain_error(error)
         log_detail(error)
         response = envelope(status_of(error), error.code, error.message)
         if isinstance(error, TooManyRequests):
@@ -165,8 +175,8 @@ def install(app: Flask) -> None:
         elif status == 413:
             limit = request.max_content_length
             message = f"the request body is larger than the limit of {limit} bytes"
-        if epistemix_path():
-            response = epistemix_errors.description(status, message)
+        if (answers := own_answers()) is not None:
+            response = answers.description(status, message)
         else:
             response = envelope(status, HTTP_CODES.get(status, "InternalError"), message)
         if status == 405:
@@ -176,7 +186,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
-        if epistemix_path():
-            return epistemix_errors.unexpected(error)
+        if (answers := own_answers()) is not None:
+            return answers.unexpected(error)
         log.exception("unhandled error on request %s", g.get("request_id", ""))
         return envelope(500, "InternalError", INTERNAL_ERROR_MESSAGE)

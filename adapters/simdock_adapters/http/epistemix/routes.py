@@ -19,10 +19,11 @@ from simdock.errors import AuthenticationFailure, NotFound, ValidationError
 from simdock.ports import MAX_PAGE_SIZE, JobQuery, Ordering, PageRequest
 from simdock.usecases import archives, cancel, inputs, jobs, open_jobs, queries, retry
 from simdock.usecases.auth import TOKEN_PREFIX, authenticate
-from simdock_adapters.epistemix import errors
-from simdock_adapters.epistemix.errors import MissingToken
-from simdock_adapters.epistemix.reading import day, form_values, ident, idents, parsed
-from simdock_adapters.epistemix.shapes import (
+from simdock_adapters.http.context import context, platform
+from simdock_adapters.http.epistemix import errors
+from simdock_adapters.http.epistemix.errors import MissingToken
+from simdock_adapters.http.epistemix.reading import day, form_values, ident, idents, parsed
+from simdock_adapters.http.epistemix.shapes import (
     CLIENT_VERSION,
     Registration,
     RetryRequest,
@@ -31,7 +32,6 @@ from simdock_adapters.epistemix.shapes import (
     job_document,
     run_document,
 )
-from simdock_adapters.http.context import context, platform
 
 #: The simulation type of every Epistemix job.
 FRED = "fred"

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from simdock.domain import Job, Run, RunStatus
-from simdock_adapters.epistemix.reading import MAX_IDS, Id
+from simdock_adapters.http.epistemix.reading import MAX_IDS, Id
 
 #: simdock's run status in Epistemix's words (a stopped run is an error there).
 STATUS: dict[RunStatus, str] = {
