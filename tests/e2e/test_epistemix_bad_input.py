@@ -328,6 +328,25 @@ def test_a_run_request_with_a_field_nested_500_levels_deep_adds_nothing(
     assert len(runs_of(epx, ready_job)) == 1
 
 
+def test_run_requests_for_two_jobs_are_added_all_or_none(epx: Epx) -> None:
+    first, second = epx.job(), epx.job()
+    for job_id in (first, second):
+        assert requests.put(epx.upload_url(job_id), data=zipped({"main.fred": b"x = 1\n"}),
+                            timeout=TIMEOUT).status_code == 200
+    refused = {**RUN_REQUEST, "jobId": second,
+               "fredArgs": [{"flag": "-p", "value": "../outside.fred"}]}
+    body = {"runRequests": [{**RUN_REQUEST, "jobId": first}, refused]}
+    described(epx.call("POST", "/runs", json=body), 400, "-p")
+    assert (runs_of(epx, first), runs_of(epx, second)) == ([], [])
+
+    body = {"runRequests": [{**RUN_REQUEST, "jobId": first}, {**RUN_REQUEST, "jobId": second},
+                            {**RUN_REQUEST, "jobId": first}]}
+    answer = epx.call("POST", "/runs", json=body)
+    assert answer.status_code == 200, answer.text
+    assert [r["jobId"] for r in answer.json()["runResponses"]] == [first, second, first]
+    assert (len(runs_of(epx, first)), len(runs_of(epx, second))) == (2, 1)
+
+
 def test_a_run_request_nested_up_to_the_limit_is_kept_as_sent(epx: Epx) -> None:
     job_id = epx.job()
     assert requests.put(epx.upload_url(job_id), data=zipped({"main.fred": b"x = 1\n"}),

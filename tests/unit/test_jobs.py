@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from simdock.domain import MachineStatus, RunStatus, SweepSpec
-from simdock.errors import Conflict, NotFound, ValidationError
+from simdock.errors import Conflict, NotFound, ServiceUnavailable, ValidationError
 from simdock.platform import Limits, Platform
 from simdock.ports import JobQuery
 from simdock.usecases import cancel, jobs, machines, metrics, queries, reports
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
+from simdock_adapters.memory.repositories import MemoryJobRepository
 from tests.unit.fakes import QueueDispatcher, make_platform
 
 
@@ -139,6 +140,33 @@ def test_a_job_with_unfinished_runs_is_not_deleted_until_cancelled() -> None:
     jobs.delete_job(job_id, "usr-a", platform)
     with pytest.raises(NotFound):
         queries.get_job(job_id, "usr-a", platform)
+
+
+def test_deleting_while_cancelling_cancels_and_deletes_in_one_transaction() -> None:
+    platform = make_platform()
+    job_id, run_ids = sweep(platform)
+    stop_at(platform, run_ids[0], RunStatus.SUCCEEDED, 1.0)
+
+    jobs.delete_job(job_id, "usr-a", platform, cancelling=True)
+
+    with pytest.raises(NotFound):
+        queries.get_job(job_id, "usr-a", platform)
+
+
+def test_a_deletion_that_fails_while_cancelling_leaves_the_runs_as_they_were(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    platform = make_platform()
+    job_id, run_ids = sweep(platform)
+
+    def unreachable(self: MemoryJobRepository, job_id: str) -> None:
+        raise ServiceUnavailable("cannot reach the database")
+
+    monkeypatch.setattr(MemoryJobRepository, "delete", unreachable)
+    with pytest.raises(ServiceUnavailable):
+        jobs.delete_job(job_id, "usr-a", platform, cancelling=True)
+
+    assert [queries.get_run(run_id, "usr-a", platform).status for run_id in run_ids] == [
+        RunStatus.QUEUED] * 3
 
 
 def test_another_users_job_is_not_found_and_stays() -> None:

@@ -14,6 +14,7 @@ from simdock.errors import Conflict, InvalidTransition, SimdockError
 from simdock.platform import Platform
 from simdock.ports import BlobStore
 from simdock.usecases.access import load_job
+from simdock.usecases.cancel import BY_REQUEST
 from simdock.usecases.machines import place_run
 from simdock.usecases.submit import check_machine, check_tags
 
@@ -86,25 +87,33 @@ def update_job(cmd: UpdateJob, platform: Platform) -> Job:
     return job
 
 
-def delete_job(job_id: str | int, owner_id: str | None, platform: Platform) -> Job:
+def delete_job(job_id: str | int, owner_id: str | None, platform: Platform,
+               cancelling: bool = False) -> Job:
     """Delete a finished job with its runs, their logs, metric points, results and
     artifacts; returns the job as it was.
 
-    Refused (Conflict) while any of its runs is queued or running: cancel the job
-    first. Its blobs (under ``runs/<run id>/`` and ``jobs/<job id>/``) are removed
-    once the deletion is committed; reports already generated from it keep their
-    documents.
+    A job with runs queued or running is refused (Conflict: cancel it first), unless
+    ``cancelling``: then they are cancelled and the job deleted in the same transaction,
+    all or nothing (runs executing elsewhere stop at their worker's next beat). Its
+    blobs (under ``runs/<run id>/`` and ``jobs/<job id>/``) are removed once the
+    deletion is committed; reports already generated from it keep their documents.
     """
     with platform.uow() as uow:
         job = load_job(uow, job_id, owner_id)
-        counts = uow.runs.counts(job_id=job.id)
-        unfinished = sum(n for status, n in counts.items() if not status.terminal)
-        if unfinished:
-            raise Conflict(f"job '{job_id}' has {unfinished} run(s) queued or running: "
-                           "cancel it first, then delete it")
+        cancelled: Sequence[str] = ()
+        if cancelling:
+            cancelled = uow.runs.cancel_unfinished(platform.clock.now(), BY_REQUEST,
+                                                   job_id=job.id)
+        else:
+            counts = uow.runs.counts(job_id=job.id)
+            unfinished = sum(n for status, n in counts.items() if not status.terminal)
+            if unfinished:
+                raise Conflict(f"job '{job_id}' has {unfinished} run(s) queued or running: "
+                               "cancel it first, then delete it")
         run_ids = [run.id for run in uow.runs.for_job(job.id)]
         uow.jobs.delete(job.id)
         uow.commit()
+    platform.signal_cancels(cancelled)
     platform.specs.forget(job.id)
     remove_blobs(platform.blobs, [f"runs/{run_id}/" for run_id in run_ids]
                  + [f"jobs/{job.id}/"])

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from simdock.domain import Job, JobKind, Run
+from simdock.domain import Job, JobKind, Payload, Run
 from simdock.domain.parameters import validate_parameters
 from simdock.errors import Conflict, InvalidParameters, ValidationError
 from simdock.platform import Platform
+from simdock.ports import UnitOfWork
 from simdock.usecases.access import load_job
 from simdock.usecases.inputs import check_inputs
 from simdock.usecases.submit import check_tags, check_timeout, check_type
@@ -74,13 +76,70 @@ def add_runs(cmd: AddRuns, platform: Platform) -> list[Run]:
     the job's input files, so that a refused call adds nothing. The runs take the
     next indexes of the job, whoever else is adding runs to it at the same time.
     """
-    if not cmd.parameters:
+    return add_runs_to_jobs([cmd], platform)[0]
+
+
+def add_runs_to_jobs(commands: Sequence[AddRuns], platform: Platform) -> list[list[Run]]:
+    """:func:`add_runs` for several jobs at once, all or none: every job, its input files
+    and every parameter set are checked before anything is stored, and the runs of all
+    the jobs are added in one transaction. Returns each command's runs, in order."""
+    total = sum(len(cmd.parameters) for cmd in commands)
+    if not commands or any(not cmd.parameters for cmd in commands):
         raise ValidationError("at least one run is needed")
-    if len(cmd.parameters) > MAX_RUNS_PER_CALL:
+    if total > MAX_RUNS_PER_CALL:
         raise ValidationError(f"at most {MAX_RUNS_PER_CALL} runs are added at once, "
-                              f"got {len(cmd.parameters)}")
+                              f"got {total}")
     with platform.uow() as uow:
-        job = load_job(uow, cmd.job, cmd.owner_id)
+        jobs = [load_job(uow, cmd.job, cmd.owner_id) for cmd in commands]
+    prepared = [_prepared(job, cmd, platform) for job, cmd in zip(jobs, commands, strict=True)]
+    now = platform.clock.now()
+    stored: list[Payload] = []
+    try:
+        for batch in prepared:
+            batch.store(platform)
+            stored.extend(batch.payloads)
+        with platform.uow() as uow:
+            added = [batch.add(uow, now) for batch in prepared]
+            uow.dispatch_runs([run.id for runs in added for run in runs])
+            uow.commit()
+    except BaseException:
+        for payload in stored:
+            platform.payloads.discard(payload)
+        raise
+    return added
+
+
+@dataclass
+class _Batch:
+    """The checked runs to add to one open job, and where their parameters are stored."""
+
+    job: Job
+    parameter_sets: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    timeout: float | None
+    run_ids: list[str] = field(default_factory=list)
+    payloads: list[Payload] = field(default_factory=list)
+
+    def store(self, platform: Platform) -> None:
+        self.run_ids = platform.ids.new_many("run", len(self.parameter_sets))
+        for run_id, parameters in zip(self.run_ids, self.parameter_sets, strict=True):
+            self.payloads.append(platform.payloads.store(f"runs/{run_id}/parameters.json",
+                                                         parameters))
+
+    def add(self, uow: UnitOfWork, now: datetime) -> list[Run]:
+        first = uow.jobs.reserve_runs(self.job.id, len(self.parameter_sets))
+        runs = [Run(id=run_id, job_id=self.job.id, owner_id=self.job.owner_id,
+                    simulation_type=self.job.simulation_type, index=first + offset,
+                    created_at=now, updated_at=now, parameters=payload,
+                    timeout_seconds=self.timeout, metadata=dict(self.metadata))
+                for offset, (run_id, payload) in enumerate(zip(self.run_ids, self.payloads,
+                                                               strict=True))]
+        uow.runs.add_many(runs)
+        return runs
+
+
+def _prepared(job: Job, cmd: AddRuns, platform: Platform) -> _Batch:
+    """The runs ``cmd`` asks for, checked against their open job and its input files."""
     if job.kind is not JobKind.OPEN:
         raise Conflict(f"job '{job.id}' was submitted with its runs; runs are added only "
                        "to jobs registered without them")
@@ -88,27 +147,7 @@ def add_runs(cmd: AddRuns, platform: Platform) -> list[Run]:
     metadata = validate_parameters(cmd.metadata, "metadata")
     timeout = check_timeout(cmd.timeout_seconds, platform.limits.default_timeout_seconds)
     check_inputs(job, platform)
-    now = platform.clock.now()
-    run_ids = platform.ids.new_many("run", len(parameter_sets))
-    stored = [platform.payloads.store(f"runs/{run_id}/parameters.json", parameters)
-              for run_id, parameters in zip(run_ids, parameter_sets, strict=True)]
-    try:
-        with platform.uow() as uow:
-            first = uow.jobs.reserve_runs(job.id, len(parameter_sets))
-            runs = [Run(id=run_id, job_id=job.id, owner_id=job.owner_id,
-                        simulation_type=job.simulation_type, index=first + offset,
-                        created_at=now, updated_at=now, parameters=payload,
-                        timeout_seconds=timeout, metadata=dict(metadata))
-                    for offset, (run_id, payload) in enumerate(zip(run_ids, stored,
-                                                                   strict=True))]
-            uow.runs.add_many(runs)
-            uow.dispatch_runs([r.id for r in runs])
-            uow.commit()
-    except BaseException:
-        for payload in stored:
-            platform.payloads.discard(payload)
-        raise
-    return runs
+    return _Batch(job, parameter_sets, metadata, timeout)
 
 
 def _checked(simulation_type: str, parameter_sets: Sequence[Mapping[str, Any]],

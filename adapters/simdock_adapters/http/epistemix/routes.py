@@ -111,14 +111,13 @@ def blueprint() -> Blueprint:
         by_job: dict[int, list[int]] = defaultdict(list)
         for index, run_request in enumerate(asked.runRequests):
             by_job[run_request.jobId].append(index)
-        for job_number in by_job:  # every job is checked before any run is added
-            queries.get_job(job_number, user.id, platform())
+        added = open_jobs.add_runs_to_jobs([open_jobs.AddRuns(
+            job=job_number, owner_id=user.id, parameters=[sent[i] for i in indexes],
+            metadata={CLIENT_VERSION: version}) for job_number, indexes in by_job.items()],
+            platform())
         answers: dict[int, dict[str, Any]] = {}
-        for job_number, indexes in by_job.items():
-            added = open_jobs.add_runs(open_jobs.AddRuns(
-                job=job_number, owner_id=user.id, parameters=[sent[i] for i in indexes],
-                metadata={CLIENT_VERSION: version}), platform())
-            for index, run in zip(indexes, added, strict=True):
+        for (job_number, indexes), runs in zip(by_job.items(), added, strict=True):
+            for index, run in zip(indexes, runs, strict=True):
                 answers[index] = {"runId": run.number, "jobId": job_number,
                                   "status": "Submitted", "errors": None,
                                   "runRequest": sent[index]}
@@ -212,8 +211,7 @@ def blueprint() -> Blueprint:
     def delete_job(job_id: str) -> Response:
         user = epx_user()
         number = ident(job_id, "the job id")
-        cancel.cancel_job(number, user.id, platform())
-        jobs.delete_job(number, user.id, platform())
+        jobs.delete_job(number, user.id, platform(), cancelling=True)
         return jsonify({"description": f"job {number} deleted", "id": number})
 
     return bp
