@@ -34,6 +34,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from simdock.conflicts import retry_on_conflict
 from simdock.domain import Artifact, MetricPoint, Run
 from simdock.domain.text import NUL, storable
 from simdock.errors import (
@@ -41,6 +42,7 @@ from simdock.errors import (
     RunCancelled,
     RunHandedBack,
     ServiceUnavailable,
+    SimdockError,
     ValidationError,
 )
 from simdock.platform import Platform
@@ -155,18 +157,15 @@ class ExecutionContext:
             blobs.put(key, bytes(data), content_type)
             size = len(data)
         record = Artifact(self.run_id, name, key, size, content_type, self._platform.clock.now())
-        while True:
-            try:
-                if self._record_artifact(record):
-                    return
-            except ConcurrencyConflict:
-                continue
-            except ServiceUnavailable as exc:  # recorded with the next write that gets in
-                self._kept(Unwritten(artifacts=[record]), exc)
+        try:
+            if retry_on_conflict(lambda: self._record_artifact(record), f"run '{self.run_id}'"):
                 return
-            blobs.delete(key)
-            self._cancelled.set()
-            raise RunCancelled(f"run '{self.run_id}' is no longer this attempt's")
+        except (ServiceUnavailable, ConcurrencyConflict) as exc:  # with the next write
+            self._kept(Unwritten(artifacts=[record]), exc)
+            return
+        blobs.delete(key)
+        self._cancelled.set()
+        raise RunCancelled(f"run '{self.run_id}' is no longer this attempt's")
 
     def _record_artifact(self, record: Artifact) -> bool:
         with self._platform.uow() as uow:
@@ -257,15 +256,11 @@ class ExecutionContext:
                 self._last_flush = time.monotonic()
             if not unwritten and self._in_doubt is None:
                 return
-            while True:  # a conflict is another write to the run: read it again and retry
-                try:
-                    self._write(unwritten)
-                except ConcurrencyConflict:
-                    continue
-                except ServiceUnavailable as exc:  # in doubt, or to write again later
-                    self._kept(Unwritten() if isinstance(exc, Unanswered) else unwritten, exc)
-                    return
-                break
+            try:  # a conflict is another write to the run: read it again and retry
+                retry_on_conflict(lambda: self._write(unwritten), f"run '{self.run_id}'")
+            except (ServiceUnavailable, ConcurrencyConflict) as exc:  # in doubt, or later
+                self._kept(Unwritten() if isinstance(exc, Unanswered) else unwritten, exc)
+                return
         if self._failures:
             log.warning("run %s: its reports reach the store again", self.run_id)
             with self._lock:
@@ -278,13 +273,14 @@ class ExecutionContext:
             in_doubt, self._in_doubt = self._in_doubt, None
             return self._unwritten.take(), in_doubt
 
-    def _kept(self, unwritten: Unwritten, error: ServiceUnavailable) -> None:
-        """Keep reports the store could not take, to try again later."""
+    def _kept(self, unwritten: Unwritten, error: SimdockError) -> None:
+        """Keep reports the store could not take (it is away, or the run kept changing
+        under them), to try again later."""
         with self._lock:
             self._unwritten.put_back(unwritten)
             if not self._failures:
-                log.warning("run %s: its reports are kept until the store can be reached: "
-                            "%s", self.run_id, error)
+                log.warning("run %s: its reports are kept to be written again later: %s",
+                            self.run_id, error)
             self._retry_at = time.monotonic() + RETRY_SECONDS[
                 min(self._failures, len(RETRY_SECONDS) - 1)]
             self._failures += 1

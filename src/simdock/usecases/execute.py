@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from simdock import codec
+from simdock.conflicts import retry_on_conflict
 from simdock.domain import Payload, Run, RunStatus
 from simdock.domain.images import image_of
 from simdock.errors import (
@@ -36,7 +37,6 @@ from simdock.usecases.unwritten import InDoubt, Unwritten
 
 log = logging.getLogger(__name__)
 
-RECORD_ATTEMPTS = 5
 #: How long to wait before trying again to record outcomes while the store is away.
 RECORD_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 NOT_HELD = "no longer held by this worker"
@@ -200,19 +200,14 @@ def record_outcomes(outcomes: Sequence[Outcome], platform: Platform) -> list[Run
     pending = list(outcomes)
     for outcome in pending:
         outcome.stamp = outcome.stamp or platform.clock.now()
-    for _ in range(RECORD_ATTEMPTS):
-        try:
-            with platform.uow() as uow:
-                for outcome in pending:
-                    statuses[outcome.run.id], recorded[outcome.run.id] = _record(
-                        uow, outcome, platform)
-                uow.commit()
-        except ConcurrencyConflict:
-            continue  # another writer changed one of them between our read and write
-        break
-    else:
-        raise ConcurrencyConflict(
-            f"could not record the outcome of runs {[o.run.id for o in pending]}")
+    def record_all() -> None:
+        with platform.uow() as uow:
+            for outcome in pending:
+                statuses[outcome.run.id], recorded[outcome.run.id] = _record(
+                    uow, outcome, platform)
+            uow.commit()
+
+    retry_on_conflict(record_all, f"the outcome of runs {[o.run.id for o in pending]}")
     for outcome in pending:
         if not recorded[outcome.run.id]:  # what a stale attempt stored is let go
             if outcome.result is not None:

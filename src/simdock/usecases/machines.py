@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from simdock.conflicts import retry_on_conflict
 from simdock.domain import Machine, MachineStatus, Run, User
 from simdock.domain.text import check_text
 from simdock.errors import (
-    ConcurrencyConflict,
     Conflict,
     NotFound,
     UnauthorizedOperation,
@@ -110,21 +110,18 @@ def place_run(run_id: str, machine_id: str | None, owner_id: str | None, platfor
     A running run's progress writes may change it meanwhile: placement is then
     decided again on the fresh copy.
     """
-    for attempt in range(5):
-        try:
-            with platform.uow() as uow:
-                run = load_run(uow, run_id, owner_id)
-                if machine_id is not None:
-                    machine = uow.machines.get(named(machine_id, "machine"))
-                    if machine is None:
-                        raise NotFound("machine", machine_id)
-                    if not machine.accepts_runs:
-                        raise Conflict(f"machine '{machine_id}' is in maintenance")
-                run.place_on(machine_id, platform.clock.now())
-                uow.runs.update(run)
-                uow.commit()
-            return run
-        except ConcurrencyConflict:
-            if attempt == 4:
-                raise
-    raise AssertionError("unreachable")
+    def place() -> Run:
+        with platform.uow() as uow:
+            run = load_run(uow, run_id, owner_id)
+            if machine_id is not None:
+                machine = uow.machines.get(named(machine_id, "machine"))
+                if machine is None:
+                    raise NotFound("machine", machine_id)
+                if not machine.accepts_runs:
+                    raise Conflict(f"machine '{machine_id}' is in maintenance")
+            run.place_on(machine_id, platform.clock.now())
+            uow.runs.update(run)
+            uow.commit()
+        return run
+
+    return retry_on_conflict(place, f"run '{run_id}'")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from simdock.conflicts import retry_on_conflict
 from simdock.domain.status import RETRYABLE_RUN_STATUSES
-from simdock.errors import ConcurrencyConflict, Conflict
+from simdock.errors import Conflict
 from simdock.platform import Platform
 from simdock.usecases.access import load_run
 from simdock.usecases.requeue import back_to_queue
-
-RETRY_ATTEMPTS = 5
 
 
 def retry_runs(runs: Sequence[str | int], owner_id: str | None, platform: Platform
@@ -21,20 +20,18 @@ def retry_runs(runs: Sequence[str | int], owner_id: str | None, platform: Platfo
     and was not cancelled is a Conflict, and then nothing is queued. A run keeps the
     attempts it made; its next attempt writes under keys of its own.
     """
-    for _ in range(RETRY_ATTEMPTS):
-        try:
-            with platform.uow() as uow:
-                found = [load_run(uow, ref, owner_id) for ref in dict.fromkeys(runs)]
-                for run in found:
-                    if run.status not in RETRYABLE_RUN_STATUSES:
-                        raise Conflict(f"run '{run.number or run.id}' is {run.status.value}: "
-                                       "only failed or cancelled runs are retried")
-                    run.retry(platform.clock.now())
-                    uow.runs.update(run)
-                back_to_queue(uow, found)
-                uow.dispatch_runs([run.id for run in found])
-                uow.commit()
-            return [run.id for run in found]
-        except ConcurrencyConflict:
-            continue  # one of them changed between our read and write: read them again
-    raise ConcurrencyConflict("the runs kept changing while they were retried; try again")
+    def queue_again() -> list[str]:
+        with platform.uow() as uow:
+            found = [load_run(uow, ref, owner_id) for ref in dict.fromkeys(runs)]
+            for run in found:
+                if run.status not in RETRYABLE_RUN_STATUSES:
+                    raise Conflict(f"run '{run.number or run.id}' is {run.status.value}: "
+                                   "only failed or cancelled runs are retried")
+                run.retry(platform.clock.now())
+                uow.runs.update(run)
+            back_to_queue(uow, found)
+            uow.dispatch_runs([run.id for run in found])
+            uow.commit()
+        return [run.id for run in found]
+
+    return retry_on_conflict(queue_again, "the runs to retry")
