@@ -10,10 +10,10 @@ and other processes stop accepting it when their entry lapses.
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 
 from simdock.domain import User
+from simdock.ports import Clock
 
 MAX_ENTRIES = 10_000
 
@@ -21,8 +21,9 @@ MAX_ENTRIES = 10_000
 class CredentialCache:
     """A bounded map of credential key -> (user, monotonic expiry), safe across threads."""
 
-    def __init__(self, seconds: float, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, seconds: float, clock: Clock, max_entries: int = MAX_ENTRIES) -> None:
         self.seconds = seconds
+        self._clock = clock
         self._max_entries = max_entries
         self._entries: OrderedDict[str, tuple[User, float]] = OrderedDict()
         self._lock = threading.Lock()
@@ -32,7 +33,7 @@ class CredentialCache:
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            if entry[1] <= time.monotonic():
+            if entry[1] <= self._clock.monotonic():
                 del self._entries[key]
                 return None
             return entry[0]
@@ -44,7 +45,7 @@ class CredentialCache:
         if seconds <= 0:
             return
         with self._lock:
-            self._entries[key] = (user, time.monotonic() + seconds)
+            self._entries[key] = (user, self._clock.monotonic() + seconds)
             self._entries.move_to_end(key)
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import importlib
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,7 +154,8 @@ class JobHandle:
 
         Raises TimeoutError if ``timeout`` seconds pass first.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
+        clock = self._platform.clock
+        deadline = None if timeout is None else clock.monotonic() + timeout
         bar = _progress_bar(self) if progress else None
         try:
             while True:
@@ -164,9 +164,9 @@ class JobHandle:
                     bar.update_to(view.progress, view)
                 if view.done:
                     return self
-                if deadline is not None and time.monotonic() > deadline:
+                if deadline is not None and clock.monotonic() > deadline:
                     raise TimeoutError(f"job {self.id} not finished after {timeout} s")
-                time.sleep(POLL_SECONDS)
+                clock.sleep(POLL_SECONDS)
         finally:
             if bar is not None:
                 bar.close()
@@ -308,11 +308,12 @@ class ReportHandle:
         return self._report().status.value
 
     def wait(self, timeout: float | None = None) -> ReportHandle:
-        deadline = None if timeout is None else time.monotonic() + timeout
+        clock = self._dock.platform.clock
+        deadline = None if timeout is None else clock.monotonic() + timeout
         while self._report().status in {ReportStatus.QUEUED, ReportStatus.RUNNING}:
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and clock.monotonic() > deadline:
                 raise TimeoutError(f"report {self.id} not finished after {timeout} s")
-            time.sleep(POLL_SECONDS)
+            clock.sleep(POLL_SECONDS)
         return self
 
     def content(self) -> bytes:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from simdock.clock import SystemClock
 from simdock.contact import StoreContact
 from simdock.credentials import CredentialCache
 from simdock.domain.archives import ArchiveLimits
@@ -100,8 +101,8 @@ class Platform:
     contact: StoreContact = field(default_factory=StoreContact, repr=False)
     specs: SpecCache = field(default_factory=SpecCache, repr=False)
     queue: FairQueue = field(default_factory=FairQueue, repr=False)
-    credentials: CredentialCache = field(default_factory=lambda: CredentialCache(0.0),
-                                         repr=False)
+    credentials: CredentialCache = field(
+        default_factory=lambda: CredentialCache(0.0, SystemClock()), repr=False)
     on_close: list[Callable[[], None]] = field(default_factory=list)
     #: Services besides the store, blobs and broker that this process relies on (a
     #: container engine where container runs execute), each with its check.

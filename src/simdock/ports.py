@@ -711,6 +711,12 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
 
+    def monotonic(self) -> float:
+        """Seconds from some fixed point, never going back: for intervals and deadlines."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (a manual clock moves on instead)."""
+
 
 class IdGenerator(Protocol):
     def new(self, prefix: str) -> str:

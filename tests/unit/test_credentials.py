@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
+from simdock.clock import ManualClock
 from simdock.credentials import CredentialCache
 from simdock.errors import AuthenticationFailure
 from simdock.platform import Platform
@@ -15,10 +14,15 @@ from tests.unit.fakes import make_platform
 
 def platform_remembering(seconds: float) -> tuple[Platform, str, str]:
     platform = make_platform()
-    platform.credentials = CredentialCache(seconds)
+    platform.credentials = CredentialCache(seconds, platform.clock)
     user = auth.register_user(auth.RegisterUser("a@example.com", "password-123"), platform)
     token, secret = auth.create_api_token(user.id, "ci", platform)
     return platform, secret, token.id
+
+
+def clock(platform: Platform) -> ManualClock:
+    assert isinstance(platform.clock, ManualClock)
+    return platform.clock
 
 
 def revoke_behind_the_platforms_back(platform: Platform, token_id: str) -> None:
@@ -50,7 +54,7 @@ def test_a_remembered_token_is_looked_up_again_once_its_time_is_up() -> None:
     platform, secret, token_id = platform_remembering(0.2)
     auth.authenticate(secret, platform)
     revoke_behind_the_platforms_back(platform, token_id)
-    time.sleep(0.25)
+    clock(platform).advance(0.25)
     with pytest.raises(AuthenticationFailure):
         auth.authenticate(secret, platform)
 
@@ -64,8 +68,8 @@ def test_revoking_a_token_here_stops_it_at_once() -> None:
 
 
 def test_the_cache_is_bounded() -> None:
-    cache = CredentialCache(60.0, max_entries=3)
     platform, _, _ = platform_remembering(0.0)
+    cache = CredentialCache(60.0, platform.clock, max_entries=3)
     with platform.uow() as uow:
         user = uow.users.get_by_email_key("a@example.com")
     assert user is not None

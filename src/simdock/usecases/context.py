@@ -30,7 +30,6 @@ import re
 import shutil
 import tempfile
 import threading
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -91,7 +90,7 @@ class ExecutionContext:
         self._handed_back = False
         self._unwritten = Unwritten()
         self._steps: dict[str, int] = {}
-        self._last_flush = time.monotonic()
+        self._last_flush = self._platform.clock.monotonic()
         #: Writes that could not reach the store in a row, and when to try again.
         self._failures = 0
         self._retry_at = 0.0
@@ -250,10 +249,10 @@ class ExecutionContext:
         reached they are kept, and tried again only after a while (``now``: at once)."""
         with self._writing:
             with self._lock:
-                if not now and time.monotonic() < self._retry_at:
+                if not now and self._platform.clock.monotonic() < self._retry_at:
                     return
                 unwritten = self._unwritten.take()
-                self._last_flush = time.monotonic()
+                self._last_flush = self._platform.clock.monotonic()
             if not unwritten and self._in_doubt is None:
                 return
             try:  # a conflict is another write to the run: read it again and retry
@@ -281,7 +280,7 @@ class ExecutionContext:
             if not self._failures:
                 log.warning("run %s: its reports are kept to be written again later: %s",
                             self.run_id, error)
-            self._retry_at = time.monotonic() + RETRY_SECONDS[
+            self._retry_at = self._platform.clock.monotonic() + RETRY_SECONDS[
                 min(self._failures, len(RETRY_SECONDS) - 1)]
             self._failures += 1
 
@@ -341,7 +340,8 @@ class ExecutionContext:
         return True
 
     def _maybe_flush(self) -> None:
-        if time.monotonic() - self._last_flush >= self._platform.limits.progress_interval_seconds:
+        interval = self._platform.limits.progress_interval_seconds
+        if self._platform.clock.monotonic() - self._last_flush >= interval:
             self.flush()
 
     def _raise_if_cancelled(self) -> None:

@@ -7,7 +7,6 @@ of several runs in one transaction (:mod:`simdock.usecases.work`).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -182,7 +181,8 @@ def record_when_possible(outcomes: list[Outcome], platform: Platform
             if attempt == 0:
                 log.warning("keeping the outcomes of %d run(s) until the store is back: %s",
                             len(outcomes), exc)
-            time.sleep(RECORD_RETRY_SECONDS[min(attempt, len(RECORD_RETRY_SECONDS) - 1)])
+            platform.clock.sleep(RECORD_RETRY_SECONDS[min(attempt,
+                                                          len(RECORD_RETRY_SECONDS) - 1)])
             attempt += 1
 
 

@@ -8,7 +8,6 @@ no-op runs is not bound by one transaction per run.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 
 from simdock.domain import ReportStatus, RunStatus
@@ -34,9 +33,9 @@ def execute_next(platform: Platform) -> int:
     if not runs:
         return 0
     platform.held.hold(runs)
-    started = time.monotonic()
+    started = platform.clock.monotonic()
     outcomes = [execute_claimed(run, platform) for run in runs]
-    queue.observe(time.monotonic() - started, len(runs))
+    queue.observe(platform.clock.monotonic() - started, len(runs))
     record_when_possible(outcomes, platform)
     return len(runs)
 
