@@ -80,6 +80,7 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
                                       timedelta(minutes=settings.access_token_expire_minutes)),
         limits=Limits(
             max_sweep_variants=settings.max_sweep_variants,
+            default_image=settings.default_container_image,
             default_timeout_seconds=settings.max_job_timeout,
             payload_threshold=settings.parameters_size_threshold,
             lease_seconds=settings.lease_seconds,

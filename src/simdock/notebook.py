@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from simdock import codec
-from simdock.domain import Artifact, Report, ReportStatus, Run, RunStatus, SweepSpec
+from simdock.domain import Artifact, Report, ReportStatus, Run, RunStatus
 from simdock.domain.resources import Resources
 from simdock.errors import ExecutionError
 from simdock.handlers import ReportHandler, SimulationHandler
@@ -56,8 +56,8 @@ class Dock:
                ) -> JobHandle:
         """Queue one run of ``simulation_type``; returns at once. ``resources``
         (``memory_mb``, ``cpus``, ``pids``) is what a container run may use."""
-        submission = submit.submit_run(submit.SubmitRun(
-            self.user.id, simulation_type, parameters if parameters is not None else {},
+        submission = submit.submit(submit.Submit(
+            owner_id=self.user.id, simulation_type=simulation_type, parameters=parameters,
             name=name, tags=tags, metadata=metadata or {}, machine_id=machine,
             timeout_seconds=timeout, resources=Resources.from_record(resources)),
             self.platform)
@@ -71,10 +71,10 @@ class Dock:
               machine: str | None = None, timeout: float | None = None,
               resources: Mapping[str, Any] | None = None) -> SweepHandle:
         """Queue one run per variant: a list, a ``grid`` (cartesian) or ``zip`` (paired)."""
-        spec = SweepSpec(variants=variants, grid=grid, zipped=zip, base=base or {})
-        submission = submit.submit_sweep(submit.SubmitSweep(
-            self.user.id, simulation_type, spec, name=name, tags=tags, metadata=metadata or {},
-            machine_id=machine, timeout_seconds=timeout,
+        submission = submit.submit(submit.Submit(
+            owner_id=self.user.id, simulation_type=simulation_type, parameters=base,
+            variants=variants, grid=grid, zipped=zip, sweep=True, name=name, tags=tags,
+            metadata=metadata or {}, machine_id=machine, timeout_seconds=timeout,
             resources=Resources.from_record(resources)), self.platform)
         return SweepHandle(self, submission.job.id)
 

@@ -47,6 +47,8 @@ class Limits:
     shutdown_grace_seconds: float = 10.0
     #: Attempts at a run before losing its worker once more fails it.
     max_attempts: int = 3
+    #: The container image a submission naming neither a simulation type nor an image runs.
+    default_image: str = "sim:local"
     #: What a container run gets unless its job asks otherwise, and the most it may ask.
     default_resources: Resources = field(
         default_factory=lambda: Resources(memory_mb=256, cpus=1.0, pids=128))

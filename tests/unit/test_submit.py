@@ -16,7 +16,14 @@ from simdock.errors import (
 )
 from simdock.platform import Limits
 from simdock.usecases import machines, queries
-from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
+from simdock.usecases.submit import (
+    Submit,
+    SubmitRun,
+    SubmitSweep,
+    submit,
+    submit_run,
+    submit_sweep,
+)
 from tests.unit.fakes import ADMIN, FakeExecutor, QueueDispatcher, make_platform
 
 
@@ -172,3 +179,28 @@ def test_a_run_may_not_ask_for_more_time_than_the_platform_allows() -> None:
 def test_tags_are_bounded_in_length() -> None:
     with pytest.raises(ValidationError, match="at most 200 characters"):
         submit_run(SubmitRun("usr-1", "echo", {}, tags=["t" * 201]), make_platform())
+
+
+def test_a_submission_is_a_sweep_when_it_says_how_to_vary_its_parameters() -> None:
+    platform = make_platform()
+    single = submit(Submit(owner_id="usr-1", simulation_type="echo", parameters={"x": 1}),
+                    platform)
+    swept = submit(Submit(owner_id="usr-1", simulation_type="echo", parameters={"y": 0},
+                          grid={"x": [1, 2]}), platform)
+    assert (single.job.kind.value, single.job.run_count) == ("single", 1)
+    assert (swept.job.kind.value, swept.job.run_count) == ("sweep", 2)
+    assert [queries.run_parameters(r, platform) for r in queries.job_runs(
+        swept.job.id, "usr-1", platform)] == [{"y": 0, "x": 1}, {"y": 0, "x": 2}]
+    with pytest.raises(ValidationError, match="a sweep needs exactly one of"):
+        submit(Submit(owner_id="usr-1", simulation_type="echo", sweep=True), platform)
+
+
+def test_a_submission_naming_no_type_runs_the_default_image() -> None:
+    platform = make_platform(FakeExecutor({"container:lab/model:2": lambda p, c: {}}),
+                             limits=Limits(default_image="lab/model:2"))
+    submission = submit(Submit(owner_id="usr-1", parameters={"steps": 3}), platform)
+    assert submission.job.simulation_type == "container:lab/model:2"
+    image = submit(Submit(owner_id="usr-1", image="lab/model:2"), platform)
+    assert image.job.simulation_type == "container:lab/model:2"
+    with pytest.raises(ValidationError, match="not both"):
+        submit(Submit(owner_id="usr-1", simulation_type="echo", image="lab/model:2"), platform)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from simdock.domain import Job, JobKind, Run, SweepSpec, check_sweep
-from simdock.domain.images import image_of
+from simdock.domain.images import container_type, image_of
 from simdock.domain.parameters import validate_parameters
 from simdock.domain.resources import Resources
 from simdock.domain.text import check_text
@@ -51,6 +51,32 @@ class SubmitSweep(SubmissionOptions):
     sweep: SweepSpec
 
 
+@dataclass(frozen=True, kw_only=True)
+class Submit(SubmissionOptions):
+    """A submission as any entry point receives it, deciding what it is here.
+
+    What runs: ``simulation_type`` (a registered handler), or the container ``image``;
+    neither means the platform's default image (``Limits.default_image``). How many: one
+    run of ``parameters``, or a sweep over them (as the sweep's base) when ``variants``,
+    a ``grid`` or ``zipped`` lists are given, or when ``sweep`` says the caller asked for
+    one (then it is refused without them, saying what a sweep needs).
+    """
+
+    owner_id: str
+    simulation_type: str | None = None
+    image: str | None = None
+    parameters: Mapping[str, Any] | None = None
+    variants: Sequence[Mapping[str, Any]] | None = None
+    grid: Mapping[str, Sequence[Any]] | None = None
+    zipped: Mapping[str, Sequence[Any]] | None = None
+    sweep: bool = False
+
+    @property
+    def is_sweep(self) -> bool:
+        return self.sweep or any(part is not None
+                                 for part in (self.variants, self.grid, self.zipped))
+
+
 @dataclass(frozen=True)
 class Submission:
     """What was created: the job, its run ids in variant order, and its specification."""
@@ -63,6 +89,22 @@ class Submission:
         """What run ``index`` sets over the base (a sweep's list item as given, or its axis
         values), so that answers about a sweep grow with its request, not variants x base."""
         return self.spec.varied(index)
+
+
+def submit(cmd: Submit, platform: Platform) -> Submission:
+    """Queue what ``cmd`` asks for: one run, or a sweep (see :class:`Submit`)."""
+    if cmd.simulation_type is not None and cmd.image is not None:
+        raise ValidationError("give a simulation type or a container image, not both")
+    simulation_type = cmd.simulation_type if cmd.simulation_type is not None \
+        else container_type(cmd.image or platform.limits.default_image)
+    options = {name: getattr(cmd, name) for name in SubmissionOptions.__dataclass_fields__}
+    if cmd.is_sweep:
+        spec = SweepSpec(variants=cmd.variants, grid=cmd.grid, zipped=cmd.zipped,
+                         base=cmd.parameters or {})
+        return submit_sweep(SubmitSweep(cmd.owner_id, simulation_type, spec, **options),
+                            platform)
+    return submit_run(SubmitRun(cmd.owner_id, simulation_type, cmd.parameters or {},
+                                **options), platform)
 
 
 def submit_run(cmd: SubmitRun, platform: Platform) -> Submission:

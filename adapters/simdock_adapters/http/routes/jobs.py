@@ -24,8 +24,7 @@ from simdock.domain import User
 from simdock.domain.images import FLAG_NAME, IMAGE, container_type
 from simdock.domain.resources import Resources
 from simdock.ports import RUN_ORDER_FIELDS, Ordering, RunQuery
-from simdock.usecases import cancel, machines, queries
-from simdock.usecases.submit import SubmissionOptions
+from simdock.usecases import cancel, machines, queries, submit
 from simdock_adapters.http.api import Api, Event, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform
 from simdock_adapters.http.results import result_archive
@@ -40,7 +39,6 @@ from simdock_adapters.http.schemas import (
     Tag,
 )
 from simdock_adapters.http.streams import hold, log_stream
-from simdock_adapters.http.submissions import submit
 from simdock_adapters.http.views import (
     RunDetailed,
     RunOut,
@@ -195,12 +193,6 @@ class Placement(BaseModel):
     machine_id: str | None = Field(description="A machine id, or null to unplace the run")
 
 
-def simulation_type_of(body: JobSubmission) -> str:
-    if body.simulation_type is not None:
-        return body.simulation_type
-    return container_type(body.container_image or context().settings.default_container_image)
-
-
 def run_query(user: User, query: JobListQuery) -> RunQuery:
     simulation_type = query.simulation_type
     if query.container_image is not None:
@@ -220,12 +212,12 @@ def register(api: Api) -> Blueprint:
                    responses={201: JobsCreated})
     def submit_jobs(user: User, body: JobSubmission) -> dict[str, Any]:
         """Submit one run or a parameter sweep."""
-        submission = submit(user.id, simulation_type_of(body), body.params, body.sweep,
-                            body.grid, body.zip, SubmissionOptions(
-                                name=body.name, tags=body.tags, metadata=body.metadata,
-                                machine_id=body.machine_id, timeout_seconds=body.timeout,
-                                resources=body.resources.granted() if body.resources else None),
-                            platform())
+        submission = submit.submit(submit.Submit(
+            owner_id=user.id, simulation_type=body.simulation_type, image=body.container_image,
+            parameters=body.params, variants=body.sweep, grid=body.grid, zipped=body.zip,
+            name=body.name, tags=body.tags, metadata=body.metadata, machine_id=body.machine_id,
+            timeout_seconds=body.timeout,
+            resources=body.resources.granted() if body.resources else None), platform())
         mapping = {run_id: submission.varied(index)
                    for index, run_id in enumerate(submission.run_ids)} if body.is_sweep else None
         # JobsCreated documents this answer; a sweep's can hold 100,000 entries, which are

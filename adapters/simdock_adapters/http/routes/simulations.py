@@ -13,9 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from simdock import codec
 from simdock.domain import User
 from simdock.ports import JOB_ORDER_FIELDS, JobQuery, Ordering, RunOutline
-from simdock.usecases import cancel, jobs, machines, queries
+from simdock.usecases import cancel, jobs, machines, queries, submit
 from simdock.usecases.listing import listed_parameters
-from simdock.usecases.submit import SubmissionOptions
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import current_user, platform
 from simdock_adapters.http.schemas import (
@@ -26,7 +25,6 @@ from simdock_adapters.http.schemas import (
     StatusFilter,
     Tag,
 )
-from simdock_adapters.http.submissions import submit
 from simdock_adapters.http.views import (
     OMITTED_PARAMETER,
     PARAMS_DESCRIPTION,
@@ -246,11 +244,11 @@ def register(api: Api) -> Blueprint:
 
 
 def _submit(user: User, body: SimulationSubmission) -> SimulationDetail:
-    submission = submit(user.id, body.simulation_type, body.parameters, body.sweep, body.grid,
-                        body.zip, SubmissionOptions(
-                            name=body.name, tags=body.tags, metadata=body.job_metadata,
-                            machine_id=body.machine_id, timeout_seconds=body.timeout),
-                        platform())
+    submission = submit.submit(submit.Submit(
+        owner_id=user.id, simulation_type=body.simulation_type, parameters=body.parameters,
+        variants=body.sweep, grid=body.grid, zipped=body.zip, name=body.name, tags=body.tags,
+        metadata=body.job_metadata, machine_id=body.machine_id, timeout_seconds=body.timeout),
+        platform())
     return _detail(submission.job.id, user)
 
 
