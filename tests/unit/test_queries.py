@@ -7,10 +7,10 @@ import pytest
 from simdock.clock import ManualClock
 from simdock.domain import RunStatus, SweepSpec
 from simdock.errors import NotFound, ValidationError
-from simdock.ports import JobQuery, Ordering, PageRequest, RunQuery
+from simdock.ports import JobQuery, Ordering, PageRequest, RunContext, RunQuery
 from simdock.usecases import cancel, metrics, queries, reports
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
-from tests.unit.fakes import QueueDispatcher, make_platform
+from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
 
 
 def test_another_users_resources_are_not_found() -> None:
@@ -124,3 +124,30 @@ def test_results_are_read_only_once_finished() -> None:
     platform.dispatcher.drain()
     view, runs = queries.finished_job(submission.job.id, "usr-a", platform)
     assert view.done and [r.id for r in runs] == submission.run_ids
+
+
+def test_a_log_is_read_page_by_page_until_its_run_has_ended() -> None:
+    def chatty(parameters: object, context: RunContext) -> dict[str, int]:
+        for line in range(5):
+            context.log(f"line {line}")
+        return {}
+
+    platform = make_platform(FakeExecutor({"chatty": chatty}))
+    run_id = submit_run(SubmitRun("usr-1", "chatty", {}), platform).run_ids[0]
+    queued = queries.log_page(run_id, "usr-1", platform, limit=2)
+    assert (queued.lines, queued.next_after, queued.complete) == ([], 0, False)
+
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.drain()
+    pages, after = [], 0
+    while True:
+        page = queries.log_page(run_id, "usr-1", platform, after=after, limit=2)
+        pages.append([line.message for line in page.lines])
+        after = page.next_after
+        if page.complete:
+            break
+    assert pages == [["line 0", "line 1"], ["line 2", "line 3"], ["line 4"]]
+    with pytest.raises(ValidationError, match="1 to 10000 log lines"):
+        queries.log_page(run_id, "usr-1", platform, limit=0)
+    with pytest.raises(NotFound):
+        queries.log_page(run_id, "usr-2", platform)

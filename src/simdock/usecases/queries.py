@@ -17,12 +17,15 @@ from simdock.domain import (
     job_status,
 )
 from simdock.domain.resources import Resources
-from simdock.errors import Conflict, NotFound
+from simdock.errors import Conflict, NotFound, ValidationError
 from simdock.platform import Platform
 from simdock.ports import JobQuery, Page, RunOutline, RunQuery, RunStatistics, RunTally
 from simdock.usecases.access import load_job, load_run, named, visible
 
 MAX_LOG_SEQ = 2**31 - 1
+#: How many log lines a page holds unless asked otherwise, and at most.
+LOG_PAGE_LINES = 1000
+MAX_LOG_PAGE_LINES = 10_000
 
 
 @dataclass(frozen=True)
@@ -229,10 +232,37 @@ def decoded_result(run_id: str, owner_id: str | None, platform: Platform) -> Any
 
 def run_logs(run_id: str, owner_id: str | None, platform: Platform, after_seq: int = 0,
              limit: int | None = None) -> list[LogLine]:
+    """Every log line of a run after ``after_seq`` (at most ``limit``), in order."""
     after_seq = min(max(after_seq, 0), MAX_LOG_SEQ)
     with platform.uow() as uow:
         load_run(uow, run_id, owner_id)
         return uow.logs.list(run_id, after_seq, limit)
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """A page of a run's log: its lines after a position, where the next page starts, and
+    whether the log is complete (the run has ended and no line is left to read)."""
+
+    run: Run
+    lines: list[LogLine]
+    next_after: int
+    complete: bool
+
+
+def log_page(run_id: str, owner_id: str | None, platform: Platform, after: int = 0,
+             limit: int = LOG_PAGE_LINES) -> LogPage:
+    """The lines of a run's log after line ``after``, at most ``limit`` (1 to
+    ``MAX_LOG_PAGE_LINES``); a reader asks again from ``next_after`` until ``complete``."""
+    if not 1 <= limit <= MAX_LOG_PAGE_LINES:
+        raise ValidationError(f"a page holds 1 to {MAX_LOG_PAGE_LINES} log lines, "
+                              f"not {limit}")
+    after = min(max(after, 0), MAX_LOG_SEQ)
+    with platform.uow() as uow:
+        run = load_run(uow, run_id, owner_id)  # read first: a run ended has all its lines
+        lines = uow.logs.list(run.id, after, limit)
+    return LogPage(run, lines, next_after=lines[-1].seq if lines else after,
+                   complete=run.terminal and len(lines) < limit)
 
 
 def run_artifacts(run_id: str, owner_id: str | None, platform: Platform) -> list[Artifact]:

@@ -173,7 +173,7 @@ class LogsOut(BaseModel):
 class LogQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     after: int = Field(0, ge=0)
-    limit: int = Field(1000, ge=1, le=10_000)
+    limit: int = Field(queries.LOG_PAGE_LINES, ge=1, le=queries.MAX_LOG_PAGE_LINES)
 
 
 class StatsOut(BaseModel):
@@ -284,13 +284,11 @@ def register(api: Api) -> Blueprint:
                    query=LogQuery, responses={200: LogsOut})
     def job_logs(user: User, job_id: str, query: LogQuery) -> LogsOut:
         """A run's log lines (after ``after``, at most ``limit``)."""
-        run = queries.get_run(job_id, user.id, platform())
-        lines = queries.run_logs(job_id, user.id, platform(), query.after, query.limit)
+        page = queries.log_page(job_id, user.id, platform(), query.after, query.limit)
         return LogsOut(job_id=job_id, lines=[
             LogLineOut(seq=line.seq, timestamp=line.at.isoformat(), stream=line.stream,
-                       message=line.message) for line in lines],
-            next_after=lines[-1].seq if lines else query.after,
-            complete=run.terminal and len(lines) < query.limit)
+                       message=line.message) for line in page.lines],
+            next_after=page.next_after, complete=page.complete)
 
     @api.operation(bp, "/<id:job_id>/logs/stream", "GET", tags=tags, authenticate=current_user,
                    errors=frozenset({429}),
