@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from benchmarks.measure import machine
 from benchmarks.pg import drop, scratch_database
 from simdock.domain import RunStatus
-from simdock.ports import PageRequest, RunQuery
+from simdock.paging import PageRequest
+from simdock.selection import RunQuery
 from simdock_adapters.sql import SqlUnitOfWork, make_engine
 
 FILL = """

@@ -22,7 +22,8 @@ from simdock.domain.resources import Resources
 from simdock.errors import ValidationError
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
-from simdock.ports import BlobStore, Dispatcher, Executor, UnitOfWorkFactory
+from simdock.ports import BlobStore, Dispatcher, Executor
+from simdock.repositories import UnitOfWorkFactory
 from simdock.usecases.leftovers import dead_attempts
 from simdock.usecases.work import PlatformWork
 from simdock_adapters.auth.jwt_tokens import JwtAccessTokens

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from datetime import datetime
 
 from simdock.domain import Run
-from simdock.ports import UnitOfWork
+from simdock.repositories import UnitOfWork
 
 #: A batch of runs should take about this long, so that prefetched runs wait briefly.
 BATCH_SECONDS = 0.02

@@ -22,8 +22,9 @@ from simdock.domain import Artifact, Report, ReportStatus, Run, RunStatus
 from simdock.domain.resources import Resources
 from simdock.errors import ExecutionError
 from simdock.handlers import ReportHandler, SimulationHandler
+from simdock.paging import Ordering, PageRequest
 from simdock.platform import Platform
-from simdock.ports import JobQuery, Ordering, PageRequest
+from simdock.selection import JobQuery
 from simdock.usecases import cancel, metrics, queries, reports, submit
 from simdock.usecases.users import ensure_user
 

@@ -23,7 +23,8 @@ from types import TracebackType
 from typing import Self
 
 from simdock.faults import FaultLog
-from simdock.ports import (
+from simdock.ports import Sender
+from simdock.repositories import (
     ApiTokenRepository,
     ArtifactRepository,
     JobRepository,
@@ -33,7 +34,6 @@ from simdock.ports import (
     MetricRepository,
     ReportRepository,
     RunRepository,
-    Sender,
     UnitOfWork,
     UserRepository,
 )

@@ -18,15 +18,8 @@ from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.leases import HeldRuns
 from simdock.outbox import OutboxUnitOfWork
 from simdock.payloads import DEFAULT_THRESHOLD, PayloadStore
-from simdock.ports import (
-    AccessTokens,
-    BlobStore,
-    Clock,
-    Dispatcher,
-    Executor,
-    IdGenerator,
-)
-from simdock.ports import UnitOfWorkFactory as UnitOfWorkFactory
+from simdock.ports import AccessTokens, BlobStore, Clock, Dispatcher, Executor, IdGenerator
+from simdock.repositories import UnitOfWorkFactory as UnitOfWorkFactory
 from simdock.specs import SpecCache
 
 

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import cast
 
 from simdock.platform import Platform
-from simdock.ports import UnitOfWork, UnitOfWorkFactory
+from simdock.repositories import UnitOfWork, UnitOfWorkFactory
 
 
 class SharedUnitOfWork:

@@ -38,7 +38,8 @@ from pathlib import Path
 import pytest
 
 from simdock.handlers import SimulationHandlerRegistry
-from simdock.ports import BlobStore, Dispatcher, Executor, UnitOfWork, UnitOfWorkFactory
+from simdock.ports import BlobStore, Dispatcher, Executor
+from simdock.repositories import UnitOfWork, UnitOfWorkFactory
 from simdock_adapters.blobs.local import LocalBlobStore
 from simdock_adapters.blobs.memory import MemoryBlobStore
 from simdock_adapters.dispatch.inline import InlineDispatcher

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simdock.ports import UnitOfWorkFactory
+from simdock.repositories import UnitOfWorkFactory
 from tests.contract.adapters import KNOWN_BUG_MARKER, UNIT_OF_WORK_ADAPTERS, apply_known_bugs
 
 

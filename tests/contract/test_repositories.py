@@ -38,19 +38,10 @@ from simdock.domain import (
 )
 from simdock.domain.identity import skeleton_digest
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound, ValidationError
-from simdock.ports import (
-    JOB_ORDER_FIELDS,
-    RUN_ORDER_FIELDS,
-    JobQuery,
-    Ordering,
-    Page,
-    PageRequest,
-    RunOutline,
-    RunQuery,
-    RunTally,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from simdock.paging import JOB_ORDER_FIELDS, RUN_ORDER_FIELDS, Ordering, Page, PageRequest
+from simdock.repositories import UnitOfWork, UnitOfWorkFactory
+from simdock.selection import JobQuery, RunQuery
+from simdock.tallies import RunOutline, RunTally
 
 # ==========================================================================
 # Builders and helpers

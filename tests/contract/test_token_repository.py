@@ -8,7 +8,7 @@ import pytest
 
 from simdock.domain import ApiToken, User
 from simdock.errors import Conflict, NotFound
-from simdock.ports import UnitOfWorkFactory
+from simdock.repositories import UnitOfWorkFactory
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

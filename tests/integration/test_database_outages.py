@@ -32,7 +32,7 @@ import pytest
 
 import simdock
 from simdock.domain import Run, RunStatus
-from simdock.ports import UnitOfWork
+from simdock.repositories import UnitOfWork
 from simdock_adapters.sql import SqlUnitOfWork, make_engine
 from tests.brokers import delete_queues, queue_prefix, require_rabbitmq, require_redis
 from tests.databases import migrated_postgres

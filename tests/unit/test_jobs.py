@@ -10,7 +10,7 @@ import pytest
 from simdock.domain import MachineStatus, RunStatus, SweepSpec
 from simdock.errors import Conflict, NotFound, ServiceUnavailable, ValidationError
 from simdock.platform import Limits, Platform
-from simdock.ports import JobQuery
+from simdock.selection import JobQuery
 from simdock.usecases import cancel, jobs, machines, metrics, queries, reports
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
 from simdock_adapters.memory.repositories import MemoryJobRepository

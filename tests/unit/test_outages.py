@@ -16,7 +16,8 @@ import pytest
 from simdock.domain import MetricPoint, Run, RunStatus
 from simdock.errors import ServiceUnavailable
 from simdock.platform import Platform
-from simdock.ports import RunContext, UnitOfWork
+from simdock.ports import RunContext
+from simdock.repositories import UnitOfWork
 from simdock.specs import SpecCache
 from simdock.usecases.execute import execute_claimed, execute_run, record_outcomes
 from simdock.usecases.leases import heartbeat, lease_until, recover_lapsed

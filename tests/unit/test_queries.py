@@ -7,7 +7,9 @@ import pytest
 from simdock.clock import ManualClock
 from simdock.domain import RunStatus, SweepSpec
 from simdock.errors import NotFound, ValidationError
-from simdock.ports import JobQuery, Ordering, PageRequest, RunContext, RunQuery
+from simdock.paging import Ordering, PageRequest
+from simdock.ports import RunContext
+from simdock.selection import JobQuery, RunQuery
 from simdock.usecases import cancel, metrics, queries, reports
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
@@ -82,7 +84,7 @@ def test_bad_pages_are_refused(page: int, size: int) -> None:
 
 
 def test_ordering_accepts_known_fields_only() -> None:
-    from simdock.ports import RUN_ORDER_FIELDS
+    from simdock.paging import RUN_ORDER_FIELDS
 
     assert Ordering.parse("-started_at", RUN_ORDER_FIELDS) == Ordering("started_at", True)
     assert Ordering.parse("status:asc", RUN_ORDER_FIELDS) == Ordering("status", False)

@@ -13,7 +13,7 @@ from simdock.clock import ManualClock
 from simdock.domain import MachineStatus, ReportStatus, SweepSpec
 from simdock.errors import Conflict, NotFound, UnknownReportType, ValidationError
 from simdock.handlers import ReportHandler
-from simdock.ports import PageRequest
+from simdock.paging import PageRequest
 from simdock.usecases import machines, metrics, reports
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
 from tests.unit.fakes import ADMIN, QueueDispatcher, make_platform

@@ -8,7 +8,7 @@ import pytest
 
 from simdock.domain import Machine, RunStatus
 from simdock.errors import NotFound
-from simdock.ports import UnitOfWork
+from simdock.repositories import UnitOfWork
 from simdock.scope import Scope
 from simdock.usecases import queries
 from simdock.usecases.submit import SubmitRun, submit_run

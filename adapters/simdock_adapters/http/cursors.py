@@ -1,6 +1,6 @@
 """Opaque page cursors: a listing's position as a short URL-safe string, and back.
 
-A cursor says where a page ended (see ``simdock.ports.PagePosition``); the
+A cursor says where a page ended (see ``simdock.paging.PagePosition``); the
 client hands it back as ``?cursor=`` to get the next page as fast as the
 first. It is not a secret: a forged one can only select among the caller's
 own items, and its values are checked before they reach a query.
@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from simdock.errors import ValidationError
-from simdock.ports import PagePosition
+from simdock.paging import PagePosition
 
 MAX_CURSOR = 1024
 

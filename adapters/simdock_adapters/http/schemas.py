@@ -11,7 +11,7 @@ from simdock.domain import RunStatus, parse_statuses
 from simdock.domain.status import STATUS_SYNONYMS
 from simdock.domain.text import NOT_BLANK
 from simdock.errors import ValidationError
-from simdock.ports import JOB_ORDER_FIELDS, RUN_ORDER_FIELDS, Ordering, PageRequest
+from simdock.paging import JOB_ORDER_FIELDS, RUN_ORDER_FIELDS, Ordering, PageRequest
 from simdock_adapters.http import cursors
 
 T = TypeVar("T")

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from simdock.domain import Job, Machine, MetricPoint, Report, Run
 from simdock.domain.images import image_of
 from simdock.domain.listing import Omitted
+from simdock.paging import Page
 from simdock.platform import Platform
-from simdock.ports import Page
 from simdock.usecases.listing import listed_parameters
 from simdock.usecases.queries import JobDetail, JobView, run_parameters, run_resources
 from simdock_adapters.http import cursors

@@ -30,16 +30,9 @@ from simdock.domain import (
 )
 from simdock.domain.status import CANCELLABLE_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound
-from simdock.ports import (
-    JobQuery,
-    Ordering,
-    Page,
-    PageRequest,
-    RunOutline,
-    RunQuery,
-    RunStatistics,
-    RunTally,
-)
+from simdock.paging import Ordering, Page, PageRequest
+from simdock.selection import JobQuery, RunQuery
+from simdock.tallies import RunOutline, RunStatistics, RunTally
 from simdock_adapters.memory.store import MemoryStore
 
 Undo = Callable[[], None]

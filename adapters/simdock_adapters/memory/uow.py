@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from simdock.ports import (
+from simdock.repositories import (
     ApiTokenRepository,
     ArtifactRepository,
     JobRepository,

@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from simdock.domain import RunStatus
-from simdock.ports import JobQuery, Ordering, PageRequest, RunQuery
+from simdock.paging import Ordering, PageRequest
+from simdock.selection import JobQuery, RunQuery
 from simdock_adapters.sql.tables import job_tags, jobs, runs
 
 RUN_COLUMNS = {"created_at": runs.c.created_at, "updated_at": runs.c.updated_at,

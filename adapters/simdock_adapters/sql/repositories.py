@@ -29,16 +29,9 @@ from simdock.domain import (
 )
 from simdock.domain.status import CANCELLABLE_RUN_STATUSES, TERMINAL_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound
-from simdock.ports import (
-    JobQuery,
-    Ordering,
-    Page,
-    PageRequest,
-    RunOutline,
-    RunQuery,
-    RunStatistics,
-    RunTally,
-)
+from simdock.paging import Ordering, Page, PageRequest
+from simdock.selection import JobQuery, RunQuery
+from simdock.tallies import RunOutline, RunStatistics, RunTally
 from simdock_adapters.sql import bulk, mappers
 from simdock_adapters.sql.counts import StatusCounts
 from simdock_adapters.sql.queries import (

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from simdock.errors import ServiceUnavailable
-from simdock.ports import (
+from simdock.repositories import (
     ApiTokenRepository,
     ArtifactRepository,
     JobRepository,

@@ -7,7 +7,7 @@ from typing import Protocol, TypeVar
 from simdock.domain import Job, Report, Run
 from simdock.domain.text import may_name_something
 from simdock.errors import NotFound
-from simdock.ports import UnitOfWork
+from simdock.repositories import UnitOfWork
 
 
 class _Owned(Protocol):

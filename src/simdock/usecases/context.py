@@ -45,7 +45,7 @@ from simdock.errors import (
     ValidationError,
 )
 from simdock.platform import Platform
-from simdock.ports import UnitOfWork
+from simdock.repositories import UnitOfWork
 from simdock.usecases.inputs import fetch_inputs
 from simdock.usecases.unwritten import InDoubt, Unwritten
 

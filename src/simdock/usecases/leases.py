@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from simdock.domain import Run, RunStatus
 from simdock.errors import ConcurrencyConflict, ServiceUnavailable
 from simdock.platform import Platform
-from simdock.ports import UnitOfWork
+from simdock.repositories import UnitOfWork
 from simdock.usecases.requeue import back_to_queue
 
 log = logging.getLogger(__name__)

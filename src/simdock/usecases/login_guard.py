@@ -35,7 +35,7 @@ from simdock.domain.identity import MAX_LENGTH, identity_key, may_name_an_accoun
 from simdock.domain.login_throttle import LoginLimits, client_key, next_attempt_at
 from simdock.domain.text import may_name_something
 from simdock.errors import TooManyRequests
-from simdock.ports import UnitOfWork
+from simdock.repositories import UnitOfWork
 
 _PAIR = "for this account from this address"
 _ACCOUNT = "for this account from addresses it has not logged in from"

@@ -14,8 +14,8 @@ from simdock.errors import (
     UnauthorizedOperation,
     ValidationError,
 )
+from simdock.paging import Page, PageRequest
 from simdock.platform import Platform
-from simdock.ports import Page, PageRequest
 from simdock.usecases.access import load_run, named
 
 

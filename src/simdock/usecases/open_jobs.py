@@ -17,7 +17,7 @@ from simdock.domain import Job, JobKind, Payload, Run
 from simdock.domain.parameters import validate_parameters
 from simdock.errors import Conflict, InvalidParameters, ValidationError
 from simdock.platform import Platform
-from simdock.ports import UnitOfWork
+from simdock.repositories import UnitOfWork
 from simdock.usecases.access import load_job
 from simdock.usecases.inputs import check_inputs
 from simdock.usecases.submit import check_tags, check_timeout, check_type

@@ -18,8 +18,10 @@ from simdock.domain import (
 )
 from simdock.domain.resources import Resources
 from simdock.errors import Conflict, NotFound, ValidationError
+from simdock.paging import Page
 from simdock.platform import Platform
-from simdock.ports import JobQuery, Page, RunOutline, RunQuery, RunStatistics, RunTally
+from simdock.selection import JobQuery, RunQuery
+from simdock.tallies import RunOutline, RunStatistics, RunTally
 from simdock.usecases.access import load_job, load_run, named, visible
 
 MAX_LOG_SEQ = 2**31 - 1

@@ -12,8 +12,8 @@ from simdock.domain import Report, ReportStatus
 from simdock.domain.parameters import validate_parameters
 from simdock.domain.text import check_text
 from simdock.errors import ConcurrencyConflict, Conflict, InvalidTransition, ValidationError
+from simdock.paging import Page, PageRequest
 from simdock.platform import Platform
-from simdock.ports import Page, PageRequest
 from simdock.usecases.access import load_job, load_report
 from simdock.usecases.queries import run_parameters
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from simdock.domain import Run
-from simdock.ports import UnitOfWork
+from simdock.repositories import UnitOfWork
 
 
 def back_to_queue(uow: UnitOfWork, runs: Sequence[Run]) -> None:

@@ -13,7 +13,7 @@ from simdock.domain.resources import Resources
 from simdock.domain.text import check_text
 from simdock.errors import Conflict, InvalidParameters, NotFound, ValidationError
 from simdock.platform import Platform
-from simdock.ports import UnitOfWork
+from simdock.repositories import UnitOfWork
 from simdock.usecases.access import named
 
 MAX_TAGS = 32

@@ -7,7 +7,7 @@ from simdock.domain.identity import lookup_keys, may_name_an_account
 from simdock.domain.text import check_text
 from simdock.errors import Conflict, NotFound
 from simdock.platform import Platform
-from simdock.ports import UnitOfWork
+from simdock.repositories import UnitOfWork
 
 
 def find_user(uow: UnitOfWork, email: object) -> User | None:

@@ -11,8 +11,8 @@ import logging
 from datetime import timedelta
 
 from simdock.domain import ReportStatus, RunStatus
+from simdock.paging import PageRequest
 from simdock.platform import Platform
-from simdock.ports import PageRequest
 from simdock.usecases.execute import execute_claimed, execute_run, record_when_possible
 from simdock.usecases.leases import commit_claims, heartbeat, lease_until
 from simdock.usecases.reports import generate_report, list_reports

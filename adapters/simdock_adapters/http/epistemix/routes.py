@@ -16,7 +16,8 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from simdock.domain import User
 from simdock.errors import AuthenticationFailure, NotFound, ValidationError
-from simdock.ports import MAX_PAGE_SIZE, JobQuery, Ordering, PageRequest
+from simdock.paging import MAX_PAGE_SIZE, Ordering, PageRequest
+from simdock.selection import JobQuery
 from simdock.usecases import archives, cancel, inputs, jobs, open_jobs, queries, retry
 from simdock.usecases.auth import TOKEN_PREFIX, authenticate
 from simdock_adapters.http.context import context, platform

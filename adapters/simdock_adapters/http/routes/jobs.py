@@ -23,7 +23,8 @@ from pydantic.config import JsonDict
 from simdock.domain import User
 from simdock.domain.images import FLAG_NAME, IMAGE, container_type
 from simdock.domain.resources import Resources
-from simdock.ports import RUN_ORDER_FIELDS, Ordering, RunQuery
+from simdock.paging import RUN_ORDER_FIELDS, Ordering
+from simdock.selection import RunQuery
 from simdock.usecases import cancel, machines, queries, submit
 from simdock_adapters.http.api import Api, Event, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform

@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simdock import codec
 from simdock.domain import User
-from simdock.ports import JOB_ORDER_FIELDS, JobQuery, Ordering, RunOutline
+from simdock.paging import JOB_ORDER_FIELDS, Ordering
+from simdock.selection import JobQuery
+from simdock.tallies import RunOutline
 from simdock.usecases import cancel, jobs, machines, queries, submit
 from simdock.usecases.listing import listed_parameters
 from simdock_adapters.http.api import Api
