@@ -1,0 +1,30 @@
+"""The repositories over one SQLAlchemy connection (the unit of work's transaction), by
+aggregate: jobs, runs, reports, machines, accounts, and what runs record."""
+
+from simdock_adapters.sql.repositories.accounts import (
+    SqlApiTokenRepository,
+    SqlLoginFailureRepository,
+    SqlUserRepository,
+)
+from simdock_adapters.sql.repositories.jobs import SqlJobRepository
+from simdock_adapters.sql.repositories.machines import SqlMachineRepository
+from simdock_adapters.sql.repositories.records import (
+    SqlArtifactRepository,
+    SqlLogRepository,
+    SqlMetricRepository,
+)
+from simdock_adapters.sql.repositories.reports import SqlReportRepository
+from simdock_adapters.sql.repositories.runs import SqlRunRepository
+
+__all__ = [
+    "SqlApiTokenRepository",
+    "SqlArtifactRepository",
+    "SqlJobRepository",
+    "SqlLogRepository",
+    "SqlLoginFailureRepository",
+    "SqlMachineRepository",
+    "SqlMetricRepository",
+    "SqlReportRepository",
+    "SqlRunRepository",
+    "SqlUserRepository",
+]
