@@ -23,8 +23,6 @@ from simdock_adapters.sql.repositories.jobs import tag_list, tags_of
 from simdock_adapters.sql.tables import JOB_FIELDS, jobs, runs
 
 RUN_INSERT_BATCH = 5000
-
-
 _RUN_BY_NUMBER = sa.select(runs).where(runs.c.number == sa.bindparam("number"))
 
 
@@ -56,23 +54,17 @@ def _run_with_job(dialect: str) -> sa.Select[Any]:
 # The queue of runs waiting to start is a partial index (owner_id, job_id, run_index) WHERE
 # status = 'queued': its predicate is written as a literal so both planners can use it.
 _IS_QUEUED = sa.text("runs.status = 'queued'")
-
-
 _NEXT_QUEUED_OWNER = (sa.select(runs.c.owner_id).where(_IS_QUEUED)
                       .order_by(runs.c.owner_id).limit(1))
 
 
 _NEXT_QUEUED_OWNER_AFTER = _NEXT_QUEUED_OWNER.where(runs.c.owner_id > sa.bindparam("after"))
-
-
 _NEXT_QUEUED_JOB = (sa.select(runs.c.job_id)
                     .where(_IS_QUEUED, runs.c.owner_id == sa.bindparam("owner"))
                     .order_by(runs.c.job_id).limit(1))
 
 
 _NEXT_QUEUED_JOB_AFTER = _NEXT_QUEUED_JOB.where(runs.c.job_id > sa.bindparam("after"))
-
-
 _QUEUED_OF_JOB = (sa.select(runs)
                   .where(_IS_QUEUED, runs.c.owner_id == sa.bindparam("owner"),
                          runs.c.job_id == sa.bindparam("job"))
@@ -324,6 +316,4 @@ def _cancel_statement(*selection: sa.ColumnElement[bool]) -> sa.Update:
 
 
 _CANCEL_JOB_RUNS = _cancel_statement(runs.c.job_id == sa.bindparam("job"))
-
-
 _CANCEL_RUNS = _cancel_statement(runs.c.id.in_(sa.bindparam("ids", expanding=True)))

@@ -1,0 +1,32 @@
+"""The repositories over a :class:`~simdock_adapters.memory.store.MemoryStore`, by aggregate:
+jobs, runs, reports, machines, accounts, and what runs record."""
+
+from simdock_adapters.memory.repositories.accounts import (
+    MemoryApiTokenRepository,
+    MemoryLoginFailureRepository,
+    MemoryUserRepository,
+)
+from simdock_adapters.memory.repositories.base import Undo
+from simdock_adapters.memory.repositories.jobs import MemoryJobRepository
+from simdock_adapters.memory.repositories.machines import MemoryMachineRepository
+from simdock_adapters.memory.repositories.records import (
+    MemoryArtifactRepository,
+    MemoryLogRepository,
+    MemoryMetricRepository,
+)
+from simdock_adapters.memory.repositories.reports import MemoryReportRepository
+from simdock_adapters.memory.repositories.runs import MemoryRunRepository
+
+__all__ = [
+    "MemoryApiTokenRepository",
+    "MemoryArtifactRepository",
+    "MemoryJobRepository",
+    "MemoryLogRepository",
+    "MemoryLoginFailureRepository",
+    "MemoryMachineRepository",
+    "MemoryMetricRepository",
+    "MemoryReportRepository",
+    "MemoryRunRepository",
+    "MemoryUserRepository",
+    "Undo",
+]

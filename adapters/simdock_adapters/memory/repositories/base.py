@@ -1,0 +1,90 @@
+"""What every in-memory repository shares: the store, undo on rollback, copies in and out,
+paging in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from simdock.domain import Payload
+from simdock.paging import Ordering, Page, PageRequest
+from simdock_adapters.memory.store import MemoryStore
+
+Undo = Callable[[], None]
+T = TypeVar("T")
+
+
+JSON_FIELDS = ("metadata", "parameters", "result", "input_files")
+
+
+def clone(entity: T) -> T:
+    """A copy sharing nothing mutable with ``entity``, as a database round trip would give."""
+    copy = object.__new__(type(entity))  # copy.copy, without its generic machinery
+    copy.__dict__.update(entity.__dict__)
+    for name in JSON_FIELDS:
+        value = getattr(copy, name, None)
+        if isinstance(value, dict):
+            setattr(copy, name, json_copy(value) if value else {})
+        elif isinstance(value, Payload) and isinstance(value.inline, dict | list):
+            setattr(copy, name, Payload(json_copy(value.inline), value.blob_key, value.size))
+    return copy
+
+
+def json_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_copy(v) for v in value]
+    return value
+
+
+def paged(items: list[T], order: Ordering | None, page: PageRequest) -> Page[T]:
+    if order is not None:
+        items = sorted_by(items, order)
+    if page.after is None or order is None:
+        chosen = items[page.offset:page.offset + page.page_size]
+    else:
+        page.check_order(order)
+        cursor = sort_key(order, page.after.value, page.after.number)
+        later = [item for item in items
+                 if (order_key(item, order)[:3] < cursor if order.descending
+                     else order_key(item, order)[:3] > cursor)]
+        chosen = later[:page.page_size]
+    position = page.next_position(chosen, len(items), order) if order is not None else None
+    return Page(chosen, len(items), page.page, page.page_size, position)
+
+
+def sorted_by(items: list[T], order: Ordering) -> list[T]:
+    return sorted(items, key=lambda item: order_key(item, order), reverse=order.descending)
+
+
+def order_key(item: Any, order: Ordering) -> tuple[Any, ...]:
+    # None sorts last ascending, first descending, as PostgreSQL does; ties go by
+    # creation order (the number), as in the SQL adapter, then by id.
+    return (*sort_key(order, getattr(item, order.field), getattr(item, "number", None) or 0),
+            item.id)
+
+
+def sort_key(order: Ordering, value: Any, number: int) -> tuple[Any, ...]:
+    return (value is None, value if value is not None else 0, number)
+
+
+class MemoryRepository:
+    def __init__(self, store: MemoryStore, undo: list[Undo]) -> None:
+        self.store = store
+        self.undo = undo
+
+    def _put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        missing = object()
+        previous = table.get(key, missing)
+        table[key] = value
+        if previous is missing:
+            self.undo.append(lambda: table.pop(key, None))
+        else:
+            self.undo.append(lambda: table.__setitem__(key, previous))
+
+    def _pop(self, table: dict[Any, Any], key: Any) -> None:
+        """Remove ``key`` (if there), putting it back on rollback."""
+        if key in table:
+            previous = table.pop(key)
+            self.undo.append(lambda: table.__setitem__(key, previous))
