@@ -25,7 +25,7 @@ from simdock.platform import Limits, Platform
 from simdock.ports import BlobStore, Dispatcher, Executor
 from simdock.repositories import UnitOfWorkFactory
 from simdock.usecases.leftovers import dead_attempts
-from simdock.usecases.work import PlatformWork
+from simdock.usecases.worker_loop import PlatformWork
 from simdock_adapters.auth.jwt_tokens import JwtAccessTokens
 from simdock_adapters.blobs.local import LocalBlobStore
 from simdock_adapters.dispatch.database import DatabaseDispatcher

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from simdock.platform import Platform
-from simdock.usecases.work import PlatformWork
+from simdock.usecases.worker_loop import PlatformWork
 from simdock_adapters.dispatch.threads import ThreadDispatcher
 
 

@@ -15,7 +15,7 @@ from simdock.domain.login_throttle import LoginLimits
 from simdock.domain.resources import Resources
 from simdock.fair_queue import FairQueue
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
-from simdock.leases import HeldRuns
+from simdock.held_runs import HeldRuns
 from simdock.outbox import OutboxUnitOfWork
 from simdock.payloads import DEFAULT_THRESHOLD, PayloadStore
 from simdock.ports import AccessTokens, BlobStore, Clock, Dispatcher, Executor, IdGenerator

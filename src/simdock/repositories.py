@@ -129,7 +129,7 @@ class RunRepository(Protocol):
 
         Concurrent claimers never get the same run and never wait on each other's choice
         (SKIP LOCKED where the database has it). The fairness of which job is asked
-        for is the caller's (:mod:`simdock.usecases.work`).
+        for is the caller's (:mod:`simdock.usecases.worker_loop`).
         """
 
     def renew(self, worker: str, attempts: Mapping[str, int], until: datetime) -> set[str]:

@@ -19,7 +19,7 @@ import pytest
 
 import simdock
 from simdock.errors import ConcurrencyConflict
-from simdock.usecases.context import ExecutionContext
+from simdock.usecases.recording import ExecutionContext
 from tests.databases import migrated_postgres
 
 TRIALS = 30

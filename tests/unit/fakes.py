@@ -13,7 +13,7 @@ from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.platform import Limits, Platform
 from simdock.ports import ExecutionTask, ParameterCheck, RunContext, Work
 from simdock.reporting import SummaryReportHandler
-from simdock.usecases.work import PlatformWork
+from simdock.usecases.worker_loop import PlatformWork
 from simdock_adapters.blobs.memory import MemoryBlobStore
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 

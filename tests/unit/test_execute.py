@@ -222,7 +222,7 @@ def test_a_log_that_cannot_be_written_fails_the_run_instead_of_leaving_it_runnin
 def test_a_closed_platform_stops_holding_outcomes_the_store_cannot_take() -> None:
     # Seen: a worker whose platform was closed under it retried recording forever.
     from simdock.errors import ServiceUnavailable
-    from simdock.usecases.work import execute_next
+    from simdock.usecases.worker_loop import execute_next
 
     store_down = threading.Event()
 

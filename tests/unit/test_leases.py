@@ -17,7 +17,7 @@ from simdock.ports import RunContext
 from simdock.usecases.execute import execute_run
 from simdock.usecases.leases import heartbeat, recover_lapsed, renew_leases
 from simdock.usecases.submit import SubmitRun, submit_run
-from simdock.usecases.work import execute_next
+from simdock.usecases.worker_loop import execute_next
 from simdock_adapters.memory import MemoryUnitOfWork
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
 
@@ -225,7 +225,7 @@ def test_a_cancel_made_elsewhere_reaches_the_handler_at_the_next_beat() -> None:
 def test_a_stale_attempts_artifact_never_replaces_the_current_attempts_bytes() -> None:
     # Seen: the artifact's bytes were written under the run's key before the holder was
     # checked, so a stale attempt overwrote what the current attempt had kept.
-    from simdock.usecases.context import ExecutionContext
+    from simdock.usecases.recording import ExecutionContext
 
     platform = make_platform()
     run_id = submitted(platform)

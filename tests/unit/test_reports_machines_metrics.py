@@ -160,7 +160,7 @@ def test_times_without_a_zone_are_taken_as_utc_and_out_of_range_ones_refused() -
 def test_a_metric_series_has_no_step_after_the_largest_whoever_writes_it() -> None:
     from simdock.domain import MetricPoint
     from simdock.domain.records import MAX_STEP
-    from simdock.usecases.context import ExecutionContext
+    from simdock.usecases.recording import ExecutionContext
 
     platform = make_platform()
     run_id = submit_run(SubmitRun("usr-1", "echo", {}), platform).run_ids[0]

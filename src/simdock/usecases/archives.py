@@ -23,7 +23,7 @@ from simdock.domain import Run, RunStatus
 from simdock.domain.archives import pack_archive
 from simdock.platform import Platform
 from simdock.usecases.access import load_job
-from simdock.usecases.context import attempt_prefix
+from simdock.usecases.recording import attempt_prefix
 
 #: The statuses whose runs have a results archive: they ran to an end of their own, or
 #: were stopped.

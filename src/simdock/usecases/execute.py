@@ -1,7 +1,7 @@
 """Executing a run: claim it, execute it, keep what it produced, record its outcome.
 
 Executing and recording are apart so that a worker can record the outcomes
-of several runs in one transaction (:mod:`simdock.usecases.work`).
+of several runs in one transaction (:mod:`simdock.usecases.worker_loop`).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from simdock.outbox import OutboxUnitOfWork
 from simdock.platform import Platform
 from simdock.ports import ExecutionTask
 from simdock.usecases.archives import results_archive
-from simdock.usecases.context import ExecutionContext, add_records, note_progress
 from simdock.usecases.leases import commit_claims, lease_until
 from simdock.usecases.queries import run_parameters, run_resources
+from simdock.usecases.recording import ExecutionContext, add_records, note_progress
 from simdock.usecases.requeue import back_to_queue
 from simdock.usecases.unwritten import InDoubt, Unwritten
 

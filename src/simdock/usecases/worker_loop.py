@@ -1,4 +1,4 @@
-"""What local workers do: take queued work from the store fairly, execute it, record it.
+"""The worker's loop: take queued work from the store fairly, execute it, record it.
 
 Which runs are claimed is :class:`simdock.fair_queue.FairQueue`'s rule; claims
 and outcomes are written in small batches when runs are short, so a sweep of

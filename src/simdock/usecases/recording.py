@@ -1,4 +1,4 @@
-"""The context a run executes in: progress, logs, metrics and artifacts.
+"""Recording what a run reports as it executes: progress, logs, metrics and artifacts.
 
 It is handed to the handler as its ``progress_callback``. Progress, log lines
 and metric points are buffered and written in small transactions at most
