@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from simdock import blob_keys
 from simdock.domain import Run, RunStatus
 from simdock.domain.archives import pack_archive
 from simdock.platform import Platform
 from simdock.usecases.access import load_job
-from simdock.usecases.recording import attempt_prefix
 
 #: The statuses whose runs have a results archive: they ran to an end of their own, or
 #: were stopped.
@@ -56,7 +56,7 @@ def listed(runs: Sequence[Run], platform: Platform) -> list[Run]:
 
 def archive_key(run: Run) -> str:
     """The blob key of the archive of ``run``'s last attempt (which may not be built)."""
-    return f"runs/{run.id}/results/attempt-{max(run.attempts, 1)}.zip"
+    return blob_keys.results_archive(run.id, run.attempts)
 
 
 def results_archive(run: Run, platform: Platform) -> str:
@@ -66,7 +66,7 @@ def results_archive(run: Run, platform: Platform) -> str:
         return key
     with platform.uow() as uow:
         artifacts = uow.artifacts.list(run.id)
-    prefix = attempt_prefix(run.id, run.attempts)
+    prefix = blob_keys.attempt_artifacts(run.id, run.attempts)
     kept = sorted((a for a in artifacts if a.blob_key.startswith(prefix)), key=lambda a: a.name)
     with tempfile.TemporaryDirectory(prefix="simdock-archive-") as scratch:
         path = Path(scratch) / "results.zip"

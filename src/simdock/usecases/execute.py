@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from simdock import codec
+from simdock import blob_keys, codec
 from simdock.conflicts import retry_on_conflict
 from simdock.domain import Payload, Run, RunStatus
 from simdock.domain.images import image_of
@@ -291,6 +291,4 @@ def _store_result(run: Run, value: Any, platform: Platform) -> Payload:
         encoded = codec.encode(value)
     except SimdockError as exc:
         raise ExecutionError(f"the handler returned a result that cannot be stored: {exc}") from exc
-    key = (f"runs/{run.id}/result.json" if run.attempts <= 1
-           else f"runs/{run.id}/result-{run.attempts}.json")
-    return platform.payloads.store(key, encoded)
+    return platform.payloads.store(blob_keys.run_result(run.id, run.attempts), encoded)

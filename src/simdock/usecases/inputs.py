@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from simdock import blob_keys
 from simdock.domain import Job
 from simdock.domain.archives import check_archive, verify_archive
 from simdock.errors import NotFound, TooLarge, ValidationError
@@ -25,7 +26,7 @@ from simdock.platform import Platform
 from simdock.usecases.access import load_job, load_run
 
 #: The name of a job's input archive among its input files.
-INPUT_ARCHIVE = "inputs.zip"
+INPUT_ARCHIVE = blob_keys.INPUT_ARCHIVE
 
 
 class UploadKind(StrEnum):
@@ -64,11 +65,11 @@ def upload_target(job: str | int, owner_id: str, kind: UploadKind, platform: Pla
             target_run = load_run(uow, run, owner_id)
             if target_run.job_id != found.id:
                 raise NotFound("run", run)
-            key = f"jobs/{found.id}/config/runs/{target_run.id}.json"
+            key = blob_keys.run_config(found.id, target_run.id)
         elif kind is UploadKind.JOB_CONFIG:
-            key = f"jobs/{found.id}/config/job.json"
+            key = blob_keys.job_config(found.id)
         else:
-            key = f"jobs/{found.id}/inputs/{INPUT_ARCHIVE}"
+            key = blob_keys.job_inputs(found.id)
             if found.input_files.get(INPUT_ARCHIVE) != key:
                 found.input_files = {**found.input_files, INPUT_ARCHIVE: key}
                 uow.jobs.update(found)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
+from simdock import blob_keys
 from simdock.domain import Job
 from simdock.domain.parameters import validate_parameters
 from simdock.errors import Conflict, InvalidTransition, SimdockError
@@ -115,8 +116,7 @@ def delete_job(job_id: str | int, owner_id: str | None, platform: Platform,
         uow.commit()
     platform.signal_cancels(cancelled)
     platform.specs.forget(job.id)
-    remove_blobs(platform.blobs, [f"runs/{run_id}/" for run_id in run_ids]
-                 + [f"jobs/{job.id}/"])
+    remove_blobs(platform.blobs, blob_keys.job_prefixes(job.id, run_ids))
     return job
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from simdock import blob_keys
 from simdock.domain import Job, JobKind, Payload, Run
 from simdock.domain.parameters import validate_parameters
 from simdock.errors import Conflict, InvalidParameters, ValidationError
@@ -123,7 +124,7 @@ class _Batch:
     def store(self, platform: Platform) -> None:
         self.run_ids = platform.ids.new_many("run", len(self.parameter_sets))
         for run_id, parameters in zip(self.run_ids, self.parameter_sets, strict=True):
-            self.payloads.append(platform.payloads.store(f"runs/{run_id}/parameters.json",
+            self.payloads.append(platform.payloads.store(blob_keys.run_parameters(run_id),
                                                          parameters))
 
     def add(self, uow: UnitOfWork, now: datetime) -> list[Run]:

@@ -33,6 +33,7 @@ import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from simdock import blob_keys
 from simdock.conflicts import retry_on_conflict
 from simdock.domain import Artifact, MetricPoint, Run
 from simdock.domain.text import NUL, storable
@@ -61,17 +62,6 @@ class Unanswered(ServiceUnavailable):
 MAX_STREAM_NAME = 16
 _UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
 _ARTIFACT_NAME = re.compile(r"^(?!.*\.\.)[A-Za-z0-9._-][A-Za-z0-9._/-]{0,254}$")
-
-
-def artifact_key(run_id: str, attempt: int, name: str) -> str:
-    """Where an attempt keeps an artifact: each attempt under keys of its own."""
-    return f"{attempt_prefix(run_id, attempt)}{name}"
-
-
-def attempt_prefix(run_id: str, attempt: int) -> str:
-    """The key prefix of one attempt's artifacts."""
-    return (f"runs/{run_id}/artifacts/" if attempt <= 1
-            else f"runs/{run_id}/attempt-{attempt}/artifacts/")
 
 
 class ExecutionContext:
@@ -148,7 +138,7 @@ class ExecutionContext:
         content_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
         # Each attempt writes under keys of its own: a stale attempt never overwrites the
         # bytes of the current one's artifact, whose record then points elsewhere.
-        key = artifact_key(self.run_id, self.attempt, name)
+        key = blob_keys.artifact(self.run_id, self.attempt, name)
         blobs = self._platform.blobs
         if isinstance(data, Path):
             size = blobs.put_file(key, data, content_type)

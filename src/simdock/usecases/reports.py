@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from simdock import codec
+from simdock import blob_keys, codec
 from simdock.domain import Report, ReportStatus
 from simdock.domain.parameters import validate_parameters
 from simdock.domain.text import check_text
@@ -74,7 +74,7 @@ def generate_report(report_id: str, platform: Platform) -> ReportStatus | None:
         results = simulation_results(report, platform)
         content, content_type, filename = handler.generate(
             report.id, report.report_type, report.output_format, report.parameters, results)
-        key = f"reports/{report.id}/{filename}"
+        key = blob_keys.report_document(report.id, filename)
         platform.blobs.put(key, content, content_type)
         outcome: tuple[str, str, str, int] | str = (key, content_type, filename, len(content))
     except Exception as exc:  # a failing handler fails the report, not the worker

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from simdock import blob_keys
 from simdock.domain import Job, JobKind, Run, SweepSpec, check_sweep
 from simdock.domain.images import container_type, image_of
 from simdock.domain.parameters import validate_parameters
@@ -146,7 +147,7 @@ def _submit(cmd: SubmitRun | SubmitSweep, spec: SweepSpec, kind: JobKind, platfo
                 simulation_type=simulation_type, index=index, created_at=now, updated_at=now,
                 machine_id=cmd.machine_id, timeout_seconds=timeout)
             for index, run_id in enumerate(platform.ids.new_many("run", job.run_count))]
-    stored = platform.payloads.store(f"jobs/{job.id}/spec.json", spec.to_record())
+    stored = platform.payloads.store(blob_keys.sweep_spec(job.id), spec.to_record())
     try:
         with platform.uow() as uow:
             if cmd.machine_id is not None:
