@@ -24,19 +24,7 @@ from typing import Self
 
 from simdock.faults import FaultLog
 from simdock.ports import Sender
-from simdock.repositories import (
-    ApiTokenRepository,
-    ArtifactRepository,
-    JobRepository,
-    LoginFailureRepository,
-    LogRepository,
-    MachineRepository,
-    MetricRepository,
-    ReportRepository,
-    RunRepository,
-    UnitOfWork,
-    UserRepository,
-)
+from simdock.repositories import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +33,8 @@ SEND_FAILED = "dispatching committed work failed"
 _faults = FaultLog(log)
 
 
-class OutboxUnitOfWork:
+class OutboxUnitOfWork(UnitOfWork):
     """A store's unit of work, plus the dispatches it collects until it commits."""
-
-    jobs: JobRepository
-    runs: RunRepository
-    reports: ReportRepository
-    machines: MachineRepository
-    users: UserRepository
-    tokens: ApiTokenRepository
-    logs: LogRepository
-    metrics: MetricRepository
-    artifacts: ArtifactRepository
-    login_failures: LoginFailureRepository
 
     def __init__(self, store: UnitOfWork, sender: Sender) -> None:
         self._store = store  # entered and exited as given (a scope's shared one counts)
@@ -70,10 +47,7 @@ class OutboxUnitOfWork:
 
     def __enter__(self) -> Self:
         store = self._store.__enter__()
-        self.jobs, self.runs, self.reports = store.jobs, store.runs, store.reports
-        self.machines, self.users, self.tokens = store.machines, store.users, store.tokens
-        self.logs, self.metrics, self.artifacts = store.logs, store.metrics, store.artifacts
-        self.login_failures = store.login_failures
+        self.share_repositories(store)
         self._entered = store
         return self
 

@@ -6,6 +6,7 @@ Adapters implement these; ``tests/contract/test_repositories.py`` says what
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -265,11 +266,13 @@ class ArtifactRepository(Protocol):
     def get(self, run_id: str, name: str) -> Artifact | None: ...
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(abc.ABC):
     """One atomic piece of work over all repositories.
 
     Used as a context manager; changes are kept only if :meth:`commit` is
-    called before the block ends, otherwise they are rolled back.
+    called before the block ends, otherwise they are rolled back. The
+    repositories are declared here only: every unit of work (each store
+    adapter's, the outbox) subclasses this one.
     """
 
     jobs: JobRepository
@@ -283,17 +286,36 @@ class UnitOfWork(Protocol):
     artifacts: ArtifactRepository
     login_failures: LoginFailureRepository
 
+    @abc.abstractmethod
     def __enter__(self) -> Self: ...
+
+    @abc.abstractmethod
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None: ...
+
+    @abc.abstractmethod
     def commit(self) -> None: ...
+
+    @abc.abstractmethod
     def rollback(self) -> None: ...
 
+    @abc.abstractmethod
     def suspend(self) -> None:
         """Roll back what is uncommitted and let others at the store, keeping the
         connection; :meth:`resume` before using the repositories again."""
 
+    @abc.abstractmethod
     def resume(self) -> None: ...
+
+    def share_repositories(self, other: UnitOfWork) -> None:
+        """Use ``other``'s repositories as this unit of work's own (a wrapper's)."""
+        for name in REPOSITORY_NAMES:
+            setattr(self, name, getattr(other, name))
+
+
+#: The names of the repositories every unit of work holds.
+REPOSITORY_NAMES: tuple[str, ...] = tuple(
+    name for name in UnitOfWork.__annotations__ if not name.startswith("_"))
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -39,7 +39,7 @@ from simdock.domain import (
 from simdock.domain.identity import skeleton_digest
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound, ValidationError
 from simdock.paging import JOB_ORDER_FIELDS, RUN_ORDER_FIELDS, Ordering, Page, PageRequest
-from simdock.repositories import UnitOfWork, UnitOfWorkFactory
+from simdock.repositories import REPOSITORY_NAMES, UnitOfWork, UnitOfWorkFactory
 from simdock.selection import JobQuery, RunQuery
 from simdock.tallies import RunOutline, RunTally
 
@@ -215,6 +215,12 @@ def expected_order(items: Sequence[Any], field: str, descending: bool) -> list[s
 # ==========================================================================
 # Jobs
 # ==========================================================================
+
+
+def test_a_unit_of_work_holds_every_repository(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
+        assert [name for name in REPOSITORY_NAMES if getattr(uow, name, None) is None] == []
 
 
 def test_a_job_round_trips_unchanged(uow_factory: UnitOfWorkFactory) -> None:

@@ -5,18 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from simdock.repositories import (
-    ApiTokenRepository,
-    ArtifactRepository,
-    JobRepository,
-    LoginFailureRepository,
-    LogRepository,
-    MachineRepository,
-    MetricRepository,
-    ReportRepository,
-    RunRepository,
-    UserRepository,
-)
+from simdock.repositories import UnitOfWork
 from simdock_adapters.memory.repositories import (
     MemoryApiTokenRepository,
     MemoryArtifactRepository,
@@ -33,23 +22,22 @@ from simdock_adapters.memory.repositories import (
 from simdock_adapters.memory.store import MemoryStore
 
 
-class MemoryUnitOfWork:
+class MemoryUnitOfWork(UnitOfWork):
     """Holds the store's lock for the block; changes not committed are undone."""
 
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
         self._undo: list[Undo] = []
-        self.jobs: JobRepository = MemoryJobRepository(store, self._undo)
-        self.runs: RunRepository = MemoryRunRepository(store, self._undo)
-        self.reports: ReportRepository = MemoryReportRepository(store, self._undo)
-        self.machines: MachineRepository = MemoryMachineRepository(store, self._undo)
-        self.users: UserRepository = MemoryUserRepository(store, self._undo)
-        self.tokens: ApiTokenRepository = MemoryApiTokenRepository(store, self._undo)
-        self.logs: LogRepository = MemoryLogRepository(store, self._undo)
-        self.metrics: MetricRepository = MemoryMetricRepository(store, self._undo)
-        self.artifacts: ArtifactRepository = MemoryArtifactRepository(store, self._undo)
-        self.login_failures: LoginFailureRepository = MemoryLoginFailureRepository(
-            store, self._undo)
+        self.jobs = MemoryJobRepository(store, self._undo)
+        self.runs = MemoryRunRepository(store, self._undo)
+        self.reports = MemoryReportRepository(store, self._undo)
+        self.machines = MemoryMachineRepository(store, self._undo)
+        self.users = MemoryUserRepository(store, self._undo)
+        self.tokens = MemoryApiTokenRepository(store, self._undo)
+        self.logs = MemoryLogRepository(store, self._undo)
+        self.metrics = MemoryMetricRepository(store, self._undo)
+        self.artifacts = MemoryArtifactRepository(store, self._undo)
+        self.login_failures = MemoryLoginFailureRepository(store, self._undo)
         self.committed = False
 
     def __enter__(self) -> Self:

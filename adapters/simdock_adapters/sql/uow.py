@@ -11,18 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from simdock.errors import ServiceUnavailable
-from simdock.repositories import (
-    ApiTokenRepository,
-    ArtifactRepository,
-    JobRepository,
-    LoginFailureRepository,
-    LogRepository,
-    MachineRepository,
-    MetricRepository,
-    ReportRepository,
-    RunRepository,
-    UserRepository,
-)
+from simdock.repositories import UnitOfWork
 from simdock_adapters.sql.engine import unavailable
 from simdock_adapters.sql.repositories import (
     SqlApiTokenRepository,
@@ -60,24 +49,13 @@ def _sqlite_writer_lock(engine: Engine) -> threading.RLock | None:
         return lock
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(UnitOfWork):
     """Repositories over one transaction; rolled back unless committed.
 
     Database connection failures surface as ServiceUnavailable, never as a
     driver traceback: callers are told the database is unavailable, operators
     (through the error's detail) where it is and what the driver said.
     """
-
-    jobs: JobRepository
-    runs: RunRepository
-    reports: ReportRepository
-    machines: MachineRepository
-    users: UserRepository
-    tokens: ApiTokenRepository
-    logs: LogRepository
-    metrics: MetricRepository
-    artifacts: ArtifactRepository
-    login_failures: LoginFailureRepository
 
     def __init__(self, engine: Engine, autocommit: bool = False) -> None:
         """``autocommit``: each statement commits at once, with no transaction around
