@@ -8,6 +8,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from simdock.domain import RunStatus
+from simdock.domain.job_status import (
+    JOB_STATUS_RULE,
+    Both,
+    Count,
+    Either,
+    Fewer,
+    Positive,
+    Same,
+    Test,
+)
 from simdock.paging import Ordering, PageRequest
 from simdock.selection import JobQuery, RunQuery
 from simdock_adapters.sql.tables import job_tags, jobs, runs
@@ -95,23 +105,34 @@ def job_filters(query: JobQuery) -> list[sa.ColumnElement[bool]]:
 
 
 def derived_job_status() -> sa.ColumnElement[str]:
-    """The job status rule of ``simdock.domain.job_status``, as a correlated SQL expression
-    (keep the two in agreement: the contract suite compares them)."""
-    def count(*statuses: RunStatus) -> sa.ScalarSelect[Any]:
-        statement = sa.select(sa.func.count()).where(runs.c.job_id == jobs.c.id)
-        if statuses:
-            statement = statement.where(runs.c.status.in_([s.value for s in statuses]))
-        return statement.scalar_subquery()
+    """The job status rule (``simdock.domain.job_status.JOB_STATUS_RULE``) compiled into a
+    correlated SQL expression over the job's runs."""
+    cases = [(_compiled(test), status.value) for status, test in JOB_STATUS_RULE
+             if test is not None]
+    otherwise = next(status for status, test in JOB_STATUS_RULE if test is None)
+    return sa.case(*cases, else_=otherwise.value)
 
-    total, queued = count(), count(RunStatus.QUEUED)
-    return sa.case(
-        (sa.or_(count(RunStatus.RUNNING) > 0, sa.and_(queued > 0, queued < total)),
-         RunStatus.RUNNING.value),
-        (sa.or_(total == 0, queued == total), RunStatus.QUEUED.value),
-        (count(RunStatus.FAILED) > 0, RunStatus.FAILED.value),
-        (count(RunStatus.CANCELLED) > 0, RunStatus.CANCELLED.value),
-        else_=RunStatus.SUCCEEDED.value,
-    )
+
+def _counted(count: Count) -> sa.ScalarSelect[Any]:
+    statement = sa.select(sa.func.count()).where(runs.c.job_id == jobs.c.id)
+    if count.statuses:
+        statement = statement.where(runs.c.status.in_(sorted(s.value for s in count.statuses)))
+    return statement.scalar_subquery()
+
+
+def _compiled(test: Test) -> sa.ColumnElement[bool]:
+    match test:
+        case Positive(count):
+            return _counted(count) > 0
+        case Fewer(fewer, than):
+            return _counted(fewer) < _counted(than)
+        case Same(one, other):
+            return _counted(one) == _counted(other)
+        case Either(tests):
+            return sa.or_(*(_compiled(t) for t in tests))
+        case Both(tests):
+            return sa.and_(*(_compiled(t) for t in tests))
+    raise TypeError(f"no SQL for {test!r}")
 
 
 def status_counts(rows: Iterable[Any]) -> dict[RunStatus, int]:

@@ -1,6 +1,7 @@
 """Entities, value objects and state machines of simdock; standard library only."""
 
 from simdock.domain.job import Job, JobKind
+from simdock.domain.job_status import job_status
 from simdock.domain.machine import Machine
 from simdock.domain.payload import Payload
 from simdock.domain.records import Artifact, LogLine, MetricPoint
@@ -11,7 +12,6 @@ from simdock.domain.status import (
     ReportStatus,
     RunStatus,
     job_progress,
-    job_status,
     parse_statuses,
 )
 from simdock.domain.sweep import MAX_SWEEP_VARIANTS, SweepSpec, check_sweep, expand

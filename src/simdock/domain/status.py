@@ -71,28 +71,6 @@ class MachineStatus(StrEnum):
     MAINTENANCE = "maintenance"
 
 
-def job_status(counts: Mapping[RunStatus, int]) -> RunStatus:
-    """The status of a job, derived from how many of its runs are in each status.
-
-    Running while anything is running or some runs are done and others still
-    queued; queued while nothing has started; once every run is terminal:
-    failed if any failed, else cancelled if any was cancelled (a sweep stopped
-    part way), else succeeded. The SQL adapter compiles this same rule into its
-    job listing's status filter: the two must agree.
-    """
-    total = sum(counts.values())
-    queued = counts.get(RunStatus.QUEUED, 0)
-    if counts.get(RunStatus.RUNNING, 0) or (0 < queued < total):
-        return RunStatus.RUNNING
-    if total == 0 or queued == total:
-        return RunStatus.QUEUED
-    if counts.get(RunStatus.FAILED, 0):
-        return RunStatus.FAILED
-    if counts.get(RunStatus.CANCELLED, 0):
-        return RunStatus.CANCELLED
-    return RunStatus.SUCCEEDED
-
-
 def job_progress(counts: Mapping[RunStatus, int], progress: Mapping[RunStatus, float]
                  ) -> float:
     """How far a job's work got, from 0 to 1: the mean progress of its runs.
