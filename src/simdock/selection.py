@@ -6,6 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from simdock.domain import RunStatus
+from simdock.domain.criteria import (
+    Before,
+    Condition,
+    Equal,
+    JobStatusIn,
+    NotBefore,
+    OneOf,
+    RunOn,
+    Tagged,
+)
 from simdock.domain.text import check_text
 from simdock.paging import Ordering, PageRequest
 
@@ -26,6 +36,14 @@ class RunQuery:
     def __post_init__(self) -> None:
         _check_filters(self.owner_id, self.job_id, self.simulation_type, self.tag,
                        self.machine_id)
+
+    def conditions(self) -> tuple[Condition, ...]:
+        """What a run must meet to be listed (every adapter applies these)."""
+        return _given(Equal("owner_id", self.owner_id), Equal("job_id", self.job_id),
+                      Equal("simulation_type", self.simulation_type),
+                      Equal("machine_id", self.machine_id),
+                      None if self.statuses is None else OneOf("status", self.statuses),
+                      None if self.tag is None else Tagged(self.tag))
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,25 @@ class JobQuery:
     def __post_init__(self) -> None:
         _check_filters(self.owner_id, self.simulation_type, self.tag, self.machine_id,
                        *self.tags)
+
+    def conditions(self) -> tuple[Condition, ...]:
+        """What a job must meet to be listed (every adapter applies these)."""
+        tags = dict.fromkeys(([self.tag] if self.tag is not None else []) + list(self.tags))
+        return _given(Equal("owner_id", self.owner_id),
+                      Equal("simulation_type", self.simulation_type),
+                      *(Tagged(tag) for tag in tags),
+                      None if self.created_from is None
+                      else NotBefore("created_at", self.created_from),
+                      None if self.created_before is None
+                      else Before("created_at", self.created_before),
+                      None if self.machine_id is None else RunOn(self.machine_id),
+                      None if self.statuses is None else JobStatusIn(self.statuses))
+
+
+def _given(*conditions: Condition | None) -> tuple[Condition, ...]:
+    """The conditions a query sets: those given, and no ``Equal`` to None (no filter)."""
+    return tuple(c for c in conditions
+                 if c is not None and not (isinstance(c, Equal) and c.value is None))
 
 
 def _check_filters(*values: str | None) -> None:

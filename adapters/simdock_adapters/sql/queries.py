@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
 
 from simdock.domain import RunStatus
+from simdock.domain.criteria import (
+    Before,
+    Condition,
+    Equal,
+    JobStatusIn,
+    NotBefore,
+    OneOf,
+    RunOn,
+    Tagged,
+)
 from simdock.domain.job_status import (
     JOB_STATUS_RULE,
     Both,
@@ -65,43 +76,53 @@ def after(column: sa.ColumnElement[Any], tie: sa.ColumnElement[Any], order: Orde
     return sa.or_(later, column.is_(None)) if column.nullable else later
 
 
+#: The columns a condition on a run's or a job's field compiles to.
+RUN_FIELDS: Mapping[str, sa.ColumnElement[Any]] = {
+    **{column.name: column for column in runs.c}, "index": runs.c.run_index}
+JOB_FIELDS: Mapping[str, sa.ColumnElement[Any]] = {column.name: column for column in jobs.c}
+
+
 def run_filters(query: RunQuery) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if query.owner_id is not None:
-        conditions.append(runs.c.owner_id == query.owner_id)
-    if query.job_id is not None:
-        conditions.append(runs.c.job_id == query.job_id)
-    if query.statuses is not None:
-        conditions.append(runs.c.status.in_(sorted(s.value for s in query.statuses)))
-    if query.simulation_type is not None:
-        conditions.append(runs.c.simulation_type == query.simulation_type)
-    if query.machine_id is not None:
-        conditions.append(runs.c.machine_id == query.machine_id)
-    if query.tag is not None:
-        conditions.append(sa.exists().where(job_tags.c.job_id == runs.c.job_id,
-                                            job_tags.c.tag == query.tag))
-    return conditions
+    """The query's conditions (:meth:`RunQuery.conditions`) as SQL over ``runs``."""
+    return compiled(query.conditions(), RUN_FIELDS, runs.c.job_id)
 
 
 def job_filters(query: JobQuery) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if query.owner_id is not None:
-        conditions.append(jobs.c.owner_id == query.owner_id)
-    if query.simulation_type is not None:
-        conditions.append(jobs.c.simulation_type == query.simulation_type)
-    for tag in ([query.tag] if query.tag is not None else []) + list(query.tags):
-        conditions.append(sa.exists().where(job_tags.c.job_id == jobs.c.id,
-                                            job_tags.c.tag == tag))
-    if query.created_from is not None:
-        conditions.append(jobs.c.created_at >= query.created_from)
-    if query.created_before is not None:
-        conditions.append(jobs.c.created_at < query.created_before)
-    if query.machine_id is not None:
-        conditions.append(sa.exists().where(runs.c.job_id == jobs.c.id,
-                                            runs.c.machine_id == query.machine_id))
-    if query.statuses is not None:
-        conditions.append(derived_job_status().in_(sorted(s.value for s in query.statuses)))
-    return conditions
+    """The query's conditions (:meth:`JobQuery.conditions`) as SQL over ``jobs``."""
+    return compiled(query.conditions(), JOB_FIELDS, jobs.c.id)
+
+
+def compiled(conditions: Iterable[Condition], fields: Mapping[str, sa.ColumnElement[Any]],
+             job_id: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
+    """Conditions on records (``simdock.domain.criteria``) as WHERE clauses: ``fields``
+    says which column each field is, ``job_id`` which column names the record's job."""
+    return [_condition(condition, fields, job_id) for condition in conditions]
+
+
+def _condition(condition: Condition, fields: Mapping[str, sa.ColumnElement[Any]],
+               job_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    match condition:
+        case Equal(name, value):
+            column = fields[name]
+            return column.is_(None) if value is None else column == _bound(value)
+        case OneOf(name, values):
+            return fields[name].in_(sorted(_bound(value) for value in values))
+        case NotBefore(name, value):
+            return fields[name] >= sa.literal(value, fields[name].type)
+        case Before(name, value):
+            return fields[name] < sa.literal(value, fields[name].type)
+        case Tagged(tag):
+            return sa.exists().where(job_tags.c.job_id == job_id, job_tags.c.tag == tag)
+        case RunOn(machine_id):
+            return sa.exists().where(runs.c.job_id == job_id, runs.c.machine_id == machine_id)
+        case JobStatusIn(statuses):
+            return derived_job_status().in_(sorted(status.value for status in statuses))
+    raise TypeError(f"no SQL for {condition!r}")
+
+
+def _bound(value: Any) -> Any:
+    """A value as the column holds it (an enumeration's value)."""
+    return value.value if isinstance(value, Enum) else value
 
 
 def derived_job_status() -> sa.ColumnElement[str]:

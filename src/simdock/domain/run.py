@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from simdock.domain import criteria
+from simdock.domain.criteria import all_hold
 from simdock.domain.payload import Payload
 from simdock.domain.status import RETRYABLE_RUN_STATUSES, RUN_TRANSITIONS, RunStatus
 from simdock.domain.text import storable
@@ -82,8 +84,7 @@ class Run:
     def held_by(self, worker: str | None, attempt: int) -> bool:
         """Whether this is still ``worker``'s attempt ``attempt``, running: only that
         attempt may record what it did."""
-        return (self.status is RunStatus.RUNNING and self.worker == worker
-                and self.attempts == attempt)
+        return all_hold(criteria.held_by(worker, attempt), self)
 
     def left_by(self, worker: str | None, attempt: int) -> bool:
         """Whether ``worker``'s attempt ``attempt`` may still keep the files it left: it

@@ -3,10 +3,11 @@ paging in order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
-from simdock.domain import Payload
+from simdock.domain import Job, Payload, RunStatus, job_status
 from simdock.paging import Ordering, Page, PageRequest
 from simdock_adapters.memory.store import MemoryStore
 
@@ -67,6 +68,25 @@ def order_key(item: Any, order: Ordering) -> tuple[Any, ...]:
 
 def sort_key(order: Ordering, value: Any, number: int) -> tuple[Any, ...]:
     return (value is None, value if value is not None else 0, number)
+
+
+class StoreFacts:
+    """What the store knows of a record's job, for the conditions on it
+    (:class:`simdock.domain.criteria.Facts`)."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    def tags(self, record: Any) -> Collection[str]:
+        job = record if isinstance(record, Job) else self.store.jobs[record.job_id]
+        return job.tags
+
+    def machines(self, record: Any) -> Collection[str | None]:
+        return {self.store.runs[r].machine_id for r in self.store.runs_by_job[record.id]}
+
+    def job_status(self, record: Any) -> RunStatus:
+        return job_status(Counter(self.store.runs[r].status
+                                  for r in self.store.runs_by_job[record.id]))
 
 
 class MemoryRepository:

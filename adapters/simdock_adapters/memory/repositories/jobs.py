@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from simdock.domain import Job, Payload, RunStatus, job_status
+from simdock.domain import Job, Payload, RunStatus
+from simdock.domain.criteria import all_hold
 from simdock.errors import Conflict, NotFound
 from simdock.paging import Page
 from simdock.selection import JobQuery
-from simdock_adapters.memory.repositories.base import MemoryRepository, clone, json_copy, paged
+from simdock_adapters.memory.repositories.base import (
+    MemoryRepository,
+    StoreFacts,
+    clone,
+    json_copy,
+    paged,
+)
 
 
 class MemoryJobRepository(MemoryRepository):
@@ -45,27 +52,9 @@ class MemoryJobRepository(MemoryRepository):
         return self.get(job_id) if job_id else None
 
     def list(self, query: JobQuery) -> Page[Job]:
-        jobs: Iterable[Job] = self.store.jobs.values()
-        if query.owner_id is not None:
-            jobs = (j for j in jobs if j.owner_id == query.owner_id)
-        if query.simulation_type is not None:
-            jobs = (j for j in jobs if j.simulation_type == query.simulation_type)
-        if query.tag is not None:
-            jobs = (j for j in jobs if query.tag in j.tags)
-        if query.tags:
-            jobs = (j for j in jobs if set(query.tags) <= set(j.tags))
-        if query.created_from is not None:
-            jobs = (j for j in jobs if j.created_at >= query.created_from)
-        if query.created_before is not None:
-            jobs = (j for j in jobs if j.created_at < query.created_before)
-        selected = list(jobs)
-        if query.machine_id is not None:
-            selected = [j for j in selected if any(
-                self.store.runs[r].machine_id == query.machine_id
-                for r in self.store.runs_by_job[j.id])]
-        if query.statuses is not None:
-            selected = [j for j in selected
-                        if job_status(self._counts(j.id)) in query.statuses]
+        conditions = query.conditions()
+        selected = [job for job in self.store.jobs.values()
+                    if all_hold(conditions, job, self.facts)]
         page = paged(selected, query.order, query.page)
         return dataclasses.replace(page, items=[clone(j) for j in page.items])
 
@@ -98,6 +87,10 @@ class MemoryJobRepository(MemoryRepository):
         self._pop(self.store.job_numbers, job.number)
         self._pop(self.store.job_specs, job_id)
         self._pop(self.store.jobs, job_id)
+
+    @property
+    def facts(self) -> StoreFacts:
+        return StoreFacts(self.store)
 
     def _counts(self, job_id: str) -> dict[RunStatus, int]:
         return Counter(self.store.runs[r].status for r in self.store.runs_by_job[job_id])

@@ -7,13 +7,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from simdock.domain import Job, Run, RunStatus
+from simdock.domain import Job, Run, RunStatus, criteria
+from simdock.domain.criteria import all_hold
 from simdock.domain.status import CANCELLABLE_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound
 from simdock.paging import Page
 from simdock.selection import RunQuery
 from simdock.tallies import RunOutline, RunStatistics, RunTally
-from simdock_adapters.memory.repositories.base import MemoryRepository, clone, paged
+from simdock_adapters.memory.repositories.base import MemoryRepository, StoreFacts, clone, paged
 
 
 class MemoryRunRepository(MemoryRepository):
@@ -66,19 +67,9 @@ class MemoryRunRepository(MemoryRepository):
             runs = (self.store.runs[r] for r in self.store.runs_by_job.get(query.job_id, []))
         else:
             runs = self.store.runs.values()
-        if query.owner_id is not None:
-            runs = (r for r in runs if r.owner_id == query.owner_id)
-        if query.statuses is not None:
-            statuses = query.statuses
-            runs = (r for r in runs if r.status in statuses)
-        if query.simulation_type is not None:
-            runs = (r for r in runs if r.simulation_type == query.simulation_type)
-        if query.machine_id is not None:
-            runs = (r for r in runs if r.machine_id == query.machine_id)
-        if query.tag is not None:
-            tag = query.tag
-            runs = (r for r in runs if tag in self.store.jobs[r.job_id].tags)
-        page = paged(list(runs), query.order, query.page)
+        conditions, facts = query.conditions(), StoreFacts(self.store)
+        page = paged([run for run in runs if all_hold(conditions, run, facts)], query.order,
+                     query.page)
         return dataclasses.replace(page, items=[clone(r) for r in page.items])
 
     def update(self, run: Run) -> None:
@@ -155,8 +146,8 @@ class MemoryRunRepository(MemoryRepository):
         return held
 
     def lapsed(self, now: datetime, limit: int = 100) -> Sequence[Run]:
-        lapsed = sorted((r for r in self.store.runs.values() if r.status is RunStatus.RUNNING
-                         and r.lease_expires_at is not None and r.lease_expires_at < now),
+        conditions = criteria.lapsed(now)
+        lapsed = sorted((r for r in self.store.runs.values() if all_hold(conditions, r)),
                         key=lambda r: r.lease_expires_at or now)
         return [clone(r) for r in lapsed[:limit]]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from simdock.domain import Job, Run, RunStatus
+from simdock.domain import Job, Run, RunStatus, criteria
 from simdock.domain.status import CANCELLABLE_RUN_STATUSES, TERMINAL_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict
 from simdock.paging import Page
@@ -17,7 +17,15 @@ from simdock.selection import RunQuery
 from simdock.tallies import RunOutline, RunStatistics, RunTally
 from simdock_adapters.sql import bulk, mappers
 from simdock_adapters.sql.counts import StatusCounts
-from simdock_adapters.sql.queries import RUN_COLUMNS, order_by, page, run_filters, status_counts
+from simdock_adapters.sql.queries import (
+    RUN_COLUMNS,
+    RUN_FIELDS,
+    compiled,
+    order_by,
+    page,
+    run_filters,
+    status_counts,
+)
 from simdock_adapters.sql.repositories.base import SqlRepository, by_id, guarded_update_statement
 from simdock_adapters.sql.repositories.jobs import tag_list, tags_of
 from simdock_adapters.sql.tables import JOB_FIELDS, jobs, runs
@@ -241,14 +249,14 @@ class SqlRunRepository(SqlRepository):
             return set()
         held = sa.tuple_(runs.c.id, runs.c.attempts).in_(sorted(attempts.items()))
         rows = self.connection.execute(
-            runs.update().where(held, runs.c.worker == worker,
-                                runs.c.status == RunStatus.RUNNING.value)
+            runs.update().where(held, *compiled(criteria.running_on(worker), RUN_FIELDS,
+                                                runs.c.job_id))
             .values(lease_expires_at=until).returning(runs.c.id)).all()
         return {row.id for row in rows}
 
     def lapsed(self, now: datetime, limit: int = 100) -> Sequence[Run]:
-        statement = (sa.select(runs).where(runs.c.status == RunStatus.RUNNING.value,
-                                           runs.c.lease_expires_at < now)
+        statement = (sa.select(runs)
+                     .where(*compiled(criteria.lapsed(now), RUN_FIELDS, runs.c.job_id))
                      .order_by(runs.c.lease_expires_at).limit(limit))
         if self.dialect == "postgresql":
             # A run whose row a lost host's transaction still locks is left for a later
