@@ -137,3 +137,18 @@ class Ordering:
                 f"cannot order by '{name}'; expected one of: {', '.join(sorted(allowed))}"
             )
         return cls(name, descending)
+
+    @property
+    def nulls_first(self) -> bool:
+        """Records whose field is not set come last ascending, first descending (as
+        PostgreSQL orders NULLs); every adapter orders them so."""
+        return self.descending
+
+    def key(self, value: Any, number: int) -> tuple[Any, ...]:
+        """Where a record with ``value`` (created ``number``-th) stands in ascending order:
+        by value, not set last, ties by creation order. Descending is its exact reverse."""
+        return (value is None, value if value is not None else 0, number)
+
+    def comes_after(self, key: tuple[Any, ...], cursor: tuple[Any, ...]) -> bool:
+        """Whether a record at ``key`` comes after one at ``cursor`` in this order."""
+        return key < cursor if self.descending else key > cursor

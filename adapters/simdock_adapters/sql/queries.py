@@ -43,10 +43,10 @@ JOB_COLUMNS = {"created_at": jobs.c.created_at, "simulation_type": jobs.c.simula
 
 def order_by(column: sa.ColumnElement[Any], tie: sa.ColumnElement[Any], order: Ordering
              ) -> list[sa.ColumnElement[Any]]:
-    """ORDER BY the column then the tie-breaker; NULLs last ascending, first descending."""
-    if order.descending:
-        return [column.desc().nulls_first(), tie.desc()]
-    return [column.asc().nulls_last(), tie.asc()]
+    """ORDER BY the column then the tie-breaker, NULLs where ``order`` puts them."""
+    ordered = column.desc() if order.descending else column.asc()
+    ordered = ordered.nulls_first() if order.nulls_first else ordered.nulls_last()
+    return [ordered, tie.desc() if order.descending else tie.asc()]
 
 
 def page(statement: sa.Select[Any], request: PageRequest,

@@ -40,34 +40,24 @@ def json_copy(value: Any) -> Any:
 
 
 def paged(items: list[T], order: Ordering | None, page: PageRequest) -> Page[T]:
+    """One page of ``items`` in ``order``, by offset or after the page's cursor."""
     if order is not None:
-        items = sorted_by(items, order)
+        items = sorted(items, key=lambda item: _key(item, order), reverse=order.descending)
     if page.after is None or order is None:
         chosen = items[page.offset:page.offset + page.page_size]
     else:
         page.check_order(order)
-        cursor = sort_key(order, page.after.value, page.after.number)
-        later = [item for item in items
-                 if (order_key(item, order)[:3] < cursor if order.descending
-                     else order_key(item, order)[:3] > cursor)]
-        chosen = later[:page.page_size]
+        cursor = order.key(page.after.value, page.after.number)
+        chosen = [item for item in items
+                  if order.comes_after(_key(item, order)[:3], cursor)][:page.page_size]
     position = page.next_position(chosen, len(items), order) if order is not None else None
     return Page(chosen, len(items), page.page, page.page_size, position)
 
 
-def sorted_by(items: list[T], order: Ordering) -> list[T]:
-    return sorted(items, key=lambda item: order_key(item, order), reverse=order.descending)
-
-
-def order_key(item: Any, order: Ordering) -> tuple[Any, ...]:
-    # None sorts last ascending, first descending, as PostgreSQL does; ties go by
-    # creation order (the number), as in the SQL adapter, then by id.
-    return (*sort_key(order, getattr(item, order.field), getattr(item, "number", None) or 0),
+def _key(item: Any, order: Ordering) -> tuple[Any, ...]:
+    """The order's key for ``item`` (its number breaking ties, as in SQL), then its id."""
+    return (*order.key(getattr(item, order.field), getattr(item, "number", None) or 0),
             item.id)
-
-
-def sort_key(order: Ordering, value: Any, number: int) -> tuple[Any, ...]:
-    return (value is None, value if value is not None else 0, number)
 
 
 class StoreFacts:
