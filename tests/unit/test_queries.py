@@ -6,11 +6,13 @@ import pytest
 
 from simdock.clock import ManualClock
 from simdock.domain import RunStatus, SweepSpec
+from simdock.domain.listing import Omitted
 from simdock.errors import NotFound, ValidationError
 from simdock.paging import Ordering, PageRequest
+from simdock.platform import Limits
 from simdock.ports import RunContext
 from simdock.selection import JobQuery, RunQuery
-from simdock.usecases import cancel, metrics, queries, reports
+from simdock.usecases import cancel, listing, machines, metrics, queries, reports
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
 
@@ -153,3 +155,30 @@ def test_a_log_is_read_page_by_page_until_its_run_has_ended() -> None:
         queries.log_page(run_id, "usr-1", platform, limit=0)
     with pytest.raises(NotFound):
         queries.log_page(run_id, "usr-2", platform)
+
+
+def test_run_views_hold_what_a_page_shows_of_each_run() -> None:
+    platform = make_platform(limits=Limits(payload_threshold=40, progress_interval_seconds=0))
+    big = "x" * 100
+    submission = submit_sweep(SubmitSweep("usr-1", "echo", SweepSpec(
+        grid={"n": [1, 2]}, base={"note": big}), tags=["t"]), platform)
+    machine = machines.register_machine(machines.RegisterMachine(
+        "rack-1", cpu="4 cores", memory_gb=8.0), platform)
+    machines.place_run(submission.run_ids[0], machine.id, "usr-1", platform)
+
+    page = listing.list_run_views(RunQuery(owner_id="usr-1", order=Ordering("index", False)),
+                                    platform)
+    assert page.total == 2
+    assert [(v.run.index, v.job.tags, v.parameters["n"]) for v in page.items] == [
+        (0, ("t",), 1), (1, ("t",), 2)]
+    assert all(isinstance(v.parameters["note"], Omitted) for v in page.items)
+
+    alone = listing.run_view(submission.run_ids[0], "usr-1", platform, with_machine=True)
+    assert alone.parameters == {"note": big, "n": 1}
+    assert alone.machine is not None and alone.machine.id == machine.id
+
+    detail, views = listing.job_run_views(submission.job.id, "usr-1", platform)
+    assert detail.outline.ids == submission.run_ids and detail.parameters is None
+    assert [v.machine.id if v.machine else None for v in views] == [machine.id, None]
+    with pytest.raises(NotFound):
+        listing.run_view(submission.run_ids[0], "usr-2", platform)

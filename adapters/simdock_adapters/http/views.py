@@ -7,13 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from simdock.domain import Job, Machine, MetricPoint, Report, Run
+from simdock.domain import Machine, MetricPoint, Report
 from simdock.domain.images import image_of
 from simdock.domain.listing import Omitted
+from simdock.domain.resources import Resources
 from simdock.paging import Page
-from simdock.platform import Platform
-from simdock.usecases.listing import listed_parameters
-from simdock.usecases.queries import JobDetail, JobView, run_parameters, run_resources
+from simdock.usecases.listing import RunView
+from simdock.usecases.queries import JobDetail, JobView
 from simdock_adapters.http import cursors
 from simdock_adapters.http.context import link_base
 from simdock_adapters.http.schemas import PageOf
@@ -167,26 +167,23 @@ class MetricPointOut(BaseModel):
     loss_value: float = Field(description="The value, as seed 002 names it (the same as value)")
 
 
-def run_out(run: Run, job: Job, platform: Platform, params: dict[str, Any] | None = None
-            ) -> RunOut:
-    """A run as the API shows it (``params``: its parameters as a list shows them, when
-    it is shown in one; otherwise whole)."""
-    shown, omitted = shown_parameters(
-        f"/api/v1/jobs/{run.id}/parameters",
-        run_parameters(run, platform) if params is None else params)
+def run_out(view: RunView) -> RunOut:
+    """A run as the API shows it, its parameters as ``view`` has them (a parameter a list
+    left out is an OmittedParameter linking to the whole parameters)."""
+    run, job = view.run, view.job
+    shown, omitted = shown_parameters(f"/api/v1/jobs/{run.id}/parameters", view.parameters)
     return RunOut(
         id=run.id, simulation_id=run.job_id, index=run.index, status=run.status.value,
         progress=run.progress, simulation_type=run.simulation_type,
         container_image=image_of(run.simulation_type),
-        resources=_resources(run, platform), params=shown, params_omitted=omitted,
+        resources=_resources(view.resources), params=shown, params_omitted=omitted,
         metadata=dict(job.metadata), tags=list(job.tags),
         attempts=run.attempts, machine_id=run.machine_id, error=run.error,
         created_at=run.created_at, started_at=run.started_at, finished_at=run.finished_at,
         updated_at=run.updated_at, duration_seconds=run.duration_seconds)
 
 
-def _resources(run: Run, platform: Platform) -> ResourcesOut | None:
-    granted = run_resources(run, platform)
+def _resources(granted: Resources | None) -> ResourcesOut | None:
     if granted is None or granted.memory_mb is None or granted.cpus is None \
             or granted.pids is None:
         return None
@@ -205,19 +202,10 @@ def shown_parameters(path: str, params: dict[str, Any]) -> tuple[dict[str, Any],
             for name, value in params.items()}, omitted
 
 
-def runs_out(runs: list[Run], jobs: dict[str, Job], platform: Platform) -> list[RunOut]:
-    """A page of runs (``jobs``: theirs, by id), their parameters as lists show them."""
-    return [run_out(run, jobs[run.job_id], platform, params)
-            for run, params in zip(runs, listed_parameters(runs, platform), strict=True)]
-
-
-def run_detailed(run: Run, job: Job, machines: dict[str, Machine], platform: Platform,
-                 params: dict[str, Any] | None = None) -> RunDetailed:
-    """A run joined with the machine it is placed on (``machines``: by id; ``params`` as
-    for :func:`run_out`)."""
-    machine = machines.get(run.machine_id) if run.machine_id else None
-    return RunDetailed(**run_out(run, job, platform, params).model_dump(),
-                       machine=machine_out(machine) if machine else None)
+def run_detailed(view: RunView) -> RunDetailed:
+    """A run joined with the machine it is placed on."""
+    return RunDetailed(**run_out(view).model_dump(),
+                       machine=machine_out(view.machine) if view.machine else None)
 
 
 def machine_out(machine: Machine) -> MachineOut:
@@ -236,11 +224,11 @@ def simulation_out(view: JobView) -> SimulationOut:
         job_metadata=dict(job.metadata), tags=list(job.tags), created_at=job.created_at)
 
 
-def simulation_detail(detail: JobDetail, platform: Platform) -> SimulationDetail:
+def simulation_detail(detail: JobDetail) -> SimulationDetail:
     view, outline = detail.view, detail.outline
     return SimulationDetail(
         **simulation_out(view).model_dump(),
-        parameters=run_parameters(detail.single, platform) if detail.single else None,
+        parameters=detail.parameters,
         run_ids=list(outline.ids), started_at=outline.first_started_at,
         completed_at=outline.last_finished_at if view.done else None,
         error_message=outline.first_error)

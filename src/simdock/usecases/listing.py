@@ -1,19 +1,38 @@
-"""Parameters as lists show them: within PARAMETERS_SIZE_THRESHOLD, the rest by size.
+"""Runs as pages show them, read by the core so that no view reads the store for itself.
 
-A page of runs shows each run's parameters as :func:`simdock.domain.listing.within`
-decides, with the bound the store keeps payloads inline by; the parameters' sizes
-come from their job's specification (measured once per process) or, for runs that
-keep their own parameters, from those.
+Each run comes with its job, its parameters, what it was granted and where it is
+placed (:class:`RunView`). A run shown alone has its parameters whole; runs shown
+in a list have them within PARAMETERS_SIZE_THRESHOLD, as
+:func:`simdock.domain.listing.within` decides with the bound the store keeps
+payloads inline by (the rest left out with their size); the parameters' sizes come
+from their job's specification (measured once per process) or, for runs that keep
+their own parameters, from those.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from simdock.domain import Report, Run
+from simdock.domain import Job, Machine, Report, Run
 from simdock.domain.listing import json_size, within
+from simdock.domain.resources import Resources
+from simdock.paging import Page
 from simdock.platform import Platform
-from simdock.usecases.queries import job_specs
+from simdock.selection import RunQuery
+from simdock.tallies import RunOutline
+from simdock.usecases.machines import machines_of
+from simdock.usecases.queries import (
+    JobDetail,
+    get_job,
+    get_run_and_job,
+    job_runs,
+    job_specs,
+    jobs_of,
+    list_runs,
+    run_parameters,
+    run_resources,
+)
 
 
 def listed_parameters(runs: list[Run], platform: Platform) -> list[dict[str, Any]]:
@@ -40,3 +59,55 @@ def listed_report_parameters(reports: list[Report], platform: Platform
     return [within(report.parameters, {name: json_size(value)
                                        for name, value in report.parameters.items()},
                    platform.payloads.threshold) for report in reports]
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A run with what a page shows beside it."""
+
+    run: Run
+    job: Job
+    #: Its parameters: whole for a run shown alone; in a list, a parameter left out is an
+    #: :class:`~simdock.domain.listing.Omitted` with its size.
+    parameters: dict[str, Any]
+    #: What a container run may use, as granted when its job was submitted.
+    resources: Resources | None
+    #: The machine it is placed on, where the view asked for it.
+    machine: Machine | None = None
+
+
+def run_view(run_id: str, owner_id: str | None, platform: Platform,
+             with_machine: bool = False) -> RunView:
+    """One run (by id or number), its parameters whole."""
+    run, job = get_run_and_job(run_id, owner_id, platform)
+    machine = machines_of([run], platform).get(run.machine_id or "") if with_machine else None
+    return RunView(run, job, run_parameters(run, platform), run_resources(run, platform),
+                   machine)
+
+
+def list_run_views(query: RunQuery, platform: Platform) -> Page[RunView]:
+    """A page of runs, their jobs read in one look-up, their parameters as lists show
+    them."""
+    page = list_runs(query, platform)
+    return Page(_listed(page.items, jobs_of(page.items, query.owner_id, platform), platform),
+                page.total, page.page, page.page_size, page.next)
+
+
+def job_run_views(job_id: str | int, owner_id: str | None, platform: Platform
+                  ) -> tuple[JobDetail, list[RunView]]:
+    """A job's detail and each of its runs with the machine it is placed on, their
+    parameters as lists show them."""
+    view = get_job(job_id, owner_id, platform)
+    runs = job_runs(job_id, owner_id, platform)
+    single = runs[0] if view.job.run_count == 1 and runs else None
+    detail = JobDetail(view, RunOutline.of(runs), single,
+                       run_parameters(single, platform) if single else None)
+    return detail, _listed(runs, {view.job.id: view.job}, platform,
+                           machines_of(runs, platform))
+
+
+def _listed(runs: list[Run], jobs: dict[str, Job], platform: Platform,
+            machines: dict[str, Machine] | None = None) -> list[RunView]:
+    return [RunView(run, jobs[run.job_id], parameters, run_resources(run, platform),
+                    (machines or {}).get(run.machine_id or ""))
+            for run, parameters in zip(runs, listed_parameters(runs, platform), strict=True)]

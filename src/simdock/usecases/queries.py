@@ -70,6 +70,8 @@ class JobDetail:
     view: JobView
     outline: RunOutline
     single: Run | None
+    #: The parameters of its run, when it has only one.
+    parameters: dict[str, Any] | None = None
 
 
 def get_job_detail(job_id: str | int, owner_id: str | None, platform: Platform) -> JobDetail:
@@ -79,7 +81,8 @@ def get_job_detail(job_id: str | int, owner_id: str | None, platform: Platform) 
         tally = uow.runs.tally_by_job([job.id]).get(job.id, RunTally())
         outline = uow.runs.outline(job.id)
         single = uow.runs.get(outline.ids[0]) if job.run_count == 1 and outline.ids else None
-    return JobDetail(JobView.of(job, tally), outline, single)
+    return JobDetail(JobView.of(job, tally), outline, single,
+                     run_parameters(single, platform) if single else None)
 
 
 def jobs_of(runs: list[Run], owner_id: str | None, platform: Platform) -> dict[str, Job]:

@@ -14,8 +14,7 @@ from simdock import codec
 from simdock.domain import User
 from simdock.paging import JOB_ORDER_FIELDS, Ordering
 from simdock.selection import JobQuery
-from simdock.tallies import RunOutline
-from simdock.usecases import cancel, jobs, machines, queries, submit
+from simdock.usecases import cancel, jobs, listing, queries, submit
 from simdock.usecases.listing import listed_parameters
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import current_user, platform
@@ -208,15 +207,9 @@ def register(api: Api) -> Blueprint:
 
         Each run's parameters are shown as GET /api/v1/jobs lists them.
         """
-        view = queries.get_job(simulation_id, user.id, platform())
-        runs = queries.job_runs(simulation_id, user.id, platform())
-        placed = machines.machines_of(runs, platform())
-        detailed = [run_detailed(r, view.job, placed, platform(), params) for r, params
-                    in zip(runs, listed_parameters(runs, platform()), strict=True)]
-        single = runs[0] if view.job.run_count == 1 and runs else None
-        detail = queries.JobDetail(view, RunOutline.of(runs), single)
-        return SimulationDetailed(simulation=simulation_detail(detail, platform()),
-                                  runs=detailed)
+        detail, views = listing.job_run_views(simulation_id, user.id, platform())
+        return SimulationDetailed(simulation=simulation_detail(detail),
+                                  runs=[run_detailed(view) for view in views])
 
     @api.operation(bp, "/<simulation_id>/result", "GET", tags=tags, authenticate=current_user,
                    errors=frozenset({409}), responses={200: SimulationResult})
@@ -255,5 +248,4 @@ def _submit(user: User, body: SimulationSubmission) -> SimulationDetail:
 
 
 def _detail(simulation_id: str, user: User) -> SimulationDetail:
-    return simulation_detail(queries.get_job_detail(simulation_id, user.id, platform()),
-                             platform())
+    return simulation_detail(queries.get_job_detail(simulation_id, user.id, platform()))
