@@ -16,7 +16,6 @@ from simdock.usecases.listing import RunView
 from simdock.usecases.queries import JobDetail, JobView
 from simdock_adapters.http import cursors
 from simdock_adapters.http.context import link_base
-from simdock_adapters.http.schemas import PageOf
 
 #: What a list shows for a parameter it leaves out (the document's schema of it).
 OMITTED_PARAMETER: dict[str, Any] = {
@@ -261,9 +260,9 @@ def report_out(report: Report, download_url: str | None, expires_at: datetime | 
         download_url_expires_at=expires_at)
 
 
-def page_of(page: Page[Any], items: list[Any]) -> dict[str, Any]:
-    """The pagination envelope of a core page with its items converted."""
-    return PageOf[Any](items=items, total=page.total, page=page.page, page_size=page.page_size,
-                       total_pages=page.total_pages,
-                       next_cursor=cursors.encode(page.next) if page.next else None,
-                       ).model_dump(mode="json")
+def page_of(page: Page[Any], items: list[BaseModel]) -> dict[str, Any]:
+    """The pagination envelope (:class:`PageOf`) of a core page with its items converted,
+    as JSON (built directly: the items are already validated models)."""
+    return {"items": [item.model_dump(mode="json") for item in items], "total": page.total,
+            "page": page.page, "page_size": page.page_size, "total_pages": page.total_pages,
+            "next_cursor": cursors.encode(page.next) if page.next else None}

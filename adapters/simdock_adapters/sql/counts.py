@@ -23,23 +23,23 @@ class StatusCounts:
         self.connection = connection
 
     def read(self, owner_id: str | None = None) -> dict[RunStatus, int]:
-        """How many runs are in each status (for one owner, or everyone)."""
-        self._compact_if_needed()
-        statement = sa.select(counts.c.status, sa.func.sum(counts.c.delta)).group_by(
-            counts.c.status)
+        """How many runs are in each status (for one owner, or everyone); the delta rows
+        summed are folded into one row each once this read found too many of them."""
+        statement = sa.select(counts.c.status, sa.func.sum(counts.c.delta),
+                              sa.func.count()).group_by(counts.c.status)
         if owner_id is not None:
             statement = statement.where(counts.c.owner_id == owner_id)
-        return status_counts(self.connection.execute(statement))
+        rows = self.connection.execute(statement).all()
+        if sum(summed for _, _, summed in rows) >= COMPACT_AFTER_ROWS and self._may_compact():
+            high = self.connection.execute(sa.select(sa.func.max(counts.c.number))).scalar()
+            if high is not None:
+                self.compact(high)
+        return status_counts((status, total) for status, total, _ in rows)
 
-    def _compact_if_needed(self) -> None:
-        if (self.connection.dialect.name == "sqlite" and
-                self.connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"):
-            return  # SQLite compacts in several statements: only under its write lock
-        low, high = self.connection.execute(
-            sa.select(sa.func.min(counts.c.number), sa.func.max(counts.c.number))).one()
-        if low is None or high - low < COMPACT_AFTER_ROWS:
-            return
-        self.compact(high)
+    def _may_compact(self) -> bool:
+        """SQLite compacts in several statements: only under its write lock."""
+        return not (self.connection.dialect.name == "sqlite" and self.connection
+                    .get_execution_options().get("isolation_level") == "AUTOCOMMIT")
 
     def compact(self, up_to: int) -> None:
         """Fold delta rows numbered up to ``up_to`` into one row per (owner, status)."""
