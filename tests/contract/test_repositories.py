@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from simdock.domain import (
     Artifact,
@@ -42,6 +43,8 @@ from simdock.paging import JOB_ORDER_FIELDS, RUN_ORDER_FIELDS, Ordering, Page, P
 from simdock.repositories import REPOSITORY_NAMES, UnitOfWork, UnitOfWorkFactory
 from simdock.selection import JobQuery, RunQuery
 from simdock.tallies import RunOutline, RunTally
+from simdock_adapters.sql.counts import COMPACT_AFTER_ROWS
+from simdock_adapters.sql.tables import run_status_counts
 
 # ==========================================================================
 # Builders and helpers
@@ -790,6 +793,29 @@ def test_claim_succeeds_exactly_once(uow_factory: UnitOfWorkFactory) -> None:
     assert first is not None
     assert second is None
     assert get_run(uow_factory, "run-1").worker == "w-1"
+
+
+def test_counts_stay_right_when_the_rows_they_sum_are_folded(
+        uow_factory: UnitOfWorkFactory) -> None:
+    """Counts kept as delta rows (the SQL adapters) are folded once a read sums too many
+    of them: the counts read before and after are the same."""
+    parent = job("job-1", run_count=COMPACT_AFTER_ROWS + 10)
+    save(uow_factory, user(), parent)
+    for index in range(COMPACT_AFTER_ROWS + 10):  # one statement each: one delta row each
+        with uow_factory() as uow:
+            uow.runs.add_many([run(f"run-{index:05d}", parent, index)])
+            uow.commit()
+    with uow_factory() as uow:
+        before = uow.runs.counts(owner_id="usr-a")
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.runs.counts(owner_id="usr-a") == before == {
+            RunStatus.QUEUED: COMPACT_AFTER_ROWS + 10}
+        connection = getattr(uow, "connection", None)
+        if connection is not None:  # the SQL adapters: the rows were folded
+            rows = connection.execute(sa.select(sa.func.count()).select_from(
+                run_status_counts)).scalar_one()
+            assert rows < 10
 
 
 def test_cancel_unfinished_cancels_a_jobs_queued_and_running_runs_in_one_go(
