@@ -12,11 +12,10 @@ from simdock.conflicts import CONFLICT_ATTEMPTS, retry_on_conflict
 from simdock.domain import Run, RunStatus
 from simdock.errors import ConcurrencyConflict, NotFound
 from simdock.usecases.execute import execute_claimed, record_outcomes
-from simdock.usecases.leases import lease_until
 from simdock.usecases.submit import SubmitRun, submit_run
 from simdock_adapters.memory.repositories import MemoryRunRepository
 from tests.unit.fakes import FakeExecutor, make_platform
-from tests.unit.test_outages import reporting
+from tests.unit.test_outages import claimed, reporting
 
 
 class Racing:
@@ -75,12 +74,7 @@ def test_reports_that_keep_losing_races_are_kept_and_written_once_the_race_ends(
     monkeypatch.setattr(MemoryRunRepository, "update", losing)
     platform = make_platform(FakeExecutor({"ticks": reporting(start_racing)}))
     run_id = submit_run(SubmitRun("usr-1", "ticks", {}), platform).run_ids[0]
-    with platform.uow() as uow:
-        run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now(),
-                             lease_until(platform))
-        uow.commit()
-    assert run is not None
-    platform.held.hold([run])
+    run = claimed(platform, run_id)
 
     outcome = execute_claimed(run, platform)  # every write loses from the second tick on
     assert outcome.error is None

@@ -54,6 +54,17 @@ class Switch:
         self.platform.store = self
 
 
+def claimed(platform: Platform, run_id: str) -> Run:
+    """The run, claimed by this process as its worker does before executing it."""
+    with platform.uow() as uow:
+        run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now(),
+                             lease_until(platform))
+        uow.commit()
+    assert run is not None
+    platform.held.hold([run])
+    return run
+
+
 def reporting(during: Callable[[], None]) -> Callable[[Mapping[str, Any], RunContext], Any]:
     """A handler reporting five ticks, calling ``during`` after the second."""
 
@@ -79,12 +90,7 @@ def test_what_a_run_reports_while_the_store_is_away_is_kept_and_it_succeeds() ->
     platform = make_platform(FakeExecutor({"ticks": reporting(outage)}))
     switch = Switch(platform)
     run_id = submit_run(SubmitRun("usr-1", "ticks", {}), platform).run_ids[0]
-    with platform.uow() as uow:
-        run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now(),
-                             lease_until(platform))
-        uow.commit()
-    assert run is not None
-    platform.held.hold([run])
+    run = claimed(platform, run_id)
 
     outcome = execute_claimed(run, platform)  # the store goes away after the second tick
     assert (outcome.error, outcome.handed_back) == (None, False)
@@ -114,12 +120,7 @@ def test_a_run_that_cannot_read_what_it_needs_goes_back_to_the_queue_uncounted(
     run_id = submitted(platform)
     if needed == "parameters":
         platform.specs = SpecCache()  # read from the store, not remembered from submission
-    with platform.uow() as uow:
-        run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now(),
-                             lease_until(platform))
-        uow.commit()
-    assert run is not None
-    platform.held.hold([run])
+    run = claimed(platform, run_id)
     switch.down()
 
     outcome = execute_claimed(run, platform)  # its parameters cannot be read
@@ -268,12 +269,7 @@ def test_an_outcome_whose_commit_went_unanswered_is_recorded_once(kept: bool) ->
     lose: list[bool] = []
 
     run_id = submitted(platform, "fails")
-    with platform.uow() as uow:
-        run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now(),
-                             lease_until(platform))
-        uow.commit()
-    assert run is not None
-    platform.held.hold([run])
+    run = claimed(platform, run_id)
     outcome = execute_claimed(run, platform)
     assert outcome.unwritten.logs and outcome.unwritten.artifacts
     platform.store = losing(store, lose, kept)
@@ -324,12 +320,7 @@ def test_a_process_never_takes_back_a_run_it_is_executing() -> None:
     # from its own live worker: executed twice.
     platform = make_platform()
     run_id = submitted(platform)
-    with platform.uow() as uow:
-        run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now(),
-                             lease_until(platform))
-        uow.commit()
-    assert run is not None
-    platform.held.hold([run])
+    claimed(platform, run_id)
     clock(platform).advance(platform.limits.lease_seconds + 5)
 
     assert recover_lapsed(platform) == []
