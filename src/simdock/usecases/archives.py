@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from simdock import blob_keys
-from simdock.domain import Run, RunStatus
+from simdock.domain import Job, Run, RunStatus
 from simdock.domain.archives import pack_archive
 from simdock.platform import Platform
 from simdock.usecases.access import load_job
+from simdock.usecases.queries import job_with_runs, runs_parameters, runs_with_jobs
 
 #: The statuses whose runs have a results archive: they ran to an end of their own, or
 #: were stopped.
@@ -83,3 +86,30 @@ def archive_links(runs: Sequence[Run], platform: Platform) -> dict[str, str]:
     stopped run's is built where it is missing."""
     return {run.id: results_archive(run, platform) if run.status is RunStatus.CANCELLED
             else archive_key(run) for run in listed(runs, platform)}
+
+
+@dataclass(frozen=True)
+class RunWithResults:
+    """A run as a listing of runs and their results shows it: with its job, its
+    parameters, and the key of its results archive where it has one to link to."""
+
+    run: Run
+    job: Job
+    parameters: dict[str, Any]
+    archive_key: str | None
+
+
+def runs_with_results(job: str | int | None, runs: Sequence[str | int], owner_id: str | None,
+                      platform: Platform) -> list[RunWithResults]:
+    """The runs of ``job`` (all, or those of ``runs`` by number), or without a job the runs
+    named (ids or numbers) that ``owner_id`` may see; each with what
+    :class:`RunWithResults` holds (see :func:`archive_links` for which have an archive)."""
+    if job is not None:
+        found_job, job_runs = job_with_runs(job, owner_id, platform)
+        found = [(run, found_job) for run in job_runs if not runs or run.number in runs]
+    else:
+        found = runs_with_jobs(list(runs), owner_id, platform)
+    parameters = runs_parameters([run for run, _ in found], platform)
+    keys = archive_links([run for run, _ in found], platform)
+    return [RunWithResults(run, run_job, sent, keys.get(run.id))
+            for (run, run_job), sent in zip(found, parameters, strict=True)]

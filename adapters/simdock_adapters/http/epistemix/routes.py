@@ -131,18 +131,16 @@ def blueprint() -> Blueprint:
         run_ids = idents(request.args.getlist("id"), "id")
         if len(job_ids) > 1 or (not job_ids and not run_ids):
             raise ValidationError("give one job_id, or run ids as id=...")
-        if job_ids:
-            job, runs = queries.job_with_runs(job_ids[0], user.id, platform())
-            found = [(run, job) for run in runs if not run_ids or run.number in run_ids]
-        else:
-            found = queries.runs_with_jobs(list(run_ids), user.id, platform())
-        requests = queries.runs_parameters([run for run, _ in found], platform())
-        keys = archives.archive_links([run for run, _ in found], platform())
+        listed = archives.runs_with_results(job_ids[0] if job_ids else None, run_ids, user.id,
+                                            platform())
         now = platform().clock.now()
         links = context().blob_links
-        urls = {run_id: links.download_url(platform(), key, now) for run_id, key in keys.items()}
-        return jsonify({"runs": [run_document(run, job, user.number or 0, sent, urls.get(run.id))
-                                 for (run, job), sent in zip(found, requests, strict=True)]})
+
+        def url(key: str | None) -> str | None:
+            return links.download_url(platform(), key, now) if key is not None else None
+
+        return jsonify({"runs": [run_document(r.run, r.job, user.number or 0, r.parameters,
+                                              url(r.archive_key)) for r in listed]})
 
     @bp.patch("/runs")
     def stop_runs() -> Response:
