@@ -100,7 +100,7 @@ def job_run_views(job_id: str | int, owner_id: str | None, platform: Platform
     view = get_job(job_id, owner_id, platform)
     runs = job_runs(job_id, owner_id, platform)
     single = runs[0] if view.job.run_count == 1 and runs else None
-    detail = JobDetail(view, RunOutline.of(runs), single,
+    detail = JobDetail(view, RunOutline.of(runs),
                        run_parameters(single, platform) if single else None)
     return detail, _listed(runs, {view.job.id: view.job}, platform,
                            machines_of(runs, platform))

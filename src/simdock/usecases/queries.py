@@ -64,12 +64,11 @@ def get_job(job_id: str | int, owner_id: str | None, platform: Platform) -> JobV
 
 @dataclass(frozen=True)
 class JobDetail:
-    """A job's view with the outline of its runs, and its run when it has only one: what a
-    job's detail shows, read without reading a sweep's runs whole."""
+    """A job's view with the outline of its runs, and its run's parameters when it has only
+    one: what a job's detail shows, read without reading a sweep's runs whole."""
 
     view: JobView
     outline: RunOutline
-    single: Run | None
     #: The parameters of its run, when it has only one.
     parameters: dict[str, Any] | None = None
 
@@ -81,7 +80,7 @@ def get_job_detail(job_id: str | int, owner_id: str | None, platform: Platform) 
         tally = uow.runs.tally_by_job([job.id]).get(job.id, RunTally())
         outline = uow.runs.outline(job.id)
         single = uow.runs.get(outline.ids[0]) if job.run_count == 1 and outline.ids else None
-    return JobDetail(JobView.of(job, tally), outline, single,
+    return JobDetail(JobView.of(job, tally), outline,
                      run_parameters(single, platform) if single else None)
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Sequence
 
-from simdock.domain import Job, Payload, RunStatus
+from simdock.domain import Job, Payload
 from simdock.domain.criteria import all_hold
 from simdock.errors import Conflict, NotFound
 from simdock.paging import Page
@@ -52,9 +51,9 @@ class MemoryJobRepository(MemoryRepository):
         return self.get(job_id) if job_id else None
 
     def list(self, query: JobQuery) -> Page[Job]:
-        conditions = query.conditions()
+        conditions, facts = query.conditions(), StoreFacts(self.store)
         selected = [job for job in self.store.jobs.values()
-                    if all_hold(conditions, job, self.facts)]
+                    if all_hold(conditions, job, facts)]
         page = paged(selected, query.order, query.page)
         return dataclasses.replace(page, items=[clone(j) for j in page.items])
 
@@ -87,10 +86,3 @@ class MemoryJobRepository(MemoryRepository):
         self._pop(self.store.job_numbers, job.number)
         self._pop(self.store.job_specs, job_id)
         self._pop(self.store.jobs, job_id)
-
-    @property
-    def facts(self) -> StoreFacts:
-        return StoreFacts(self.store)
-
-    def _counts(self, job_id: str) -> dict[RunStatus, int]:
-        return Counter(self.store.runs[r].status for r in self.store.runs_by_job[job_id])
