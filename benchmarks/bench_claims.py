@@ -24,15 +24,18 @@ from benchmarks.pg import drop, scratch_database
 WORKER = """
 import sys, time
 from pathlib import Path
-import simdock
+from simdock_adapters.bootstrap import build_platform
+from simdock_adapters.settings import load_settings
 from simdock_adapters.worker import serve
 
 url, artifacts, go = sys.argv[1:4]
-with simdock.connect(url, artifacts_path=artifacts, dispatch="database") as dock:
-    print("ready", flush=True)
-    while not Path(go).exists():
-        time.sleep(0.001)
-    stats = serve(dock.platform, concurrency=1, poll_seconds=0.01, exit_when_idle=True)
+settings = load_settings(database_url=url, artifacts_path=artifacts, dispatch="database",
+                         handler_isolation="thread", executor_workers=1,
+                         worker_poll_seconds=0.01)
+print("ready", flush=True)
+while not Path(go).exists():
+    time.sleep(0.001)
+stats = serve(build_platform(settings, consume=True), exit_when_idle=True)
 print(stats.runs, flush=True)
 """
 

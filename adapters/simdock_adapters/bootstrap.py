@@ -10,7 +10,7 @@ import hashlib
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +20,13 @@ from simdock.domain.archives import ArchiveLimits
 from simdock.domain.login_throttle import LoginLimits
 from simdock.domain.resources import Resources
 from simdock.errors import ValidationError
+from simdock.execution import Execution
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
-from simdock.platform import Limits, Platform
+from simdock.limits import Limits
+from simdock.platform import Platform
 from simdock.ports import BlobStore, Dispatcher, Executor
 from simdock.repositories import UnitOfWorkFactory
-from simdock.usecases.leftovers import dead_attempts
+from simdock.usecases.leftovers import Attempt, dead_attempts
 from simdock.usecases.worker_loop import PlatformWork
 from simdock_adapters.auth.jwt_tokens import JwtAccessTokens
 from simdock_adapters.blobs.local import LocalBlobStore
@@ -48,8 +50,9 @@ if TYPE_CHECKING:
 def build_platform(settings: Settings | None = None, consume: bool = False) -> Platform:
     """A started platform wired from ``settings`` (read from the environment if None).
 
-    With ``consume`` and Dramatiq dispatch, this process is a worker: it takes messages
-    from the broker with ``EXECUTOR_WORKERS`` threads.
+    With ``consume`` this process is a worker (``simdock worker``): with Dramatiq dispatch
+    it takes messages from the broker, with database dispatch it polls the store for
+    queued work (what WORKER_QUEUES names), with ``EXECUTOR_WORKERS`` threads either way.
     """
     settings = settings or load_settings()
     settings.check_for_production()
@@ -66,12 +69,17 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
     containers = _container_executor(settings, worker_name, blobs)
     handlers, close_handlers = _handler_executor(settings, simulations, containers)
     clock = SystemClock()
+    execution = Execution(worker_name, settings.shutdown_grace_seconds)
+    executes_here = _executes_here(settings, consume)
+    reaping = _reap_containers(containers, executes_here,
+                               lambda attempts: dead_attempts(attempts, platform))
+    dispatcher = _dispatcher(settings, consume)
     platform = Platform(
         store=uow,
         autocommit_uow=autocommit_uow,
         blobs=blobs,
         executor=RoutingExecutor(handlers, containers),
-        dispatcher=_dispatcher(settings, consume),
+        dispatcher=dispatcher,
         clock=clock,
         ids=RandomIds(),
         simulations=simulations,
@@ -85,7 +93,6 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
             default_timeout_seconds=settings.max_job_timeout,
             payload_threshold=settings.parameters_size_threshold,
             lease_seconds=settings.lease_seconds,
-            shutdown_grace_seconds=settings.shutdown_grace_seconds,
             max_attempts=settings.max_attempts,
             default_resources=Resources(memory_mb=settings.container_memory_mb,
                                         cpus=settings.container_cpus,
@@ -104,14 +111,15 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
                 known_address_days=settings.login_known_address_days,
             ),
         ),
-        worker_name=worker_name,
+        stops=execution,
         description=f"{masked_url(settings.database_url)} with blobs in "
                     f"{_blob_place(settings)}",
-        on_close=[close_handlers, containers.close, close_store],
-        services=_services(settings, containers, consume),
+        # Runs in hand end (or are handed back) before what they need closes.
+        on_close=[lambda: execution.close(dispatcher.close), *reaping, close_handlers,
+                  containers.close, close_store],
+        services=_services(containers, executes_here),
     )
-    _reap_containers(settings, containers, consume, platform)
-    platform.dispatcher.bind(PlatformWork(platform))
+    dispatcher.bind(PlatformWork(platform, execution))
     return platform
 
 
@@ -234,23 +242,27 @@ def deployment_name(settings: Settings) -> str:
     return f"db-{hashlib.sha256(where.encode()).hexdigest()[:16]}"
 
 
-def _reap_containers(settings: Settings, containers: DockerExecutor, consume: bool,
-                     platform: Platform) -> None:
+def _executes_here(settings: Settings, consume: bool) -> bool:
+    """Whether this process executes runs (not an API that only sends work to workers)."""
+    return consume or settings.dispatch_mode not in ("dramatiq", "database")
+
+
+def _reap_containers(containers: DockerExecutor, executes_here: bool,
+                     dead: Callable[[Iterable[Attempt]], set[Attempt]]
+                     ) -> list[Callable[[], None]]:
     """Where container runs execute, remove the containers of attempts that are over
-    (:mod:`simdock_adapters.executors.container_reaper`), until the platform closes."""
-    if not containers.enabled or (settings.dispatch_mode == "dramatiq" and not consume):
-        return
+    (:mod:`simdock_adapters.executors.container_reaper`); returns what stops that."""
+    if not containers.enabled or not executes_here:
+        return []
     from simdock_adapters.executors.container_reaper import ContainerReaper
 
-    reaper = ContainerReaper(containers, lambda attempts: dead_attempts(attempts, platform))
-    platform.on_close.insert(0, reaper.start().close)
+    return [ContainerReaper(containers, dead).start().close]
 
 
-def _services(settings: Settings, containers: DockerExecutor, consume: bool
+def _services(containers: DockerExecutor, executes_here: bool
               ) -> dict[str, Callable[[], None]]:
     """What this process relies on besides the store, blobs and broker: the Docker engine
-    where container runs execute (not in an API that only sends work to workers)."""
-    executes_here = settings.dispatch_mode != "dramatiq" or consume
+    where container runs execute."""
     return {"container_engine": containers.check} if containers.enabled and executes_here \
         else {}
 
@@ -279,8 +291,8 @@ def _dispatcher(settings: Settings, consume: bool) -> Dispatcher:
     mode = settings.dispatch_mode
     if mode == "inline":
         return InlineDispatcher(settings.heartbeat_seconds)
-    if mode == "database":
-        return DatabaseDispatcher()
+    if mode == "database" and not consume:
+        return DatabaseDispatcher()  # submits only: `simdock worker` processes execute
     if mode == "dramatiq":
         if settings.broker_url is None:
             raise ValidationError("DISPATCH=dramatiq needs REDIS_URL or RABBITMQ_URL")
@@ -291,6 +303,13 @@ def _dispatcher(settings: Settings, consume: bool) -> Dispatcher:
                                 queue_prefix=settings.broker_queue_prefix,
                                 heartbeat_seconds=settings.heartbeat_seconds,
                                 consumed=settings.worker_queue_names)
+    if mode == "database":  # `simdock worker`: polls the store for what its queues name
+        queues = settings.worker_queue_names
+        return ThreadDispatcher(settings.executor_workers if "simulations" in queues else 0,
+                                1 if "reports" in queues else 0, settings.worker_poll_seconds,
+                                heartbeat_seconds=settings.heartbeat_seconds,
+                                close_grace_seconds=settings.shutdown_grace_seconds
+                                + HAND_BACK_SECONDS)
     return ThreadDispatcher(settings.executor_workers, settings.report_workers,
                             heartbeat_seconds=settings.heartbeat_seconds,
                             close_grace_seconds=settings.shutdown_grace_seconds

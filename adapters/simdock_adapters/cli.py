@@ -18,7 +18,7 @@ from simdock_adapters.bootstrap import HAND_BACK_SECONDS, build_platform
 from simdock_adapters.logs import configure_logging
 from simdock_adapters.settings import Settings, load_settings
 from simdock_adapters.urls import masked_url
-from simdock_adapters.worker import consume, serve
+from simdock_adapters.worker import serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
                              "dies is started again (default: WORKER_PROCESSES, 1)")
     worker.add_argument("--queues", help="what to take: simulations, reports, or both "
                                          "(default: WORKER_QUEUES, both)")
-    worker.add_argument("--poll", type=float, default=0.5, help="seconds between polls when idle")
+    worker.add_argument("--poll", type=float,
+                        help="seconds between polls when idle (default: WORKER_POLL_SECONDS)")
     worker.add_argument("--exit-when-idle", action="store_true",
                         help="stop once nothing is queued")
     worker.set_defaults(command_func=_worker)
@@ -203,25 +204,18 @@ def _worker(args: argparse.Namespace) -> int:
         if args.exit_when_idle:
             raise ValidationError("--exit-when-idle is for one worker process")
         return _supervised(args)
-    if settings.dispatch_mode == "dramatiq":
-        configure_logging(settings.log_level)
-        stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
-        with Dock(build_platform(settings, consume=True), settings.simdock_user) as dock:
-            consume(dock.platform, args.exit_when_idle, stop)
-        print("worker stopped")
-        return 0
-    settings = _settings(args, dispatch="database", executor_workers=args.concurrency,
-                         worker_queues=args.queues)
+    if settings.dispatch_mode != "dramatiq":
+        settings = _settings(args, dispatch="database", executor_workers=args.concurrency,
+                             worker_queues=args.queues, worker_poll_seconds=args.poll)
     configure_logging(settings.log_level)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with Dock(build_platform(settings), settings.simdock_user) as dock:
-        stats = serve(dock.platform, settings.executor_workers, args.poll, args.exit_when_idle,
-                      stop, queues=settings.worker_queue_names)
-    print(f"worker executed {stats.runs} runs and generated {stats.reports} reports")
+    stats = serve(build_platform(settings, consume=True), args.exit_when_idle, stop)
+    if settings.dispatch_mode == "dramatiq":
+        print("worker stopped")
+    else:
+        print(f"worker executed {stats.runs} runs and generated {stats.reports} reports")
     return 0
 
 
@@ -235,8 +229,9 @@ def _supervised(args: argparse.Namespace) -> int:
                           ("--artifacts-path", args.artifacts_path)):
         if value is not None:
             command += [option, value]
-    command += ["worker", "--concurrency", str(args.concurrency), "--processes", "1",
-                "--poll", str(args.poll)]
+    command += ["worker", "--concurrency", str(args.concurrency), "--processes", "1"]
+    if args.poll is not None:
+        command += ["--poll", str(args.poll)]
     if args.queues is not None:
         command += ["--queues", args.queues]
     stop = threading.Event()

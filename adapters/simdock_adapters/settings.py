@@ -63,6 +63,8 @@ class Settings(BaseSettings):
                                   "started again")
     worker_queues: str = Field("simulations,reports", description="What `simdock worker` "
                                "takes: simulations (runs), reports, or both (comma-separated)")
+    worker_poll_seconds: float = Field(0.5, gt=0, le=60, description="How often an idle "
+                                       "`simdock worker` without a broker looks for work")
     handler_isolation: Literal["process", "thread", "container"] | None = Field(
         None, description="process: each run's handler executes in a pooled child process, "
         "which a cancel or time limit stops at once even when the handler is silent; thread: "

@@ -1,22 +1,22 @@
-"""A worker process that takes queued runs and reports from the database.
+"""A worker process that takes queued runs and reports: ``simdock worker``.
 
-Started by ``simdock worker``; several can run against one PostgreSQL
-database (or SQLite file), each claiming runs atomically and fairly, so every
-run is executed once however many workers there are. Without a broker its
-threads are the embedded platform's
-(:class:`~simdock_adapters.dispatch.threads.ThreadDispatcher`), polling the
-database; with one (REDIS_URL or RABBITMQ_URL) they are Dramatiq's, woken by
-messages (:class:`~simdock_adapters.dispatch.broker.BrokerDispatcher`).
+Its platform is built by the composition root as a worker's
+(``build_platform(settings, consume=True)``): without a broker its threads poll
+the database (:class:`~simdock_adapters.dispatch.threads.ThreadDispatcher`),
+each claiming runs atomically and fairly, so every run is executed once however
+many workers share one PostgreSQL database (or SQLite file); with one
+(REDIS_URL or RABBITMQ_URL) they are Dramatiq's, woken by messages
+(:class:`~simdock_adapters.dispatch.broker.BrokerDispatcher`). This module only
+keeps such a platform working until it is told to stop.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 
+from simdock.domain import RunStatus
 from simdock.platform import Platform
-from simdock.usecases.worker_loop import PlatformWork
 from simdock_adapters.dispatch.threads import ThreadDispatcher
 
 
@@ -26,45 +26,31 @@ class WorkerStats:
     reports: int = 0
 
 
-def serve(platform: Platform, concurrency: int = 1, poll_seconds: float = 0.5,
-          exit_when_idle: bool = False, stop: threading.Event | None = None,
-          queues: Sequence[str] = ("simulations", "reports")) -> WorkerStats:
-    """Execute queued work with ``concurrency`` threads until stopped (or idle, if asked):
-    runs if ``queues`` names simulations, reports (one thread) if it names reports."""
+def serve(platform: Platform, exit_when_idle: bool = False,
+          stop: threading.Event | None = None) -> WorkerStats:
+    """Keep a worker's platform executing until ``stop`` is set (or, if asked, until it is
+    idle: with a broker, also nothing queued or running in the store), then close it: runs
+    in hand end or are handed back. Returns what its threads did, where it polls."""
     stop = stop or threading.Event()
-    workers = ThreadDispatcher(concurrency if "simulations" in queues else 0,
-                               1 if "reports" in queues else 0, poll_seconds)
-    workers.bind(PlatformWork(platform))
+    dispatcher = platform.dispatcher
     try:
-        if exit_when_idle:
-            while not stop.is_set() and not workers.join(0.5):
-                pass
-        else:
-            while not stop.wait(0.5):
-                pass
+        while not stop.is_set():
+            idle = dispatcher.join(0.5)
+            if exit_when_idle and idle and (dispatcher.broker is None
+                                            or _nothing_queued(platform)):
+                break
+            if idle:
+                stop.wait(0.5)
     except KeyboardInterrupt:
         stop.set()
     finally:
-        platform.drain(workers.close)  # runs in hand end or are handed back
-    return WorkerStats(workers.runs.done, workers.reports.done)
-
-
-def consume(platform: Platform, exit_when_idle: bool = False,
-            stop: threading.Event | None = None) -> None:
-    """Keep a platform that consumes a broker's messages running until stopped (or, if
-    asked, until nothing is queued and nothing is in hand)."""
-    stop = stop or threading.Event()
-    try:
-        while not stop.wait(0.5):
-            if exit_when_idle and platform.dispatcher.join(0.5) and _nothing_queued(platform):
-                return
-    except KeyboardInterrupt:
-        stop.set()
+        platform.close()
+    if isinstance(dispatcher, ThreadDispatcher):
+        return WorkerStats(dispatcher.runs.done, dispatcher.reports.done)
+    return WorkerStats()
 
 
 def _nothing_queued(platform: Platform) -> bool:
-    from simdock.domain import RunStatus
-
     with platform.uow() as uow:
         counts = uow.runs.counts()
     return not counts.get(RunStatus.QUEUED) and not counts.get(RunStatus.RUNNING)

@@ -161,6 +161,21 @@ class Work(Protocol):
         messages may have been lost, so that idle workers can send them again."""
 
 
+class StopSignals(Protocol):
+    """How the request side stops runs it cancelled that execute in this process (at once,
+    rather than at their next progress report); the execution side implements it."""
+
+    def signal_cancels(self, run_ids: Iterable[str]) -> None:
+        """Tell those of ``run_ids`` executing here that they were cancelled."""
+
+
+class NoRunsHere:
+    """The stop signals of a process that executes nothing: there is no one to tell."""
+
+    def signal_cancels(self, run_ids: Iterable[str]) -> None:
+        return None
+
+
 class Sender(Protocol):
     """The sending side of dispatch, used by use cases (through the unit of work's outbox,
     :mod:`simdock.outbox`): called only after the work was committed."""

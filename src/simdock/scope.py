@@ -1,6 +1,6 @@
 """One unit of work shared by all the use cases of a scope, such as an HTTP request.
 
-Use cases open ``with platform.uow() as uow:`` as usual; inside a scope each
+Use cases open ``with self.uow() as uow:`` as usual; inside a scope each
 of those blocks joins the scope's one unit of work (one connection, one
 transaction at a time) instead of opening its own. Commits happen where the
 use cases commit; what a block leaves uncommitted is rolled back when it
@@ -9,11 +9,14 @@ ends, and an error inside a block closes the underlying unit of work.
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import cast
 
-from simdock.platform import Platform
+from simdock.outbox import OutboxUnitOfWork
+from simdock.ports import Sender
 from simdock.repositories import UnitOfWork, UnitOfWorkFactory
 
 
@@ -61,17 +64,50 @@ class SharedUnitOfWork:
             inner.__exit__(None, None, None)
 
 
-class Scope:
-    """A platform whose use cases share one unit of work until :meth:`end`."""
+class UnitsOfWork:
+    """Opens the units of work use cases write through: each block its own, or inside a
+    scope (:meth:`begin`, such as an HTTP request) the scope's one shared unit of work.
 
-    def __init__(self, platform: Platform, reading: bool = False) -> None:
-        """``reading``: the scope is expected to read, so where the store allows it
+    A scope belongs to the context (thread) that began it, like SQLAlchemy's
+    ``scoped_session``: use cases are bound to this object once and never copied.
+    """
+
+    def __init__(self, store: UnitOfWorkFactory, sender: Sender,
+                 autocommit: UnitOfWorkFactory | None = None) -> None:
+        """``autocommit``: units of work whose statements commit one by one (no
+        transaction), for scopes that only read; None where the store has no such mode."""
+        self.store = store
+        self._sender = sender
+        self._autocommit = autocommit
+        self._scope: ContextVar[SharedUnitOfWork | None] = ContextVar(
+            f"simdock-scope-{id(self)}", default=None)
+
+    def __call__(self) -> OutboxUnitOfWork:
+        """A unit of work whose dispatches are sent once it commits."""
+        shared = self._scope.get()
+        store = cast(UnitOfWork, shared) if shared is not None else self.store()
+        return OutboxUnitOfWork(store, self._sender)
+
+    def begin(self, reading: bool = False) -> Token[SharedUnitOfWork | None]:
+        """Have this context's use cases share one unit of work until :meth:`end`.
+
+        ``reading``: the scope is expected to read, so where the store allows it
         statements run without a surrounding transaction (writes still commit)."""
-        factory = (platform.autocommit_uow if reading and platform.autocommit_uow
-                   else platform.store)
-        self._shared = SharedUnitOfWork(factory)
-        self.platform = dataclasses.replace(
-            platform, store=lambda: cast(UnitOfWork, self._shared))
+        factory = self._autocommit if reading and self._autocommit else self.store
+        return self._scope.set(SharedUnitOfWork(factory))
 
-    def end(self) -> None:
-        self._shared.close()
+    def end(self, token: Token[SharedUnitOfWork | None]) -> None:
+        """End the scope :meth:`begin` returned ``token`` for, releasing its connection."""
+        shared = self._scope.get()
+        self._scope.reset(token)
+        if shared is not None:
+            shared.close()
+
+    @contextmanager
+    def scope(self, reading: bool = False) -> Iterator[None]:
+        """:meth:`begin` and :meth:`end` around a block."""
+        token = self.begin(reading)
+        try:
+            yield
+        finally:
+            self.end(token)

@@ -49,6 +49,12 @@ class SpecCache:
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self._bytes -= dropped
 
+    def clear(self) -> None:
+        """Forget every spec (as a process that has read none)."""
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
     def forget(self, job_id: str) -> None:
         with self._lock:
             entry = self._entries.pop(job_id, None)

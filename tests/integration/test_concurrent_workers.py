@@ -22,6 +22,8 @@ from typing import Any
 
 import simdock
 from simdock.handlers import SimulationHandler, SimulationHandlerRegistry
+from simdock_adapters.bootstrap import build_platform
+from simdock_adapters.settings import load_settings
 from simdock_adapters.worker import serve
 
 url, artifacts, ledger, go = sys.argv[1:5]
@@ -37,11 +39,13 @@ class Recorded(SimulationHandler):
 
 
 SimulationHandlerRegistry.register("recorded", Recorded())
-with simdock.connect(url, artifacts_path=artifacts, dispatch="database") as dock:
-    print("ready", flush=True)
-    while not Path(go).exists():  # start together, so that all of them compete
-        time.sleep(0.005)
-    stats = serve(dock.platform, concurrency=2, poll_seconds=0.05, exit_when_idle=True)
+settings = load_settings(database_url=url, artifacts_path=artifacts, dispatch="database",
+                         handler_isolation="thread", executor_workers=2,
+                         worker_poll_seconds=0.05)
+print("ready", flush=True)
+while not Path(go).exists():  # start together, so that all of them compete
+    time.sleep(0.005)
+stats = serve(build_platform(settings, consume=True), exit_when_idle=True)
 print(stats.runs)
 """
 

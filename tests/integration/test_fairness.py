@@ -16,6 +16,8 @@ import pytest
 
 import simdock
 from simdock.handlers import ProgressCallback, SimulationHandler
+from simdock_adapters.bootstrap import build_platform
+from simdock_adapters.settings import Settings
 from simdock_adapters.worker import serve
 from tests.databases import migrated_postgres
 
@@ -63,8 +65,13 @@ def postgres_url() -> Iterator[str]:
 def test_database_polling_workers_start_runs_fairly(postgres_url: str, tmp_path: Path) -> None:
     with simdock.connect(postgres_url, artifacts_path=str(tmp_path), dispatch="database") as alice:
         alice.register_handler("naps", Naps())
+        polling = build_platform(Settings(
+            database_url=postgres_url, artifacts_path=str(tmp_path), dispatch="database",
+            handler_isolation="thread", executor_workers=2, worker_poll_seconds=0.2),
+            consume=True)
+        polling.simulations.register("naps", Naps())
         stop = threading.Event()
-        worker = threading.Thread(target=serve, args=(alice.platform, 2, 0.2, False, stop))
+        worker = threading.Thread(target=serve, args=(polling, False, stop))
         worker.start()
         try:
             flood = alice.sweep("naps", grid={"i": list(range(300))})

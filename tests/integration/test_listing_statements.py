@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from simdock.specs import SpecCache
 from simdock_adapters.http import create_app
 from simdock_adapters.settings import Settings
 
@@ -51,7 +50,7 @@ def test_a_page_of_runs_from_many_jobs_takes_a_few_statements(
             "simulation_type": "noop", "params": {"i": i}}).status_code == 201
 
     # As in another server process, which has read none of these jobs' specifications.
-    app.extensions["simdock"].platform.specs = SpecCache()
+    app.extensions["simdock"].platform.specs.clear()
     statements.clear()
     response = client.get("/api/v1/jobs?size=40", headers=headers)
 

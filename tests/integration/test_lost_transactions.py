@@ -17,6 +17,7 @@ from pathlib import Path
 import simdock
 from simdock.domain import RunStatus
 from simdock.fair_queue import FairQueue
+from simdock.execution import Execution
 from simdock.usecases.leases import lease_until, recover_lapsed
 from simdock_adapters.sql import SqlUnitOfWork, make_engine
 from tests.databases import migrated_postgres
@@ -142,9 +143,10 @@ def test_a_run_whose_lost_worker_held_its_row_is_taken_back_about_a_lease_later(
             lost.runs.update(run)  # its host is lost before the commit: the row stays locked
             locked_at = time.monotonic()
             taken_back = None
+            another_worker = Execution("another-worker")
             while time.monotonic() - locked_at < 20:
                 beat = time.monotonic()
-                requeued = recover_lapsed(dock.platform)
+                requeued = recover_lapsed(dock.platform, another_worker)
                 assert time.monotonic() - beat < 1.5, "a beat waited for the locked row"
                 if requeued == [run_id]:
                     taken_back = time.monotonic() - locked_at

@@ -9,10 +9,13 @@ from typing import Any
 from simdock.clock import ManualClock, SequentialIds
 from simdock.domain import User
 from simdock.errors import InvalidParameters, UnknownSimulationType
+from simdock.execution import Execution
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
-from simdock.platform import Limits, Platform
+from simdock.limits import Limits
+from simdock.platform import Platform
 from simdock.ports import ExecutionTask, ParameterCheck, RunContext, Work
 from simdock.reporting import SummaryReportHandler
+from simdock.repositories import UnitOfWork, UnitOfWorkFactory
 from simdock.usecases.worker_loop import PlatformWork
 from simdock_adapters.blobs.memory import MemoryBlobStore
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
@@ -59,10 +62,10 @@ class QueueDispatcher:
     def __init__(self) -> None:
         self.runs: list[str] = []
         self.reports: list[str] = []
-        self._work: Work | None = None
+        self.work: Work | None = None
 
     def bind(self, work: Work) -> None:
-        self._work = work
+        self.work = work
 
     def dispatch_runs(self, run_ids: Sequence[str]) -> None:
         self.runs.extend(run_ids)
@@ -71,12 +74,12 @@ class QueueDispatcher:
         self.reports.append(report_id)
 
     def drain(self) -> None:
-        assert self._work is not None
+        assert self.work is not None
         while self.runs or self.reports:
             if self.runs:
-                self._work.execute_run(self.runs.pop(0))
+                self.work.execute_run(self.runs.pop(0))
             else:
-                self._work.generate_report(self.reports.pop(0))
+                self.work.generate_report(self.reports.pop(0))
 
     def join(self, timeout: float | None = None) -> bool:
         return not (self.runs or self.reports)
@@ -90,22 +93,57 @@ class QueueDispatcher:
         return None
 
 
-def make_platform(executor: FakeExecutor | None = None, limits: Limits | None = None
-                  ) -> Platform:
-    """A platform of fakes: memory store and blobs, manual clock, sequential ids."""
+class SwitchableStore:
+    """The store factory of a platform :func:`make_platform` made: a test swaps what it
+    opens (``factory``) to make the store go away, or lose answers, and come back."""
+
+    def __init__(self, factory: UnitOfWorkFactory) -> None:
+        self.factory = factory
+
+    def __call__(self) -> UnitOfWork:
+        return self.factory()
+
+
+def switchable(platform: Platform) -> SwitchableStore:
+    """The store of a platform :func:`make_platform` made, to swap."""
+    assert isinstance(platform.store, SwitchableStore)
+    return platform.store
+
+
+def make_platform(executor: FakeExecutor | None = None, limits: Limits | None = None,
+                  **wiring: Any) -> Platform:
+    """A platform of fakes: memory store and blobs, manual clock, sequential ids; ``wiring``
+    names what to wire instead (``store``, ``dispatcher``, ``credentials``...)."""
     store = MemoryStore()
     reports = ReportHandlerRegistry()
     reports.register("summary", SummaryReportHandler())
-    platform = Platform(
-        store=lambda: MemoryUnitOfWork(store),
-        blobs=MemoryBlobStore(),
-        executor=executor or FakeExecutor({"echo": lambda p, c: {"echo": dict(p)}}),
-        dispatcher=QueueDispatcher(),
-        clock=ManualClock(),
-        ids=SequentialIds(),
-        simulations=SimulationHandlerRegistry(),
-        reports=reports,
-        limits=limits or Limits(progress_interval_seconds=0.0),
-    )
-    platform.dispatcher.bind(PlatformWork(platform))
+    execution = Execution()
+    platform = Platform(**{
+        "store": SwitchableStore(lambda: MemoryUnitOfWork(store)),
+        "blobs": MemoryBlobStore(),
+        "executor": executor or FakeExecutor({"echo": lambda p, c: {"echo": dict(p)}}),
+        "dispatcher": QueueDispatcher(),
+        "clock": ManualClock(),
+        "ids": SequentialIds(),
+        "simulations": SimulationHandlerRegistry(),
+        "reports": reports,
+        "limits": limits or Limits(progress_interval_seconds=0.0),
+        "stops": execution,
+        **wiring,
+    })
+    platform.dispatcher.bind(PlatformWork(platform, execution))
+    platform.on_close.append(lambda: execution.close(platform.dispatcher.close))
     return platform
+
+
+def execution_of(platform: Platform) -> Execution:
+    """The execution side of a platform :func:`make_platform` made."""
+    assert isinstance(platform.stops, Execution)
+    return platform.stops
+
+
+def work_of(platform: Platform) -> PlatformWork:
+    """The execution-side use cases a platform :func:`make_platform` made is bound to."""
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    assert isinstance(platform.dispatcher.work, PlatformWork)
+    return platform.dispatcher.work

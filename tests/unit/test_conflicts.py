@@ -14,7 +14,7 @@ from simdock.errors import ConcurrencyConflict, NotFound
 from simdock.usecases.execute import execute_claimed, record_outcomes
 from simdock.usecases.submit import SubmitRun, submit_run
 from simdock_adapters.memory.repositories import MemoryRunRepository
-from tests.unit.fakes import FakeExecutor, make_platform
+from tests.unit.fakes import FakeExecutor, execution_of, make_platform
 from tests.unit.test_outages import claimed, reporting
 
 
@@ -76,12 +76,13 @@ def test_reports_that_keep_losing_races_are_kept_and_written_once_the_race_ends(
     run_id = submit_run(SubmitRun("usr-1", "ticks", {}), platform).run_ids[0]
     run = claimed(platform, run_id)
 
-    outcome = execute_claimed(run, platform)  # every write loses from the second tick on
+    # every write loses from the second tick on
+    outcome = execute_claimed(run, platform, execution_of(platform))
     assert outcome.error is None
     assert len(outcome.unwritten.logs) == 3
 
     racing = False
-    assert record_outcomes([outcome], platform) == [RunStatus.SUCCEEDED]
+    assert record_outcomes([outcome], platform, execution_of(platform)) == [RunStatus.SUCCEEDED]
     with platform.uow() as uow:
         assert [line.message for line in uow.logs.list(run_id)] == [
             f"tick {tick}" for tick in range(5)]

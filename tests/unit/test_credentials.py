@@ -13,8 +13,8 @@ from tests.unit.fakes import make_platform
 
 
 def platform_remembering(seconds: float) -> tuple[Platform, str, str]:
-    platform = make_platform()
-    platform.credentials = CredentialCache(seconds, platform.clock)
+    clock = ManualClock()
+    platform = make_platform(clock=clock, credentials=CredentialCache(seconds, clock))
     user = auth.register_user(auth.RegisterUser("a@example.com", "password-123"), platform)
     token, secret = auth.create_api_token(user.id, "ci", platform)
     return platform, secret, token.id

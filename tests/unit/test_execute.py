@@ -17,7 +17,7 @@ from simdock.ports import RunContext
 from simdock.usecases import cancel, queries
 from simdock.usecases.execute import execute_run
 from simdock.usecases.submit import SubmitRun, submit_run
-from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
+from tests.unit.fakes import FakeExecutor, QueueDispatcher, execution_of, make_platform, switchable
 
 
 def run_one(platform: Platform, simulation_type: str, parameters: dict[str, Any] | None = None
@@ -90,7 +90,7 @@ def test_executing_twice_executes_once() -> None:
     executor = FakeExecutor({"echo": lambda p, c: {}})
     platform = make_platform(executor)
     run_id = run_one(platform, "echo")
-    assert execute_run(run_id, platform) is None
+    assert execute_run(run_id, platform, execution_of(platform)) is None
     assert executor.executed == [run_id]
 
 
@@ -115,7 +115,7 @@ def test_a_run_cancelled_while_running_stays_cancelled_and_its_result_is_dropped
 
     platform = make_platform(FakeExecutor({"waits": waits}))
     run_id = submit_run(SubmitRun("usr-1", "waits", {}), platform).run_ids[0]
-    worker = threading.Thread(target=execute_run, args=(run_id, platform))
+    worker = threading.Thread(target=execute_run, args=(run_id, platform, execution_of(platform)))
     worker.start()
     assert started.wait(5)
     assert cancel.cancel_run(run_id, "usr-1", platform)
@@ -139,7 +139,7 @@ def test_a_cancelled_run_stops_at_its_next_progress_report() -> None:
 
     platform = make_platform(FakeExecutor({"loops": loops}))
     run_id = submit_run(SubmitRun("usr-1", "loops", {}), platform).run_ids[0]
-    worker = threading.Thread(target=execute_run, args=(run_id, platform))
+    worker = threading.Thread(target=execute_run, args=(run_id, platform, execution_of(platform)))
     worker.start()
     assert started.wait(5)
     cancel.cancel_run(run_id, "usr-1", platform)
@@ -233,16 +233,18 @@ def test_a_closed_platform_stops_holding_outcomes_the_store_cannot_take() -> Non
 
     platform = make_platform(FakeExecutor({"closes": closes_under_itself}))
     submit_run(SubmitRun("usr-1", "closes", {}), platform)
-    working = platform.store
+    working = switchable(platform).factory
 
     def uow() -> Any:
         if store_down.is_set():
             raise ServiceUnavailable("the store is closed")
         return working()
 
-    platform.store = uow
+    switchable(platform).factory = uow
     done: list[int] = []
-    worker = threading.Thread(target=lambda: done.append(execute_next(platform)), daemon=True)
+    execution = execution_of(platform)
+    worker = threading.Thread(target=lambda: done.append(execute_next(platform, execution)),
+                              daemon=True)
     worker.start()
     worker.join(5.0)
 

@@ -6,12 +6,12 @@ from simdock.domain import SweepSpec
 from simdock.fair_queue import MAX_BATCH, FairQueue
 from simdock.platform import Platform
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
-from tests.unit.fakes import make_platform
+from tests.unit.fakes import execution_of, make_platform
 
 
 def claim(platform: Platform, limit: int = 1) -> list[str]:
     with platform.uow() as uow:
-        runs = platform.queue.claim(uow, "w-1", platform.clock.now(), limit)
+        runs = execution_of(platform).queue.claim(uow, "w-1", platform.clock.now(), limit)
         uow.commit()
     return [f"{r.owner_id}/{r.job_id}/{r.index}" for r in runs]
 

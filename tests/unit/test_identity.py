@@ -63,8 +63,7 @@ INVISIBLE = {
 
 
 def platform_with(*emails: str) -> Platform:
-    platform = make_platform()
-    platform.access_tokens = JwtAccessTokens("k" * 40, timedelta(minutes=5))
+    platform = make_platform(access_tokens=JwtAccessTokens("k" * 40, timedelta(minutes=5)))
     for email in emails:
         auth.register_user(auth.RegisterUser(email, PASSWORD), platform)
     return platform

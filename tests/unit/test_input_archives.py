@@ -19,7 +19,7 @@ import pytest
 
 from simdock.domain.archives import ArchiveLimits, unpack_archive, verify_archive
 from simdock.errors import ValidationError
-from simdock.platform import Limits
+from simdock.limits import Limits
 from simdock.usecases import queries
 from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job

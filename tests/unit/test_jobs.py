@@ -9,7 +9,8 @@ import pytest
 
 from simdock.domain import MachineStatus, RunStatus, SweepSpec
 from simdock.errors import Conflict, NotFound, ServiceUnavailable, ValidationError
-from simdock.platform import Limits, Platform
+from simdock.limits import Limits
+from simdock.platform import Platform
 from simdock.selection import JobQuery
 from simdock.usecases import cancel, jobs, machines, metrics, queries, reports
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep

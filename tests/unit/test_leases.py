@@ -19,7 +19,7 @@ from simdock.usecases.leases import heartbeat, recover_lapsed, renew_leases
 from simdock.usecases.submit import SubmitRun, submit_run
 from simdock.usecases.worker_loop import execute_next
 from simdock_adapters.memory import MemoryUnitOfWork
-from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
+from tests.unit.fakes import FakeExecutor, QueueDispatcher, execution_of, make_platform, switchable
 
 
 def clock(platform: Platform) -> ManualClock:
@@ -65,9 +65,9 @@ def test_a_lost_workers_run_is_queued_again_and_done_by_another() -> None:
     claim_and_die(platform, run_id)
 
     clock(platform).advance(platform.limits.lease_seconds - 1)
-    assert heartbeat(platform) == []
+    assert heartbeat(platform, execution_of(platform)) == []
     clock(platform).advance(2)
-    assert heartbeat(platform) == [run_id]
+    assert heartbeat(platform, execution_of(platform)) == [run_id]
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
 
@@ -82,17 +82,18 @@ def test_a_run_lost_too_often_fails_saying_so_and_later_losses_wait_longer() -> 
     lease = platform.limits.lease_seconds
     claim_and_die(platform, run_id)
     clock(platform).advance(lease + 0.1)
-    assert recover_lapsed(platform) == [run_id]  # the first loss: queued again at once
+    # the first loss: queued again at once
+    assert recover_lapsed(platform, execution_of(platform)) == [run_id]
 
     claim_and_die(platform, run_id)
     clock(platform).advance(lease + 0.1)
-    assert recover_lapsed(platform) == []  # the second: after 2 s more
+    assert recover_lapsed(platform, execution_of(platform)) == []  # the second: after 2 s more
     clock(platform).advance(2)
-    assert recover_lapsed(platform) == [run_id]
+    assert recover_lapsed(platform, execution_of(platform)) == [run_id]
 
     claim_and_die(platform, run_id)
     clock(platform).advance(lease + 0.1)
-    assert recover_lapsed(platform) == []
+    assert recover_lapsed(platform, execution_of(platform)) == []
     run = stored(platform, run_id)
     assert (run.status, run.error, run.attempts) == (RunStatus.FAILED,
                                                      "worker lost 3 times", 3)
@@ -106,26 +107,29 @@ class AnswerLost(MemoryUnitOfWork):
         raise ServiceUnavailable("the connection dropped while committing")
 
 
-@pytest.mark.parametrize("claim", [lambda run_id, platform: execute_next(platform),
-                                   execute_run], ids=["next queued", "by id"])
+@pytest.mark.parametrize("claim", [
+    lambda run_id, platform: execute_next(platform, execution_of(platform)),
+    lambda run_id, platform: execute_run(run_id, platform, execution_of(platform)),
+], ids=["next queued", "by id"])
 def test_a_claim_committed_unknown_to_its_worker_is_queued_again_without_an_attempt(
         claim: Any) -> None:
     # Seen: with PostgreSQL cut under a worker, a claim committed as the connection
     # dropped was left running by no one until its lease lapsed: executed twice.
     platform = make_platform()
     run_id = submitted(platform)
-    working = platform.store
-    platform.store = lambda: AnswerLost(working().store)  # type: ignore[attr-defined]
+    working = switchable(platform).factory
+    switchable(platform).factory = lambda: AnswerLost(working().store)  # type: ignore[attr-defined]
     with pytest.raises(ServiceUnavailable):
         claim(run_id, platform)
-    platform.store = working
+    switchable(platform).factory = working
     run = stored(platform, run_id)
     assert (run.status, run.worker, run.attempts) == (RunStatus.RUNNING, "local", 1)
 
-    assert heartbeat(platform) == [run_id]  # the store answers again: the claim is undone
+    # the store answers again: the claim is undone
+    assert heartbeat(platform, execution_of(platform)) == [run_id]
     run = stored(platform, run_id)
     assert (run.status, run.worker, run.attempts) == (RunStatus.QUEUED, None, 0)
-    assert heartbeat(platform) == []
+    assert heartbeat(platform, execution_of(platform)) == []
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
     run = stored(platform, run_id)
@@ -135,26 +139,27 @@ def test_a_claim_committed_unknown_to_its_worker_is_queued_again_without_an_atte
 def test_an_unconfirmed_claim_taken_back_meanwhile_is_left_to_its_new_holder() -> None:
     platform = make_platform()
     run_id = submitted(platform)
-    working = platform.store
-    platform.store = lambda: AnswerLost(working().store)  # type: ignore[attr-defined]
+    working = switchable(platform).factory
+    switchable(platform).factory = lambda: AnswerLost(working().store)  # type: ignore[attr-defined]
     with pytest.raises(ServiceUnavailable):
-        execute_next(platform)
-    platform.store = working
+        execute_next(platform, execution_of(platform))
+    switchable(platform).factory = working
     clock(platform).advance(platform.limits.lease_seconds + 1)
-    assert recover_lapsed(platform) == [run_id]  # the store stayed away past the lease
+    # the store stayed away past the lease
+    assert recover_lapsed(platform, execution_of(platform)) == [run_id]
     claim_and_die(platform, run_id, "other:2")
 
-    assert heartbeat(platform) == []
+    assert heartbeat(platform, execution_of(platform)) == []
     run = stored(platform, run_id)
     assert (run.status, run.worker, run.attempts) == (RunStatus.RUNNING, "other:2", 2)
-    assert platform.held.unconfirmed_snapshot() == {}
+    assert execution_of(platform).held.unconfirmed_snapshot() == {}
 
 
 def test_a_worker_that_beats_keeps_its_long_run() -> None:
     def long(parameters: Mapping[str, Any], context: RunContext) -> Any:
         for _ in range(4):  # 4 x 8 s: far beyond one lease, renewed at every beat
             clock(platform).advance(8)
-            heartbeat(platform)
+            heartbeat(platform, execution_of(platform))
         return {"done": True}
 
     platform = make_platform(FakeExecutor({"long": long}))
@@ -182,7 +187,7 @@ def test_an_attempt_taken_back_writes_nothing_and_its_result_is_not_kept() -> No
     platform = make_platform(FakeExecutor({"overtaken": overtaken}))
     run_id = submitted(platform, "overtaken")
 
-    assert execute_run(run_id, platform) is RunStatus.RUNNING
+    assert execute_run(run_id, platform, execution_of(platform)) is RunStatus.RUNNING
 
     run = stored(platform, run_id)
     assert (run.status, run.worker, run.attempts, run.result) == (
@@ -190,7 +195,7 @@ def test_an_attempt_taken_back_writes_nothing_and_its_result_is_not_kept() -> No
     with platform.uow() as uow:
         assert uow.logs.list(run_id) == [] and uow.metrics.list(run_id) == []
     assert platform.blobs.list(f"runs/{run_id}/") == []
-    assert platform.held.snapshot() == {}
+    assert execution_of(platform).held.snapshot() == {}
 
 
 def test_a_cancel_made_elsewhere_reaches_the_handler_at_the_next_beat() -> None:
@@ -207,7 +212,7 @@ def test_a_cancel_made_elsewhere_reaches_the_handler_at_the_next_beat() -> None:
 
     platform = make_platform(FakeExecutor({"waits": waits}))
     run_id = submitted(platform, "waits")
-    worker = threading.Thread(target=execute_run, args=(run_id, platform))
+    worker = threading.Thread(target=execute_run, args=(run_id, platform, execution_of(platform)))
     worker.start()
     assert started.wait(5)
     run = stored(platform, run_id)
@@ -216,7 +221,7 @@ def test_a_cancel_made_elsewhere_reaches_the_handler_at_the_next_beat() -> None:
         uow.runs.update(run)
         uow.commit()
 
-    assert renew_leases(platform) == {run_id}
+    assert renew_leases(platform, execution_of(platform)) == {run_id}
     assert stopped.wait(5)
     worker.join(5)
     assert stored(platform, run_id).status is RunStatus.CANCELLED
@@ -231,7 +236,7 @@ def test_a_stale_attempts_artifact_never_replaces_the_current_attempts_bytes() -
     run_id = submitted(platform)
     first = claim_and_die(platform, run_id, "first:1")
     clock(platform).advance(platform.limits.lease_seconds + 1)
-    recover_lapsed(platform)
+    recover_lapsed(platform, execution_of(platform))
     second = claim_and_die(platform, run_id, "second:2")
     stale = ExecutionContext(run_id, first.job_id, platform, first.attempts, "first:1")
     current = ExecutionContext(run_id, second.job_id, platform, second.attempts, "second:2")

@@ -18,7 +18,8 @@ import pytest
 from simdock.clock import ManualClock
 from simdock.domain.login_throttle import LoginLimits, client_key, delay_after
 from simdock.errors import AuthenticationFailure, TooManyRequests
-from simdock.platform import Limits, Platform
+from simdock.limits import Limits
+from simdock.platform import Platform
 from simdock.usecases import auth, login_guard
 from simdock_adapters.auth.jwt_tokens import JwtAccessTokens
 from tests.unit.fakes import make_platform
@@ -29,8 +30,8 @@ OWNER, ATTACKER, ELSEWHERE = "192.0.2.10", "198.51.100.66", "203.0.113.5"
 
 
 def platform_with(*emails: str, login: LoginLimits = LOGIN) -> Platform:
-    platform = make_platform(limits=Limits(progress_interval_seconds=0.0, login=login))
-    platform.access_tokens = JwtAccessTokens("k" * 40, timedelta(minutes=5))
+    platform = make_platform(limits=Limits(progress_interval_seconds=0.0, login=login),
+                             access_tokens=JwtAccessTokens("k" * 40, timedelta(minutes=5)))
     for email in emails:
         auth.register_user(auth.RegisterUser(email, PASSWORD), platform)
     return platform

@@ -23,7 +23,7 @@ from simdock.errors import (
     ValidationError,
 )
 from simdock.handlers import SimulationHandler
-from simdock.platform import Limits
+from simdock.limits import Limits
 from simdock.ports import RunContext
 from simdock.usecases import archives, cancel, queries, retry
 from simdock.usecases.inputs import UploadKind, receive_upload, upload_target

@@ -18,13 +18,12 @@ from simdock.errors import ServiceUnavailable
 from simdock.platform import Platform
 from simdock.ports import RunContext
 from simdock.repositories import UnitOfWork
-from simdock.specs import SpecCache
 from simdock.usecases.execute import execute_claimed, execute_run, record_outcomes
 from simdock.usecases.leases import heartbeat, lease_until, recover_lapsed
 from simdock.usecases.retry import retry_runs
 from simdock.usecases.submit import SubmitRun, submit_run
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
-from tests.unit.fakes import FakeExecutor, make_platform
+from tests.unit.fakes import FakeExecutor, execution_of, make_platform, switchable
 from tests.unit.test_leases import claim_and_die, clock, stored, submitted
 
 
@@ -39,29 +38,25 @@ class Switch:
     """The platform's store, which a test takes away and brings back."""
 
     def __init__(self, platform: Platform) -> None:
-        self.working = platform.store
-        self.platform = platform
-        platform.store = self
-
-    def __call__(self) -> UnitOfWork:
-        return self.working()
+        self.store = switchable(platform)
+        self.working = self.store.factory
 
     def down(self) -> None:
         store: MemoryStore = self.working().store  # type: ignore[attr-defined]
-        self.platform.store = lambda: Unreachable(store)
+        self.store.factory = lambda: Unreachable(store)
 
     def up(self) -> None:
-        self.platform.store = self
+        self.store.factory = self.working
 
 
 def claimed(platform: Platform, run_id: str) -> Run:
     """The run, claimed by this process as its worker does before executing it."""
     with platform.uow() as uow:
-        run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now(),
+        run = uow.runs.claim(run_id, execution_of(platform).worker_name, platform.clock.now(),
                              lease_until(platform))
         uow.commit()
     assert run is not None
-    platform.held.hold([run])
+    execution_of(platform).held.hold([run])
     return run
 
 
@@ -92,12 +87,13 @@ def test_what_a_run_reports_while_the_store_is_away_is_kept_and_it_succeeds() ->
     run_id = submit_run(SubmitRun("usr-1", "ticks", {}), platform).run_ids[0]
     run = claimed(platform, run_id)
 
-    outcome = execute_claimed(run, platform)  # the store goes away after the second tick
+    # the store goes away after the second tick
+    outcome = execute_claimed(run, platform, execution_of(platform))
     assert (outcome.error, outcome.handed_back) == (None, False)
     assert len(outcome.unwritten.logs) == 3 and len(outcome.unwritten.metrics) == 3
 
     switch.up()
-    assert record_outcomes([outcome], platform) == [RunStatus.SUCCEEDED]
+    assert record_outcomes([outcome], platform, execution_of(platform)) == [RunStatus.SUCCEEDED]
     with platform.uow() as uow:
         assert [line.message for line in uow.logs.list(run_id)] == [
             f"tick {tick}" for tick in range(5)]
@@ -119,19 +115,20 @@ def test_a_run_that_cannot_read_what_it_needs_goes_back_to_the_queue_uncounted(
     switch = Switch(platform)
     run_id = submitted(platform)
     if needed == "parameters":
-        platform.specs = SpecCache()  # read from the store, not remembered from submission
+        platform.specs.clear()  # read from the store, not remembered from submission
     run = claimed(platform, run_id)
     switch.down()
 
-    outcome = execute_claimed(run, platform)  # its parameters cannot be read
+    # its parameters cannot be read
+    outcome = execute_claimed(run, platform, execution_of(platform))
 
     assert (outcome.handed_back, outcome.error) == (True, None)
     switch.up()
-    assert record_outcomes([outcome], platform) == [RunStatus.QUEUED]
+    assert record_outcomes([outcome], platform, execution_of(platform)) == [RunStatus.QUEUED]
     again = stored(platform, run_id)
     assert (again.status, again.attempts, again.worker, again.error) == (
         RunStatus.QUEUED, 0, None, None)
-    assert execute_run(run_id, platform) is RunStatus.SUCCEEDED
+    assert execute_run(run_id, platform, execution_of(platform)) is RunStatus.SUCCEEDED
     assert stored(platform, run_id).attempts == 1
 
 
@@ -150,23 +147,24 @@ def test_after_an_outage_runs_are_taken_back_only_once_the_store_was_reached_for
     switch.down()
     clock(platform).advance(60)  # an outage six leases long: every lease lapses
     try:
-        heartbeat(platform)
+        heartbeat(platform, execution_of(platform))
     except ServiceUnavailable:
         pass
     else:
         raise AssertionError("the store was away")
     switch.up()
 
-    assert heartbeat(platform) == []  # back: nothing is taken back yet
+    assert heartbeat(platform, execution_of(platform)) == []  # back: nothing is taken back yet
     clock(platform).advance(1)
     with platform.uow() as uow:  # the live worker's first beat since the store came back
         assert uow.runs.renew("alive:2", {alive: 1},
                               platform.clock.now() + timedelta(seconds=lease)) == {alive}
         uow.commit()
     clock(platform).advance(lease - 2)
-    assert heartbeat(platform) == []
+    assert heartbeat(platform, execution_of(platform)) == []
     clock(platform).advance(1.5)
-    assert heartbeat(platform) == [lost]  # silent for a lease while the store answered
+    # silent for a lease while the store answered
+    assert heartbeat(platform, execution_of(platform)) == [lost]
     assert stored(platform, alive).worker == "alive:2"
 
 
@@ -182,7 +180,7 @@ def test_a_run_queued_again_starts_its_metric_series_afresh() -> None:
         uow.commit()
     clock(platform).advance(platform.limits.lease_seconds + 1)
 
-    assert heartbeat(platform) == [run_id]
+    assert heartbeat(platform, execution_of(platform)) == [run_id]
 
     with platform.uow() as uow:
         assert uow.metrics.list(run_id) == []
@@ -196,7 +194,7 @@ def test_a_retried_run_starts_its_metric_series_afresh() -> None:
 
     platform = make_platform(FakeExecutor({"fails": fails}))
     run_id = submitted(platform, "fails")
-    assert execute_run(run_id, platform) is RunStatus.FAILED
+    assert execute_run(run_id, platform, execution_of(platform)) is RunStatus.FAILED
     with platform.uow() as uow:
         assert len(uow.metrics.list(run_id)) == 1
 
@@ -229,9 +227,6 @@ def test_a_write_whose_commit_went_unanswered_is_neither_repeated_nor_lost(kept:
                                                                            ) -> None:
     # Seen: after a cut, a run had its last metric point twice: the write had been kept,
     # its answer lost, and it was written again.
-    platform = make_platform()
-    store: MemoryStore = platform.store().store  # type: ignore[attr-defined]
-
     lose: list[bool] = []
 
     def ticks(parameters: Mapping[str, Any], context: RunContext) -> Any:
@@ -243,11 +238,12 @@ def test_a_write_whose_commit_went_unanswered_is_neither_repeated_nor_lost(kept:
             context.flush()  # type: ignore[attr-defined]
         return {}
 
-    platform.executor = FakeExecutor({"ticks": ticks})
-    platform.store = losing(store, lose, kept)
+    platform = make_platform(FakeExecutor({"ticks": ticks}))
+    store: MemoryStore = platform.store().store  # type: ignore[attr-defined]
+    switchable(platform).factory = losing(store, lose, kept)
     run_id = submitted(platform, "ticks")
 
-    assert execute_run(run_id, platform) is RunStatus.SUCCEEDED
+    assert execute_run(run_id, platform, execution_of(platform)) is RunStatus.SUCCEEDED
 
     with platform.uow() as uow:
         assert [line.message for line in uow.logs.list(run_id)] == [
@@ -270,14 +266,14 @@ def test_an_outcome_whose_commit_went_unanswered_is_recorded_once(kept: bool) ->
 
     run_id = submitted(platform, "fails")
     run = claimed(platform, run_id)
-    outcome = execute_claimed(run, platform)
+    outcome = execute_claimed(run, platform, execution_of(platform))
     assert outcome.unwritten.logs and outcome.unwritten.artifacts
-    platform.store = losing(store, lose, kept)
+    switchable(platform).factory = losing(store, lose, kept)
     lose.append(True)
 
     with pytest.raises(ServiceUnavailable):
-        record_outcomes([outcome], platform)
-    assert record_outcomes([outcome], platform) == [RunStatus.FAILED]
+        record_outcomes([outcome], platform, execution_of(platform))
+    assert record_outcomes([outcome], platform, execution_of(platform)) == [RunStatus.FAILED]
 
     failed = stored(platform, run_id)
     assert (failed.status, failed.error) == (RunStatus.FAILED, "RuntimeError: diverged")
@@ -307,7 +303,7 @@ def test_what_a_run_reported_as_it_was_cancelled_is_kept() -> None:
     platform = make_platform(FakeExecutor({"stopped": stopped}))
     run_id = submitted(platform, "stopped")
 
-    assert execute_run(run_id, platform) is RunStatus.CANCELLED
+    assert execute_run(run_id, platform, execution_of(platform)) is RunStatus.CANCELLED
 
     with platform.uow() as uow:
         assert [line.message for line in uow.logs.list(run_id)] == ["before", "after"]
@@ -323,8 +319,8 @@ def test_a_process_never_takes_back_a_run_it_is_executing() -> None:
     claimed(platform, run_id)
     clock(platform).advance(platform.limits.lease_seconds + 5)
 
-    assert recover_lapsed(platform) == []
+    assert recover_lapsed(platform, execution_of(platform)) == []
 
     assert stored(platform, run_id).status is RunStatus.RUNNING
-    platform.held.release([run_id])  # its worker is gone: now it is taken back
-    assert recover_lapsed(platform) == [run_id]
+    execution_of(platform).held.release([run_id])  # its worker is gone: now it is taken back
+    assert recover_lapsed(platform, execution_of(platform)) == [run_id]

@@ -13,7 +13,7 @@ from simdock.outbox import OutboxUnitOfWork
 from simdock.platform import Platform
 from simdock.usecases.submit import SubmitRun, submit_run
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
-from tests.unit.fakes import make_platform
+from tests.unit.fakes import make_platform, switchable
 
 
 class Recording:
@@ -33,11 +33,14 @@ class Recording:
     def dispatch_report(self, report_id: str) -> None:
         self.sent.append(("report", [report_id]))
 
+    def bind(self, work: object) -> None:
+        return None
+
 
 def test_a_submissions_runs_are_sent_once_they_can_be_seen() -> None:
-    platform = make_platform()
-    sender = Recording(platform)
-    platform.dispatcher = sender  # type: ignore[assignment]
+    sender = Recording()
+    platform = make_platform(dispatcher=sender)
+    sender.platform = platform
     submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
     assert sender.sent == [("runs", submission.run_ids)]
     assert sender.visible == [True]
@@ -69,16 +72,16 @@ def test_a_commit_that_fails_sends_nothing() -> None:
 
 
 def test_a_submission_refused_by_the_store_sends_nothing() -> None:
-    platform = make_platform()
-    sender = Recording(platform)
-    platform.dispatcher = sender  # type: ignore[assignment]
-    working = platform.store
+    sender = Recording()
+    platform = make_platform(dispatcher=sender)
+    sender.platform = platform
+    working = switchable(platform).factory
 
     class FailsOnCommit(MemoryUnitOfWork):
         def commit(self) -> None:
             raise ServiceUnavailable("the store went away")
 
-    platform.store = lambda: FailsOnCommit(working().store)  # type: ignore[attr-defined]
+    switchable(platform).factory = lambda: FailsOnCommit(working().store)  # type: ignore[attr-defined]
     with pytest.raises(ServiceUnavailable):
         submit_run(SubmitRun("usr-1", "echo", {}), platform)
     assert sender.sent == []
@@ -89,7 +92,6 @@ def test_a_submission_refused_by_the_store_sends_nothing() -> None:
 def test_dispatches_are_sent_once_the_unit_of_work_has_let_go_of_the_store() -> None:
     # Seen: an inline dispatch executed the run while the submitting unit of work still held
     # the memory store's lock; the handler's thread waited on it for good.
-    platform = make_platform()
     seen: list[bool] = []
 
     class ExecutesElsewhere(Recording):
@@ -103,7 +105,7 @@ def test_dispatches_are_sent_once_the_unit_of_work_has_let_go_of_the_store() -> 
             worker.join(5)
             assert not worker.is_alive(), "the store was still held by the sender's caller"
 
-    platform.dispatcher = ExecutesElsewhere()  # type: ignore[assignment]
+    platform = make_platform(dispatcher=ExecutesElsewhere())
     submit_run(SubmitRun("usr-1", "echo", {}), platform)
     assert seen == [True]
 
@@ -113,14 +115,18 @@ class Failing:
 
     def __init__(self) -> None:
         self.tries = 0
+        self.away = True
 
     def dispatch_runs(self, run_ids: Sequence[str]) -> None:
         self.tries += 1
-        raise ConnectionError("the broker hangs up")
+        if self.away:
+            raise ConnectionError("the broker hangs up")
 
     def dispatch_report(self, report_id: str) -> None:
-        self.tries += 1
-        raise ConnectionError("the broker hangs up")
+        self.dispatch_runs([report_id])
+
+    def bind(self, work: object) -> None:
+        return None
 
 
 def test_a_sender_that_fails_fails_no_submission_and_is_logged_once_while_it_lasts(
@@ -128,9 +134,8 @@ def test_a_sender_that_fails_fails_no_submission_and_is_logged_once_while_it_las
     # Seen before: the sender's error left the unit of work after its commit, so the
     # caller (an HTTP request) failed although the submission was stored.
     caplog.set_level("INFO", "simdock.outbox")
-    platform = make_platform()
     sender = Failing()
-    platform.dispatcher = sender  # type: ignore[assignment]
+    platform = make_platform(dispatcher=sender)
     submissions = [submit_run(SubmitRun("usr-1", "echo", {"i": i}), platform)
                    for i in range(20)]
     assert sender.tries == 20
@@ -140,7 +145,7 @@ def test_a_sender_that_fails_fails_no_submission_and_is_logged_once_while_it_las
     failures = [r for r in caplog.records if r.name == "simdock.outbox"]
     assert len(failures) == 1 and "the broker hangs up" in failures[0].getMessage()
 
-    platform.dispatcher = Recording()  # type: ignore[assignment]
+    sender.away = False  # the broker is back
     submit_run(SubmitRun("usr-1", "echo", {}), platform)
     ends = [r for r in caplog.records if r.name == "simdock.outbox"][1:]
     assert [r.getMessage() for r in ends] == ["dispatching committed work works again"]

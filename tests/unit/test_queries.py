@@ -8,8 +8,8 @@ from simdock.clock import ManualClock
 from simdock.domain import RunStatus, SweepSpec
 from simdock.domain.listing import Omitted
 from simdock.errors import NotFound, ValidationError
+from simdock.limits import Limits
 from simdock.paging import Ordering, PageRequest
-from simdock.platform import Limits
 from simdock.ports import RunContext
 from simdock.selection import JobQuery, RunQuery
 from simdock.usecases import cancel, listing, machines, metrics, queries, reports

@@ -9,7 +9,6 @@ import pytest
 from simdock.domain import Machine, RunStatus
 from simdock.errors import NotFound
 from simdock.repositories import UnitOfWork
-from simdock.scope import Scope
 from simdock.usecases import queries
 from simdock.usecases.submit import SubmitRun, submit_run
 from tests.unit.fakes import make_platform
@@ -24,50 +23,63 @@ def test_use_cases_in_a_scope_share_one_unit_of_work() -> None:
         opened.append(1)
         return base_factory()
 
-    platform.store = counting
-    scope = Scope(platform)
-    submission = submit_run(SubmitRun("usr-1", "echo", {}), scope.platform)
-    queries.get_job(submission.job.id, "usr-1", scope.platform)
-    queries.get_run(submission.run_ids[0], "usr-1", scope.platform)
-    scope.end()
+    platform = make_platform(store=counting)
+    with platform.units.scope():
+        submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
+        queries.get_job(submission.job.id, "usr-1", platform)
+        queries.get_run(submission.run_ids[0], "usr-1", platform)
     assert len(opened) == 1
     assert queries.get_run(submission.run_ids[0], None, platform).status is RunStatus.QUEUED
+    assert len(opened) == 2  # outside the scope, a block opens its own
 
 
 def test_what_is_left_uncommitted_is_rolled_back_when_the_scope_ends() -> None:
     platform = make_platform()
-    scope = Scope(platform)
-    with scope.platform.uow() as uow:
+    with platform.units.scope(), platform.uow() as uow:
         uow.machines.add(Machine("mach-1", "m", "cpu", None, 1.0, platform.clock.now()))
-    scope.end()
     with platform.uow() as uow:
         assert uow.machines.get("mach-1") is None
 
 
 def test_an_error_in_a_block_rolls_back_and_the_scope_goes_on() -> None:
     platform = make_platform()
-    scope = Scope(platform)
-    with pytest.raises(NotFound):
-        queries.get_run("run-missing", "usr-1", scope.platform)
-    submission = submit_run(SubmitRun("usr-1", "echo", {}), scope.platform)
-    scope.end()
+    with platform.units.scope():
+        with pytest.raises(NotFound):
+            queries.get_run("run-missing", "usr-1", platform)
+        submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
     assert queries.get_job(submission.job.id, "usr-1", platform).job.run_count == 1
 
 
 def test_between_blocks_the_store_is_free_for_others() -> None:
     platform = make_platform()
-    scope = Scope(platform)
-    queries.statistics(None, scope.platform)
-    done = threading.Event()
+    with platform.units.scope():
+        queries.statistics(None, platform)
+        done = threading.Event()
+
+        def elsewhere() -> None:
+            with platform.uow() as uow:
+                uow.commit()
+            done.set()
+
+        worker = threading.Thread(target=elsewhere)
+        worker.start()
+        assert done.wait(2), "a finished block still holds the store"
+        worker.join()
+        queries.statistics(None, platform)
+
+
+def test_a_scope_is_its_threads_alone() -> None:
+    platform = make_platform()
+    seen: list[UnitOfWork] = []
 
     def elsewhere() -> None:
         with platform.uow() as uow:
-            uow.commit()
-        done.set()
+            seen.append(uow._entered)
 
-    worker = threading.Thread(target=elsewhere)
-    worker.start()
-    assert done.wait(2), "a finished block still holds the store"
-    worker.join()
-    queries.statistics(None, scope.platform)
-    scope.end()
+    with platform.units.scope():
+        with platform.uow() as uow:
+            inside = uow._entered
+        worker = threading.Thread(target=elsewhere)
+        worker.start()
+        worker.join()
+    assert seen and seen[0] is not inside

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from simdock.domain import RunStatus
-from simdock.platform import Limits
+from simdock.limits import Limits
 from simdock.ports import RunContext
 from simdock.usecases import archives, cancel, queries
 from simdock.usecases.open_jobs import AddRuns, add_runs

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from simdock.clock import SequentialIds
@@ -14,7 +16,7 @@ from simdock.errors import (
     UnknownSimulationType,
     ValidationError,
 )
-from simdock.platform import Limits
+from simdock.limits import Limits
 from simdock.usecases import machines, queries
 from simdock.usecases.submit import (
     Submit,
@@ -135,7 +137,7 @@ def test_a_refused_submission_leaves_no_blob_behind() -> None:
                      platform)
     with pytest.raises(ValidationError, match="tags"):
         submit_sweep(SubmitSweep("usr-1", "echo", spec, tags=[""]), platform)
-    platform.ids = RepeatingIds()
+    platform = dataclasses.replace(platform, ids=RepeatingIds())
     with pytest.raises(Conflict):
         submit_sweep(SubmitSweep("usr-1", "echo", spec), platform)
     assert platform.blobs.list("") == []

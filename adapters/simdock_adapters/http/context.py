@@ -12,7 +12,6 @@ from simdock.domain import User
 from simdock.domain.text import check_text
 from simdock.errors import AuthenticationFailure
 from simdock.platform import Platform
-from simdock.scope import Scope
 from simdock.usecases.auth import authenticate
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.blob_links import BlobLinks
@@ -42,18 +41,17 @@ def context() -> ApiContext:
 
 
 def platform() -> Platform:
-    """The platform of this request: its use cases share one unit of work."""
-    scope: Scope | None = g.get("scope")
-    if scope is None:
-        scope = g.scope = Scope(context().platform,
-                                reading=request.method in ("GET", "HEAD", "OPTIONS"))
-    return scope.platform
+    """The platform, its use cases sharing this request's one unit of work."""
+    shared = context().platform
+    if "scope" not in g:
+        g.scope = shared.units.begin(reading=request.method in ("GET", "HEAD", "OPTIONS"))
+    return shared
 
 
 def end_scope(_error: BaseException | None = None) -> None:
-    scope: Scope | None = g.pop("scope", None)
-    if scope is not None:
-        scope.end()
+    token = g.pop("scope", None)
+    if token is not None:
+        context().platform.units.end(token)
 
 
 def link_base() -> str:
@@ -62,7 +60,9 @@ def link_base() -> str:
 
 
 def shared_platform() -> Platform:
-    """The application's platform, for work that outlives the request (streams)."""
+    """The platform for work that outlives the request (streams): this request's scope,
+    if it began one, ends first, so that such work opens units of work of its own."""
+    end_scope()
     return context().platform
 
 

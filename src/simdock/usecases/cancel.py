@@ -24,7 +24,7 @@ def cancel_job(job_id: str | int, owner_id: str | None, platform: Platform) -> l
         cancelled = list(uow.runs.cancel_unfinished(platform.clock.now(), BY_REQUEST,
                                                     job_id=job.id))
         uow.commit()
-    platform.signal_cancels(cancelled)
+    platform.stops.signal_cancels(cancelled)
     return cancelled
 
 
@@ -44,7 +44,7 @@ def cancel_runs(runs: Sequence[str | int], owner_id: str | None, platform: Platf
         cancelled = list(uow.runs.cancel_unfinished(platform.clock.now(), BY_REQUEST,
                                                     run_ids=[run.id for run in found]))
         uow.commit()
-    platform.signal_cancels(cancelled)
+    platform.stops.signal_cancels(cancelled)
     done = set(cancelled)
     return cancelled, {run.id: "it had already finished" for run in found
                        if run.id not in done}

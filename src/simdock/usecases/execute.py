@@ -24,6 +24,7 @@ from simdock.errors import (
     ServiceUnavailable,
     SimdockError,
 )
+from simdock.execution import Execution
 from simdock.outbox import OutboxUnitOfWork
 from simdock.platform import Platform
 from simdock.ports import ExecutionTask
@@ -60,7 +61,7 @@ class Outcome:
     stamp: datetime | None = None
 
 
-def execute_run(run_id: str, platform: Platform) -> RunStatus | None:
+def execute_run(run_id: str, platform: Platform, execution: Execution) -> RunStatus | None:
     """Execute a queued run once; returns its final status, or None if not ours.
 
     Safe to call more than once for the same run (redelivery): only the
@@ -68,16 +69,17 @@ def execute_run(run_id: str, platform: Platform) -> RunStatus | None:
     stays cancelled whatever the handler returns.
     """
     with platform.uow() as uow:
-        run = uow.runs.claim(run_id, platform.worker_name, platform.clock.now(),
+        run = uow.runs.claim(run_id, execution.worker_name, platform.clock.now(),
                              lease_until(platform))
-        commit_claims(uow, [run] if run is not None else [], platform)
+        commit_claims(uow, [run] if run is not None else [], execution)
     if run is None:
         return None
-    platform.held.hold([run])
-    return record_when_possible([execute_claimed(run, platform)], platform)[0]
+    execution.held.hold([run])
+    return record_when_possible([execute_claimed(run, platform, execution)], platform,
+                                execution)[0]
 
 
-def execute_claimed(run: Run, platform: Platform) -> Outcome:
+def execute_claimed(run: Run, platform: Platform, execution: Execution) -> Outcome:
     """Execute a run this worker has claimed; the outcome is not recorded yet.
 
     A run this process no longer holds (cancelled, or taken back while it waited in a
@@ -85,14 +87,14 @@ def execute_claimed(run: Run, platform: Platform) -> Outcome:
     handed back.
     """
     outcome = Outcome(run)
-    if not platform.held.holds(run):
+    if not execution.held.holds(run):
         outcome.error = NOT_HELD
         return outcome
-    if platform.draining:  # this process is shutting down: another will execute it
+    if execution.draining:  # this process is shutting down: another will execute it
         outcome.handed_back = True
         return outcome
     context = ExecutionContext(run.id, run.job_id, platform, run.attempts, run.worker)
-    platform.track(run.id, context)
+    execution.track(run.id, context)
     try:
         task = ExecutionTask(
             run_id=run.id,
@@ -126,7 +128,7 @@ def execute_claimed(run: Run, platform: Platform) -> Outcome:
         outcome.error = f"{type(exc).__name__}: {exc}"
         _keep_what_it_left(context)
     finally:
-        platform.track(run.id, None)
+        execution.track(run.id, None)
         context.discard_workdir()
         try:
             context.flush(now=True)
@@ -163,7 +165,7 @@ def _keep_what_it_left(context: ExecutionContext) -> None:
         log.warning("could not keep the files run %s left: %s", context.run_id, exc)
 
 
-def record_when_possible(outcomes: list[Outcome], platform: Platform
+def record_when_possible(outcomes: list[Outcome], platform: Platform, execution: Execution
                          ) -> list[RunStatus | None]:
     """Record the outcomes, holding on to them while the store cannot be reached: a run
     that has finished must not stay running because its end came during an outage.
@@ -172,9 +174,9 @@ def record_when_possible(outcomes: list[Outcome], platform: Platform
     attempt = 0
     while True:
         try:
-            return record_outcomes(outcomes, platform)
+            return record_outcomes(outcomes, platform, execution)
         except ServiceUnavailable as exc:
-            if platform.closed:
+            if execution.closed:
                 log.warning("the platform closed before the outcomes of %d run(s) could be "
                             "recorded: %s", len(outcomes), exc)
                 return [None] * len(outcomes)
@@ -186,7 +188,8 @@ def record_when_possible(outcomes: list[Outcome], platform: Platform
             attempt += 1
 
 
-def record_outcomes(outcomes: Sequence[Outcome], platform: Platform) -> list[RunStatus | None]:
+def record_outcomes(outcomes: Sequence[Outcome], platform: Platform, execution: Execution
+                    ) -> list[RunStatus | None]:
     """Finish each run with its outcome, all in one transaction; returns their statuses.
 
     A run still running as this worker claimed it is finished at once; one that
@@ -214,7 +217,7 @@ def record_outcomes(outcomes: Sequence[Outcome], platform: Platform) -> list[Run
                 platform.payloads.discard(outcome.result)
             for artifact in outcome.unwritten.artifacts:
                 platform.blobs.delete(artifact.blob_key)
-    platform.held.release(o.run.id for o in pending)
+    execution.held.release(o.run.id for o in pending)
     return [statuses[o.run.id] for o in outcomes]
 
 

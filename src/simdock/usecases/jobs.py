@@ -114,7 +114,7 @@ def delete_job(job_id: str | int, owner_id: str | None, platform: Platform,
         run_ids = [run.id for run in uow.runs.for_job(job.id)]
         uow.jobs.delete(job.id)
         uow.commit()
-    platform.signal_cancels(cancelled)
+    platform.stops.signal_cancels(cancelled)
     platform.specs.forget(job.id)
     remove_blobs(platform.blobs, blob_keys.job_prefixes(job.id, run_ids))
     return job

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 
 from simdock.domain import Run, RunStatus
 from simdock.errors import ConcurrencyConflict, ServiceUnavailable
+from simdock.execution import Execution
 from simdock.platform import Platform
 from simdock.repositories import UnitOfWork
 from simdock.usecases.requeue import back_to_queue
@@ -52,37 +53,37 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def heartbeat(platform: Platform) -> list[str]:
+def heartbeat(platform: Platform, execution: Execution) -> list[str]:
     """Renew this process's leases, stop what it no longer holds, take back lapsed runs
     (once the store has been reached for a lease: see :mod:`simdock.contact`).
 
     Returns the ids of the runs queued again (already dispatched).
     """
     try:
-        renew_leases(platform)
-        released = release_unconfirmed(platform)
-        return released + recover_lapsed(platform)
+        renew_leases(platform, execution)
+        released = release_unconfirmed(platform, execution)
+        return released + recover_lapsed(platform, execution)
     except ServiceUnavailable:
-        platform.contact.lost()
+        execution.contact.lost()
         raise
 
 
-def commit_claims(uow: UnitOfWork, runs: Sequence[Run], platform: Platform) -> None:
+def commit_claims(uow: UnitOfWork, runs: Sequence[Run], execution: Execution) -> None:
     """Commit the claim of ``runs``. When the store's answer is lost (it went away at
     that moment), the claims are noted as unconfirmed before the error goes on: the store
     may hold them for this process, which is not executing them."""
     try:
         uow.commit()
     except ServiceUnavailable:
-        platform.held.unconfirmed(runs)
+        execution.held.unconfirmed(runs)
         raise
 
 
-def release_unconfirmed(platform: Platform) -> list[str]:
+def release_unconfirmed(platform: Platform, execution: Execution) -> list[str]:
     """Queue again at once the runs whose claim by this process was committed unknown to
     it (:func:`commit_claims`), without counting an attempt; instead of their lease
     lapsing and the run counting as lost. Returns their ids."""
-    claims = platform.held.unconfirmed_snapshot()
+    claims = execution.held.unconfirmed_snapshot()
     if not claims:
         return []
     released: list[str] = []
@@ -90,7 +91,7 @@ def release_unconfirmed(platform: Platform) -> list[str]:
     with platform.uow() as uow:
         for run_id, attempt in claims.items():
             run = uow.runs.get(run_id)
-            if run is None or not run.held_by(platform.worker_name, attempt):
+            if run is None or not run.held_by(execution.worker_name, attempt):
                 continue  # never committed, or taken back or cancelled since
             run.release(now)
             try:
@@ -103,28 +104,28 @@ def release_unconfirmed(platform: Platform) -> list[str]:
                         "again", run_id)
         uow.dispatch_runs(released)
         uow.commit()
-    platform.held.settle(claims)
+    execution.held.settle(claims)
     return released
 
 
-def renew_leases(platform: Platform) -> set[str]:
+def renew_leases(platform: Platform, execution: Execution) -> set[str]:
     """Extend the leases of the runs this process holds; returns the runs it lost, whose
     handlers are told to stop (their writes would be refused anyway)."""
-    held = platform.held.snapshot()
+    held = execution.held.snapshot()
     if not held:
         return set()
     with platform.uow() as uow:
-        kept = uow.runs.renew(platform.worker_name, held, lease_until(platform))
+        kept = uow.runs.renew(execution.worker_name, held, lease_until(platform))
         uow.commit()
     lost = set(held) - kept
     if lost:
-        platform.held.release(lost)
+        execution.held.release(lost)
         for run_id in lost:
-            platform.signal_cancel(run_id)
+            execution.signal_cancels([run_id])
     return lost
 
 
-def recover_lapsed(platform: Platform) -> list[str]:
+def recover_lapsed(platform: Platform, execution: Execution) -> list[str]:
     """Take back runs whose lease lapsed: requeue them (with backoff) or, after
     ``max_attempts`` lost attempts, fail them saying so. Returns the requeued ids.
 
@@ -136,13 +137,13 @@ def recover_lapsed(platform: Platform) -> list[str]:
     requeued: list[str] = []
     with platform.uow() as uow:
         lapsed = uow.runs.lapsed(now, RECOVER_BATCH)
-        platform.contact.reached(now)
-        if not platform.contact.steady(now, timedelta(seconds=platform.limits.lease_seconds)):
+        execution.contact.reached(now)
+        if not execution.contact.steady(now, timedelta(seconds=platform.limits.lease_seconds)):
             return []
         taken_back: list[Run] = []
         for run in lapsed:
             assert run.lease_expires_at is not None
-            if run.worker == platform.worker_name and platform.held.holds(run):
+            if run.worker == execution.worker_name and execution.held.holds(run):
                 continue  # executing here: alive, whatever its lease says (renewed next beat)
             if run.attempts >= platform.limits.max_attempts:
                 run.fail(f"worker lost {run.attempts} times", now)

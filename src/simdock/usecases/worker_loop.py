@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 from simdock.domain import ReportStatus, RunStatus
+from simdock.execution import Execution
 from simdock.paging import PageRequest
 from simdock.platform import Platform
 from simdock.usecases.execute import execute_claimed, execute_run, record_when_possible
@@ -20,23 +21,23 @@ from simdock.usecases.reports import generate_report, list_reports
 log = logging.getLogger(__name__)
 
 
-def execute_next(platform: Platform) -> int:
+def execute_next(platform: Platform, execution: Execution) -> int:
     """Claim queued runs fairly, execute them one after the other, record their outcomes.
 
     Returns how many runs were executed (0 when nothing is queued).
     """
-    queue = platform.queue
+    queue = execution.queue
     with platform.uow() as uow:
-        runs = queue.claim(uow, platform.worker_name, platform.clock.now(), queue.batch_size(),
+        runs = queue.claim(uow, execution.worker_name, platform.clock.now(), queue.batch_size(),
                            lease_until(platform))
-        commit_claims(uow, runs, platform)
+        commit_claims(uow, runs, execution)
     if not runs:
         return 0
-    platform.held.hold(runs)
+    execution.held.hold(runs)
     started = platform.clock.monotonic()
-    outcomes = [execute_claimed(run, platform) for run in runs]
+    outcomes = [execute_claimed(run, platform, execution) for run in runs]
     queue.observe(platform.clock.monotonic() - started, len(runs))
-    record_when_possible(outcomes, platform)
+    record_when_possible(outcomes, platform, execution)
     return len(runs)
 
 
@@ -64,14 +65,15 @@ def generate_next(platform: Platform) -> bool:
 class PlatformWork:
     """The platform's use cases as the :class:`~simdock.ports.Work` its dispatcher is bound to."""
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, execution: Execution) -> None:
         self.platform = platform
+        self.execution = execution
 
     def execute_run(self, run_id: str) -> None:
-        execute_run(run_id, self.platform)
+        execute_run(run_id, self.platform, self.execution)
 
     def execute_next(self) -> int:
-        return execute_next(self.platform)
+        return execute_next(self.platform, self.execution)
 
     def generate_report(self, report_id: str) -> None:
         generate_report(report_id, self.platform)
@@ -80,7 +82,7 @@ class PlatformWork:
         return generate_next(self.platform)
 
     def heartbeat(self) -> None:
-        heartbeat(self.platform)
+        heartbeat(self.platform, self.execution)
 
     def queued_runs(self) -> int:
         return count_queued_runs(self.platform)
