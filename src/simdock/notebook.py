@@ -25,7 +25,7 @@ from simdock.handlers import ReportHandler, SimulationHandler
 from simdock.paging import Ordering, PageRequest
 from simdock.platform import Platform
 from simdock.selection import JobQuery
-from simdock.usecases import cancel, metrics, queries, reports, submit
+from simdock.usecases import metrics, queries, reports, submit
 from simdock.usecases.users import ensure_user
 
 POLL_SECONDS = 0.05
@@ -173,7 +173,7 @@ class JobHandle:
                 bar.close()
 
     def cancel(self) -> list[str]:
-        return cancel.cancel_job(self.id, self._dock.user.id, self._platform)
+        return self._platform.cancelling.cancel_job(self.id, self._dock.user.id)
 
     def result(self) -> Any:
         """The result of the (single) run, numpy arrays restored.

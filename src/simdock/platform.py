@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from simdock.clock import SystemClock
 from simdock.credentials import CredentialCache
@@ -25,6 +26,8 @@ from simdock.ports import (
 from simdock.repositories import UnitOfWorkFactory as UnitOfWorkFactory
 from simdock.scope import UnitsOfWork
 from simdock.specs import SpecCache
+from simdock.usecases.cancel import Cancelling
+from simdock.usecases.health import Health
 
 
 @dataclass(frozen=True)
@@ -93,3 +96,14 @@ class Platform:
                 failure = failure or exc
         if failure is not None:
             raise failure
+
+    @cached_property
+    def health(self) -> Health:
+        """Whether the platform's backing services answer."""
+        return Health(uow=self.units, blobs=self.blobs, dispatcher=self.dispatcher,
+                      services=self.services)
+
+    @cached_property
+    def cancelling(self) -> Cancelling:
+        """Cancelling work that has not finished."""
+        return Cancelling(uow=self.units, clock=self.clock, stops=self.stops)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import simdock
 from simdock.domain import RunStatus
-from simdock.fair_queue import FairQueue
 from simdock.execution import Execution
+from simdock.fair_queue import FairQueue
 from simdock.usecases.leases import lease_until, recover_lapsed
 from simdock_adapters.sql import SqlUnitOfWork, make_engine
 from tests.databases import migrated_postgres

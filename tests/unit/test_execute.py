@@ -14,7 +14,7 @@ from simdock.domain import RunStatus
 from simdock.errors import RunCancelled, RunTimedOut
 from simdock.platform import Platform
 from simdock.ports import RunContext
-from simdock.usecases import cancel, queries
+from simdock.usecases import queries
 from simdock.usecases.execute import execute_run
 from simdock.usecases.submit import SubmitRun, submit_run
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, execution_of, make_platform, switchable
@@ -98,7 +98,7 @@ def test_a_run_cancelled_while_queued_is_never_executed() -> None:
     executor = FakeExecutor({"echo": lambda p, c: {}})
     platform = make_platform(executor)
     submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
-    assert cancel.cancel_job(submission.job.id, "usr-1", platform) == submission.run_ids
+    assert platform.cancelling.cancel_job(submission.job.id, "usr-1") == submission.run_ids
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
     assert executor.executed == []
@@ -118,7 +118,7 @@ def test_a_run_cancelled_while_running_stays_cancelled_and_its_result_is_dropped
     worker = threading.Thread(target=execute_run, args=(run_id, platform, execution_of(platform)))
     worker.start()
     assert started.wait(5)
-    assert cancel.cancel_run(run_id, "usr-1", platform)
+    assert platform.cancelling.cancel_run(run_id, "usr-1")
     release.set()
     worker.join(5)
     run = queries.get_run(run_id, None, platform)
@@ -142,7 +142,7 @@ def test_a_cancelled_run_stops_at_its_next_progress_report() -> None:
     worker = threading.Thread(target=execute_run, args=(run_id, platform, execution_of(platform)))
     worker.start()
     assert started.wait(5)
-    cancel.cancel_run(run_id, "usr-1", platform)
+    platform.cancelling.cancel_run(run_id, "usr-1")
     worker.join(5)
     assert not worker.is_alive() and len(reached) < 1000
     assert queries.get_run(run_id, None, platform).status is RunStatus.CANCELLED
@@ -171,8 +171,8 @@ def test_cancelling_a_finished_job_changes_nothing() -> None:
     platform = make_platform()
     run_id = run_one(platform, "echo")
     run = queries.get_run(run_id, None, platform)
-    assert cancel.cancel_job(run.job_id, "usr-1", platform) == []
-    assert not cancel.cancel_run(run_id, "usr-1", platform)
+    assert platform.cancelling.cancel_job(run.job_id, "usr-1") == []
+    assert not platform.cancelling.cancel_run(run_id, "usr-1")
     assert queries.get_run(run_id, None, platform).status is RunStatus.SUCCEEDED
 
 

@@ -12,7 +12,7 @@ from simdock.errors import Conflict, NotFound, ServiceUnavailable, ValidationErr
 from simdock.limits import Limits
 from simdock.platform import Platform
 from simdock.selection import JobQuery
-from simdock.usecases import cancel, jobs, machines, metrics, queries, reports
+from simdock.usecases import jobs, machines, metrics, queries, reports
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
 from simdock_adapters.memory.repositories import MemoryJobRepository
 from tests.unit.fakes import QueueDispatcher, make_platform
@@ -56,7 +56,7 @@ def test_a_sweep_cancelled_part_way_is_cancelled_and_shows_how_far_it_got() -> N
     platform.dispatcher.runs.append(run_ids[0])
     drain(platform)
     stop_at(platform, run_ids[1], RunStatus.CANCELLED, 0.4)
-    cancel.cancel_job(job_id, "usr-a", platform)
+    platform.cancelling.cancel_job(job_id, "usr-a")
 
     view = queries.get_job(job_id, "usr-a", platform)
     assert view.status is RunStatus.CANCELLED
@@ -79,7 +79,7 @@ def test_any_failed_run_makes_the_job_failed_whatever_was_cancelled() -> None:
     platform = make_platform()
     job_id, run_ids = sweep(platform)
     stop_at(platform, run_ids[0], RunStatus.FAILED, 0.5)
-    cancel.cancel_job(job_id, "usr-a", platform)
+    platform.cancelling.cancel_job(job_id, "usr-a")
 
     view = queries.get_job(job_id, "usr-a", platform)
     assert (view.status, view.progress) == (RunStatus.FAILED, pytest.approx(0.5 / 3))
@@ -137,7 +137,7 @@ def test_a_job_with_unfinished_runs_is_not_deleted_until_cancelled() -> None:
         jobs.delete_job(job_id, "usr-a", platform)
     assert queries.get_job(job_id, "usr-a", platform).job.id == job_id
 
-    cancel.cancel_job(job_id, "usr-a", platform)
+    platform.cancelling.cancel_job(job_id, "usr-a")
     jobs.delete_job(job_id, "usr-a", platform)
     with pytest.raises(NotFound):
         queries.get_job(job_id, "usr-a", platform)

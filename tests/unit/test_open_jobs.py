@@ -25,7 +25,7 @@ from simdock.errors import (
 from simdock.handlers import SimulationHandler
 from simdock.limits import Limits
 from simdock.ports import RunContext
-from simdock.usecases import archives, cancel, queries, retry
+from simdock.usecases import archives, queries, retry
 from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
 from simdock.usecases.submit import SubmitRun, submit_run
@@ -222,7 +222,7 @@ def test_stopping_runs_says_which_were_stopped_and_which_had_finished(tmp_path: 
     done = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
     platform.dispatcher.drain()
     queued = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
-    stopped, finished = cancel.cancel_runs([queued[0].number, done[0].number], OWNER, platform)
+    stopped, finished = platform.cancelling.cancel_runs([queued[0].number, done[0].number], OWNER)
     assert stopped == [queued[0].id] and list(finished) == [done[0].id]
     assert queries.get_run(queued[0].id, OWNER, platform).status is RunStatus.CANCELLED
 

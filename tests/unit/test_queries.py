@@ -12,7 +12,7 @@ from simdock.limits import Limits
 from simdock.paging import Ordering, PageRequest
 from simdock.ports import RunContext
 from simdock.selection import JobQuery, RunQuery
-from simdock.usecases import cancel, listing, machines, metrics, queries, reports
+from simdock.usecases import listing, machines, metrics, queries, reports
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
 
@@ -27,8 +27,8 @@ def test_another_users_resources_are_not_found() -> None:
         lambda: queries.run_logs(run_id, "usr-bob", platform),
         lambda: queries.run_artifacts(run_id, "usr-bob", platform),
         lambda: queries.run_result(run_id, "usr-bob", platform),
-        lambda: cancel.cancel_job(job_id, "usr-bob", platform),
-        lambda: cancel.cancel_run(run_id, "usr-bob", platform),
+        lambda: platform.cancelling.cancel_job(job_id, "usr-bob"),
+        lambda: platform.cancelling.cancel_run(run_id, "usr-bob"),
         lambda: metrics.metric_series(run_id, "usr-bob", platform),
         lambda: metrics.append_metric(metrics.AppendMetric(run_id, "usr-bob", "loss", 1.0),
                                       platform),
@@ -45,7 +45,7 @@ def test_listing_filters_by_owner_status_type_and_tag() -> None:
     a = submit_run(SubmitRun("usr-a", "echo", {}, tags=["x"]), platform)
     submit_run(SubmitRun("usr-a", "echo", {}, tags=["y"]), platform)
     submit_run(SubmitRun("usr-b", "echo", {}, tags=["x"]), platform)
-    cancel.cancel_job(a.job.id, "usr-a", platform)
+    platform.cancelling.cancel_job(a.job.id, "usr-a")
     mine = queries.list_jobs(JobQuery(owner_id="usr-a"), platform)
     assert mine.total == 2
     tagged = queries.list_jobs(JobQuery(owner_id="usr-a", tag="x"), platform)

@@ -17,7 +17,7 @@ from typing import Any
 from simdock.domain import RunStatus
 from simdock.limits import Limits
 from simdock.ports import RunContext
-from simdock.usecases import archives, cancel, queries
+from simdock.usecases import archives, queries
 from simdock.usecases.open_jobs import AddRuns, add_runs
 from tests.unit.fakes import FakeExecutor, make_platform
 from tests.unit.test_open_jobs import OWNER, ArchivedHandler, registered
@@ -38,7 +38,7 @@ def stopped_midway(platform: Any, seen: Seen) -> Any:
         logs.parent.mkdir(parents=True)
         logs.write_text("day 1\n")
         run = queries.get_run(context.run_id, OWNER, platform)
-        cancel.cancel_runs([run.number], OWNER, platform)
+        platform.cancelling.cancel_runs([run.number], OWNER)
         with logs.open("a") as out:
             out.write("day 2\n")
         seen.listed_while_stopping = archives.results_archives(run.job_id, OWNER, platform)
@@ -81,7 +81,7 @@ def test_a_run_stopped_before_it_started_has_no_results_archive(tmp_path: Path) 
     platform = platform_with(lambda p, c: {"ok": True})
     job = registered(platform, tmp_path)
     (run,) = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
-    cancel.cancel_runs([run.number], OWNER, platform)
+    platform.cancelling.cancel_runs([run.number], OWNER)
     platform.clock.advance(3600)
     assert archives.results_archives(job.number, OWNER, platform) == []
     assert archives.archive_links([queries.get_run(run.id, OWNER, platform)], platform) == {}
@@ -98,7 +98,7 @@ def test_a_stopped_run_whose_worker_is_gone_is_listed_a_lease_after_its_stop(
         claimed.start(now, "gone", now + timedelta(seconds=10))
         uow.runs.update(claimed)
         uow.commit()
-    cancel.cancel_runs([run.number], OWNER, platform)
+    platform.cancelling.cancel_runs([run.number], OWNER)
     assert archives.results_archives(job.number, OWNER, platform) == []
     platform.clock.advance(9)
     assert archives.results_archives(job.number, OWNER, platform) == []

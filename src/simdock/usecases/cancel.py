@@ -3,48 +3,56 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from simdock.platform import Platform
+from simdock.ports import Clock, StopSignals
+from simdock.scope import UnitsOfWork
 from simdock.usecases.access import load_job, load_run
 
 #: Why a run cancelled by its owner stopped.
 BY_REQUEST = "cancelled by request"
 
 
-def cancel_job(job_id: str | int, owner_id: str | None, platform: Platform) -> list[str]:
-    """Cancel every queued or running run of a job, in one statement whatever the job's
-    size; returns the ids cancelled.
+@dataclass(frozen=True)
+class Cancelling:
+    """Cancelling work that has not finished."""
 
-    Runs that already finished keep their outcome. Cancelling a finished job is not an
-    error: nothing is left to cancel. Runs executing here stop at once; runs executing
-    elsewhere at their worker's next beat, when it renews its leases.
-    """
-    with platform.uow() as uow:
-        job = load_job(uow, job_id, owner_id)
-        cancelled = list(uow.runs.cancel_unfinished(platform.clock.now(), BY_REQUEST,
-                                                    job_id=job.id))
-        uow.commit()
-    platform.stops.signal_cancels(cancelled)
-    return cancelled
+    uow: UnitsOfWork
+    clock: Clock
+    stops: StopSignals
 
+    def cancel_job(self, job_id: str | int, owner_id: str | None) -> list[str]:
+        """Cancel every queued or running run of a job, in one statement whatever the job's
+        size; returns the ids cancelled.
 
-def cancel_run(run_id: str, owner_id: str | None, platform: Platform) -> bool:
-    """Cancel one run; False if it had already finished."""
-    cancelled, _ = cancel_runs([run_id], owner_id, platform)
-    return bool(cancelled)
+        Runs that already finished keep their outcome. Cancelling a finished job is not an
+        error: nothing is left to cancel. Runs executing here stop at once; runs executing
+        elsewhere at their worker's next beat, when it renews its leases.
+        """
+        with self.uow() as uow:
+            job = load_job(uow, job_id, owner_id)
+            cancelled = list(uow.runs.cancel_unfinished(self.clock.now(), BY_REQUEST,
+                                                        job_id=job.id))
+            uow.commit()
+        self.stops.signal_cancels(cancelled)
+        return cancelled
 
+    def cancel_run(self, run_id: str, owner_id: str | None) -> bool:
+        """Cancel one run; False if it had already finished."""
+        cancelled, _ = self.cancel_runs([run_id], owner_id)
+        return bool(cancelled)
 
-def cancel_runs(runs: Sequence[str | int], owner_id: str | None, platform: Platform
-                ) -> tuple[list[str], dict[str, str]]:
-    """Cancel these runs (ids or numbers); returns the ids cancelled and, by id, why the
-    others were not (already finished). An unknown run (or another user's) is NotFound,
-    and then nothing is cancelled."""
-    with platform.uow() as uow:
-        found = [load_run(uow, ref, owner_id) for ref in dict.fromkeys(runs)]
-        cancelled = list(uow.runs.cancel_unfinished(platform.clock.now(), BY_REQUEST,
-                                                    run_ids=[run.id for run in found]))
-        uow.commit()
-    platform.stops.signal_cancels(cancelled)
-    done = set(cancelled)
-    return cancelled, {run.id: "it had already finished" for run in found
-                       if run.id not in done}
+    def cancel_runs(self, runs: Sequence[str | int], owner_id: str | None
+                    ) -> tuple[list[str], dict[str, str]]:
+        """Cancel these runs (ids or numbers); returns the ids cancelled and, by id, why the
+        others were not (already finished). An unknown run (or another user's) is NotFound,
+        and then nothing is cancelled."""
+        with self.uow() as uow:
+            found = [load_run(uow, ref, owner_id) for ref in dict.fromkeys(runs)]
+            cancelled = list(uow.runs.cancel_unfinished(self.clock.now(), BY_REQUEST,
+                                                        run_ids=[run.id for run in found]))
+            uow.commit()
+        self.stops.signal_cancels(cancelled)
+        done = set(cancelled)
+        return cancelled, {run.id: "it had already finished" for run in found
+                           if run.id not in done}

@@ -18,7 +18,7 @@ from simdock.domain import User
 from simdock.errors import AuthenticationFailure, NotFound, ValidationError
 from simdock.paging import MAX_PAGE_SIZE, Ordering, PageRequest
 from simdock.selection import JobQuery
-from simdock.usecases import archives, cancel, inputs, jobs, open_jobs, queries, retry
+from simdock.usecases import archives, inputs, jobs, open_jobs, queries, retry
 from simdock.usecases.auth import TOKEN_PREFIX, authenticate
 from simdock_adapters.http.context import context, platform
 from simdock_adapters.http.epistemix import errors
@@ -150,8 +150,8 @@ def blueprint() -> Blueprint:
             raise ValidationError("give the runs to stop as id=...")
         found = {run.number: run for run, _ in
                  queries.runs_with_jobs(list(run_ids), user.id, platform())}
-        stopped, finished = cancel.cancel_runs([r.id for r in found.values()], user.id,
-                                               platform())
+        stopped, finished = platform().cancelling.cancel_runs(
+            [r.id for r in found.values()], user.id)
         numbers_of = {run.id: number for number, run in found.items()}
         deleted = [{"runId": numbers_of[run_id], "reason": "Success"} for run_id in stopped]
         failed = [{"runId": n, "reason": "NotFound"} for n in run_ids if n not in found]

@@ -9,7 +9,6 @@ from typing import Literal
 from flask import Blueprint, g
 from pydantic import BaseModel
 
-from simdock.usecases.health import check_services
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import platform
 from simdock_adapters.http.faults import app_faults
@@ -42,7 +41,7 @@ def services() -> dict[str, Health]:
     healthy again: a monitor asking every second writes no line per request)."""
     states: dict[str, Health] = {}
     faults = app_faults()
-    for name, problem in check_services(platform()).items():
+    for name, problem in platform().health.check_services().items():
         states[name] = "healthy" if problem is None else "unhealthy"
         kind = f"{name} is unhealthy"
         if problem is None:

@@ -25,7 +25,7 @@ from simdock.domain.images import FLAG_NAME, IMAGE, container_type
 from simdock.domain.resources import Resources
 from simdock.paging import RUN_ORDER_FIELDS, Ordering
 from simdock.selection import RunQuery
-from simdock.usecases import cancel, listing, machines, queries, submit
+from simdock.usecases import listing, machines, queries, submit
 from simdock_adapters.http.api import Api, Event, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform
 from simdock_adapters.http.results import result_archive
@@ -274,7 +274,7 @@ def register(api: Api) -> Blueprint:
                    responses={200: Deleted})
     def cancel_job_run(user: User, job_id: str) -> Deleted:
         """Cancel a run that has not finished (a finished run keeps its outcome)."""
-        cancel.cancel_run(job_id, user.id, platform())
+        platform().cancelling.cancel_run(job_id, user.id)
         return Deleted(id=job_id, status=queries.get_run(job_id, user.id, platform()).status)
 
     @api.operation(bp, "/<id:job_id>/logs", "GET", tags=tags, authenticate=current_user,

@@ -14,7 +14,7 @@ from simdock import codec
 from simdock.domain import User
 from simdock.paging import JOB_ORDER_FIELDS, Ordering
 from simdock.selection import JobQuery
-from simdock.usecases import cancel, jobs, listing, queries, submit
+from simdock.usecases import jobs, listing, queries, submit
 from simdock.usecases.listing import listed_parameters
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import current_user, platform
@@ -232,7 +232,7 @@ def register(api: Api) -> Blueprint:
                    responses={200: SimulationDetail})
     def cancel_simulation(user: User, simulation_id: str) -> SimulationDetail:
         """Cancel every run of a simulation job that has not finished."""
-        cancel.cancel_job(simulation_id, user.id, platform())
+        platform().cancelling.cancel_job(simulation_id, user.id)
         return _detail(simulation_id, user)
 
     return bp
