@@ -13,7 +13,6 @@ from typing import Any
 
 from simdock.errors import ExecutionError, SimdockError, ValidationError
 from simdock.notebook import Dock, JobHandle
-from simdock.usecases.users import set_admin
 from simdock_adapters.bootstrap import HAND_BACK_SECONDS, build_platform
 from simdock_adapters.logs import configure_logging
 from simdock_adapters.settings import Settings, load_settings
@@ -267,7 +266,7 @@ def _admin(args: argparse.Namespace) -> int:
     settings = _settings(args, dispatch="database")
     platform = build_platform(settings)
     try:
-        user = set_admin(args.email, args.action == "grant", platform)
+        user = platform.users.set_admin(args.email, args.action == "grant")
     finally:
         platform.close()
     print(f"{user.email} is {'now' if user.is_admin else 'no longer'} an administrator")

@@ -25,8 +25,7 @@ from simdock.handlers import ReportHandler, SimulationHandler
 from simdock.paging import Ordering, PageRequest
 from simdock.platform import Platform
 from simdock.selection import JobQuery
-from simdock.usecases import metrics, queries, reports, submit
-from simdock.usecases.users import ensure_user
+from simdock.usecases import queries, reports, submit
 
 POLL_SECONDS = 0.05
 
@@ -36,7 +35,7 @@ class Dock:
 
     def __init__(self, platform: Platform, user_email: str = "local@simdock") -> None:
         self.platform = platform
-        self.user = ensure_user(user_email, platform)
+        self.user = platform.users.ensure_user(user_email)
 
     def __repr__(self) -> str:
         return f"<Dock {self.platform.description} as {self.user.email}>"
@@ -199,7 +198,7 @@ class JobHandle:
 
     def metrics(self, name: str | None = None) -> dict[str, MetricArrays]:
         """Each metric of the run as arrays of steps and values."""
-        series = metrics.metric_series(self.run.id, self._dock.user.id, self._platform, name)
+        series = self._platform.metrics.metric_series(self.run.id, self._dock.user.id, name)
         grouped: dict[str, list[tuple[int, float]]] = {}
         for point in series.points:
             grouped.setdefault(point.name, []).append((point.step, point.value))

@@ -28,6 +28,9 @@ from simdock.scope import UnitsOfWork
 from simdock.specs import SpecCache
 from simdock.usecases.cancel import Cancelling
 from simdock.usecases.health import Health
+from simdock.usecases.metrics import Metrics
+from simdock.usecases.retry import Retrying
+from simdock.usecases.users import Users
 
 
 @dataclass(frozen=True)
@@ -107,3 +110,18 @@ class Platform:
     def cancelling(self) -> Cancelling:
         """Cancelling work that has not finished."""
         return Cancelling(uow=self.units, clock=self.clock, stops=self.stops)
+
+    @cached_property
+    def retrying(self) -> Retrying:
+        """Retrying runs that failed or were cancelled: the same run, queued again."""
+        return Retrying(uow=self.units, clock=self.clock)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """Metric series of runs (convergence: a loss over steps)."""
+        return Metrics(uow=self.units, clock=self.clock)
+
+    @cached_property
+    def users(self) -> Users:
+        """Users: the owners of jobs, found by their email address however it is spelled."""
+        return Users(uow=self.units, clock=self.clock, ids=self.ids)

@@ -32,7 +32,6 @@ from simdock.platform import Platform
 from simdock.usecases.auth import token_hash
 from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
-from simdock.usecases.users import ensure_user
 from simdock_adapters.http.app import create_app
 from simdock_adapters.http.epistemix.shapes import CLIENT_VERSION
 from simdock_adapters.settings import load_settings
@@ -67,7 +66,7 @@ class Provider:
 
     def user(self) -> str:
         """The contract's user, holding the contract's API token."""
-        user = ensure_user("pact@example.com", self.platform)
+        user = self.platform.users.ensure_user("pact@example.com")
         now = self.platform.clock.now()
         with self.platform.uow() as uow:
             uow.tokens.add(ApiToken("tok-pact", user.id, "pact", token_hash(TOKEN),

@@ -51,9 +51,8 @@ def test_a_successful_run_keeps_result_progress_logs_metrics_and_artifacts() -> 
         "field.npy", "notes/a.txt"]
     _, content = queries.artifact_content(run_id, "notes/a.txt", "usr-1", platform)
     assert content == b"hello"
-    from simdock.usecases.metrics import metric_series
 
-    series = metric_series(run_id, "usr-1", platform, "loss")
+    series = platform.metrics.metric_series(run_id, "usr-1", "loss")
     assert [p.step for p in series.points] == [0, 1, 2] and series.complete
 
 

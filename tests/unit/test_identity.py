@@ -24,7 +24,7 @@ from simdock.domain.identity import (
 from simdock.errors import Conflict, NotFound, ValidationError
 from simdock.platform import Platform
 from simdock.usecases import auth
-from simdock.usecases.users import ensure_user, find_user, set_admin
+from simdock.usecases.users import find_user
 from simdock_adapters.auth.jwt_tokens import JwtAccessTokens
 from tests.unit.fakes import make_platform
 
@@ -175,9 +175,9 @@ def test_an_account_that_kept_an_earlier_key_is_found_by_its_own_spelling() -> N
 
 def test_the_local_user_and_administrators_are_found_by_any_spelling() -> None:
     platform = platform_with(OWNER)
-    assert ensure_user("OWNER@EXAMPLE.COM", platform).email == OWNER
-    assert set_admin("\uff4fwner@example.com", True, platform).is_admin
+    assert platform.users.ensure_user("OWNER@EXAMPLE.COM").email == OWNER
+    assert platform.users.set_admin("\uff4fwner@example.com", True).is_admin
     with pytest.raises(NotFound):
-        set_admin("\u043ewner@example.com", True, platform)
-    local = ensure_user("local@simdock", platform)
-    assert ensure_user("LOCAL@simdock", platform).id == local.id
+        platform.users.set_admin("\u043ewner@example.com", True)
+    local = platform.users.ensure_user("local@simdock")
+    assert platform.users.ensure_user("LOCAL@simdock").id == local.id

@@ -274,15 +274,15 @@ def test_a_placement_that_cannot_be_made_changes_nothing() -> None:
 def test_a_finished_run_takes_no_more_points(status: RunStatus) -> None:
     platform = make_platform()
     run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
-    metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", 1.0), platform)
+    platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", 1.0))
     if status is RunStatus.SUCCEEDED:
         drain(platform)
     else:
         stop_at(platform, run_id, status, 0.5)
 
     with pytest.raises(Conflict, match=f"is {status.value}"):
-        metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", 0.5), platform)
-    series = metrics.metric_series(run_id, "usr-a", platform)
+        platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", 0.5))
+    series = platform.metrics.metric_series(run_id, "usr-a")
     assert series.complete and [p.value for p in series.points] == [1.0]
 
 
@@ -299,6 +299,6 @@ def test_a_running_handler_still_records_its_points() -> None:
     run_id = submit_run(SubmitRun("usr-a", "converging", {}), platform).run_ids[0]
     drain(platform)
 
-    series = metrics.metric_series(run_id, "usr-a", platform, "loss")
+    series = platform.metrics.metric_series(run_id, "usr-a", "loss")
     assert series.complete and [p.step for p in series.points] == [0, 1, 2]
     assert queries.decoded_result(run_id, "usr-a", platform) == {"steps": 3}

@@ -25,7 +25,7 @@ from simdock.errors import (
 from simdock.handlers import SimulationHandler
 from simdock.limits import Limits
 from simdock.ports import RunContext
-from simdock.usecases import archives, queries, retry
+from simdock.usecases import archives, queries
 from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
 from simdock.usecases.submit import SubmitRun, submit_run
@@ -189,7 +189,7 @@ def test_a_failed_run_is_retried_under_its_own_id_and_its_archive_follows_the_at
         assert archive.read("work/outputs/logs.txt") == b"attempt 1\n"  # kept on failure
         assert "work/outputs/program.txt" not in archive.namelist()
 
-    assert retry.retry_runs([run.number], OWNER, platform) == [run.id]
+    assert platform.retrying.retry_runs([run.number], OWNER) == [run.id]
     assert queries.get_run(run.id, OWNER, platform).status is RunStatus.QUEUED
     assert archives.results_archives(job.number, OWNER, platform) == []  # not finished
     platform.dispatcher.drain()
@@ -210,10 +210,10 @@ def test_only_failed_or_cancelled_runs_are_retried_and_then_none_is(tmp_path: Pa
                     platform)
     platform.dispatcher.drain()
     with pytest.raises(Conflict, match="only failed or cancelled"):
-        retry.retry_runs([r.number for r in runs], OWNER, platform)
+        platform.retrying.retry_runs([r.number for r in runs], OWNER)
     assert queries.get_run(runs[0].id, OWNER, platform).status is RunStatus.FAILED
     with pytest.raises(NotFound):
-        retry.retry_runs([runs[0].number], "usr-other", platform)
+        platform.retrying.retry_runs([runs[0].number], "usr-other")
 
 
 def test_stopping_runs_says_which_were_stopped_and_which_had_finished(tmp_path: Path) -> None:

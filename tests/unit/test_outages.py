@@ -20,7 +20,6 @@ from simdock.ports import RunContext
 from simdock.repositories import UnitOfWork
 from simdock.usecases.execute import execute_claimed, execute_run, record_outcomes
 from simdock.usecases.leases import heartbeat, lease_until, recover_lapsed
-from simdock.usecases.retry import retry_runs
 from simdock.usecases.submit import SubmitRun, submit_run
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 from tests.unit.fakes import FakeExecutor, execution_of, make_platform, switchable
@@ -198,7 +197,7 @@ def test_a_retried_run_starts_its_metric_series_afresh() -> None:
     with platform.uow() as uow:
         assert len(uow.metrics.list(run_id)) == 1
 
-    retry_runs([run_id], None, platform)
+    platform.retrying.retry_runs([run_id], None)
 
     run: Run = stored(platform, run_id)
     assert run.status is RunStatus.QUEUED

@@ -29,9 +29,9 @@ def test_another_users_resources_are_not_found() -> None:
         lambda: queries.run_result(run_id, "usr-bob", platform),
         lambda: platform.cancelling.cancel_job(job_id, "usr-bob"),
         lambda: platform.cancelling.cancel_run(run_id, "usr-bob"),
-        lambda: metrics.metric_series(run_id, "usr-bob", platform),
-        lambda: metrics.append_metric(metrics.AppendMetric(run_id, "usr-bob", "loss", 1.0),
-                                      platform),
+        lambda: platform.metrics.metric_series(run_id, "usr-bob"),
+        lambda: platform.metrics.append_metric(
+            metrics.AppendMetric(run_id, "usr-bob", "loss", 1.0)),
         lambda: reports.request_report(reports.RequestReport("usr-bob", "summary", [job_id]),
                                        platform),
     ):

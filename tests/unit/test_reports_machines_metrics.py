@@ -119,18 +119,17 @@ def test_metric_series_all_since_step_and_since_time() -> None:
     run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
     start = clock.now()
     for value in (1.0, 0.5, 0.25, 0.125):
-        metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", value), platform)
+        platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", value))
         clock.advance(1)
-    series = metrics.metric_series(run_id, "usr-a", platform, "loss")
+    series = platform.metrics.metric_series(run_id, "usr-a", "loss")
     assert [p.step for p in series.points] == [0, 1, 2, 3] and not series.complete
-    since_step = metrics.metric_series(run_id, "usr-a", platform, "loss", since_step=1)
+    since_step = platform.metrics.metric_series(run_id, "usr-a", "loss", since_step=1)
     assert [p.value for p in since_step.points] == [0.25, 0.125]
-    since_time = metrics.metric_series(run_id, "usr-a", platform,
-                                       since=start + timedelta(seconds=2))
+    since_time = platform.metrics.metric_series(run_id, "usr-a", since=start + timedelta(seconds=2))
     assert [p.step for p in since_time.points] == [3]
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
-    assert metrics.metric_series(run_id, "usr-a", platform).complete
+    assert platform.metrics.metric_series(run_id, "usr-a").complete
 
 
 @pytest.mark.parametrize(("value", "step"), [(float("inf"), None), ("1", None), (1.0, -1),
@@ -139,22 +138,20 @@ def test_bad_metric_points_are_refused(value: Any, step: Any) -> None:
     platform = make_platform()
     run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
     with pytest.raises(ValidationError):
-        metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", value, step),
-                              platform)
+        platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", value, step))
 
 
 def test_times_without_a_zone_are_taken_as_utc_and_out_of_range_ones_refused() -> None:
     platform = make_platform()
     run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
     naive = datetime(2026, 1, 1, 12, 0)
-    point = metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", 1.0, at=naive),
-                                  platform)
+    point = platform.metrics.append_metric(
+        metrics.AppendMetric(run_id, "usr-a", "loss", 1.0, at=naive))
     assert point.at == naive.replace(tzinfo=UTC)
-    assert metrics.metric_series(run_id, "usr-a", platform, since=naive).points == []
+    assert platform.metrics.metric_series(run_id, "usr-a", since=naive).points == []
     far = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))
     with pytest.raises(ValidationError, match="out of range"):
-        metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", 1.0, at=far),
-                              platform)
+        platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", 1.0, at=far))
 
 
 def test_a_metric_series_has_no_step_after_the_largest_whoever_writes_it() -> None:
@@ -164,9 +161,9 @@ def test_a_metric_series_has_no_step_after_the_largest_whoever_writes_it() -> No
 
     platform = make_platform()
     run_id = submit_run(SubmitRun("usr-1", "echo", {}), platform).run_ids[0]
-    metrics.append_metric(metrics.AppendMetric(run_id, "usr-1", "loss", 1.0, MAX_STEP), platform)
+    platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-1", "loss", 1.0, MAX_STEP))
     with pytest.raises(ValidationError, match=f"no step after {MAX_STEP}"):
-        metrics.append_metric(metrics.AppendMetric(run_id, "usr-1", "loss", 2.0), platform)
+        platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-1", "loss", 2.0))
     context = ExecutionContext(run_id, "job", platform)
     context.metric("loss", 1.0, MAX_STEP)
     with pytest.raises(ValidationError, match=f"no step after {MAX_STEP}"):

@@ -17,7 +17,7 @@ from datetime import datetime
 from flask import Response, request
 
 from simdock.platform import Platform
-from simdock.usecases import metrics, queries
+from simdock.usecases import queries
 from simdock_adapters.http.peers import departure_check
 from simdock_adapters.http.slots import StreamSlots
 from simdock_adapters.http.views import metric_message
@@ -97,9 +97,8 @@ def metric_stream(run_id: str, owner_id: str, platform: Platform, name: str | No
     position: dict[str, object] = {"step": since_step, "since": since}
 
     def step() -> tuple[list[str], bool]:
-        series = metrics.metric_series(run_id, owner_id, platform, name,
-                                       position["step"],  # type: ignore[arg-type]
-                                       position["since"])  # type: ignore[arg-type]
+        series = platform.metrics.metric_series(
+            run_id, owner_id, name, position["step"], position["since"])  # type: ignore[arg-type]
         chunks = [event("point", metric_message(p), p.step) for p in series.points]
         if series.points:
             position["since"] = max(p.at for p in series.points)

@@ -58,7 +58,7 @@ def follow(ws: Any, run_id: str, owner_id: str, series: metrics.MetricSeries) ->
             return
         # Waiting on the socket, not sleeping, notices a client that went away.
         ws.receive(timeout=POLL_SECONDS)
-        series = metrics.metric_series(run_id, owner_id, shared_platform(), since=since)
+        series = shared_platform().metrics.metric_series(run_id, owner_id, since=since)
 
 
 def install_websockets(app: Flask) -> None:
@@ -68,7 +68,7 @@ def install_websockets(app: Flask) -> None:
         credential = request.args.get("token") or bearer_credential()
         try:
             user = authenticate(credential or "", shared_platform())
-            series = metrics.metric_series(run_id, user.id, shared_platform())
+            series = shared_platform().metrics.metric_series(run_id, user.id)
         except SimdockError as exc:
             log_detail(exc)
             ws.send(json.dumps({"event": "error", "error": {"code": exc.code,

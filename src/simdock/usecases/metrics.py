@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from simdock.domain import MetricPoint
 from simdock.domain.records import MAX_STEP
 from simdock.errors import Conflict, ValidationError
-from simdock.platform import Platform
+from simdock.ports import Clock
+from simdock.scope import UnitsOfWork
 from simdock.usecases.access import load_run
 
 
@@ -42,35 +43,41 @@ def utc(at: datetime | None, what: str = "time") -> datetime | None:
         raise ValidationError(f"{what} {at.isoformat()} is out of range") from None
 
 
-def append_metric(cmd: AppendMetric, platform: Platform) -> MetricPoint:
-    """Add a point to a run that has not finished (Conflict once it has: its series are
-    complete, as :func:`metric_series` says); the point itself checks its name, step and
-    value (``MetricPoint``)."""
-    at = utc(cmd.at, "metric timestamp") or platform.clock.now()
-    MetricPoint(cmd.run_id, cmd.name, cmd.step or 0, cmd.value, at)  # refuse bad input early
-    with platform.uow() as uow:
-        run = load_run(uow, cmd.run_id, cmd.owner_id)
-        if run.terminal:
-            raise Conflict(f"run '{cmd.run_id}' is {run.status.value}: a finished run's "
-                           "series are complete and take no more points")
-        step = cmd.step
-        if step is None:
-            existing = uow.metrics.list(cmd.run_id, cmd.name)
-            step = MetricPoint.step_after(existing[-1].step if existing else None)
-        point = MetricPoint(cmd.run_id, cmd.name, step, cmd.value, at)
-        uow.metrics.append([point])
-        uow.commit()
-    return point
+@dataclass(frozen=True)
+class Metrics:
+    """Metric series of runs (convergence: a loss over steps)."""
 
+    uow: UnitsOfWork
+    clock: Clock
 
-def metric_series(run_id: str, owner_id: str | None, platform: Platform,
-                  name: str | None = None, since_step: int | None = None,
-                  since: datetime | None = None) -> MetricSeries:
-    """A run's points (all, or after a step or a time); complete once the run finished."""
-    since = utc(since, "since")
-    if since_step is not None:
-        since_step = min(since_step, MAX_STEP)
-    with platform.uow() as uow:
-        run = load_run(uow, run_id, owner_id)
-        points = uow.metrics.list(run_id, name, since_step, since)
-    return MetricSeries(points, run.terminal)
+    def append_metric(self, cmd: AppendMetric) -> MetricPoint:
+        """Add a point to a run that has not finished (Conflict once it has: its series are
+        complete, as :func:`metric_series` says); the point itself checks its name, step and
+        value (``MetricPoint``)."""
+        at = utc(cmd.at, "metric timestamp") or self.clock.now()
+        MetricPoint(cmd.run_id, cmd.name, cmd.step or 0, cmd.value, at)  # refuse bad input early
+        with self.uow() as uow:
+            run = load_run(uow, cmd.run_id, cmd.owner_id)
+            if run.terminal:
+                raise Conflict(f"run '{cmd.run_id}' is {run.status.value}: a finished run's "
+                               "series are complete and take no more points")
+            step = cmd.step
+            if step is None:
+                existing = uow.metrics.list(cmd.run_id, cmd.name)
+                step = MetricPoint.step_after(existing[-1].step if existing else None)
+            point = MetricPoint(cmd.run_id, cmd.name, step, cmd.value, at)
+            uow.metrics.append([point])
+            uow.commit()
+        return point
+
+    def metric_series(self, run_id: str, owner_id: str | None,
+                      name: str | None = None, since_step: int | None = None,
+                      since: datetime | None = None) -> MetricSeries:
+        """A run's points (all, or after a step or a time); complete once the run finished."""
+        since = utc(since, "since")
+        if since_step is not None:
+            since_step = min(since_step, MAX_STEP)
+        with self.uow() as uow:
+            run = load_run(uow, run_id, owner_id)
+            points = uow.metrics.list(run_id, name, since_step, since)
+        return MetricSeries(points, run.terminal)

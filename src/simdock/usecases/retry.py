@@ -3,35 +3,44 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from simdock.conflicts import retry_on_conflict
 from simdock.domain.status import RETRYABLE_RUN_STATUSES
 from simdock.errors import Conflict
-from simdock.platform import Platform
+from simdock.ports import Clock
+from simdock.scope import UnitsOfWork
 from simdock.usecases.access import load_run
 from simdock.usecases.requeue import back_to_queue
 
 
-def retry_runs(runs: Sequence[str | int], owner_id: str | None, platform: Platform
-               ) -> list[str]:
-    """Queue these runs (ids or numbers) again, keeping their ids; returns the ids queued.
+@dataclass(frozen=True)
+class Retrying:
+    """Retrying runs that failed or were cancelled: the same run, queued again."""
 
-    All or none: an unknown run (or another user's) is NotFound, one that did not fail
-    and was not cancelled is a Conflict, and then nothing is queued. A run keeps the
-    attempts it made; its next attempt writes under keys of its own.
-    """
-    def queue_again() -> list[str]:
-        with platform.uow() as uow:
-            found = [load_run(uow, ref, owner_id) for ref in dict.fromkeys(runs)]
-            for run in found:
-                if run.status not in RETRYABLE_RUN_STATUSES:
-                    raise Conflict(f"run '{run.number or run.id}' is {run.status.value}: "
-                                   "only failed or cancelled runs are retried")
-                run.retry(platform.clock.now())
-                uow.runs.update(run)
-            back_to_queue(uow, found)
-            uow.dispatch_runs([run.id for run in found])
-            uow.commit()
-        return [run.id for run in found]
+    uow: UnitsOfWork
+    clock: Clock
 
-    return retry_on_conflict(queue_again, "the runs to retry")
+    def retry_runs(self, runs: Sequence[str | int], owner_id: str | None
+                   ) -> list[str]:
+        """Queue these runs (ids or numbers) again, keeping their ids; returns the ids queued.
+
+        All or none: an unknown run (or another user's) is NotFound, one that did not fail
+        and was not cancelled is a Conflict, and then nothing is queued. A run keeps the
+        attempts it made; its next attempt writes under keys of its own.
+        """
+        def queue_again() -> list[str]:
+            with self.uow() as uow:
+                found = [load_run(uow, ref, owner_id) for ref in dict.fromkeys(runs)]
+                for run in found:
+                    if run.status not in RETRYABLE_RUN_STATUSES:
+                        raise Conflict(f"run '{run.number or run.id}' is {run.status.value}: "
+                                       "only failed or cancelled runs are retried")
+                    run.retry(self.clock.now())
+                    uow.runs.update(run)
+                back_to_queue(uow, found)
+                uow.dispatch_runs([run.id for run in found])
+                uow.commit()
+            return [run.id for run in found]
+
+        return retry_on_conflict(queue_again, "the runs to retry")

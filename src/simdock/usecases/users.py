@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from simdock.domain import User
 from simdock.domain.identity import lookup_keys, may_name_an_account
 from simdock.domain.text import check_text
 from simdock.errors import Conflict, NotFound
-from simdock.platform import Platform
+from simdock.ports import Clock, IdGenerator
 from simdock.repositories import UnitOfWork
+from simdock.scope import UnitsOfWork
 
 
 def find_user(uow: UnitOfWork, email: object) -> User | None:
@@ -35,31 +38,38 @@ def add_user(uow: UnitOfWork, user: User) -> None:
     uow.users.add(user)
 
 
-def ensure_user(email: str, platform: Platform, full_name: str | None = None) -> User:
-    """The user with this email, created if absent (the embedded platform's local user)."""
-    check_text(email, "email")
-    with platform.uow() as uow:
-        user = find_user(uow, email)
-        if user is None:
-            user = User(platform.ids.new("usr"), email, platform.clock.now(), full_name)
-            add_user(uow, user)
-            uow.commit()
-    return user
+@dataclass(frozen=True)
+class Users:
+    """Users: the owners of jobs, found by their email address however it is spelled."""
 
+    uow: UnitsOfWork
+    clock: Clock
+    ids: IdGenerator
 
-def set_admin(email: str, admin: bool, platform: Platform) -> User:
-    """Grant (or take back) the administrator role; NotFound for an unknown email.
+    def ensure_user(self, email: str, full_name: str | None = None) -> User:
+        """The user with this email, created if absent (the embedded platform's local user)."""
+        check_text(email, "email")
+        with self.uow() as uow:
+            user = find_user(uow, email)
+            if user is None:
+                user = User(self.ids.new("usr"), email, self.clock.now(), full_name)
+                add_user(uow, user)
+                uow.commit()
+        return user
 
-    Meant for the operator's command line (``simdock admin grant EMAIL``):
-    no HTTP route grants it.
-    """
-    check_text(email, "email")
-    with platform.uow() as uow:
-        user = find_user(uow, email)
-        if user is None:
-            raise NotFound("user", email)
-        if user.is_admin != admin:
-            user.is_admin = admin
-            uow.users.update(user)
-            uow.commit()
-    return user
+    def set_admin(self, email: str, admin: bool) -> User:
+        """Grant (or take back) the administrator role; NotFound for an unknown email.
+
+        Meant for the operator's command line (``simdock admin grant EMAIL``):
+        no HTTP route grants it.
+        """
+        check_text(email, "email")
+        with self.uow() as uow:
+            user = find_user(uow, email)
+            if user is None:
+                raise NotFound("user", email)
+            if user.is_admin != admin:
+                user.is_admin = admin
+                uow.users.update(user)
+                uow.commit()
+        return user

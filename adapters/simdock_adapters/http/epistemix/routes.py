@@ -18,7 +18,7 @@ from simdock.domain import User
 from simdock.errors import AuthenticationFailure, NotFound, ValidationError
 from simdock.paging import MAX_PAGE_SIZE, Ordering, PageRequest
 from simdock.selection import JobQuery
-from simdock.usecases import archives, inputs, jobs, open_jobs, queries, retry
+from simdock.usecases import archives, inputs, jobs, open_jobs, queries
 from simdock.usecases.auth import TOKEN_PREFIX, authenticate
 from simdock_adapters.http.context import context, platform
 from simdock_adapters.http.epistemix import errors
@@ -170,7 +170,7 @@ def blueprint() -> Blueprint:
             run_ids = idents(form_values(raw, "runRequestIds"), "runRequestIds")
         if not run_ids:
             raise ValidationError("runRequestIds is required")
-        retry.retry_runs(run_ids, user.id, platform())  # all of them, or none
+        platform().retrying.retry_runs(run_ids, user.id)  # all of them, or none
         return jsonify({"status": "Submitted", "runRequestIds": list(dict.fromkeys(run_ids))})
 
     @bp.get("/jobs/results")

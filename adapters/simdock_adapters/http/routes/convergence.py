@@ -103,8 +103,8 @@ def register(api: Api) -> Blueprint:
 
         A run that has finished takes no more points (409).
         """
-        return metric_out(metrics.append_metric(metrics.AppendMetric(
-            body.run_id, user.id, body.name, body.value, body.step, body.timestamp), platform()))
+        return metric_out(platform().metrics.append_metric(metrics.AppendMetric(
+            body.run_id, user.id, body.name, body.value, body.step, body.timestamp)))
 
     @api.operation(bp, "/<run_id>/add-bare-sql", "POST", tags=tags, authenticate=current_user,
                    body=RunPointIn, responses={201: MetricPointOut})
@@ -117,8 +117,8 @@ def register(api: Api) -> Blueprint:
         if body.run_id is not None and body.run_id != run_id:
             raise ValidationError(f"the body names run '{body.run_id}' but the path names "
                                   f"run '{run_id}'")
-        return metric_out(metrics.append_metric(metrics.AppendMetric(
-            run_id, user.id, body.name, body.value, body.step, body.timestamp), platform()))
+        return metric_out(platform().metrics.append_metric(metrics.AppendMetric(
+            run_id, user.id, body.name, body.value, body.step, body.timestamp)))
 
     @api.operation(bp, "/<run_id>/data", "GET", tags=tags, authenticate=current_user,
                    query=SeriesQuery, responses={200: PointsOut})
@@ -137,7 +137,7 @@ def register(api: Api) -> Blueprint:
     def graph(user: User, run_id: str, query: SeriesQuery) -> GraphOut:
         """One series as arrays for plotting, with a completion flag."""
         name = query.name or "loss"
-        series = metrics.metric_series(run_id, user.id, platform(), name)
+        series = platform().metrics.metric_series(run_id, user.id, name)
         values = [p.value for p in series.points]
         return GraphOut(run_id=run_id, simulation_id=run_id, name=name,
                         steps=[p.step for p in series.points], values=values,
@@ -155,7 +155,7 @@ def register(api: Api) -> Blueprint:
                                             PointStreamEnd)})})
     def point_events(user: User, run_id: str, query: StreamQuery) -> Response:
         """Live points as server-sent events until the run finishes."""
-        metrics.metric_series(run_id, user.id, platform(), query.name, since_step=2**31)
+        platform().metrics.metric_series(run_id, user.id, query.name, since_step=2**31)
         return metric_stream(run_id, user.id, shared_platform(), query.name,
                              query.since_step, query.since, hold(context().streams, user.id))
 
@@ -164,7 +164,7 @@ def register(api: Api) -> Blueprint:
 
 def _points(run_id: str, user: User, name: str | None, since_step: int | None,
             since: datetime | None) -> PointsOut:
-    series = metrics.metric_series(run_id, user.id, platform(), name, since_step, since)
+    series = platform().metrics.metric_series(run_id, user.id, name, since_step, since)
     last = series.points[-1] if series.points else None
     return PointsOut(run_id=run_id, simulation_id=run_id,
                      points=[metric_out(p) for p in series.points],
