@@ -26,7 +26,7 @@ from simdock.limits import Limits
 from simdock.platform import Platform
 from simdock.ports import BlobStore, Dispatcher, Executor
 from simdock.repositories import UnitOfWorkFactory
-from simdock.usecases.leftovers import Attempt, dead_attempts
+from simdock.usecases.leftovers import Attempt
 from simdock.usecases.worker_loop import PlatformWork
 from simdock_adapters.auth.jwt_tokens import JwtAccessTokens
 from simdock_adapters.blobs.local import LocalBlobStore
@@ -72,7 +72,7 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
     execution = Execution(worker_name, settings.shutdown_grace_seconds)
     executes_here = _executes_here(settings, consume)
     reaping = _reap_containers(containers, executes_here,
-                               lambda attempts: dead_attempts(attempts, platform))
+                               lambda attempts: platform.leftovers.dead_attempts(attempts))
     dispatcher = _dispatcher(settings, consume)
     platform = Platform(
         store=uow,

@@ -28,6 +28,8 @@ from simdock.scope import UnitsOfWork
 from simdock.specs import SpecCache
 from simdock.usecases.cancel import Cancelling
 from simdock.usecases.health import Health
+from simdock.usecases.leftovers import Leftovers
+from simdock.usecases.machines import Machines
 from simdock.usecases.metrics import Metrics
 from simdock.usecases.retry import Retrying
 from simdock.usecases.users import Users
@@ -125,3 +127,13 @@ class Platform:
     def users(self) -> Users:
         """Users: the owners of jobs, found by their email address however it is spelled."""
         return Users(uow=self.units, clock=self.clock, ids=self.ids)
+
+    @cached_property
+    def leftovers(self) -> Leftovers:
+        """Whether attempts at runs are over for good, for what they left outside the store."""
+        return Leftovers(autocommit_uow=self.autocommit_uow, store=self.store)
+
+    @cached_property
+    def machines(self) -> Machines:
+        """Registering machines, changing their status, placing runs on them."""
+        return Machines(uow=self.units, clock=self.clock, ids=self.ids)

@@ -27,7 +27,6 @@ import pytest
 
 import simdock
 from simdock.domain.resources import Resources
-from simdock.usecases.leftovers import dead_attempts
 from simdock_adapters.executors.container_reaper import ContainerReaper
 from simdock_adapters.executors.containers import ContainerPolicy, DockerExecutor
 from tests.containers import engine, probe_image
@@ -132,7 +131,8 @@ def test_one_look_removes_the_containers_of_attempts_that_are_over_and_nothing_e
         executor(deployment, f"{here}:{os.getpid()}"), "handler-child", None)
 
     looking = executor(deployment, f"{here}:reaper")
-    reaper = ContainerReaper(looking, lambda attempts: dead_attempts(attempts, dock.platform))
+    reaper = ContainerReaper(looking, lambda attempts: dock.platform.leftovers.dead_attempts(
+        attempts))
     assert reaper.sweep() == len(removed)
 
     left = {c.id for c in engine().containers.list(all=True)}

@@ -231,8 +231,8 @@ def test_a_bad_update_changes_nothing(change: dict[str, Any]) -> None:
 
 def test_an_update_places_the_unfinished_runs_and_leaves_the_finished_ones() -> None:
     platform = make_platform()
-    first = machines.register_machine(machines.RegisterMachine("a", "x", 4), platform)
-    second = machines.register_machine(machines.RegisterMachine("b", "x", 4), platform)
+    first = platform.machines.register_machine(machines.RegisterMachine("a", "x", 4))
+    second = platform.machines.register_machine(machines.RegisterMachine("b", "x", 4))
     job_id, run_ids = sweep(platform)
     jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", machine_id=first.id),
                     platform)
@@ -250,8 +250,8 @@ def test_an_update_places_the_unfinished_runs_and_leaves_the_finished_ones() -> 
 
 def test_a_placement_that_cannot_be_made_changes_nothing() -> None:
     platform = make_platform()
-    resting = machines.register_machine(machines.RegisterMachine(
-        "r", "x", 4, status=MachineStatus.MAINTENANCE), platform)
+    resting = platform.machines.register_machine(machines.RegisterMachine(
+        "r", "x", 4, status=MachineStatus.MAINTENANCE))
     job_id = submit_run(SubmitRun("usr-a", "echo", {}, name="kept"), platform).job.id
 
     for machine_id, error in ((resting.id, Conflict), ("mach-missing", NotFound)):

@@ -162,9 +162,9 @@ def test_run_views_hold_what_a_page_shows_of_each_run() -> None:
     big = "x" * 100
     submission = submit_sweep(SubmitSweep("usr-1", "echo", SweepSpec(
         grid={"n": [1, 2]}, base={"note": big}), tags=["t"]), platform)
-    machine = machines.register_machine(machines.RegisterMachine(
-        "rack-1", cpu="4 cores", memory_gb=8.0), platform)
-    machines.place_run(submission.run_ids[0], machine.id, "usr-1", platform)
+    machine = platform.machines.register_machine(machines.RegisterMachine(
+        "rack-1", cpu="4 cores", memory_gb=8.0))
+    platform.machines.place_run(submission.run_ids[0], machine.id, "usr-1")
 
     page = listing.list_run_views(RunQuery(owner_id="usr-1", order=Ordering("index", False)),
                                     platform)

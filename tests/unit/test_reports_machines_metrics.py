@@ -83,33 +83,33 @@ def test_a_failing_report_handler_fails_the_report_with_its_message() -> None:
 
 def test_machines_register_list_and_change_status() -> None:
     platform = make_platform()
-    machine = machines.register_machine(
-        machines.RegisterMachine("node-1", "AMD EPYC 32", 128, gpu="A100"), platform)
+    machine = platform.machines.register_machine(
+        machines.RegisterMachine("node-1", "AMD EPYC 32", 128, gpu="A100"))
     assert machine.id.startswith("mach-") and machine.status is MachineStatus.AVAILABLE
-    machines.set_machine_status(machine.id, "busy", ADMIN, platform)
-    assert machines.get_machine(machine.id, platform).status is MachineStatus.BUSY
-    busy = machines.list_machines(MachineStatus.BUSY, PageRequest(), platform)
+    platform.machines.set_machine_status(machine.id, "busy", ADMIN)
+    assert platform.machines.get_machine(machine.id).status is MachineStatus.BUSY
+    busy = platform.machines.list_machines(MachineStatus.BUSY, PageRequest())
     assert [m.id for m in busy.items] == [machine.id]
     with pytest.raises(ValidationError, match="available, busy, maintenance"):
-        machines.set_machine_status(machine.id, "asleep", ADMIN, platform)
+        platform.machines.set_machine_status(machine.id, "asleep", ADMIN)
     with pytest.raises(NotFound):
-        machines.get_machine("mach-x", platform)
+        platform.machines.get_machine("mach-x")
 
 
 @pytest.mark.parametrize(("name", "cpu", "memory"), [
     ("", "x", 1), ("n", "", 1), ("n", "x", 0), ("n", "x", float("nan")), ("n", "x", True)])
 def test_bad_machines_are_refused(name: str, cpu: str, memory: float) -> None:
     with pytest.raises(ValidationError):
-        machines.register_machine(machines.RegisterMachine(name, cpu, memory), make_platform())
+        make_platform().machines.register_machine(machines.RegisterMachine(name, cpu, memory))
 
 
 def test_placing_a_run_on_a_machine() -> None:
     platform = make_platform()
     run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
-    machine = machines.register_machine(machines.RegisterMachine("n", "x", 4), platform)
-    assert machines.place_run(run_id, machine.id, "usr-a", platform).machine_id == machine.id
+    machine = platform.machines.register_machine(machines.RegisterMachine("n", "x", 4))
+    assert platform.machines.place_run(run_id, machine.id, "usr-a").machine_id == machine.id
     with pytest.raises(NotFound):
-        machines.place_run(run_id, machine.id, "usr-b", platform)
+        platform.machines.place_run(run_id, machine.id, "usr-b")
 
 
 def test_metric_series_all_since_step_and_since_time() -> None:
@@ -183,15 +183,15 @@ def test_a_machine_is_changed_by_its_creator_or_an_administrator_only() -> None:
     platform = make_platform()
     creator = User("usr-c", "c@example.com", platform.clock.now())
     other = User("usr-o", "o@example.com", platform.clock.now())
-    machine = machines.register_machine(
-        machines.RegisterMachine("node", "x86", 8, created_by=creator.id), platform)
+    machine = platform.machines.register_machine(
+        machines.RegisterMachine("node", "x86", 8, created_by=creator.id))
     with pytest.raises(UnauthorizedOperation, match="creator and by administrators"):
-        machines.set_machine_status(machine.id, "maintenance", other, platform)
-    assert machines.get_machine(machine.id, platform).status is MachineStatus.AVAILABLE
-    assert machines.set_machine_status(machine.id, "busy", creator, platform).status \
+        platform.machines.set_machine_status(machine.id, "maintenance", other)
+    assert platform.machines.get_machine(machine.id).status is MachineStatus.AVAILABLE
+    assert platform.machines.set_machine_status(machine.id, "busy", creator).status \
         is MachineStatus.BUSY
-    assert machines.set_machine_status(machine.id, "maintenance", ADMIN, platform).status \
+    assert platform.machines.set_machine_status(machine.id, "maintenance", ADMIN).status \
         is MachineStatus.MAINTENANCE
-    anonymous = machines.register_machine(machines.RegisterMachine("old", "x86", 8), platform)
+    anonymous = platform.machines.register_machine(machines.RegisterMachine("old", "x86", 8))
     with pytest.raises(UnauthorizedOperation):  # registered before machines had creators
-        machines.set_machine_status(anonymous.id, "busy", creator, platform)
+        platform.machines.set_machine_status(anonymous.id, "busy", creator)

@@ -162,11 +162,11 @@ def test_placing_on_an_unknown_or_maintenance_machine_is_refused() -> None:
     platform = make_platform()
     with pytest.raises(NotFound):
         submit_run(SubmitRun("usr-1", "echo", {}, machine_id="mach-x"), platform)
-    machine = machines.register_machine(machines.RegisterMachine("m", "8 cores", 16), platform)
-    machines.set_machine_status(machine.id, "maintenance", ADMIN, platform)
+    machine = platform.machines.register_machine(machines.RegisterMachine("m", "8 cores", 16))
+    platform.machines.set_machine_status(machine.id, "maintenance", ADMIN)
     with pytest.raises(Conflict, match="maintenance"):
         submit_run(SubmitRun("usr-1", "echo", {}, machine_id=machine.id), platform)
-    machines.set_machine_status(machine.id, "available", ADMIN, platform)
+    platform.machines.set_machine_status(machine.id, "available", ADMIN)
     submission = submit_run(SubmitRun("usr-1", "echo", {}, machine_id=machine.id), platform)
     assert queries.get_run(submission.run_ids[0], None, platform).machine_id == machine.id
 

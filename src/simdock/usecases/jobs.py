@@ -16,7 +16,6 @@ from simdock.platform import Platform
 from simdock.ports import BlobStore
 from simdock.usecases.access import load_job
 from simdock.usecases.cancel import BY_REQUEST
-from simdock.usecases.machines import place_run
 from simdock.usecases.submit import check_machine, check_tags
 
 log = logging.getLogger(__name__)
@@ -82,7 +81,7 @@ def update_job(cmd: UpdateJob, platform: Platform) -> Job:
     if cmd.machine_id is not KEEP:
         for run_id in placing:
             try:
-                place_run(run_id, cmd.machine_id, cmd.owner_id, platform)
+                platform.machines.place_run(run_id, cmd.machine_id, cmd.owner_id)
             except InvalidTransition:
                 continue
     return job

@@ -12,9 +12,10 @@ alone (another deployment may share the engine).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import NamedTuple
 
-from simdock.platform import Platform
+from simdock.repositories import UnitOfWorkFactory
 
 
 class Attempt(NamedTuple):
@@ -25,19 +26,26 @@ class Attempt(NamedTuple):
     worker: str
 
 
-def dead_attempts(attempts: Iterable[Attempt], platform: Platform) -> set[Attempt]:
-    """Those of ``attempts`` that are over for good: their run is not running as that
-    attempt of that worker (``Run.held_by``). A run still held by its attempt is not over,
-    even when its worker has gone silent: its lease decides that, and once it is taken back
-    the attempt is over. Runs this store does not know are never counted."""
-    wanted = list(dict.fromkeys(attempts))
-    if not wanted:
-        return set()
-    factory = platform.autocommit_uow or platform.store  # reading only
-    dead: set[Attempt] = set()
-    with factory() as uow:
-        for attempt in wanted:
-            run = uow.runs.get(attempt.run_id)
-            if run is not None and not run.held_by(attempt.worker, attempt.number):
-                dead.add(attempt)
-    return dead
+@dataclass(frozen=True)
+class Leftovers:
+    """Whether attempts at runs are over for good, for what they left outside the store."""
+
+    autocommit_uow: UnitOfWorkFactory | None
+    store: UnitOfWorkFactory
+
+    def dead_attempts(self, attempts: Iterable[Attempt]) -> set[Attempt]:
+        """Those of ``attempts`` that are over for good: their run is not running as that
+        attempt of that worker (``Run.held_by``). A run still held by its attempt is not over,
+        even when its worker has gone silent: its lease decides that, and once it is taken back
+        the attempt is over. Runs this store does not know are never counted."""
+        wanted = list(dict.fromkeys(attempts))
+        if not wanted:
+            return set()
+        factory = self.autocommit_uow or self.store  # reading only
+        dead: set[Attempt] = set()
+        with factory() as uow:
+            for attempt in wanted:
+                run = uow.runs.get(attempt.run_id)
+                if run is not None and not run.held_by(attempt.worker, attempt.number):
+                    dead.add(attempt)
+        return dead

@@ -21,7 +21,6 @@ from simdock.paging import Page
 from simdock.platform import Platform
 from simdock.selection import RunQuery
 from simdock.tallies import RunOutline
-from simdock.usecases.machines import machines_of
 from simdock.usecases.queries import (
     JobDetail,
     get_job,
@@ -80,7 +79,8 @@ def run_view(run_id: str, owner_id: str | None, platform: Platform,
              with_machine: bool = False) -> RunView:
     """One run (by id or number), its parameters whole."""
     run, job = get_run_and_job(run_id, owner_id, platform)
-    machine = machines_of([run], platform).get(run.machine_id or "") if with_machine else None
+    machine = platform.machines.machines_of(
+        [run]).get(run.machine_id or "") if with_machine else None
     return RunView(run, job, run_parameters(run, platform), run_resources(run, platform),
                    machine)
 
@@ -103,7 +103,7 @@ def job_run_views(job_id: str | int, owner_id: str | None, platform: Platform
     detail = JobDetail(view, RunOutline.of(runs),
                        run_parameters(single, platform) if single else None)
     return detail, _listed(runs, {view.job.id: view.job}, platform,
-                           machines_of(runs, platform))
+                           platform.machines.machines_of(runs))
 
 
 def _listed(runs: list[Run], jobs: dict[str, Job], platform: Platform,

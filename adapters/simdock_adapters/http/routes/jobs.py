@@ -25,7 +25,7 @@ from simdock.domain.images import FLAG_NAME, IMAGE, container_type
 from simdock.domain.resources import Resources
 from simdock.paging import RUN_ORDER_FIELDS, Ordering
 from simdock.selection import RunQuery
-from simdock.usecases import listing, machines, queries, submit
+from simdock.usecases import listing, queries, submit
 from simdock_adapters.http.api import Api, Event, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform
 from simdock_adapters.http.results import result_archive
@@ -267,7 +267,7 @@ def register(api: Api) -> Blueprint:
                    body=Placement, responses={200: RunOut})
     def place_job_run(user: User, job_id: str, body: Placement) -> RunOut:
         """Place an unfinished run on a machine (seed 002's update)."""
-        run = machines.place_run(job_id, body.machine_id, user.id, platform())
+        run = platform().machines.place_run(job_id, body.machine_id, user.id)
         return run_out(listing.run_view(run.id, user.id, platform()))
 
     @api.operation(bp, "/<id:job_id>", "DELETE", tags=tags, authenticate=current_user,

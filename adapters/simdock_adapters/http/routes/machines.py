@@ -44,23 +44,23 @@ def register(api: Api) -> Blueprint:
                    responses={201: MachineOut})
     def create_machine(user: User, body: MachineIn) -> MachineOut:
         """Register a machine."""
-        return machine_out(machines.register_machine(machines.RegisterMachine(
+        return machine_out(platform().machines.register_machine(machines.RegisterMachine(
             body.name, body.cpu, body.memory, body.gpu, MachineStatus(body.status),
-            created_by=user.id), platform()))
+            created_by=user.id)))
 
     @api.operation(bp, "", "GET", tags=tags, authenticate=current_user, query=MachineListQuery,
                    responses={200: PageOf[MachineOut]})
     def list_machines(user: User, query: MachineListQuery) -> dict[str, Any]:
         """List machines, optionally by status."""
-        page = machines.list_machines(MachineStatus(query.status) if query.status else None,
-                                      query.page_request(), platform())
+        page = platform().machines.list_machines(
+            MachineStatus(query.status) if query.status else None, query.page_request())
         return page_of(page, [machine_out(m) for m in page.items])
 
     @api.operation(bp, "/<machine_id>", "GET", tags=tags, authenticate=current_user,
                    responses={200: MachineOut})
     def get_machine(user: User, machine_id: str) -> MachineOut:
         """One machine."""
-        return machine_out(machines.get_machine(machine_id, platform()))
+        return machine_out(platform().machines.get_machine(machine_id))
 
     @api.operation(bp, "/<machine_id>/status", "PATCH", tags=tags, authenticate=current_user,
                    body=StatusChange, responses={200: MachineOut}, errors=frozenset({403}))
@@ -69,7 +69,6 @@ def register(api: Api) -> Blueprint:
 
         Only the user who registered the machine and administrators may.
         """
-        return machine_out(machines.set_machine_status(machine_id, body.status, user,
-                                                       platform()))
+        return machine_out(platform().machines.set_machine_status(machine_id, body.status, user))
 
     return bp
