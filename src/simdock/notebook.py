@@ -79,7 +79,7 @@ class Dock:
         return SweepHandle(self, submission.job.id)
 
     def job(self, job_id: str) -> JobHandle:
-        view = queries.get_job(job_id, self.user.id, self.platform)
+        view = self.platform.queries.get_job(job_id, self.user.id)
         cls = SweepHandle if view.job.kind.value == "sweep" else JobHandle
         return cls(self, job_id)
 
@@ -90,7 +90,7 @@ class Dock:
 
         query = JobQuery(self.user.id, parse_statuses([status]) if status else None,
                          simulation_type, tag, None, Ordering(), PageRequest(page, size))
-        return [self.job(v.job.id) for v in queries.list_jobs(query, self.platform).items]
+        return [self.job(v.job.id) for v in self.platform.queries.list_jobs(query).items]
 
     def report(self, report_type: str, jobs: Sequence[JobHandle | str],
                output_format: str = "json", parameters: Mapping[str, Any] | None = None
@@ -109,7 +109,7 @@ class Dock:
         self.platform.reports.register(name, handler)
 
     def statistics(self) -> dict[str, Any]:
-        stats = queries.statistics(self.user.id, self.platform)
+        stats = self.platform.queries.statistics(self.user.id)
         return {"total": stats.total, "mean_duration_seconds": stats.mean_duration_seconds,
                 **{s.value: stats.counts.get(s, 0) for s in RunStatus}}
 
@@ -131,7 +131,7 @@ class JobHandle:
         return self._dock.platform
 
     def _view(self) -> queries.JobView:
-        return queries.get_job(self.id, self._dock.user.id, self._platform)
+        return self._platform.queries.get_job(self.id, self._dock.user.id)
 
     @property
     def status(self) -> str:
@@ -142,7 +142,7 @@ class JobHandle:
         return self._view().done
 
     def runs(self) -> list[Run]:
-        return queries.job_runs(self.id, self._dock.user.id, self._platform)
+        return self._platform.queries.job_runs(self.id, self._dock.user.id)
 
     @property
     def run(self) -> Run:
@@ -189,12 +189,12 @@ class JobHandle:
         raise ExecutionError(f"run {run.id} is {run.status.value}; wait() for it first")
 
     def parameters(self) -> dict[str, Any]:
-        return queries.run_parameters(self.run, self._platform)
+        return self._platform.queries.run_parameters(self.run)
 
     def artifacts(self) -> list[ArtifactFile]:
         """Files the run produced."""
         return [ArtifactFile(a, self._platform)
-                for a in queries.run_artifacts(self.run.id, self._dock.user.id, self._platform)]
+                for a in self._platform.queries.run_artifacts(self.run.id, self._dock.user.id)]
 
     def metrics(self, name: str | None = None) -> dict[str, MetricArrays]:
         """Each metric of the run as arrays of steps and values."""
@@ -208,7 +208,7 @@ class JobHandle:
 
     def logs(self) -> list[str]:
         return [line.message
-                for line in queries.run_logs(self.run.id, self._dock.user.id, self._platform)]
+                for line in self._platform.queries.run_logs(self.run.id, self._dock.user.id)]
 
 
 class SweepHandle(JobHandle):
@@ -218,7 +218,7 @@ class SweepHandle(JobHandle):
         """One row per variant: its parameters, status and scalar results."""
         rows = []
         for run in self.runs():
-            row: dict[str, Any] = dict(queries.run_parameters(run, self._platform))
+            row: dict[str, Any] = dict(self._platform.queries.run_parameters(run))
             row["run_id"] = run.id
             row["status"] = run.status.value
             if run.status is RunStatus.SUCCEEDED:

@@ -31,6 +31,7 @@ from simdock.usecases.health import Health
 from simdock.usecases.leftovers import Leftovers
 from simdock.usecases.machines import Machines
 from simdock.usecases.metrics import Metrics
+from simdock.usecases.queries import Queries
 from simdock.usecases.retry import Retrying
 from simdock.usecases.users import Users
 
@@ -137,3 +138,10 @@ class Platform:
     def machines(self) -> Machines:
         """Registering machines, changing their status, placing runs on them."""
         return Machines(uow=self.units, clock=self.clock, ids=self.ids)
+
+    @cached_property
+    def queries(self) -> Queries:
+        """Reading jobs, runs and what they recorded, as their owners may see them."""
+        return Queries(
+            uow=self.units, blobs=self.blobs, payloads=self.payloads,
+            specs=self.specs)

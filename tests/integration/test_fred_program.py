@@ -22,7 +22,7 @@ import pytest
 import simdock
 from simdock.domain import RunStatus
 from simdock.errors import ExecutionError, InvalidParameters
-from simdock.usecases import archives, queries
+from simdock.usecases import archives
 from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
 from simdock_adapters.fred import FredHandler
@@ -64,14 +64,14 @@ def run_fred(tmp_path: Path, program: bytes) -> tuple[simdock.Dock, str]:
         "fredArgs": [{"flag": "-p", "value": "main.fred"}, {"flag": "-o", "value": "x=1"}]}]),
         platform)
     deadline = time.monotonic() + 30
-    while not queries.get_run(run.id, owner, platform).terminal:
+    while not platform.queries.get_run(run.id, owner).terminal:
         assert time.monotonic() < deadline, "the FRED run did not finish"
         time.sleep(0.05)
     return dock, run.id
 
 
 def outputs(dock: simdock.Dock, run_id: str) -> dict[str, bytes]:
-    run = queries.get_run(run_id, dock.user.id, dock.platform)
+    run = dock.platform.queries.get_run(run_id, dock.user.id)
     key = archives.results_archive(run, dock.platform)
     with zipfile.ZipFile(io.BytesIO(dock.platform.blobs.get(key))) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
@@ -81,14 +81,14 @@ def test_the_configured_program_runs_in_the_unpacked_inputs_with_the_request_s_a
         tmp_path: Path) -> None:
     dock, run_id = run_fred(tmp_path, b"transmissibility = 0.3\n")
     with dock:
-        run = queries.get_run(run_id, dock.user.id, dock.platform)
+        run = dock.platform.queries.get_run(run_id, dock.user.id)
         assert run.status is RunStatus.SUCCEEDED, run.error
         files = outputs(dock, run_id)
         assert files["work/outputs/program-seen.fred"] == b"transmissibility = 0.3\n"
         args = files["work/outputs/args.txt"].decode().split()
         assert args[:4] == ["-p", "main.fred", "-o", "x=1"] and args[4] == "-d"
         assert files["work/outputs/DAILY/Popsize.txt"] == b"0 42\n"
-        logs = [line.message for line in queries.run_logs(run_id, dock.user.id, dock.platform)]
+        logs = [line.message for line in dock.platform.queries.run_logs(run_id, dock.user.id)]
         assert any("fake FRED in" in line and "-p main.fred" in line for line in logs)
 
 
@@ -96,7 +96,7 @@ def test_a_failing_program_fails_its_run_with_its_last_lines_in_logs_txt(
         tmp_path: Path) -> None:
     dock, run_id = run_fred(tmp_path, b"fail\n")
     with dock:
-        run = queries.get_run(run_id, dock.user.id, dock.platform)
+        run = dock.platform.queries.get_run(run_id, dock.user.id)
         assert run.status is RunStatus.FAILED
         assert run.error is not None and "status 3" in run.error and "boom" in run.error
         files = outputs(dock, run_id)
@@ -151,7 +151,7 @@ def run_to_end(dock: simdock.Dock, job: int, fred_args: list[dict[str, str]]) ->
     (run,) = add_runs(AddRuns(job=job, owner_id=dock.user.id,
                               parameters=[{"fredArgs": fred_args}]), dock.platform)
     deadline = time.monotonic() + 60
-    while not (run := queries.get_run(run.id, dock.user.id, dock.platform)).terminal:
+    while not (run := dock.platform.queries.get_run(run.id, dock.user.id)).terminal:
         assert time.monotonic() < deadline, "the FRED run did not finish"
         time.sleep(0.05)
     return run
@@ -164,7 +164,7 @@ def shows_server_paths(text: str, tmp_path: Path) -> bool:
 
 def log_text(dock: simdock.Dock, run_id: str) -> str:
     return "\n".join(line.message
-                     for line in queries.run_logs(run_id, dock.user.id, dock.platform))
+                     for line in dock.platform.queries.run_logs(run_id, dock.user.id))
 
 
 @pytest.mark.parametrize("isolation", ["process", "thread"])
@@ -223,7 +223,7 @@ def test_file_arguments_outside_the_job_s_inputs_are_refused_at_submission_alike
         assert "must be one of" in refusal(("-p", "main.fred"), ("--config", "x"))
         assert "option" in refusal(("-p", "-d/etc"))
         assert "non-negative integer" in refusal(("-p", "main.fred"), ("-s", "1; rm"))
-        assert queries.get_job(job, dock.user.id, dock.platform).job.run_count == 0
+        assert dock.platform.queries.get_job(job, dock.user.id).job.run_count == 0
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])

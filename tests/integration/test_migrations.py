@@ -16,7 +16,6 @@ from alembic.runtime.migration import MigrationContext
 import simdock
 from simdock.errors import ServiceUnavailable
 from simdock.usecases.jobs import delete_job
-from simdock.usecases.queries import get_job, run_parameters
 from simdock_adapters.sql import make_engine, migrate
 from simdock_adapters.sql.migrate import SchemaMismatch
 from simdock_adapters.sql.tables import metadata
@@ -224,7 +223,7 @@ def test_runs_stored_before_specs_keep_their_parameters_after_the_upgrade(
     store_a_job_as_revision_0002_did(empty_url)
     with simdock.connect(empty_url, dispatch="inline", artifacts_path=str(tmp_path)) as dock:
         sweep = dock.job("job-old")
-        assert [run_parameters(run, dock.platform) for run in sweep.runs()] == [
+        assert [dock.platform.queries.run_parameters(run) for run in sweep.runs()] == [
             {"x": 0}, {"x": 1}]
 
 
@@ -272,7 +271,7 @@ def test_numbers_freed_after_the_upgrade_are_never_handed_out_again_and_nothing_
         doomed = dock.submit("noop", {"x": 1})
         before = (points(kept), kept.logs(), [a.read() for a in kept.artifacts()],
                   kept.result())
-        numbers = {handle.id: (get_job(handle.id, None, dock.platform).job.number,
+        numbers = {handle.id: (dock.platform.queries.get_job(handle.id, None).job.number,
                                handle.run.number) for handle in (kept, doomed)}
     remove_what_later_revisions_add(engine)
     stamp(engine, "0006")
@@ -281,7 +280,7 @@ def test_numbers_freed_after_the_upgrade_are_never_handed_out_again_and_nothing_
 
     with simdock.connect(empty_url, dispatch="inline", artifacts_path=str(tmp_path)) as dock:
         again = dock.job(kept.id)
-        assert (get_job(kept.id, None, dock.platform).job.number, again.run.number) \
+        assert (dock.platform.queries.get_job(kept.id, None).job.number, again.run.number) \
             == numbers[kept.id]
         assert [job.id for job in dock.jobs(tag="kept")] == [kept.id]
         assert (points(again), again.logs(), [a.read() for a in again.artifacts()],
@@ -289,7 +288,7 @@ def test_numbers_freed_after_the_upgrade_are_never_handed_out_again_and_nothing_
         delete_job(doomed.id, None, dock.platform)
         fresh = dock.submit("noop", {"x": 2})
         job_number, run_number = numbers[doomed.id]
-        assert (get_job(fresh.id, None, dock.platform).job.number or 0) > (job_number or 0)
+        assert (dock.platform.queries.get_job(fresh.id, None).job.number or 0) > (job_number or 0)
         assert (fresh.run.number or 0) > (run_number or 0)
         assert dock.statistics()["succeeded"] == 2  # the triggers still count
         delete_job(kept.id, None, dock.platform)  # its runs and their records go with it

@@ -14,7 +14,6 @@ from simdock.domain import RunStatus
 from simdock.errors import RunCancelled, RunTimedOut
 from simdock.platform import Platform
 from simdock.ports import RunContext
-from simdock.usecases import queries
 from simdock.usecases.execute import execute_run
 from simdock.usecases.submit import SubmitRun, submit_run
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, execution_of, make_platform, switchable
@@ -41,15 +40,15 @@ def chatty(parameters: Mapping[str, Any], context: RunContext) -> Any:
 def test_a_successful_run_keeps_result_progress_logs_metrics_and_artifacts() -> None:
     platform = make_platform(FakeExecutor({"chatty": chatty}))
     run_id = run_one(platform, "chatty")
-    run = queries.get_run(run_id, "usr-1", platform)
+    run = platform.queries.get_run(run_id, "usr-1")
     assert run.status is RunStatus.SUCCEEDED and run.progress == 1.0 and run.attempts == 1
-    result = queries.decoded_result(run_id, "usr-1", platform)
+    result = platform.queries.decoded_result(run_id, "usr-1")
     np.testing.assert_allclose(result["array"], np.linspace(0, 1, 5))
-    assert [line.message for line in queries.run_logs(run_id, "usr-1", platform)] == [
+    assert [line.message for line in platform.queries.run_logs(run_id, "usr-1")] == [
         "starting", "second line"]
-    assert [a.name for a in queries.run_artifacts(run_id, "usr-1", platform)] == [
+    assert [a.name for a in platform.queries.run_artifacts(run_id, "usr-1")] == [
         "field.npy", "notes/a.txt"]
-    _, content = queries.artifact_content(run_id, "notes/a.txt", "usr-1", platform)
+    _, content = platform.queries.artifact_content(run_id, "notes/a.txt", "usr-1")
     assert content == b"hello"
 
     series = platform.metrics.metric_series(run_id, "usr-1", "loss")
@@ -65,14 +64,14 @@ def test_a_handler_that_raises_fails_its_run_with_the_message() -> None:
     fine = submit_run(SubmitRun("usr-1", "echo", {}), platform).run_ids[0]
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
-    run = queries.get_run(failed, None, platform)
+    run = platform.queries.get_run(failed, None)
     assert run.status is RunStatus.FAILED and "the solver diverged" in (run.error or "")
-    assert queries.get_run(fine, None, platform).status is RunStatus.SUCCEEDED
+    assert platform.queries.get_run(fine, None).status is RunStatus.SUCCEEDED
 
 
 def test_a_result_that_cannot_be_stored_fails_the_run_clearly() -> None:
     platform = make_platform(FakeExecutor({"bad": lambda p, c: {"s": {1, 2}}}))
-    run = queries.get_run(run_one(platform, "bad"), None, platform)
+    run = platform.queries.get_run(run_one(platform, "bad"), None)
     assert run.status is RunStatus.FAILED and "cannot be stored" in (run.error or "")
 
 
@@ -81,7 +80,7 @@ def test_a_timeout_fails_the_run_naming_the_limit() -> None:
         raise RunTimedOut("run exceeded its time limit of 1 s")
 
     platform = make_platform(FakeExecutor({"slow": slow}))
-    run = queries.get_run(run_one(platform, "slow"), None, platform)
+    run = platform.queries.get_run(run_one(platform, "slow"), None)
     assert run.status is RunStatus.FAILED and "time limit" in (run.error or "")
 
 
@@ -101,7 +100,7 @@ def test_a_run_cancelled_while_queued_is_never_executed() -> None:
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
     assert executor.executed == []
-    assert queries.get_job(submission.job.id, None, platform).status is RunStatus.CANCELLED
+    assert platform.queries.get_job(submission.job.id, None).status is RunStatus.CANCELLED
 
 
 def test_a_run_cancelled_while_running_stays_cancelled_and_its_result_is_dropped() -> None:
@@ -120,7 +119,7 @@ def test_a_run_cancelled_while_running_stays_cancelled_and_its_result_is_dropped
     assert platform.cancelling.cancel_run(run_id, "usr-1")
     release.set()
     worker.join(5)
-    run = queries.get_run(run_id, None, platform)
+    run = platform.queries.get_run(run_id, None)
     assert run.status is RunStatus.CANCELLED and run.result is None
 
 
@@ -144,7 +143,7 @@ def test_a_cancelled_run_stops_at_its_next_progress_report() -> None:
     platform.cancelling.cancel_run(run_id, "usr-1")
     worker.join(5)
     assert not worker.is_alive() and len(reached) < 1000
-    assert queries.get_run(run_id, None, platform).status is RunStatus.CANCELLED
+    assert platform.queries.get_run(run_id, None).status is RunStatus.CANCELLED
 
 
 def test_cancel_from_elsewhere_is_noticed_through_the_repository() -> None:
@@ -162,17 +161,17 @@ def test_cancel_from_elsewhere_is_noticed_through_the_repository() -> None:
         return {}
 
     platform = make_platform(FakeExecutor({"loops": loops}))
-    run = queries.get_run(run_one(platform, "loops"), None, platform)
+    run = platform.queries.get_run(run_one(platform, "loops"), None)
     assert run.status is RunStatus.CANCELLED
 
 
 def test_cancelling_a_finished_job_changes_nothing() -> None:
     platform = make_platform()
     run_id = run_one(platform, "echo")
-    run = queries.get_run(run_id, None, platform)
+    run = platform.queries.get_run(run_id, None)
     assert platform.cancelling.cancel_job(run.job_id, "usr-1") == []
     assert not platform.cancelling.cancel_run(run_id, "usr-1")
-    assert queries.get_run(run_id, None, platform).status is RunStatus.SUCCEEDED
+    assert platform.queries.get_run(run_id, None).status is RunStatus.SUCCEEDED
 
 
 def test_raising_run_cancelled_inside_a_handler_ends_the_run() -> None:
@@ -180,7 +179,7 @@ def test_raising_run_cancelled_inside_a_handler_ends_the_run() -> None:
         raise RunCancelled("stopped")
 
     platform = make_platform(FakeExecutor({"stops": stops}))
-    run = queries.get_run(run_one(platform, "stops"), None, platform)
+    run = platform.queries.get_run(run_one(platform, "stops"), None)
     assert run.status is RunStatus.FAILED and run.error == "stopped"
 
 
@@ -191,7 +190,7 @@ def test_artifact_names_cannot_escape(name: str) -> None:
         return {}
 
     platform = make_platform(FakeExecutor({"writes": writes}))
-    run = queries.get_run(run_one(platform, "writes"), None, platform)
+    run = platform.queries.get_run(run_one(platform, "writes"), None)
     assert run.status is RunStatus.FAILED and "invalid artifact name" in (run.error or "")
 
 
@@ -203,8 +202,8 @@ def test_files_with_awkward_names_are_kept_under_safe_names() -> None:
 
     platform = make_platform(FakeExecutor({"writes": writes}))
     run_id = run_one(platform, "writes")
-    assert queries.get_run(run_id, None, platform).status is RunStatus.SUCCEEDED
-    assert [a.name for a in queries.run_artifacts(run_id, None, platform)] == [
+    assert platform.queries.get_run(run_id, None).status is RunStatus.SUCCEEDED
+    assert [a.name for a in platform.queries.run_artifacts(run_id, None)] == [
         "a_b", "final_result.csv"]
 
 
@@ -214,7 +213,7 @@ def test_a_log_that_cannot_be_written_fails_the_run_instead_of_leaving_it_runnin
         return {}
 
     platform = make_platform(FakeExecutor({"logs": logs}))
-    run = queries.get_run(run_one(platform, "logs"), None, platform)
+    run = platform.queries.get_run(run_one(platform, "logs"), None)
     assert run.status is RunStatus.FAILED and "stream name" in (run.error or "")
 
 

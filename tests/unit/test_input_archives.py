@@ -20,7 +20,6 @@ import pytest
 from simdock.domain.archives import ArchiveLimits, unpack_archive, verify_archive
 from simdock.errors import ValidationError
 from simdock.limits import Limits
-from simdock.usecases import queries
 from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
 from tests.unit.fakes import FakeExecutor, make_platform
@@ -141,7 +140,7 @@ def test_an_archive_put_straight_into_the_store_is_checked_when_runs_are_added()
     platform.blobs.put(target.key, BOMB, "application/zip")
     with pytest.raises(ValidationError, match="more than the 1000 bytes it declares"):
         add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
-    assert queries.job_runs(job.id, OWNER, platform) == []
+    assert platform.queries.job_runs(job.id, OWNER) == []
     platform.blobs.put(target.key, zipped({"main.fred": b"x = 1\n"}), "application/zip")
     assert len(add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]),
                         platform)) == 1

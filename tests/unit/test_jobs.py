@@ -12,7 +12,7 @@ from simdock.errors import Conflict, NotFound, ServiceUnavailable, ValidationErr
 from simdock.limits import Limits
 from simdock.platform import Platform
 from simdock.selection import JobQuery
-from simdock.usecases import jobs, machines, metrics, queries, reports
+from simdock.usecases import jobs, machines, metrics, reports
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
 from simdock_adapters.memory.repositories import MemoryJobRepository
 from tests.unit.fakes import QueueDispatcher, make_platform
@@ -58,11 +58,11 @@ def test_a_sweep_cancelled_part_way_is_cancelled_and_shows_how_far_it_got() -> N
     stop_at(platform, run_ids[1], RunStatus.CANCELLED, 0.4)
     platform.cancelling.cancel_job(job_id, "usr-a")
 
-    view = queries.get_job(job_id, "usr-a", platform)
+    view = platform.queries.get_job(job_id, "usr-a")
     assert view.status is RunStatus.CANCELLED
     assert view.progress == pytest.approx((1.0 + 0.4 + 0.0) / 3)
     assert view.done
-    listed = queries.list_jobs(JobQuery(owner_id="usr-a"), platform).items
+    listed = platform.queries.list_jobs(JobQuery(owner_id="usr-a")).items
     assert [(v.status, v.progress) for v in listed] == [(view.status, view.progress)]
 
 
@@ -71,7 +71,7 @@ def test_a_cancelled_single_run_keeps_the_progress_it_reached() -> None:
     submission = submit_run(SubmitRun("usr-a", "echo", {}), platform)
     stop_at(platform, submission.run_ids[0], RunStatus.CANCELLED, 0.3)
 
-    view = queries.get_job(submission.job.id, "usr-a", platform)
+    view = platform.queries.get_job(submission.job.id, "usr-a")
     assert (view.status, view.progress) == (RunStatus.CANCELLED, pytest.approx(0.3))
 
 
@@ -81,16 +81,16 @@ def test_any_failed_run_makes_the_job_failed_whatever_was_cancelled() -> None:
     stop_at(platform, run_ids[0], RunStatus.FAILED, 0.5)
     platform.cancelling.cancel_job(job_id, "usr-a")
 
-    view = queries.get_job(job_id, "usr-a", platform)
+    view = platform.queries.get_job(job_id, "usr-a")
     assert (view.status, view.progress) == (RunStatus.FAILED, pytest.approx(0.5 / 3))
 
 
 def test_a_succeeded_job_is_complete_and_a_queued_one_has_not_started() -> None:
     platform = make_platform()
     job_id, _ = sweep(platform)
-    assert queries.get_job(job_id, "usr-a", platform).progress == 0.0
+    assert platform.queries.get_job(job_id, "usr-a").progress == 0.0
     drain(platform)
-    view = queries.get_job(job_id, "usr-a", platform)
+    view = platform.queries.get_job(job_id, "usr-a")
     assert (view.status, view.progress) == (RunStatus.SUCCEEDED, 1.0)
 
 
@@ -108,22 +108,22 @@ def test_deleting_a_finished_job_removes_it_its_runs_and_their_blobs() -> None:
     assert platform.blobs.list(f"jobs/{job_id}/") == [f"jobs/{job_id}/spec.json"]
     assert platform.blobs.list(f"runs/{run_ids[0]}/") == [
         f"runs/{run_ids[0]}/artifacts/out.csv", f"runs/{run_ids[0]}/result.json"]
-    assert queries.job_spec(job_id, platform).count() == 2
+    assert platform.queries.job_spec(job_id).count() == 2
 
     deleted = jobs.delete_job(job_id, "usr-a", platform)
 
     assert deleted.id == job_id and deleted.run_count == 2
     with pytest.raises(NotFound):
-        queries.get_job(job_id, "usr-a", platform)
+        platform.queries.get_job(job_id, "usr-a")
     for run_id in run_ids:
         with pytest.raises(NotFound):
-            queries.get_run(run_id, "usr-a", platform)
+            platform.queries.get_run(run_id, "usr-a")
         assert platform.blobs.list(f"runs/{run_id}/") == []
     assert platform.blobs.list(f"jobs/{job_id}/") == []
     assert platform.specs.get(job_id) is None
     with pytest.raises(NotFound):
-        queries.job_spec(job_id, platform)
-    assert queries.get_job(kept_id, "usr-a", platform).status is RunStatus.SUCCEEDED
+        platform.queries.job_spec(job_id)
+    assert platform.queries.get_job(kept_id, "usr-a").status is RunStatus.SUCCEEDED
     assert platform.blobs.list(f"runs/{kept_runs[0]}/") != []
     assert platform.blobs.list(f"jobs/{kept_id}/") != []
 
@@ -135,12 +135,12 @@ def test_a_job_with_unfinished_runs_is_not_deleted_until_cancelled() -> None:
 
     with pytest.raises(Conflict, match=r"2 run.*queued or running: cancel it first"):
         jobs.delete_job(job_id, "usr-a", platform)
-    assert queries.get_job(job_id, "usr-a", platform).job.id == job_id
+    assert platform.queries.get_job(job_id, "usr-a").job.id == job_id
 
     platform.cancelling.cancel_job(job_id, "usr-a")
     jobs.delete_job(job_id, "usr-a", platform)
     with pytest.raises(NotFound):
-        queries.get_job(job_id, "usr-a", platform)
+        platform.queries.get_job(job_id, "usr-a")
 
 
 def test_deleting_while_cancelling_cancels_and_deletes_in_one_transaction() -> None:
@@ -151,7 +151,7 @@ def test_deleting_while_cancelling_cancels_and_deletes_in_one_transaction() -> N
     jobs.delete_job(job_id, "usr-a", platform, cancelling=True)
 
     with pytest.raises(NotFound):
-        queries.get_job(job_id, "usr-a", platform)
+        platform.queries.get_job(job_id, "usr-a")
 
 
 def test_a_deletion_that_fails_while_cancelling_leaves_the_runs_as_they_were(
@@ -166,7 +166,7 @@ def test_a_deletion_that_fails_while_cancelling_leaves_the_runs_as_they_were(
     with pytest.raises(ServiceUnavailable):
         jobs.delete_job(job_id, "usr-a", platform, cancelling=True)
 
-    assert [queries.get_run(run_id, "usr-a", platform).status for run_id in run_ids] == [
+    assert [platform.queries.get_run(run_id, "usr-a").status for run_id in run_ids] == [
         RunStatus.QUEUED] * 3
 
 
@@ -179,7 +179,7 @@ def test_another_users_job_is_not_found_and_stays() -> None:
         jobs.delete_job(job_id, "usr-b", platform)
     with pytest.raises(NotFound):
         jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-b", name="mine"), platform)
-    assert queries.get_job(job_id, "usr-a", platform).job.name is None
+    assert platform.queries.get_job(job_id, "usr-a").job.name is None
 
 
 def test_reports_made_from_a_deleted_job_keep_their_documents() -> None:
@@ -207,12 +207,12 @@ def test_an_update_changes_the_fields_given_and_keeps_the_others() -> None:
 
     jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", tags=["b", "c", "b"]),
                     platform)
-    job = queries.get_job(job_id, "usr-a", platform).job
+    job = platform.queries.get_job(job_id, "usr-a").job
     assert (job.name, job.tags, job.metadata) == ("first", ("b", "c"), {"k": 1})
 
     jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", name=None,
                                    metadata={"project": "x"}), platform)
-    job = queries.get_job(job_id, "usr-a", platform).job
+    job = platform.queries.get_job(job_id, "usr-a").job
     assert (job.name, job.tags, job.metadata) == (None, ("b", "c"), {"project": "x"})
 
 
@@ -226,7 +226,7 @@ def test_a_bad_update_changes_nothing(change: dict[str, Any]) -> None:
 
     with pytest.raises(ValidationError):
         jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", **change), platform)
-    assert queries.get_job(job_id, "usr-a", platform).job.name == "kept"
+    assert platform.queries.get_job(job_id, "usr-a").job.name == "kept"
 
 
 def test_an_update_places_the_unfinished_runs_and_leaves_the_finished_ones() -> None:
@@ -240,11 +240,11 @@ def test_an_update_places_the_unfinished_runs_and_leaves_the_finished_ones() -> 
 
     jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", machine_id=second.id),
                     platform)
-    placed = [r.machine_id for r in queries.job_runs(job_id, "usr-a", platform)]
+    placed = [r.machine_id for r in platform.queries.job_runs(job_id, "usr-a")]
     assert placed == [first.id, second.id, second.id]
 
     jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", machine_id=None), platform)
-    placed = [r.machine_id for r in queries.job_runs(job_id, "usr-a", platform)]
+    placed = [r.machine_id for r in platform.queries.job_runs(job_id, "usr-a")]
     assert placed == [first.id, None, None]
 
 
@@ -258,13 +258,13 @@ def test_a_placement_that_cannot_be_made_changes_nothing() -> None:
         with pytest.raises(error):
             jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", name="changed",
                                            machine_id=machine_id), platform)
-    assert queries.get_job(job_id, "usr-a", platform).job.name == "kept"
+    assert platform.queries.get_job(job_id, "usr-a").job.name == "kept"
 
     drain(platform)
     with pytest.raises(Conflict, match="no unfinished run"):
         jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", name="changed",
                                        machine_id=None), platform)
-    assert queries.get_job(job_id, "usr-a", platform).job.name == "kept"
+    assert platform.queries.get_job(job_id, "usr-a").job.name == "kept"
 
 
 # -- points on finished runs ---------------------------------------------------
@@ -301,4 +301,4 @@ def test_a_running_handler_still_records_its_points() -> None:
 
     series = platform.metrics.metric_series(run_id, "usr-a", "loss")
     assert series.complete and [p.step for p in series.points] == [0, 1, 2]
-    assert queries.decoded_result(run_id, "usr-a", platform) == {"steps": 3}
+    assert platform.queries.decoded_result(run_id, "usr-a") == {"steps": 3}

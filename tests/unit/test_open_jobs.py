@@ -25,7 +25,7 @@ from simdock.errors import (
 from simdock.handlers import SimulationHandler
 from simdock.limits import Limits
 from simdock.ports import RunContext
-from simdock.usecases import archives, queries
+from simdock.usecases import archives
 from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
 from simdock.usecases.submit import SubmitRun, submit_run
@@ -78,7 +78,7 @@ def test_a_registered_job_is_open_with_no_run_and_a_number() -> None:
     platform = platform_with_model()
     job = register_job(RegisterJob(owner_id=OWNER, simulation_type="fred", tags=["a"]),
                        platform)
-    view = queries.get_job(job.number, OWNER, platform)
+    view = platform.queries.get_job(job.number, OWNER)
     assert view.job.kind is JobKind.OPEN and view.job.run_count == 0
     assert view.job.id == job.id and isinstance(job.number, int)
     with pytest.raises(UnknownSimulationType):
@@ -93,12 +93,12 @@ def test_runs_added_take_the_next_indexes_keep_their_parameters_and_run_with_the
                              metadata={"client": "epx"}), platform)
     second = add_runs(AddRuns(job=job.id, owner_id=OWNER, parameters=[{"a": 3}]), platform)
     assert [r.index for r in first + second] == [0, 1, 2]
-    assert queries.get_job(job.id, OWNER, platform).job.run_count == 3
-    assert queries.runs_parameters(first + second, platform) == [{"a": 1}, {"a": 2}, {"a": 3}]
+    assert platform.queries.get_job(job.id, OWNER).job.run_count == 3
+    assert platform.queries.runs_parameters(first + second) == [{"a": 1}, {"a": 2}, {"a": 3}]
     assert first[0].metadata == {"client": "epx"}
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
-    runs = queries.job_runs(job.number, OWNER, platform)
+    runs = platform.queries.job_runs(job.number, OWNER)
     assert {r.status for r in runs} == {RunStatus.SUCCEEDED}
 
 
@@ -114,8 +114,8 @@ def test_a_refused_call_adds_no_run(tmp_path: Path) -> None:
         add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[]), platform)
     with pytest.raises(NotFound):
         add_runs(AddRuns(job=job.number, owner_id="usr-other", parameters=[{}]), platform)
-    assert queries.job_runs(job.id, OWNER, platform) == []
-    assert queries.get_job(job.id, OWNER, platform).job.run_count == 0
+    assert platform.queries.job_runs(job.id, OWNER) == []
+    assert platform.queries.get_job(job.id, OWNER).job.run_count == 0
 
 
 def test_runs_are_added_only_to_open_jobs() -> None:
@@ -183,17 +183,17 @@ def test_a_failed_run_is_retried_under_its_own_id_and_its_archive_follows_the_at
     (run,) = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{"fail": 1}]),
                       platform)
     platform.dispatcher.drain()
-    assert queries.get_run(run.number, OWNER, platform).status is RunStatus.FAILED
+    assert platform.queries.get_run(run.number, OWNER).status is RunStatus.FAILED
     ((_, key),) = archives.results_archives(job.number, OWNER, platform)
     with zipfile.ZipFile(io.BytesIO(platform.blobs.get(key))) as archive:
         assert archive.read("work/outputs/logs.txt") == b"attempt 1\n"  # kept on failure
         assert "work/outputs/program.txt" not in archive.namelist()
 
     assert platform.retrying.retry_runs([run.number], OWNER) == [run.id]
-    assert queries.get_run(run.id, OWNER, platform).status is RunStatus.QUEUED
+    assert platform.queries.get_run(run.id, OWNER).status is RunStatus.QUEUED
     assert archives.results_archives(job.number, OWNER, platform) == []  # not finished
     platform.dispatcher.drain()
-    again = queries.get_run(run.id, OWNER, platform)
+    again = platform.queries.get_run(run.id, OWNER)
     assert again.status is RunStatus.SUCCEEDED and again.attempts == 2
     ((_, key),) = archives.results_archives(job.number, OWNER, platform)
     with zipfile.ZipFile(io.BytesIO(platform.blobs.get(key))) as archive:
@@ -211,7 +211,7 @@ def test_only_failed_or_cancelled_runs_are_retried_and_then_none_is(tmp_path: Pa
     platform.dispatcher.drain()
     with pytest.raises(Conflict, match="only failed or cancelled"):
         platform.retrying.retry_runs([r.number for r in runs], OWNER)
-    assert queries.get_run(runs[0].id, OWNER, platform).status is RunStatus.FAILED
+    assert platform.queries.get_run(runs[0].id, OWNER).status is RunStatus.FAILED
     with pytest.raises(NotFound):
         platform.retrying.retry_runs([runs[0].number], "usr-other")
 
@@ -224,7 +224,7 @@ def test_stopping_runs_says_which_were_stopped_and_which_had_finished(tmp_path: 
     queued = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
     stopped, finished = platform.cancelling.cancel_runs([queued[0].number, done[0].number], OWNER)
     assert stopped == [queued[0].id] and list(finished) == [done[0].id]
-    assert queries.get_run(queued[0].id, OWNER, platform).status is RunStatus.CANCELLED
+    assert platform.queries.get_run(queued[0].id, OWNER).status is RunStatus.CANCELLED
 
 
 class ArchivedHandler(SimulationHandler):

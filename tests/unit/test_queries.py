@@ -12,7 +12,7 @@ from simdock.limits import Limits
 from simdock.paging import Ordering, PageRequest
 from simdock.ports import RunContext
 from simdock.selection import JobQuery, RunQuery
-from simdock.usecases import listing, machines, metrics, queries, reports
+from simdock.usecases import listing, machines, metrics, reports
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
 
@@ -22,11 +22,11 @@ def test_another_users_resources_are_not_found() -> None:
     submission = submit_run(SubmitRun("usr-alice", "echo", {}), platform)
     job_id, run_id = submission.job.id, submission.run_ids[0]
     for call in (
-        lambda: queries.get_job(job_id, "usr-bob", platform),
-        lambda: queries.get_run(run_id, "usr-bob", platform),
-        lambda: queries.run_logs(run_id, "usr-bob", platform),
-        lambda: queries.run_artifacts(run_id, "usr-bob", platform),
-        lambda: queries.run_result(run_id, "usr-bob", platform),
+        lambda: platform.queries.get_job(job_id, "usr-bob"),
+        lambda: platform.queries.get_run(run_id, "usr-bob"),
+        lambda: platform.queries.run_logs(run_id, "usr-bob"),
+        lambda: platform.queries.run_artifacts(run_id, "usr-bob"),
+        lambda: platform.queries.run_result(run_id, "usr-bob"),
         lambda: platform.cancelling.cancel_job(job_id, "usr-bob"),
         lambda: platform.cancelling.cancel_run(run_id, "usr-bob"),
         lambda: platform.metrics.metric_series(run_id, "usr-bob"),
@@ -37,7 +37,7 @@ def test_another_users_resources_are_not_found() -> None:
     ):
         with pytest.raises(NotFound):
             call()
-    assert queries.get_run(run_id, "usr-alice", platform).status is RunStatus.QUEUED
+    assert platform.queries.get_run(run_id, "usr-alice").status is RunStatus.QUEUED
 
 
 def test_listing_filters_by_owner_status_type_and_tag() -> None:
@@ -46,17 +46,17 @@ def test_listing_filters_by_owner_status_type_and_tag() -> None:
     submit_run(SubmitRun("usr-a", "echo", {}, tags=["y"]), platform)
     submit_run(SubmitRun("usr-b", "echo", {}, tags=["x"]), platform)
     platform.cancelling.cancel_job(a.job.id, "usr-a")
-    mine = queries.list_jobs(JobQuery(owner_id="usr-a"), platform)
+    mine = platform.queries.list_jobs(JobQuery(owner_id="usr-a"))
     assert mine.total == 2
-    tagged = queries.list_jobs(JobQuery(owner_id="usr-a", tag="x"), platform)
+    tagged = platform.queries.list_jobs(JobQuery(owner_id="usr-a", tag="x"))
     assert [v.job.id for v in tagged.items] == [a.job.id]
-    cancelled = queries.list_runs(
-        RunQuery(owner_id="usr-a", statuses=frozenset({RunStatus.CANCELLED})), platform)
+    cancelled = platform.queries.list_runs(
+        RunQuery(owner_id="usr-a", statuses=frozenset({RunStatus.CANCELLED})))
     assert [r.job_id for r in cancelled.items] == [a.job.id]
-    queued_jobs = queries.list_jobs(
-        JobQuery(owner_id="usr-a", statuses=frozenset({RunStatus.QUEUED})), platform)
+    queued_jobs = platform.queries.list_jobs(
+        JobQuery(owner_id="usr-a", statuses=frozenset({RunStatus.QUEUED})))
     assert queued_jobs.total == 1
-    assert queries.list_runs(RunQuery(simulation_type="other"), platform).total == 0
+    assert platform.queries.list_runs(RunQuery(simulation_type="other")).total == 0
 
 
 def test_pages_and_ordering() -> None:
@@ -67,15 +67,15 @@ def test_pages_and_ordering() -> None:
     for i in range(7):
         ids.append(submit_run(SubmitRun("usr-a", "echo", {"i": i}), platform).job.id)
         clock.advance(1)
-    first = queries.list_jobs(JobQuery(owner_id="usr-a", page=PageRequest(1, 3)), platform)
+    first = platform.queries.list_jobs(JobQuery(owner_id="usr-a", page=PageRequest(1, 3)))
     assert [v.job.id for v in first.items] == ids[::-1][:3]
     assert first.total == 7 and first.total_pages == 3
-    last = queries.list_jobs(JobQuery(owner_id="usr-a", page=PageRequest(3, 3)), platform)
+    last = platform.queries.list_jobs(JobQuery(owner_id="usr-a", page=PageRequest(3, 3)))
     assert [v.job.id for v in last.items] == [ids[0]]
-    beyond = queries.list_jobs(JobQuery(owner_id="usr-a", page=PageRequest(9, 3)), platform)
+    beyond = platform.queries.list_jobs(JobQuery(owner_id="usr-a", page=PageRequest(9, 3)))
     assert beyond.items == [] and beyond.total == 7
-    oldest = queries.list_jobs(
-        JobQuery(owner_id="usr-a", order=Ordering("created_at", descending=False)), platform)
+    oldest = platform.queries.list_jobs(
+        JobQuery(owner_id="usr-a", order=Ordering("created_at", descending=False)))
     assert oldest.items[0].job.id == ids[0]
 
 
@@ -109,10 +109,10 @@ def test_statistics_count_by_status_and_average_durations() -> None:
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.runs.remove(queued.run_ids[0])
     platform.dispatcher.drain()
-    stats = queries.statistics("usr-a", platform)
+    stats = platform.queries.statistics("usr-a")
     assert stats.counts == {RunStatus.SUCCEEDED: 2, RunStatus.QUEUED: 1}
     assert stats.total == 3 and stats.mean_duration_seconds == pytest.approx(2.0)
-    assert queries.statistics("usr-b", platform).total == 0
+    assert platform.queries.statistics("usr-b").total == 0
 
 
 def test_results_are_read_only_once_finished() -> None:
@@ -121,12 +121,12 @@ def test_results_are_read_only_once_finished() -> None:
     platform = make_platform()
     submission = submit_run(SubmitRun("usr-a", "echo", {}), platform)
     with pytest.raises(Conflict, match="not ready"):
-        queries.finished_job(submission.job.id, "usr-a", platform)
+        platform.queries.finished_job(submission.job.id, "usr-a")
     with pytest.raises(Conflict, match="not ready"):
-        queries.finished_run(submission.run_ids[0], "usr-a", platform)
+        platform.queries.finished_run(submission.run_ids[0], "usr-a")
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
-    view, runs = queries.finished_job(submission.job.id, "usr-a", platform)
+    view, runs = platform.queries.finished_job(submission.job.id, "usr-a")
     assert view.done and [r.id for r in runs] == submission.run_ids
 
 
@@ -138,23 +138,23 @@ def test_a_log_is_read_page_by_page_until_its_run_has_ended() -> None:
 
     platform = make_platform(FakeExecutor({"chatty": chatty}))
     run_id = submit_run(SubmitRun("usr-1", "chatty", {}), platform).run_ids[0]
-    queued = queries.log_page(run_id, "usr-1", platform, limit=2)
+    queued = platform.queries.log_page(run_id, "usr-1", limit=2)
     assert (queued.lines, queued.next_after, queued.complete) == ([], 0, False)
 
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
     pages, after = [], 0
     while True:
-        page = queries.log_page(run_id, "usr-1", platform, after=after, limit=2)
+        page = platform.queries.log_page(run_id, "usr-1", after=after, limit=2)
         pages.append([line.message for line in page.lines])
         after = page.next_after
         if page.complete:
             break
     assert pages == [["line 0", "line 1"], ["line 2", "line 3"], ["line 4"]]
     with pytest.raises(ValidationError, match="1 to 10000 log lines"):
-        queries.log_page(run_id, "usr-1", platform, limit=0)
+        platform.queries.log_page(run_id, "usr-1", limit=0)
     with pytest.raises(NotFound):
-        queries.log_page(run_id, "usr-2", platform)
+        platform.queries.log_page(run_id, "usr-2")
 
 
 def test_run_views_hold_what_a_page_shows_of_each_run() -> None:

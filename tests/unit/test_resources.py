@@ -11,7 +11,6 @@ from simdock.domain.resources import Resources
 from simdock.errors import LimitExceeded, ValidationError
 from simdock.limits import Limits
 from simdock.usecases.execute import execute_run
-from simdock.usecases.queries import job_spec, run_resources
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
 from tests.unit.fakes import FakeExecutor, execution_of, make_platform
 
@@ -31,7 +30,7 @@ def test_a_container_run_gets_what_its_job_asked_and_the_defaults_for_the_rest()
     submission = submit_run(SubmitRun("usr-1", IMAGE, {"n": 1},
                                       resources=Resources(memory_mb=512)), platform)
     granted = Resources(memory_mb=512, cpus=1.0, pids=128)
-    assert job_spec(submission.job.id, platform).resources == granted
+    assert platform.queries.job_spec(submission.job.id).resources == granted
 
     execute_run(submission.run_ids[0], platform, execution_of(platform))
     (task,) = executor.tasks
@@ -50,7 +49,7 @@ def test_without_a_request_a_container_run_gets_the_defaults() -> None:
                               platform)
     with platform.uow() as uow:
         runs = uow.runs.for_job(submission.job.id)
-    assert {run_resources(run, platform) for run in runs} == {LIMITS.default_resources}
+    assert {platform.queries.run_resources(run) for run in runs} == {LIMITS.default_resources}
 
 
 @pytest.mark.parametrize(("asked", "refusal", "words"), [
@@ -73,4 +72,4 @@ def test_resources_for_a_handler_s_run_are_refused_not_ignored() -> None:
     with pytest.raises(ValidationError, match="resources apply to container runs"):
         submit_run(SubmitRun("usr-1", "echo", {}, resources=Resources(memory_mb=64)), platform)
     submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
-    assert job_spec(submission.job.id, platform).resources is None
+    assert platform.queries.job_spec(submission.job.id).resources is None

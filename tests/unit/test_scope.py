@@ -9,7 +9,6 @@ import pytest
 from simdock.domain import Machine, RunStatus
 from simdock.errors import NotFound
 from simdock.repositories import UnitOfWork
-from simdock.usecases import queries
 from simdock.usecases.submit import SubmitRun, submit_run
 from tests.unit.fakes import make_platform
 
@@ -26,10 +25,10 @@ def test_use_cases_in_a_scope_share_one_unit_of_work() -> None:
     platform = make_platform(store=counting)
     with platform.units.scope():
         submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
-        queries.get_job(submission.job.id, "usr-1", platform)
-        queries.get_run(submission.run_ids[0], "usr-1", platform)
+        platform.queries.get_job(submission.job.id, "usr-1")
+        platform.queries.get_run(submission.run_ids[0], "usr-1")
     assert len(opened) == 1
-    assert queries.get_run(submission.run_ids[0], None, platform).status is RunStatus.QUEUED
+    assert platform.queries.get_run(submission.run_ids[0], None).status is RunStatus.QUEUED
     assert len(opened) == 2  # outside the scope, a block opens its own
 
 
@@ -45,15 +44,15 @@ def test_an_error_in_a_block_rolls_back_and_the_scope_goes_on() -> None:
     platform = make_platform()
     with platform.units.scope():
         with pytest.raises(NotFound):
-            queries.get_run("run-missing", "usr-1", platform)
+            platform.queries.get_run("run-missing", "usr-1")
         submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
-    assert queries.get_job(submission.job.id, "usr-1", platform).job.run_count == 1
+    assert platform.queries.get_job(submission.job.id, "usr-1").job.run_count == 1
 
 
 def test_between_blocks_the_store_is_free_for_others() -> None:
     platform = make_platform()
     with platform.units.scope():
-        queries.statistics(None, platform)
+        platform.queries.statistics(None)
         done = threading.Event()
 
         def elsewhere() -> None:
@@ -65,7 +64,7 @@ def test_between_blocks_the_store_is_free_for_others() -> None:
         worker.start()
         assert done.wait(2), "a finished block still holds the store"
         worker.join()
-        queries.statistics(None, platform)
+        platform.queries.statistics(None)
 
 
 def test_a_scope_is_its_threads_alone() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from simdock.domain import RunStatus
 from simdock.limits import Limits
 from simdock.ports import RunContext
-from simdock.usecases import archives, queries
+from simdock.usecases import archives
 from simdock.usecases.open_jobs import AddRuns, add_runs
 from tests.unit.fakes import FakeExecutor, make_platform
 from tests.unit.test_open_jobs import OWNER, ArchivedHandler, registered
@@ -37,7 +37,7 @@ def stopped_midway(platform: Any, seen: Seen) -> Any:
         logs = context.workdir / "work" / "outputs" / "logs.txt"
         logs.parent.mkdir(parents=True)
         logs.write_text("day 1\n")
-        run = queries.get_run(context.run_id, OWNER, platform)
+        run = platform.queries.get_run(context.run_id, OWNER)
         platform.cancelling.cancel_runs([run.number], OWNER)
         with logs.open("a") as out:
             out.write("day 2\n")
@@ -68,7 +68,7 @@ def test_a_run_stopped_while_it_runs_keeps_its_logs_in_its_results_archive(
     (run,) = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
     platform.dispatcher.drain()
 
-    stopped = queries.get_run(run.id, OWNER, platform)
+    stopped = platform.queries.get_run(run.id, OWNER)
     assert stopped.status is RunStatus.CANCELLED and stopped.attempts == 1
     assert seen.listed_while_stopping == []  # its attempt was still handing its files in
     ((listed, key),) = archives.results_archives(job.number, OWNER, platform)
@@ -84,7 +84,7 @@ def test_a_run_stopped_before_it_started_has_no_results_archive(tmp_path: Path) 
     platform.cancelling.cancel_runs([run.number], OWNER)
     platform.clock.advance(3600)
     assert archives.results_archives(job.number, OWNER, platform) == []
-    assert archives.archive_links([queries.get_run(run.id, OWNER, platform)], platform) == {}
+    assert archives.archive_links([platform.queries.get_run(run.id, OWNER)], platform) == {}
 
 
 def test_a_stopped_run_whose_worker_is_gone_is_listed_a_lease_after_its_stop(
@@ -112,7 +112,7 @@ def test_runs_that_ended_are_linked_without_reading_the_blob_store(tmp_path: Pat
     job = registered(platform, tmp_path)
     runs = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}, {}]), platform)
     platform.dispatcher.drain()
-    done = [queries.get_run(run.id, OWNER, platform) for run in runs]
+    done = [platform.queries.get_run(run.id, OWNER) for run in runs]
     assert {run.status for run in done} == {RunStatus.SUCCEEDED}
     assert archives.archive_links(done, platform) == {
         run.id: f"runs/{run.id}/results/attempt-1.zip" for run in done}

@@ -17,7 +17,7 @@ from simdock.errors import (
     ValidationError,
 )
 from simdock.limits import Limits
-from simdock.usecases import machines, queries
+from simdock.usecases import machines
 from simdock.usecases.submit import (
     Submit,
     SubmitRun,
@@ -32,21 +32,21 @@ from tests.unit.fakes import ADMIN, FakeExecutor, QueueDispatcher, make_platform
 def test_a_run_is_stored_queued_and_dispatched_after_commit() -> None:
     platform = make_platform()
     submission = submit_run(SubmitRun("usr-1", "echo", {"x": 1}, tags=["a", "a", "b"]), platform)
-    view = queries.get_job(submission.job.id, "usr-1", platform)
+    view = platform.queries.get_job(submission.job.id, "usr-1")
     assert view.status is RunStatus.QUEUED and view.job.tags == ("a", "b")
     assert isinstance(platform.dispatcher, QueueDispatcher)
     assert platform.dispatcher.runs == submission.run_ids
-    run = queries.get_run(submission.run_ids[0], "usr-1", platform)
-    assert queries.run_parameters(run, platform) == {"x": 1}
+    run = platform.queries.get_run(submission.run_ids[0], "usr-1")
+    assert platform.queries.run_parameters(run) == {"x": 1}
 
 
 def test_a_sweep_creates_one_run_per_variant_in_order() -> None:
     platform = make_platform()
     submission = submit_sweep(SubmitSweep(
         "usr-1", "echo", SweepSpec(grid={"x": [1, 2, 3]}, base={"y": 0})), platform)
-    runs = queries.job_runs(submission.job.id, "usr-1", platform)
+    runs = platform.queries.job_runs(submission.job.id, "usr-1")
     assert [r.index for r in runs] == [0, 1, 2]
-    assert [queries.run_parameters(r, platform)["x"] for r in runs] == [1, 2, 3]
+    assert [platform.queries.run_parameters(r)["x"] for r in runs] == [1, 2, 3]
     assert submission.job.run_count == 3
 
 
@@ -54,7 +54,7 @@ def test_unknown_simulation_type_stores_nothing() -> None:
     platform = make_platform()
     with pytest.raises(UnknownSimulationType):
         submit_run(SubmitRun("usr-1", "nope", {}), platform)
-    assert queries.statistics(None, platform).total == 0
+    assert platform.queries.statistics(None).total == 0
 
 
 @pytest.mark.parametrize("parameters", [[1, 2], "x", None, 5])
@@ -69,7 +69,7 @@ def test_handler_validation_names_the_variant() -> None:
     platform = make_platform(executor)
     with pytest.raises(InvalidParameters, match="variant 1: missing parameter"):
         submit_sweep(SubmitSweep("usr-1", "sim", SweepSpec(variants=[{"n": 1}, {}])), platform)
-    assert queries.statistics(None, platform).total == 0
+    assert platform.queries.statistics(None).total == 0
 
 
 def test_the_sweep_limit_comes_from_the_platform() -> None:
@@ -84,10 +84,10 @@ def test_large_parameters_go_to_the_blob_store_and_read_back_identical() -> None
     big = {"values": list(range(2000)), "name": "ü" * 10}
     submission = submit_run(SubmitRun("usr-1", "echo", big), platform)
     assert platform.blobs.list("") == [f"jobs/{submission.job.id}/spec.json"]
-    run = queries.get_run(submission.run_ids[0], "usr-1", platform)
+    run = platform.queries.get_run(submission.run_ids[0], "usr-1")
     assert run.parameters is None
     platform.specs.forget(submission.job.id)
-    assert queries.run_parameters(run, platform) == big
+    assert platform.queries.run_parameters(run) == big
 
 
 def test_small_parameters_stay_inline() -> None:
@@ -103,10 +103,10 @@ def test_a_sweep_stores_its_base_once_however_many_variants() -> None:
         "usr-1", "echo", SweepSpec(grid={"i": list(range(1000))}, base=base)), platform)
     [key] = platform.blobs.list("")
     assert len(platform.blobs.get(key)) < 130_000
-    runs = queries.job_runs(submission.job.id, "usr-1", platform)
+    runs = platform.queries.job_runs(submission.job.id, "usr-1")
     assert all(run.parameters is None for run in runs)
     platform.specs.forget(submission.job.id)
-    assert queries.run_parameters(runs[7], platform) == {"blob": "x" * 120_000, "i": 7}
+    assert platform.queries.run_parameters(runs[7]) == {"blob": "x" * 120_000, "i": 7}
 
 
 def test_what_each_run_varies_is_its_axis_values_or_its_list_item_as_given() -> None:
@@ -141,7 +141,7 @@ def test_a_refused_submission_leaves_no_blob_behind() -> None:
     with pytest.raises(Conflict):
         submit_sweep(SubmitSweep("usr-1", "echo", spec), platform)
     assert platform.blobs.list("") == []
-    assert queries.statistics(None, platform).total == 0
+    assert platform.queries.statistics(None).total == 0
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,7 @@ def test_placing_on_an_unknown_or_maintenance_machine_is_refused() -> None:
         submit_run(SubmitRun("usr-1", "echo", {}, machine_id=machine.id), platform)
     platform.machines.set_machine_status(machine.id, "available", ADMIN)
     submission = submit_run(SubmitRun("usr-1", "echo", {}, machine_id=machine.id), platform)
-    assert queries.get_run(submission.run_ids[0], None, platform).machine_id == machine.id
+    assert platform.queries.get_run(submission.run_ids[0], None).machine_id == machine.id
 
 
 def test_a_run_may_not_ask_for_more_time_than_the_platform_allows() -> None:
@@ -191,8 +191,9 @@ def test_a_submission_is_a_sweep_when_it_says_how_to_vary_its_parameters() -> No
                           grid={"x": [1, 2]}), platform)
     assert (single.job.kind.value, single.job.run_count) == ("single", 1)
     assert (swept.job.kind.value, swept.job.run_count) == ("sweep", 2)
-    assert [queries.run_parameters(r, platform) for r in queries.job_runs(
-        swept.job.id, "usr-1", platform)] == [{"y": 0, "x": 1}, {"y": 0, "x": 2}]
+    runs = platform.queries.job_runs(swept.job.id, "usr-1")
+    assert [platform.queries.run_parameters(r) for r in runs] == [{"y": 0, "x": 1},
+                                                                   {"y": 0, "x": 2}]
     with pytest.raises(ValidationError, match="a sweep needs exactly one of"):
         submit(Submit(owner_id="usr-1", simulation_type="echo", sweep=True), platform)
 

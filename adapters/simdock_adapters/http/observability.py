@@ -73,9 +73,8 @@ class PlatformCollector(Collector):
 
     def collect(self) -> Any:
         from simdock.domain import RunStatus
-        from simdock.usecases.queries import statistics
 
-        stats = statistics(None, self.platform)
+        stats = self.platform.queries.statistics(None)
         runs = GaugeMetricFamily("simdock_runs", "Runs by status", labels=["status"])
         for status in RunStatus:
             runs.add_metric([status.value], stats.counts.get(status, 0))

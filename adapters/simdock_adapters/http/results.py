@@ -10,7 +10,6 @@ from flask import Response, send_file
 
 from simdock import codec
 from simdock.platform import Platform
-from simdock.usecases import queries
 
 SPOOL_BYTES = 8 * 1024 * 1024
 
@@ -22,18 +21,18 @@ def result_archive(run_id: str, owner_id: str, platform: Platform) -> Response:
     cancelled (the error says why; its logs stay readable). Built in a spooled
     temporary file, so large artifacts do not have to fit in memory.
     """
-    run = queries.succeeded_run(run_id, owner_id, platform)
+    run = platform.queries.succeeded_run(run_id, owner_id)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for artifact in queries.run_artifacts(run_id, owner_id, platform):
+        for artifact in platform.queries.run_artifacts(run_id, owner_id):
             with archive.open(f"artifacts/{artifact.name}", "w", force_zip64=True) as target:
                 for chunk in platform.blobs.open(artifact.blob_key):
                     target.write(chunk)
-        result = codec.plain(queries.run_result(run_id, owner_id, platform))
+        result = codec.plain(platform.queries.run_result(run_id, owner_id))
         archive.writestr("result.json", json.dumps(result, indent=2))
         archive.writestr("parameters.json",
-                         json.dumps(queries.run_parameters(run, platform), indent=2))
-        logs = queries.run_logs(run_id, owner_id, platform)
+                         json.dumps(platform.queries.run_parameters(run), indent=2))
+        logs = platform.queries.run_logs(run_id, owner_id)
         archive.writestr("logs.txt", "".join(
             f"{line.at.isoformat()} [{line.stream}] {line.message}\n" for line in logs))
     spool.seek(0)

@@ -17,7 +17,6 @@ from datetime import datetime
 from flask import Response, request
 
 from simdock.platform import Platform
-from simdock.usecases import queries
 from simdock_adapters.http.peers import departure_check
 from simdock_adapters.http.slots import StreamSlots
 from simdock_adapters.http.views import metric_message
@@ -76,15 +75,15 @@ def log_stream(run_id: str, owner_id: str, platform: Platform, held: Hold, after
     position = {"after": after}
 
     def step() -> tuple[list[str], bool]:
-        finished = queries.get_run(run_id, owner_id, platform).terminal
-        lines = queries.run_logs(run_id, owner_id, platform, position["after"], 1000)
+        finished = platform.queries.get_run(run_id, owner_id).terminal
+        lines = platform.queries.run_logs(run_id, owner_id, position["after"], 1000)
         chunks = [event("log", {"seq": line.seq, "timestamp": line.at.isoformat(),
                                 "stream": line.stream, "message": line.message}, line.seq)
                   for line in lines]
         if lines:
             position["after"] = lines[-1].seq
         if finished and not lines:
-            status = queries.get_run(run_id, owner_id, platform).status.value
+            status = platform.queries.get_run(run_id, owner_id).status.value
             chunks.append(event("end", {"status": status}))
             return chunks, True
         return chunks, False

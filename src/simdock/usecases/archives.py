@@ -26,7 +26,6 @@ from simdock.domain import Job, Run, RunStatus
 from simdock.domain.archives import pack_archive
 from simdock.platform import Platform
 from simdock.usecases.access import load_job
-from simdock.usecases.queries import job_with_runs, runs_parameters, runs_with_jobs
 
 #: The statuses whose runs have a results archive: they ran to an end of their own, or
 #: were stopped.
@@ -105,11 +104,11 @@ def runs_with_results(job: str | int | None, runs: Sequence[str | int], owner_id
     named (ids or numbers) that ``owner_id`` may see; each with what
     :class:`RunWithResults` holds (see :func:`archive_links` for which have an archive)."""
     if job is not None:
-        found_job, job_runs = job_with_runs(job, owner_id, platform)
+        found_job, job_runs = platform.queries.job_with_runs(job, owner_id)
         found = [(run, found_job) for run in job_runs if not runs or run.number in runs]
     else:
-        found = runs_with_jobs(list(runs), owner_id, platform)
-    parameters = runs_parameters([run for run, _ in found], platform)
+        found = platform.queries.runs_with_jobs(list(runs), owner_id)
+    parameters = platform.queries.runs_parameters([run for run, _ in found])
     keys = archive_links([run for run, _ in found], platform)
     return [RunWithResults(run, run_job, sent, keys.get(run.id))
             for (run, run_job), sent in zip(found, parameters, strict=True)]

@@ -30,7 +30,6 @@ from simdock.platform import Platform
 from simdock.ports import ExecutionTask
 from simdock.usecases.archives import results_archive
 from simdock.usecases.leases import commit_claims, lease_until
-from simdock.usecases.queries import run_parameters, run_resources
 from simdock.usecases.recording import ExecutionContext, add_records, note_progress
 from simdock.usecases.requeue import back_to_queue
 from simdock.usecases.unwritten import InDoubt, Unwritten
@@ -100,11 +99,11 @@ def execute_claimed(run: Run, platform: Platform, execution: Execution) -> Outco
             run_id=run.id,
             job_id=run.job_id,
             simulation_type=run.simulation_type,
-            parameters=run_parameters(run, platform),
+            parameters=platform.queries.run_parameters(run),
             attempt=run.attempts,
             timeout_seconds=run.timeout_seconds or platform.limits.default_timeout_seconds,
             image=image_of(run.simulation_type),
-            resources=run_resources(run, platform),
+            resources=platform.queries.run_resources(run),
         )
         value = platform.executor.execute(task, context)
         outcome.result = _store_result(run, value, platform)

@@ -23,14 +23,6 @@ from simdock.selection import RunQuery
 from simdock.tallies import RunOutline
 from simdock.usecases.queries import (
     JobDetail,
-    get_job,
-    get_run_and_job,
-    job_runs,
-    job_specs,
-    jobs_of,
-    list_runs,
-    run_parameters,
-    run_resources,
 )
 
 
@@ -38,7 +30,7 @@ def listed_parameters(runs: list[Run], platform: Platform) -> list[dict[str, Any
     """Each run's parameters as a list shows them: a parameter left out is an
     :class:`~simdock.domain.listing.Omitted` with its size."""
     bound = platform.payloads.threshold
-    specs = job_specs([r.job_id for r in runs if r.parameters is None], platform)
+    specs = platform.queries.job_specs([r.job_id for r in runs if r.parameters is None])
     listed = []
     for run in runs:
         if run.parameters is not None:  # stored before jobs kept specifications
@@ -78,18 +70,19 @@ class RunView:
 def run_view(run_id: str, owner_id: str | None, platform: Platform,
              with_machine: bool = False) -> RunView:
     """One run (by id or number), its parameters whole."""
-    run, job = get_run_and_job(run_id, owner_id, platform)
+    run, job = platform.queries.get_run_and_job(run_id, owner_id)
     machine = platform.machines.machines_of(
         [run]).get(run.machine_id or "") if with_machine else None
-    return RunView(run, job, run_parameters(run, platform), run_resources(run, platform),
+    return RunView(run, job, platform.queries.run_parameters(
+        run), platform.queries.run_resources(run),
                    machine)
 
 
 def list_run_views(query: RunQuery, platform: Platform) -> Page[RunView]:
     """A page of runs, their jobs read in one look-up, their parameters as lists show
     them."""
-    page = list_runs(query, platform)
-    return Page(_listed(page.items, jobs_of(page.items, query.owner_id, platform), platform),
+    page = platform.queries.list_runs(query)
+    return Page(_listed(page.items, platform.queries.jobs_of(page.items, query.owner_id), platform),
                 page.total, page.page, page.page_size, page.next)
 
 
@@ -97,17 +90,17 @@ def job_run_views(job_id: str | int, owner_id: str | None, platform: Platform
                   ) -> tuple[JobDetail, list[RunView]]:
     """A job's detail and each of its runs with the machine it is placed on, their
     parameters as lists show them."""
-    view = get_job(job_id, owner_id, platform)
-    runs = job_runs(job_id, owner_id, platform)
+    view = platform.queries.get_job(job_id, owner_id)
+    runs = platform.queries.job_runs(job_id, owner_id)
     single = runs[0] if view.job.run_count == 1 and runs else None
     detail = JobDetail(view, RunOutline.of(runs),
-                       run_parameters(single, platform) if single else None)
+                       platform.queries.run_parameters(single) if single else None)
     return detail, _listed(runs, {view.job.id: view.job}, platform,
                            platform.machines.machines_of(runs))
 
 
 def _listed(runs: list[Run], jobs: dict[str, Job], platform: Platform,
             machines: dict[str, Machine] | None = None) -> list[RunView]:
-    return [RunView(run, jobs[run.job_id], parameters, run_resources(run, platform),
+    return [RunView(run, jobs[run.job_id], parameters, platform.queries.run_resources(run),
                     (machines or {}).get(run.machine_id or ""))
             for run, parameters in zip(runs, listed_parameters(runs, platform), strict=True)]

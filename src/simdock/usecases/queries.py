@@ -19,8 +19,11 @@ from simdock.domain import (
 from simdock.domain.resources import Resources
 from simdock.errors import Conflict, NotFound, ValidationError
 from simdock.paging import Page
-from simdock.platform import Platform
+from simdock.payloads import PayloadStore
+from simdock.ports import BlobStore
+from simdock.scope import UnitsOfWork
 from simdock.selection import JobQuery, RunQuery
+from simdock.specs import SpecCache
 from simdock.tallies import RunOutline, RunStatistics, RunTally
 from simdock.usecases.access import load_job, load_run, named, visible
 
@@ -54,12 +57,204 @@ class JobView:
         return self.finished == self.job.run_count
 
 
-def get_job(job_id: str | int, owner_id: str | None, platform: Platform) -> JobView:
-    """A job (by id or number) with its status and progress."""
-    with platform.uow() as uow:
-        job = load_job(uow, job_id, owner_id)
-        tally = uow.runs.tally_by_job([job.id]).get(job.id, RunTally())
-    return JobView.of(job, tally)
+@dataclass(frozen=True)
+class Queries:
+    """Reading jobs, runs and what they recorded, as their owners may see them."""
+
+    uow: UnitsOfWork
+    blobs: BlobStore
+    payloads: PayloadStore
+    specs: SpecCache
+
+    def get_job(self, job_id: str | int, owner_id: str | None) -> JobView:
+        """A job (by id or number) with its status and progress."""
+        with self.uow() as uow:
+            job = load_job(uow, job_id, owner_id)
+            tally = uow.runs.tally_by_job([job.id]).get(job.id, RunTally())
+        return JobView.of(job, tally)
+
+    def get_job_detail(self, job_id: str | int, owner_id: str | None) -> JobDetail:
+        """A job (by id or number) with its status, progress and the outline of its runs."""
+        with self.uow() as uow:
+            job = load_job(uow, job_id, owner_id)
+            tally = uow.runs.tally_by_job([job.id]).get(job.id, RunTally())
+            outline = uow.runs.outline(job.id)
+            single = uow.runs.get(outline.ids[0]) if job.run_count == 1 and outline.ids else None
+        return JobDetail(JobView.of(job, tally), outline,
+                         self.run_parameters(single) if single else None)
+
+    def jobs_of(self, runs: list[Run], owner_id: str | None) -> dict[str, Job]:
+        """The jobs these runs belong to, by id, read in one look-up."""
+        job_ids = list(dict.fromkeys(r.job_id for r in runs))
+        with self.uow() as uow:
+            found = uow.jobs.get_many(job_ids)
+        return {job_id: visible(found.get(job_id), owner_id, "job", job_id) for job_id in job_ids}
+
+    def get_run_and_job(self, run_id: str, owner_id: str | None) -> tuple[Run, Job]:
+        """A run and the job it belongs to, read together."""
+        with self.uow() as uow:
+            found = uow.runs.get_with_job(named(run_id, "run"))
+        run = visible(found[0] if found else None, owner_id, "run", run_id)
+        assert found is not None
+        return run, found[1]
+
+    def list_jobs(self, query: JobQuery) -> Page[JobView]:
+        with self.uow() as uow:
+            page = uow.jobs.list(query)
+            tallies = uow.runs.tally_by_job([j.id for j in page.items])
+        views = [JobView.of(j, tallies.get(j.id, RunTally())) for j in page.items]
+        return Page(views, page.total, page.page, page.page_size, page.next)
+
+    def job_runs(self, job_id: str | int, owner_id: str | None) -> list[Run]:
+        """Every run of a job (by id or number), in index order."""
+        return self.job_with_runs(job_id, owner_id)[1]
+
+    def get_run(self, run_id: str | int, owner_id: str | None) -> Run:
+        with self.uow() as uow:
+            return load_run(uow, run_id, owner_id)
+
+    def job_with_runs(self, job_id: str | int, owner_id: str | None
+                      ) -> tuple[Job, list[Run]]:
+        """A job (by id or number) and all its runs, in index order."""
+        with self.uow() as uow:
+            job = load_job(uow, job_id, owner_id)
+            return job, uow.runs.for_job(job.id)
+
+    def runs_with_jobs(self, run_ids: list[str | int], owner_id: str | None
+                       ) -> list[tuple[Run, Job]]:
+        """These runs (by id or number) with their jobs; runs that do not exist, or that
+        ``owner_id`` may not see, are left out."""
+        found: list[Run] = []
+        with self.uow() as uow:
+            for ref in dict.fromkeys(run_ids):
+                try:
+                    found.append(load_run(uow, ref, owner_id))
+                except NotFound:
+                    continue
+            jobs = uow.jobs.get_many([run.job_id for run in found])
+        return [(run, jobs[run.job_id]) for run in found if run.job_id in jobs]
+
+    def list_runs(self, query: RunQuery) -> Page[Run]:
+        with self.uow() as uow:
+            return uow.runs.list(query)
+
+    def finished_run(self, run_id: str, owner_id: str | None) -> Run:
+        """A run whose outputs can be read; Conflict while it has not finished."""
+        run = self.get_run(run_id, owner_id)
+        if not run.terminal:
+            raise Conflict(f"run '{run_id}' is {run.status.value}: its results are not ready")
+        return run
+
+    def succeeded_run(self, run_id: str, owner_id: str | None) -> Run:
+        """A run whose results can be downloaded; Conflict while it runs, and for a run that
+        failed or was cancelled (its error says why: it has no results to give)."""
+        run = self.finished_run(run_id, owner_id)
+        if run.status is not RunStatus.SUCCEEDED:
+            reason = f": {run.error}" if run.error else ""
+            raise Conflict(f"run '{run_id}' {run.status.value} and has no results{reason}")
+        return run
+
+    def finished_job(self, job_id: str, owner_id: str | None
+                     ) -> tuple[JobView, list[Run]]:
+        """A job whose runs have all finished, with them; Conflict while any still runs."""
+        view = self.get_job(job_id, owner_id)
+        if not view.done:
+            raise Conflict(f"job '{job_id}' is {view.status.value}: its results are not ready")
+        return view, self.job_runs(job_id, owner_id)
+
+    def run_parameters(self, run: Run) -> dict[str, Any]:
+        """The parameter set of a run: derived from its job's specification by its index
+        (runs stored before specifications keep their own)."""
+        return self.runs_parameters([run])[0]
+
+    def runs_parameters(self, runs: list[Run]) -> list[dict[str, Any]]:
+        """The parameter sets of these runs (a page of them, from many jobs), their jobs'
+        specifications read in one look-up."""
+        specs = self.job_specs([r.job_id for r in runs if r.parameters is None])
+        return [dict(self.payloads.load(r.parameters)) if r.parameters is not None
+                else specs[r.job_id].parameters(r.index) for r in runs]
+
+    def run_resources(self, run: Run) -> Resources | None:
+        """What a container run may use, as granted when its job was submitted (None for a
+        handler's run, and for runs stored before jobs kept their specifications)."""
+        if run.parameters is not None:
+            return None
+        return self.job_spec(run.job_id).resources
+
+    def job_spec(self, job_id: str) -> SweepSpec:
+        """A job's sweep specification, read once per process (it never changes)."""
+        return self.job_specs([job_id])[job_id]
+
+    def job_specs(self, job_ids: list[str]) -> dict[str, SweepSpec]:
+        """These jobs' sweep specifications: those this process read lately from its cache,
+        the others in one look-up (and kept for next time)."""
+        specs: dict[str, SweepSpec] = {}
+        for job_id in dict.fromkeys(job_ids):
+            cached = self.specs.get(job_id)
+            if cached is not None:
+                specs[job_id] = cached
+        missing = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in specs]
+        if not missing:
+            return specs
+        with self.uow() as uow:
+            stored = uow.jobs.specs(missing)
+        for job_id in missing:
+            payload = stored.get(job_id)
+            if payload is None:
+                raise NotFound("job specification", job_id)
+            specs[job_id] = SweepSpec.from_record(self.payloads.load(payload))
+            self.specs.put(job_id, specs[job_id], payload.size)
+        return specs
+
+    def run_result(self, run_id: str, owner_id: str | None) -> Any:
+        """The stored (encoded) result of a run; None until it succeeded."""
+        run = self.get_run(run_id, owner_id)
+        return self.payloads.load(run.result)
+
+    def decoded_result(self, run_id: str, owner_id: str | None) -> Any:
+        """The result of a run with numpy arrays restored."""
+        return codec.decode(self.run_result(run_id, owner_id))
+
+    def run_logs(self, run_id: str, owner_id: str | None, after_seq: int = 0,
+                 limit: int | None = None) -> list[LogLine]:
+        """Every log line of a run after ``after_seq`` (at most ``limit``), in order."""
+        after_seq = min(max(after_seq, 0), MAX_LOG_SEQ)
+        with self.uow() as uow:
+            load_run(uow, run_id, owner_id)
+            return uow.logs.list(run_id, after_seq, limit)
+
+    def log_page(self, run_id: str, owner_id: str | None, after: int = 0,
+                 limit: int = LOG_PAGE_LINES) -> LogPage:
+        """The lines of a run's log after line ``after``, at most ``limit`` (1 to
+        ``MAX_LOG_PAGE_LINES``); a reader asks again from ``next_after`` until ``complete``."""
+        if not 1 <= limit <= MAX_LOG_PAGE_LINES:
+            raise ValidationError(f"a page holds 1 to {MAX_LOG_PAGE_LINES} log lines, "
+                                  f"not {limit}")
+        after = min(max(after, 0), MAX_LOG_SEQ)
+        with self.uow() as uow:
+            run = load_run(uow, run_id, owner_id)  # read first: a run ended has all its lines
+            lines = uow.logs.list(run.id, after, limit)
+        return LogPage(run, lines, next_after=lines[-1].seq if lines else after,
+                       complete=run.terminal and len(lines) < limit)
+
+    def run_artifacts(self, run_id: str, owner_id: str | None) -> list[Artifact]:
+        with self.uow() as uow:
+            load_run(uow, run_id, owner_id)
+            return uow.artifacts.list(run_id)
+
+    def artifact_content(self, run_id: str, name: str, owner_id: str | None
+                         ) -> tuple[Artifact, bytes]:
+        with self.uow() as uow:
+            load_run(uow, run_id, owner_id)
+            artifact = uow.artifacts.get(run_id, name)
+        if artifact is None:
+            raise NotFound("artifact", f"{run_id}/{name}")
+        return artifact, self.blobs.get(artifact.blob_key)
+
+    def statistics(self, owner_id: str | None) -> RunStatistics:
+        """Counts by status and mean duration of the runs an owner can see."""
+        with self.uow() as uow:
+            return uow.runs.statistics(owner_id)
 
 
 @dataclass(frozen=True)
@@ -73,176 +268,6 @@ class JobDetail:
     parameters: dict[str, Any] | None = None
 
 
-def get_job_detail(job_id: str | int, owner_id: str | None, platform: Platform) -> JobDetail:
-    """A job (by id or number) with its status, progress and the outline of its runs."""
-    with platform.uow() as uow:
-        job = load_job(uow, job_id, owner_id)
-        tally = uow.runs.tally_by_job([job.id]).get(job.id, RunTally())
-        outline = uow.runs.outline(job.id)
-        single = uow.runs.get(outline.ids[0]) if job.run_count == 1 and outline.ids else None
-    return JobDetail(JobView.of(job, tally), outline,
-                     run_parameters(single, platform) if single else None)
-
-
-def jobs_of(runs: list[Run], owner_id: str | None, platform: Platform) -> dict[str, Job]:
-    """The jobs these runs belong to, by id, read in one look-up."""
-    job_ids = list(dict.fromkeys(r.job_id for r in runs))
-    with platform.uow() as uow:
-        found = uow.jobs.get_many(job_ids)
-    return {job_id: visible(found.get(job_id), owner_id, "job", job_id) for job_id in job_ids}
-
-
-def get_run_and_job(run_id: str, owner_id: str | None, platform: Platform) -> tuple[Run, Job]:
-    """A run and the job it belongs to, read together."""
-    with platform.uow() as uow:
-        found = uow.runs.get_with_job(named(run_id, "run"))
-    run = visible(found[0] if found else None, owner_id, "run", run_id)
-    assert found is not None
-    return run, found[1]
-
-
-def list_jobs(query: JobQuery, platform: Platform) -> Page[JobView]:
-    with platform.uow() as uow:
-        page = uow.jobs.list(query)
-        tallies = uow.runs.tally_by_job([j.id for j in page.items])
-    views = [JobView.of(j, tallies.get(j.id, RunTally())) for j in page.items]
-    return Page(views, page.total, page.page, page.page_size, page.next)
-
-
-def job_runs(job_id: str | int, owner_id: str | None, platform: Platform) -> list[Run]:
-    """Every run of a job (by id or number), in index order."""
-    return job_with_runs(job_id, owner_id, platform)[1]
-
-
-def get_run(run_id: str | int, owner_id: str | None, platform: Platform) -> Run:
-    with platform.uow() as uow:
-        return load_run(uow, run_id, owner_id)
-
-
-def job_with_runs(job_id: str | int, owner_id: str | None, platform: Platform
-                  ) -> tuple[Job, list[Run]]:
-    """A job (by id or number) and all its runs, in index order."""
-    with platform.uow() as uow:
-        job = load_job(uow, job_id, owner_id)
-        return job, uow.runs.for_job(job.id)
-
-
-def runs_with_jobs(run_ids: list[str | int], owner_id: str | None, platform: Platform
-                   ) -> list[tuple[Run, Job]]:
-    """These runs (by id or number) with their jobs; runs that do not exist, or that
-    ``owner_id`` may not see, are left out."""
-    found: list[Run] = []
-    with platform.uow() as uow:
-        for ref in dict.fromkeys(run_ids):
-            try:
-                found.append(load_run(uow, ref, owner_id))
-            except NotFound:
-                continue
-        jobs = uow.jobs.get_many([run.job_id for run in found])
-    return [(run, jobs[run.job_id]) for run in found if run.job_id in jobs]
-
-
-def list_runs(query: RunQuery, platform: Platform) -> Page[Run]:
-    with platform.uow() as uow:
-        return uow.runs.list(query)
-
-
-def finished_run(run_id: str, owner_id: str | None, platform: Platform) -> Run:
-    """A run whose outputs can be read; Conflict while it has not finished."""
-    run = get_run(run_id, owner_id, platform)
-    if not run.terminal:
-        raise Conflict(f"run '{run_id}' is {run.status.value}: its results are not ready")
-    return run
-
-
-def succeeded_run(run_id: str, owner_id: str | None, platform: Platform) -> Run:
-    """A run whose results can be downloaded; Conflict while it runs, and for a run that
-    failed or was cancelled (its error says why: it has no results to give)."""
-    run = finished_run(run_id, owner_id, platform)
-    if run.status is not RunStatus.SUCCEEDED:
-        reason = f": {run.error}" if run.error else ""
-        raise Conflict(f"run '{run_id}' {run.status.value} and has no results{reason}")
-    return run
-
-
-def finished_job(job_id: str, owner_id: str | None, platform: Platform
-                 ) -> tuple[JobView, list[Run]]:
-    """A job whose runs have all finished, with them; Conflict while any still runs."""
-    view = get_job(job_id, owner_id, platform)
-    if not view.done:
-        raise Conflict(f"job '{job_id}' is {view.status.value}: its results are not ready")
-    return view, job_runs(job_id, owner_id, platform)
-
-
-def run_parameters(run: Run, platform: Platform) -> dict[str, Any]:
-    """The parameter set of a run: derived from its job's specification by its index
-    (runs stored before specifications keep their own)."""
-    return runs_parameters([run], platform)[0]
-
-
-def runs_parameters(runs: list[Run], platform: Platform) -> list[dict[str, Any]]:
-    """The parameter sets of these runs (a page of them, from many jobs), their jobs'
-    specifications read in one look-up."""
-    specs = job_specs([r.job_id for r in runs if r.parameters is None], platform)
-    return [dict(platform.payloads.load(r.parameters)) if r.parameters is not None
-            else specs[r.job_id].parameters(r.index) for r in runs]
-
-
-def run_resources(run: Run, platform: Platform) -> Resources | None:
-    """What a container run may use, as granted when its job was submitted (None for a
-    handler's run, and for runs stored before jobs kept their specifications)."""
-    if run.parameters is not None:
-        return None
-    return job_spec(run.job_id, platform).resources
-
-
-def job_spec(job_id: str, platform: Platform) -> SweepSpec:
-    """A job's sweep specification, read once per process (it never changes)."""
-    return job_specs([job_id], platform)[job_id]
-
-
-def job_specs(job_ids: list[str], platform: Platform) -> dict[str, SweepSpec]:
-    """These jobs' sweep specifications: those this process read lately from its cache,
-    the others in one look-up (and kept for next time)."""
-    specs: dict[str, SweepSpec] = {}
-    for job_id in dict.fromkeys(job_ids):
-        cached = platform.specs.get(job_id)
-        if cached is not None:
-            specs[job_id] = cached
-    missing = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in specs]
-    if not missing:
-        return specs
-    with platform.uow() as uow:
-        stored = uow.jobs.specs(missing)
-    for job_id in missing:
-        payload = stored.get(job_id)
-        if payload is None:
-            raise NotFound("job specification", job_id)
-        specs[job_id] = SweepSpec.from_record(platform.payloads.load(payload))
-        platform.specs.put(job_id, specs[job_id], payload.size)
-    return specs
-
-
-def run_result(run_id: str, owner_id: str | None, platform: Platform) -> Any:
-    """The stored (encoded) result of a run; None until it succeeded."""
-    run = get_run(run_id, owner_id, platform)
-    return platform.payloads.load(run.result)
-
-
-def decoded_result(run_id: str, owner_id: str | None, platform: Platform) -> Any:
-    """The result of a run with numpy arrays restored."""
-    return codec.decode(run_result(run_id, owner_id, platform))
-
-
-def run_logs(run_id: str, owner_id: str | None, platform: Platform, after_seq: int = 0,
-             limit: int | None = None) -> list[LogLine]:
-    """Every log line of a run after ``after_seq`` (at most ``limit``), in order."""
-    after_seq = min(max(after_seq, 0), MAX_LOG_SEQ)
-    with platform.uow() as uow:
-        load_run(uow, run_id, owner_id)
-        return uow.logs.list(run_id, after_seq, limit)
-
-
 @dataclass(frozen=True)
 class LogPage:
     """A page of a run's log: its lines after a position, where the next page starts, and
@@ -252,40 +277,3 @@ class LogPage:
     lines: list[LogLine]
     next_after: int
     complete: bool
-
-
-def log_page(run_id: str, owner_id: str | None, platform: Platform, after: int = 0,
-             limit: int = LOG_PAGE_LINES) -> LogPage:
-    """The lines of a run's log after line ``after``, at most ``limit`` (1 to
-    ``MAX_LOG_PAGE_LINES``); a reader asks again from ``next_after`` until ``complete``."""
-    if not 1 <= limit <= MAX_LOG_PAGE_LINES:
-        raise ValidationError(f"a page holds 1 to {MAX_LOG_PAGE_LINES} log lines, "
-                              f"not {limit}")
-    after = min(max(after, 0), MAX_LOG_SEQ)
-    with platform.uow() as uow:
-        run = load_run(uow, run_id, owner_id)  # read first: a run ended has all its lines
-        lines = uow.logs.list(run.id, after, limit)
-    return LogPage(run, lines, next_after=lines[-1].seq if lines else after,
-                   complete=run.terminal and len(lines) < limit)
-
-
-def run_artifacts(run_id: str, owner_id: str | None, platform: Platform) -> list[Artifact]:
-    with platform.uow() as uow:
-        load_run(uow, run_id, owner_id)
-        return uow.artifacts.list(run_id)
-
-
-def artifact_content(run_id: str, name: str, owner_id: str | None, platform: Platform
-                     ) -> tuple[Artifact, bytes]:
-    with platform.uow() as uow:
-        load_run(uow, run_id, owner_id)
-        artifact = uow.artifacts.get(run_id, name)
-    if artifact is None:
-        raise NotFound("artifact", f"{run_id}/{name}")
-    return artifact, platform.blobs.get(artifact.blob_key)
-
-
-def statistics(owner_id: str | None, platform: Platform) -> RunStatistics:
-    """Counts by status and mean duration of the runs an owner can see."""
-    with platform.uow() as uow:
-        return uow.runs.statistics(owner_id)

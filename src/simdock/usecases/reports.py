@@ -15,7 +15,6 @@ from simdock.errors import ConcurrencyConflict, Conflict, InvalidTransition, Val
 from simdock.paging import Page, PageRequest
 from simdock.platform import Platform
 from simdock.usecases.access import load_job, load_report
-from simdock.usecases.queries import run_parameters
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +104,7 @@ def simulation_results(report: Report, platform: Platform) -> list[dict[str, Any
         "index": run.index,
         "simulation_type": run.simulation_type,
         "status": run.status.value,
-        "parameters": run_parameters(run, platform),
+        "parameters": platform.queries.run_parameters(run),
         "result": codec.plain(platform.payloads.load(run.result)),
         "error": run.error,
         "duration_seconds": run.duration_seconds,

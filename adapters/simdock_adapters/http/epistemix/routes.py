@@ -18,7 +18,7 @@ from simdock.domain import User
 from simdock.errors import AuthenticationFailure, NotFound, ValidationError
 from simdock.paging import MAX_PAGE_SIZE, Ordering, PageRequest
 from simdock.selection import JobQuery
-from simdock.usecases import archives, inputs, jobs, open_jobs, queries
+from simdock.usecases import archives, inputs, jobs, open_jobs
 from simdock.usecases.auth import TOKEN_PREFIX, authenticate
 from simdock_adapters.http.context import context, platform
 from simdock_adapters.http.epistemix import errors
@@ -149,7 +149,7 @@ def blueprint() -> Blueprint:
         if not run_ids:
             raise ValidationError("give the runs to stop as id=...")
         found = {run.number: run for run, _ in
-                 queries.runs_with_jobs(list(run_ids), user.id, platform())}
+                 platform().queries.runs_with_jobs(list(run_ids), user.id)}
         stopped, finished = platform().cancelling.cancel_runs(
             [r.id for r in found.values()], user.id)
         numbers_of = {run.id: number for number, run in found.items()}
@@ -224,7 +224,7 @@ def _jobs(user: User, tags: list[str], start: date | None, end: date | None,
                      created_from=_midnight(start),
                      created_before=_midnight(end + timedelta(days=1)) if end else None,
                      order=Ordering("created_at", descending=True), page=page)
-    return [view.job for view in queries.list_jobs(query, platform()).items]
+    return [view.job for view in platform().queries.list_jobs(query).items]
 
 
 def _midnight(moment: date | None) -> datetime | None:

@@ -241,7 +241,7 @@ def register(api: Api) -> Blueprint:
                    responses={200: StatsOut})
     def job_stats(user: User) -> StatsOut:
         """Counts of your runs by status and their mean duration."""
-        stats = queries.statistics(user.id, platform())
+        stats = platform().queries.statistics(user.id)
         return StatsOut(total=stats.total, counts={s.value: n for s, n in stats.counts.items()},
                         mean_duration_seconds=stats.mean_duration_seconds)
 
@@ -255,7 +255,7 @@ def register(api: Api) -> Blueprint:
                    authenticate=current_user, responses={200: RunParameters})
     def get_job_run_parameters(user: User, job_id: str) -> JSON:
         """One run's whole parameters (where a list left some out for their size)."""
-        return queries.run_parameters(queries.get_run(job_id, user.id, platform()), platform())
+        return platform().queries.run_parameters(platform().queries.get_run(job_id, user.id))
 
     @api.operation(bp, "/<id:job_id>/detailed", "GET", tags=tags, authenticate=current_user,
                    responses={200: RunDetailed})
@@ -275,13 +275,13 @@ def register(api: Api) -> Blueprint:
     def cancel_job_run(user: User, job_id: str) -> Deleted:
         """Cancel a run that has not finished (a finished run keeps its outcome)."""
         platform().cancelling.cancel_run(job_id, user.id)
-        return Deleted(id=job_id, status=queries.get_run(job_id, user.id, platform()).status)
+        return Deleted(id=job_id, status=platform().queries.get_run(job_id, user.id).status)
 
     @api.operation(bp, "/<id:job_id>/logs", "GET", tags=tags, authenticate=current_user,
                    query=LogQuery, responses={200: LogsOut})
     def job_logs(user: User, job_id: str, query: LogQuery) -> LogsOut:
         """A run's log lines (after ``after``, at most ``limit``)."""
-        page = queries.log_page(job_id, user.id, platform(), query.after, query.limit)
+        page = platform().queries.log_page(job_id, user.id, query.after, query.limit)
         return LogsOut(job_id=job_id, lines=[
             LogLineOut(seq=line.seq, timestamp=line.at.isoformat(), stream=line.stream,
                        message=line.message) for line in page.lines],
@@ -296,7 +296,7 @@ def register(api: Api) -> Blueprint:
                                             LogStreamEnd)})})
     def job_log_stream(user: User, job_id: str) -> Response:
         """Stream a run's log lines as server-sent events until it finishes."""
-        queries.get_run(job_id, user.id, platform())
+        platform().queries.get_run(job_id, user.id)
         return log_stream(job_id, user.id, shared_platform(), hold(context().streams, user.id))
 
     @api.operation(bp, "/<id:job_id>/result", "GET", tags=tags, authenticate=current_user,

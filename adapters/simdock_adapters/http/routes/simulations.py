@@ -14,7 +14,7 @@ from simdock import codec
 from simdock.domain import User
 from simdock.paging import JOB_ORDER_FIELDS, Ordering
 from simdock.selection import JobQuery
-from simdock.usecases import jobs, listing, queries, submit
+from simdock.usecases import jobs, listing, submit
 from simdock.usecases.listing import listed_parameters
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import current_user, platform
@@ -156,11 +156,11 @@ def register(api: Api) -> Blueprint:
                    query=SimulationListQuery, responses={200: PageOf[SimulationOut]})
     def list_simulations(user: User, query: SimulationListQuery) -> JSON:
         """List your simulation jobs, filtered, ordered and paginated."""
-        page = queries.list_jobs(JobQuery(
+        page = platform().queries.list_jobs(JobQuery(
             owner_id=user.id, statuses=query.statuses,
             simulation_type=query.simulation_type, tag=query.tag, machine_id=query.machine_id,
             order=Ordering.parse(query.order_by, JOB_ORDER_FIELDS),
-            page=query.page_request()), platform())
+            page=query.page_request()))
         return page_of(page, [simulation_out(view) for view in page.items])
 
     @api.operation(bp, "/<simulation_id>", "GET", tags=tags, authenticate=current_user,
@@ -215,7 +215,7 @@ def register(api: Api) -> Blueprint:
                    errors=frozenset({409}), responses={200: SimulationResult})
     def get_simulation_result(user: User, simulation_id: str) -> SimulationResult:
         """The results of a finished simulation job (409 while it runs)."""
-        view, finished = queries.finished_job(simulation_id, user.id, platform())
+        view, finished = platform().queries.finished_job(simulation_id, user.id)
         runs = []
         for run, listed in zip(finished, listed_parameters(finished, platform()), strict=True):
             parameters, omitted = shown_parameters(f"/api/v1/jobs/{run.id}/parameters",
@@ -248,4 +248,4 @@ def _submit(user: User, body: SimulationSubmission) -> SimulationDetail:
 
 
 def _detail(simulation_id: str, user: User) -> SimulationDetail:
-    return simulation_detail(queries.get_job_detail(simulation_id, user.id, platform()))
+    return simulation_detail(platform().queries.get_job_detail(simulation_id, user.id))
