@@ -29,6 +29,7 @@ from simdock.specs import SpecCache
 from simdock.usecases.cancel import Cancelling
 from simdock.usecases.health import Health
 from simdock.usecases.leftovers import Leftovers
+from simdock.usecases.listing import Listing
 from simdock.usecases.machines import Machines
 from simdock.usecases.metrics import Metrics
 from simdock.usecases.queries import Queries
@@ -145,3 +146,8 @@ class Platform:
         return Queries(
             uow=self.units, blobs=self.blobs, payloads=self.payloads,
             specs=self.specs)
+
+    @cached_property
+    def listing(self) -> Listing:
+        """Runs as views show them: each with its job, parameters, resources and machine."""
+        return Listing(machines=self.machines, payloads=self.payloads, queries=self.queries)

@@ -12,7 +12,7 @@ from simdock.limits import Limits
 from simdock.paging import Ordering, PageRequest
 from simdock.ports import RunContext
 from simdock.selection import JobQuery, RunQuery
-from simdock.usecases import listing, machines, metrics, reports
+from simdock.usecases import machines, metrics, reports
 from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
 
@@ -166,19 +166,19 @@ def test_run_views_hold_what_a_page_shows_of_each_run() -> None:
         "rack-1", cpu="4 cores", memory_gb=8.0))
     platform.machines.place_run(submission.run_ids[0], machine.id, "usr-1")
 
-    page = listing.list_run_views(RunQuery(owner_id="usr-1", order=Ordering("index", False)),
-                                    platform)
+    page = platform.listing.list_run_views(
+        RunQuery(owner_id="usr-1", order=Ordering("index", False)))
     assert page.total == 2
     assert [(v.run.index, v.job.tags, v.parameters["n"]) for v in page.items] == [
         (0, ("t",), 1), (1, ("t",), 2)]
     assert all(isinstance(v.parameters["note"], Omitted) for v in page.items)
 
-    alone = listing.run_view(submission.run_ids[0], "usr-1", platform, with_machine=True)
+    alone = platform.listing.run_view(submission.run_ids[0], "usr-1", with_machine=True)
     assert alone.parameters == {"note": big, "n": 1}
     assert alone.machine is not None and alone.machine.id == machine.id
 
-    detail, views = listing.job_run_views(submission.job.id, "usr-1", platform)
+    detail, views = platform.listing.job_run_views(submission.job.id, "usr-1")
     assert detail.outline.ids == submission.run_ids and detail.parameters is None
     assert [v.machine.id if v.machine else None for v in views] == [machine.id, None]
     with pytest.raises(NotFound):
-        listing.run_view(submission.run_ids[0], "usr-2", platform)
+        platform.listing.run_view(submission.run_ids[0], "usr-2")

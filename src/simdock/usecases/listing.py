@@ -18,38 +18,80 @@ from simdock.domain import Job, Machine, Report, Run
 from simdock.domain.listing import json_size, within
 from simdock.domain.resources import Resources
 from simdock.paging import Page
-from simdock.platform import Platform
+from simdock.payloads import PayloadStore
 from simdock.selection import RunQuery
 from simdock.tallies import RunOutline
+from simdock.usecases.machines import Machines
 from simdock.usecases.queries import (
     JobDetail,
+    Queries,
 )
 
 
-def listed_parameters(runs: list[Run], platform: Platform) -> list[dict[str, Any]]:
-    """Each run's parameters as a list shows them: a parameter left out is an
-    :class:`~simdock.domain.listing.Omitted` with its size."""
-    bound = platform.payloads.threshold
-    specs = platform.queries.job_specs([r.job_id for r in runs if r.parameters is None])
-    listed = []
-    for run in runs:
-        if run.parameters is not None:  # stored before jobs kept specifications
-            parameters = dict(platform.payloads.load(run.parameters))
-            sizes = {name: json_size(value) for name, value in parameters.items()}
-        else:
-            spec = specs[run.job_id]
-            parameters = spec.parameters(run.index)
-            sizes = spec.parameter_sizes(run.index)
-        listed.append(within(parameters, sizes, bound))
-    return listed
+@dataclass(frozen=True)
+class Listing:
+    """Runs as views show them: each with its job, parameters, resources and machine."""
 
+    machines: Machines
+    payloads: PayloadStore
+    queries: Queries
 
-def listed_report_parameters(reports: list[Report], platform: Platform
-                             ) -> list[dict[str, Any]]:
-    """Each report's parameters as a list shows them, by the same bound as runs'."""
-    return [within(report.parameters, {name: json_size(value)
-                                       for name, value in report.parameters.items()},
-                   platform.payloads.threshold) for report in reports]
+    def listed_parameters(self, runs: list[Run]) -> list[dict[str, Any]]:
+        """Each run's parameters as a list shows them: a parameter left out is an
+        :class:`~simdock.domain.listing.Omitted` with its size."""
+        bound = self.payloads.threshold
+        specs = self.queries.job_specs([r.job_id for r in runs if r.parameters is None])
+        listed = []
+        for run in runs:
+            if run.parameters is not None:  # stored before jobs kept specifications
+                parameters = dict(self.payloads.load(run.parameters))
+                sizes = {name: json_size(value) for name, value in parameters.items()}
+            else:
+                spec = specs[run.job_id]
+                parameters = spec.parameters(run.index)
+                sizes = spec.parameter_sizes(run.index)
+            listed.append(within(parameters, sizes, bound))
+        return listed
+
+    def listed_report_parameters(self, reports: list[Report]
+                                 ) -> list[dict[str, Any]]:
+        """Each report's parameters as a list shows them, by the same bound as runs'."""
+        return [within(report.parameters, {name: json_size(value)
+                                           for name, value in report.parameters.items()},
+                       self.payloads.threshold) for report in reports]
+
+    def run_view(self, run_id: str, owner_id: str | None,
+                 with_machine: bool = False) -> RunView:
+        """One run (by id or number), its parameters whole."""
+        run, job = self.queries.get_run_and_job(run_id, owner_id)
+        machine = self.machines.machines_of([run]).get(run.machine_id or "") \
+            if with_machine else None
+        return RunView(run, job, self.queries.run_parameters(run),
+                       self.queries.run_resources(run), machine)
+
+    def list_run_views(self, query: RunQuery) -> Page[RunView]:
+        """A page of runs, their jobs read in one look-up, their parameters as lists show
+        them."""
+        page = self.queries.list_runs(query)
+        return Page(self._listed(page.items, self.queries.jobs_of(page.items, query.owner_id)),
+                    page.total, page.page, page.page_size, page.next)
+
+    def job_run_views(self, job_id: str | int, owner_id: str | None
+                      ) -> tuple[JobDetail, list[RunView]]:
+        """A job's detail and each of its runs with the machine it is placed on, their
+        parameters as lists show them."""
+        view = self.queries.get_job(job_id, owner_id)
+        runs = self.queries.job_runs(job_id, owner_id)
+        single = runs[0] if view.job.run_count == 1 and runs else None
+        detail = JobDetail(view, RunOutline.of(runs),
+                           self.queries.run_parameters(single) if single else None)
+        return detail, self._listed(runs, {view.job.id: view.job}, self.machines.machines_of(runs))
+
+    def _listed(self, runs: list[Run], jobs: dict[str, Job],
+                machines: dict[str, Machine] | None = None) -> list[RunView]:
+        return [RunView(run, jobs[run.job_id], parameters, self.queries.run_resources(run),
+                        (machines or {}).get(run.machine_id or ""))
+                for run, parameters in zip(runs, self.listed_parameters(runs), strict=True)]
 
 
 @dataclass(frozen=True)
@@ -65,42 +107,3 @@ class RunView:
     resources: Resources | None
     #: The machine it is placed on, where the view asked for it.
     machine: Machine | None = None
-
-
-def run_view(run_id: str, owner_id: str | None, platform: Platform,
-             with_machine: bool = False) -> RunView:
-    """One run (by id or number), its parameters whole."""
-    run, job = platform.queries.get_run_and_job(run_id, owner_id)
-    machine = platform.machines.machines_of(
-        [run]).get(run.machine_id or "") if with_machine else None
-    return RunView(run, job, platform.queries.run_parameters(
-        run), platform.queries.run_resources(run),
-                   machine)
-
-
-def list_run_views(query: RunQuery, platform: Platform) -> Page[RunView]:
-    """A page of runs, their jobs read in one look-up, their parameters as lists show
-    them."""
-    page = platform.queries.list_runs(query)
-    return Page(_listed(page.items, platform.queries.jobs_of(page.items, query.owner_id), platform),
-                page.total, page.page, page.page_size, page.next)
-
-
-def job_run_views(job_id: str | int, owner_id: str | None, platform: Platform
-                  ) -> tuple[JobDetail, list[RunView]]:
-    """A job's detail and each of its runs with the machine it is placed on, their
-    parameters as lists show them."""
-    view = platform.queries.get_job(job_id, owner_id)
-    runs = platform.queries.job_runs(job_id, owner_id)
-    single = runs[0] if view.job.run_count == 1 and runs else None
-    detail = JobDetail(view, RunOutline.of(runs),
-                       platform.queries.run_parameters(single) if single else None)
-    return detail, _listed(runs, {view.job.id: view.job}, platform,
-                           platform.machines.machines_of(runs))
-
-
-def _listed(runs: list[Run], jobs: dict[str, Job], platform: Platform,
-            machines: dict[str, Machine] | None = None) -> list[RunView]:
-    return [RunView(run, jobs[run.job_id], parameters, platform.queries.run_resources(run),
-                    (machines or {}).get(run.machine_id or ""))
-            for run, parameters in zip(runs, listed_parameters(runs, platform), strict=True)]

@@ -25,7 +25,7 @@ from simdock.domain.images import FLAG_NAME, IMAGE, container_type
 from simdock.domain.resources import Resources
 from simdock.paging import RUN_ORDER_FIELDS, Ordering
 from simdock.selection import RunQuery
-from simdock.usecases import listing, queries, submit
+from simdock.usecases import queries, submit
 from simdock_adapters.http.api import Api, Event, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform
 from simdock_adapters.http.results import result_archive
@@ -234,7 +234,7 @@ def register(api: Api) -> Blueprint:
         past it the largest are each an OmittedParameter with their size and a link to
         GET /api/v1/jobs/{id}/parameters (named in params_omitted).
         """
-        page = listing.list_run_views(run_query(user, query), platform())
+        page = platform().listing.list_run_views(run_query(user, query))
         return page_of(page, [run_out(view) for view in page.items])
 
     @api.operation(bp, "/stats", "GET", tags=tags, authenticate=current_user,
@@ -249,7 +249,7 @@ def register(api: Api) -> Blueprint:
                    responses={200: RunOut})
     def get_job_run(user: User, job_id: str) -> RunOut:
         """One run's status, parameters and timings."""
-        return run_out(listing.run_view(job_id, user.id, platform()))
+        return run_out(platform().listing.run_view(job_id, user.id))
 
     @api.operation(bp, "/<id:job_id>/parameters", "GET", tags=tags,
                    authenticate=current_user, responses={200: RunParameters})
@@ -261,14 +261,14 @@ def register(api: Api) -> Blueprint:
                    responses={200: RunDetailed})
     def get_job_run_detailed(user: User, job_id: str) -> RunDetailed:
         """One run joined with the machine it is placed on."""
-        return run_detailed(listing.run_view(job_id, user.id, platform(), with_machine=True))
+        return run_detailed(platform().listing.run_view(job_id, user.id, with_machine=True))
 
     @api.operation(bp, "/<id:job_id>", "PATCH", tags=tags, authenticate=current_user,
                    body=Placement, responses={200: RunOut})
     def place_job_run(user: User, job_id: str, body: Placement) -> RunOut:
         """Place an unfinished run on a machine (seed 002's update)."""
         run = platform().machines.place_run(job_id, body.machine_id, user.id)
-        return run_out(listing.run_view(run.id, user.id, platform()))
+        return run_out(platform().listing.run_view(run.id, user.id))
 
     @api.operation(bp, "/<id:job_id>", "DELETE", tags=tags, authenticate=current_user,
                    responses={200: Deleted})

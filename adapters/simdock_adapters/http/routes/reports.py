@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simdock.domain import Report, ReportStatus, User
 from simdock.errors import NotFound
-from simdock.usecases import listing, reports
+from simdock.usecases import reports
 from simdock_adapters.http.api import Api, Raw
 from simdock_adapters.http.context import context, current_user, link_base, platform
 from simdock_adapters.http.schemas import PageOf, PageQuery
@@ -68,7 +68,7 @@ def register(api: Api) -> Blueprint:
         statuses = frozenset({query.status}) if query.status else None
         page = reports.list_reports(user.id, query.page_request(),
                                     platform(), statuses)
-        listed = listing.listed_report_parameters(page.items, platform())
+        listed = platform().listing.listed_report_parameters(page.items)
         return page_of(page, [presented(r, p) for r, p in zip(page.items, listed,
                                                                strict=True)])
 

@@ -14,8 +14,7 @@ from simdock import codec
 from simdock.domain import User
 from simdock.paging import JOB_ORDER_FIELDS, Ordering
 from simdock.selection import JobQuery
-from simdock.usecases import jobs, listing, submit
-from simdock.usecases.listing import listed_parameters
+from simdock.usecases import jobs, submit
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import current_user, platform
 from simdock_adapters.http.schemas import (
@@ -207,7 +206,7 @@ def register(api: Api) -> Blueprint:
 
         Each run's parameters are shown as GET /api/v1/jobs lists them.
         """
-        detail, views = listing.job_run_views(simulation_id, user.id, platform())
+        detail, views = platform().listing.job_run_views(simulation_id, user.id)
         return SimulationDetailed(simulation=simulation_detail(detail),
                                   runs=[run_detailed(view) for view in views])
 
@@ -217,7 +216,8 @@ def register(api: Api) -> Blueprint:
         """The results of a finished simulation job (409 while it runs)."""
         view, finished = platform().queries.finished_job(simulation_id, user.id)
         runs = []
-        for run, listed in zip(finished, listed_parameters(finished, platform()), strict=True):
+        shown = platform().listing.listed_parameters(finished)
+        for run, listed in zip(finished, shown, strict=True):
             parameters, omitted = shown_parameters(f"/api/v1/jobs/{run.id}/parameters",
                                                    listed)
             runs.append(RunResult(
