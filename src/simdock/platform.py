@@ -26,6 +26,7 @@ from simdock.ports import (
 from simdock.repositories import UnitOfWorkFactory as UnitOfWorkFactory
 from simdock.scope import UnitsOfWork
 from simdock.specs import SpecCache
+from simdock.usecases.archives import Archives
 from simdock.usecases.cancel import Cancelling
 from simdock.usecases.health import Health
 from simdock.usecases.leftovers import Leftovers
@@ -151,3 +152,10 @@ class Platform:
     def listing(self) -> Listing:
         """Runs as views show them: each with its job, parameters, resources and machine."""
         return Listing(machines=self.machines, payloads=self.payloads, queries=self.queries)
+
+    @cached_property
+    def archives(self) -> Archives:
+        """Results archives of runs: one zip of what each run left, made once and kept."""
+        return Archives(
+            uow=self.units, blobs=self.blobs, clock=self.clock, limits=self.limits,
+            queries=self.queries)

@@ -22,7 +22,6 @@ import pytest
 import simdock
 from simdock.domain import RunStatus
 from simdock.errors import ExecutionError, InvalidParameters
-from simdock.usecases import archives
 from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
 from simdock_adapters.fred import FredHandler
@@ -72,7 +71,7 @@ def run_fred(tmp_path: Path, program: bytes) -> tuple[simdock.Dock, str]:
 
 def outputs(dock: simdock.Dock, run_id: str) -> dict[str, bytes]:
     run = dock.platform.queries.get_run(run_id, dock.user.id)
-    key = archives.results_archive(run, dock.platform)
+    key = dock.platform.archives.results_archive(run)
     with zipfile.ZipFile(io.BytesIO(dock.platform.blobs.get(key))) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
 

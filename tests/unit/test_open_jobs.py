@@ -25,7 +25,6 @@ from simdock.errors import (
 from simdock.handlers import SimulationHandler
 from simdock.limits import Limits
 from simdock.ports import RunContext
-from simdock.usecases import archives
 from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
 from simdock.usecases.submit import SubmitRun, submit_run
@@ -184,18 +183,18 @@ def test_a_failed_run_is_retried_under_its_own_id_and_its_archive_follows_the_at
                       platform)
     platform.dispatcher.drain()
     assert platform.queries.get_run(run.number, OWNER).status is RunStatus.FAILED
-    ((_, key),) = archives.results_archives(job.number, OWNER, platform)
+    ((_, key),) = platform.archives.results_archives(job.number, OWNER)
     with zipfile.ZipFile(io.BytesIO(platform.blobs.get(key))) as archive:
         assert archive.read("work/outputs/logs.txt") == b"attempt 1\n"  # kept on failure
         assert "work/outputs/program.txt" not in archive.namelist()
 
     assert platform.retrying.retry_runs([run.number], OWNER) == [run.id]
     assert platform.queries.get_run(run.id, OWNER).status is RunStatus.QUEUED
-    assert archives.results_archives(job.number, OWNER, platform) == []  # not finished
+    assert platform.archives.results_archives(job.number, OWNER) == []  # not finished
     platform.dispatcher.drain()
     again = platform.queries.get_run(run.id, OWNER)
     assert again.status is RunStatus.SUCCEEDED and again.attempts == 2
-    ((_, key),) = archives.results_archives(job.number, OWNER, platform)
+    ((_, key),) = platform.archives.results_archives(job.number, OWNER)
     with zipfile.ZipFile(io.BytesIO(platform.blobs.get(key))) as archive:
         assert sorted(archive.namelist()) == ["work/outputs/logs.txt",
                                               "work/outputs/program.txt"]

@@ -17,7 +17,6 @@ from typing import Any
 from simdock.domain import RunStatus
 from simdock.limits import Limits
 from simdock.ports import RunContext
-from simdock.usecases import archives
 from simdock.usecases.open_jobs import AddRuns, add_runs
 from tests.unit.fakes import FakeExecutor, make_platform
 from tests.unit.test_open_jobs import OWNER, ArchivedHandler, registered
@@ -41,7 +40,7 @@ def stopped_midway(platform: Any, seen: Seen) -> Any:
         platform.cancelling.cancel_runs([run.number], OWNER)
         with logs.open("a") as out:
             out.write("day 2\n")
-        seen.listed_while_stopping = archives.results_archives(run.job_id, OWNER, platform)
+        seen.listed_while_stopping = platform.archives.results_archives(run.job_id, OWNER)
         context.progress(0.5)
         raise AssertionError("a stopped run learns of it at its next report")
 
@@ -71,10 +70,10 @@ def test_a_run_stopped_while_it_runs_keeps_its_logs_in_its_results_archive(
     stopped = platform.queries.get_run(run.id, OWNER)
     assert stopped.status is RunStatus.CANCELLED and stopped.attempts == 1
     assert seen.listed_while_stopping == []  # its attempt was still handing its files in
-    ((listed, key),) = archives.results_archives(job.number, OWNER, platform)
+    ((listed, key),) = platform.archives.results_archives(job.number, OWNER)
     assert listed.id == run.id
     assert archive_entries(platform, key) == {"work/outputs/logs.txt": b"day 1\nday 2\n"}
-    assert archives.archive_links([stopped], platform) == {run.id: key}
+    assert platform.archives.archive_links([stopped]) == {run.id: key}
 
 
 def test_a_run_stopped_before_it_started_has_no_results_archive(tmp_path: Path) -> None:
@@ -83,8 +82,8 @@ def test_a_run_stopped_before_it_started_has_no_results_archive(tmp_path: Path) 
     (run,) = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
     platform.cancelling.cancel_runs([run.number], OWNER)
     platform.clock.advance(3600)
-    assert archives.results_archives(job.number, OWNER, platform) == []
-    assert archives.archive_links([platform.queries.get_run(run.id, OWNER)], platform) == {}
+    assert platform.archives.results_archives(job.number, OWNER) == []
+    assert platform.archives.archive_links([platform.queries.get_run(run.id, OWNER)]) == {}
 
 
 def test_a_stopped_run_whose_worker_is_gone_is_listed_a_lease_after_its_stop(
@@ -99,11 +98,11 @@ def test_a_stopped_run_whose_worker_is_gone_is_listed_a_lease_after_its_stop(
         uow.runs.update(claimed)
         uow.commit()
     platform.cancelling.cancel_runs([run.number], OWNER)
-    assert archives.results_archives(job.number, OWNER, platform) == []
+    assert platform.archives.results_archives(job.number, OWNER) == []
     platform.clock.advance(9)
-    assert archives.results_archives(job.number, OWNER, platform) == []
+    assert platform.archives.results_archives(job.number, OWNER) == []
     platform.clock.advance(1)
-    ((listed, key),) = archives.results_archives(job.number, OWNER, platform)
+    ((listed, key),) = platform.archives.results_archives(job.number, OWNER)
     assert listed.id == run.id and archive_entries(platform, key) == {}
 
 
@@ -114,7 +113,7 @@ def test_runs_that_ended_are_linked_without_reading_the_blob_store(tmp_path: Pat
     platform.dispatcher.drain()
     done = [platform.queries.get_run(run.id, OWNER) for run in runs]
     assert {run.status for run in done} == {RunStatus.SUCCEEDED}
-    assert archives.archive_links(done, platform) == {
+    assert platform.archives.archive_links(done) == {
         run.id: f"runs/{run.id}/results/attempt-1.zip" for run in done}
     for run in done:  # no archive was built to link to them
         assert platform.blobs.list(f"runs/{run.id}/results/") == []

@@ -24,8 +24,11 @@ from typing import Any
 from simdock import blob_keys
 from simdock.domain import Job, Run, RunStatus
 from simdock.domain.archives import pack_archive
-from simdock.platform import Platform
+from simdock.limits import Limits
+from simdock.ports import BlobStore, Clock
+from simdock.scope import UnitsOfWork
 from simdock.usecases.access import load_job
+from simdock.usecases.queries import Queries
 
 #: The statuses whose runs have a results archive: they ran to an end of their own, or
 #: were stopped.
@@ -35,56 +38,78 @@ ARCHIVED_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.
 ENDED_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED})
 
 
-def results_archives(job: str | int, owner_id: str | None, platform: Platform
-                     ) -> list[tuple[Run, str]]:
-    """Every run of the job (by id or number) whose archive can be listed, in index order,
-    with the blob key of its results archive (built now where it was not yet)."""
-    with platform.uow() as uow:
-        found = load_job(uow, job, owner_id)
-        runs = list(uow.runs.for_job(found.id))
-    return [(run, results_archive(run, platform)) for run in listed(runs, platform)]
+@dataclass(frozen=True)
+class Archives:
+    """Results archives of runs: one zip of what each run left, made once and kept."""
 
+    uow: UnitsOfWork
+    blobs: BlobStore
+    clock: Clock
+    limits: Limits
+    queries: Queries
 
-def listed(runs: Sequence[Run], platform: Platform) -> list[Run]:
-    """The runs whose results archive can be listed: those that succeeded or failed
-    (nothing is read for them), and the stopped ones whose attempt handed in its files."""
-    now = platform.clock.now()
-    grace = timedelta(seconds=platform.limits.lease_seconds)
-    return [run for run in runs if run.status in ENDED_STATUSES or (
-        run.status is RunStatus.CANCELLED and run.attempts > 0 and (
-            platform.blobs.exists(archive_key(run))
-            or run.finished_at is None or run.finished_at + grace <= now))]
+    def results_archives(self, job: str | int, owner_id: str | None
+                         ) -> list[tuple[Run, str]]:
+        """Every run of the job (by id or number) whose archive can be listed, in index order,
+        with the blob key of its results archive (built now where it was not yet)."""
+        with self.uow() as uow:
+            found = load_job(uow, job, owner_id)
+            runs = list(uow.runs.for_job(found.id))
+        return [(run, self.results_archive(run)) for run in self.listed(runs)]
+
+    def listed(self, runs: Sequence[Run]) -> list[Run]:
+        """The runs whose results archive can be listed: those that succeeded or failed
+        (nothing is read for them), and the stopped ones whose attempt handed in its files."""
+        now = self.clock.now()
+        grace = timedelta(seconds=self.limits.lease_seconds)
+        return [run for run in runs if run.status in ENDED_STATUSES or (
+            run.status is RunStatus.CANCELLED and run.attempts > 0 and (
+                self.blobs.exists(archive_key(run))
+                or run.finished_at is None or run.finished_at + grace <= now))]
+
+    def results_archive(self, run: Run) -> str:
+        """The blob key of the archive of ``run``'s last attempt, building it if needed."""
+        key = archive_key(run)
+        if self.blobs.exists(key):
+            return key
+        with self.uow() as uow:
+            artifacts = uow.artifacts.list(run.id)
+        prefix = blob_keys.attempt_artifacts(run.id, run.attempts)
+        kept = sorted((a for a in artifacts if a.blob_key.startswith(prefix)), key=lambda a: a.name)
+        with tempfile.TemporaryDirectory(prefix="simdock-archive-") as scratch:
+            path = Path(scratch) / "results.zip"
+            with path.open("wb") as out:
+                pack_archive(((a.name, self.blobs.open(a.blob_key)) for a in kept), out)
+            self.blobs.put_file(key, path, "application/zip")
+        return key
+
+    def archive_links(self, runs: Sequence[Run]) -> dict[str, str]:
+        """By run id, the key of each listed run's results archive, for a listing to link
+        to: nothing is read for runs that succeeded or failed (their archive is built as
+        they end where their handler asks for that, else by :func:`results_archives`); a
+        stopped run's is built where it is missing."""
+        return {run.id: self.results_archive(run) if run.status is RunStatus.CANCELLED
+                else archive_key(run) for run in self.listed(runs)}
+
+    def runs_with_results(self, job: str | int | None, runs: Sequence[str | int],
+                          owner_id: str | None) -> list[RunWithResults]:
+        """The runs of ``job`` (all, or those of ``runs`` by number), or without a job the runs
+        named (ids or numbers) that ``owner_id`` may see; each with what
+        :class:`RunWithResults` holds (see :func:`archive_links` for which have an archive)."""
+        if job is not None:
+            found_job, job_runs = self.queries.job_with_runs(job, owner_id)
+            found = [(run, found_job) for run in job_runs if not runs or run.number in runs]
+        else:
+            found = self.queries.runs_with_jobs(list(runs), owner_id)
+        parameters = self.queries.runs_parameters([run for run, _ in found])
+        keys = self.archive_links([run for run, _ in found])
+        return [RunWithResults(run, run_job, sent, keys.get(run.id))
+                for (run, run_job), sent in zip(found, parameters, strict=True)]
 
 
 def archive_key(run: Run) -> str:
     """The blob key of the archive of ``run``'s last attempt (which may not be built)."""
     return blob_keys.results_archive(run.id, run.attempts)
-
-
-def results_archive(run: Run, platform: Platform) -> str:
-    """The blob key of the archive of ``run``'s last attempt, building it if needed."""
-    key = archive_key(run)
-    if platform.blobs.exists(key):
-        return key
-    with platform.uow() as uow:
-        artifacts = uow.artifacts.list(run.id)
-    prefix = blob_keys.attempt_artifacts(run.id, run.attempts)
-    kept = sorted((a for a in artifacts if a.blob_key.startswith(prefix)), key=lambda a: a.name)
-    with tempfile.TemporaryDirectory(prefix="simdock-archive-") as scratch:
-        path = Path(scratch) / "results.zip"
-        with path.open("wb") as out:
-            pack_archive(((a.name, platform.blobs.open(a.blob_key)) for a in kept), out)
-        platform.blobs.put_file(key, path, "application/zip")
-    return key
-
-
-def archive_links(runs: Sequence[Run], platform: Platform) -> dict[str, str]:
-    """By run id, the key of each listed run's results archive, for a listing to link
-    to: nothing is read for runs that succeeded or failed (their archive is built as
-    they end where their handler asks for that, else by :func:`results_archives`); a
-    stopped run's is built where it is missing."""
-    return {run.id: results_archive(run, platform) if run.status is RunStatus.CANCELLED
-            else archive_key(run) for run in listed(runs, platform)}
 
 
 @dataclass(frozen=True)
@@ -96,19 +121,3 @@ class RunWithResults:
     job: Job
     parameters: dict[str, Any]
     archive_key: str | None
-
-
-def runs_with_results(job: str | int | None, runs: Sequence[str | int], owner_id: str | None,
-                      platform: Platform) -> list[RunWithResults]:
-    """The runs of ``job`` (all, or those of ``runs`` by number), or without a job the runs
-    named (ids or numbers) that ``owner_id`` may see; each with what
-    :class:`RunWithResults` holds (see :func:`archive_links` for which have an archive)."""
-    if job is not None:
-        found_job, job_runs = platform.queries.job_with_runs(job, owner_id)
-        found = [(run, found_job) for run in job_runs if not runs or run.number in runs]
-    else:
-        found = platform.queries.runs_with_jobs(list(runs), owner_id)
-    parameters = platform.queries.runs_parameters([run for run, _ in found])
-    keys = archive_links([run for run, _ in found], platform)
-    return [RunWithResults(run, run_job, sent, keys.get(run.id))
-            for (run, run_job), sent in zip(found, parameters, strict=True)]

@@ -28,7 +28,6 @@ from simdock.execution import Execution
 from simdock.outbox import OutboxUnitOfWork
 from simdock.platform import Platform
 from simdock.ports import ExecutionTask
-from simdock.usecases.archives import results_archive
 from simdock.usecases.leases import commit_claims, lease_until
 from simdock.usecases.recording import ExecutionContext, add_records, note_progress
 from simdock.usecases.requeue import back_to_queue
@@ -150,7 +149,7 @@ def _archive(run: Run, outcome: Outcome, platform: Platform) -> None:
     if handler is None or not handler.archives_results or outcome.error == NOT_HELD:
         return
     try:
-        results_archive(run, platform)
+        platform.archives.results_archive(run)
     except (SimdockError, OSError) as exc:
         log.warning("could not build the results archive of run %s: %s", run.id, exc)
 

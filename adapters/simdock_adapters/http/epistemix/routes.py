@@ -18,7 +18,7 @@ from simdock.domain import User
 from simdock.errors import AuthenticationFailure, NotFound, ValidationError
 from simdock.paging import MAX_PAGE_SIZE, Ordering, PageRequest
 from simdock.selection import JobQuery
-from simdock.usecases import archives, inputs, jobs, open_jobs
+from simdock.usecases import inputs, jobs, open_jobs
 from simdock.usecases.auth import TOKEN_PREFIX, authenticate
 from simdock_adapters.http.context import context, platform
 from simdock_adapters.http.epistemix import errors
@@ -131,8 +131,8 @@ def blueprint() -> Blueprint:
         run_ids = idents(request.args.getlist("id"), "id")
         if len(job_ids) > 1 or (not job_ids and not run_ids):
             raise ValidationError("give one job_id, or run ids as id=...")
-        listed = archives.runs_with_results(job_ids[0] if job_ids else None, run_ids, user.id,
-                                            platform())
+        listed = platform().archives.runs_with_results(
+            job_ids[0] if job_ids else None, run_ids, user.id)
         now = platform().clock.now()
         links = context().blob_links
 
@@ -183,7 +183,7 @@ def blueprint() -> Blueprint:
         links = context().blob_links
         return jsonify({"urls": [
             {"run_id": run.number, "url": links.download_url(platform(), key, now)}
-            for run, key in archives.results_archives(job_ids[0], user.id, platform())]})
+            for run, key in platform().archives.results_archives(job_ids[0], user.id)]})
 
     @bp.get("/jobs/me")
     def my_jobs() -> Response:
