@@ -29,6 +29,7 @@ from simdock.specs import SpecCache
 from simdock.usecases.archives import Archives
 from simdock.usecases.cancel import Cancelling
 from simdock.usecases.health import Health
+from simdock.usecases.inputs import Inputs
 from simdock.usecases.leftovers import Leftovers
 from simdock.usecases.listing import Listing
 from simdock.usecases.machines import Machines
@@ -159,3 +160,8 @@ class Platform:
         return Archives(
             uow=self.units, blobs=self.blobs, clock=self.clock, limits=self.limits,
             queries=self.queries)
+
+    @cached_property
+    def inputs(self) -> Inputs:
+        """A job's input archives: where they are uploaded, checked, and fetched for its runs."""
+        return Inputs(uow=self.units, blobs=self.blobs, limits=self.limits)

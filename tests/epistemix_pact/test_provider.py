@@ -30,7 +30,7 @@ from werkzeug.serving import make_server
 from simdock.domain import ApiToken, Payload, RunStatus
 from simdock.platform import Platform
 from simdock.usecases.auth import token_hash
-from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
+from simdock.usecases.inputs import UploadKind
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
 from simdock_adapters.http.app import create_app
 from simdock_adapters.http.epistemix.shapes import CLIENT_VERSION
@@ -80,8 +80,8 @@ class Provider:
         archive = self.tmp / "inputs.zip"
         with zipfile.ZipFile(archive, "w") as out:
             out.writestr("main.fred", "transmissibility = 0.3\n")
-        receive_upload(upload_target(job.id, owner, UploadKind.INPUT, self.platform), archive,
-                       self.platform)
+        self.platform.inputs.receive_upload(
+            self.platform.inputs.upload_target(job.id, owner, UploadKind.INPUT), archive)
         self.renumber("jobs", job.id, number)
         return job.id
 

@@ -22,7 +22,7 @@ import pytest
 import simdock
 from simdock.domain import RunStatus
 from simdock.errors import ExecutionError, InvalidParameters
-from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
+from simdock.usecases.inputs import UploadKind
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
 from simdock_adapters.fred import FredHandler
 from simdock_adapters.fred_arguments import inside_inputs
@@ -58,7 +58,8 @@ def run_fred(tmp_path: Path, program: bytes) -> tuple[simdock.Dock, str]:
     with zipfile.ZipFile(archive, "w") as out:
         out.writestr("main.fred", program)
         out.writestr("ref/data.csv", "a,b\n")
-    receive_upload(upload_target(job.id, owner, UploadKind.INPUT, platform), archive, platform)
+    platform.inputs.receive_upload(
+        platform.inputs.upload_target(job.id, owner, UploadKind.INPUT), archive)
     (run,) = add_runs(AddRuns(job=job.number, owner_id=owner, parameters=[{
         "fredArgs": [{"flag": "-p", "value": "main.fred"}, {"flag": "-o", "value": "x=1"}]}]),
         platform)
@@ -142,7 +143,8 @@ def open_job(dock: simdock.Dock, tmp_path: Path, program: bytes = b"x = 1\n") ->
     with zipfile.ZipFile(archive, "w") as out:
         out.writestr("main.fred", program)
         out.writestr("ref/data.csv", "a,b\n")
-    receive_upload(upload_target(job.id, owner, UploadKind.INPUT, platform), archive, platform)
+    platform.inputs.receive_upload(
+        platform.inputs.upload_target(job.id, owner, UploadKind.INPUT), archive)
     return job.number
 
 

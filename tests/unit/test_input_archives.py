@@ -20,7 +20,7 @@ import pytest
 from simdock.domain.archives import ArchiveLimits, unpack_archive, verify_archive
 from simdock.errors import ValidationError
 from simdock.limits import Limits
-from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
+from simdock.usecases.inputs import UploadKind
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
 from tests.unit.fakes import FakeExecutor, make_platform
 from tests.zips import declaring, zipped
@@ -40,11 +40,11 @@ def platform_with_limits(**limits: Any) -> Any:
 
 def upload(platform: Any, data: bytes, tmp_path: Path) -> str:
     job = register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"), platform)
-    target = upload_target(job.number, OWNER, UploadKind.INPUT, platform)
+    target = platform.inputs.upload_target(job.number, OWNER, UploadKind.INPUT)
     path = tmp_path / "upload.bin"
     path.write_bytes(data)
     try:
-        receive_upload(target, path, platform)
+        platform.inputs.receive_upload(target, path)
     finally:
         path.unlink()
     return target.key
@@ -135,7 +135,7 @@ def test_an_archive_put_straight_into_the_store_is_checked_when_runs_are_added()
     bytes: the archive is fetched and checked in full before runs are added."""
     platform = platform_with_limits()
     job = register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"), platform)
-    target = upload_target(job.number, OWNER, UploadKind.INPUT, platform)
+    target = platform.inputs.upload_target(job.number, OWNER, UploadKind.INPUT)
     assert platform.blobs.local_path(target.key) is None  # as with S3
     platform.blobs.put(target.key, BOMB, "application/zip")
     with pytest.raises(ValidationError, match="more than the 1000 bytes it declares"):

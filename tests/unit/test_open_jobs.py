@@ -25,7 +25,7 @@ from simdock.errors import (
 from simdock.handlers import SimulationHandler
 from simdock.limits import Limits
 from simdock.ports import RunContext
-from simdock.usecases.inputs import UploadKind, receive_upload, upload_target
+from simdock.usecases.inputs import UploadKind
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
 from simdock.usecases.submit import SubmitRun, submit_run
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
@@ -60,10 +60,10 @@ def zipped(entries: dict[str, bytes]) -> bytes:
 
 
 def upload(platform: Any, job: int | str, data: bytes, tmp_path: Path) -> None:
-    target = upload_target(job, OWNER, UploadKind.INPUT, platform)
+    target = platform.inputs.upload_target(job, OWNER, UploadKind.INPUT)
     path = tmp_path / "upload.bin"
     path.write_bytes(data)
-    receive_upload(target, path, platform)
+    platform.inputs.receive_upload(target, path)
 
 
 def registered(platform: Any, tmp_path: Path) -> Any:
@@ -127,7 +127,7 @@ def test_runs_are_added_only_to_open_jobs() -> None:
 def test_runs_wait_for_an_input_archive_that_was_announced_but_never_uploaded() -> None:
     platform = platform_with_model()
     job = register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"), platform)
-    upload_target(job.number, OWNER, UploadKind.INPUT, platform)
+    platform.inputs.upload_target(job.number, OWNER, UploadKind.INPUT)
     with pytest.raises(ValidationError, match=r"inputs\.zip of job .* was never uploaded"):
         add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
 
@@ -164,15 +164,15 @@ def test_uploads_go_under_the_job_whatever_the_client_asks(tmp_path: Path) -> No
     platform = platform_with_model()
     job = registered(platform, tmp_path)
     run = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)[0]
-    keys = {upload_target(job.number, OWNER, kind, platform, run=run.number).key
+    keys = {platform.inputs.upload_target(job.number, OWNER, kind, run=run.number).key
             for kind in UploadKind}
     assert keys == {f"jobs/{job.id}/inputs/inputs.zip", f"jobs/{job.id}/config/job.json",
                     f"jobs/{job.id}/config/runs/{run.id}.json"}
     other = register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"), platform)
     with pytest.raises(NotFound):  # a run of another job
-        upload_target(other.number, OWNER, UploadKind.RUN_CONFIG, platform, run=run.number)
+        platform.inputs.upload_target(other.number, OWNER, UploadKind.RUN_CONFIG, run=run.number)
     with pytest.raises(NotFound):
-        upload_target(job.number, "usr-other", UploadKind.INPUT, platform)
+        platform.inputs.upload_target(job.number, "usr-other", UploadKind.INPUT)
 
 
 def test_a_failed_run_is_retried_under_its_own_id_and_its_archive_follows_the_attempt(

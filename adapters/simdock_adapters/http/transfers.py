@@ -15,7 +15,6 @@ from pathlib import Path
 from flask import Blueprint, Response, request, send_file
 
 from simdock.errors import NotFound
-from simdock.usecases.inputs import receive_upload
 from simdock_adapters.http.context import context, platform
 
 COPY_CHUNK = 1 << 20
@@ -46,7 +45,7 @@ def blueprint() -> Blueprint:
             path = Path(scratch) / "upload"
             with path.open("wb") as out:
                 shutil.copyfileobj(request.stream, out, COPY_CHUNK)
-            receive_upload(transfer.target, path, platform())
+            platform().inputs.receive_upload(transfer.target, path)
         return Response(status=200)
 
     return bp

@@ -22,7 +22,9 @@ from simdock import blob_keys
 from simdock.domain import Job
 from simdock.domain.archives import check_archive, verify_archive
 from simdock.errors import NotFound, TooLarge, ValidationError
-from simdock.platform import Platform
+from simdock.limits import Limits
+from simdock.ports import BlobStore
+from simdock.scope import UnitsOfWork
 from simdock.usecases.access import load_job, load_run
 
 #: The name of a job's input archive among its input files.
@@ -50,96 +52,100 @@ class UploadTarget:
     archive: bool = False
 
 
-def upload_target(job: str | int, owner_id: str, kind: UploadKind, platform: Platform,
-                  run: str | int | None = None) -> UploadTarget:
-    """Where to upload ``kind`` for the job (and ``run``, for a run's configuration).
+@dataclass(frozen=True)
+class Inputs:
+    """A job's input archives: where they are uploaded, checked, and fetched for its runs."""
 
-    An input archive becomes one of the job's input files now: its runs will execute
-    with whatever was last uploaded there.
-    """
-    with platform.uow() as uow:
-        found = load_job(uow, job, owner_id)
-        if kind is UploadKind.RUN_CONFIG:
-            if run is None:
-                raise ValidationError("a run's configuration needs the run it belongs to")
-            target_run = load_run(uow, run, owner_id)
-            if target_run.job_id != found.id:
-                raise NotFound("run", run)
-            key = blob_keys.run_config(found.id, target_run.id)
-        elif kind is UploadKind.JOB_CONFIG:
-            key = blob_keys.job_config(found.id)
-        else:
-            key = blob_keys.job_inputs(found.id)
-            if found.input_files.get(INPUT_ARCHIVE) != key:
-                found.input_files = {**found.input_files, INPUT_ARCHIVE: key}
-                uow.jobs.update(found)
-                uow.commit()
-    return UploadTarget(key, found.id, found.owner_id, archive=kind is UploadKind.INPUT)
+    uow: UnitsOfWork
+    blobs: BlobStore
+    limits: Limits
 
+    def upload_target(self, job: str | int, owner_id: str, kind: UploadKind,
+                      run: str | int | None = None) -> UploadTarget:
+        """Where to upload ``kind`` for the job (and ``run``, for a run's configuration).
 
-def receive_upload(target: UploadTarget, source: Path, platform: Platform) -> int:
-    """Keep the uploaded file ``source`` under its target; an input archive is checked
-    first and refused (nothing kept, what was there before stays) if it is not sound.
-    Returns its size."""
-    size = source.stat().st_size
-    if target.archive:
-        _check_archive_file(source, INPUT_ARCHIVE, platform, contents=True)
-    elif size > platform.limits.archives.max_bytes:
-        raise TooLarge(f"uploads are at most {platform.limits.archives.max_bytes} bytes, "
-                       f"got {size}")
-    return platform.blobs.put_file(target.key, source)
+        An input archive becomes one of the job's input files now: its runs will execute
+        with whatever was last uploaded there.
+        """
+        with self.uow() as uow:
+            found = load_job(uow, job, owner_id)
+            if kind is UploadKind.RUN_CONFIG:
+                if run is None:
+                    raise ValidationError("a run's configuration needs the run it belongs to")
+                target_run = load_run(uow, run, owner_id)
+                if target_run.job_id != found.id:
+                    raise NotFound("run", run)
+                key = blob_keys.run_config(found.id, target_run.id)
+            elif kind is UploadKind.JOB_CONFIG:
+                key = blob_keys.job_config(found.id)
+            else:
+                key = blob_keys.job_inputs(found.id)
+                if found.input_files.get(INPUT_ARCHIVE) != key:
+                    found.input_files = {**found.input_files, INPUT_ARCHIVE: key}
+                    uow.jobs.update(found)
+                    uow.commit()
+        return UploadTarget(key, found.id, found.owner_id, archive=kind is UploadKind.INPUT)
 
+    def receive_upload(self, target: UploadTarget, source: Path) -> int:
+        """Keep the uploaded file ``source`` under its target; an input archive is checked
+        first and refused (nothing kept, what was there before stays) if it is not sound.
+        Returns its size."""
+        size = source.stat().st_size
+        if target.archive:
+            self._check_archive_file(source, INPUT_ARCHIVE, contents=True)
+        elif size > self.limits.archives.max_bytes:
+            raise TooLarge(f"uploads are at most {self.limits.archives.max_bytes} bytes, "
+                           f"got {size}")
+        return self.blobs.put_file(target.key, source)
 
-def check_inputs(job: Job, platform: Platform) -> None:
-    """Refuse (ValidationError) while one of the job's input archives is missing or not
-    sound, naming it: runs would only fail on it. One this process received was checked
-    in full then; one a client put straight into the store (S3) is fetched and checked in
-    full here, down to what each entry really unpacks to."""
-    for name, key in sorted(job.input_files.items()):
-        if not name.endswith(".zip"):
-            continue
-        local = platform.blobs.local_path(key)
-        if local is not None:
-            if not local.is_file():
-                raise _missing(name, job)
-            _check_archive_file(local, name, platform)
-            continue
-        with tempfile.TemporaryDirectory(prefix="simdock-inputs-") as scratch:
-            copy = Path(scratch) / name
-            try:
-                with copy.open("wb") as out:
-                    for chunk in platform.blobs.open(key):
+    def check_inputs(self, job: Job) -> None:
+        """Refuse (ValidationError) while one of the job's input archives is missing or not
+        sound, naming it: runs would only fail on it. One this process received was checked
+        in full then; one a client put straight into the store (S3) is fetched and checked in
+        full here, down to what each entry really unpacks to."""
+        for name, key in sorted(job.input_files.items()):
+            if not name.endswith(".zip"):
+                continue
+            local = self.blobs.local_path(key)
+            if local is not None:
+                if not local.is_file():
+                    raise _missing(name, job)
+                self._check_archive_file(local, name)
+                continue
+            with tempfile.TemporaryDirectory(prefix="simdock-inputs-") as scratch:
+                copy = Path(scratch) / name
+                try:
+                    with copy.open("wb") as out:
+                        for chunk in self.blobs.open(key):
+                            out.write(chunk)
+                except NotFound:
+                    raise _missing(name, job) from None
+                self._check_archive_file(copy, name, contents=True)
+
+    def fetch_inputs(self, job: Job, destination: Path) -> list[Path]:
+        """Copy the job's input files into ``destination``; returns the paths written."""
+        written = []
+        for name, key in sorted(job.input_files.items()):
+            target = destination / name
+            local = self.blobs.local_path(key)
+            if local is not None and local.is_file():
+                shutil.copyfile(local, target)
+            else:
+                with target.open("wb") as out:
+                    for chunk in self.blobs.open(key):
                         out.write(chunk)
-            except NotFound:
-                raise _missing(name, job) from None
-            _check_archive_file(copy, name, platform, contents=True)
+            written.append(target)
+        return written
 
-
-def fetch_inputs(job: Job, platform: Platform, destination: Path) -> list[Path]:
-    """Copy the job's input files into ``destination``; returns the paths written."""
-    written = []
-    for name, key in sorted(job.input_files.items()):
-        target = destination / name
-        local = platform.blobs.local_path(key)
-        if local is not None and local.is_file():
-            shutil.copyfile(local, target)
-        else:
-            with target.open("wb") as out:
-                for chunk in platform.blobs.open(key):
-                    out.write(chunk)
-        written.append(target)
-    return written
-
-
-def _check_archive_file(path: Path, name: str, platform: Platform, contents: bool = False
-                        ) -> None:
-    """Refuse an archive too large, or unsound by its directory; with ``contents``, also
-    one whose entries hold other than they declare (each decompressed and counted)."""
-    limits = platform.limits.archives
-    size = path.stat().st_size
-    if size > limits.max_bytes:
-        raise TooLarge(f"{name} is {size} bytes; at most {limits.max_bytes} are accepted")
-    (verify_archive if contents else check_archive)(path, name, limits)
+    def _check_archive_file(self, path: Path, name: str, contents: bool = False
+                            ) -> None:
+        """Refuse an archive too large, or unsound by its directory; with ``contents``, also
+        one whose entries hold other than they declare (each decompressed and counted)."""
+        limits = self.limits.archives
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            raise TooLarge(f"{name} is {size} bytes; at most {limits.max_bytes} are accepted")
+        (verify_archive if contents else check_archive)(path, name, limits)
 
 
 def _missing(name: str, job: Job) -> ValidationError:

@@ -20,7 +20,6 @@ from simdock.errors import Conflict, InvalidParameters, ValidationError
 from simdock.platform import Platform
 from simdock.repositories import UnitOfWork
 from simdock.usecases.access import load_job
-from simdock.usecases.inputs import check_inputs
 from simdock.usecases.submit import check_tags, check_timeout, check_type
 
 #: The most runs one call may add.
@@ -147,7 +146,7 @@ def _prepared(job: Job, cmd: AddRuns, platform: Platform) -> _Batch:
     parameter_sets = _checked(job.simulation_type, cmd.parameters, platform)
     metadata = validate_parameters(cmd.metadata, "metadata")
     timeout = check_timeout(cmd.timeout_seconds, platform.limits.default_timeout_seconds)
-    check_inputs(job, platform)
+    platform.inputs.check_inputs(job)
     return _Batch(job, parameter_sets, metadata, timeout)
 
 

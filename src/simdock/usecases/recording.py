@@ -47,7 +47,6 @@ from simdock.errors import (
 )
 from simdock.platform import Platform
 from simdock.repositories import UnitOfWork
-from simdock.usecases.inputs import fetch_inputs
 from simdock.usecases.unwritten import InDoubt, Unwritten
 
 log = logging.getLogger(__name__)
@@ -183,7 +182,7 @@ class ExecutionContext:
                 with self._platform.uow() as uow:
                     job = uow.jobs.get(self.job_id)
                 if job is not None:
-                    fetch_inputs(job, self._platform, directory)
+                    self._platform.inputs.fetch_inputs(job, directory)
             except ServiceUnavailable as exc:
                 shutil.rmtree(directory, ignore_errors=True)
                 self.hand_back()

@@ -97,7 +97,7 @@ def blueprint() -> Blueprint:
                                   f"{asked.context!r}")
         if kind is inputs.UploadKind.RUN_CONFIG and asked.runId is None:
             raise ValidationError("runId is required for a run's configuration")
-        target = inputs.upload_target(asked.jobId, user.id, kind, platform(), run=asked.runId)
+        target = platform().inputs.upload_target(asked.jobId, user.id, kind, run=asked.runId)
         url = context().blob_links.upload_url(platform(), target, platform().clock.now())
         return jsonify({"url": url})
 
