@@ -56,11 +56,10 @@ class Dock:
                ) -> JobHandle:
         """Queue one run of ``simulation_type``; returns at once. ``resources``
         (``memory_mb``, ``cpus``, ``pids``) is what a container run may use."""
-        submission = submit.submit(submit.Submit(
+        submission = self.platform.submitting.submit(submit.Submit(
             owner_id=self.user.id, simulation_type=simulation_type, parameters=parameters,
             name=name, tags=tags, metadata=metadata or {}, machine_id=machine,
-            timeout_seconds=timeout, resources=Resources.from_record(resources)),
-            self.platform)
+            timeout_seconds=timeout, resources=Resources.from_record(resources)))
         return JobHandle(self, submission.job.id)
 
     def sweep(self, simulation_type: str, variants: Sequence[Mapping[str, Any]] | None = None,
@@ -71,11 +70,11 @@ class Dock:
               machine: str | None = None, timeout: float | None = None,
               resources: Mapping[str, Any] | None = None) -> SweepHandle:
         """Queue one run per variant: a list, a ``grid`` (cartesian) or ``zip`` (paired)."""
-        submission = submit.submit(submit.Submit(
+        submission = self.platform.submitting.submit(submit.Submit(
             owner_id=self.user.id, simulation_type=simulation_type, parameters=base,
             variants=variants, grid=grid, zipped=zip, sweep=True, name=name, tags=tags,
             metadata=metadata or {}, machine_id=machine, timeout_seconds=timeout,
-            resources=Resources.from_record(resources)), self.platform)
+            resources=Resources.from_record(resources)))
         return SweepHandle(self, submission.job.id)
 
     def job(self, job_id: str) -> JobHandle:

@@ -36,6 +36,7 @@ from simdock.usecases.machines import Machines
 from simdock.usecases.metrics import Metrics
 from simdock.usecases.queries import Queries
 from simdock.usecases.retry import Retrying
+from simdock.usecases.submit import Submitting
 from simdock.usecases.users import Users
 
 
@@ -165,3 +166,10 @@ class Platform:
     def inputs(self) -> Inputs:
         """A job's input archives: where they are uploaded, checked, and fetched for its runs."""
         return Inputs(uow=self.units, blobs=self.blobs, limits=self.limits)
+
+    @cached_property
+    def submitting(self) -> Submitting:
+        """Submitting work: one run or a sweep, checked, stored and queued in one transaction."""
+        return Submitting(
+            uow=self.units, clock=self.clock, executor=self.executor, ids=self.ids,
+            limits=self.limits, payloads=self.payloads, specs=self.specs)

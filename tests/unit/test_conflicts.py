@@ -12,7 +12,7 @@ from simdock.conflicts import CONFLICT_ATTEMPTS, retry_on_conflict
 from simdock.domain import Run, RunStatus
 from simdock.errors import ConcurrencyConflict, NotFound
 from simdock.usecases.execute import execute_claimed, record_outcomes
-from simdock.usecases.submit import SubmitRun, submit_run
+from simdock.usecases.submit import SubmitRun
 from simdock_adapters.memory.repositories import MemoryRunRepository
 from tests.unit.fakes import FakeExecutor, execution_of, make_platform
 from tests.unit.test_outages import claimed, reporting
@@ -73,7 +73,7 @@ def test_reports_that_keep_losing_races_are_kept_and_written_once_the_race_ends(
 
     monkeypatch.setattr(MemoryRunRepository, "update", losing)
     platform = make_platform(FakeExecutor({"ticks": reporting(start_racing)}))
-    run_id = submit_run(SubmitRun("usr-1", "ticks", {}), platform).run_ids[0]
+    run_id = platform.submitting.submit_run(SubmitRun("usr-1", "ticks", {})).run_ids[0]
     run = claimed(platform, run_id)
 
     # every write loses from the second tick on

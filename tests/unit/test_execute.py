@@ -15,13 +15,14 @@ from simdock.errors import RunCancelled, RunTimedOut
 from simdock.platform import Platform
 from simdock.ports import RunContext
 from simdock.usecases.execute import execute_run
-from simdock.usecases.submit import SubmitRun, submit_run
+from simdock.usecases.submit import SubmitRun
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, execution_of, make_platform, switchable
 
 
 def run_one(platform: Platform, simulation_type: str, parameters: dict[str, Any] | None = None
             ) -> str:
-    submission = submit_run(SubmitRun("usr-1", simulation_type, parameters or {}), platform)
+    submission = platform.submitting.submit_run(
+        SubmitRun("usr-1", simulation_type, parameters or {}))
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
     return submission.run_ids[0]
@@ -60,8 +61,8 @@ def test_a_handler_that_raises_fails_its_run_with_the_message() -> None:
         raise RuntimeError("the solver diverged")
 
     platform = make_platform(FakeExecutor({"boom": boom, "echo": lambda p, c: {"ok": 1}}))
-    failed = submit_run(SubmitRun("usr-1", "boom", {}), platform).run_ids[0]
-    fine = submit_run(SubmitRun("usr-1", "echo", {}), platform).run_ids[0]
+    failed = platform.submitting.submit_run(SubmitRun("usr-1", "boom", {})).run_ids[0]
+    fine = platform.submitting.submit_run(SubmitRun("usr-1", "echo", {})).run_ids[0]
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
     run = platform.queries.get_run(failed, None)
@@ -95,7 +96,7 @@ def test_executing_twice_executes_once() -> None:
 def test_a_run_cancelled_while_queued_is_never_executed() -> None:
     executor = FakeExecutor({"echo": lambda p, c: {}})
     platform = make_platform(executor)
-    submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
+    submission = platform.submitting.submit_run(SubmitRun("usr-1", "echo", {}))
     assert platform.cancelling.cancel_job(submission.job.id, "usr-1") == submission.run_ids
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
@@ -112,7 +113,7 @@ def test_a_run_cancelled_while_running_stays_cancelled_and_its_result_is_dropped
         return {"value": 1}
 
     platform = make_platform(FakeExecutor({"waits": waits}))
-    run_id = submit_run(SubmitRun("usr-1", "waits", {}), platform).run_ids[0]
+    run_id = platform.submitting.submit_run(SubmitRun("usr-1", "waits", {})).run_ids[0]
     worker = threading.Thread(target=execute_run, args=(run_id, platform, execution_of(platform)))
     worker.start()
     assert started.wait(5)
@@ -136,7 +137,7 @@ def test_a_cancelled_run_stops_at_its_next_progress_report() -> None:
         return {}
 
     platform = make_platform(FakeExecutor({"loops": loops}))
-    run_id = submit_run(SubmitRun("usr-1", "loops", {}), platform).run_ids[0]
+    run_id = platform.submitting.submit_run(SubmitRun("usr-1", "loops", {})).run_ids[0]
     worker = threading.Thread(target=execute_run, args=(run_id, platform, execution_of(platform)))
     worker.start()
     assert started.wait(5)
@@ -230,7 +231,7 @@ def test_a_closed_platform_stops_holding_outcomes_the_store_cannot_take() -> Non
         return {}
 
     platform = make_platform(FakeExecutor({"closes": closes_under_itself}))
-    submit_run(SubmitRun("usr-1", "closes", {}), platform)
+    platform.submitting.submit_run(SubmitRun("usr-1", "closes", {}))
     working = switchable(platform).factory
 
     def uow() -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from simdock.domain import SweepSpec
 from simdock.fair_queue import MAX_BATCH, FairQueue
 from simdock.platform import Platform
-from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
+from simdock.usecases.submit import SubmitRun, SubmitSweep
 from tests.unit.fakes import execution_of, make_platform
 
 
@@ -17,15 +17,15 @@ def claim(platform: Platform, limit: int = 1) -> list[str]:
 
 
 def sweep(platform: Platform, owner: str, size: int) -> str:
-    return submit_sweep(SubmitSweep(owner, "echo", SweepSpec(grid={"i": list(range(size))})),
-                        platform).job.id
+    return platform.submitting.submit_sweep(
+        SubmitSweep(owner, "echo", SweepSpec(grid={"i": list(range(size))}))).job.id
 
 
 def test_another_users_single_run_is_claimed_at_the_next_turn() -> None:
     platform = make_platform()
     big = sweep(platform, "usr-a", 300)
     claim(platform)
-    single = submit_run(SubmitRun("usr-b", "echo", {}), platform).job.id
+    single = platform.submitting.submit_run(SubmitRun("usr-b", "echo", {})).job.id
     assert claim(platform) == [f"usr-b/{single}/0"]
     assert claim(platform) == [f"usr-a/{big}/1"]
 
@@ -41,7 +41,7 @@ def test_a_users_other_job_is_not_kept_behind_their_sweep() -> None:
     platform = make_platform()
     big = sweep(platform, "usr-a", 100)
     claim(platform)
-    other = submit_run(SubmitRun("usr-a", "echo", {}), platform).job.id
+    other = platform.submitting.submit_run(SubmitRun("usr-a", "echo", {})).job.id
     assert set(claim(platform, limit=2)) == {f"usr-a/{other}/0", f"usr-a/{big}/1"}
 
 

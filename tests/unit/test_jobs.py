@@ -13,7 +13,7 @@ from simdock.limits import Limits
 from simdock.platform import Platform
 from simdock.selection import JobQuery
 from simdock.usecases import jobs, machines, metrics, reports
-from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
+from simdock.usecases.submit import SubmitRun, SubmitSweep
 from simdock_adapters.memory.repositories import MemoryJobRepository
 from tests.unit.fakes import QueueDispatcher, make_platform
 
@@ -40,8 +40,9 @@ def stop_at(platform: Platform, run_id: str, status: RunStatus, progress: float)
 
 
 def sweep(platform: Platform, size: int = 3, owner: str = "usr-a") -> tuple[str, list[str]]:
-    submission = submit_sweep(SubmitSweep(owner, "echo", SweepSpec(grid={"x": list(
-        range(size))})), platform)
+    submission = platform.submitting.submit_sweep(
+        SubmitSweep(owner, "echo", SweepSpec(grid={"x": list(
+        range(size))})))
     return submission.job.id, submission.run_ids
 
 
@@ -68,7 +69,7 @@ def test_a_sweep_cancelled_part_way_is_cancelled_and_shows_how_far_it_got() -> N
 
 def test_a_cancelled_single_run_keeps_the_progress_it_reached() -> None:
     platform = make_platform()
-    submission = submit_run(SubmitRun("usr-a", "echo", {}), platform)
+    submission = platform.submitting.submit_run(SubmitRun("usr-a", "echo", {}))
     stop_at(platform, submission.run_ids[0], RunStatus.CANCELLED, 0.3)
 
     view = platform.queries.get_job(submission.job.id, "usr-a")
@@ -201,8 +202,9 @@ def test_reports_made_from_a_deleted_job_keep_their_documents() -> None:
 
 def test_an_update_changes_the_fields_given_and_keeps_the_others() -> None:
     platform = make_platform()
-    submission = submit_run(SubmitRun("usr-a", "echo", {}, name="first", tags=["a"],
-                                      metadata={"k": 1}), platform)
+    submission = platform.submitting.submit_run(
+        SubmitRun("usr-a", "echo", {}, name="first", tags=["a"],
+                                      metadata={"k": 1}))
     job_id = submission.job.id
 
     jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", tags=["b", "c", "b"]),
@@ -222,7 +224,7 @@ def test_an_update_changes_the_fields_given_and_keeps_the_others() -> None:
 ])
 def test_a_bad_update_changes_nothing(change: dict[str, Any]) -> None:
     platform = make_platform()
-    job_id = submit_run(SubmitRun("usr-a", "echo", {}, name="kept"), platform).job.id
+    job_id = platform.submitting.submit_run(SubmitRun("usr-a", "echo", {}, name="kept")).job.id
 
     with pytest.raises(ValidationError):
         jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", **change), platform)
@@ -252,7 +254,7 @@ def test_a_placement_that_cannot_be_made_changes_nothing() -> None:
     platform = make_platform()
     resting = platform.machines.register_machine(machines.RegisterMachine(
         "r", "x", 4, status=MachineStatus.MAINTENANCE))
-    job_id = submit_run(SubmitRun("usr-a", "echo", {}, name="kept"), platform).job.id
+    job_id = platform.submitting.submit_run(SubmitRun("usr-a", "echo", {}, name="kept")).job.id
 
     for machine_id, error in ((resting.id, Conflict), ("mach-missing", NotFound)):
         with pytest.raises(error):
@@ -273,7 +275,7 @@ def test_a_placement_that_cannot_be_made_changes_nothing() -> None:
 @pytest.mark.parametrize("status", [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED])
 def test_a_finished_run_takes_no_more_points(status: RunStatus) -> None:
     platform = make_platform()
-    run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
+    run_id = platform.submitting.submit_run(SubmitRun("usr-a", "echo", {})).run_ids[0]
     platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", 1.0))
     if status is RunStatus.SUCCEEDED:
         drain(platform)
@@ -296,7 +298,7 @@ def test_a_running_handler_still_records_its_points() -> None:
         return {"steps": 3}
 
     platform.executor.functions["converging"] = converging  # type: ignore[attr-defined]
-    run_id = submit_run(SubmitRun("usr-a", "converging", {}), platform).run_ids[0]
+    run_id = platform.submitting.submit_run(SubmitRun("usr-a", "converging", {})).run_ids[0]
     drain(platform)
 
     series = platform.metrics.metric_series(run_id, "usr-a", "loss")

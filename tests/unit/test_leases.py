@@ -16,7 +16,7 @@ from simdock.platform import Platform
 from simdock.ports import RunContext
 from simdock.usecases.execute import execute_run
 from simdock.usecases.leases import heartbeat, recover_lapsed, renew_leases
-from simdock.usecases.submit import SubmitRun, submit_run
+from simdock.usecases.submit import SubmitRun
 from simdock.usecases.worker_loop import execute_next
 from simdock_adapters.memory import MemoryUnitOfWork
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, execution_of, make_platform, switchable
@@ -28,7 +28,7 @@ def clock(platform: Platform) -> ManualClock:
 
 
 def submitted(platform: Platform, simulation_type: str = "echo") -> str:
-    return submit_run(SubmitRun("usr-1", simulation_type, {}), platform).run_ids[0]
+    return platform.submitting.submit_run(SubmitRun("usr-1", simulation_type, {})).run_ids[0]
 
 
 def stored(platform: Platform, run_id: str) -> Run:

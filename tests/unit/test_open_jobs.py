@@ -27,7 +27,7 @@ from simdock.limits import Limits
 from simdock.ports import RunContext
 from simdock.usecases.inputs import UploadKind
 from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
-from simdock.usecases.submit import SubmitRun, submit_run
+from simdock.usecases.submit import SubmitRun
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
 
 OWNER = "usr-1"
@@ -119,7 +119,7 @@ def test_a_refused_call_adds_no_run(tmp_path: Path) -> None:
 
 def test_runs_are_added_only_to_open_jobs() -> None:
     platform = platform_with_model()
-    submitted = submit_run(SubmitRun(OWNER, "echo", {"x": 1}), platform)
+    submitted = platform.submitting.submit_run(SubmitRun(OWNER, "echo", {"x": 1}))
     with pytest.raises(Conflict, match="registered without them"):
         add_runs(AddRuns(job=submitted.job.id, owner_id=OWNER, parameters=[{}]), platform)
 
@@ -242,7 +242,7 @@ def test_a_handler_may_have_its_runs_archived_as_they_end(tmp_path: Path) -> Non
     job = registered(platform, tmp_path)
     runs = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}, {"fail": 1}]),
                     platform)
-    other = submit_run(SubmitRun(OWNER, "echo", {"x": 1}), platform)
+    other = platform.submitting.submit_run(SubmitRun(OWNER, "echo", {"x": 1}))
     platform.dispatcher.drain()
     for run in runs:  # finished, failed or not: ready before anyone asks
         assert platform.blobs.exists(f"runs/{run.id}/results/attempt-1.zip")

@@ -20,7 +20,7 @@ from simdock.ports import RunContext
 from simdock.repositories import UnitOfWork
 from simdock.usecases.execute import execute_claimed, execute_run, record_outcomes
 from simdock.usecases.leases import heartbeat, lease_until, recover_lapsed
-from simdock.usecases.submit import SubmitRun, submit_run
+from simdock.usecases.submit import SubmitRun
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 from tests.unit.fakes import FakeExecutor, execution_of, make_platform, switchable
 from tests.unit.test_leases import claim_and_die, clock, stored, submitted
@@ -83,7 +83,7 @@ def test_what_a_run_reports_while_the_store_is_away_is_kept_and_it_succeeds() ->
 
     platform = make_platform(FakeExecutor({"ticks": reporting(outage)}))
     switch = Switch(platform)
-    run_id = submit_run(SubmitRun("usr-1", "ticks", {}), platform).run_ids[0]
+    run_id = platform.submitting.submit_run(SubmitRun("usr-1", "ticks", {})).run_ids[0]
     run = claimed(platform, run_id)
 
     # the store goes away after the second tick

@@ -11,7 +11,7 @@ from simdock.domain import RunStatus
 from simdock.errors import ServiceUnavailable
 from simdock.outbox import OutboxUnitOfWork
 from simdock.platform import Platform
-from simdock.usecases.submit import SubmitRun, submit_run
+from simdock.usecases.submit import SubmitRun
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
 from tests.unit.fakes import make_platform, switchable
 
@@ -41,7 +41,7 @@ def test_a_submissions_runs_are_sent_once_they_can_be_seen() -> None:
     sender = Recording()
     platform = make_platform(dispatcher=sender)
     sender.platform = platform
-    submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
+    submission = platform.submitting.submit_run(SubmitRun("usr-1", "echo", {}))
     assert sender.sent == [("runs", submission.run_ids)]
     assert sender.visible == [True]
 
@@ -83,7 +83,7 @@ def test_a_submission_refused_by_the_store_sends_nothing() -> None:
 
     switchable(platform).factory = lambda: FailsOnCommit(working().store)  # type: ignore[attr-defined]
     with pytest.raises(ServiceUnavailable):
-        submit_run(SubmitRun("usr-1", "echo", {}), platform)
+        platform.submitting.submit_run(SubmitRun("usr-1", "echo", {}))
     assert sender.sent == []
     with working() as uow:
         assert uow.runs.counts().get(RunStatus.QUEUED, 0) == 0
@@ -106,7 +106,7 @@ def test_dispatches_are_sent_once_the_unit_of_work_has_let_go_of_the_store() -> 
             assert not worker.is_alive(), "the store was still held by the sender's caller"
 
     platform = make_platform(dispatcher=ExecutesElsewhere())
-    submit_run(SubmitRun("usr-1", "echo", {}), platform)
+    platform.submitting.submit_run(SubmitRun("usr-1", "echo", {}))
     assert seen == [True]
 
 
@@ -136,7 +136,7 @@ def test_a_sender_that_fails_fails_no_submission_and_is_logged_once_while_it_las
     caplog.set_level("INFO", "simdock.outbox")
     sender = Failing()
     platform = make_platform(dispatcher=sender)
-    submissions = [submit_run(SubmitRun("usr-1", "echo", {"i": i}), platform)
+    submissions = [platform.submitting.submit_run(SubmitRun("usr-1", "echo", {"i": i}))
                    for i in range(20)]
     assert sender.tries == 20
     with platform.uow() as uow:
@@ -146,6 +146,6 @@ def test_a_sender_that_fails_fails_no_submission_and_is_logged_once_while_it_las
     assert len(failures) == 1 and "the broker hangs up" in failures[0].getMessage()
 
     sender.away = False  # the broker is back
-    submit_run(SubmitRun("usr-1", "echo", {}), platform)
+    platform.submitting.submit_run(SubmitRun("usr-1", "echo", {}))
     ends = [r for r in caplog.records if r.name == "simdock.outbox"][1:]
     assert [r.getMessage() for r in ends] == ["dispatching committed work works again"]

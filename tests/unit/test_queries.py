@@ -13,13 +13,13 @@ from simdock.paging import Ordering, PageRequest
 from simdock.ports import RunContext
 from simdock.selection import JobQuery, RunQuery
 from simdock.usecases import machines, metrics, reports
-from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
+from simdock.usecases.submit import SubmitRun, SubmitSweep
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
 
 
 def test_another_users_resources_are_not_found() -> None:
     platform = make_platform()
-    submission = submit_run(SubmitRun("usr-alice", "echo", {}), platform)
+    submission = platform.submitting.submit_run(SubmitRun("usr-alice", "echo", {}))
     job_id, run_id = submission.job.id, submission.run_ids[0]
     for call in (
         lambda: platform.queries.get_job(job_id, "usr-bob"),
@@ -42,9 +42,9 @@ def test_another_users_resources_are_not_found() -> None:
 
 def test_listing_filters_by_owner_status_type_and_tag() -> None:
     platform = make_platform()
-    a = submit_run(SubmitRun("usr-a", "echo", {}, tags=["x"]), platform)
-    submit_run(SubmitRun("usr-a", "echo", {}, tags=["y"]), platform)
-    submit_run(SubmitRun("usr-b", "echo", {}, tags=["x"]), platform)
+    a = platform.submitting.submit_run(SubmitRun("usr-a", "echo", {}, tags=["x"]))
+    platform.submitting.submit_run(SubmitRun("usr-a", "echo", {}, tags=["y"]))
+    platform.submitting.submit_run(SubmitRun("usr-b", "echo", {}, tags=["x"]))
     platform.cancelling.cancel_job(a.job.id, "usr-a")
     mine = platform.queries.list_jobs(JobQuery(owner_id="usr-a"))
     assert mine.total == 2
@@ -65,7 +65,7 @@ def test_pages_and_ordering() -> None:
     assert isinstance(clock, ManualClock)
     ids = []
     for i in range(7):
-        ids.append(submit_run(SubmitRun("usr-a", "echo", {"i": i}), platform).job.id)
+        ids.append(platform.submitting.submit_run(SubmitRun("usr-a", "echo", {"i": i})).job.id)
         clock.advance(1)
     first = platform.queries.list_jobs(JobQuery(owner_id="usr-a", page=PageRequest(1, 3)))
     assert [v.job.id for v in first.items] == ids[::-1][:3]
@@ -104,8 +104,8 @@ def test_statistics_count_by_status_and_average_durations() -> None:
         return {}
 
     platform.executor.functions["slow"] = takes_two_seconds  # type: ignore[attr-defined]
-    submit_sweep(SubmitSweep("usr-a", "slow", SweepSpec(grid={"i": [1, 2]})), platform)
-    queued = submit_run(SubmitRun("usr-a", "echo", {}), platform)
+    platform.submitting.submit_sweep(SubmitSweep("usr-a", "slow", SweepSpec(grid={"i": [1, 2]})))
+    queued = platform.submitting.submit_run(SubmitRun("usr-a", "echo", {}))
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.runs.remove(queued.run_ids[0])
     platform.dispatcher.drain()
@@ -119,7 +119,7 @@ def test_results_are_read_only_once_finished() -> None:
     from simdock.errors import Conflict
 
     platform = make_platform()
-    submission = submit_run(SubmitRun("usr-a", "echo", {}), platform)
+    submission = platform.submitting.submit_run(SubmitRun("usr-a", "echo", {}))
     with pytest.raises(Conflict, match="not ready"):
         platform.queries.finished_job(submission.job.id, "usr-a")
     with pytest.raises(Conflict, match="not ready"):
@@ -137,7 +137,7 @@ def test_a_log_is_read_page_by_page_until_its_run_has_ended() -> None:
         return {}
 
     platform = make_platform(FakeExecutor({"chatty": chatty}))
-    run_id = submit_run(SubmitRun("usr-1", "chatty", {}), platform).run_ids[0]
+    run_id = platform.submitting.submit_run(SubmitRun("usr-1", "chatty", {})).run_ids[0]
     queued = platform.queries.log_page(run_id, "usr-1", limit=2)
     assert (queued.lines, queued.next_after, queued.complete) == ([], 0, False)
 
@@ -160,8 +160,8 @@ def test_a_log_is_read_page_by_page_until_its_run_has_ended() -> None:
 def test_run_views_hold_what_a_page_shows_of_each_run() -> None:
     platform = make_platform(limits=Limits(payload_threshold=40, progress_interval_seconds=0))
     big = "x" * 100
-    submission = submit_sweep(SubmitSweep("usr-1", "echo", SweepSpec(
-        grid={"n": [1, 2]}, base={"note": big}), tags=["t"]), platform)
+    submission = platform.submitting.submit_sweep(SubmitSweep("usr-1", "echo", SweepSpec(
+        grid={"n": [1, 2]}, base={"note": big}), tags=["t"]))
     machine = platform.machines.register_machine(machines.RegisterMachine(
         "rack-1", cpu="4 cores", memory_gb=8.0))
     platform.machines.place_run(submission.run_ids[0], machine.id, "usr-1")

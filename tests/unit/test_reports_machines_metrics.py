@@ -15,13 +15,13 @@ from simdock.errors import Conflict, NotFound, UnknownReportType, ValidationErro
 from simdock.handlers import ReportHandler
 from simdock.paging import PageRequest
 from simdock.usecases import machines, metrics, reports
-from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
+from simdock.usecases.submit import SubmitRun, SubmitSweep
 from tests.unit.fakes import ADMIN, QueueDispatcher, make_platform
 
 
 def finished_sweep(platform: Any) -> str:
-    job = submit_sweep(SubmitSweep("usr-a", "echo", SweepSpec(grid={"x": [1, 2, 3]})),
-                       platform).job
+    job = platform.submitting.submit_sweep(
+        SubmitSweep("usr-a", "echo", SweepSpec(grid={"x": [1, 2, 3]}))).job
     platform.dispatcher.drain()
     return job.id
 
@@ -105,7 +105,7 @@ def test_bad_machines_are_refused(name: str, cpu: str, memory: float) -> None:
 
 def test_placing_a_run_on_a_machine() -> None:
     platform = make_platform()
-    run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
+    run_id = platform.submitting.submit_run(SubmitRun("usr-a", "echo", {})).run_ids[0]
     machine = platform.machines.register_machine(machines.RegisterMachine("n", "x", 4))
     assert platform.machines.place_run(run_id, machine.id, "usr-a").machine_id == machine.id
     with pytest.raises(NotFound):
@@ -116,7 +116,7 @@ def test_metric_series_all_since_step_and_since_time() -> None:
     platform = make_platform()
     clock = platform.clock
     assert isinstance(clock, ManualClock)
-    run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
+    run_id = platform.submitting.submit_run(SubmitRun("usr-a", "echo", {})).run_ids[0]
     start = clock.now()
     for value in (1.0, 0.5, 0.25, 0.125):
         platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", value))
@@ -136,14 +136,14 @@ def test_metric_series_all_since_step_and_since_time() -> None:
                                              (1.0, 1.5), (True, None)])
 def test_bad_metric_points_are_refused(value: Any, step: Any) -> None:
     platform = make_platform()
-    run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
+    run_id = platform.submitting.submit_run(SubmitRun("usr-a", "echo", {})).run_ids[0]
     with pytest.raises(ValidationError):
         platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-a", "loss", value, step))
 
 
 def test_times_without_a_zone_are_taken_as_utc_and_out_of_range_ones_refused() -> None:
     platform = make_platform()
-    run_id = submit_run(SubmitRun("usr-a", "echo", {}), platform).run_ids[0]
+    run_id = platform.submitting.submit_run(SubmitRun("usr-a", "echo", {})).run_ids[0]
     naive = datetime(2026, 1, 1, 12, 0)
     point = platform.metrics.append_metric(
         metrics.AppendMetric(run_id, "usr-a", "loss", 1.0, at=naive))
@@ -160,7 +160,7 @@ def test_a_metric_series_has_no_step_after_the_largest_whoever_writes_it() -> No
     from simdock.usecases.recording import ExecutionContext
 
     platform = make_platform()
-    run_id = submit_run(SubmitRun("usr-1", "echo", {}), platform).run_ids[0]
+    run_id = platform.submitting.submit_run(SubmitRun("usr-1", "echo", {})).run_ids[0]
     platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-1", "loss", 1.0, MAX_STEP))
     with pytest.raises(ValidationError, match=f"no step after {MAX_STEP}"):
         platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-1", "loss", 2.0))

@@ -11,7 +11,7 @@ from simdock.domain.resources import Resources
 from simdock.errors import LimitExceeded, ValidationError
 from simdock.limits import Limits
 from simdock.usecases.execute import execute_run
-from simdock.usecases.submit import SubmitRun, SubmitSweep, submit_run, submit_sweep
+from simdock.usecases.submit import SubmitRun, SubmitSweep
 from tests.unit.fakes import FakeExecutor, execution_of, make_platform
 
 IMAGE = container_type("sim:local")
@@ -27,8 +27,8 @@ def platform_and_executor() -> tuple[object, FakeExecutor]:
 
 def test_a_container_run_gets_what_its_job_asked_and_the_defaults_for_the_rest() -> None:
     platform, executor = platform_and_executor()
-    submission = submit_run(SubmitRun("usr-1", IMAGE, {"n": 1},
-                                      resources=Resources(memory_mb=512)), platform)
+    submission = platform.submitting.submit_run(SubmitRun("usr-1", IMAGE, {"n": 1},
+                                      resources=Resources(memory_mb=512)))
     granted = Resources(memory_mb=512, cpus=1.0, pids=128)
     assert platform.queries.job_spec(submission.job.id).resources == granted
 
@@ -45,8 +45,8 @@ def test_the_grant_is_kept_with_the_job_s_specification() -> None:
 
 def test_without_a_request_a_container_run_gets_the_defaults() -> None:
     platform, _ = platform_and_executor()
-    submission = submit_sweep(SubmitSweep("usr-1", IMAGE, SweepSpec(grid={"n": [1, 2]})),
-                              platform)
+    submission = platform.submitting.submit_sweep(
+        SubmitSweep("usr-1", IMAGE, SweepSpec(grid={"n": [1, 2]})))
     with platform.uow() as uow:
         runs = uow.runs.for_job(submission.job.id)
     assert {platform.queries.run_resources(run) for run in runs} == {LIMITS.default_resources}
@@ -62,7 +62,7 @@ def test_a_request_beyond_the_maximum_is_refused_before_anything_is_stored(
         asked: Resources, refusal: type[Exception], words: str) -> None:
     platform, _ = platform_and_executor()
     with pytest.raises(refusal, match=words):
-        submit_run(SubmitRun("usr-1", IMAGE, {}, resources=asked), platform)
+        platform.submitting.submit_run(SubmitRun("usr-1", IMAGE, {}, resources=asked))
     with platform.uow() as uow:  # type: ignore[attr-defined]
         assert uow.runs.counts() == {}
 
@@ -70,6 +70,7 @@ def test_a_request_beyond_the_maximum_is_refused_before_anything_is_stored(
 def test_resources_for_a_handler_s_run_are_refused_not_ignored() -> None:
     platform, _ = platform_and_executor()
     with pytest.raises(ValidationError, match="resources apply to container runs"):
-        submit_run(SubmitRun("usr-1", "echo", {}, resources=Resources(memory_mb=64)), platform)
-    submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
+        platform.submitting.submit_run(
+            SubmitRun("usr-1", "echo", {}, resources=Resources(memory_mb=64)))
+    submission = platform.submitting.submit_run(SubmitRun("usr-1", "echo", {}))
     assert platform.queries.job_spec(submission.job.id).resources is None

@@ -9,7 +9,7 @@ import pytest
 from simdock.domain import Machine, RunStatus
 from simdock.errors import NotFound
 from simdock.repositories import UnitOfWork
-from simdock.usecases.submit import SubmitRun, submit_run
+from simdock.usecases.submit import SubmitRun
 from tests.unit.fakes import make_platform
 
 
@@ -24,7 +24,7 @@ def test_use_cases_in_a_scope_share_one_unit_of_work() -> None:
 
     platform = make_platform(store=counting)
     with platform.units.scope():
-        submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
+        submission = platform.submitting.submit_run(SubmitRun("usr-1", "echo", {}))
         platform.queries.get_job(submission.job.id, "usr-1")
         platform.queries.get_run(submission.run_ids[0], "usr-1")
     assert len(opened) == 1
@@ -45,7 +45,7 @@ def test_an_error_in_a_block_rolls_back_and_the_scope_goes_on() -> None:
     with platform.units.scope():
         with pytest.raises(NotFound):
             platform.queries.get_run("run-missing", "usr-1")
-        submission = submit_run(SubmitRun("usr-1", "echo", {}), platform)
+        submission = platform.submitting.submit_run(SubmitRun("usr-1", "echo", {}))
     assert platform.queries.get_job(submission.job.id, "usr-1").job.run_count == 1
 
 

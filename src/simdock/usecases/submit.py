@@ -13,8 +13,12 @@ from simdock.domain.parameters import validate_parameters
 from simdock.domain.resources import Resources
 from simdock.domain.text import check_text
 from simdock.errors import Conflict, InvalidParameters, NotFound, ValidationError
-from simdock.platform import Platform
+from simdock.limits import Limits
+from simdock.payloads import PayloadStore
+from simdock.ports import Clock, Executor, IdGenerator
 from simdock.repositories import UnitOfWork
+from simdock.scope import UnitsOfWork
+from simdock.specs import SpecCache
 from simdock.usecases.access import named
 
 MAX_TAGS = 32
@@ -92,75 +96,108 @@ class Submission:
         return self.spec.varied(index)
 
 
-def submit(cmd: Submit, platform: Platform) -> Submission:
-    """Queue what ``cmd`` asks for: one run, or a sweep (see :class:`Submit`)."""
-    if cmd.simulation_type is not None and cmd.image is not None:
-        raise ValidationError("give a simulation type or a container image, not both")
-    simulation_type = cmd.simulation_type if cmd.simulation_type is not None \
-        else container_type(cmd.image or platform.limits.default_image)
-    options = {name: getattr(cmd, name) for name in SubmissionOptions.__dataclass_fields__}
-    if cmd.is_sweep:
-        spec = SweepSpec(variants=cmd.variants, grid=cmd.grid, zipped=cmd.zipped,
-                         base=cmd.parameters or {})
-        return submit_sweep(SubmitSweep(cmd.owner_id, simulation_type, spec, **options),
-                            platform)
-    return submit_run(SubmitRun(cmd.owner_id, simulation_type, cmd.parameters or {},
-                                **options), platform)
+@dataclass(frozen=True)
+class Submitting:
+    """Submitting work: one run or a sweep, checked, stored and queued in one transaction."""
 
+    uow: UnitsOfWork
+    clock: Clock
+    executor: Executor
+    ids: IdGenerator
+    limits: Limits
+    payloads: PayloadStore
+    specs: SpecCache
 
-def submit_run(cmd: SubmitRun, platform: Platform) -> Submission:
-    """Queue one run; it is dispatched once the job is committed."""
-    spec = SweepSpec.single(validate_parameters(cmd.parameters))
-    return _submit(cmd, spec, JobKind.SINGLE, platform)
+    def submit(self, cmd: Submit) -> Submission:
+        """Queue what ``cmd`` asks for: one run, or a sweep (see :class:`Submit`)."""
+        if cmd.simulation_type is not None and cmd.image is not None:
+            raise ValidationError("give a simulation type or a container image, not both")
+        simulation_type = cmd.simulation_type if cmd.simulation_type is not None \
+            else container_type(cmd.image or self.limits.default_image)
+        options = {name: getattr(cmd, name) for name in SubmissionOptions.__dataclass_fields__}
+        if cmd.is_sweep:
+            spec = SweepSpec(variants=cmd.variants, grid=cmd.grid, zipped=cmd.zipped,
+                             base=cmd.parameters or {})
+            return self.submit_sweep(SubmitSweep(cmd.owner_id, simulation_type, spec, **options))
+        return self.submit_run(SubmitRun(cmd.owner_id, simulation_type, cmd.parameters or {},
+                                    **options))
 
+    def submit_run(self, cmd: SubmitRun) -> Submission:
+        """Queue one run; it is dispatched once the job is committed."""
+        spec = SweepSpec.single(validate_parameters(cmd.parameters))
+        return self._submit(cmd, spec, JobKind.SINGLE)
 
-def submit_sweep(cmd: SubmitSweep, platform: Platform) -> Submission:
-    """Queue one run per variant, all in one transaction, then dispatch them."""
-    spec = check_sweep(cmd.sweep, platform.limits.max_sweep_variants)
-    return _submit(cmd, spec, JobKind.SWEEP, platform)
+    def submit_sweep(self, cmd: SubmitSweep) -> Submission:
+        """Queue one run per variant, all in one transaction, then dispatch them."""
+        spec = check_sweep(cmd.sweep, self.limits.max_sweep_variants)
+        return self._submit(cmd, spec, JobKind.SWEEP)
 
+    def _submit(self, cmd: SubmitRun | SubmitSweep, spec: SweepSpec, kind: JobKind
+                ) -> Submission:
+        """Check everything, then store the spec once and the runs by index, atomically.
 
-def _submit(cmd: SubmitRun | SubmitSweep, spec: SweepSpec, kind: JobKind, platform: Platform
-            ) -> Submission:
-    """Check everything, then store the spec once and the runs by index, atomically.
-
-    Every check that can refuse the submission runs before anything is written;
-    a spec large enough for the blob store is removed again if the transaction
-    that would have referred to it fails, so a refused submission leaves nothing.
-    """
-    simulation_type = check_type(cmd.simulation_type)
-    spec = replace(spec, resources=_granted(simulation_type, cmd.resources, platform))
-    _check_variants(simulation_type, spec, platform)
-    tags = check_tags(cmd.tags)
-    if cmd.name is not None:
-        validate_parameters({"name": cmd.name}, "name")
-    metadata = validate_parameters(cmd.metadata, "metadata")
-    timeout = check_timeout(cmd.timeout_seconds, platform.limits.default_timeout_seconds)
-    if cmd.machine_id is not None:
-        with platform.uow() as uow:
-            check_machine(uow, cmd.machine_id)
-    now = platform.clock.now()
-    job = Job(id=platform.ids.new("job"), owner_id=cmd.owner_id,
-              simulation_type=simulation_type, kind=kind, run_count=spec.count(),
-              created_at=now, name=cmd.name, tags=tags, metadata=metadata)
-    runs = [Run(id=run_id, job_id=job.id, owner_id=cmd.owner_id,
-                simulation_type=simulation_type, index=index, created_at=now, updated_at=now,
-                machine_id=cmd.machine_id, timeout_seconds=timeout)
-            for index, run_id in enumerate(platform.ids.new_many("run", job.run_count))]
-    stored = platform.payloads.store(blob_keys.sweep_spec(job.id), spec.to_record())
-    try:
-        with platform.uow() as uow:
-            if cmd.machine_id is not None:
+        Every check that can refuse the submission runs before anything is written;
+        a spec large enough for the blob store is removed again if the transaction
+        that would have referred to it fails, so a refused submission leaves nothing.
+        """
+        simulation_type = check_type(cmd.simulation_type)
+        spec = replace(spec, resources=self._granted(simulation_type, cmd.resources))
+        self._check_variants(simulation_type, spec)
+        tags = check_tags(cmd.tags)
+        if cmd.name is not None:
+            validate_parameters({"name": cmd.name}, "name")
+        metadata = validate_parameters(cmd.metadata, "metadata")
+        timeout = check_timeout(cmd.timeout_seconds, self.limits.default_timeout_seconds)
+        if cmd.machine_id is not None:
+            with self.uow() as uow:
                 check_machine(uow, cmd.machine_id)
-            uow.jobs.add(job, stored)
-            uow.runs.add_many(runs)
-            uow.dispatch_runs([r.id for r in runs])
-            uow.commit()
-    except BaseException:
-        platform.payloads.discard(stored)
-        raise
-    platform.specs.put(job.id, spec, stored.size)
-    return Submission(job, [r.id for r in runs], spec)
+        now = self.clock.now()
+        job = Job(id=self.ids.new("job"), owner_id=cmd.owner_id,
+                  simulation_type=simulation_type, kind=kind, run_count=spec.count(),
+                  created_at=now, name=cmd.name, tags=tags, metadata=metadata)
+        runs = [Run(id=run_id, job_id=job.id, owner_id=cmd.owner_id,
+                    simulation_type=simulation_type, index=index, created_at=now, updated_at=now,
+                    machine_id=cmd.machine_id, timeout_seconds=timeout)
+                for index, run_id in enumerate(self.ids.new_many("run", job.run_count))]
+        stored = self.payloads.store(blob_keys.sweep_spec(job.id), spec.to_record())
+        try:
+            with self.uow() as uow:
+                if cmd.machine_id is not None:
+                    check_machine(uow, cmd.machine_id)
+                uow.jobs.add(job, stored)
+                uow.runs.add_many(runs)
+                uow.dispatch_runs([r.id for r in runs])
+                uow.commit()
+        except BaseException:
+            self.payloads.discard(stored)
+            raise
+        self.specs.put(job.id, spec, stored.size)
+        return Submission(job, [r.id for r in runs], spec)
+
+    def _check_variants(self, simulation_type: str, spec: SweepSpec) -> None:
+        """Ask the executor about every run's parameters, naming the variant it refuses."""
+        check = self.executor.checker(simulation_type)
+        if check is None:
+            return
+        for index, parameters in enumerate(spec.all_parameters()):
+            try:
+                check(parameters)
+            except InvalidParameters as exc:
+                where = f"variant {index}: " if spec.is_sweep else ""
+                raise InvalidParameters(f"{where}{exc.message}") from exc
+
+    def _granted(self, simulation_type: str, asked: Resources | None
+                 ) -> Resources | None:
+        """What each run of a container image may use: what the job asked for, within the
+        platform's maximum, the platform's default for the rest. Other runs have no such limits,
+        and asking for them is refused rather than silently ignored."""
+        if image_of(simulation_type) is None:
+            if asked is not None and asked.to_record():
+                raise ValidationError("resources apply to container runs (container_image); "
+                                      f"'{simulation_type}' runs in the platform's own processes")
+            return None
+        limits = self.limits
+        return (asked or Resources()).within(limits.max_resources).over(limits.default_resources)
 
 
 def check_machine(uow: UnitOfWork, machine_id: str) -> None:
@@ -177,33 +214,6 @@ def check_type(simulation_type: object) -> str:
     if not isinstance(simulation_type, str) or not simulation_type.strip():
         raise ValidationError("simulation_type must be a non-empty string")
     return check_text(simulation_type.strip(), "simulation_type")
-
-
-def _check_variants(simulation_type: str, spec: SweepSpec, platform: Platform) -> None:
-    """Ask the executor about every run's parameters, naming the variant it refuses."""
-    check = platform.executor.checker(simulation_type)
-    if check is None:
-        return
-    for index, parameters in enumerate(spec.all_parameters()):
-        try:
-            check(parameters)
-        except InvalidParameters as exc:
-            where = f"variant {index}: " if spec.is_sweep else ""
-            raise InvalidParameters(f"{where}{exc.message}") from exc
-
-
-def _granted(simulation_type: str, asked: Resources | None, platform: Platform
-             ) -> Resources | None:
-    """What each run of a container image may use: what the job asked for, within the
-    platform's maximum, the platform's default for the rest. Other runs have no such limits,
-    and asking for them is refused rather than silently ignored."""
-    if image_of(simulation_type) is None:
-        if asked is not None and asked.to_record():
-            raise ValidationError("resources apply to container runs (container_image); "
-                                  f"'{simulation_type}' runs in the platform's own processes")
-        return None
-    limits = platform.limits
-    return (asked or Resources()).within(limits.max_resources).over(limits.default_resources)
 
 
 def check_tags(tags: Sequence[str]) -> tuple[str, ...]:

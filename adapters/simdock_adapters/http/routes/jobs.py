@@ -212,12 +212,12 @@ def register(api: Api) -> Blueprint:
                    responses={201: JobsCreated})
     def submit_jobs(user: User, body: JobSubmission) -> dict[str, Any]:
         """Submit one run or a parameter sweep."""
-        submission = submit.submit(submit.Submit(
+        submission = platform().submitting.submit(submit.Submit(
             owner_id=user.id, simulation_type=body.simulation_type, image=body.container_image,
             parameters=body.params, variants=body.sweep, grid=body.grid, zipped=body.zip,
             name=body.name, tags=body.tags, metadata=body.metadata, machine_id=body.machine_id,
             timeout_seconds=body.timeout,
-            resources=body.resources.granted() if body.resources else None), platform())
+            resources=body.resources.granted() if body.resources else None))
         mapping = {run_id: submission.varied(index)
                    for index, run_id in enumerate(submission.run_ids)} if body.is_sweep else None
         # JobsCreated documents this answer; a sweep's can hold 100,000 entries, which are

@@ -239,11 +239,10 @@ def register(api: Api) -> Blueprint:
 
 
 def _submit(user: User, body: SimulationSubmission) -> SimulationDetail:
-    submission = submit.submit(submit.Submit(
+    submission = platform().submitting.submit(submit.Submit(
         owner_id=user.id, simulation_type=body.simulation_type, parameters=body.parameters,
         variants=body.sweep, grid=body.grid, zipped=body.zip, name=body.name, tags=body.tags,
-        metadata=body.job_metadata, machine_id=body.machine_id, timeout_seconds=body.timeout),
-        platform())
+        metadata=body.job_metadata, machine_id=body.machine_id, timeout_seconds=body.timeout))
     return _detail(submission.job.id, user)
 
 
