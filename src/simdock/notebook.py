@@ -96,8 +96,8 @@ class Dock:
                ) -> ReportHandle:
         """Request a report over jobs; ``.wait()`` then ``.content()`` or ``.path``."""
         job_ids = [j.id if isinstance(j, JobHandle) else j for j in jobs]
-        report = reports.request_report(reports.RequestReport(
-            self.user.id, report_type, job_ids, output_format, parameters or {}), self.platform)
+        report = self.platform.reporting.request_report(reports.RequestReport(
+            self.user.id, report_type, job_ids, output_format, parameters or {}))
         return ReportHandle(self, report.id)
 
     def register_handler(self, name: str, handler: SimulationHandler) -> None:
@@ -300,7 +300,7 @@ class ReportHandle:
         return f"<ReportHandle {self.id} {report.report_type} {report.status.value}>"
 
     def _report(self) -> Report:
-        return reports.get_report(self.id, self._dock.user.id, self._dock.platform)
+        return self._dock.platform.reporting.get_report(self.id, self._dock.user.id)
 
     @property
     def status(self) -> str:
@@ -320,7 +320,7 @@ class ReportHandle:
         report = self.wait()._report()
         if report.status is ReportStatus.FAILED:
             raise ExecutionError(f"report {self.id} failed: {report.error}")
-        return reports.report_content(self.id, self._dock.user.id, self._dock.platform)[1]
+        return self._dock.platform.reporting.report_content(self.id, self._dock.user.id)[1]
 
     @property
     def path(self) -> Path | None:

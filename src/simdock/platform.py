@@ -35,6 +35,7 @@ from simdock.usecases.listing import Listing
 from simdock.usecases.machines import Machines
 from simdock.usecases.metrics import Metrics
 from simdock.usecases.queries import Queries
+from simdock.usecases.reports import Reporting
 from simdock.usecases.retry import Retrying
 from simdock.usecases.submit import Submitting
 from simdock.usecases.users import Users
@@ -173,3 +174,10 @@ class Platform:
         return Submitting(
             uow=self.units, clock=self.clock, executor=self.executor, ids=self.ids,
             limits=self.limits, payloads=self.payloads, specs=self.specs)
+
+    @cached_property
+    def reporting(self) -> Reporting:
+        """Reports over the results of finished jobs: requested, generated, read."""
+        return Reporting(
+            uow=self.units, blobs=self.blobs, clock=self.clock, ids=self.ids,
+            payloads=self.payloads, queries=self.queries, reports=self.reports)

@@ -187,13 +187,12 @@ def test_reports_made_from_a_deleted_job_keep_their_documents() -> None:
     platform = make_platform()
     job_id, _ = sweep(platform)
     drain(platform)
-    report = reports.request_report(reports.RequestReport("usr-a", "summary", [job_id]),
-                                    platform)
+    report = platform.reporting.request_report(reports.RequestReport("usr-a", "summary", [job_id]))
     drain(platform)
 
     jobs.delete_job(job_id, "usr-a", platform)
 
-    stored, content = reports.report_content(report.id, "usr-a", platform)
+    stored, content = platform.reporting.report_content(report.id, "usr-a")
     assert stored.job_ids == (job_id,) and content
 
 

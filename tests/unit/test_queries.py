@@ -32,8 +32,8 @@ def test_another_users_resources_are_not_found() -> None:
         lambda: platform.metrics.metric_series(run_id, "usr-bob"),
         lambda: platform.metrics.append_metric(
             metrics.AppendMetric(run_id, "usr-bob", "loss", 1.0)),
-        lambda: reports.request_report(reports.RequestReport("usr-bob", "summary", [job_id]),
-                                       platform),
+        lambda: platform.reporting.request_report(
+            reports.RequestReport("usr-bob", "summary", [job_id])),
     ):
         with pytest.raises(NotFound):
             call()

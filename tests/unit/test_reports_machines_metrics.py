@@ -33,12 +33,12 @@ def finished_sweep(platform: Any) -> str:
 def test_summary_report_in_every_format(fmt: str, signature: bytes) -> None:
     platform = make_platform()
     job_id = finished_sweep(platform)
-    report = reports.request_report(reports.RequestReport("usr-a", "summary", [job_id], fmt),
-                                    platform)
+    report = platform.reporting.request_report(
+        reports.RequestReport("usr-a", "summary", [job_id], fmt))
     with pytest.raises(Conflict):
-        reports.report_content(report.id, "usr-a", platform)
+        platform.reporting.report_content(report.id, "usr-a")
     platform.dispatcher.drain()
-    stored, content = reports.report_content(report.id, "usr-a", platform)
+    stored, content = platform.reporting.report_content(report.id, "usr-a")
     assert stored.status is ReportStatus.SUCCEEDED and content.startswith(signature)
     if fmt == "json":
         summary = json.loads(content)
@@ -49,14 +49,14 @@ def test_unknown_report_type_and_format_are_refused() -> None:
     platform = make_platform()
     job_id = finished_sweep(platform)
     with pytest.raises(UnknownReportType, match="summary"):
-        reports.request_report(reports.RequestReport("usr-a", "nope", [job_id]), platform)
+        platform.reporting.request_report(reports.RequestReport("usr-a", "nope", [job_id]))
     with pytest.raises(ValidationError, match="formats"):
-        reports.request_report(reports.RequestReport("usr-a", "summary", [job_id], "docx"),
-                               platform)
+        platform.reporting.request_report(
+            reports.RequestReport("usr-a", "summary", [job_id], "docx"))
     with pytest.raises(ValidationError, match="non-empty"):
-        reports.request_report(reports.RequestReport("usr-a", "summary", []), platform)
+        platform.reporting.request_report(reports.RequestReport("usr-a", "summary", []))
     with pytest.raises(NotFound):
-        reports.request_report(reports.RequestReport("usr-a", "summary", ["job-x"]), platform)
+        platform.reporting.request_report(reports.RequestReport("usr-a", "summary", ["job-x"]))
 
 
 def test_a_failing_report_handler_fails_the_report_with_its_message() -> None:
@@ -71,14 +71,13 @@ def test_a_failing_report_handler_fails_the_report_with_its_message() -> None:
     platform = make_platform()
     platform.reports.register("broken", Broken())
     job_id = finished_sweep(platform)
-    report = reports.request_report(reports.RequestReport("usr-a", "broken", [job_id]),
-                                    platform)
+    report = platform.reporting.request_report(reports.RequestReport("usr-a", "broken", [job_id]))
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
-    stored = reports.get_report(report.id, "usr-a", platform)
+    stored = platform.reporting.get_report(report.id, "usr-a")
     assert stored.status is ReportStatus.FAILED and "no template" in (stored.error or "")
-    assert reports.list_reports("usr-a", PageRequest(), platform).total == 1
-    assert reports.list_reports("usr-b", PageRequest(), platform).total == 0
+    assert platform.reporting.list_reports("usr-a", PageRequest()).total == 1
+    assert platform.reporting.list_reports("usr-b", PageRequest()).total == 0
 
 
 def test_machines_register_list_and_change_status() -> None:

@@ -16,7 +16,6 @@ from simdock.paging import PageRequest
 from simdock.platform import Platform
 from simdock.usecases.execute import execute_claimed, execute_run, record_when_possible
 from simdock.usecases.leases import commit_claims, heartbeat, lease_until
-from simdock.usecases.reports import generate_report, list_reports
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +48,17 @@ def count_queued_runs(platform: Platform) -> int:
 
 def waiting_reports(older_than_seconds: float, platform: Platform) -> list[str]:
     """Ids of reports queued for longer than ``older_than_seconds``, oldest first."""
-    queued = list_reports(None, PageRequest(1, 100), platform,
-                          frozenset({ReportStatus.QUEUED})).items
+    queued = platform.reporting.list_reports(
+        None, PageRequest(1, 100), frozenset({ReportStatus.QUEUED})).items
     before = platform.clock.now() - timedelta(seconds=older_than_seconds)
     return [report.id for report in reversed(queued) if report.created_at < before]
 
 
 def generate_next(platform: Platform) -> bool:
     """Generate one queued report, if one is queued and no one else takes it first."""
-    queued = list_reports(None, PageRequest(1, 10), platform,
-                          frozenset({ReportStatus.QUEUED})).items
-    return any(generate_report(report.id, platform) is not None for report in queued[::-1])
+    queued = platform.reporting.list_reports(
+        None, PageRequest(1, 10), frozenset({ReportStatus.QUEUED})).items
+    return any(platform.reporting.generate_report(report.id) is not None for report in queued[::-1])
 
 
 class PlatformWork:
@@ -76,7 +75,7 @@ class PlatformWork:
         return execute_next(self.platform, self.execution)
 
     def generate_report(self, report_id: str) -> None:
-        generate_report(report_id, self.platform)
+        self.platform.reporting.generate_report(report_id)
 
     def generate_next(self) -> bool:
         return generate_next(self.platform)

@@ -52,10 +52,10 @@ def register(api: Api) -> Blueprint:
                    body=ReportRequest, responses={201: ReportOut})
     def request_report(user: User, body: ReportRequest) -> ReportOut:
         """Request a report over your simulation jobs; it is generated in the background."""
-        report = reports.request_report(reports.RequestReport(
+        report = platform().reporting.request_report(reports.RequestReport(
             user.id, body.report_type, body.simulation_job_ids, body.output_format,
-            body.parameters), platform())
-        return presented(reports.get_report(report.id, user.id, platform()))
+            body.parameters))
+        return presented(platform().reporting.get_report(report.id, user.id))
 
     @api.operation(bp, "/reports", "GET", tags=tags, authenticate=current_user,
                    query=ReportListQuery, responses={200: PageOf[ReportOut]})
@@ -66,8 +66,7 @@ def register(api: Api) -> Blueprint:
         PARAMETERS_SIZE_THRESHOLD bytes of JSON, past it the largest by a link.
         """
         statuses = frozenset({query.status}) if query.status else None
-        page = reports.list_reports(user.id, query.page_request(),
-                                    platform(), statuses)
+        page = platform().reporting.list_reports(user.id, query.page_request(), statuses)
         listed = platform().listing.listed_report_parameters(page.items)
         return page_of(page, [presented(r, p) for r, p in zip(page.items, listed,
                                                                strict=True)])
@@ -76,14 +75,14 @@ def register(api: Api) -> Blueprint:
                    responses={200: ReportOut})
     def get_report(user: User, report_id: str) -> ReportOut:
         """A report's status and, once generated, a time-limited download link."""
-        return presented(reports.get_report(report_id, user.id, platform()))
+        return presented(platform().reporting.get_report(report_id, user.id))
 
     @api.operation(bp, "/downloads/<token>", "GET", auth=False, tags=tags, errors=frozenset({403}),
                    responses={200: Raw("application/octet-stream", "The document")})
     def download(token: str) -> Response:
         """Download a report through a time-limited link."""
         grant = context().downloads.open(token, platform().clock.now())
-        report = reports.get_report(grant.report_id, grant.owner_id, platform())
+        report = platform().reporting.get_report(grant.report_id, grant.owner_id)
         if report.status is not ReportStatus.SUCCEEDED or not report.blob_key:
             raise NotFound("download", token[:16])
         filename = report.filename or "report"
