@@ -27,6 +27,7 @@ from simdock.repositories import UnitOfWorkFactory as UnitOfWorkFactory
 from simdock.scope import UnitsOfWork
 from simdock.specs import SpecCache
 from simdock.usecases.archives import Archives
+from simdock.usecases.auth import Auth
 from simdock.usecases.cancel import Cancelling
 from simdock.usecases.health import Health
 from simdock.usecases.inputs import Inputs
@@ -181,3 +182,10 @@ class Platform:
         return Reporting(
             uow=self.units, blobs=self.blobs, clock=self.clock, ids=self.ids,
             payloads=self.payloads, queries=self.queries, reports=self.reports)
+
+    @cached_property
+    def auth(self) -> Auth:
+        """Accounts and credentials: registering, logging in, authenticating, API tokens."""
+        return Auth(
+            uow=self.units, access_tokens=self.access_tokens, clock=self.clock,
+            credentials=self.credentials, ids=self.ids, limits=self.limits)

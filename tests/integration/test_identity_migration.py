@@ -84,18 +84,16 @@ def test_colliding_accounts_are_kept_and_each_logs_in_with_its_own_spelling(
                          secret_key="k" * 40) as dock:
         platform = dock.platform
         for user_id, email in BEFORE:
-            grant = auth.login(email, f"password-of-{user_id}", platform)
+            grant = platform.auth.login(email, f"password-of-{user_id}")
             assert grant.user.id == user_id, email
         # Other spellings find the account that holds the identity key.
-        assert auth.login("OWNER@EXAMPLE.COM", "password-of-usr-1", platform).user.id == "usr-1"
-        assert auth.login("JOS\u00c9@example.com", "password-of-usr-5", platform).user.id \
+        assert platform.auth.login("OWNER@EXAMPLE.COM", "password-of-usr-1").user.id == "usr-1"
+        assert platform.auth.login("JOS\u00c9@example.com", "password-of-usr-5").user.id \
             == "usr-5"
         with pytest.raises(Conflict, match="already exists"):
-            auth.register_user(auth.RegisterUser("\uff2fWNER@example.com", "a-password"),
-                               platform)
+            platform.auth.register_user(auth.RegisterUser("\uff2fWNER@example.com", "a-password"))
         with pytest.raises(Conflict, match="looks like"):
-            auth.register_user(auth.RegisterUser("\u03bfwner@example.com", "a-password"),
-                               platform)
+            platform.auth.register_user(auth.RegisterUser("\u03bfwner@example.com", "a-password"))
 
 
 def test_downgrading_puts_the_lower_cased_addresses_back(url: str) -> None:

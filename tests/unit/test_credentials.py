@@ -15,8 +15,8 @@ from tests.unit.fakes import make_platform
 def platform_remembering(seconds: float) -> tuple[Platform, str, str]:
     clock = ManualClock()
     platform = make_platform(clock=clock, credentials=CredentialCache(seconds, clock))
-    user = auth.register_user(auth.RegisterUser("a@example.com", "password-123"), platform)
-    token, secret = auth.create_api_token(user.id, "ci", platform)
+    user = platform.auth.register_user(auth.RegisterUser("a@example.com", "password-123"))
+    token, secret = platform.auth.create_api_token(user.id, "ci")
     return platform, secret, token.id
 
 
@@ -37,34 +37,34 @@ def revoke_behind_the_platforms_back(platform: Platform, token_id: str) -> None:
 
 def test_a_token_checked_lately_is_not_looked_up_again() -> None:
     platform, secret, token_id = platform_remembering(5.0)
-    assert auth.authenticate(secret, platform).email == "a@example.com"
+    assert platform.auth.authenticate(secret).email == "a@example.com"
     revoke_behind_the_platforms_back(platform, token_id)
-    assert auth.authenticate(secret, platform).email == "a@example.com"
+    assert platform.auth.authenticate(secret).email == "a@example.com"
 
 
 def test_without_a_cache_every_request_is_looked_up() -> None:
     platform, secret, token_id = platform_remembering(0.0)
-    auth.authenticate(secret, platform)
+    platform.auth.authenticate(secret)
     revoke_behind_the_platforms_back(platform, token_id)
     with pytest.raises(AuthenticationFailure, match="revoked"):
-        auth.authenticate(secret, platform)
+        platform.auth.authenticate(secret)
 
 
 def test_a_remembered_token_is_looked_up_again_once_its_time_is_up() -> None:
     platform, secret, token_id = platform_remembering(0.2)
-    auth.authenticate(secret, platform)
+    platform.auth.authenticate(secret)
     revoke_behind_the_platforms_back(platform, token_id)
     clock(platform).advance(0.25)
     with pytest.raises(AuthenticationFailure):
-        auth.authenticate(secret, platform)
+        platform.auth.authenticate(secret)
 
 
 def test_revoking_a_token_here_stops_it_at_once() -> None:
     platform, secret, token_id = platform_remembering(60.0)
-    owner = auth.authenticate(secret, platform)
-    auth.revoke_api_token(token_id, owner.id, platform)
+    owner = platform.auth.authenticate(secret)
+    platform.auth.revoke_api_token(token_id, owner.id)
     with pytest.raises(AuthenticationFailure):
-        auth.authenticate(secret, platform)
+        platform.auth.authenticate(secret)
 
 
 def test_the_cache_is_bounded() -> None:

@@ -65,12 +65,12 @@ INVISIBLE = {
 def platform_with(*emails: str) -> Platform:
     platform = make_platform(access_tokens=JwtAccessTokens("k" * 40, timedelta(minutes=5)))
     for email in emails:
-        auth.register_user(auth.RegisterUser(email, PASSWORD), platform)
+        platform.auth.register_user(auth.RegisterUser(email, PASSWORD))
     return platform
 
 
 def register(platform: Platform, email: str) -> User:
-    return auth.register_user(auth.RegisterUser(email, PASSWORD), platform)
+    return platform.auth.register_user(auth.RegisterUser(email, PASSWORD))
 
 
 @pytest.mark.parametrize("spelling", list(SAME_ADDRESS.values()), ids=list(SAME_ADDRESS))
@@ -78,7 +78,7 @@ def test_another_spelling_of_an_address_is_the_same_account(spelling: str) -> No
     platform = platform_with(OWNER)
     with pytest.raises(Conflict, match="already exists"):
         register(platform, spelling)
-    assert auth.login(spelling, PASSWORD, platform).user.email == OWNER
+    assert platform.auth.login(spelling, PASSWORD).user.email == OWNER
 
 
 def test_composed_and_decomposed_accents_and_a_long_s_are_one_account() -> None:
@@ -87,9 +87,9 @@ def test_composed_and_decomposed_accents_and_a_long_s_are_one_account() -> None:
         register(platform, "jose\u0301@example.com")  # e + combining acute
     with pytest.raises(Conflict, match="already exists"):
         register(platform, "sam@example.com")  # the long s is an s
-    assert auth.login("JOSE\u0301@example.com", PASSWORD, platform).user.email \
+    assert platform.auth.login("JOSE\u0301@example.com", PASSWORD).user.email \
         == "jos\u00e9@example.com"
-    assert auth.login("SAM@example.com", PASSWORD, platform).user.email == "\u017fam@example.com"
+    assert platform.auth.login("SAM@example.com", PASSWORD).user.email == "\u017fam@example.com"
 
 
 @pytest.mark.parametrize("look_alike", list(LOOK_ALIKES.values()), ids=list(LOOK_ALIKES))
@@ -99,7 +99,7 @@ def test_an_address_that_looks_like_an_account_s_is_refused(look_alike: str) -> 
     with pytest.raises(Conflict, match="looks like the address of an existing account"):
         register(platform, look_alike)
     with pytest.raises(Exception, match="incorrect email or password"):
-        auth.login(look_alike, PASSWORD, platform)
+        platform.auth.login(look_alike, PASSWORD)
 
 
 def test_a_dotted_capital_i_looks_like_an_i() -> None:
@@ -109,7 +109,7 @@ def test_a_dotted_capital_i_looks_like_an_i() -> None:
     platform = platform_with("\u0130van@example.com")
     with pytest.raises(Conflict, match="looks like"):
         register(platform, "ivan@example.com")
-    assert auth.login("\u0130VAN@example.com", PASSWORD, platform).user.email \
+    assert platform.auth.login("\u0130VAN@example.com", PASSWORD).user.email \
         == "\u0130van@example.com"
 
 

@@ -33,7 +33,7 @@ def platform_with(*emails: str, login: LoginLimits = LOGIN) -> Platform:
     platform = make_platform(limits=Limits(progress_interval_seconds=0.0, login=login),
                              access_tokens=JwtAccessTokens("k" * 40, timedelta(minutes=5)))
     for email in emails:
-        auth.register_user(auth.RegisterUser(email, PASSWORD), platform)
+        platform.auth.register_user(auth.RegisterUser(email, PASSWORD))
     return platform
 
 
@@ -44,7 +44,7 @@ def clock_of(platform: Platform) -> ManualClock:
 
 def fail(platform: Platform, email: str, client: str | None) -> None:
     with pytest.raises(AuthenticationFailure):
-        auth.login(email, "wrong-password", platform, client)
+        platform.auth.login(email, "wrong-password", client)
 
 
 def guess(platform: Platform, email: str, client: str) -> float | None:
@@ -61,7 +61,7 @@ def guess(platform: Platform, email: str, client: str) -> float | None:
 
 
 def logs_in(platform: Platform, email: str, client: str) -> bool:
-    return auth.login(email, PASSWORD, platform, client).user.email == email
+    return platform.auth.login(email, PASSWORD, client).user.email == email
 
 
 def test_the_owner_logs_in_from_a_known_address_while_another_address_guesses() -> None:
@@ -71,7 +71,7 @@ def test_the_owner_logs_in_from_a_known_address_while_another_address_guesses() 
         fail(platform, "owner@example.com", f"198.51.100.{i}")  # from many addresses
     assert logs_in(platform, "owner@example.com", OWNER)
     with pytest.raises(TooManyRequests, match="addresses it has not logged in from"):
-        auth.login("owner@example.com", PASSWORD, platform, ELSEWHERE)
+        platform.auth.login("owner@example.com", PASSWORD, ELSEWHERE)
 
 
 def test_ten_failures_from_one_address_do_not_refuse_the_owner_elsewhere() -> None:
@@ -93,7 +93,7 @@ def test_guesses_from_one_address_wait_longer_and_longer_up_to_the_maximum() -> 
     for _ in range(12):
         assert guess(platform, "owner@example.com", ATTACKER) is None
         with pytest.raises(TooManyRequests, match="from this address") as refused:
-            auth.login("owner@example.com", PASSWORD, platform, ATTACKER)  # even the right one
+            platform.auth.login("owner@example.com", PASSWORD, ATTACKER)  # even the right one
         waits.append(refused.value.retry_after)
         clock.advance(refused.value.retry_after)
     assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]
@@ -131,7 +131,7 @@ def test_users_behind_one_address_are_not_locked_out_by_one_of_them() -> None:
     assert logs_in(platform, "bystander@example.com", "10.0.0.1")  # had never failed there
     fail(platform, "typist@example.com", "10.0.0.1")  # one typo: no free failures there now
     with pytest.raises(TooManyRequests, match="from this address") as refused:
-        auth.login("typist@example.com", PASSWORD, platform, "10.0.0.1")
+        platform.auth.login("typist@example.com", PASSWORD, "10.0.0.1")
     assert refused.value.retry_after == 1
     clock_of(platform).advance(1)
     assert logs_in(platform, "typist@example.com", "10.0.0.1")
@@ -206,7 +206,7 @@ def test_equivalent_spellings_of_an_address_count_for_one_account() -> None:
         fail(platform, spelling, ATTACKER)
     fail(platform, "owner@example.com", ATTACKER)
     with pytest.raises(TooManyRequests):
-        auth.login("Owner@Example.com", PASSWORD, platform, ATTACKER)
+        platform.auth.login("Owner@Example.com", PASSWORD, ATTACKER)
 
 
 def test_unknown_accounts_are_throttled_alike_and_learn_nothing() -> None:
@@ -214,7 +214,7 @@ def test_unknown_accounts_are_throttled_alike_and_learn_nothing() -> None:
     for _ in range(LOGIN.failures_before_delay + 1):
         fail(platform, "nobody@example.com", ATTACKER)
     with pytest.raises(TooManyRequests, match="from this address"):
-        auth.login("nobody@example.com", PASSWORD, platform, ATTACKER)
+        platform.auth.login("nobody@example.com", PASSWORD, ATTACKER)
 
 
 def test_ipv6_clients_are_counted_by_their_network() -> None:

@@ -12,7 +12,6 @@ from simdock.domain import User
 from simdock.domain.text import check_text
 from simdock.errors import AuthenticationFailure
 from simdock.platform import Platform
-from simdock.usecases.auth import authenticate
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.blob_links import BlobLinks
 from simdock_adapters.http.downloads import DownloadLinks
@@ -96,6 +95,6 @@ def current_user() -> User:
     credential = bearer_credential()
     if credential is None:
         raise AuthenticationFailure("authentication required: send Authorization: Bearer <token>")
-    user = authenticate(credential, platform())
+    user = platform().auth.authenticate(credential)
     g.user = user
     return user

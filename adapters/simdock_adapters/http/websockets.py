@@ -18,7 +18,6 @@ from flask_sock import ConnectionClosed, Sock
 
 from simdock.errors import SimdockError
 from simdock.usecases import metrics
-from simdock.usecases.auth import authenticate
 from simdock_adapters.http.context import bearer_credential, context, shared_platform
 from simdock_adapters.http.errors import log_detail
 from simdock_adapters.http.views import metric_message
@@ -67,7 +66,7 @@ def install_websockets(app: Flask) -> None:
     def convergence(ws: Any, run_id: str) -> None:
         credential = request.args.get("token") or bearer_credential()
         try:
-            user = authenticate(credential or "", shared_platform())
+            user = shared_platform().auth.authenticate(credential or "")
             series = shared_platform().metrics.metric_series(run_id, user.id)
         except SimdockError as exc:
             log_detail(exc)

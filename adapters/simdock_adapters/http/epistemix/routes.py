@@ -19,7 +19,7 @@ from simdock.errors import AuthenticationFailure, NotFound, ValidationError
 from simdock.paging import MAX_PAGE_SIZE, Ordering, PageRequest
 from simdock.selection import JobQuery
 from simdock.usecases import inputs, jobs, open_jobs
-from simdock.usecases.auth import TOKEN_PREFIX, authenticate
+from simdock.usecases.auth import TOKEN_PREFIX
 from simdock_adapters.http.context import context, platform
 from simdock_adapters.http.epistemix import errors
 from simdock_adapters.http.epistemix.errors import MissingToken
@@ -60,7 +60,7 @@ def epx_user() -> User:
             f"({TOKEN_PREFIX}...) instead: make one with POST /api/v1/auth/tokens")
     if not token.startswith(TOKEN_PREFIX):
         raise MissingToken(f"Offline-Token must be a simdock API token ({TOKEN_PREFIX}...)")
-    user: User = authenticate(token, platform())
+    user: User = platform().auth.authenticate(token)
     g.user = user
     return user
 

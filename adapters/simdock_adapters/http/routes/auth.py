@@ -135,8 +135,8 @@ def register(api: Api) -> Blueprint:
                    responses={201: UserOut})
     def register_user(body: Registration) -> UserOut:
         """Register a new user."""
-        user = auth.register_user(auth.RegisterUser(body.email, body.password, body.full_name),
-                                  platform())
+        user = platform().auth.register_user(
+            auth.RegisterUser(body.email, body.password, body.full_name))
         return user_out(user)
 
     @api.operation(bp, "/login", "POST", auth=False, tags=tags, body=LoginJson, form=LoginForm,
@@ -149,7 +149,7 @@ def register(api: Api) -> Blueprint:
         After repeated failures, further attempts are answered 429 with Retry-After
         (the README's "Login is throttled" states the rules).
         """
-        grant = auth.login(body.login_name, body.password, platform(), request.remote_addr)
+        grant = platform().auth.login(body.login_name, body.password, request.remote_addr)
         now = platform().clock.now()
         return AccessTokenOut(access_token=grant.access_token,
                               expires_in=max(0, int((grant.expires_at - now).total_seconds())),
@@ -165,15 +165,14 @@ def register(api: Api) -> Blueprint:
                    responses={201: CreatedApiToken})
     def create_token(user: User, body: NewApiToken) -> CreatedApiToken:
         """Create a long-lived API token; its secret is returned this once."""
-        token, secret = auth.create_api_token(user.id, body.name, platform(),
-                                              body.expires_in_days)
+        token, secret = platform().auth.create_api_token(user.id, body.name, body.expires_in_days)
         return CreatedApiToken(**token_out(token).model_dump(), token=secret)
 
     @api.operation(bp, "/tokens", "GET", tags=tags, authenticate=current_user,
                    responses={200: PageOf[ApiTokenOut]})
     def list_tokens(user: User) -> PageOf[ApiTokenOut]:
         """Your API tokens, newest first, without their secrets."""
-        tokens = [token_out(t) for t in auth.list_api_tokens(user.id, platform())]
+        tokens = [token_out(t) for t in platform().auth.list_api_tokens(user.id)]
         return PageOf[ApiTokenOut](items=tokens, total=len(tokens), page=1,
                                    page_size=max(1, len(tokens)), total_pages=1 if tokens else 0)
 
@@ -181,6 +180,6 @@ def register(api: Api) -> Blueprint:
                    responses={200: ApiTokenOut})
     def revoke_token(user: User, token_id: str) -> ApiTokenOut:
         """Revoke one of your API tokens."""
-        return token_out(auth.revoke_api_token(token_id, user.id, platform()))
+        return token_out(platform().auth.revoke_api_token(token_id, user.id))
 
     return bp
