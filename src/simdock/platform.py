@@ -31,6 +31,7 @@ from simdock.usecases.auth import Auth
 from simdock.usecases.cancel import Cancelling
 from simdock.usecases.health import Health
 from simdock.usecases.inputs import Inputs
+from simdock.usecases.jobs import Jobs
 from simdock.usecases.leftovers import Leftovers
 from simdock.usecases.listing import Listing
 from simdock.usecases.machines import Machines
@@ -189,3 +190,10 @@ class Platform:
         return Auth(
             uow=self.units, access_tokens=self.access_tokens, clock=self.clock,
             credentials=self.credentials, ids=self.ids, limits=self.limits)
+
+    @cached_property
+    def jobs(self) -> Jobs:
+        """Changing and deleting jobs."""
+        return Jobs(
+            uow=self.units, blobs=self.blobs, clock=self.clock,
+            machines=self.machines, specs=self.specs, stops=self.stops)

@@ -15,7 +15,6 @@ from alembic.runtime.migration import MigrationContext
 
 import simdock
 from simdock.errors import ServiceUnavailable
-from simdock.usecases.jobs import delete_job
 from simdock_adapters.sql import make_engine, migrate
 from simdock_adapters.sql.migrate import SchemaMismatch
 from simdock_adapters.sql.tables import metadata
@@ -285,13 +284,13 @@ def test_numbers_freed_after_the_upgrade_are_never_handed_out_again_and_nothing_
         assert [job.id for job in dock.jobs(tag="kept")] == [kept.id]
         assert (points(again), again.logs(), [a.read() for a in again.artifacts()],
                 again.result()) == before
-        delete_job(doomed.id, None, dock.platform)
+        dock.platform.jobs.delete_job(doomed.id, None)
         fresh = dock.submit("noop", {"x": 2})
         job_number, run_number = numbers[doomed.id]
         assert (dock.platform.queries.get_job(fresh.id, None).job.number or 0) > (job_number or 0)
         assert (fresh.run.number or 0) > (run_number or 0)
         assert dock.statistics()["succeeded"] == 2  # the triggers still count
-        delete_job(kept.id, None, dock.platform)  # its runs and their records go with it
+        dock.platform.jobs.delete_job(kept.id, None)  # its runs and their records go with it
         assert dock.statistics()["succeeded"] == 1
     engine = make_engine(empty_url)
     with engine.connect() as connection:

@@ -111,7 +111,7 @@ def test_deleting_a_finished_job_removes_it_its_runs_and_their_blobs() -> None:
         f"runs/{run_ids[0]}/artifacts/out.csv", f"runs/{run_ids[0]}/result.json"]
     assert platform.queries.job_spec(job_id).count() == 2
 
-    deleted = jobs.delete_job(job_id, "usr-a", platform)
+    deleted = platform.jobs.delete_job(job_id, "usr-a")
 
     assert deleted.id == job_id and deleted.run_count == 2
     with pytest.raises(NotFound):
@@ -135,11 +135,11 @@ def test_a_job_with_unfinished_runs_is_not_deleted_until_cancelled() -> None:
     stop_at(platform, run_ids[0], RunStatus.CANCELLED, 0.5)
 
     with pytest.raises(Conflict, match=r"2 run.*queued or running: cancel it first"):
-        jobs.delete_job(job_id, "usr-a", platform)
+        platform.jobs.delete_job(job_id, "usr-a")
     assert platform.queries.get_job(job_id, "usr-a").job.id == job_id
 
     platform.cancelling.cancel_job(job_id, "usr-a")
-    jobs.delete_job(job_id, "usr-a", platform)
+    platform.jobs.delete_job(job_id, "usr-a")
     with pytest.raises(NotFound):
         platform.queries.get_job(job_id, "usr-a")
 
@@ -149,7 +149,7 @@ def test_deleting_while_cancelling_cancels_and_deletes_in_one_transaction() -> N
     job_id, run_ids = sweep(platform)
     stop_at(platform, run_ids[0], RunStatus.SUCCEEDED, 1.0)
 
-    jobs.delete_job(job_id, "usr-a", platform, cancelling=True)
+    platform.jobs.delete_job(job_id, "usr-a", cancelling=True)
 
     with pytest.raises(NotFound):
         platform.queries.get_job(job_id, "usr-a")
@@ -165,7 +165,7 @@ def test_a_deletion_that_fails_while_cancelling_leaves_the_runs_as_they_were(
 
     monkeypatch.setattr(MemoryJobRepository, "delete", unreachable)
     with pytest.raises(ServiceUnavailable):
-        jobs.delete_job(job_id, "usr-a", platform, cancelling=True)
+        platform.jobs.delete_job(job_id, "usr-a", cancelling=True)
 
     assert [platform.queries.get_run(run_id, "usr-a").status for run_id in run_ids] == [
         RunStatus.QUEUED] * 3
@@ -177,9 +177,9 @@ def test_another_users_job_is_not_found_and_stays() -> None:
     drain(platform)
 
     with pytest.raises(NotFound):
-        jobs.delete_job(job_id, "usr-b", platform)
+        platform.jobs.delete_job(job_id, "usr-b")
     with pytest.raises(NotFound):
-        jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-b", name="mine"), platform)
+        platform.jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-b", name="mine"))
     assert platform.queries.get_job(job_id, "usr-a").job.name is None
 
 
@@ -190,7 +190,7 @@ def test_reports_made_from_a_deleted_job_keep_their_documents() -> None:
     report = platform.reporting.request_report(reports.RequestReport("usr-a", "summary", [job_id]))
     drain(platform)
 
-    jobs.delete_job(job_id, "usr-a", platform)
+    platform.jobs.delete_job(job_id, "usr-a")
 
     stored, content = platform.reporting.report_content(report.id, "usr-a")
     assert stored.job_ids == (job_id,) and content
@@ -206,13 +206,12 @@ def test_an_update_changes_the_fields_given_and_keeps_the_others() -> None:
                                       metadata={"k": 1}))
     job_id = submission.job.id
 
-    jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", tags=["b", "c", "b"]),
-                    platform)
+    platform.jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", tags=["b", "c", "b"]))
     job = platform.queries.get_job(job_id, "usr-a").job
     assert (job.name, job.tags, job.metadata) == ("first", ("b", "c"), {"k": 1})
 
-    jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", name=None,
-                                   metadata={"project": "x"}), platform)
+    platform.jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", name=None,
+                                   metadata={"project": "x"}))
     job = platform.queries.get_job(job_id, "usr-a").job
     assert (job.name, job.tags, job.metadata) == (None, ("b", "c"), {"project": "x"})
 
@@ -226,7 +225,7 @@ def test_a_bad_update_changes_nothing(change: dict[str, Any]) -> None:
     job_id = platform.submitting.submit_run(SubmitRun("usr-a", "echo", {}, name="kept")).job.id
 
     with pytest.raises(ValidationError):
-        jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", **change), platform)
+        platform.jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", **change))
     assert platform.queries.get_job(job_id, "usr-a").job.name == "kept"
 
 
@@ -235,16 +234,14 @@ def test_an_update_places_the_unfinished_runs_and_leaves_the_finished_ones() -> 
     first = platform.machines.register_machine(machines.RegisterMachine("a", "x", 4))
     second = platform.machines.register_machine(machines.RegisterMachine("b", "x", 4))
     job_id, run_ids = sweep(platform)
-    jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", machine_id=first.id),
-                    platform)
+    platform.jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", machine_id=first.id))
     stop_at(platform, run_ids[0], RunStatus.FAILED, 0.1)
 
-    jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", machine_id=second.id),
-                    platform)
+    platform.jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", machine_id=second.id))
     placed = [r.machine_id for r in platform.queries.job_runs(job_id, "usr-a")]
     assert placed == [first.id, second.id, second.id]
 
-    jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", machine_id=None), platform)
+    platform.jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", machine_id=None))
     placed = [r.machine_id for r in platform.queries.job_runs(job_id, "usr-a")]
     assert placed == [first.id, None, None]
 
@@ -257,14 +254,14 @@ def test_a_placement_that_cannot_be_made_changes_nothing() -> None:
 
     for machine_id, error in ((resting.id, Conflict), ("mach-missing", NotFound)):
         with pytest.raises(error):
-            jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", name="changed",
-                                           machine_id=machine_id), platform)
+            platform.jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", name="changed",
+                                           machine_id=machine_id))
     assert platform.queries.get_job(job_id, "usr-a").job.name == "kept"
 
     drain(platform)
     with pytest.raises(Conflict, match="no unfinished run"):
-        jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", name="changed",
-                                       machine_id=None), platform)
+        platform.jobs.update_job(jobs.UpdateJob(job_id=job_id, owner_id="usr-a", name="changed",
+                                       machine_id=None))
     assert platform.queries.get_job(job_id, "usr-a").job.name == "kept"
 
 

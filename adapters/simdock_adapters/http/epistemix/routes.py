@@ -18,7 +18,7 @@ from simdock.domain import User
 from simdock.errors import AuthenticationFailure, NotFound, ValidationError
 from simdock.paging import MAX_PAGE_SIZE, Ordering, PageRequest
 from simdock.selection import JobQuery
-from simdock.usecases import inputs, jobs, open_jobs
+from simdock.usecases import inputs, open_jobs
 from simdock.usecases.auth import TOKEN_PREFIX
 from simdock_adapters.http.context import context, platform
 from simdock_adapters.http.epistemix import errors
@@ -210,7 +210,7 @@ def blueprint() -> Blueprint:
     def delete_job(job_id: str) -> Response:
         user = epx_user()
         number = ident(job_id, "the job id")
-        jobs.delete_job(number, user.id, platform(), cancelling=True)
+        platform().jobs.delete_job(number, user.id, cancelling=True)
         return jsonify({"description": f"job {number} deleted", "id": number})
 
     return bp

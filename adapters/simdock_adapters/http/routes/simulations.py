@@ -182,10 +182,10 @@ def register(api: Api) -> Blueprint:
         def chosen(name: str, value: T) -> T | jobs.Keep:
             return value if name in given else jobs.KEEP
 
-        jobs.update_job(jobs.UpdateJob(
+        platform().jobs.update_job(jobs.UpdateJob(
             job_id=simulation_id, owner_id=user.id, name=chosen("name", body.name),
             tags=chosen("tags", body.tags), metadata=chosen("job_metadata", body.job_metadata),
-            machine_id=chosen("machine_id", body.machine_id)), platform())
+            machine_id=chosen("machine_id", body.machine_id)))
         return _detail(simulation_id, user)
 
     @api.operation(bp, "/<simulation_id>", "DELETE", tags=tags, authenticate=current_user,
@@ -195,7 +195,7 @@ def register(api: Api) -> Blueprint:
 
         A job with runs still queued or running is refused (409): cancel it first.
         """
-        job = jobs.delete_job(simulation_id, user.id, platform())
+        job = platform().jobs.delete_job(simulation_id, user.id)
         return SimulationDeleted(id=job.id, message="Simulation deleted successfully",
                                  run_count=job.run_count)
 
