@@ -36,6 +36,7 @@ from simdock.usecases.leftovers import Leftovers
 from simdock.usecases.listing import Listing
 from simdock.usecases.machines import Machines
 from simdock.usecases.metrics import Metrics
+from simdock.usecases.open_jobs import OpenJobs
 from simdock.usecases.queries import Queries
 from simdock.usecases.reports import Reporting
 from simdock.usecases.retry import Retrying
@@ -197,3 +198,10 @@ class Platform:
         return Jobs(
             uow=self.units, blobs=self.blobs, clock=self.clock,
             machines=self.machines, specs=self.specs, stops=self.stops)
+
+    @cached_property
+    def open_jobs(self) -> OpenJobs:
+        """Epistemix jobs, registered first and given runs later: each addition one transaction."""
+        return OpenJobs(
+            uow=self.units, clock=self.clock, executor=self.executor, ids=self.ids,
+            inputs=self.inputs, limits=self.limits, payloads=self.payloads)

@@ -31,7 +31,7 @@ from simdock.domain import ApiToken, Payload, RunStatus
 from simdock.platform import Platform
 from simdock.usecases.auth import token_hash
 from simdock.usecases.inputs import UploadKind
-from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
+from simdock.usecases.open_jobs import AddRuns, RegisterJob
 from simdock_adapters.http.app import create_app
 from simdock_adapters.http.epistemix.shapes import CLIENT_VERSION
 from simdock_adapters.settings import load_settings
@@ -75,8 +75,9 @@ class Provider:
         return user.id
 
     def job(self, owner: str, number: int) -> str:
-        job = register_job(RegisterJob(owner_id=owner, simulation_type="fred",
-                                       tags=TAGS.get(number, ["info_job"])), self.platform)
+        job = self.platform.open_jobs.register_job(
+            RegisterJob(owner_id=owner, simulation_type="fred",
+                                       tags=TAGS.get(number, ["info_job"])))
         archive = self.tmp / "inputs.zip"
         with zipfile.ZipFile(archive, "w") as out:
             out.writestr("main.fred", "transmissibility = 0.3\n")
@@ -87,9 +88,9 @@ class Provider:
 
     def run(self, owner: str, job_number: int, number: int, status: str) -> None:
         job_id = self.job(owner, job_number)
-        (run,) = add_runs(AddRuns(job=job_id, owner_id=owner,
+        (run,) = self.platform.open_jobs.add_runs(AddRuns(job=job_id, owner_id=owner,
                                   parameters=[{**REQUEST, "jobId": job_number}],
-                                  metadata={CLIENT_VERSION: "1.2.2"}), self.platform)
+                                  metadata={CLIENT_VERSION: "1.2.2"}))
         now = self.platform.clock.now()
         if status != "QUEUED":
             run.start(now, "pact-worker", now + timedelta(hours=1))

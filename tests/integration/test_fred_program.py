@@ -23,7 +23,7 @@ import simdock
 from simdock.domain import RunStatus
 from simdock.errors import ExecutionError, InvalidParameters
 from simdock.usecases.inputs import UploadKind
-from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
+from simdock.usecases.open_jobs import AddRuns, RegisterJob
 from simdock_adapters.fred import FredHandler
 from simdock_adapters.fred_arguments import inside_inputs
 from tests.contract.test_executor import RecordingContext
@@ -53,16 +53,15 @@ def run_fred(tmp_path: Path, program: bytes) -> tuple[simdock.Dock, str]:
     dock = simdock.connect("memory://", artifacts_path=str(tmp_path / "blobs"),
                            fred_binary=str(binary))
     platform, owner = dock.platform, dock.user.id
-    job = register_job(RegisterJob(owner_id=owner, simulation_type="fred"), platform)
+    job = platform.open_jobs.register_job(RegisterJob(owner_id=owner, simulation_type="fred"))
     archive = tmp_path / "inputs.zip"
     with zipfile.ZipFile(archive, "w") as out:
         out.writestr("main.fred", program)
         out.writestr("ref/data.csv", "a,b\n")
     platform.inputs.receive_upload(
         platform.inputs.upload_target(job.id, owner, UploadKind.INPUT), archive)
-    (run,) = add_runs(AddRuns(job=job.number, owner_id=owner, parameters=[{
-        "fredArgs": [{"flag": "-p", "value": "main.fred"}, {"flag": "-o", "value": "x=1"}]}]),
-        platform)
+    (run,) = platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id=owner, parameters=[{
+        "fredArgs": [{"flag": "-p", "value": "main.fred"}, {"flag": "-o", "value": "x=1"}]}]))
     deadline = time.monotonic() + 30
     while not platform.queries.get_run(run.id, owner).terminal:
         assert time.monotonic() < deadline, "the FRED run did not finish"
@@ -138,7 +137,7 @@ def store_url(store: str, tmp_path: Path) -> str:
 def open_job(dock: simdock.Dock, tmp_path: Path, program: bytes = b"x = 1\n") -> int:
     """A FRED job with its inputs.zip uploaded; its number."""
     platform, owner = dock.platform, dock.user.id
-    job = register_job(RegisterJob(owner_id=owner, simulation_type="fred"), platform)
+    job = platform.open_jobs.register_job(RegisterJob(owner_id=owner, simulation_type="fred"))
     archive = tmp_path / "inputs.zip"
     with zipfile.ZipFile(archive, "w") as out:
         out.writestr("main.fred", program)
@@ -149,8 +148,8 @@ def open_job(dock: simdock.Dock, tmp_path: Path, program: bytes = b"x = 1\n") ->
 
 
 def run_to_end(dock: simdock.Dock, job: int, fred_args: list[dict[str, str]]) -> Any:
-    (run,) = add_runs(AddRuns(job=job, owner_id=dock.user.id,
-                              parameters=[{"fredArgs": fred_args}]), dock.platform)
+    (run,) = dock.platform.open_jobs.add_runs(AddRuns(job=job, owner_id=dock.user.id,
+                              parameters=[{"fredArgs": fred_args}]))
     deadline = time.monotonic() + 60
     while not (run := dock.platform.queries.get_run(run.id, dock.user.id)).terminal:
         assert time.monotonic() < deadline, "the FRED run did not finish"
@@ -204,9 +203,9 @@ def test_file_arguments_outside_the_job_s_inputs_are_refused_at_submission_alike
 
         def refusal(*fred_args: tuple[str, str]) -> str:
             with pytest.raises(InvalidParameters) as raised:
-                add_runs(AddRuns(job=job, owner_id=dock.user.id, parameters=[{
-                    "fredArgs": [{"flag": f, "value": v} for f, v in fred_args]}]),
-                    dock.platform)
+                dock.platform.open_jobs.add_runs(
+                    AddRuns(job=job, owner_id=dock.user.id, parameters=[{
+                    "fredArgs": [{"flag": f, "value": v} for f, v in fred_args]}]))
             return raised.value.message
 
         # Whether something is there or not, the answer is the same.
@@ -236,8 +235,9 @@ def test_a_run_simulates_at_most_fred_max_days(store: str, tmp_path: Path) -> No
         def add(start: str | None, end: str) -> Any:
             dates = ([{"flag": "--start-date", "value": start}] if start else []) + [
                 {"flag": "--end-date", "value": end}]
-            return add_runs(AddRuns(job=job, owner_id=dock.user.id, parameters=[{
-                "fredArgs": [{"flag": "-p", "value": "main.fred"}, *dates]}]), dock.platform)
+            return dock.platform.open_jobs.add_runs(
+                AddRuns(job=job, owner_id=dock.user.id, parameters=[{
+                "fredArgs": [{"flag": "-p", "value": "main.fred"}, *dates]}]))
 
         for start, end in (("2020-01-01", "9999-12-31"), (None, "9999-12-31"),
                            ("2020-01-01", "2030-01-01")):

@@ -21,7 +21,7 @@ from simdock.domain.archives import ArchiveLimits, unpack_archive, verify_archiv
 from simdock.errors import ValidationError
 from simdock.limits import Limits
 from simdock.usecases.inputs import UploadKind
-from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
+from simdock.usecases.open_jobs import AddRuns, RegisterJob
 from tests.unit.fakes import FakeExecutor, make_platform
 from tests.zips import declaring, zipped
 
@@ -39,7 +39,7 @@ def platform_with_limits(**limits: Any) -> Any:
 
 
 def upload(platform: Any, data: bytes, tmp_path: Path) -> str:
-    job = register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"), platform)
+    job = platform.open_jobs.register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"))
     target = platform.inputs.upload_target(job.number, OWNER, UploadKind.INPUT)
     path = tmp_path / "upload.bin"
     path.write_bytes(data)
@@ -134,13 +134,13 @@ def test_an_archive_put_straight_into_the_store_is_checked_when_runs_are_added()
     """A store that takes uploads itself (S3's pre-signed PUT) never shows simdock the
     bytes: the archive is fetched and checked in full before runs are added."""
     platform = platform_with_limits()
-    job = register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"), platform)
+    job = platform.open_jobs.register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"))
     target = platform.inputs.upload_target(job.number, OWNER, UploadKind.INPUT)
     assert platform.blobs.local_path(target.key) is None  # as with S3
     platform.blobs.put(target.key, BOMB, "application/zip")
     with pytest.raises(ValidationError, match="more than the 1000 bytes it declares"):
-        add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
+        platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]))
     assert platform.queries.job_runs(job.id, OWNER) == []
     platform.blobs.put(target.key, zipped({"main.fred": b"x = 1\n"}), "application/zip")
-    assert len(add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]),
-                        platform)) == 1
+    assert len(platform.open_jobs.add_runs(
+        AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]))) == 1

@@ -26,7 +26,7 @@ from simdock.handlers import SimulationHandler
 from simdock.limits import Limits
 from simdock.ports import RunContext
 from simdock.usecases.inputs import UploadKind
-from simdock.usecases.open_jobs import AddRuns, RegisterJob, add_runs, register_job
+from simdock.usecases.open_jobs import AddRuns, RegisterJob
 from simdock.usecases.submit import SubmitRun
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
 
@@ -67,30 +67,31 @@ def upload(platform: Any, job: int | str, data: bytes, tmp_path: Path) -> None:
 
 
 def registered(platform: Any, tmp_path: Path) -> Any:
-    job = register_job(RegisterJob(owner_id=OWNER, simulation_type="fred", tags=["t"]),
-                       platform)
+    job = platform.open_jobs.register_job(
+        RegisterJob(owner_id=OWNER, simulation_type="fred", tags=["t"]))
     upload(platform, job.number, zipped({"main.fred": b"model"}), tmp_path)
     return job
 
 
 def test_a_registered_job_is_open_with_no_run_and_a_number() -> None:
     platform = platform_with_model()
-    job = register_job(RegisterJob(owner_id=OWNER, simulation_type="fred", tags=["a"]),
-                       platform)
+    job = platform.open_jobs.register_job(
+        RegisterJob(owner_id=OWNER, simulation_type="fred", tags=["a"]))
     view = platform.queries.get_job(job.number, OWNER)
     assert view.job.kind is JobKind.OPEN and view.job.run_count == 0
     assert view.job.id == job.id and isinstance(job.number, int)
     with pytest.raises(UnknownSimulationType):
-        register_job(RegisterJob(owner_id=OWNER, simulation_type="nope"), platform)
+        platform.open_jobs.register_job(RegisterJob(owner_id=OWNER, simulation_type="nope"))
 
 
 def test_runs_added_take_the_next_indexes_keep_their_parameters_and_run_with_the_inputs(
         tmp_path: Path) -> None:
     platform = platform_with_model()
     job = registered(platform, tmp_path)
-    first = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{"a": 1}, {"a": 2}],
-                             metadata={"client": "epx"}), platform)
-    second = add_runs(AddRuns(job=job.id, owner_id=OWNER, parameters=[{"a": 3}]), platform)
+    first = platform.open_jobs.add_runs(
+        AddRuns(job=job.number, owner_id=OWNER, parameters=[{"a": 1}, {"a": 2}],
+                             metadata={"client": "epx"}))
+    second = platform.open_jobs.add_runs(AddRuns(job=job.id, owner_id=OWNER, parameters=[{"a": 3}]))
     assert [r.index for r in first + second] == [0, 1, 2]
     assert platform.queries.get_job(job.id, OWNER).job.run_count == 3
     assert platform.queries.runs_parameters(first + second) == [{"a": 1}, {"a": 2}, {"a": 3}]
@@ -107,12 +108,12 @@ def test_a_refused_call_adds_no_run(tmp_path: Path) -> None:
     platform.executor.required["fred"] = {"fredArgs"}
     job = registered(platform, tmp_path)
     with pytest.raises(InvalidParameters, match="run 1: missing parameter"):
-        add_runs(AddRuns(job=job.number, owner_id=OWNER,
-                         parameters=[{"fredArgs": []}, {"x": 1}]), platform)
+        platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id=OWNER,
+                         parameters=[{"fredArgs": []}, {"x": 1}]))
     with pytest.raises(ValidationError, match="at least one run"):
-        add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[]), platform)
+        platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[]))
     with pytest.raises(NotFound):
-        add_runs(AddRuns(job=job.number, owner_id="usr-other", parameters=[{}]), platform)
+        platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id="usr-other", parameters=[{}]))
     assert platform.queries.job_runs(job.id, OWNER) == []
     assert platform.queries.get_job(job.id, OWNER).job.run_count == 0
 
@@ -121,15 +122,15 @@ def test_runs_are_added_only_to_open_jobs() -> None:
     platform = platform_with_model()
     submitted = platform.submitting.submit_run(SubmitRun(OWNER, "echo", {"x": 1}))
     with pytest.raises(Conflict, match="registered without them"):
-        add_runs(AddRuns(job=submitted.job.id, owner_id=OWNER, parameters=[{}]), platform)
+        platform.open_jobs.add_runs(AddRuns(job=submitted.job.id, owner_id=OWNER, parameters=[{}]))
 
 
 def test_runs_wait_for_an_input_archive_that_was_announced_but_never_uploaded() -> None:
     platform = platform_with_model()
-    job = register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"), platform)
+    job = platform.open_jobs.register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"))
     platform.inputs.upload_target(job.number, OWNER, UploadKind.INPUT)
     with pytest.raises(ValidationError, match=r"inputs\.zip of job .* was never uploaded"):
-        add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
+        platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]))
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -153,7 +154,7 @@ def test_an_unsound_input_archive_is_refused_and_the_previous_one_stays(
 def test_an_archive_over_the_limits_is_refused(tmp_path: Path) -> None:
     platform = platform_with_model(archives=ArchiveLimits(max_bytes=2_000,
                                                           max_unpacked_bytes=10_000))
-    job = register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"), platform)
+    job = platform.open_jobs.register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"))
     with pytest.raises(TooLarge):
         upload(platform, job.number, zipped({"big": os.urandom(3_000)}), tmp_path)
     with pytest.raises(ValidationError, match="unpacks to"):
@@ -163,12 +164,12 @@ def test_an_archive_over_the_limits_is_refused(tmp_path: Path) -> None:
 def test_uploads_go_under_the_job_whatever_the_client_asks(tmp_path: Path) -> None:
     platform = platform_with_model()
     job = registered(platform, tmp_path)
-    run = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)[0]
+    run = platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]))[0]
     keys = {platform.inputs.upload_target(job.number, OWNER, kind, run=run.number).key
             for kind in UploadKind}
     assert keys == {f"jobs/{job.id}/inputs/inputs.zip", f"jobs/{job.id}/config/job.json",
                     f"jobs/{job.id}/config/runs/{run.id}.json"}
-    other = register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"), platform)
+    other = platform.open_jobs.register_job(RegisterJob(owner_id=OWNER, simulation_type="fred"))
     with pytest.raises(NotFound):  # a run of another job
         platform.inputs.upload_target(other.number, OWNER, UploadKind.RUN_CONFIG, run=run.number)
     with pytest.raises(NotFound):
@@ -179,8 +180,8 @@ def test_a_failed_run_is_retried_under_its_own_id_and_its_archive_follows_the_at
         tmp_path: Path) -> None:
     platform = platform_with_model()
     job = registered(platform, tmp_path)
-    (run,) = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{"fail": 1}]),
-                      platform)
+    (run,) = platform.open_jobs.add_runs(
+        AddRuns(job=job.number, owner_id=OWNER, parameters=[{"fail": 1}]))
     platform.dispatcher.drain()
     assert platform.queries.get_run(run.number, OWNER).status is RunStatus.FAILED
     ((_, key),) = platform.archives.results_archives(job.number, OWNER)
@@ -205,8 +206,8 @@ def test_a_failed_run_is_retried_under_its_own_id_and_its_archive_follows_the_at
 def test_only_failed_or_cancelled_runs_are_retried_and_then_none_is(tmp_path: Path) -> None:
     platform = platform_with_model()
     job = registered(platform, tmp_path)
-    runs = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{"fail": 1}, {}]),
-                    platform)
+    runs = platform.open_jobs.add_runs(
+        AddRuns(job=job.number, owner_id=OWNER, parameters=[{"fail": 1}, {}]))
     platform.dispatcher.drain()
     with pytest.raises(Conflict, match="only failed or cancelled"):
         platform.retrying.retry_runs([r.number for r in runs], OWNER)
@@ -218,9 +219,9 @@ def test_only_failed_or_cancelled_runs_are_retried_and_then_none_is(tmp_path: Pa
 def test_stopping_runs_says_which_were_stopped_and_which_had_finished(tmp_path: Path) -> None:
     platform = platform_with_model()
     job = registered(platform, tmp_path)
-    done = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
+    done = platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]))
     platform.dispatcher.drain()
-    queued = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
+    queued = platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]))
     stopped, finished = platform.cancelling.cancel_runs([queued[0].number, done[0].number], OWNER)
     assert stopped == [queued[0].id] and list(finished) == [done[0].id]
     assert platform.queries.get_run(queued[0].id, OWNER).status is RunStatus.CANCELLED
@@ -240,8 +241,8 @@ def test_a_handler_may_have_its_runs_archived_as_they_end(tmp_path: Path) -> Non
     platform = platform_with_model()
     platform.simulations.register("fred", ArchivedHandler())
     job = registered(platform, tmp_path)
-    runs = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}, {"fail": 1}]),
-                    platform)
+    runs = platform.open_jobs.add_runs(
+        AddRuns(job=job.number, owner_id=OWNER, parameters=[{}, {"fail": 1}]))
     other = platform.submitting.submit_run(SubmitRun(OWNER, "echo", {"x": 1}))
     platform.dispatcher.drain()
     for run in runs:  # finished, failed or not: ready before anyone asks

@@ -17,7 +17,7 @@ from typing import Any
 from simdock.domain import RunStatus
 from simdock.limits import Limits
 from simdock.ports import RunContext
-from simdock.usecases.open_jobs import AddRuns, add_runs
+from simdock.usecases.open_jobs import AddRuns
 from tests.unit.fakes import FakeExecutor, make_platform
 from tests.unit.test_open_jobs import OWNER, ArchivedHandler, registered
 
@@ -64,7 +64,7 @@ def test_a_run_stopped_while_it_runs_keeps_its_logs_in_its_results_archive(
     platform.executor.functions["fred"] = stopped_midway(platform, seen)
     platform.simulations.register("fred", ArchivedHandler())
     job = registered(platform, tmp_path)
-    (run,) = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
+    (run,) = platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]))
     platform.dispatcher.drain()
 
     stopped = platform.queries.get_run(run.id, OWNER)
@@ -79,7 +79,7 @@ def test_a_run_stopped_while_it_runs_keeps_its_logs_in_its_results_archive(
 def test_a_run_stopped_before_it_started_has_no_results_archive(tmp_path: Path) -> None:
     platform = platform_with(lambda p, c: {"ok": True})
     job = registered(platform, tmp_path)
-    (run,) = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
+    (run,) = platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]))
     platform.cancelling.cancel_runs([run.number], OWNER)
     platform.clock.advance(3600)
     assert platform.archives.results_archives(job.number, OWNER) == []
@@ -90,7 +90,7 @@ def test_a_stopped_run_whose_worker_is_gone_is_listed_a_lease_after_its_stop(
         tmp_path: Path) -> None:
     platform = platform_with(lambda p, c: {"ok": True})
     job = registered(platform, tmp_path)
-    (run,) = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]), platform)
+    (run,) = platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]))
     now = platform.clock.now()
     with platform.uow() as uow:  # claimed by a worker that then vanished
         claimed = uow.runs.get(run.id)
@@ -109,7 +109,7 @@ def test_a_stopped_run_whose_worker_is_gone_is_listed_a_lease_after_its_stop(
 def test_runs_that_ended_are_linked_without_reading_the_blob_store(tmp_path: Path) -> None:
     platform = platform_with(lambda p, c: {"ok": True})
     job = registered(platform, tmp_path)
-    runs = add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}, {}]), platform)
+    runs = platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}, {}]))
     platform.dispatcher.drain()
     done = [platform.queries.get_run(run.id, OWNER) for run in runs]
     assert {run.status for run in done} == {RunStatus.SUCCEEDED}

@@ -17,9 +17,13 @@ from simdock import blob_keys
 from simdock.domain import Job, JobKind, Payload, Run
 from simdock.domain.parameters import validate_parameters
 from simdock.errors import Conflict, InvalidParameters, ValidationError
-from simdock.platform import Platform
+from simdock.limits import Limits
+from simdock.payloads import PayloadStore
+from simdock.ports import Clock, Executor, IdGenerator
 from simdock.repositories import UnitOfWork
+from simdock.scope import UnitsOfWork
 from simdock.usecases.access import load_job
+from simdock.usecases.inputs import Inputs
 from simdock.usecases.submit import check_tags, check_timeout, check_type
 
 #: The most runs one call may add.
@@ -51,62 +55,101 @@ class AddRuns:
     timeout_seconds: float | None = None
 
 
-def register_job(cmd: RegisterJob, platform: Platform) -> Job:
-    """Store an open job; its type is checked now, so that no run of it is refused later
-    for being of an unknown type."""
-    simulation_type = check_type(cmd.simulation_type)
-    platform.executor.checker(simulation_type)  # raises for a type that cannot run here
-    tags = check_tags(cmd.tags)
-    if cmd.name is not None:
-        validate_parameters({"name": cmd.name}, "name")
-    metadata = validate_parameters(cmd.metadata, "metadata")
-    job = Job(id=platform.ids.new("job"), owner_id=cmd.owner_id,
-              simulation_type=simulation_type, kind=JobKind.OPEN, run_count=0,
-              created_at=platform.clock.now(), name=cmd.name, tags=tags, metadata=metadata)
-    with platform.uow() as uow:
-        uow.jobs.add(job)
-        uow.commit()
-    return job
+@dataclass(frozen=True)
+class OpenJobs:
+    """Epistemix jobs, registered first and given runs later: each addition one transaction."""
 
+    uow: UnitsOfWork
+    clock: Clock
+    executor: Executor
+    ids: IdGenerator
+    inputs: Inputs
+    limits: Limits
+    payloads: PayloadStore
 
-def add_runs(cmd: AddRuns, platform: Platform) -> list[Run]:
-    """Queue one run per parameter set, all or none; returns them in the order asked.
-
-    Every parameter set is checked first (a refusal names its position), and so are
-    the job's input files, so that a refused call adds nothing. The runs take the
-    next indexes of the job, whoever else is adding runs to it at the same time.
-    """
-    return add_runs_to_jobs([cmd], platform)[0]
-
-
-def add_runs_to_jobs(commands: Sequence[AddRuns], platform: Platform) -> list[list[Run]]:
-    """:func:`add_runs` for several jobs at once, all or none: every job, its input files
-    and every parameter set are checked before anything is stored, and the runs of all
-    the jobs are added in one transaction. Returns each command's runs, in order."""
-    total = sum(len(cmd.parameters) for cmd in commands)
-    if not commands or any(not cmd.parameters for cmd in commands):
-        raise ValidationError("at least one run is needed")
-    if total > MAX_RUNS_PER_CALL:
-        raise ValidationError(f"at most {MAX_RUNS_PER_CALL} runs are added at once, "
-                              f"got {total}")
-    with platform.uow() as uow:
-        jobs = [load_job(uow, cmd.job, cmd.owner_id) for cmd in commands]
-    prepared = [_prepared(job, cmd, platform) for job, cmd in zip(jobs, commands, strict=True)]
-    now = platform.clock.now()
-    stored: list[Payload] = []
-    try:
-        for batch in prepared:
-            batch.store(platform)
-            stored.extend(batch.payloads)
-        with platform.uow() as uow:
-            added = [batch.add(uow, now) for batch in prepared]
-            uow.dispatch_runs([run.id for runs in added for run in runs])
+    def register_job(self, cmd: RegisterJob) -> Job:
+        """Store an open job; its type is checked now, so that no run of it is refused later
+        for being of an unknown type."""
+        simulation_type = check_type(cmd.simulation_type)
+        self.executor.checker(simulation_type)  # raises for a type that cannot run here
+        tags = check_tags(cmd.tags)
+        if cmd.name is not None:
+            validate_parameters({"name": cmd.name}, "name")
+        metadata = validate_parameters(cmd.metadata, "metadata")
+        job = Job(id=self.ids.new("job"), owner_id=cmd.owner_id,
+                  simulation_type=simulation_type, kind=JobKind.OPEN, run_count=0,
+                  created_at=self.clock.now(), name=cmd.name, tags=tags, metadata=metadata)
+        with self.uow() as uow:
+            uow.jobs.add(job)
             uow.commit()
-    except BaseException:
-        for payload in stored:
-            platform.payloads.discard(payload)
-        raise
-    return added
+        return job
+
+    def add_runs(self, cmd: AddRuns) -> list[Run]:
+        """Queue one run per parameter set, all or none; returns them in the order asked.
+
+        Every parameter set is checked first (a refusal names its position), and so are
+        the job's input files, so that a refused call adds nothing. The runs take the
+        next indexes of the job, whoever else is adding runs to it at the same time.
+        """
+        return self.add_runs_to_jobs([cmd])[0]
+
+    def add_runs_to_jobs(self, commands: Sequence[AddRuns]) -> list[list[Run]]:
+        """:func:`add_runs` for several jobs at once, all or none: every job, its input files
+        and every parameter set are checked before anything is stored, and the runs of all
+        the jobs are added in one transaction. Returns each command's runs, in order."""
+        total = sum(len(cmd.parameters) for cmd in commands)
+        if not commands or any(not cmd.parameters for cmd in commands):
+            raise ValidationError("at least one run is needed")
+        if total > MAX_RUNS_PER_CALL:
+            raise ValidationError(f"at most {MAX_RUNS_PER_CALL} runs are added at once, "
+                                  f"got {total}")
+        with self.uow() as uow:
+            jobs = [load_job(uow, cmd.job, cmd.owner_id) for cmd in commands]
+        prepared = [self._prepared(job, cmd) for job, cmd in zip(jobs, commands, strict=True)]
+        now = self.clock.now()
+        stored: list[Payload] = []
+        try:
+            for batch in prepared:
+                batch.store(self.ids, self.payloads)
+                stored.extend(batch.payloads)
+            with self.uow() as uow:
+                added = [batch.add(uow, now) for batch in prepared]
+                uow.dispatch_runs([run.id for runs in added for run in runs])
+                uow.commit()
+        except BaseException:
+            for payload in stored:
+                self.payloads.discard(payload)
+            raise
+        return added
+
+    def _prepared(self, job: Job, cmd: AddRuns) -> _Batch:
+        """The runs ``cmd`` asks for, checked against their open job and its input files."""
+        if job.kind is not JobKind.OPEN:
+            raise Conflict(f"job '{job.id}' was submitted with its runs; runs are added only "
+                           "to jobs registered without them")
+        parameter_sets = self._checked(job.simulation_type, cmd.parameters)
+        metadata = validate_parameters(cmd.metadata, "metadata")
+        timeout = check_timeout(cmd.timeout_seconds, self.limits.default_timeout_seconds)
+        self.inputs.check_inputs(job)
+        return _Batch(job, parameter_sets, metadata, timeout)
+
+    def _checked(self, simulation_type: str, parameter_sets: Sequence[Mapping[str, Any]]
+                 ) -> list[dict[str, Any]]:
+        """Each parameter set, validated and checked by the executor; a refusal names which."""
+        check = self.executor.checker(simulation_type)
+        checked = []
+        for index, parameters in enumerate(parameter_sets):
+            where = f"run {index}" if len(parameter_sets) > 1 else "the run"
+            if not isinstance(parameters, Mapping):
+                raise InvalidParameters(f"{where}: parameters must be an object")
+            try:
+                valid = validate_parameters(parameters)
+                if check is not None:
+                    check(valid)
+            except ValidationError as exc:
+                raise InvalidParameters(f"{where}: {exc.message}") from exc
+            checked.append(valid)
+        return checked
 
 
 @dataclass
@@ -120,11 +163,10 @@ class _Batch:
     run_ids: list[str] = field(default_factory=list)
     payloads: list[Payload] = field(default_factory=list)
 
-    def store(self, platform: Platform) -> None:
-        self.run_ids = platform.ids.new_many("run", len(self.parameter_sets))
+    def store(self, ids: IdGenerator, payloads: PayloadStore) -> None:
+        self.run_ids = ids.new_many("run", len(self.parameter_sets))
         for run_id, parameters in zip(self.run_ids, self.parameter_sets, strict=True):
-            self.payloads.append(platform.payloads.store(blob_keys.run_parameters(run_id),
-                                                         parameters))
+            self.payloads.append(payloads.store(blob_keys.run_parameters(run_id), parameters))
 
     def add(self, uow: UnitOfWork, now: datetime) -> list[Run]:
         first = uow.jobs.reserve_runs(self.job.id, len(self.parameter_sets))
@@ -136,34 +178,3 @@ class _Batch:
                                                                strict=True))]
         uow.runs.add_many(runs)
         return runs
-
-
-def _prepared(job: Job, cmd: AddRuns, platform: Platform) -> _Batch:
-    """The runs ``cmd`` asks for, checked against their open job and its input files."""
-    if job.kind is not JobKind.OPEN:
-        raise Conflict(f"job '{job.id}' was submitted with its runs; runs are added only "
-                       "to jobs registered without them")
-    parameter_sets = _checked(job.simulation_type, cmd.parameters, platform)
-    metadata = validate_parameters(cmd.metadata, "metadata")
-    timeout = check_timeout(cmd.timeout_seconds, platform.limits.default_timeout_seconds)
-    platform.inputs.check_inputs(job)
-    return _Batch(job, parameter_sets, metadata, timeout)
-
-
-def _checked(simulation_type: str, parameter_sets: Sequence[Mapping[str, Any]],
-             platform: Platform) -> list[dict[str, Any]]:
-    """Each parameter set, validated and checked by the executor; a refusal names which."""
-    check = platform.executor.checker(simulation_type)
-    checked = []
-    for index, parameters in enumerate(parameter_sets):
-        where = f"run {index}" if len(parameter_sets) > 1 else "the run"
-        if not isinstance(parameters, Mapping):
-            raise InvalidParameters(f"{where}: parameters must be an object")
-        try:
-            valid = validate_parameters(parameters)
-            if check is not None:
-                check(valid)
-        except ValidationError as exc:
-            raise InvalidParameters(f"{where}: {exc.message}") from exc
-        checked.append(valid)
-    return checked

@@ -83,8 +83,8 @@ def blueprint() -> Blueprint:
     def register() -> Response:
         user = epx_user()
         registration = parsed(Registration, default={})
-        job = open_jobs.register_job(open_jobs.RegisterJob(
-            owner_id=user.id, simulation_type=FRED, tags=registration.tags), platform())
+        job = platform().open_jobs.register_job(open_jobs.RegisterJob(
+            owner_id=user.id, simulation_type=FRED, tags=registration.tags))
         return jsonify({"id": job.number, "userId": user.number, "tags": list(job.tags)})
 
     @bp.post("/jobs")
@@ -112,10 +112,9 @@ def blueprint() -> Blueprint:
         by_job: dict[int, list[int]] = defaultdict(list)
         for index, run_request in enumerate(asked.runRequests):
             by_job[run_request.jobId].append(index)
-        added = open_jobs.add_runs_to_jobs([open_jobs.AddRuns(
+        added = platform().open_jobs.add_runs_to_jobs([open_jobs.AddRuns(
             job=job_number, owner_id=user.id, parameters=[sent[i] for i in indexes],
-            metadata={CLIENT_VERSION: version}) for job_number, indexes in by_job.items()],
-            platform())
+            metadata={CLIENT_VERSION: version}) for job_number, indexes in by_job.items()])
         answers: dict[int, dict[str, Any]] = {}
         for (job_number, indexes), runs in zip(by_job.items(), added, strict=True):
             for index, run in zip(indexes, runs, strict=True):
