@@ -27,7 +27,6 @@ from simdock.platform import Platform
 from simdock.ports import BlobStore, Dispatcher, Executor
 from simdock.repositories import UnitOfWorkFactory
 from simdock.usecases.leftovers import Attempt
-from simdock.usecases.worker_loop import PlatformWork
 from simdock_adapters.auth.jwt_tokens import JwtAccessTokens
 from simdock_adapters.blobs.local import LocalBlobStore
 from simdock_adapters.dispatch.database import DatabaseDispatcher
@@ -119,7 +118,7 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
                   containers.close, close_store],
         services=_services(containers, executes_here),
     )
-    dispatcher.bind(PlatformWork(platform, execution))
+    dispatcher.bind(platform.work(execution))
     return platform
 
 

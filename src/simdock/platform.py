@@ -9,6 +9,7 @@ from functools import cached_property
 
 from simdock.clock import SystemClock
 from simdock.credentials import CredentialCache
+from simdock.execution import Execution
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
 from simdock.limits import Limits
 from simdock.outbox import OutboxUnitOfWork
@@ -29,19 +30,23 @@ from simdock.specs import SpecCache
 from simdock.usecases.archives import Archives
 from simdock.usecases.auth import Auth
 from simdock.usecases.cancel import Cancelling
+from simdock.usecases.execute import Executing
 from simdock.usecases.health import Health
 from simdock.usecases.inputs import Inputs
 from simdock.usecases.jobs import Jobs
+from simdock.usecases.leases import Leases
 from simdock.usecases.leftovers import Leftovers
 from simdock.usecases.listing import Listing
 from simdock.usecases.machines import Machines
 from simdock.usecases.metrics import Metrics
 from simdock.usecases.open_jobs import OpenJobs
 from simdock.usecases.queries import Queries
+from simdock.usecases.recording import Recording
 from simdock.usecases.reports import Reporting
 from simdock.usecases.retry import Retrying
 from simdock.usecases.submit import Submitting
 from simdock.usecases.users import Users
+from simdock.usecases.worker_loop import PlatformWork
 
 
 @dataclass(frozen=True)
@@ -205,3 +210,22 @@ class Platform:
         return OpenJobs(
             uow=self.units, clock=self.clock, executor=self.executor, ids=self.ids,
             inputs=self.inputs, limits=self.limits, payloads=self.payloads)
+
+    @cached_property
+    def recording(self) -> Recording:
+        """What runs executing report, recorded: the channels handed to handlers."""
+        return Recording(uow=self.units, clock=self.clock, limits=self.limits,
+                         blobs=self.blobs, inputs=self.inputs)
+
+    def work(self, execution: Execution) -> PlatformWork:
+        """The execution side's use cases, bound to this wiring and to ``execution``: what
+        the composition root binds the dispatcher to (once per process)."""
+        leases = Leases(uow=self.units, clock=self.clock, limits=self.limits,
+                        execution=execution)
+        executing = Executing(
+            uow=self.units, archives=self.archives, blobs=self.blobs, clock=self.clock,
+            execution=execution, executor=self.executor, leases=leases, limits=self.limits,
+            payloads=self.payloads, queries=self.queries, recording=self.recording,
+            simulations=self.simulations)
+        return PlatformWork(uow=self.units, clock=self.clock, execution=execution,
+                            executing=executing, leases=leases, reporting=self.reporting)

@@ -18,7 +18,6 @@ import simdock
 from simdock.domain import RunStatus
 from simdock.execution import Execution
 from simdock.fair_queue import FairQueue
-from simdock.usecases.leases import lease_until, recover_lapsed
 from simdock_adapters.sql import SqlUnitOfWork, make_engine
 from tests.databases import migrated_postgres
 
@@ -126,9 +125,10 @@ def test_a_run_whose_lost_worker_held_its_row_is_taken_back_about_a_lease_later(
                          lease_seconds=4) as dock:
         assert dock.platform.limits.lease_seconds == 4
         job = dock.sweep("heat1d", grid={"diffusivity": [0.01]}, base=HEAT)
+        another_worker = dock.platform.work(Execution("another-worker"))
         with dock.platform.uow() as uow:
             claimed = uow.runs.claim(job.runs()[0].id, "lost-host:1", dock.platform.clock.now(),
-                                     lease_until(dock.platform))
+                                     another_worker.leases.lease_until())
             uow.commit()
         assert claimed is not None
         run_id = claimed.id
@@ -143,10 +143,9 @@ def test_a_run_whose_lost_worker_held_its_row_is_taken_back_about_a_lease_later(
             lost.runs.update(run)  # its host is lost before the commit: the row stays locked
             locked_at = time.monotonic()
             taken_back = None
-            another_worker = Execution("another-worker")
             while time.monotonic() - locked_at < 20:
                 beat = time.monotonic()
-                requeued = recover_lapsed(dock.platform, another_worker)
+                requeued = another_worker.leases.recover_lapsed()
                 assert time.monotonic() - beat < 1.5, "a beat waited for the locked row"
                 if requeued == [run_id]:
                     taken_back = time.monotonic() - locked_at

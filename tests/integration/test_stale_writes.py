@@ -38,7 +38,7 @@ def test_no_line_of_an_attempt_is_written_once_its_run_was_taken_or_it_knew_of_t
                 run = uow.runs.claim(run_id, "writer:1", platform.clock.now())
                 uow.commit()
             assert run is not None
-            context = ExecutionContext(run_id, run.job_id, platform, run.attempts, "writer:1")
+            context = platform.recording.context(run_id, run.job_id, run.attempts, "writer:1")
             stopped = threading.Event()
 
             def write(context: ExecutionContext = context, stopped: threading.Event = stopped

@@ -131,7 +131,7 @@ def make_platform(executor: FakeExecutor | None = None, limits: Limits | None = 
         "stops": execution,
         **wiring,
     })
-    platform.dispatcher.bind(PlatformWork(platform, execution))
+    platform.dispatcher.bind(platform.work(execution))
     platform.on_close.append(lambda: execution.close(platform.dispatcher.close))
     return platform
 

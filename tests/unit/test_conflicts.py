@@ -11,10 +11,9 @@ import pytest
 from simdock.conflicts import CONFLICT_ATTEMPTS, retry_on_conflict
 from simdock.domain import Run, RunStatus
 from simdock.errors import ConcurrencyConflict, NotFound
-from simdock.usecases.execute import execute_claimed, record_outcomes
 from simdock.usecases.submit import SubmitRun
 from simdock_adapters.memory.repositories import MemoryRunRepository
-from tests.unit.fakes import FakeExecutor, execution_of, make_platform
+from tests.unit.fakes import FakeExecutor, make_platform, work_of
 from tests.unit.test_outages import claimed, reporting
 
 
@@ -77,12 +76,12 @@ def test_reports_that_keep_losing_races_are_kept_and_written_once_the_race_ends(
     run = claimed(platform, run_id)
 
     # every write loses from the second tick on
-    outcome = execute_claimed(run, platform, execution_of(platform))
+    outcome = work_of(platform).executing.execute_claimed(run)
     assert outcome.error is None
     assert len(outcome.unwritten.logs) == 3
 
     racing = False
-    assert record_outcomes([outcome], platform, execution_of(platform)) == [RunStatus.SUCCEEDED]
+    assert work_of(platform).executing.record_outcomes([outcome]) == [RunStatus.SUCCEEDED]
     with platform.uow() as uow:
         assert [line.message for line in uow.logs.list(run_id)] == [
             f"tick {tick}" for tick in range(5)]

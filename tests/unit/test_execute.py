@@ -14,9 +14,14 @@ from simdock.domain import RunStatus
 from simdock.errors import RunCancelled, RunTimedOut
 from simdock.platform import Platform
 from simdock.ports import RunContext
-from simdock.usecases.execute import execute_run
 from simdock.usecases.submit import SubmitRun
-from tests.unit.fakes import FakeExecutor, QueueDispatcher, execution_of, make_platform, switchable
+from tests.unit.fakes import (
+    FakeExecutor,
+    QueueDispatcher,
+    make_platform,
+    switchable,
+    work_of,
+)
 
 
 def run_one(platform: Platform, simulation_type: str, parameters: dict[str, Any] | None = None
@@ -89,7 +94,7 @@ def test_executing_twice_executes_once() -> None:
     executor = FakeExecutor({"echo": lambda p, c: {}})
     platform = make_platform(executor)
     run_id = run_one(platform, "echo")
-    assert execute_run(run_id, platform, execution_of(platform)) is None
+    assert work_of(platform).executing.execute_run(run_id) is None
     assert executor.executed == [run_id]
 
 
@@ -114,7 +119,7 @@ def test_a_run_cancelled_while_running_stays_cancelled_and_its_result_is_dropped
 
     platform = make_platform(FakeExecutor({"waits": waits}))
     run_id = platform.submitting.submit_run(SubmitRun("usr-1", "waits", {})).run_ids[0]
-    worker = threading.Thread(target=execute_run, args=(run_id, platform, execution_of(platform)))
+    worker = threading.Thread(target=work_of(platform).executing.execute_run, args=(run_id,))
     worker.start()
     assert started.wait(5)
     assert platform.cancelling.cancel_run(run_id, "usr-1")
@@ -138,7 +143,7 @@ def test_a_cancelled_run_stops_at_its_next_progress_report() -> None:
 
     platform = make_platform(FakeExecutor({"loops": loops}))
     run_id = platform.submitting.submit_run(SubmitRun("usr-1", "loops", {})).run_ids[0]
-    worker = threading.Thread(target=execute_run, args=(run_id, platform, execution_of(platform)))
+    worker = threading.Thread(target=work_of(platform).executing.execute_run, args=(run_id,))
     worker.start()
     assert started.wait(5)
     platform.cancelling.cancel_run(run_id, "usr-1")
@@ -221,7 +226,6 @@ def test_a_log_that_cannot_be_written_fails_the_run_instead_of_leaving_it_runnin
 def test_a_closed_platform_stops_holding_outcomes_the_store_cannot_take() -> None:
     # Seen: a worker whose platform was closed under it retried recording forever.
     from simdock.errors import ServiceUnavailable
-    from simdock.usecases.worker_loop import execute_next
 
     store_down = threading.Event()
 
@@ -241,9 +245,8 @@ def test_a_closed_platform_stops_holding_outcomes_the_store_cannot_take() -> Non
 
     switchable(platform).factory = uow
     done: list[int] = []
-    execution = execution_of(platform)
-    worker = threading.Thread(target=lambda: done.append(execute_next(platform, execution)),
-                              daemon=True)
+    work = work_of(platform)
+    worker = threading.Thread(target=lambda: done.append(work.execute_next()), daemon=True)
     worker.start()
     worker.join(5.0)
 

@@ -14,12 +14,16 @@ from simdock.domain import Run, RunStatus
 from simdock.errors import RunCancelled, ServiceUnavailable
 from simdock.platform import Platform
 from simdock.ports import RunContext
-from simdock.usecases.execute import execute_run
-from simdock.usecases.leases import heartbeat, recover_lapsed, renew_leases
 from simdock.usecases.submit import SubmitRun
-from simdock.usecases.worker_loop import execute_next
 from simdock_adapters.memory import MemoryUnitOfWork
-from tests.unit.fakes import FakeExecutor, QueueDispatcher, execution_of, make_platform, switchable
+from tests.unit.fakes import (
+    FakeExecutor,
+    QueueDispatcher,
+    execution_of,
+    make_platform,
+    switchable,
+    work_of,
+)
 
 
 def clock(platform: Platform) -> ManualClock:
@@ -65,9 +69,9 @@ def test_a_lost_workers_run_is_queued_again_and_done_by_another() -> None:
     claim_and_die(platform, run_id)
 
     clock(platform).advance(platform.limits.lease_seconds - 1)
-    assert heartbeat(platform, execution_of(platform)) == []
+    assert work_of(platform).leases.heartbeat() == []
     clock(platform).advance(2)
-    assert heartbeat(platform, execution_of(platform)) == [run_id]
+    assert work_of(platform).leases.heartbeat() == [run_id]
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
 
@@ -83,17 +87,17 @@ def test_a_run_lost_too_often_fails_saying_so_and_later_losses_wait_longer() -> 
     claim_and_die(platform, run_id)
     clock(platform).advance(lease + 0.1)
     # the first loss: queued again at once
-    assert recover_lapsed(platform, execution_of(platform)) == [run_id]
+    assert work_of(platform).leases.recover_lapsed() == [run_id]
 
     claim_and_die(platform, run_id)
     clock(platform).advance(lease + 0.1)
-    assert recover_lapsed(platform, execution_of(platform)) == []  # the second: after 2 s more
+    assert work_of(platform).leases.recover_lapsed() == []  # the second: after 2 s more
     clock(platform).advance(2)
-    assert recover_lapsed(platform, execution_of(platform)) == [run_id]
+    assert work_of(platform).leases.recover_lapsed() == [run_id]
 
     claim_and_die(platform, run_id)
     clock(platform).advance(lease + 0.1)
-    assert recover_lapsed(platform, execution_of(platform)) == []
+    assert work_of(platform).leases.recover_lapsed() == []
     run = stored(platform, run_id)
     assert (run.status, run.error, run.attempts) == (RunStatus.FAILED,
                                                      "worker lost 3 times", 3)
@@ -108,8 +112,8 @@ class AnswerLost(MemoryUnitOfWork):
 
 
 @pytest.mark.parametrize("claim", [
-    lambda run_id, platform: execute_next(platform, execution_of(platform)),
-    lambda run_id, platform: execute_run(run_id, platform, execution_of(platform)),
+    lambda run_id, platform: work_of(platform).execute_next(),
+    lambda run_id, platform: work_of(platform).executing.execute_run(run_id),
 ], ids=["next queued", "by id"])
 def test_a_claim_committed_unknown_to_its_worker_is_queued_again_without_an_attempt(
         claim: Any) -> None:
@@ -126,10 +130,10 @@ def test_a_claim_committed_unknown_to_its_worker_is_queued_again_without_an_atte
     assert (run.status, run.worker, run.attempts) == (RunStatus.RUNNING, "local", 1)
 
     # the store answers again: the claim is undone
-    assert heartbeat(platform, execution_of(platform)) == [run_id]
+    assert work_of(platform).leases.heartbeat() == [run_id]
     run = stored(platform, run_id)
     assert (run.status, run.worker, run.attempts) == (RunStatus.QUEUED, None, 0)
-    assert heartbeat(platform, execution_of(platform)) == []
+    assert work_of(platform).leases.heartbeat() == []
     assert isinstance(platform.dispatcher, QueueDispatcher)
     platform.dispatcher.drain()
     run = stored(platform, run_id)
@@ -142,14 +146,14 @@ def test_an_unconfirmed_claim_taken_back_meanwhile_is_left_to_its_new_holder() -
     working = switchable(platform).factory
     switchable(platform).factory = lambda: AnswerLost(working().store)  # type: ignore[attr-defined]
     with pytest.raises(ServiceUnavailable):
-        execute_next(platform, execution_of(platform))
+        work_of(platform).execute_next()
     switchable(platform).factory = working
     clock(platform).advance(platform.limits.lease_seconds + 1)
     # the store stayed away past the lease
-    assert recover_lapsed(platform, execution_of(platform)) == [run_id]
+    assert work_of(platform).leases.recover_lapsed() == [run_id]
     claim_and_die(platform, run_id, "other:2")
 
-    assert heartbeat(platform, execution_of(platform)) == []
+    assert work_of(platform).leases.heartbeat() == []
     run = stored(platform, run_id)
     assert (run.status, run.worker, run.attempts) == (RunStatus.RUNNING, "other:2", 2)
     assert execution_of(platform).held.unconfirmed_snapshot() == {}
@@ -159,7 +163,7 @@ def test_a_worker_that_beats_keeps_its_long_run() -> None:
     def long(parameters: Mapping[str, Any], context: RunContext) -> Any:
         for _ in range(4):  # 4 x 8 s: far beyond one lease, renewed at every beat
             clock(platform).advance(8)
-            heartbeat(platform, execution_of(platform))
+            work_of(platform).leases.heartbeat()
         return {"done": True}
 
     platform = make_platform(FakeExecutor({"long": long}))
@@ -187,7 +191,7 @@ def test_an_attempt_taken_back_writes_nothing_and_its_result_is_not_kept() -> No
     platform = make_platform(FakeExecutor({"overtaken": overtaken}))
     run_id = submitted(platform, "overtaken")
 
-    assert execute_run(run_id, platform, execution_of(platform)) is RunStatus.RUNNING
+    assert work_of(platform).executing.execute_run(run_id) is RunStatus.RUNNING
 
     run = stored(platform, run_id)
     assert (run.status, run.worker, run.attempts, run.result) == (
@@ -212,7 +216,7 @@ def test_a_cancel_made_elsewhere_reaches_the_handler_at_the_next_beat() -> None:
 
     platform = make_platform(FakeExecutor({"waits": waits}))
     run_id = submitted(platform, "waits")
-    worker = threading.Thread(target=execute_run, args=(run_id, platform, execution_of(platform)))
+    worker = threading.Thread(target=work_of(platform).executing.execute_run, args=(run_id,))
     worker.start()
     assert started.wait(5)
     run = stored(platform, run_id)
@@ -221,7 +225,7 @@ def test_a_cancel_made_elsewhere_reaches_the_handler_at_the_next_beat() -> None:
         uow.runs.update(run)
         uow.commit()
 
-    assert renew_leases(platform, execution_of(platform)) == {run_id}
+    assert work_of(platform).leases.renew_leases() == {run_id}
     assert stopped.wait(5)
     worker.join(5)
     assert stored(platform, run_id).status is RunStatus.CANCELLED
@@ -230,16 +234,15 @@ def test_a_cancel_made_elsewhere_reaches_the_handler_at_the_next_beat() -> None:
 def test_a_stale_attempts_artifact_never_replaces_the_current_attempts_bytes() -> None:
     # Seen: the artifact's bytes were written under the run's key before the holder was
     # checked, so a stale attempt overwrote what the current attempt had kept.
-    from simdock.usecases.recording import ExecutionContext
 
     platform = make_platform()
     run_id = submitted(platform)
     first = claim_and_die(platform, run_id, "first:1")
     clock(platform).advance(platform.limits.lease_seconds + 1)
-    recover_lapsed(platform, execution_of(platform))
+    work_of(platform).leases.recover_lapsed()
     second = claim_and_die(platform, run_id, "second:2")
-    stale = ExecutionContext(run_id, first.job_id, platform, first.attempts, "first:1")
-    current = ExecutionContext(run_id, second.job_id, platform, second.attempts, "second:2")
+    stale = platform.recording.context(run_id, first.job_id, first.attempts, "first:1")
+    current = platform.recording.context(run_id, second.job_id, second.attempts, "second:2")
 
     current.artifact("out.txt", b"current")
     with pytest.raises(RunCancelled):

@@ -18,11 +18,9 @@ from simdock.errors import ServiceUnavailable
 from simdock.platform import Platform
 from simdock.ports import RunContext
 from simdock.repositories import UnitOfWork
-from simdock.usecases.execute import execute_claimed, execute_run, record_outcomes
-from simdock.usecases.leases import heartbeat, lease_until, recover_lapsed
 from simdock.usecases.submit import SubmitRun
 from simdock_adapters.memory import MemoryStore, MemoryUnitOfWork
-from tests.unit.fakes import FakeExecutor, execution_of, make_platform, switchable
+from tests.unit.fakes import FakeExecutor, execution_of, make_platform, switchable, work_of
 from tests.unit.test_leases import claim_and_die, clock, stored, submitted
 
 
@@ -52,7 +50,7 @@ def claimed(platform: Platform, run_id: str) -> Run:
     """The run, claimed by this process as its worker does before executing it."""
     with platform.uow() as uow:
         run = uow.runs.claim(run_id, execution_of(platform).worker_name, platform.clock.now(),
-                             lease_until(platform))
+                             work_of(platform).leases.lease_until())
         uow.commit()
     assert run is not None
     execution_of(platform).held.hold([run])
@@ -87,12 +85,12 @@ def test_what_a_run_reports_while_the_store_is_away_is_kept_and_it_succeeds() ->
     run = claimed(platform, run_id)
 
     # the store goes away after the second tick
-    outcome = execute_claimed(run, platform, execution_of(platform))
+    outcome = work_of(platform).executing.execute_claimed(run)
     assert (outcome.error, outcome.handed_back) == (None, False)
     assert len(outcome.unwritten.logs) == 3 and len(outcome.unwritten.metrics) == 3
 
     switch.up()
-    assert record_outcomes([outcome], platform, execution_of(platform)) == [RunStatus.SUCCEEDED]
+    assert work_of(platform).executing.record_outcomes([outcome]) == [RunStatus.SUCCEEDED]
     with platform.uow() as uow:
         assert [line.message for line in uow.logs.list(run_id)] == [
             f"tick {tick}" for tick in range(5)]
@@ -119,15 +117,15 @@ def test_a_run_that_cannot_read_what_it_needs_goes_back_to_the_queue_uncounted(
     switch.down()
 
     # its parameters cannot be read
-    outcome = execute_claimed(run, platform, execution_of(platform))
+    outcome = work_of(platform).executing.execute_claimed(run)
 
     assert (outcome.handed_back, outcome.error) == (True, None)
     switch.up()
-    assert record_outcomes([outcome], platform, execution_of(platform)) == [RunStatus.QUEUED]
+    assert work_of(platform).executing.record_outcomes([outcome]) == [RunStatus.QUEUED]
     again = stored(platform, run_id)
     assert (again.status, again.attempts, again.worker, again.error) == (
         RunStatus.QUEUED, 0, None, None)
-    assert execute_run(run_id, platform, execution_of(platform)) is RunStatus.SUCCEEDED
+    assert work_of(platform).executing.execute_run(run_id) is RunStatus.SUCCEEDED
     assert stored(platform, run_id).attempts == 1
 
 
@@ -138,7 +136,8 @@ def test_after_an_outage_runs_are_taken_back_only_once_the_store_was_reached_for
     lost, alive = submitted(platform), submitted(platform)
     claim_and_die(platform, lost)
     with platform.uow() as uow:  # another process's platform, sharing the store
-        held = uow.runs.claim(alive, "alive:2", platform.clock.now(), lease_until(platform))
+        held = uow.runs.claim(alive, "alive:2", platform.clock.now(),
+                              work_of(platform).leases.lease_until())
         uow.commit()
     assert held is not None
     lease = platform.limits.lease_seconds
@@ -146,24 +145,24 @@ def test_after_an_outage_runs_are_taken_back_only_once_the_store_was_reached_for
     switch.down()
     clock(platform).advance(60)  # an outage six leases long: every lease lapses
     try:
-        heartbeat(platform, execution_of(platform))
+        work_of(platform).leases.heartbeat()
     except ServiceUnavailable:
         pass
     else:
         raise AssertionError("the store was away")
     switch.up()
 
-    assert heartbeat(platform, execution_of(platform)) == []  # back: nothing is taken back yet
+    assert work_of(platform).leases.heartbeat() == []  # back: nothing is taken back yet
     clock(platform).advance(1)
     with platform.uow() as uow:  # the live worker's first beat since the store came back
         assert uow.runs.renew("alive:2", {alive: 1},
                               platform.clock.now() + timedelta(seconds=lease)) == {alive}
         uow.commit()
     clock(platform).advance(lease - 2)
-    assert heartbeat(platform, execution_of(platform)) == []
+    assert work_of(platform).leases.heartbeat() == []
     clock(platform).advance(1.5)
     # silent for a lease while the store answered
-    assert heartbeat(platform, execution_of(platform)) == [lost]
+    assert work_of(platform).leases.heartbeat() == [lost]
     assert stored(platform, alive).worker == "alive:2"
 
 
@@ -179,7 +178,7 @@ def test_a_run_queued_again_starts_its_metric_series_afresh() -> None:
         uow.commit()
     clock(platform).advance(platform.limits.lease_seconds + 1)
 
-    assert heartbeat(platform, execution_of(platform)) == [run_id]
+    assert work_of(platform).leases.heartbeat() == [run_id]
 
     with platform.uow() as uow:
         assert uow.metrics.list(run_id) == []
@@ -193,7 +192,7 @@ def test_a_retried_run_starts_its_metric_series_afresh() -> None:
 
     platform = make_platform(FakeExecutor({"fails": fails}))
     run_id = submitted(platform, "fails")
-    assert execute_run(run_id, platform, execution_of(platform)) is RunStatus.FAILED
+    assert work_of(platform).executing.execute_run(run_id) is RunStatus.FAILED
     with platform.uow() as uow:
         assert len(uow.metrics.list(run_id)) == 1
 
@@ -242,7 +241,7 @@ def test_a_write_whose_commit_went_unanswered_is_neither_repeated_nor_lost(kept:
     switchable(platform).factory = losing(store, lose, kept)
     run_id = submitted(platform, "ticks")
 
-    assert execute_run(run_id, platform, execution_of(platform)) is RunStatus.SUCCEEDED
+    assert work_of(platform).executing.execute_run(run_id) is RunStatus.SUCCEEDED
 
     with platform.uow() as uow:
         assert [line.message for line in uow.logs.list(run_id)] == [
@@ -265,14 +264,14 @@ def test_an_outcome_whose_commit_went_unanswered_is_recorded_once(kept: bool) ->
 
     run_id = submitted(platform, "fails")
     run = claimed(platform, run_id)
-    outcome = execute_claimed(run, platform, execution_of(platform))
+    outcome = work_of(platform).executing.execute_claimed(run)
     assert outcome.unwritten.logs and outcome.unwritten.artifacts
     switchable(platform).factory = losing(store, lose, kept)
     lose.append(True)
 
     with pytest.raises(ServiceUnavailable):
-        record_outcomes([outcome], platform, execution_of(platform))
-    assert record_outcomes([outcome], platform, execution_of(platform)) == [RunStatus.FAILED]
+        work_of(platform).executing.record_outcomes([outcome])
+    assert work_of(platform).executing.record_outcomes([outcome]) == [RunStatus.FAILED]
 
     failed = stored(platform, run_id)
     assert (failed.status, failed.error) == (RunStatus.FAILED, "RuntimeError: diverged")
@@ -302,7 +301,7 @@ def test_what_a_run_reported_as_it_was_cancelled_is_kept() -> None:
     platform = make_platform(FakeExecutor({"stopped": stopped}))
     run_id = submitted(platform, "stopped")
 
-    assert execute_run(run_id, platform, execution_of(platform)) is RunStatus.CANCELLED
+    assert work_of(platform).executing.execute_run(run_id) is RunStatus.CANCELLED
 
     with platform.uow() as uow:
         assert [line.message for line in uow.logs.list(run_id)] == ["before", "after"]
@@ -318,8 +317,8 @@ def test_a_process_never_takes_back_a_run_it_is_executing() -> None:
     claimed(platform, run_id)
     clock(platform).advance(platform.limits.lease_seconds + 5)
 
-    assert recover_lapsed(platform, execution_of(platform)) == []
+    assert work_of(platform).leases.recover_lapsed() == []
 
     assert stored(platform, run_id).status is RunStatus.RUNNING
     execution_of(platform).held.release([run_id])  # its worker is gone: now it is taken back
-    assert recover_lapsed(platform, execution_of(platform)) == [run_id]
+    assert work_of(platform).leases.recover_lapsed() == [run_id]

@@ -156,14 +156,13 @@ def test_times_without_a_zone_are_taken_as_utc_and_out_of_range_ones_refused() -
 def test_a_metric_series_has_no_step_after_the_largest_whoever_writes_it() -> None:
     from simdock.domain import MetricPoint
     from simdock.domain.records import MAX_STEP
-    from simdock.usecases.recording import ExecutionContext
 
     platform = make_platform()
     run_id = platform.submitting.submit_run(SubmitRun("usr-1", "echo", {})).run_ids[0]
     platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-1", "loss", 1.0, MAX_STEP))
     with pytest.raises(ValidationError, match=f"no step after {MAX_STEP}"):
         platform.metrics.append_metric(metrics.AppendMetric(run_id, "usr-1", "loss", 2.0))
-    context = ExecutionContext(run_id, "job", platform)
+    context = platform.recording.context(run_id, "job")
     context.metric("loss", 1.0, MAX_STEP)
     with pytest.raises(ValidationError, match=f"no step after {MAX_STEP}"):
         context.metric("loss", 2.0)

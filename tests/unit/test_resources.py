@@ -10,9 +10,8 @@ from simdock.domain.images import container_type
 from simdock.domain.resources import Resources
 from simdock.errors import LimitExceeded, ValidationError
 from simdock.limits import Limits
-from simdock.usecases.execute import execute_run
 from simdock.usecases.submit import SubmitRun, SubmitSweep
-from tests.unit.fakes import FakeExecutor, execution_of, make_platform
+from tests.unit.fakes import FakeExecutor, make_platform, work_of
 
 IMAGE = container_type("sim:local")
 LIMITS = Limits(progress_interval_seconds=0.0,
@@ -32,7 +31,7 @@ def test_a_container_run_gets_what_its_job_asked_and_the_defaults_for_the_rest()
     granted = Resources(memory_mb=512, cpus=1.0, pids=128)
     assert platform.queries.job_spec(submission.job.id).resources == granted
 
-    execute_run(submission.run_ids[0], platform, execution_of(platform))
+    work_of(platform).executing.execute_run(submission.run_ids[0])
     (task,) = executor.tasks
     assert (task.image, task.resources) == ("sim:local", granted)
 

@@ -30,6 +30,7 @@ import re
 import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -45,8 +46,11 @@ from simdock.errors import (
     SimdockError,
     ValidationError,
 )
-from simdock.platform import Platform
+from simdock.limits import Limits
+from simdock.ports import BlobStore, Clock
 from simdock.repositories import UnitOfWork
+from simdock.scope import UnitsOfWork
+from simdock.usecases.inputs import Inputs
 from simdock.usecases.unwritten import InDoubt, Unwritten
 
 log = logging.getLogger(__name__)
@@ -63,23 +67,39 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._/-]")
 _ARTIFACT_NAME = re.compile(r"^(?!.*\.\.)[A-Za-z0-9._-][A-Za-z0-9._/-]{0,254}$")
 
 
+@dataclass(frozen=True)
+class Recording:
+    """What a run executing reports, recorded: the channels handed to handlers."""
+
+    uow: UnitsOfWork
+    clock: Clock
+    limits: Limits
+    blobs: BlobStore
+    inputs: Inputs
+
+    def context(self, run_id: str, job_id: str, attempt: int = 1,
+                worker: str | None = None) -> ExecutionContext:
+        """The channel of ``attempt`` at a run, made by ``worker``: only it may write."""
+        return ExecutionContext(run_id, job_id, self, attempt, worker)
+
+
 class ExecutionContext:
     """A run's channel back to simdock while it executes."""
 
-    def __init__(self, run_id: str, job_id: str, platform: Platform, attempt: int = 1,
+    def __init__(self, run_id: str, job_id: str, recording: Recording, attempt: int = 1,
                  worker: str | None = None) -> None:
         self.run_id = run_id
         self.job_id = job_id
         #: Which attempt at the run this is, and whose: only it may write.
         self.attempt = attempt
         self.worker = worker
-        self._platform = platform
+        self._recording = recording
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
         self._handed_back = False
         self._unwritten = Unwritten()
         self._steps: dict[str, int] = {}
-        self._last_flush = self._platform.clock.monotonic()
+        self._last_flush = self._recording.clock.monotonic()
         #: Writes that could not reach the store in a row, and when to try again.
         self._failures = 0
         self._retry_at = 0.0
@@ -108,12 +128,12 @@ class ExecutionContext:
         if not isinstance(stream, str) or not 0 < len(stream) <= MAX_STREAM_NAME \
                 or NUL in stream:
             raise ValidationError(f"a log stream name has 1 to {MAX_STREAM_NAME} characters")
-        now = self._platform.clock.now()
+        now = self._recording.clock.now()
         with self._lock:
             for line in storable(str(message)).splitlines() or [""]:
                 self._unwritten.logs.append((now, stream, line))
             self._unwritten.bound()
-            full = len(self._unwritten.logs) >= self._platform.limits.log_buffer_lines
+            full = len(self._unwritten.logs) >= self._recording.limits.log_buffer_lines
         if full:
             self.flush()
         else:
@@ -124,7 +144,7 @@ class ExecutionContext:
         with self._lock:
             if step is None:
                 step = MetricPoint.step_after(self._steps.get(name))
-            point = MetricPoint(self.run_id, name, step, value, self._platform.clock.now())
+            point = MetricPoint(self.run_id, name, step, value, self._recording.clock.now())
             self._steps[name] = max(point.step, self._steps.get(name, -1))
             self._unwritten.metrics.append(point)
             self._unwritten.bound()
@@ -138,13 +158,13 @@ class ExecutionContext:
         # Each attempt writes under keys of its own: a stale attempt never overwrites the
         # bytes of the current one's artifact, whose record then points elsewhere.
         key = blob_keys.artifact(self.run_id, self.attempt, name)
-        blobs = self._platform.blobs
+        blobs = self._recording.blobs
         if isinstance(data, Path):
             size = blobs.put_file(key, data, content_type)
         else:
             blobs.put(key, bytes(data), content_type)
             size = len(data)
-        record = Artifact(self.run_id, name, key, size, content_type, self._platform.clock.now())
+        record = Artifact(self.run_id, name, key, size, content_type, self._recording.clock.now())
         try:
             if retry_on_conflict(lambda: self._record_artifact(record), f"run '{self.run_id}'"):
                 return
@@ -156,7 +176,7 @@ class ExecutionContext:
         raise RunCancelled(f"run '{self.run_id}' is no longer this attempt's")
 
     def _record_artifact(self, record: Artifact) -> bool:
-        with self._platform.uow() as uow:
+        with self._recording.uow() as uow:
             run = uow.runs.get(self.run_id)
             if run is None or not run.left_by(self.worker, self.attempt):
                 return False
@@ -179,10 +199,10 @@ class ExecutionContext:
         if self._inputs is None:
             directory = Path(tempfile.mkdtemp(prefix=f"simdock-{self.run_id}-inputs-"))
             try:
-                with self._platform.uow() as uow:
+                with self._recording.uow() as uow:
                     job = uow.jobs.get(self.job_id)
                 if job is not None:
-                    self._platform.inputs.fetch_inputs(job, directory)
+                    self._recording.inputs.fetch_inputs(job, directory)
             except ServiceUnavailable as exc:
                 shutil.rmtree(directory, ignore_errors=True)
                 self.hand_back()
@@ -238,10 +258,10 @@ class ExecutionContext:
         reached they are kept, and tried again only after a while (``now``: at once)."""
         with self._writing:
             with self._lock:
-                if not now and self._platform.clock.monotonic() < self._retry_at:
+                if not now and self._recording.clock.monotonic() < self._retry_at:
                     return
                 unwritten = self._unwritten.take()
-                self._last_flush = self._platform.clock.monotonic()
+                self._last_flush = self._recording.clock.monotonic()
             if not unwritten and self._in_doubt is None:
                 return
             try:  # a conflict is another write to the run: read it again and retry
@@ -269,13 +289,13 @@ class ExecutionContext:
             if not self._failures:
                 log.warning("run %s: its reports are kept to be written again later: %s",
                             self.run_id, error)
-            self._retry_at = self._platform.clock.monotonic() + RETRY_SECONDS[
+            self._retry_at = self._recording.clock.monotonic() + RETRY_SECONDS[
                 min(self._failures, len(RETRY_SECONDS) - 1)]
             self._failures += 1
 
     def _stamp(self) -> datetime:
         """A time of this write's own: later than this context's previous writes'."""
-        stamp = self._platform.clock.now()
+        stamp = self._recording.clock.now()
         if self._last_stamp is not None and stamp <= self._last_stamp:
             stamp = self._last_stamp + timedelta(microseconds=1)
         self._last_stamp = stamp
@@ -286,14 +306,14 @@ class ExecutionContext:
         ServiceUnavailable with ``unwritten`` not written, unless the commit itself went
         unanswered: then what it held is in doubt until the next write."""
         let_go: list[Artifact] = []
-        with self._platform.uow() as uow:
+        with self._recording.uow() as uow:
             run = uow.runs.get(self.run_id)
             if run is not None and run.held_by(self.worker, self.attempt):
                 writing = unwritten
                 doubt = self._in_doubt
                 if doubt is not None and not doubt.kept(run):
                     writing = doubt.reports.followed_by(unwritten)
-                write_reports(uow, run, writing, self._platform)
+                write_reports(uow, run, writing, self._recording.clock.now())
                 stamp = self._stamp()
                 run.touch(stamp)
                 # Always written, version-guarded: a take-back or cancel committed after
@@ -313,7 +333,7 @@ class ExecutionContext:
             if not (learnt and self._keep_what_it_left(uow, run, unwritten)):
                 let_go = unwritten.artifacts
         for artifact in let_go:
-            self._platform.blobs.delete(artifact.blob_key)
+            self._recording.blobs.delete(artifact.blob_key)
 
     def _keep_what_it_left(self, uow: UnitOfWork, run: Run | None, unwritten: Unwritten
                            ) -> bool:
@@ -329,8 +349,8 @@ class ExecutionContext:
         return True
 
     def _maybe_flush(self) -> None:
-        interval = self._platform.limits.progress_interval_seconds
-        if self._platform.clock.monotonic() - self._last_flush >= interval:
+        interval = self._recording.limits.progress_interval_seconds
+        if self._recording.clock.monotonic() - self._last_flush >= interval:
             self.flush()
 
     def _raise_if_cancelled(self) -> None:
@@ -338,16 +358,16 @@ class ExecutionContext:
             raise RunCancelled(f"run '{self.run_id}' was cancelled")
 
 
-def write_reports(uow: UnitOfWork, run: Run, unwritten: Unwritten, platform: Platform) -> None:
+def write_reports(uow: UnitOfWork, run: Run, unwritten: Unwritten, now: datetime) -> None:
     """Add a running run's unwritten reports to ``uow``; the caller updates the run."""
-    note_progress(run, unwritten, platform)
+    note_progress(run, unwritten, now)
     add_records(uow, run.id, unwritten)
 
 
-def note_progress(run: Run, unwritten: Unwritten, platform: Platform) -> None:
+def note_progress(run: Run, unwritten: Unwritten, now: datetime) -> None:
     """Move a running run's progress to what it reported last, if that is further."""
     if unwritten.progress is not None and unwritten.progress > run.progress:
-        run.report_progress(unwritten.progress, platform.clock.now())
+        run.report_progress(unwritten.progress, now)
 
 
 def add_records(uow: UnitOfWork, run_id: str, unwritten: Unwritten) -> None:
