@@ -98,8 +98,9 @@ class Platform:
         """A unit of work over the store whose dispatches are sent once it commits."""
         return self.units()
 
-    @property
+    @cached_property
     def payloads(self) -> PayloadStore:
+        """Values stored inline or as blobs, by size."""
         return PayloadStore(self.blobs, self.limits.payload_threshold)
 
     def close(self) -> None:
@@ -115,6 +116,8 @@ class Platform:
                 failure = failure or exc
         if failure is not None:
             raise failure
+
+    # The use cases: each group bound once, on first use, to the ports it names.
 
     @cached_property
     def health(self) -> Health:
