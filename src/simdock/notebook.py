@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import importlib
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,6 +209,19 @@ class JobHandle:
     def logs(self) -> list[str]:
         return [line.message
                 for line in self._platform.queries.run_logs(self.run.id, self._dock.user.id)]
+
+    def download(self, path: str | Path | None = None, run: Run | str | None = None) -> Path:
+        """Write the results download of the (single, or given) run, as ``GET
+        /api/v1/jobs/{id}/result`` serves it (:mod:`simdock.usecases.archives`), to
+        ``path`` (``<run id>.zip`` here by default); returns where it went.
+
+        Raises Conflict unless the run succeeded (its logs say why it did not)."""
+        run_id = run.id if isinstance(run, Run) else run or self.run.id
+        target = Path(path) if path is not None else Path(f"{run_id}.zip")
+        with self._platform.archives.download(run_id, self._dock.user.id) as bundle, \
+                target.open("wb") as out:
+            shutil.copyfileobj(bundle, out)
+        return target
 
 
 class SweepHandle(JobHandle):

@@ -71,7 +71,7 @@ def run_fred(tmp_path: Path, program: bytes) -> tuple[simdock.Dock, str]:
 
 def outputs(dock: simdock.Dock, run_id: str) -> dict[str, bytes]:
     run = dock.platform.queries.get_run(run_id, dock.user.id)
-    key = dock.platform.archives.results_archive(run)
+    key = dock.platform.archives.attempt_archive(run)
     with zipfile.ZipFile(io.BytesIO(dock.platform.blobs.get(key))) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
 

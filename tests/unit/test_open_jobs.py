@@ -184,18 +184,18 @@ def test_a_failed_run_is_retried_under_its_own_id_and_its_archive_follows_the_at
         AddRuns(job=job.number, owner_id=OWNER, parameters=[{"fail": 1}]))
     platform.dispatcher.drain()
     assert platform.queries.get_run(run.number, OWNER).status is RunStatus.FAILED
-    ((_, key),) = platform.archives.results_archives(job.number, OWNER)
+    ((_, key),) = platform.archives.attempt_archives(job.number, OWNER)
     with zipfile.ZipFile(io.BytesIO(platform.blobs.get(key))) as archive:
         assert archive.read("work/outputs/logs.txt") == b"attempt 1\n"  # kept on failure
         assert "work/outputs/program.txt" not in archive.namelist()
 
     assert platform.retrying.retry_runs([run.number], OWNER) == [run.id]
     assert platform.queries.get_run(run.id, OWNER).status is RunStatus.QUEUED
-    assert platform.archives.results_archives(job.number, OWNER) == []  # not finished
+    assert platform.archives.attempt_archives(job.number, OWNER) == []  # not finished
     platform.dispatcher.drain()
     again = platform.queries.get_run(run.id, OWNER)
     assert again.status is RunStatus.SUCCEEDED and again.attempts == 2
-    ((_, key),) = platform.archives.results_archives(job.number, OWNER)
+    ((_, key),) = platform.archives.attempt_archives(job.number, OWNER)
     with zipfile.ZipFile(io.BytesIO(platform.blobs.get(key))) as archive:
         assert sorted(archive.namelist()) == ["work/outputs/logs.txt",
                                               "work/outputs/program.txt"]

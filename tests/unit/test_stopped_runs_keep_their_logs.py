@@ -40,7 +40,7 @@ def stopped_midway(platform: Any, seen: Seen) -> Any:
         platform.cancelling.cancel_runs([run.number], OWNER)
         with logs.open("a") as out:
             out.write("day 2\n")
-        seen.listed_while_stopping = platform.archives.results_archives(run.job_id, OWNER)
+        seen.listed_while_stopping = platform.archives.attempt_archives(run.job_id, OWNER)
         context.progress(0.5)
         raise AssertionError("a stopped run learns of it at its next report")
 
@@ -70,7 +70,7 @@ def test_a_run_stopped_while_it_runs_keeps_its_logs_in_its_results_archive(
     stopped = platform.queries.get_run(run.id, OWNER)
     assert stopped.status is RunStatus.CANCELLED and stopped.attempts == 1
     assert seen.listed_while_stopping == []  # its attempt was still handing its files in
-    ((listed, key),) = platform.archives.results_archives(job.number, OWNER)
+    ((listed, key),) = platform.archives.attempt_archives(job.number, OWNER)
     assert listed.id == run.id
     assert archive_entries(platform, key) == {"work/outputs/logs.txt": b"day 1\nday 2\n"}
     assert platform.archives.archive_links([stopped]) == {run.id: key}
@@ -82,7 +82,7 @@ def test_a_run_stopped_before_it_started_has_no_results_archive(tmp_path: Path) 
     (run,) = platform.open_jobs.add_runs(AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]))
     platform.cancelling.cancel_runs([run.number], OWNER)
     platform.clock.advance(3600)
-    assert platform.archives.results_archives(job.number, OWNER) == []
+    assert platform.archives.attempt_archives(job.number, OWNER) == []
     assert platform.archives.archive_links([platform.queries.get_run(run.id, OWNER)]) == {}
 
 
@@ -98,11 +98,11 @@ def test_a_stopped_run_whose_worker_is_gone_is_listed_a_lease_after_its_stop(
         uow.runs.update(claimed)
         uow.commit()
     platform.cancelling.cancel_runs([run.number], OWNER)
-    assert platform.archives.results_archives(job.number, OWNER) == []
+    assert platform.archives.attempt_archives(job.number, OWNER) == []
     platform.clock.advance(9)
-    assert platform.archives.results_archives(job.number, OWNER) == []
+    assert platform.archives.attempt_archives(job.number, OWNER) == []
     platform.clock.advance(1)
-    ((listed, key),) = platform.archives.results_archives(job.number, OWNER)
+    ((listed, key),) = platform.archives.attempt_archives(job.number, OWNER)
     assert listed.id == run.id and archive_entries(platform, key) == {}
 
 

@@ -1,28 +1,45 @@
-"""A run's results archive: one zip of what its last attempt produced.
+"""A run's results bundle: what its last attempt produced, zipped.
 
-Built once per attempt, on first demand, from the artifacts that attempt kept
-(a failed attempt's too: its logs say why), and kept in the blob store so that a
-client can be sent straight to it. Entries keep the artifacts' names, so a
-handler decides the layout (FRED's runs name theirs ``work/outputs/...``).
+One rule for every way a bundle is served (``/api/v1``, the notebook, the
+Epistemix dialect):
 
-A stopped run has one too, holding what its attempt had left when it was stopped
-(its logs so far). The attempt hands those files in after the stop is committed,
-so a stopped run's archive is listed once its attempt has built it on its way out,
-or once a lease has passed since the stop (its worker is then presumed gone); a
-run stopped before it ever started has none.
+- Which runs: a run that ran to an end of its own (succeeded or failed), or
+  was stopped after it started; what is packed is its last attempt's.
+- Which files: the artifacts that attempt kept, under the names its handler
+  gave them (a handler decides the layout: FRED's runs name theirs
+  ``work/outputs/...``); never an earlier attempt's.
+
+Two packings of it:
+
+- The *attempt archive* (:meth:`Archives.attempt_archive`): exactly those
+  files, built once per attempt, on first demand or as the run ends where its
+  handler asks for that, and kept in the blob store so that a client can be
+  sent straight to it (the Epistemix dialect links to it).
+- The *download* (:meth:`Archives.download`, ``GET /api/v1/jobs/{id}/result``
+  and ``RunHandle``-style notebook use): the same files under ``artifacts/``,
+  beside the run's ``parameters.json``, ``result.json`` and ``logs.txt``; of
+  a run that succeeded only, since a failed run's result is an error that says
+  why (its logs stay readable on their own).
+
+A stopped run's attempt archive holds what its attempt had left when it was
+stopped (its logs so far). The attempt hands those files in after the stop is
+committed, so a stopped run's archive is listed once its attempt has built it on
+its way out, or once a lease has passed since the stop (its worker is then
+presumed gone); a run stopped before it ever started has none.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from simdock import blob_keys
-from simdock.domain import Job, Run, RunStatus
+from simdock import blob_keys, codec
+from simdock.domain import Artifact, Job, Run, RunStatus
 from simdock.domain.archives import pack_archive
 from simdock.limits import Limits
 from simdock.ports import BlobStore, Clock
@@ -30,6 +47,8 @@ from simdock.scope import UnitsOfWork
 from simdock.usecases.access import load_job
 from simdock.usecases.queries import Queries
 
+#: Past this size a download is spooled to disk rather than kept in memory.
+SPOOL_BYTES = 8 * 1024 * 1024
 #: The statuses whose runs have a results archive: they ran to an end of their own, or
 #: were stopped.
 ARCHIVED_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
@@ -48,14 +67,14 @@ class Archives:
     limits: Limits
     queries: Queries
 
-    def results_archives(self, job: str | int, owner_id: str | None
+    def attempt_archives(self, job: str | int, owner_id: str | None
                          ) -> list[tuple[Run, str]]:
         """Every run of the job (by id or number) whose archive can be listed, in index order,
         with the blob key of its results archive (built now where it was not yet)."""
         with self.uow() as uow:
             found = load_job(uow, job, owner_id)
             runs = list(uow.runs.for_job(found.id))
-        return [(run, self.results_archive(run)) for run in self.listed(runs)]
+        return [(run, self.attempt_archive(run)) for run in self.listed(runs)]
 
     def listed(self, runs: Sequence[Run]) -> list[Run]:
         """The runs whose results archive can be listed: those that succeeded or failed
@@ -67,15 +86,12 @@ class Archives:
                 self.blobs.exists(archive_key(run))
                 or run.finished_at is None or run.finished_at + grace <= now))]
 
-    def results_archive(self, run: Run) -> str:
+    def attempt_archive(self, run: Run) -> str:
         """The blob key of the archive of ``run``'s last attempt, building it if needed."""
         key = archive_key(run)
         if self.blobs.exists(key):
             return key
-        with self.uow() as uow:
-            artifacts = uow.artifacts.list(run.id)
-        prefix = blob_keys.attempt_artifacts(run.id, run.attempts)
-        kept = sorted((a for a in artifacts if a.blob_key.startswith(prefix)), key=lambda a: a.name)
+        kept = self._attempt_artifacts(run)
         with tempfile.TemporaryDirectory(prefix="simdock-archive-") as scratch:
             path = Path(scratch) / "results.zip"
             with path.open("wb") as out:
@@ -83,19 +99,46 @@ class Archives:
             self.blobs.put_file(key, path, "application/zip")
         return key
 
+    def download(self, run_id: str, owner_id: str | None) -> IO[bytes]:
+        """The download of a run that succeeded (Conflict otherwise, saying why), as a
+        file positioned at its start: spooled to disk past ``SPOOL_BYTES``, so large
+        artifacts need not fit in memory."""
+        run = self.queries.succeeded_run(run_id, owner_id)
+        record = [
+            ("result.json", _json(codec.plain(self.queries.run_result(run.id, owner_id)))),
+            ("parameters.json", _json(self.queries.run_parameters(run))),
+            ("logs.txt", "".join(f"{line.at.isoformat()} [{line.stream}] {line.message}\n"
+                                 for line in self.queries.run_logs(run.id, owner_id))),
+        ]
+        files = [*((f"artifacts/{a.name}", self.blobs.open(a.blob_key))
+                   for a in self._attempt_artifacts(run)),
+                 *((name, [text.encode()]) for name, text in record)]
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        pack_archive(files, spool)
+        spool.seek(0)
+        return spool
+
+    def _attempt_artifacts(self, run: Run) -> list[Artifact]:
+        """The artifacts ``run``'s last attempt kept, by name."""
+        with self.uow() as uow:
+            artifacts = uow.artifacts.list(run.id)
+        prefix = blob_keys.attempt_artifacts(run.id, run.attempts)
+        return sorted((a for a in artifacts if a.blob_key.startswith(prefix)),
+                      key=lambda a: a.name)
+
     def archive_links(self, runs: Sequence[Run]) -> dict[str, str]:
         """By run id, the key of each listed run's results archive, for a listing to link
         to: nothing is read for runs that succeeded or failed (their archive is built as
-        they end where their handler asks for that, else by :func:`results_archives`); a
+        they end where their handler asks for that, else by :meth:`attempt_archives`); a
         stopped run's is built where it is missing."""
-        return {run.id: self.results_archive(run) if run.status is RunStatus.CANCELLED
+        return {run.id: self.attempt_archive(run) if run.status is RunStatus.CANCELLED
                 else archive_key(run) for run in self.listed(runs)}
 
     def runs_with_results(self, job: str | int | None, runs: Sequence[str | int],
                           owner_id: str | None) -> list[RunWithResults]:
         """The runs of ``job`` (all, or those of ``runs`` by number), or without a job the runs
         named (ids or numbers) that ``owner_id`` may see; each with what
-        :class:`RunWithResults` holds (see :func:`archive_links` for which have an archive)."""
+        :class:`RunWithResults` holds (see :meth:`archive_links` for which have an archive)."""
         if job is not None:
             found_job, job_runs = self.queries.job_with_runs(job, owner_id)
             found = [(run, found_job) for run in job_runs if not runs or run.number in runs]
@@ -121,3 +164,7 @@ class RunWithResults:
     job: Job
     parameters: dict[str, Any]
     archive_key: str | None
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2)

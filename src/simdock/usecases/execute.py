@@ -168,7 +168,7 @@ class Executing:
         if handler is None or not handler.archives_results or outcome.error == NOT_HELD:
             return
         try:
-            self.archives.results_archive(run)
+            self.archives.attempt_archive(run)
         except (SimdockError, OSError) as exc:
             log.warning("could not build the results archive of run %s: %s", run.id, exc)
 

@@ -182,7 +182,7 @@ def blueprint() -> Blueprint:
         links = context().blob_links
         return jsonify({"urls": [
             {"run_id": run.number, "url": links.download_url(platform(), key, now)}
-            for run, key in platform().archives.results_archives(job_ids[0], user.id)]})
+            for run, key in platform().archives.attempt_archives(job_ids[0], user.id)]})
 
     @bp.get("/jobs/me")
     def my_jobs() -> Response:

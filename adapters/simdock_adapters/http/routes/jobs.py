@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, send_file
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -28,7 +28,6 @@ from simdock.selection import RunQuery
 from simdock.usecases import queries, submit
 from simdock_adapters.http.api import Api, Event, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform
-from simdock_adapters.http.results import result_archive
 from simdock_adapters.http.schemas import (
     WHOLE,
     CursorPageQuery,
@@ -305,6 +304,8 @@ def register(api: Api) -> Blueprint:
                                                           "parameters and log, zipped")})
     def job_result(user: User, job_id: str) -> Response:
         """Download a finished run's outputs as a zip archive."""
-        return result_archive(job_id, user.id, platform())
+        return send_file(platform().archives.download(job_id, user.id),
+                         mimetype="application/zip", as_attachment=True,
+                         download_name=f"{job_id}.zip")
 
     return bp
