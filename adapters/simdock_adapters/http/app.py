@@ -24,6 +24,7 @@ from simdock_adapters.http.dialects import Dialect
 from simdock_adapters.http.downloads import DownloadLinks
 from simdock_adapters.http.epistemix import errors as epistemix_errors
 from simdock_adapters.http.epistemix import routes as epistemix_routes
+from simdock_adapters.http.json_provider import OrjsonProvider
 from simdock_adapters.http.links import LinkBase
 from simdock_adapters.http.observability import install_metrics, install_request_log
 from simdock_adapters.http.redoc import redoc_blueprint
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     platform = platform or build_platform(settings)
 
     app = Flask("simdock")
+    app.json = OrjsonProvider(app)
     app.config.update(MAX_CONTENT_LENGTH=settings.max_content_length, JSON_SORT_KEYS=False)
     app.wsgi_app = WholeBody(app.wsgi_app, settings.max_content_length)  # type: ignore[method-assign]
     if settings.proxy_hops:
@@ -53,7 +55,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         # stay to the left of what the proxies appended.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
                                 x_proto=settings.proxy_hops)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False
     api = Api("simdock", "1.0.0", "A simulation-agnostic backend: jobs, sweeps, runs, "
                                   "logs, results, reports, machines and convergence metrics.")
     app.extensions["simdock"] = ApiContext(
