@@ -20,6 +20,12 @@ from simdock.errors import ValidationError
 ARRAY_TAG = "__ndarray__"
 
 
+class JsonText(str):
+    """A JSON document kept encoded: read from the store and sent on as it is."""
+
+    __slots__ = ()
+
+
 def encode(value: Any) -> Any:
     """A JSON-able copy of ``value`` with arrays tagged; refuses what JSON can't carry."""
     if value is None or isinstance(value, bool | str | int):

@@ -29,7 +29,7 @@ from simdock.domain import (
 )
 from simdock.paging import Page, PageRequest
 from simdock.selection import JobQuery, RunQuery
-from simdock.tallies import RunOutline, RunStatistics, RunTally
+from simdock.tallies import RunLine, RunOutline, RunStatistics, RunTally
 
 
 class JobRepository(Protocol):
@@ -153,6 +153,11 @@ class RunRepository(Protocol):
     def tally_by_job(self, job_ids: Sequence[str]) -> dict[str, RunTally]:
         """Each of these jobs' runs counted by status, with their progress summed by
         status, in one look-up (an empty tally for a job without runs)."""
+
+    def lines(self, job_id: str | None = None, numbers: Sequence[int] = ()
+              ) -> Sequence[RunLine]:
+        """The lines of a job's runs in index order, or of the runs of ``numbers`` (in that
+        order, those that exist): what a listing shows, without reading the runs whole."""
 
     def outline(self, job_id: str) -> RunOutline:
         """The outline of a job's runs, without reading them whole (a sweep of 100,000

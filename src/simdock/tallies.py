@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from simdock.domain import Run, RunStatus
+from simdock.domain import Payload, Run, RunStatus
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,28 @@ class RunOutline:
                    last_finished_at=max((r.finished_at for r in ordered if r.finished_at),
                                         default=None),
                    first_error=next((run.error for run in ordered if run.error), None))
+
+
+@dataclass(frozen=True, slots=True)
+class RunLine:
+    """What a listing of many runs shows of each, read without reading the runs whole.
+
+    ``parameters`` is the run's own payload (None where its job's specification gives
+    them): an inline one holds its value still encoded (:class:`~simdock.codec.JsonText`),
+    so that a listing of a thousand runs sends their parameters on without reading them.
+    """
+
+    id: str
+    number: int | None
+    job_id: str
+    owner_id: str
+    index: int
+    status: RunStatus
+    attempts: int
+    created_at: datetime
+    finished_at: datetime | None
+    parameters: Payload | None
+    metadata: Mapping[str, Any]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from simdock.codec import JsonText
 from simdock.domain import (
     Artifact,
     Job,
@@ -858,6 +860,40 @@ def test_the_outline_of_a_job_s_runs_is_what_its_runs_read_whole_show(
     assert outlines["job-3"] == RunOutline(ids=["run-05", "run-06"], last_finished_at=at(50),
                                            first_error="cancelled by request")
     assert outlines["job-none"] == RunOutline(ids=[])
+
+
+def test_the_lines_of_runs_are_what_their_runs_read_whole_show(
+        uow_factory: UnitOfWorkFactory) -> None:
+    parent = job("job-1", run_count=4)
+    nested = {"n": [1, {"deep": None}], "name": "é", "big": 2**70, "x": 1.25}
+    stored = [run("run-1", parent, 0, parameters=Payload(inline=nested, size=60),
+                  metadata={"client": "epx_1.2.2"}),
+              run("run-2", parent, 1, parameters=Payload(blob_key="runs/run-2/p.json", size=9),
+                  status=RunStatus.SUCCEEDED, attempts=2, finished_at=at(20)),
+              run("run-3", parent, 2, parameters=None, status=RunStatus.CANCELLED),
+              run("run-4", parent, 3)]
+    save(uow_factory, user("usr-a"), parent, *stored)
+    with uow_factory() as uow:
+        lines = uow.runs.lines(job_id="job-1")
+        whole = uow.runs.for_job("job-1")
+        numbered = uow.runs.lines(numbers=[whole[2].number or 0, 10**6, whole[0].number or 0])
+
+    assert [line.id for line in lines] == ["run-1", "run-2", "run-3", "run-4"]
+    for line, run_read in zip(lines, whole, strict=True):
+        assert (line.number, line.job_id, line.owner_id, line.index, line.status,
+                line.attempts, line.created_at, line.finished_at, dict(line.metadata)) == (
+            run_read.number, run_read.job_id, run_read.owner_id, run_read.index,
+            run_read.status, run_read.attempts, run_read.created_at, run_read.finished_at,
+            run_read.metadata)
+    first = lines[0].parameters
+    assert first is not None and first.size == 60
+    assert isinstance(first.inline, JsonText) and json.loads(first.inline) == nested
+    assert lines[1].parameters == Payload(blob_key="runs/run-2/p.json", size=9)
+    assert lines[2].parameters is None
+    assert [line.id for line in numbered] == ["run-3", "run-1"]
+    with uow_factory() as uow:
+        assert uow.runs.lines(job_id="job-none") == []
+        assert uow.runs.lines(numbers=[]) == []
 
 
 def test_cancel_unfinished_of_chosen_runs_leaves_the_others_and_rolls_back(

@@ -10,6 +10,7 @@ where the provider's ``sort_keys`` says so.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -21,14 +22,40 @@ from werkzeug.sansio.response import Response as AnyResponse
 OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
+class Embedded:
+    """A JSON document already encoded, to be written into an answer as it is (the
+    parameters of a thousand runs, sent on as the store holds them)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = str(text)  # orjson embeds only a str itself, not a subclass
+
+
+def _embedded(value: Any) -> Any:
+    """orjson's ``default``: an embedded document as it is, else Flask's rules."""
+    if isinstance(value, Embedded):
+        return orjson.Fragment(value.text)
+    return DefaultJSONProvider.default(value)
+
+
+def _read_embedded(value: Any) -> Any:
+    """The standard library's ``default``: an embedded document read, else Flask's rules."""
+    if isinstance(value, Embedded):
+        return json.loads(value.text)
+    return DefaultJSONProvider.default(value)
+
+
 class OrjsonProvider(DefaultJSONProvider):
     """Flask's JSON provider, encoding with orjson where it can."""
+
+    default = staticmethod(_read_embedded)
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         if kwargs.get("indent"):
             return super().dumps(obj, **kwargs)
         try:
-            return orjson.dumps(obj, default=self.default, option=self._options()).decode()
+            return orjson.dumps(obj, default=_embedded, option=self._options()).decode()
         except TypeError:  # orjson.JSONEncodeError is a TypeError
             return super().dumps(obj, **kwargs)
 
@@ -37,7 +64,7 @@ class OrjsonProvider(DefaultJSONProvider):
         if self._app.debug or self.compact is False:
             return super().response(*args, **kwargs)
         try:
-            body = orjson.dumps(obj, default=self.default,
+            body = orjson.dumps(obj, default=_embedded,
                                 option=self._options() | orjson.OPT_APPEND_NEWLINE)
         except TypeError:
             return super().response(*args, **kwargs)

@@ -34,16 +34,18 @@ import json
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol, TypeVar
 
 from simdock import blob_keys, codec
+from simdock.codec import JsonText
 from simdock.domain import Artifact, Job, Run, RunStatus
 from simdock.domain.archives import pack_archive
 from simdock.limits import Limits
 from simdock.ports import BlobStore, Clock
 from simdock.scope import UnitsOfWork
+from simdock.tallies import RunLine
 from simdock.usecases.access import load_job
 from simdock.usecases.queries import Queries
 
@@ -55,6 +57,9 @@ ARCHIVED_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.
 #: Those whose archive is there as soon as the run is seen finished (built as the run
 #: ends where its handler asks for that, else on first demand).
 ENDED_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED})
+
+
+R = TypeVar("R", bound="Attempted")
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class Archives:
             runs = list(uow.runs.for_job(found.id))
         return [(run, self.attempt_archive(run)) for run in self.listed(runs)]
 
-    def listed(self, runs: Sequence[Run]) -> list[Run]:
+    def listed(self, runs: Sequence[R]) -> list[R]:
         """The runs whose results archive can be listed: those that succeeded or failed
         (nothing is read for them), and the stopped ones whose attempt handed in its files."""
         now = self.clock.now()
@@ -86,7 +91,7 @@ class Archives:
                 self.blobs.exists(archive_key(run))
                 or run.finished_at is None or run.finished_at + grace <= now))]
 
-    def attempt_archive(self, run: Run) -> str:
+    def attempt_archive(self, run: Attempted) -> str:
         """The blob key of the archive of ``run``'s last attempt, building it if needed."""
         key = archive_key(run)
         if self.blobs.exists(key):
@@ -118,7 +123,7 @@ class Archives:
         spool.seek(0)
         return spool
 
-    def _attempt_artifacts(self, run: Run) -> list[Artifact]:
+    def _attempt_artifacts(self, run: Attempted) -> list[Artifact]:
         """The artifacts ``run``'s last attempt kept, by name."""
         with self.uow() as uow:
             artifacts = uow.artifacts.list(run.id)
@@ -126,7 +131,7 @@ class Archives:
         return sorted((a for a in artifacts if a.blob_key.startswith(prefix)),
                       key=lambda a: a.name)
 
-    def archive_links(self, runs: Sequence[Run]) -> dict[str, str]:
+    def archive_links(self, runs: Sequence[Attempted]) -> dict[str, str]:
         """By run id, the key of each listed run's results archive, for a listing to link
         to: nothing is read for runs that succeeded or failed (their archive is built as
         they end where their handler asks for that, else by :meth:`attempt_archives`); a
@@ -134,23 +139,45 @@ class Archives:
         return {run.id: self.attempt_archive(run) if run.status is RunStatus.CANCELLED
                 else archive_key(run) for run in self.listed(runs)}
 
-    def runs_with_results(self, job: str | int | None, runs: Sequence[str | int],
+    def runs_with_results(self, job: str | int | None, runs: Sequence[int],
                           owner_id: str | None) -> list[RunWithResults]:
         """The runs of ``job`` (all, or those of ``runs`` by number), or without a job the runs
-        named (ids or numbers) that ``owner_id`` may see; each with what
-        :class:`RunWithResults` holds (see :meth:`archive_links` for which have an archive)."""
-        if job is not None:
-            found_job, job_runs = self.queries.job_with_runs(job, owner_id)
-            found = [(run, found_job) for run in job_runs if not runs or run.number in runs]
-        else:
-            found = self.queries.runs_with_jobs(list(runs), owner_id)
-        parameters = self.queries.runs_parameters([run for run, _ in found])
-        keys = self.archive_links([run for run, _ in found])
-        return [RunWithResults(run, run_job, sent, keys.get(run.id))
-                for (run, run_job), sent in zip(found, parameters, strict=True)]
+        of ``runs`` (numbers) that ``owner_id`` may see; each with what
+        :class:`RunWithResults` holds (see :meth:`archive_links` for which have an archive).
+
+        Read as lines (:class:`~simdock.tallies.RunLine`), never as whole runs: a job of
+        a thousand runs is listed in one statement, its requests sent on still encoded."""
+        with self.uow() as uow:
+            if job is not None:
+                found_job = load_job(uow, job, owner_id)
+                wanted = set(runs)
+                lines = [line for line in uow.runs.lines(job_id=found_job.id)
+                         if not wanted or line.number in wanted]
+                jobs = {found_job.id: found_job}
+            else:
+                lines = [line for line in uow.runs.lines(numbers=runs)
+                         if owner_id is None or line.owner_id == owner_id]
+                jobs = uow.jobs.get_many(list({line.job_id for line in lines}))
+        parameters = self.queries.encoded_parameters(lines)
+        keys = self.archive_links(lines)
+        return [RunWithResults(line, jobs[line.job_id], sent, keys.get(line.id))
+                for line, sent in zip(lines, parameters, strict=True) if line.job_id in jobs]
 
 
-def archive_key(run: Run) -> str:
+class Attempted(Protocol):
+    """A run as the archive rule reads it (a whole run, or its line)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> RunStatus: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+
+
+def archive_key(run: Attempted) -> str:
     """The blob key of the archive of ``run``'s last attempt (which may not be built)."""
     return blob_keys.results_archive(run.id, run.attempts)
 
@@ -160,9 +187,10 @@ class RunWithResults:
     """A run as a listing of runs and their results shows it: with its job, its
     parameters, and the key of its results archive where it has one to link to."""
 
-    run: Run
+    run: RunLine
     job: Job
-    parameters: dict[str, Any]
+    #: The parameters the run was asked with, as they were stored (encoded JSON).
+    parameters: JsonText
     archive_key: str | None
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from simdock import codec
+from simdock.codec import JsonText
 from simdock.domain import (
     Artifact,
     Job,
     LogLine,
+    Payload,
     Run,
     RunStatus,
     SweepSpec,
@@ -24,7 +28,7 @@ from simdock.ports import BlobStore
 from simdock.scope import UnitsOfWork
 from simdock.selection import JobQuery, RunQuery
 from simdock.specs import SpecCache
-from simdock.tallies import RunOutline, RunStatistics, RunTally
+from simdock.tallies import RunLine, RunOutline, RunStatistics, RunTally
 from simdock.usecases.access import load_job, load_run, named, visible
 
 MAX_LOG_SEQ = 2**31 - 1
@@ -174,6 +178,15 @@ class Queries:
         return [dict(self.payloads.load(r.parameters)) if r.parameters is not None
                 else specs[r.job_id].parameters(r.index) for r in runs]
 
+    def encoded_parameters(self, lines: Sequence[RunLine]) -> list[JsonText]:
+        """The parameter sets of these runs as encoded JSON, to send on unread: an inline
+        one as the store sent it, one in the blob store as it was written there, one its
+        job's specification gives encoded here."""
+        specs = self.job_specs([line.job_id for line in lines if line.parameters is None])
+        return [_encoded(line.parameters, self.blobs) if line.parameters is not None
+                else JsonText(json.dumps(specs[line.job_id].parameters(line.index)))
+                for line in lines]
+
     def run_resources(self, run: Run) -> Resources | None:
         """What a container run may use, as granted when its job was submitted (None for a
         handler's run, and for runs stored before jobs kept their specifications)."""
@@ -277,3 +290,11 @@ class LogPage:
     lines: list[LogLine]
     next_after: int
     complete: bool
+
+
+def _encoded(payload: Payload, blobs: BlobStore) -> JsonText:
+    if payload.blob_key is not None:
+        return JsonText(blobs.get(payload.blob_key).decode())
+    if isinstance(payload.inline, JsonText):
+        return payload.inline
+    return JsonText(json.dumps(payload.inline))

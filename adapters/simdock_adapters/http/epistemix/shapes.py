@@ -11,8 +11,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from simdock.domain import Job, Run, RunStatus
+from simdock.codec import JsonText
+from simdock.domain import Job, RunStatus
+from simdock.tallies import RunLine
 from simdock_adapters.http.epistemix.reading import MAX_IDS, Id
+from simdock_adapters.http.json_provider import Embedded
 
 #: simdock's run status in Epistemix's words (a stopped run is an error there).
 STATUS: dict[RunStatus, str] = {
@@ -85,7 +88,7 @@ class RetryRequest(Strict):
 
 def timestamp(moment: datetime) -> str:
     """``2023-10-01T12:00:00Z``: UTC, whole seconds, as the platform writes them."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")[:-6] + "Z"  # not "+00:00"
 
 
 def job_document(job: Job, user_number: int) -> dict[str, Any]:
@@ -93,12 +96,12 @@ def job_document(job: Job, user_number: int) -> dict[str, Any]:
             "created": timestamp(job.created_at)}
 
 
-def run_document(run: Run, job: Job, user_number: int, request: dict[str, Any],
+def run_document(run: RunLine, job: Job, user_number: int, request: JsonText,
                  url: str | None = None) -> dict[str, Any]:
-    """A run as ``GET /runs`` lists it; ``url`` is a pre-signed link to its results
-    archive, None while it has none."""
+    """A run as ``GET /runs`` lists it, its request embedded as stored; ``url`` is a
+    pre-signed link to its results archive, None while it has none."""
     return {"id": run.number, "jobId": job.number, "userId": user_number,
-            "createdTs": timestamp(run.created_at), "request": request,
+            "createdTs": timestamp(run.created_at), "request": Embedded(request),
             "podPhase": POD_PHASE[run.status], "containerStatus": None,
             "status": STATUS[run.status], "userDeleted": run.status is RunStatus.CANCELLED,
             "epxClientVersion": run.metadata.get(CLIENT_VERSION), "url": url}

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from simdock.domain import Job, Run, RunStatus, criteria
+from simdock.codec import JsonText
+from simdock.domain import Job, Payload, Run, RunStatus, criteria
 from simdock.domain.criteria import all_hold
 from simdock.domain.status import CANCELLABLE_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound
 from simdock.paging import Page
 from simdock.selection import RunQuery
-from simdock.tallies import RunOutline, RunStatistics, RunTally
+from simdock.tallies import RunLine, RunOutline, RunStatistics, RunTally
 from simdock_adapters.memory.repositories.base import MemoryRepository, StoreFacts, clone, paged
 
 
@@ -162,6 +164,16 @@ class MemoryRunRepository(MemoryRepository):
             runs = (r for r in runs if r.owner_id == owner_id)
         return dict(Counter(r.status for r in runs))
 
+    def lines(self, job_id: str | None = None, numbers: Sequence[int] = ()
+              ) -> Sequence[RunLine]:
+        if job_id is not None:
+            found = sorted((self.store.runs[r] for r in self.store.runs_by_job.get(job_id, [])),
+                           key=lambda run: run.index)
+        else:
+            ids = (self.store.run_numbers.get(number) for number in dict.fromkeys(numbers))
+            found = [self.store.runs[run_id] for run_id in ids if run_id is not None]
+        return [_line(run) for run in found]
+
     def outline(self, job_id: str) -> RunOutline:
         return RunOutline.of([self.store.runs[r] for r in self.store.runs_by_job.get(job_id, [])])
 
@@ -184,3 +196,14 @@ class MemoryRunRepository(MemoryRepository):
         counts = dict(Counter(r.status for r in runs))
         mean = sum(durations) / len(durations) if durations else None
         return RunStatistics(counts, mean, len(runs))
+
+
+def _line(run: Run) -> RunLine:
+    """A run's line, its inline parameters encoded as the SQL store sends them."""
+    parameters = run.parameters
+    if parameters is not None and parameters.blob_key is None:
+        parameters = Payload(inline=JsonText(json.dumps(parameters.inline)),
+                             size=parameters.size)
+    return RunLine(run.id, run.number, run.job_id, run.owner_id, run.index, run.status,
+                   run.attempts, run.created_at, run.finished_at, parameters,
+                   dict(run.metadata))

@@ -9,12 +9,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from simdock.domain import Job, Run, RunStatus, criteria
+from simdock.codec import JsonText
+from simdock.domain import Job, Payload, Run, RunStatus, criteria
 from simdock.domain.status import CANCELLABLE_RUN_STATUSES, TERMINAL_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict
 from simdock.paging import Page
 from simdock.selection import RunQuery
-from simdock.tallies import RunOutline, RunStatistics, RunTally
+from simdock.tallies import RunLine, RunOutline, RunStatistics, RunTally
 from simdock_adapters.sql import bulk, mappers
 from simdock_adapters.sql.counts import StatusCounts
 from simdock_adapters.sql.queries import (
@@ -50,6 +51,35 @@ _FIRST_ERROR_OF_JOB = (sa.select(runs.c.error)
 
 _OUTLINE_OF_JOB = sa.select(sa.func.min(runs.c.started_at), sa.func.max(runs.c.finished_at),
                             _FIRST_ERROR_OF_JOB).where(runs.c.job_id == sa.bindparam("job"))
+
+
+@functools.cache
+def _lines(dialect: str) -> sa.Select[Any]:
+    """What :class:`RunLine` holds of each run; an inline payload's value as JSON text,
+    taken out of its record by the database, not read."""
+    record = runs.c.parameters
+    if dialect == "postgresql":
+        inline: sa.ColumnElement[Any] = sa.cast(record["$inline"], sa.Text)
+        blob: sa.ColumnElement[Any] = record["$blob"].as_string()
+        size: sa.ColumnElement[Any] = record["size"].as_string()
+    else:
+        inline = sa.func.json_extract(record, '$."$inline"')
+        blob = sa.func.json_extract(record, '$."$blob"')
+        size = sa.func.json_extract(record, "$.size")
+    return sa.select(runs.c.id, runs.c.number, runs.c.job_id, runs.c.owner_id,
+                     runs.c.run_index, runs.c.status, runs.c.attempts, runs.c.created_at,
+                     runs.c.finished_at, inline.label("inline"), blob.label("blob"),
+                     size.label("size"), runs.c.metadata)
+
+
+def _line(row: sa.Row[Any]) -> RunLine:
+    (run_id, number, job_id, owner_id, index, status, attempts, created_at, finished_at,
+     inline, blob, size, metadata) = tuple(row)
+    parameters = (Payload(blob_key=blob, size=int(size or 0)) if blob is not None
+                  else Payload(inline=JsonText(inline), size=int(size or 0))
+                  if inline is not None else None)
+    return RunLine(run_id, number, job_id, owner_id, index, RunStatus(status), attempts,
+                   created_at, finished_at, parameters, metadata)
 
 
 @functools.cache
@@ -274,6 +304,20 @@ class SqlRunRepository(SqlRepository):
         if owner_id is not None:
             statement = statement.where(runs.c.owner_id == owner_id)
         return status_counts(self.connection.execute(statement))
+
+    def lines(self, job_id: str | None = None, numbers: Sequence[int] = ()
+              ) -> Sequence[RunLine]:
+        statement = _lines(self.dialect)
+        if job_id is not None:
+            rows = self.connection.execute(
+                statement.where(runs.c.job_id == job_id).order_by(runs.c.run_index)).all()
+            return [_line(row) for row in rows]
+        wanted = list(dict.fromkeys(numbers))
+        if not wanted:
+            return []
+        found = {line.number: line for line in map(_line, self.connection.execute(
+            statement.where(runs.c.number.in_(wanted))).all())}
+        return [found[number] for number in wanted if number in found]
 
     def outline(self, job_id: str) -> RunOutline:
         ids = self.connection.execute(_RUN_IDS_OF_JOB, {"job": job_id}).scalars().all()
