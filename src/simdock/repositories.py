@@ -92,6 +92,9 @@ class RunRepository(Protocol):
     def list(self, query: RunQuery) -> Page[Run]:
         """Runs matching the query, one page of them."""
 
+    def list_with_jobs(self, query: RunQuery) -> tuple[Page[Run], dict[str, Job]]:
+        """:meth:`list`'s page, and by id the jobs of its runs, read with it."""
+
     def update(self, run: Run) -> None:
         """Store a changed run if nobody changed it since it was read.
 

@@ -862,6 +862,23 @@ def test_the_outline_of_a_job_s_runs_is_what_its_runs_read_whole_show(
     assert outlines["job-none"] == RunOutline(ids=[])
 
 
+@pytest.mark.parametrize("query", [
+    RunQuery(), RunQuery(owner_id="usr-a"), RunQuery(owner_id="usr-b", tag="shared"),
+    RunQuery(page=PageRequest(2, 2)), RunQuery(job_id="job-none")])
+def test_a_page_of_runs_with_their_jobs_is_the_page_and_the_jobs_read_apart(
+        world: UnitOfWorkFactory, query: RunQuery) -> None:
+    with world() as uow:
+        page, jobs = uow.runs.list_with_jobs(query)
+        alone = uow.runs.list(query)
+        apart = uow.jobs.get_many([run.job_id for run in alone.items])
+
+    assert [state(run) for run in page.items] == [state(run) for run in alone.items]
+    assert (page.total, page.page, page.page_size, page.next) == (
+        alone.total, alone.page, alone.page_size, alone.next)
+    assert {job_id: state(found) for job_id, found in jobs.items()} == {
+        job_id: state(found) for job_id, found in apart.items()}
+
+
 def test_the_lines_of_runs_are_what_their_runs_read_whole_show(
         uow_factory: UnitOfWorkFactory) -> None:
     parent = job("job-1", run_count=4)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -182,6 +182,36 @@ def run_out(view: RunView) -> RunOut:
         updated_at=run.updated_at, duration_seconds=run.duration_seconds)
 
 
+def run_json(view: RunView) -> dict[str, Any]:
+    """:func:`run_out`'s document as JSON, written directly: a page of fifty runs is
+    answered without fifty models validated and dumped (the same document: a unit test
+    compares the two)."""
+    run, job = view.run, view.job
+    shown, omitted = shown_parameters(f"/api/v1/jobs/{run.id}/parameters", view.parameters)
+    granted = _resources(view.resources)
+    return {
+        "id": run.id, "simulation_id": run.job_id, "index": run.index,
+        "status": run.status.value, "progress": float(run.progress),
+        "simulation_type": run.simulation_type,
+        "container_image": image_of(run.simulation_type),
+        "resources": granted.model_dump(mode="json") if granted is not None else None,
+        "params": shown, "params_omitted": omitted, "metadata": dict(job.metadata),
+        "tags": list(job.tags), "attempts": run.attempts, "machine_id": run.machine_id,
+        "error": run.error, "created_at": _utc(run.created_at),
+        "started_at": _utc(run.started_at), "finished_at": _utc(run.finished_at),
+        "updated_at": _utc(run.updated_at),
+        "duration_seconds": (float(run.duration_seconds)
+                             if run.duration_seconds is not None else None)}
+
+
+def _utc(moment: datetime | None) -> str | None:
+    """A UTC time as pydantic writes it (``...Z``)."""
+    if moment is None:
+        return None
+    text = moment.astimezone(UTC).isoformat()
+    return text[:-6] + "Z"
+
+
 def _resources(granted: Resources | None) -> ResourcesOut | None:
     if granted is None or granted.memory_mb is None or granted.cpus is None \
             or granted.pids is None:
@@ -263,6 +293,11 @@ def report_out(report: Report, download_url: str | None, expires_at: datetime | 
 def page_of(page: Page[Any], items: list[BaseModel]) -> dict[str, Any]:
     """The pagination envelope (:class:`PageOf`) of a core page with its items converted,
     as JSON (built directly: the items are already validated models)."""
-    return {"items": [item.model_dump(mode="json") for item in items], "total": page.total,
-            "page": page.page, "page_size": page.page_size, "total_pages": page.total_pages,
+    return page_json(page, [item.model_dump(mode="json") for item in items])
+
+
+def page_json(page: Page[Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pagination envelope (:class:`PageOf`) of a core page around its items' JSON."""
+    return {"items": items, "total": page.total, "page": page.page,
+            "page_size": page.page_size, "total_pages": page.total_pages,
             "next_cursor": cursors.encode(page.next) if page.next else None}

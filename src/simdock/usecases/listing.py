@@ -70,11 +70,11 @@ class Listing:
                        self.queries.run_resources(run), machine)
 
     def list_run_views(self, query: RunQuery) -> Page[RunView]:
-        """A page of runs, their jobs read in one look-up, their parameters as lists show
+        """A page of runs, their jobs read with them, their parameters as lists show
         them."""
-        page = self.queries.list_runs(query)
-        return Page(self._listed(page.items, self.queries.jobs_of(page.items, query.owner_id)),
-                    page.total, page.page, page.page_size, page.next)
+        page, jobs = self.queries.list_runs_with_jobs(query)
+        return Page(self._listed(page.items, jobs), page.total, page.page, page.page_size,
+                    page.next)
 
     def job_run_views(self, job_id: str | int, owner_id: str | None
                       ) -> tuple[JobDetail, list[RunView]]:

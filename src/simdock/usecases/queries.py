@@ -142,6 +142,12 @@ class Queries:
         with self.uow() as uow:
             return uow.runs.list(query)
 
+    def list_runs_with_jobs(self, query: RunQuery) -> tuple[Page[Run], dict[str, Job]]:
+        """A page of runs, and their jobs read with them (in the same statement where the
+        store can)."""
+        with self.uow() as uow:
+            return uow.runs.list_with_jobs(query)
+
     def finished_run(self, run_id: str, owner_id: str | None) -> Run:
         """A run whose outputs can be read; Conflict while it has not finished."""
         run = self.get_run(run_id, owner_id)

@@ -42,8 +42,9 @@ from simdock_adapters.http.streams import hold, log_stream
 from simdock_adapters.http.views import (
     RunDetailed,
     RunOut,
-    page_of,
+    page_json,
     run_detailed,
+    run_json,
     run_out,
 )
 
@@ -234,7 +235,7 @@ def register(api: Api) -> Blueprint:
         GET /api/v1/jobs/{id}/parameters (named in params_omitted).
         """
         page = platform().listing.list_run_views(run_query(user, query))
-        return page_of(page, [run_out(view) for view in page.items])
+        return page_json(page, [run_json(view) for view in page.items])
 
     @api.operation(bp, "/stats", "GET", tags=tags, authenticate=current_user,
                    responses={200: StatsOut})

@@ -74,6 +74,10 @@ class MemoryRunRepository(MemoryRepository):
                      query.page)
         return dataclasses.replace(page, items=[clone(r) for r in page.items])
 
+    def list_with_jobs(self, query: RunQuery) -> tuple[Page[Run], dict[str, Job]]:
+        found = self.list(query)
+        return found, {run.job_id: clone(self.store.jobs[run.job_id]) for run in found.items}
+
     def update(self, run: Run) -> None:
         stored = self.store.runs.get(run.id)
         if stored is None:

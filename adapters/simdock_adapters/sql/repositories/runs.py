@@ -83,9 +83,15 @@ def _line(row: sa.Row[Any]) -> RunLine:
 
 
 @functools.cache
+def _joined_job(dialect: str) -> tuple[sa.ColumnElement[Any], ...]:
+    """The columns of a run's job beside the run's (``j_*``), and the job's tags."""
+    return (*(c.label(f"j_{c.name}") for c in JOB_FIELDS), tag_list(dialect))
+
+
+@functools.cache
 def _run_with_job(dialect: str) -> sa.Select[Any]:
     """A run joined with its job (columns ``j_*``) and the job's tags, by ``:id``."""
-    return (sa.select(runs, *(c.label(f"j_{c.name}") for c in JOB_FIELDS), tag_list(dialect))
+    return (sa.select(runs, *_joined_job(dialect))
             .join(jobs, jobs.c.id == runs.c.job_id).where(runs.c.id == sa.bindparam("id")))
 
 
@@ -184,6 +190,12 @@ class SqlRunRepository(SqlRepository):
         return [mappers.run_entity(row) for row in rows]
 
     def list(self, query: RunQuery) -> Page[Run]:
+        return self._page(query, with_jobs=False)[0]
+
+    def list_with_jobs(self, query: RunQuery) -> tuple[Page[Run], dict[str, Job]]:
+        return self._page(query, with_jobs=True)
+
+    def _page(self, query: RunQuery, with_jobs: bool) -> tuple[Page[Run], dict[str, Job]]:
         conditions = run_filters(query)
         total = self._total(query, conditions)
         column = RUN_COLUMNS[query.order.field]
@@ -192,10 +204,15 @@ class SqlRunRepository(SqlRepository):
         # the page's rows: deep pages then skip index entries, not table rows.
         keys = page(sa.select(runs.c.number).where(*conditions).order_by(*ordering),
                     query.page, column, runs.c.number, query.order).subquery()
-        statement = sa.select(runs).join(keys, keys.c.number == runs.c.number).order_by(*ordering)
-        items = [mappers.run_entity(row) for row in self.connection.execute(statement)]
-        return Page(items, total, query.page.page, query.page.page_size,
-                    query.page.next_position(items, total, query.order))
+        statement = (sa.select(runs, *_joined_job(self.dialect))
+                     .join(jobs, jobs.c.id == runs.c.job_id) if with_jobs else sa.select(runs))
+        rows = self.connection.execute(
+            statement.join(keys, keys.c.number == runs.c.number).order_by(*ordering)).all()
+        items = [mappers.run_entity(row) for row in rows]
+        found = {row.job_id: mappers.job_entity(row, tags_of(row), prefix="j_")
+                 for row in rows} if with_jobs else {}
+        return (Page(items, total, query.page.page, query.page.page_size,
+                     query.page.next_position(items, total, query.order)), found)
 
     def _total(self, query: RunQuery, conditions: Sequence[sa.ColumnElement[bool]]) -> int:
         only_owner_and_status = (query.job_id is None and query.simulation_type is None

@@ -1,0 +1,43 @@
+"""A run in a list is the document ``GET /api/v1/jobs/{id}`` answers for it.
+
+The list writes its items' JSON directly (no model per run); the single run goes
+through the ``RunOut`` model. Over runs of every kind and state, on SQLite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simdock_adapters.http.app import create_app
+from simdock_adapters.settings import Settings
+
+
+def test_each_listed_run_is_the_single_runs_document(tmp_path: Path) -> None:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/simdock.db",
+                              artifacts_path=str(tmp_path), dispatch="inline",
+                              handler_isolation="thread"))
+    client = app.test_client()
+    client.post("/api/v1/auth/register", json={"email": "a@example.com",
+                                               "password": "password123"})
+    token = client.post("/api/v1/auth/login", json={
+        "email": "a@example.com", "password": "password123"}).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    submissions = [
+        {"simulation_type": "noop", "params": {"x": 1.5, "nested": {"a": [1, None]}},
+         "tags": ["a", "b"], "metadata": {"who": "é"}},
+        {"simulation_type": "noop", "grid": {"i": [1, 2, 3]}, "name": "swept"},
+        {"container_image": "sim:local", "params": {"n": 2},
+         "resources": {"memory_mb": 128}},  # a container run: fails, no engine here
+    ]
+    for body in submissions:
+        response = client.post("/api/v1/jobs", headers=headers, json=body)
+        assert response.status_code == 201, response.get_data(as_text=True)
+    listed = client.get("/api/v1/jobs?size=100", headers=headers).get_json()["items"]
+    statuses = {item["status"] for item in listed}
+    assert {"succeeded", "failed"} <= statuses, statuses
+    assert any(item["resources"] for item in listed)
+
+    for item in listed:
+        single = client.get(f"/api/v1/jobs/{item['id']}", headers=headers)
+        assert single.status_code == 200
+        assert item == single.get_json()
