@@ -1,12 +1,12 @@
 """A job's input files and configuration documents: where they go, and checking them.
 
-A client asks where to put a file (:func:`upload_target`) and then sends its bytes
+A client asks where to put a file (:meth:`Inputs.upload_target`) and then sends its bytes
 there: to the blob store directly where it gives upload links (S3), else through
-simdock (:func:`receive_upload`), which checks an input archive before keeping it,
+simdock (:meth:`Inputs.receive_upload`), which checks an input archive before keeping it,
 down to what each entry really unpacks to.
 The key of every file is made here from the job's id, so nothing a client sends
 decides where bytes are written. Runs are added only once the job's input archives
-are there and sound (:func:`check_inputs`), since a store that takes uploads directly
+are there and sound (:meth:`Inputs.check_inputs`), since a store that takes uploads directly
 cannot check them on arrival; unpacking for a run checks every entry's bytes again.
 """
 

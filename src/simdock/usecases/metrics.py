@@ -52,7 +52,7 @@ class Metrics:
 
     def append_metric(self, cmd: AppendMetric) -> MetricPoint:
         """Add a point to a run that has not finished (Conflict once it has: its series are
-        complete, as :func:`metric_series` says); the point itself checks its name, step and
+        complete, as :meth:`metric_series` says); the point itself checks its name, step and
         value (``MetricPoint``)."""
         at = utc(cmd.at, "metric timestamp") or self.clock.now()
         MetricPoint(cmd.run_id, cmd.name, cmd.step or 0, cmd.value, at)  # refuse bad input early

@@ -94,7 +94,7 @@ class OpenJobs:
         return self.add_runs_to_jobs([cmd])[0]
 
     def add_runs_to_jobs(self, commands: Sequence[AddRuns]) -> list[list[Run]]:
-        """:func:`add_runs` for several jobs at once, all or none: every job, its input files
+        """:meth:`add_runs` for several jobs at once, all or none: every job, its input files
         and every parameter set are checked before anything is stored, and the runs of all
         the jobs are added in one transaction. Returns each command's runs, in order."""
         total = sum(len(cmd.parameters) for cmd in commands)
