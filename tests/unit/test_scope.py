@@ -82,3 +82,28 @@ def test_a_scope_is_its_threads_alone() -> None:
         worker.start()
         worker.join()
     assert seen and seen[0] is not inside
+
+
+def test_work_a_dispatcher_executes_in_the_callers_thread_is_outside_its_scope() -> None:
+    # An inline dispatch executes the run then and there, in the request's thread: the
+    # run's own units of work must not join the request's scope (its one connection).
+    from simdock_adapters.dispatch.inline import InlineDispatcher
+
+    store_of = make_platform().store
+    opened: list[int] = []
+
+    def counting() -> UnitOfWork:
+        opened.append(1)
+        return store_of()
+
+    dispatcher = InlineDispatcher(heartbeat_seconds=60)
+    platform = make_platform(store=counting, dispatcher=dispatcher)
+    try:
+        with platform.units.scope():
+            submission = platform.submitting.submit_run(SubmitRun("usr-1", "echo", {}))
+            in_scope = len(opened)
+        assert in_scope > 1, "the inline execution joined the request's unit of work"
+        run = platform.queries.get_run(submission.run_ids[0], "usr-1")
+        assert run.status is RunStatus.SUCCEEDED
+    finally:
+        dispatcher.close()

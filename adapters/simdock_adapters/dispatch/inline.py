@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable, Sequence
 
@@ -12,9 +13,11 @@ log = logging.getLogger(__name__)
 
 
 def _call(worker: Callable[[str], None], item: str) -> None:
-    """Hand one item to the worker; its failure is logged, never the caller's."""
+    """Hand one item to the worker, in a context of its own: the caller's scope (an HTTP
+    request's one unit of work, :mod:`simdock.scope`) is not the work's. Its failure is
+    logged, never the caller's."""
     try:
-        worker(item)
+        contextvars.Context().run(worker, item)
     except Exception:
         log.exception("worker failed on %s", item)
 
