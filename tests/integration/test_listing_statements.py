@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from simdock_adapters.http import create_app
 from simdock_adapters.settings import Settings
+from tests.integration.signing_in import signed_in
 
 
 @pytest.fixture
@@ -40,11 +41,7 @@ def test_a_page_of_runs_from_many_jobs_takes_a_few_statements(
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/simdock.db",
                               artifacts_path=str(tmp_path), dispatch="database"))
     client = app.test_client()
-    client.post("/api/v1/auth/register", json={"email": "a@example.com",
-                                               "password": "password123"})
-    token = client.post("/api/v1/auth/login", json={
-        "email": "a@example.com", "password": "password123"}).get_json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = signed_in(client)
     for i in range(40):
         assert client.post("/api/v1/jobs", headers=headers, json={
             "simulation_type": "noop", "params": {"i": i}}).status_code == 201

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from simdock_adapters.http.app import create_app
 from simdock_adapters.settings import Settings
+from tests.integration.signing_in import signed_in
 
 
 def test_each_listed_run_is_the_single_runs_document(tmp_path: Path) -> None:
@@ -17,11 +18,7 @@ def test_each_listed_run_is_the_single_runs_document(tmp_path: Path) -> None:
                               artifacts_path=str(tmp_path), dispatch="inline",
                               handler_isolation="thread"))
     client = app.test_client()
-    client.post("/api/v1/auth/register", json={"email": "a@example.com",
-                                               "password": "password123"})
-    token = client.post("/api/v1/auth/login", json={
-        "email": "a@example.com", "password": "password123"}).get_json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = signed_in(client)
     submissions = [
         {"simulation_type": "noop", "params": {"x": 1.5, "nested": {"a": [1, None]}},
          "tags": ["a", "b"], "metadata": {"who": "é"}},

@@ -16,6 +16,7 @@ import requests
 
 from simdock_adapters.http import create_app
 from simdock_adapters.settings import Settings
+from tests.integration.signing_in import signed_in
 from tests.s3 import ACCESS_KEY, SECRET_KEY, new_bucket, s3_client, s3_endpoint
 
 
@@ -32,11 +33,7 @@ def test_a_run_and_its_report_live_in_the_bucket(tmp_path: Path,
                               s3_prefix="prod"))
     client = app.test_client()
     assert client.get("/health").get_json()["services"]["blob_store"] == "healthy"
-    client.post("/api/v1/auth/register", json={"email": "s3@example.com",
-                                               "password": "password123"})
-    token = client.post("/api/v1/auth/login", json={
-        "email": "s3@example.com", "password": "password123"}).get_json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = signed_in(client, "s3@example.com")
 
     submitted = client.post("/api/v1/jobs", headers=headers, json={
         "simulation_type": "heat1d",
