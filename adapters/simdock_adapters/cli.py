@@ -196,6 +196,8 @@ def _worker(args: argparse.Namespace) -> int:
     for option, value in (("--concurrency", args.concurrency), ("--processes", args.processes)):
         if value is not None and value < 1:
             raise ValidationError(f"{option} must be at least 1")
+    if args.poll is not None and not args.poll > 0:
+        raise ValidationError("--poll must be a number of seconds above 0")
     settings = _settings(args, executor_workers=args.concurrency,
                          worker_processes=args.processes, worker_queues=args.queues)
     args.concurrency, args.processes = settings.executor_workers, settings.worker_processes
