@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
+from typing import Any, TypeVar, cast
 
 from simdock.clock import SystemClock
 from simdock.credentials import CredentialCache
@@ -47,6 +48,9 @@ from simdock.usecases.retry import Retrying
 from simdock.usecases.submit import Submitting
 from simdock.usecases.users import Users
 from simdock.usecases.worker_loop import PlatformWork
+
+#: A use-case group.
+G = TypeVar("G")
 
 
 @dataclass(frozen=True)
@@ -117,118 +121,106 @@ class Platform:
         if failure is not None:
             raise failure
 
-    # The use cases: each group bound once, on first use, to the ports it names.
+    # The use cases: each group bound once, on first use, to the ports it names (bind).
 
     @cached_property
     def health(self) -> Health:
         """Whether the platform's backing services answer."""
-        return Health(uow=self.units, blobs=self.blobs, dispatcher=self.dispatcher,
-                      services=self.services)
+        return self.bind(Health)
 
     @cached_property
     def cancelling(self) -> Cancelling:
         """Cancelling work that has not finished."""
-        return Cancelling(uow=self.units, clock=self.clock, stops=self.stops)
+        return self.bind(Cancelling)
 
     @cached_property
     def retrying(self) -> Retrying:
         """Retrying runs that failed or were cancelled: the same run, queued again."""
-        return Retrying(uow=self.units, clock=self.clock)
+        return self.bind(Retrying)
 
     @cached_property
     def metrics(self) -> Metrics:
         """Metric series of runs (convergence: a loss over steps)."""
-        return Metrics(uow=self.units, clock=self.clock)
+        return self.bind(Metrics)
 
     @cached_property
     def users(self) -> Users:
         """Users: the owners of jobs, found by their email address however it is spelled."""
-        return Users(uow=self.units, clock=self.clock, ids=self.ids)
+        return self.bind(Users)
 
     @cached_property
     def leftovers(self) -> Leftovers:
         """Whether attempts at runs are over for good, for what they left outside the store."""
-        return Leftovers(autocommit_uow=self.autocommit_uow, store=self.store)
+        return self.bind(Leftovers)
 
     @cached_property
     def machines(self) -> Machines:
         """Registering machines, changing their status, placing runs on them."""
-        return Machines(uow=self.units, clock=self.clock, ids=self.ids)
+        return self.bind(Machines)
 
     @cached_property
     def queries(self) -> Queries:
         """Reading jobs, runs and what they recorded, as their owners may see them."""
-        return Queries(
-            uow=self.units, blobs=self.blobs, payloads=self.payloads,
-            specs=self.specs)
+        return self.bind(Queries)
 
     @cached_property
     def listing(self) -> Listing:
         """Runs as views show them: each with its job, parameters, resources and machine."""
-        return Listing(machines=self.machines, payloads=self.payloads, queries=self.queries)
+        return self.bind(Listing)
 
     @cached_property
     def archives(self) -> Archives:
         """Results archives of runs: one zip of what each run left, made once and kept."""
-        return Archives(
-            uow=self.units, blobs=self.blobs, clock=self.clock, limits=self.limits,
-            queries=self.queries)
+        return self.bind(Archives)
 
     @cached_property
     def inputs(self) -> Inputs:
         """A job's input archives: where they are uploaded, checked, and fetched for its runs."""
-        return Inputs(uow=self.units, blobs=self.blobs, limits=self.limits)
+        return self.bind(Inputs)
 
     @cached_property
     def submitting(self) -> Submitting:
         """Submitting work: one run or a sweep, checked, stored and queued in one transaction."""
-        return Submitting(
-            uow=self.units, clock=self.clock, executor=self.executor, ids=self.ids,
-            limits=self.limits, payloads=self.payloads, specs=self.specs)
+        return self.bind(Submitting)
 
     @cached_property
     def reporting(self) -> Reporting:
         """Reports over the results of finished jobs: requested, generated, read."""
-        return Reporting(
-            uow=self.units, blobs=self.blobs, clock=self.clock, ids=self.ids,
-            payloads=self.payloads, queries=self.queries, reports=self.reports)
+        return self.bind(Reporting)
 
     @cached_property
     def auth(self) -> Auth:
         """Accounts and credentials: registering, logging in, authenticating, API tokens."""
-        return Auth(
-            uow=self.units, access_tokens=self.access_tokens, clock=self.clock,
-            credentials=self.credentials, ids=self.ids, limits=self.limits)
+        return self.bind(Auth)
 
     @cached_property
     def jobs(self) -> Jobs:
         """Changing and deleting jobs."""
-        return Jobs(
-            uow=self.units, blobs=self.blobs, clock=self.clock,
-            machines=self.machines, specs=self.specs, stops=self.stops)
+        return self.bind(Jobs)
 
     @cached_property
     def open_jobs(self) -> OpenJobs:
         """Epistemix jobs, registered first and given runs later: each addition one transaction."""
-        return OpenJobs(
-            uow=self.units, clock=self.clock, executor=self.executor, ids=self.ids,
-            inputs=self.inputs, limits=self.limits, payloads=self.payloads)
+        return self.bind(OpenJobs)
 
     @cached_property
     def recording(self) -> Recording:
         """What runs executing report, recorded: the channels handed to handlers."""
-        return Recording(uow=self.units, clock=self.clock, limits=self.limits,
-                         blobs=self.blobs, inputs=self.inputs)
+        return self.bind(Recording)
 
     def work(self, execution: Execution) -> PlatformWork:
         """The execution side's use cases, bound to this wiring and to ``execution``: what
         the composition root binds the dispatcher to (once per process)."""
-        leases = Leases(uow=self.units, clock=self.clock, limits=self.limits,
-                        execution=execution)
-        executing = Executing(
-            uow=self.units, archives=self.archives, blobs=self.blobs, clock=self.clock,
-            execution=execution, executor=self.executor, leases=leases, limits=self.limits,
-            payloads=self.payloads, queries=self.queries, recording=self.recording,
-            simulations=self.simulations)
-        return PlatformWork(uow=self.units, clock=self.clock, execution=execution,
-                            executing=executing, leases=leases, reporting=self.reporting)
+        leases = self.bind(Leases, execution=execution)
+        executing = self.bind(Executing, execution=execution, leases=leases)
+        return self.bind(PlatformWork, execution=execution, executing=executing,
+                         leases=leases)
+
+    def bind(self, group: Callable[..., G], **given: object) -> G:
+        """``group`` (a use-case group: a dataclass whose fields name what it uses) with
+        each field given what ``given`` names, else the wiring's port, limit or group of
+        that name (``uow``: the units of work); cosmicpython's ``inject_dependencies``."""
+        names = [f.name for f in fields(cast(Any, group))]
+        return group(**{name: given[name] if name in given
+                        else self.units if name == "uow" else getattr(self, name)
+                        for name in names})
