@@ -1,7 +1,6 @@
-"""A run in a list is the document ``GET /api/v1/jobs/{id}`` answers for it.
-
-The list writes its items' JSON directly (no model per run); the single run goes
-through the ``RunOut`` model. Over runs of every kind and state, on SQLite.
+"""A run in a list is the document ``GET /api/v1/jobs/{id}`` answers for it, and the
+document ``RunOut`` describes (both are written directly, no model per run: the model
+must read them back unchanged). Over runs of every kind and state, on SQLite.
 """
 
 from __future__ import annotations
@@ -9,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from simdock_adapters.http.app import create_app
+from simdock_adapters.http.views import RunOut
 from simdock_adapters.settings import Settings
 from tests.integration.signing_in import signed_in
 
@@ -38,3 +38,4 @@ def test_each_listed_run_is_the_single_runs_document(tmp_path: Path) -> None:
         single = client.get(f"/api/v1/jobs/{item['id']}", headers=headers)
         assert single.status_code == 200
         assert item == single.get_json()
+        assert RunOut.model_validate(item).model_dump(mode="json") == item

@@ -247,9 +247,9 @@ def register(api: Api) -> Blueprint:
 
     @api.operation(bp, "/<id:job_id>", "GET", tags=tags, authenticate=current_user,
                    responses={200: RunOut})
-    def get_job_run(user: User, job_id: str) -> RunOut:
+    def get_job_run(user: User, job_id: str) -> JSON:
         """One run's status, parameters and timings."""
-        return run_out(platform().listing.run_view(job_id, user.id))
+        return run_json(platform().listing.run_view(job_id, user.id))
 
     @api.operation(bp, "/<id:job_id>/parameters", "GET", tags=tags,
                    authenticate=current_user, responses={200: RunParameters})
