@@ -15,7 +15,7 @@ from simdock.domain import RunStatus
 from simdock_adapters.sql.queries import status_counts
 from simdock_adapters.sql.tables import run_status_counts as counts
 
-COMPACT_AFTER_ROWS = 2000
+COMPACT_AFTER_ROWS = 200
 
 
 class StatusCounts:
