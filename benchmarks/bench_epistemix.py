@@ -35,7 +35,14 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.bench_http import BIN, api_token, bare_server, free_port, wait_for, wrk
+from benchmarks.bench_http import (
+    BIN,
+    api_token,
+    bare_server,
+    free_port,
+    paired,
+    wait_for,
+)
 from benchmarks.measure import machine, median
 from benchmarks.pg import drop, scratch_database, settle
 
@@ -129,20 +136,6 @@ def main() -> None:
         drop(url)
         shutil.rmtree(tmp, ignore_errors=True)
     report(results, ceiling, args, before)
-
-
-def paired(args: argparse.Namespace, bare: str, url: str, *extra: str) -> dict[str, float]:
-    """wrk's medians on ``url``, each run right after one on the bare endpoint ``bare``:
-    ``x bare`` is the median of each pair's ratio, so that what the machine did between
-    one measurement and another (it drifts by tens of percent over minutes here) does
-    not land on one side of the ratio only."""
-    pairs = [(wrk(bare, args.seconds, args.connections),
-              wrk(url, args.seconds, args.connections, *extra))
-             for _ in range(max(3, args.repeat))]
-    return {**{key: median([r[key] for _, r in pairs]) for key in ("rate", "p50", "p99")},
-            "errors": sum(r["errors"] for _, r in pairs),
-            "bare": median([b["rate"] for b, _ in pairs]),
-            "x bare": median([r["rate"] / b["rate"] for b, r in pairs])}
 
 
 def minimal_ceiling(args: argparse.Namespace, bare: str, url: str, owner: str, register: Path,
