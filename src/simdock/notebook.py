@@ -174,6 +174,10 @@ class JobHandle:
     def cancel(self) -> list[str]:
         return self._platform.cancelling.cancel_job(self.id, self._dock.user.id)
 
+    def retry(self) -> list[str]:
+        """Queue this job's failed and cancelled runs again; returns their ids."""
+        return self._platform.retrying.retry_job(self.id, self._dock.user.id)
+
     def result(self) -> Any:
         """The result of the (single) run, numpy arrays restored.
 

@@ -300,3 +300,31 @@ def test_a_running_handler_still_records_its_points() -> None:
     series = platform.metrics.metric_series(run_id, "usr-a", "loss")
     assert series.complete and [p.step for p in series.points] == [0, 1, 2]
     assert platform.queries.decoded_result(run_id, "usr-a") == {"steps": 3}
+
+
+# -- retrying a job's failed and cancelled runs --------------------------------
+
+
+def test_retrying_a_job_queues_its_failed_and_cancelled_runs_again_and_no_other() -> None:
+    platform = make_platform()
+    job_id, run_ids = sweep(platform)
+    stop_at(platform, run_ids[0], RunStatus.FAILED, 0.5)
+    stop_at(platform, run_ids[1], RunStatus.CANCELLED, 0.2)
+
+    queued = platform.retrying.retry_job(job_id, "usr-a")
+
+    assert sorted(queued) == sorted(run_ids[:2])
+    statuses = {r: platform.queries.get_run(r, "usr-a").status for r in run_ids}
+    assert statuses[run_ids[0]] is statuses[run_ids[1]] is RunStatus.QUEUED
+    assert platform.queries.get_job(job_id, "usr-a").status is RunStatus.QUEUED
+    assert platform.retrying.retry_job(job_id, "usr-a") == []  # nothing left to retry
+
+
+def test_another_users_job_is_not_found_for_a_retry() -> None:
+    platform = make_platform()
+    job_id, run_ids = sweep(platform)
+    stop_at(platform, run_ids[0], RunStatus.FAILED, 0.5)
+
+    with pytest.raises(NotFound):
+        platform.retrying.retry_job(job_id, "usr-b")
+    assert platform.queries.get_run(run_ids[0], "usr-a").status is RunStatus.FAILED

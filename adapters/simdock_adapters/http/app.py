@@ -20,6 +20,8 @@ from simdock_adapters.http.context import (
     link_base,
     refuse_nul_in_target,
 )
+from simdock_adapters.http.dashboard import errors as dashboard_errors
+from simdock_adapters.http.dashboard import pages as dashboard_pages
 from simdock_adapters.http.dialects import Dialect
 from simdock_adapters.http.downloads import DownloadLinks
 from simdock_adapters.http.epistemix import errors as epistemix_errors
@@ -75,7 +77,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         install_metrics(app, platform)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     CORS(app, origins=origins or "*", expose_headers=["X-Request-ID"])
-    errors.install(app, {Dialect.EPISTEMIX: epistemix_errors})
+    errors.install(app, {Dialect.EPISTEMIX: epistemix_errors,
+                         Dialect.DASHBOARD: dashboard_errors})
 
     install_converters(app)
     for blueprint in register_routes(api, settings, platform.simulations, platform.reports):
@@ -88,4 +91,5 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.register_blueprint(get_swaggerui_blueprint("/docs", OPENAPI_PATH, config=docs,
                                                    blueprint_name="swagger_ui_root"))
     app.register_blueprint(redoc_blueprint(OPENAPI_PATH, "simdock API"))
+    dashboard_pages.install(app)
     return app

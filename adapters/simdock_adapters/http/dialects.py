@@ -1,6 +1,7 @@
 """Which HTTP dialect a path belongs to, and so in which shape an error on it is answered.
 
-simdock serves two dialects on one server: its own API (``/api/v1`` and its
+simdock serves two dialects on one server (and its dashboard's pages under
+``/ui``, whose errors are pages): its own API (``/api/v1`` and its
 own routes at the root: docs, OpenAPI, metrics, probes, WebSocket streams,
 file links), whose errors are the envelope ``{"error": {"code", "message"},
 "request_id"}``, and the Epistemix platform API at the root (``/``, ``/jobs``,
@@ -29,6 +30,12 @@ class Dialect(Enum):
 
     SIMDOCK = "simdock"
     EPISTEMIX = "epistemix"
+    #: The dashboard's pages (``/ui``): errors are pages in its layout.
+    DASHBOARD = "dashboard"
+
+
+#: The dashboard's pages: a path equal to it, or below it.
+DASHBOARD_ROOT = "/ui"
 
 
 def dialect_of(path: str | None) -> Dialect:
@@ -39,6 +46,8 @@ def dialect_of(path: str | None) -> Dialect:
     """
     if path is None or not path.startswith("/"):
         return Dialect.SIMDOCK
+    if path == DASHBOARD_ROOT or path.startswith(DASHBOARD_ROOT + "/"):
+        return Dialect.DASHBOARD
     for root in SIMDOCK_ROOTS:
         if path == root or path.startswith(root + "/"):
             return Dialect.SIMDOCK

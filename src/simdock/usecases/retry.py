@@ -10,7 +10,7 @@ from simdock.domain.status import RETRYABLE_RUN_STATUSES
 from simdock.errors import Conflict
 from simdock.ports import Clock
 from simdock.scope import UnitsOfWork
-from simdock.usecases.access import load_run
+from simdock.usecases.access import load_job, load_run
 from simdock.usecases.requeue import back_to_queue
 
 
@@ -44,3 +44,12 @@ class Retrying:
             return [run.id for run in found]
 
         return retry_on_conflict(queue_again, "the runs to retry")
+
+    def retry_job(self, job_id: str | int, owner_id: str | None) -> list[str]:
+        """Queue every failed or cancelled run of a job again (:meth:`retry_runs`); returns
+        the ids queued, none when no run of it failed or was cancelled."""
+        with self.uow() as uow:
+            job = load_job(uow, job_id, owner_id)
+            retryable = [run.id for run in uow.runs.for_job(job.id)
+                         if run.status in RETRYABLE_RUN_STATUSES]
+        return self.retry_runs(retryable, owner_id) if retryable else []

@@ -235,6 +235,14 @@ def register(api: Api) -> Blueprint:
         platform().cancelling.cancel_job(simulation_id, user.id)
         return _detail(simulation_id, user)
 
+    @api.operation(bp, "/<simulation_id>/retry", "POST", tags=tags, authenticate=current_user,
+                   responses={200: SimulationDetail})
+    def retry_simulation(user: User, simulation_id: str) -> SimulationDetail:
+        """Queue every failed or cancelled run of a simulation job again: new attempts of
+        the same runs, which keep their ids (nothing to retry is not an error)."""
+        platform().retrying.retry_job(simulation_id, user.id)
+        return _detail(simulation_id, user)
+
     return bp
 
 

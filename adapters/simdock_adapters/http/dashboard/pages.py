@@ -1,0 +1,178 @@
+"""The dashboard's pages and actions: what each shows comes from the core's read use cases,
+what each does goes through the same use cases as ``/api/v1``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, redirect, render_template, request, send_file
+
+from simdock.domain import RunStatus
+from simdock.errors import AuthenticationFailure, ValidationError
+from simdock_adapters.http.context import platform
+from simdock_adapters.http.dashboard import filters, presenting, security, sessions
+from simdock_adapters.http.dialects import DASHBOARD_ROOT, Dialect, dialect_of
+
+#: How often a live table asks for its rows again, in seconds.
+REFRESH_SECONDS = 3
+
+
+def install(app: Flask) -> None:
+    """Mount the dashboard on ``app`` under ``/ui``, its headers on every answer there."""
+    app.register_blueprint(blueprint())
+
+    @app.after_request
+    def protect(response: Response) -> Response:
+        if dialect_of(request.path) is Dialect.DASHBOARD:
+            return security.protect(response)
+        return response
+
+
+def blueprint() -> Blueprint:
+    bp = Blueprint("dashboard", __name__, url_prefix=DASHBOARD_ROOT,
+                   template_folder="templates", static_folder="static",
+                   static_url_path="/static")
+    bp.before_request(security.check_action)
+    bp.context_processor(lambda: {"csrf_token": sessions.csrf_token(),
+                                  "refresh_seconds": REFRESH_SECONDS,
+                                  "status_of": RunStatus})
+    for name, function in presenting.FILTERS.items():
+        bp.add_app_template_filter(function, name)
+
+    @bp.get("/")
+    def home() -> Response:
+        return _see_other("/ui/jobs")
+
+    @bp.get("/sign-in")
+    def sign_in_form() -> Any:
+        return render_template("dashboard/sign_in.html", next=_next_page(), error=None)
+
+    @bp.post("/sign-in")
+    def sign_in() -> Any:
+        email = request.form.get("email", "")
+        try:
+            grant = platform().auth.login(email, request.form.get("password", ""),
+                                          client=request.remote_addr)
+        except (AuthenticationFailure, ValidationError) as refused:
+            html = render_template("dashboard/sign_in.html", next=_next_page(),
+                                   error=refused.message, email=email)
+            return Response(html, status=401, mimetype="text/html")
+        return sessions.start(_see_other(_next_page()), grant)
+
+    @bp.post("/sign-out")
+    def sign_out() -> Response:
+        return sessions.end(_see_other("/ui/sign-in"))
+
+    @bp.get("/jobs")
+    def jobs() -> Any:
+        return render_template("dashboard/jobs.html", **_jobs_listing())
+
+    @bp.get("/jobs/table")
+    def jobs_table() -> Any:
+        return render_template("dashboard/jobs_table.html", **_jobs_listing())
+
+    @bp.get("/jobs/<job_id>")
+    def job(job_id: str) -> Any:
+        return render_template("dashboard/job.html", **_job_page(job_id))
+
+    @bp.get("/jobs/<job_id>/live")
+    def job_live(job_id: str) -> Any:
+        return render_template("dashboard/job_live.html", **_job_page(job_id))
+
+    @bp.post("/jobs/<job_id>/cancel")
+    def cancel_job(job_id: str) -> Response:
+        user = sessions.viewer()
+        platform().cancelling.cancel_job(job_id, sessions.owner_filter(user))
+        return _see_other(f"/ui/jobs/{job_id}")
+
+    @bp.post("/jobs/<job_id>/retry")
+    def retry_job(job_id: str) -> Response:
+        user = sessions.viewer()
+        platform().retrying.retry_job(job_id, sessions.owner_filter(user))
+        return _see_other(f"/ui/jobs/{job_id}")
+
+    @bp.get("/runs/<run_id>/download")
+    def download_run(run_id: str) -> Response:
+        owner = sessions.owner_filter(sessions.viewer())
+        return send_file(platform().archives.download(run_id, owner),
+                         mimetype="application/zip", as_attachment=True,
+                         download_name=f"{run_id}.zip")
+
+    @bp.get("/tokens")
+    def tokens() -> Any:
+        return render_template("dashboard/tokens.html", **_tokens_page(None))
+
+    @bp.post("/tokens")
+    def create_token() -> Any:
+        user = sessions.viewer()
+        days = request.form.get("expires_in_days", "").strip()
+        if days and not days.isdigit():
+            raise ValidationError("expires in days: a whole number of days, or empty")
+        token, secret = platform().auth.create_api_token(
+            user.id, request.form.get("name", ""), int(days) if days else None)
+        html = render_template("dashboard/tokens.html",
+                               **_tokens_page((token.name, secret)))
+        return Response(html, status=201, mimetype="text/html")
+
+    @bp.post("/tokens/<token_id>/revoke")
+    def revoke_token(token_id: str) -> Response:
+        platform().auth.revoke_api_token(token_id, sessions.viewer().id)
+        return _see_other("/ui/tokens")
+
+    return bp
+
+
+def _jobs_listing() -> dict[str, Any]:
+    user = sessions.viewer()
+    chosen = filters.parsed(filters.JobFilters, request.args.to_dict())
+    page = platform().queries.list_jobs(chosen.query(sessions.owner_filter(user)))
+    given = chosen.given()
+    return {"user": user, "page": page, "filters": chosen, "given": given,
+            "statuses": filters.STATUSES, "orders": filters.JOB_ORDERS,
+            "first": (page.page - 1) * page.page_size + 1 if page.items else 0,
+            "table_url": filters.address("/ui/jobs/table", {**given, **_cursor()}),
+            "next_url": filters.address("/ui/jobs", given, page) if page.next else None,
+            "first_url": filters.address("/ui/jobs", given) if chosen.cursor else None}
+
+
+def _job_page(job_id: str) -> dict[str, Any]:
+    user = sessions.viewer()
+    owner = sessions.owner_filter(user)
+    chosen = filters.parsed(filters.RunFilters, request.args.to_dict())
+    detail = platform().queries.get_job_detail(job_id, owner)
+    runs = platform().listing.list_run_views(chosen.query(owner, detail.view.job.id))
+    given = chosen.given()
+    here = f"/ui/jobs/{detail.view.job.id}"
+    return {"user": user, "detail": detail, "view": detail.view, "job": detail.view.job,
+            "runs": runs, "filters": chosen, "statuses": filters.STATUSES,
+            "retryable": sum(detail.view.counts.get(s, 0)
+                             for s in (RunStatus.FAILED, RunStatus.CANCELLED)),
+            "unfinished": detail.view.job.run_count - detail.view.finished,
+            "first": (runs.page - 1) * runs.page_size + 1 if runs.items else 0,
+            "live_url": filters.address(f"{here}/live", {**given, **_cursor()}),
+            "next_url": filters.address(here, given, runs) if runs.next else None,
+            "first_url": filters.address(here, given) if chosen.cursor else None}
+
+
+def _tokens_page(created: tuple[str, str] | None) -> dict[str, Any]:
+    user = sessions.viewer()
+    return {"user": user, "tokens": platform().auth.list_api_tokens(user.id),
+            "created": created}
+
+
+def _cursor() -> dict[str, str]:
+    cursor = request.args.get("cursor")
+    return {"cursor": cursor} if cursor else {}
+
+
+def _next_page() -> str:
+    """Where to go after signing in: a dashboard page named by ``next``, else the jobs."""
+    wanted = request.values.get("next", "")
+    if wanted.startswith("/ui/") and not wanted.startswith("//") and "\\" not in wanted:
+        return wanted
+    return "/ui/jobs"
+
+
+def _see_other(target: str) -> Response:
+    return redirect(target, 303)  # type: ignore[return-value]
+
