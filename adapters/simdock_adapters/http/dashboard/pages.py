@@ -41,6 +41,7 @@ def blueprint() -> Blueprint:
 
     @bp.get("/")
     def home() -> Response:
+        sessions.viewer()
         return _see_other("/ui/jobs")
 
     @bp.get("/sign-in")
