@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
+
+import requests
 
 from tests.e2e.servers import SIMDOCK, free_port
 
@@ -24,6 +27,7 @@ def test_serve_with_the_demo_runs_heat1d_over_http(tmp_path: Path) -> None:
             while "demo: docs at" not in log.read_text() and time.monotonic() < deadline:
                 assert server.poll() is None, log.read_text()
                 time.sleep(0.2)
+            dashboard = the_demo_on_the_dashboard(log.read_text())
         finally:
             server.terminate()
             server.wait(20)
@@ -35,3 +39,15 @@ def test_serve_with_the_demo_runs_heat1d_over_http(tmp_path: Path) -> None:
                       "temperature_field.npy"}
     assert (tmp_path / "simdock.db").is_file()
     assert (tmp_path / "simdock-artifacts").is_dir()
+    assert "heat1d" in dashboard and "succeeded" in dashboard
+
+
+def the_demo_on_the_dashboard(text: str) -> str:
+    """The jobs page, signed in as the demo prints: its address and its user's password."""
+    found = re.search(r"demo: dashboard at (\S+)  \(sign in as (\S+), password (\S+)\)", text)
+    assert found is not None, text
+    address, email, password = found.groups()
+    session = requests.Session()
+    signed = session.post(f"{address}sign-in", data={"email": email, "password": password})
+    assert signed.status_code == 200 and signed.url.endswith("/ui/jobs"), signed.text
+    return signed.text

@@ -79,6 +79,8 @@ def run_demo(base: str) -> None:
         print(f"demo: outputs (GET /api/v1/jobs/{run_id}/result, a zip): {', '.join(names)}",
               flush=True)
     print(f"demo: try  curl -H 'Authorization: Bearer {token}' {base}/api/v1/jobs/{run_id}\n"
+          f"demo: dashboard at {base}/ui/  (sign in as {DEMO_USER['email']}, password "
+          f"{DEMO_USER['password']})\n"
           f"demo: docs at {base}/api/v1/docs/  (Ctrl-C stops the server)", flush=True)
 
 

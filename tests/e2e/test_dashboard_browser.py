@@ -1,0 +1,121 @@
+"""The dashboard in a real Chromium: what a person does, seen as they see it.
+
+Each test keeps screenshots of the pages it visits, at a laptop's width and a
+phone's (``tests.e2e.browser.SCREENSHOTS``). A page that breaks its own
+Content-Security-Policy (an inline script or style) logs an error in the console:
+every test fails on any console error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.browser import VIEWPORTS, chromium, screenshot
+from tests.e2e.helpers import User
+
+pytestmark = pytest.mark.slow
+LIVE = 20_000  # ms: several refreshes of a live table
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as started:
+        yield started
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=VIEWPORTS[request.param])
+    tab = context.new_page()
+    tab.set_default_timeout(LIVE)
+    problems: list[tuple[str, str]] = []
+    tab.on("console", lambda m: problems.append((m.text, m.location.get("url", "")))
+           if m.type == "error" else None)
+    tab.on("pageerror", lambda e: problems.append((str(e), "")))
+    tab.viewport_name = request.param
+    tab.missing_on_purpose = set()
+    yield tab
+    context.close()
+    assert [(text, url) for text, url in problems
+            if url not in tab.missing_on_purpose] == [], problems
+
+
+def sign_in(page: Any, user: User) -> None:
+    page.goto(f"{user.base_url}/ui/jobs")
+    assert "/ui/sign-in" in page.url
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/ui/jobs$"))
+
+
+def shot(page: Any, name: str) -> None:
+    screenshot(page, f"{name}-{page.viewport_name}")
+
+
+def test_sign_in_then_watch_a_sweep_progress_live_to_its_end(page: Any, user: User) -> None:
+    page.goto(f"{user.base_url}/ui/sign-in")
+    shot(page, "sign-in")
+    sign_in(page, user)
+    page.evaluate("window.stillTheSamePage = true")
+    sweep = user.post("/api/v1/jobs", json={
+        "simulation_type": "ticks", "name": f"live sweep {page.viewport_name}",
+        "sweep": [{"ticks": 6, "interval": 0.5}, {"ticks": 8, "interval": 0.5},
+                  {"ticks": 4, "interval": 0.5}], "tags": ["browser"]}).json()
+    row = page.locator("tr", has_text=f"live sweep {page.viewport_name}")
+    row.wait_for()  # appeared without a reload
+    row.get_by_text("succeeded").wait_for(timeout=60_000)
+    assert "3 / 3" in row.inner_text()
+    assert page.evaluate("window.stillTheSamePage") is True
+    shot(page, "jobs")
+
+    row.get_by_role("link").first.click()
+    page.wait_for_url(re.compile(sweep["simulation_id"]))
+    assert page.get_by_text("3 of 3 runs finished").is_visible()
+    shot(page, "job")
+
+
+def test_cancel_a_running_job_then_retry_it_until_it_succeeds(page: Any, user: User) -> None:
+    sign_in(page, user)
+    job = user.post("/api/v1/jobs", json={"simulation_type": "ticks",
+                                           "params": {"ticks": 40, "interval": 0.5}}).json()
+    page.goto(f"{user.base_url}/ui/jobs/{job['simulation_id']}")
+    page.locator(".summary .status", has_text="running").wait_for()
+    page.get_by_role("button", name=re.compile("Cancel 1 unfinished run")).click()
+    page.locator(".summary .status", has_text="cancelled").wait_for()
+    shot(page, "job-cancelled")
+
+    page.get_by_role("button", name=re.compile("Retry 1 failed or cancelled run")).click()
+    page.locator(".summary .status", has_text=re.compile("queued|running")).wait_for()
+    user.post(f"/api/v1/simulations/{job['simulation_id']}/cancel")
+
+
+def test_create_and_revoke_a_token(page: Any, user: User) -> None:
+    sign_in(page, user)
+    page.get_by_role("link", name="API tokens").click()
+    page.get_by_label("Name").fill(f"epx on {page.viewport_name}")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.get_by_label("Your new token").input_value()
+    api = {"Authorization": f"Bearer {secret}"}
+    assert requests.get(f"{user.base_url}/api/v1/auth/me", headers=api).status_code == 200
+    shot(page, "tokens")
+    page.get_by_role("button", name=f"Revoke token epx on {page.viewport_name}").click()
+    page.get_by_text("revoked").first.wait_for()
+    assert requests.get(f"{user.base_url}/api/v1/auth/me", headers=api).status_code == 401
+
+
+def test_another_users_job_is_the_404_page(page: Any, user: User,
+                                          new_user: Callable[[str], User]) -> None:
+    theirs = new_user("dave").post("/api/v1/jobs", json={"simulation_type": "noop"}).json()
+    sign_in(page, user)
+    theirs_page = f"{user.base_url}/ui/jobs/{theirs['simulation_id']}"
+    page.missing_on_purpose.add(theirs_page)  # its 404 is what this test looks for
+    response = page.goto(theirs_page)
+    assert response.status == 404
+    assert page.get_by_role("heading", name="Not found").is_visible()
+    shot(page, "not-found")
