@@ -250,8 +250,14 @@ class LogRepository(Protocol):
     def append(self, run_id: str, messages: Sequence[tuple[datetime, str, str]]) -> list[LogLine]:
         """Append (time, stream, message) lines; returns them numbered."""
 
-    def list(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[LogLine]:
-        """Lines after ``after_seq`` in order."""
+    def list(self, run_id: str, after_seq: int = 0, limit: int | None = None,
+             containing: str | None = None) -> list[LogLine]:
+        """Lines after ``after_seq`` in order; with ``containing``, only the lines whose
+        message holds that text, whatever its case (``%`` and ``_`` are plain text)."""
+
+    def last_seq(self, run_id: str) -> int:
+        """The number of the run's last line (0 before its first): lines are numbered from
+        1 without gaps, so this is also how many it has."""
 
 
 class MetricRepository(Protocol):

@@ -2051,6 +2051,39 @@ def test_log_list_after_seq_and_limit(uow_factory: UnitOfWorkFactory) -> None:
     assert nothing == []
 
 
+def test_log_lines_containing_a_text_whatever_its_case(uow_factory: UnitOfWorkFactory) -> None:
+    single_run(uow_factory)
+    append_logs(uow_factory, "run-1", ["Step 1 ok", "WARNING: slow", "step 2 ok",
+                                       "100% done", "a_b", "aXb", "warning again"])
+
+    with uow_factory() as uow:
+        warnings = uow.logs.list("run-1", containing="warning")
+        after = uow.logs.list("run-1", after_seq=2, containing="WARNING")
+        first = uow.logs.list("run-1", containing="step", limit=1)
+        percent = uow.logs.list("run-1", containing="100%")
+        underscore = uow.logs.list("run-1", containing="a_b")
+        none = uow.logs.list("run-1", containing="absent")
+
+    assert [line.seq for line in warnings] == [2, 7]
+    assert [line.seq for line in after] == [7]
+    assert [line.seq for line in first] == [1]
+    assert [line.message for line in percent] == ["100% done"]
+    assert [line.message for line in underscore] == ["a_b"]  # not a wildcard
+    assert none == []
+
+
+def test_the_last_log_line_number_is_how_many_lines_a_run_has(
+        uow_factory: UnitOfWorkFactory) -> None:
+    single_run(uow_factory)
+    with uow_factory() as uow:
+        assert uow.logs.last_seq("run-1") == 0
+    append_logs(uow_factory, "run-1", [f"line {i}" for i in range(1, 8)])
+
+    with uow_factory() as uow:
+        assert uow.logs.last_seq("run-1") == 7
+        assert uow.logs.last_seq("run-missing") == 0
+
+
 def test_log_numbers_stay_contiguous_after_a_rolled_back_append(
     uow_factory: UnitOfWorkFactory,
 ) -> None:

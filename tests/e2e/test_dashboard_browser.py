@@ -9,6 +9,7 @@ every test fails on any console error.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -52,6 +53,21 @@ def sign_in(page: Any, user: User) -> None:
     page.get_by_label("Password").fill(user.password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/ui/jobs$"))
+
+
+def until(page: Any, check: str, timeout: float = LIVE / 1000) -> None:
+    """Wait until ``check`` (a JavaScript function of no argument) is true in ``page``.
+
+    Evaluated from outside the page: the page's CSP forbids the eval that Playwright's own
+    ``wait_for_function`` would need inside it."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(check):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {check}"
+        page.wait_for_timeout(100)
+
+
+def line_count(page: Any) -> int:
+    return int(page.evaluate("() => document.querySelectorAll('#log-lines .line').length"))
 
 
 def shot(page: Any, name: str) -> None:
@@ -119,3 +135,49 @@ def test_another_users_job_is_the_404_page(page: Any, user: User,
     assert response.status == 404
     assert page.get_by_role("heading", name="Not found").is_visible()
     shot(page, "not-found")
+
+
+PAINTED = """(canvas) => {
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let painted = 0;
+  for (let i = 3; i < data.length; i += 4) { if (data[i] > 0) { painted += 1; } }
+  return painted;
+}"""
+
+
+def test_log_lines_appear_live_can_be_paused_and_the_convergence_plot_draws(
+        page: Any, user: User) -> None:
+    sign_in(page, user)
+    run_id = user.post("/api/v1/jobs", json={"simulation_type": "ticks", "params": {
+        "ticks": 60, "interval": 0.25}}).json()["jobs"][0]
+    page.goto(f"{user.base_url}/ui/runs/{run_id}")
+    seen = line_count(page)
+    until(page, f"() => document.querySelectorAll('#log-lines .line').length > {seen + 4}")
+    canvas = page.locator(".plot canvas").first
+    canvas.wait_for()
+    until(page, "() => Number(document.querySelector('.plot').dataset.points) > 5")
+    assert canvas.evaluate(PAINTED) > 500  # the series is drawn, not an empty frame
+    shot(page, "run-live")
+
+    page.get_by_label("Pause following").check()
+    page.wait_for_timeout(300)  # a poll already sent may still land
+    paused_at = line_count(page)
+    page.wait_for_timeout(3000)
+    assert line_count(page) == paused_at
+    page.get_by_label("Pause following").uncheck()
+    until(page, f"() => document.querySelectorAll('#log-lines .line').length > {paused_at}")
+    user.delete(f"/api/v1/jobs/{run_id}")
+
+
+def test_a_finished_run_shows_its_result_and_previews(page: Any, user: User) -> None:
+    run_id = user.post("/api/v1/jobs", json={"simulation_type": "heat1d", "params": {
+        "length": 1.0, "time_steps": 200, "diffusivity": 0.01}}).json()["jobs"][0]
+    sign_in(page, user)
+    page.goto(f"{user.base_url}/ui/runs/{run_id}")
+    page.locator("#run-summary .status", has_text="succeeded").wait_for()
+    page.reload()
+    image = page.get_by_role("img", name="simulation_results.png")
+    image.wait_for()
+    assert image.evaluate("(img) => img.complete && img.naturalWidth") > 100
+    assert page.locator("table.preview tr").count() > 5
+    shot(page, "run-finished")

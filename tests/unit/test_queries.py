@@ -156,6 +156,15 @@ def test_a_log_is_read_page_by_page_until_its_run_has_ended() -> None:
     with pytest.raises(NotFound):
         platform.queries.log_page(run_id, "usr-2")
 
+    found = platform.queries.log_page(run_id, "usr-1", containing="LINE 3", limit=2)
+    assert ([line.seq for line in found.lines], found.next_after, found.complete, found.last
+            ) == ([4], 5, True, 5)
+    end = platform.queries.log_end(run_id, "usr-1", 2)
+    assert ([line.message for line in end.lines], end.next_after, end.complete) == (
+        ["line 3", "line 4"], 5, True)
+    with pytest.raises(ValidationError, match="log search"):
+        platform.queries.log_page(run_id, "usr-1", containing="")
+
 
 def test_run_views_hold_what_a_page_shows_of_each_run() -> None:
     platform = make_platform(limits=Limits(payload_threshold=40, progress_interval_seconds=0))

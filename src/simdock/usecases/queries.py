@@ -21,6 +21,7 @@ from simdock.domain import (
     job_status,
 )
 from simdock.domain.resources import Resources
+from simdock.domain.text import check_text
 from simdock.errors import Conflict, NotFound, ValidationError
 from simdock.paging import Page
 from simdock.payloads import PayloadStore
@@ -35,6 +36,10 @@ MAX_LOG_SEQ = 2**31 - 1
 #: How many log lines a page holds unless asked otherwise, and at most.
 LOG_PAGE_LINES = 1000
 MAX_LOG_PAGE_LINES = 10_000
+#: How many of a log's last lines an error is shown with.
+LOG_TAIL_LINES = 20
+#: The longest text a log is searched for.
+MAX_LOG_SEARCH = 200
 
 
 @dataclass(frozen=True)
@@ -243,18 +248,38 @@ class Queries:
             return uow.logs.list(run_id, after_seq, limit)
 
     def log_page(self, run_id: str, owner_id: str | None, after: int = 0,
-                 limit: int = LOG_PAGE_LINES) -> LogPage:
+                 limit: int = LOG_PAGE_LINES, containing: str | None = None) -> LogPage:
         """The lines of a run's log after line ``after``, at most ``limit`` (1 to
-        ``MAX_LOG_PAGE_LINES``); a reader asks again from ``next_after`` until ``complete``."""
+        ``MAX_LOG_PAGE_LINES``); a reader asks again from ``next_after`` until ``complete``.
+        With ``containing``, only the lines that hold that text, whatever its case."""
         if not 1 <= limit <= MAX_LOG_PAGE_LINES:
             raise ValidationError(f"a page holds 1 to {MAX_LOG_PAGE_LINES} log lines, "
                                   f"not {limit}")
+        if containing is not None and not 1 <= len(check_text(containing, "a search")) \
+                <= MAX_LOG_SEARCH:
+            raise ValidationError(f"a log search is 1 to {MAX_LOG_SEARCH} characters")
         after = min(max(after, 0), MAX_LOG_SEQ)
         with self.uow() as uow:
             run = load_run(uow, run_id, owner_id)  # read first: a run ended has all its lines
-            lines = uow.logs.list(run.id, after, limit)
-        return LogPage(run, lines, next_after=lines[-1].seq if lines else after,
-                       complete=run.terminal and len(lines) < limit)
+            last = uow.logs.last_seq(run.id)  # then the lines: none before it is missed
+            lines = uow.logs.list(run.id, after, limit, containing)
+        # A page that is not full was read to the log's end (its last line, or past it).
+        next_after = lines[-1].seq if len(lines) == limit else max(
+            after, last, lines[-1].seq if lines else 0)
+        return LogPage(run, lines, next_after=next_after,
+                       complete=run.terminal and next_after >= last, last=last)
+
+    def log_end(self, run_id: str, owner_id: str | None, count: int = LOG_TAIL_LINES
+                ) -> LogPage:
+        """The last ``count`` lines of a run's log (what an error is shown with, where a
+        reader following the log starts), as a page to read on from."""
+        with self.uow() as uow:
+            run = load_run(uow, run_id, owner_id)  # first: a run ended has all its lines
+            last = uow.logs.last_seq(run.id)
+            lines = uow.logs.list(run.id, max(0, last - count))
+        next_after = max(last, lines[-1].seq if lines else 0)
+        return LogPage(run, lines, next_after=next_after, complete=run.terminal,
+                       last=next_after)
 
     def run_artifacts(self, run_id: str, owner_id: str | None) -> list[Artifact]:
         with self.uow() as uow:
@@ -296,6 +321,8 @@ class LogPage:
     lines: list[LogLine]
     next_after: int
     complete: bool
+    #: The number of the log's last line when it was read (how many lines it had).
+    last: int = 0
 
 
 def _encoded(payload: Payload, blobs: BlobStore) -> JsonText:

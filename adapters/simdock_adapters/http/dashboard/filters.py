@@ -9,7 +9,7 @@ is a 400 page that names it.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +22,7 @@ from simdock.selection import JobQuery, RunQuery
 from simdock_adapters.http import cursors
 from simdock_adapters.http.schemas import JobOrder, StatusWord, Tag
 
+Model = TypeVar("Model", bound=BaseModel)
 PAGE_SIZE = 50
 #: The orders the jobs page offers, by their ``order`` word.
 JOB_ORDERS = {"-created_at": "Newest first", "created_at": "Oldest first",
@@ -88,7 +89,7 @@ class RunFilters(Listed):
         return {"status": self.status} if self.status else {}
 
 
-def parsed(model: type[Listed], args: dict[str, Any]) -> Any:
+def parsed(model: type[Model], args: dict[str, Any]) -> Model:
     """``args`` (a request's query) as ``model``, or a ValidationError naming what was wrong."""
     try:
         return model.model_validate(args)

@@ -10,7 +10,13 @@ from flask import Blueprint, Flask, Response, redirect, render_template, request
 from simdock.domain import RunStatus
 from simdock.errors import AuthenticationFailure, ValidationError
 from simdock_adapters.http.context import platform
-from simdock_adapters.http.dashboard import filters, presenting, security, sessions
+from simdock_adapters.http.dashboard import (
+    filters,
+    presenting,
+    run_pages,
+    security,
+    sessions,
+)
 from simdock_adapters.http.dialects import DASHBOARD_ROOT, Dialect, dialect_of
 
 #: How often a live table asks for its rows again, in seconds.
@@ -91,6 +97,8 @@ def blueprint() -> Blueprint:
         user = sessions.viewer()
         platform().retrying.retry_job(job_id, sessions.owner_filter(user))
         return _see_other(f"/ui/jobs/{job_id}")
+
+    run_pages.register(bp)
 
     @bp.get("/runs/<run_id>/download")
     def download_run(run_id: str) -> Response:

@@ -174,6 +174,9 @@ class LogQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     after: int = Field(0, ge=0)
     limit: int = Field(queries.LOG_PAGE_LINES, ge=1, le=queries.MAX_LOG_PAGE_LINES)
+    contains: str | None = Field(None, min_length=1, max_length=queries.MAX_LOG_SEARCH,
+                                 description="Only the lines holding this text, whatever "
+                                             "its case")
 
 
 class StatsOut(BaseModel):
@@ -281,7 +284,8 @@ def register(api: Api) -> Blueprint:
                    query=LogQuery, responses={200: LogsOut})
     def job_logs(user: User, job_id: str, query: LogQuery) -> LogsOut:
         """A run's log lines (after ``after``, at most ``limit``)."""
-        page = platform().queries.log_page(job_id, user.id, query.after, query.limit)
+        page = platform().queries.log_page(job_id, user.id, query.after, query.limit,
+                                           query.contains)
         return LogsOut(job_id=job_id, lines=[
             LogLineOut(seq=line.seq, timestamp=line.at.isoformat(), stream=line.stream,
                        message=line.message) for line in page.lines],

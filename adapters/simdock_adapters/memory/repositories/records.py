@@ -20,9 +20,16 @@ class MemoryLogRepository(MemoryRepository):
         self.undo.append(lambda: lines.__delitem__(slice(start, None)))
         return new
 
-    def list(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[LogLine]:
+    def list(self, run_id: str, after_seq: int = 0, limit: int | None = None,
+             containing: str | None = None) -> list[LogLine]:
         lines = self.store.logs.get(run_id, [])[max(after_seq, 0):]
+        if containing is not None:
+            wanted = containing.casefold()
+            lines = [line for line in lines if wanted in line.message.casefold()]
         return lines[:limit] if limit is not None else list(lines)
+
+    def last_seq(self, run_id: str) -> int:
+        return len(self.store.logs.get(run_id, []))
 
 
 class MemoryMetricRepository(MemoryRepository):

@@ -13,6 +13,9 @@ from simdock_adapters.sql import mappers
 from simdock_adapters.sql.repositories.base import SqlRepository
 from simdock_adapters.sql.tables import artifacts, metric_points, run_logs
 
+_LAST_SEQ = sa.select(sa.func.max(run_logs.c.seq)).where(
+    run_logs.c.run_id == sa.bindparam("run_id"))
+
 
 class SqlLogRepository(SqlRepository):
     def append(self, run_id: str, messages: Sequence[tuple[datetime, str, str]]
@@ -33,13 +36,20 @@ class SqlLogRepository(SqlRepository):
                                           f"concurrently: {exc.orig}") from None
         return lines
 
-    def list(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[LogLine]:
+    def list(self, run_id: str, after_seq: int = 0, limit: int | None = None,
+             containing: str | None = None) -> list[LogLine]:
         statement = (sa.select(run_logs).where(run_logs.c.run_id == run_id,
                                                run_logs.c.seq > after_seq)
                      .order_by(run_logs.c.seq))
+        if containing is not None:
+            statement = statement.where(run_logs.c.message.icontains(containing,
+                                                                     autoescape=True))
         if limit is not None:
             statement = statement.limit(limit)
         return [mappers.log_entity(row) for row in self.connection.execute(statement)]
+
+    def last_seq(self, run_id: str) -> int:
+        return int(self.connection.execute(_LAST_SEQ, {"run_id": run_id}).scalar_one() or 0)
 
 
 _DISCARD_POINTS = metric_points.delete().where(

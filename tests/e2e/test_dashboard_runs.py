@@ -1,0 +1,135 @@
+"""A run's page over HTTP: result, artifacts and their previews, metrics, the log followed,
+paged and searched, and what it refuses."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.dashboard_session import signed_in
+from tests.e2e.helpers import User, wait_for_run
+
+HEAT1D = {"length": 1.0, "time_steps": 200, "diffusivity": 0.01}
+
+
+@pytest.fixture(scope="module")
+def browser(user: User) -> requests.Session:
+    return signed_in(user)
+
+
+@pytest.fixture(scope="module")
+def heat_run(user: User) -> str:
+    run_id = str(user.post("/api/v1/jobs", json={"simulation_type": "heat1d",
+                                                 "params": HEAT1D}).json()["jobs"][0])
+    assert wait_for_run(user, run_id)["status"] == "succeeded"
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def ticked_run(user: User) -> str:
+    run_id = str(user.post("/api/v1/jobs", json={"simulation_type": "ticks", "params": {
+        "ticks": 30, "interval": 0.01}}).json()["jobs"][0])
+    assert wait_for_run(user, run_id)["status"] == "succeeded"
+    return run_id
+
+
+def lines_of(page: str) -> list[int]:
+    block = page.split('id="log-lines"', 1)[1].split("</div>\n", 1)[0] if (
+        'id="log-lines"' in page) else page
+    return [int(seq) for seq in re.findall(r'<span class="seq">(\d+)</span>', block)]
+
+
+def test_a_run_page_shows_its_result_artifacts_with_previews_and_its_log(
+        browser: requests.Session, base_url: str, heat_run: str) -> None:
+    page = browser.get(f"{base_url}/ui/runs/{heat_run}")
+    assert page.status_code == 200
+    text = page.text
+    assert "succeeded" in text and "final_center_temp" in text  # the result, readable
+    png = f"/ui/runs/{heat_run}/artifacts/simulation_results.png?inline=1"
+    assert f'src="{png}"' in text  # previewed as an image
+    assert '<table class="preview">' in text and "center_temp" in text  # the CSV's rows
+    assert '<pre class="preview">' in text  # meta.json, indented
+    assert "temperature_field.npy" in text  # listed, only downloaded
+    assert lines_of(text) and "heat1d: done" in text
+    assert f'data-metrics-url="/ui/runs/{heat_run}/metrics.json"' in text
+
+
+def test_only_a_real_png_is_served_inline_and_every_artifact_is_sandboxed(
+        browser: requests.Session, base_url: str, heat_run: str) -> None:
+    image = browser.get(f"{base_url}/ui/runs/{heat_run}/artifacts/simulation_results.png",
+                        params={"inline": "1"})
+    assert image.headers["Content-Type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG")
+    assert "attachment" not in image.headers.get("Content-Disposition", "")
+    table = browser.get(f"{base_url}/ui/runs/{heat_run}/artifacts/result.csv",
+                        params={"inline": "1"})
+    assert table.headers["Content-Type"] == "application/octet-stream"
+    assert table.headers["Content-Disposition"].startswith("attachment")
+    for answer in (image, table):
+        assert "sandbox" in answer.headers["Content-Security-Policy"]
+    missing = browser.get(f"{base_url}/ui/runs/{heat_run}/artifacts/nothing.png")
+    assert missing.status_code == 404 and "text/html" in missing.headers["Content-Type"]
+
+
+def test_a_runs_metrics_come_aligned_by_step_for_the_plot(
+        browser: requests.Session, base_url: str, heat_run: str) -> None:
+    body: dict[str, Any] = browser.get(f"{base_url}/ui/runs/{heat_run}/metrics.json").json()
+    assert body["names"] == ["center_temp"] and body["complete"] is True
+    assert len(body["steps"]) == len(body["values"][0]) == body["points"] > 1
+    assert body["steps"] == sorted(body["steps"])
+
+
+def test_the_log_pages_from_a_line_and_searches_whatever_the_case(
+        browser: requests.Session, base_url: str, ticked_run: str) -> None:
+    whole = browser.get(f"{base_url}/ui/runs/{ticked_run}", params={"after": "0"}).text
+    assert lines_of(whole) == list(range(1, 31))
+    later = browser.get(f"{base_url}/ui/runs/{ticked_run}", params={"after": "25"}).text
+    assert lines_of(later) == [26, 27, 28, 29, 30]
+    found = browser.get(f"{base_url}/ui/runs/{ticked_run}", params={"q": "TICK 2"}).text
+    assert lines_of(found) == [2, *range(20, 30)]
+    assert "11 lines holding" in html.unescape(found)
+
+
+def test_following_a_log_appends_the_new_lines_and_stops_at_its_end(
+        browser: requests.Session, base_url: str, ticked_run: str) -> None:
+    follow = browser.get(f"{base_url}/ui/runs/{ticked_run}/log", params={"after": "28"})
+    assert 'hx-swap-oob="beforeend:#log-lines"' in follow.text
+    assert lines_of(follow.text) == [29, 30]
+    assert "End of the log" in follow.text and "hx-get" not in follow.text
+
+
+def test_a_running_log_is_followed_from_its_end(browser: requests.Session, base_url: str,
+                                               user: User) -> None:
+    run_id = user.post("/api/v1/jobs", json={"simulation_type": "ticks", "params": {
+        "ticks": 200, "interval": 0.05}}).json()["jobs"][0]
+    deadline = time.monotonic() + 30
+    while not user.get(f"/api/v1/jobs/{run_id}/logs").json()["lines"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    page = browser.get(f"{base_url}/ui/runs/{run_id}").text
+    poll = re.search(rf'id="log-follow" hx-get="/ui/runs/{run_id}/log\?after=(\d+)"', page)
+    assert poll is not None and int(poll.group(1)) == max(lines_of(page))
+    assert 'id="log-pause"' in page
+    assert user.delete(f"/api/v1/jobs/{run_id}").status_code == 200  # cancels it
+    cancelled = browser.get(f"{base_url}/ui/runs/{run_id}").text
+    assert '<span class="status s-cancelled">' in cancelled, cancelled
+    assert "cancelled by request" in cancelled and "The log's last" in cancelled
+
+
+@pytest.mark.parametrize("query", ["after=-1", "after=x", "q=" + "x" * 201])
+def test_a_bad_log_address_is_a_400_page(browser: requests.Session, base_url: str,
+                                         ticked_run: str, query: str) -> None:
+    response = browser.get(f"{base_url}/ui/runs/{ticked_run}?{query}")
+    assert response.status_code == 400 and "text/html" in response.headers["Content-Type"]
+
+
+def test_another_users_run_is_a_404_page(base_url: str, heat_run: str,
+                                         other_user: User) -> None:
+    theirs = signed_in(other_user)
+    for path in ("", "/metrics.json", "/log", "/artifacts/result.csv", "/summary"):
+        assert theirs.get(f"{base_url}/ui/runs/{heat_run}{path}").status_code == 404
