@@ -162,9 +162,9 @@ class RunRepository(Protocol):
         """The lines of a job's runs in index order, or of the runs of ``numbers`` (in that
         order, those that exist): what a listing shows, without reading the runs whole."""
 
-    def outline(self, job_id: str) -> RunOutline:
+    def outline(self, job_id: str, with_ids: bool = True) -> RunOutline:
         """The outline of a job's runs, without reading them whole (a sweep of 100,000
-        runs is summarised in the store)."""
+        runs is summarised in the store); without their ids unless ``with_ids``."""
 
     def statistics(self, owner_id: str | None = None) -> RunStatistics:
         """Counts by status and the mean duration of finished runs."""
@@ -251,9 +251,11 @@ class LogRepository(Protocol):
         """Append (time, stream, message) lines; returns them numbered."""
 
     def list(self, run_id: str, after_seq: int = 0, limit: int | None = None,
-             containing: str | None = None) -> list[LogLine]:
-        """Lines after ``after_seq`` in order; with ``containing``, only the lines whose
-        message holds that text, whatever its case (``%`` and ``_`` are plain text)."""
+             containing: str | None = None, through_seq: int | None = None
+             ) -> list[LogLine]:
+        """Lines after ``after_seq`` (and up to ``through_seq``) in order; with
+        ``containing``, only the lines whose message holds that text, whatever its case
+        (``%`` and ``_`` are plain text)."""
 
     def last_seq(self, run_id: str) -> int:
         """The number of the run's last line (0 before its first): lines are numbered from

@@ -860,6 +860,9 @@ def test_the_outline_of_a_job_s_runs_is_what_its_runs_read_whole_show(
     assert outlines["job-3"] == RunOutline(ids=["run-05", "run-06"], last_finished_at=at(50),
                                            first_error="cancelled by request")
     assert outlines["job-none"] == RunOutline(ids=[])
+    with world() as uow:
+        without_ids = uow.runs.outline("job-1", with_ids=False)
+    assert without_ids == dataclasses.replace(outlines["job-1"], ids=[])
 
 
 @pytest.mark.parametrize("query", [
@@ -2063,6 +2066,8 @@ def test_log_lines_containing_a_text_whatever_its_case(uow_factory: UnitOfWorkFa
         percent = uow.logs.list("run-1", containing="100%")
         underscore = uow.logs.list("run-1", containing="a_b")
         none = uow.logs.list("run-1", containing="absent")
+        window = uow.logs.list("run-1", after_seq=1, through_seq=3, containing="o")
+        unfiltered = uow.logs.list("run-1", after_seq=4, through_seq=6)
 
     assert [line.seq for line in warnings] == [2, 7]
     assert [line.seq for line in after] == [7]
@@ -2070,6 +2075,8 @@ def test_log_lines_containing_a_text_whatever_its_case(uow_factory: UnitOfWorkFa
     assert [line.message for line in percent] == ["100% done"]
     assert [line.message for line in underscore] == ["a_b"]  # not a wildcard
     assert none == []
+    assert [line.seq for line in window] == [2, 3]
+    assert [line.seq for line in unfiltered] == [5, 6]
 
 
 def test_the_last_log_line_number_is_how_many_lines_a_run_has(

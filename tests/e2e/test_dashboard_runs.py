@@ -92,7 +92,7 @@ def test_the_log_pages_from_a_line_and_searches_whatever_the_case(
     assert lines_of(later) == [26, 27, 28, 29, 30]
     found = browser.get(f"{base_url}/ui/runs/{ticked_run}", params={"q": "TICK 2"}).text
     assert lines_of(found) == [2, *range(20, 30)]
-    assert "11 lines holding" in html.unescape(found)
+    assert "11 lines holding \u201cTICK 2\u201d among lines 1\u201330 of 30" in html.unescape(found)
 
 
 def test_following_a_log_appends_the_new_lines_and_stops_at_its_end(

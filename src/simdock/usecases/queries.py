@@ -40,6 +40,8 @@ MAX_LOG_PAGE_LINES = 10_000
 LOG_TAIL_LINES = 20
 #: The longest text a log is searched for.
 MAX_LOG_SEARCH = 200
+#: How many lines of a log one page of a search reads.
+LOG_SEARCH_WINDOW = 20_000
 
 
 @dataclass(frozen=True)
@@ -82,13 +84,17 @@ class Queries:
             tally = uow.runs.tally_by_job([job.id]).get(job.id, RunTally())
         return JobView.of(job, tally)
 
-    def get_job_detail(self, job_id: str | int, owner_id: str | None) -> JobDetail:
-        """A job (by id or number) with its status, progress and the outline of its runs."""
+    def get_job_detail(self, job_id: str | int, owner_id: str | None,
+                       with_run_ids: bool = True) -> JobDetail:
+        """A job (by id or number) with its status, progress and the outline of its runs
+        (with every run's id unless not ``with_run_ids``: a page that lists the runs by
+        pages has no use for 100,000 of them)."""
         with self.uow() as uow:
             job = load_job(uow, job_id, owner_id)
             tally = uow.runs.tally_by_job([job.id]).get(job.id, RunTally())
-            outline = uow.runs.outline(job.id)
-            single = uow.runs.get(outline.ids[0]) if job.run_count == 1 and outline.ids else None
+            outline = uow.runs.outline(job.id, with_ids=with_run_ids)
+            single = next(iter(uow.runs.for_job(job.id)), None) if job.run_count == 1 \
+                else None
         return JobDetail(JobView.of(job, tally), outline,
                          self.run_parameters(single) if single else None)
 
@@ -251,7 +257,8 @@ class Queries:
                  limit: int = LOG_PAGE_LINES, containing: str | None = None) -> LogPage:
         """The lines of a run's log after line ``after``, at most ``limit`` (1 to
         ``MAX_LOG_PAGE_LINES``); a reader asks again from ``next_after`` until ``complete``.
-        With ``containing``, only the lines that hold that text, whatever its case."""
+        With ``containing``, only the lines that hold that text, whatever its case, among
+        the next ``LOG_SEARCH_WINDOW`` lines (``next_after`` is where that window ended)."""
         if not 1 <= limit <= MAX_LOG_PAGE_LINES:
             raise ValidationError(f"a page holds 1 to {MAX_LOG_PAGE_LINES} log lines, "
                                   f"not {limit}")
@@ -259,13 +266,17 @@ class Queries:
                 <= MAX_LOG_SEARCH:
             raise ValidationError(f"a log search is 1 to {MAX_LOG_SEARCH} characters")
         after = min(max(after, 0), MAX_LOG_SEQ)
+        # A search reads a window of the log at a time, so that a page of a log of any
+        # length costs the same; the next page goes on from where the window ended.
+        through = after + LOG_SEARCH_WINDOW if containing is not None else None
         with self.uow() as uow:
             run = load_run(uow, run_id, owner_id)  # read first: a run ended has all its lines
             last = uow.logs.last_seq(run.id)  # then the lines: none before it is missed
-            lines = uow.logs.list(run.id, after, limit, containing)
-        # A page that is not full was read to the log's end (its last line, or past it).
+            lines = uow.logs.list(run.id, after, limit, containing, through)
+        # A page that is not full was read to the log's end (or its window's).
         next_after = lines[-1].seq if len(lines) == limit else max(
-            after, last, lines[-1].seq if lines else 0)
+            after, min(last, through) if through is not None else last,
+            lines[-1].seq if lines else 0)
         return LogPage(run, lines, next_after=next_after,
                        complete=run.terminal and next_after >= last, last=last)
 

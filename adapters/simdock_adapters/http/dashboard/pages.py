@@ -148,7 +148,7 @@ def _job_page(job_id: str) -> dict[str, Any]:
     user = sessions.viewer()
     owner = sessions.owner_filter(user)
     chosen = filters.parsed(filters.RunFilters, request.args.to_dict())
-    detail = platform().queries.get_job_detail(job_id, owner)
+    detail = platform().queries.get_job_detail(job_id, owner, with_run_ids=False)
     runs = platform().listing.list_run_views(chosen.query(owner, detail.view.job.id))
     given = chosen.given()
     here = f"/ui/jobs/{detail.view.job.id}"

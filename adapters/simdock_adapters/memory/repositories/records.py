@@ -21,8 +21,9 @@ class MemoryLogRepository(MemoryRepository):
         return new
 
     def list(self, run_id: str, after_seq: int = 0, limit: int | None = None,
-             containing: str | None = None) -> list[LogLine]:
-        lines = self.store.logs.get(run_id, [])[max(after_seq, 0):]
+             containing: str | None = None, through_seq: int | None = None
+             ) -> list[LogLine]:
+        lines = self.store.logs.get(run_id, [])[max(after_seq, 0):through_seq]
         if containing is not None:
             wanted = containing.casefold()
             lines = [line for line in lines if wanted in line.message.casefold()]

@@ -178,8 +178,10 @@ class MemoryRunRepository(MemoryRepository):
             found = [self.store.runs[run_id] for run_id in ids if run_id is not None]
         return [_line(run) for run in found]
 
-    def outline(self, job_id: str) -> RunOutline:
-        return RunOutline.of([self.store.runs[r] for r in self.store.runs_by_job.get(job_id, [])])
+    def outline(self, job_id: str, with_ids: bool = True) -> RunOutline:
+        outline = RunOutline.of([self.store.runs[r]
+                                 for r in self.store.runs_by_job.get(job_id, [])])
+        return outline if with_ids else dataclasses.replace(outline, ids=[])
 
     def tally_by_job(self, job_ids: Sequence[str]) -> dict[str, RunTally]:
         tallies: dict[str, RunTally] = {}

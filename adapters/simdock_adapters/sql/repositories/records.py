@@ -37,10 +37,13 @@ class SqlLogRepository(SqlRepository):
         return lines
 
     def list(self, run_id: str, after_seq: int = 0, limit: int | None = None,
-             containing: str | None = None) -> list[LogLine]:
+             containing: str | None = None, through_seq: int | None = None
+             ) -> list[LogLine]:
         statement = (sa.select(run_logs).where(run_logs.c.run_id == run_id,
                                                run_logs.c.seq > after_seq)
                      .order_by(run_logs.c.seq))
+        if through_seq is not None:
+            statement = statement.where(run_logs.c.seq <= through_seq)
         if containing is not None:
             statement = statement.where(run_logs.c.message.icontains(containing,
                                                                      autoescape=True))

@@ -336,8 +336,9 @@ class SqlRunRepository(SqlRepository):
             statement.where(runs.c.number.in_(wanted))).all())}
         return [found[number] for number in wanted if number in found]
 
-    def outline(self, job_id: str) -> RunOutline:
-        ids = self.connection.execute(_RUN_IDS_OF_JOB, {"job": job_id}).scalars().all()
+    def outline(self, job_id: str, with_ids: bool = True) -> RunOutline:
+        ids = self.connection.execute(_RUN_IDS_OF_JOB, {"job": job_id}).scalars().all() \
+            if with_ids else []
         started, finished, error = self.connection.execute(_OUTLINE_OF_JOB,
                                                            {"job": job_id}).one()
         return RunOutline(ids=ids, first_started_at=started, last_finished_at=finished,
