@@ -68,7 +68,9 @@ def build_platform(settings: Settings | None = None, consume: bool = False) -> P
     containers = _container_executor(settings, worker_name, blobs)
     handlers, close_handlers = _handler_executor(settings, simulations, containers)
     clock = SystemClock()
-    execution = Execution(worker_name, settings.shutdown_grace_seconds)
+    execution = Execution(worker_name, settings.shutdown_grace_seconds,
+                          slots=settings.executor_workers,
+                          queues=tuple(_consumed_queues(settings, consume)))
     executes_here = _executes_here(settings, consume)
     reaping = _reap_containers(containers, executes_here,
                                lambda attempts: platform.leftovers.dead_attempts(attempts))
@@ -239,6 +241,14 @@ def deployment_name(settings: Settings) -> str:
     path = sqlite_path(settings.database_url)
     where = f"sqlite:{path.resolve()}" if path is not None else masked_url(settings.database_url)
     return f"db-{hashlib.sha256(where.encode()).hexdigest()[:16]}"
+
+
+def _consumed_queues(settings: Settings, consume: bool) -> list[str]:
+    """The queues this process takes work from: a worker's (WORKER_QUEUES), both for a
+    server that executes in its own threads, none for one that only sends work."""
+    if consume:
+        return list(settings.worker_queue_names)
+    return ["simulations", "reports"] if _executes_here(settings, consume) else []
 
 
 def _executes_here(settings: Settings, consume: bool) -> bool:

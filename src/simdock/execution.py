@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Protocol
 
 from simdock.contact import StoreContact
@@ -37,11 +38,17 @@ class Execution:
     since when; ``queue`` whose turn it is when its workers claim queued runs.
     """
 
-    def __init__(self, worker_name: str = "local", grace_seconds: float = 10.0) -> None:
+    def __init__(self, worker_name: str = "local", grace_seconds: float = 10.0,
+                 slots: int = 1, queues: tuple[str, ...] = ("simulations",)) -> None:
         """``grace_seconds``: how long :meth:`drain` lets runs executing here go on
         before handing them back."""
         self.worker_name = worker_name
         self.grace_seconds = grace_seconds
+        #: What its heartbeats say of it (:class:`~simdock.domain.worker.WorkerBeat`): how
+        #: many runs it executes at once, which queues it takes, when it first beat.
+        self.slots = slots
+        self.queues = queues
+        self.started_at: datetime | None = None
         self.held = HeldRuns()
         self.contact = StoreContact()
         self.queue = FairQueue()

@@ -41,6 +41,7 @@ from simdock.usecases.listing import Listing
 from simdock.usecases.machines import Machines
 from simdock.usecases.metrics import Metrics
 from simdock.usecases.open_jobs import OpenJobs
+from simdock.usecases.operations import Operations
 from simdock.usecases.queries import Queries
 from simdock.usecases.recording import Recording
 from simdock.usecases.reports import Reporting
@@ -127,6 +128,11 @@ class Platform:
     def health(self) -> Health:
         """Whether the platform's backing services answer."""
         return self.bind(Health)
+
+    @cached_property
+    def operations(self) -> Operations:
+        """What operators watch: workers, queues, services, machines."""
+        return self.bind(Operations)
 
     @cached_property
     def cancelling(self) -> Cancelling:

@@ -27,6 +27,7 @@ from simdock.domain import (
     RunStatus,
     User,
 )
+from simdock.domain.worker import WorkerBeat
 from simdock.paging import Page, PageRequest
 from simdock.selection import JobQuery, RunQuery
 from simdock.tallies import RunLine, RunOutline, RunStatistics, RunTally
@@ -152,6 +153,10 @@ class RunRepository(Protocol):
     def counts(self, owner_id: str | None = None, job_id: str | None = None
                ) -> dict[RunStatus, int]:
         """How many runs are in each status."""
+
+    def queued_by_owner(self) -> dict[str, int]:
+        """How many runs each owner has queued (owners with none left out), from the
+        store's counts, without scanning the queue."""
 
     def tally_by_job(self, job_ids: Sequence[str]) -> dict[str, RunTally]:
         """Each of these jobs' runs counted by status, with their progress summed by
@@ -282,6 +287,17 @@ class ArtifactRepository(Protocol):
     def get(self, run_id: str, name: str) -> Artifact | None: ...
 
 
+class WorkerRepository(Protocol):
+    def beat(self, worker: WorkerBeat) -> None:
+        """Keep ``worker``'s latest heartbeat (the first one registers it)."""
+
+    def since(self, at: datetime) -> list[WorkerBeat]:
+        """The workers whose last heartbeat is at or after ``at``, by name."""
+
+    def forget(self, before: datetime) -> int:
+        """Forget the workers silent since before ``before``; returns how many."""
+
+
 class UnitOfWork(abc.ABC):
     """One atomic piece of work over all repositories.
 
@@ -301,6 +317,7 @@ class UnitOfWork(abc.ABC):
     metrics: MetricRepository
     artifacts: ArtifactRepository
     login_failures: LoginFailureRepository
+    workers: WorkerRepository
 
     @abc.abstractmethod
     def __enter__(self) -> Self: ...

@@ -40,6 +40,7 @@ from simdock.domain import (
     job_status,
 )
 from simdock.domain.identity import skeleton_digest
+from simdock.domain.worker import WorkerBeat
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound, ValidationError
 from simdock.paging import JOB_ORDER_FIELDS, RUN_ORDER_FIELDS, Ordering, Page, PageRequest
 from simdock.repositories import REPOSITORY_NAMES, UnitOfWork, UnitOfWorkFactory
@@ -2482,3 +2483,56 @@ def test_a_lapsed_run_requeued_is_claimed_again_as_its_next_attempt(
 def _lapsed(uow_factory: UnitOfWorkFactory, now: datetime) -> list[Run]:
     with uow_factory() as uow:
         return list(uow.runs.lapsed(now))
+
+
+# ==========================================================================
+# Workers
+# ==========================================================================
+
+
+def beat(name: str, seconds: float, held: int = 0) -> WorkerBeat:
+    return WorkerBeat(name=name, host=name.split(":")[0], started_at=at(0),
+                      last_beat=at(seconds), held=held, slots=4,
+                      queues=("simulations", "reports"))
+
+
+def test_a_workers_latest_beat_is_kept_and_listed_by_name(uow_factory: UnitOfWorkFactory
+                                                          ) -> None:
+    with uow_factory() as uow:
+        uow.workers.beat(beat("host-b:2", 10))
+        uow.workers.beat(beat("host-a:1", 10, held=1))
+        uow.commit()
+    with uow_factory() as uow:
+        uow.workers.beat(beat("host-a:1", 20, held=3))
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert uow.workers.since(at(0)) == [beat("host-a:1", 20, held=3), beat("host-b:2", 10)]
+        assert uow.workers.since(at(15)) == [beat("host-a:1", 20, held=3)]
+
+
+def test_silent_workers_are_forgotten_and_a_beat_not_committed_is_not_kept(
+        uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.workers.beat(beat("old:1", 5))
+        uow.workers.beat(beat("new:1", 50))
+        uow.commit()
+    with uow_factory() as uow:
+        uow.workers.beat(beat("never:1", 60))  # rolled back
+
+    with uow_factory() as uow:
+        assert uow.workers.forget(at(10)) == 1
+        uow.commit()
+    with uow_factory() as uow:
+        assert [w.name for w in uow.workers.since(at(0))] == ["new:1"]
+
+
+def test_queued_runs_by_owner_leave_out_owners_with_none(world: UnitOfWorkFactory) -> None:
+    with world() as uow:
+        by_owner = uow.runs.queued_by_owner()
+        queued = [run for job_id in WORLD_JOBS for run in uow.runs.for_job(job_id)
+                  if run.status is RunStatus.QUEUED]
+    expected: dict[str, int] = {}
+    for run in queued:
+        expected[run.owner_id] = expected.get(run.owner_id, 0) + 1
+    assert expected and by_owner == expected

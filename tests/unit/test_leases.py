@@ -11,9 +11,11 @@ import pytest
 
 from simdock.clock import ManualClock
 from simdock.domain import Run, RunStatus
+from simdock.domain.worker import WorkerBeat
 from simdock.errors import RunCancelled, ServiceUnavailable
 from simdock.platform import Platform
 from simdock.ports import RunContext
+from simdock.selection import RunQuery
 from simdock.usecases.submit import SubmitRun
 from simdock_adapters.memory import MemoryUnitOfWork
 from tests.unit.fakes import (
@@ -253,3 +255,27 @@ def test_a_stale_attempts_artifact_never_replaces_the_current_attempts_bytes() -
     assert kept is not None and platform.blobs.get(kept.blob_key) == b"current"
     assert platform.blobs.list(f"runs/{run_id}/") == [kept.blob_key]
     assert stale.cancelled
+
+
+def test_each_heartbeat_says_in_the_store_who_beats_where_and_how_busy() -> None:
+    platform = make_platform()
+    execution = execution_of(platform)
+    execution.slots, execution.queues = 3, ("simulations",)
+    started = platform.clock.now()
+    work_of(platform).leases.heartbeat()
+    clock(platform).advance(30)
+    with platform.uow() as uow:  # a worker elsewhere, silent for more than a day
+        uow.workers.beat(WorkerBeat("gone:9", "gone", started, started - timedelta(days=2),
+                                    0, 1))
+        uow.commit()
+    claim_and_die(platform, submitted(platform), execution.worker_name)
+    execution.held.hold([stored(platform, run.id) for run in platform.queries.list_runs(
+        RunQuery(owner_id="usr-1")).items])
+
+    work_of(platform).leases.heartbeat()
+
+    with platform.uow() as uow:
+        workers = uow.workers.since(started - timedelta(days=3))
+    assert workers == [WorkerBeat(
+        execution.worker_name, execution.worker_name.rsplit(":", 1)[0], started,
+        started + timedelta(seconds=30), held=1, slots=3, queues=("simulations",))]

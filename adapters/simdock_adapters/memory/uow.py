@@ -17,6 +17,7 @@ from simdock_adapters.memory.repositories import (
     MemoryReportRepository,
     MemoryRunRepository,
     MemoryUserRepository,
+    MemoryWorkerRepository,
     Undo,
 )
 from simdock_adapters.memory.store import MemoryStore
@@ -38,6 +39,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self.metrics = MemoryMetricRepository(store, self._undo)
         self.artifacts = MemoryArtifactRepository(store, self._undo)
         self.login_failures = MemoryLoginFailureRepository(store, self._undo)
+        self.workers = MemoryWorkerRepository(store, self._undo)
         self.committed = False
 
     def __enter__(self) -> Self:

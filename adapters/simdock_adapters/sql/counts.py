@@ -16,6 +16,9 @@ from simdock_adapters.sql.queries import status_counts
 from simdock_adapters.sql.tables import run_status_counts as counts
 
 COMPACT_AFTER_ROWS = 200
+_QUEUED_BY_OWNER = (sa.select(counts.c.owner_id, sa.func.sum(counts.c.delta))
+                    .where(counts.c.status == RunStatus.QUEUED.value)
+                    .group_by(counts.c.owner_id).order_by(counts.c.owner_id))
 
 
 class StatusCounts:
@@ -35,6 +38,11 @@ class StatusCounts:
             if high is not None:
                 self.compact(high)
         return status_counts((status, total) for status, total, _ in rows)
+
+    def queued_by_owner(self) -> dict[str, int]:
+        """How many runs each owner has queued, summed from the delta rows."""
+        rows = self.connection.execute(_QUEUED_BY_OWNER).all()
+        return {owner: int(total) for owner, total in rows if total}
 
     def _may_compact(self) -> bool:
         """SQLite compacts in several statements: only under its write lock."""

@@ -243,3 +243,16 @@ artifacts = sa.Table(
     sa.Column("content_type", sa.Text, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
 )
+
+#: Workers as their last heartbeat described them (migration 0009).
+workers = sa.Table(
+    "workers", metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("host", sa.String(200), nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("last_beat", Timestamp, nullable=False),
+    sa.Column("held", sa.Integer, nullable=False),
+    sa.Column("slots", sa.Integer, nullable=False),
+    sa.Column("queues", Json, nullable=False),
+    sa.Index(None, "last_beat"),
+)

@@ -24,6 +24,7 @@ from simdock_adapters.sql.repositories import (
     SqlReportRepository,
     SqlRunRepository,
     SqlUserRepository,
+    SqlWorkerRepository,
 )
 
 _UNREACHABLE = (sa.exc.OperationalError, sa.exc.InterfaceError)
@@ -89,6 +90,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.metrics = SqlMetricRepository(connection)
         self.artifacts = SqlArtifactRepository(connection)
         self.login_failures = SqlLoginFailureRepository(connection)
+        self.workers = SqlWorkerRepository(connection)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

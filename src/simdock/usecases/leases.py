@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from simdock.domain import Run, RunStatus
+from simdock.domain.worker import WorkerBeat
 from simdock.errors import ConcurrencyConflict, ServiceUnavailable
 from simdock.execution import Execution
 from simdock.limits import Limits
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 RECOVER_BATCH = 200
 #: The longest a lost run waits before it is queued again.
 MAX_BACKOFF_SECONDS = 60.0
+#: How long a silent worker stays listed in the store before it is forgotten.
+FORGET_WORKERS_AFTER = timedelta(days=1)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -73,11 +76,31 @@ class Leases:
         """
         try:
             self.renew_leases()
+            self.record_beat()
             released = self.release_unconfirmed()
             return released + self.recover_lapsed()
         except ServiceUnavailable:
             self.execution.contact.lost()
             raise
+
+    def record_beat(self) -> WorkerBeat:
+        """Say in the store that this worker is alive, where, and how busy (what the
+        workers page lists), and forget the workers silent for a day (an indexed delete
+        that finds nothing almost always)."""
+        now = self.clock.now()
+        execution = self.execution
+        if execution.started_at is None:
+            execution.started_at = now
+        worker = WorkerBeat(name=execution.worker_name,
+                            host=execution.worker_name.rsplit(":", 1)[0],
+                            started_at=execution.started_at, last_beat=now,
+                            held=len(execution.held.snapshot()), slots=execution.slots,
+                            queues=execution.queues)
+        with self.uow() as uow:
+            uow.workers.beat(worker)
+            uow.workers.forget(now - FORGET_WORKERS_AFTER)
+            uow.commit()
+        return worker
 
     def commit_claims(self, uow: UnitOfWork, runs: Sequence[Run]) -> None:
         """Commit the claim of ``runs``. When the store's answer is lost (it went away at

@@ -1,5 +1,5 @@
 """The repositories over a :class:`~simdock_adapters.memory.store.MemoryStore`, by aggregate:
-jobs, runs, reports, machines, accounts, and what runs record."""
+jobs, runs, reports, machines, accounts, what runs record, and workers."""
 
 from simdock_adapters.memory.repositories.accounts import (
     MemoryApiTokenRepository,
@@ -16,6 +16,7 @@ from simdock_adapters.memory.repositories.records import (
 )
 from simdock_adapters.memory.repositories.reports import MemoryReportRepository
 from simdock_adapters.memory.repositories.runs import MemoryRunRepository
+from simdock_adapters.memory.repositories.workers import MemoryWorkerRepository
 
 __all__ = [
     "MemoryApiTokenRepository",
@@ -28,5 +29,6 @@ __all__ = [
     "MemoryReportRepository",
     "MemoryRunRepository",
     "MemoryUserRepository",
+    "MemoryWorkerRepository",
     "Undo",
 ]

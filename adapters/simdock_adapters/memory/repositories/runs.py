@@ -168,6 +168,10 @@ class MemoryRunRepository(MemoryRepository):
             runs = (r for r in runs if r.owner_id == owner_id)
         return dict(Counter(r.status for r in runs))
 
+    def queued_by_owner(self) -> dict[str, int]:
+        return dict(Counter(r.owner_id for r in self.store.runs.values()
+                            if r.status is RunStatus.QUEUED))
+
     def lines(self, job_id: str | None = None, numbers: Sequence[int] = ()
               ) -> Sequence[RunLine]:
         if job_id is not None:

@@ -15,6 +15,7 @@ from simdock_adapters.sql.repositories.records import (
 )
 from simdock_adapters.sql.repositories.reports import SqlReportRepository
 from simdock_adapters.sql.repositories.runs import SqlRunRepository
+from simdock_adapters.sql.repositories.workers import SqlWorkerRepository
 
 __all__ = [
     "SqlApiTokenRepository",
@@ -27,4 +28,5 @@ __all__ = [
     "SqlReportRepository",
     "SqlRunRepository",
     "SqlUserRepository",
+    "SqlWorkerRepository",
 ]

@@ -344,6 +344,9 @@ class SqlRunRepository(SqlRepository):
         return RunOutline(ids=ids, first_started_at=started, last_finished_at=finished,
                           first_error=error)
 
+    def queued_by_owner(self) -> dict[str, int]:
+        return self.counters.queued_by_owner()
+
     def tally_by_job(self, job_ids: Sequence[str]) -> dict[str, RunTally]:
         counts: dict[str, dict[RunStatus, int]] = {job_id: {} for job_id in job_ids}
         progress: dict[str, dict[RunStatus, float]] = {job_id: {} for job_id in job_ids}
