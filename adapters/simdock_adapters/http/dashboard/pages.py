@@ -107,6 +107,12 @@ def blueprint() -> Blueprint:
                          mimetype="application/zip", as_attachment=True,
                          download_name=f"{run_id}.zip")
 
+    @bp.get("/workers")
+    def workers() -> Any:
+        user = sessions.viewer()
+        return render_template("dashboard/workers.html", user=user,
+                               overview=platform().operations.overview(user))
+
     @bp.get("/tokens")
     def tokens() -> Any:
         return render_template("dashboard/tokens.html", **_tokens_page(None))
