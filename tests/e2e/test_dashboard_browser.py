@@ -181,3 +181,22 @@ def test_a_finished_run_shows_its_result_and_previews(page: Any, user: User) -> 
     assert image.evaluate("(img) => img.complete && img.naturalWidth") > 100
     assert page.locator("table.preview tr").count() > 5
     shot(page, "run-finished")
+
+
+def test_request_a_report_from_a_job_and_preview_it(page: Any, user: User) -> None:
+    job = user.post("/api/v1/jobs", json={"simulation_type": "noop", "name": "for a report"}
+                    ).json()["simulation_id"]
+    sign_in(page, user)
+    page.goto(f"{user.base_url}/ui/jobs/{job}")
+    page.get_by_role("link", name="Request a report").click()
+    assert page.get_by_label("Jobs (ids, separated by spaces or commas)").input_value() == job
+    page.get_by_label("Format").select_option("html")
+    page.get_by_role("button", name="Request").click()
+    page.locator("#report .status", has_text="succeeded").wait_for()
+    frame = page.frame_locator("iframe.document")
+    frame.locator("body").wait_for()
+    assert job in frame.locator("body").inner_text()
+    shot(page, "report")
+    page.get_by_role("link", name="Reports").first.click()
+    page.get_by_role("cell", name="html").first.wait_for()
+    shot(page, "reports")

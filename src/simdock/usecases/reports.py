@@ -124,6 +124,10 @@ class Reporting:
             "duration_seconds": run.duration_seconds,
         } for job, runs in jobs for run in runs]
 
+    def report_types(self) -> dict[str, list[str]]:
+        """Each report type that can be requested, with the formats it produces."""
+        return {name: sorted(self.reports.get(name).formats) for name in self.reports.names()}
+
     def get_report(self, report_id: str, owner_id: str | None) -> Report:
         with self.uow() as uow:
             return load_report(uow, report_id, owner_id)

@@ -13,6 +13,7 @@ from simdock_adapters.http.context import platform
 from simdock_adapters.http.dashboard import (
     filters,
     presenting,
+    report_pages,
     run_pages,
     security,
     sessions,
@@ -99,6 +100,7 @@ def blueprint() -> Blueprint:
         return _see_other(f"/ui/jobs/{job_id}")
 
     run_pages.register(bp)
+    report_pages.register(bp)
 
     @bp.get("/runs/<run_id>/download")
     def download_run(run_id: str) -> Response:

@@ -19,7 +19,7 @@ from simdock_adapters.http.dashboard import sessions
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'none'", "script-src 'self'", "style-src 'self'",
     "img-src 'self' data: blob:", "connect-src 'self'", "font-src 'self'",
-    "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'"])
+    "frame-src 'self'", "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'"])
 HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY,
            "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
            "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}

@@ -11,7 +11,8 @@ from simdock.domain import Report, ReportStatus, User
 from simdock.errors import NotFound
 from simdock.usecases import reports
 from simdock_adapters.http.api import Api, Raw
-from simdock_adapters.http.context import context, current_user, link_base, platform
+from simdock_adapters.http.context import context, current_user, platform
+from simdock_adapters.http.report_links import report_link
 from simdock_adapters.http.schemas import PageOf, PageQuery
 from simdock_adapters.http.views import ReportOut, page_of, report_out
 
@@ -31,16 +32,7 @@ class ReportListQuery(PageQuery):
 def presented(report: Report, parameters: dict[str, Any] | None = None) -> ReportOut:
     """The report with a fresh time-limited download link once it is ready
     (``parameters``: as a list shows them, in a list)."""
-    url, expires_at = None, None
-    if report.status is ReportStatus.SUCCEEDED and report.blob_key:
-        downloads = context().downloads
-        now = platform().clock.now()
-        url = platform().blobs.url(report.blob_key, downloads.lifetime_seconds)
-        if url is None:
-            token, expires_at = downloads.grant(report.id, report.owner_id, now)
-            url = f"{link_base()}/api/v1/downloads/{token}"
-        else:
-            expires_at = downloads.expiry(now)
+    url, expires_at = report_link(report)
     return report_out(report, url, expires_at, parameters)
 
 
