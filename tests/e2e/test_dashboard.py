@@ -221,3 +221,56 @@ def test_the_jobs_page_pages_by_keyset_and_keeps_its_filter(browser: requests.Se
     table = browser.get(f"{base_url}/ui/jobs/table?tag=paged")
     assert table.text.lstrip().startswith('<section id="jobs"')
     assert 'hx-get="/ui/jobs/table?tag=paged"' in table.text
+
+
+def test_bulk_cancel_of_selected_jobs_asks_first_then_cancels_them_all(
+        browser: requests.Session, base_url: str, user: User) -> None:
+    jobs = [submit(user, simulation_type="sleep", params={"seconds": 30})["simulation_id"]
+            for _ in range(2)]
+    asked = act(browser, base_url, "/ui/jobs/bulk", action="cancel:selected", job=jobs)
+    assert asked.status_code == 200 and "Cancel 2 jobs?" in asked.text
+    assert {status_of(user, job) for job in jobs} <= {"queued", "running"}  # not yet
+
+    done = act(browser, base_url, "/ui/jobs/bulk", action="cancel:selected", job=jobs,
+               confirmed="1")
+    assert done.status_code == 200 and "of 2 jobs cancelled" in done.text
+    assert {status_of(user, job) for job in jobs} == {"cancelled"}
+
+
+def test_bulk_retry_of_every_job_a_filter_matches(browser: requests.Session, base_url: str,
+                                                  user: User) -> None:
+    tag = "bulk-retry"
+    jobs = [submit(user, simulation_type="sleep", params={"seconds": 30}, tags=[tag])
+            for _ in range(3)]
+    for job in jobs:
+        user.post(f"/api/v1/simulations/{job['simulation_id']}/cancel")
+    asked = act(browser, base_url, "/ui/jobs/bulk", action="retry:matching", tag=tag)
+    assert "Retry 3 jobs?" in asked.text and "every job the filter matches" in asked.text
+    assert f'name="tag" value="{tag}"' in asked.text
+    done = act(browser, base_url, "/ui/jobs/bulk", action="retry:matching", tag=tag,
+               confirmed="1")
+    assert "3 runs of 3 jobs queued again" in done.text
+    assert {status_of(user, job["simulation_id"]) for job in jobs} <= {"queued", "running"}
+    act(browser, base_url, "/ui/jobs/bulk", action="cancel:matching", tag=tag, confirmed="1")
+
+
+@pytest.mark.parametrize("form, says", [
+    ({"action": "cancel:selected"}, "select at least one job"),
+    ({"action": "delete:selected", "job": "job-x"}, "unknown action"),
+    ({"action": "cancel:everything"}, "unknown action")])
+def test_a_bulk_action_without_jobs_or_with_an_unknown_action_is_a_400_page(
+        browser: requests.Session, base_url: str, form: dict[str, str], says: str) -> None:
+    response = act(browser, base_url, "/ui/jobs/bulk", **form)
+    assert response.status_code == 400 and says in response.text
+
+
+def test_a_bulk_action_naming_another_users_job_changes_nothing(
+        browser: requests.Session, base_url: str, user: User,
+        new_user: Callable[[str], User]) -> None:
+    mine = submit(user, simulation_type="sleep", params={"seconds": 30})["simulation_id"]
+    theirs = submit(new_user("erin"), simulation_type="sleep", params={"seconds": 30})
+    response = act(browser, base_url, "/ui/jobs/bulk", action="cancel:selected",
+                   job=[mine, theirs["simulation_id"]], confirmed="1")
+    assert response.status_code == 404
+    assert status_of(user, mine) in ("queued", "running")
+    user.post(f"/api/v1/simulations/{mine}/cancel")

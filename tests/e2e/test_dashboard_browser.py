@@ -200,3 +200,20 @@ def test_request_a_report_from_a_job_and_preview_it(page: Any, user: User) -> No
     page.get_by_role("link", name="Reports").first.click()
     page.get_by_role("cell", name="html").first.wait_for()
     shot(page, "reports")
+
+
+def test_select_jobs_and_cancel_them_after_saying_how_many(page: Any, user: User) -> None:
+    names = [f"bulk {page.viewport_name} {i}" for i in range(2)]
+    for name in names:
+        user.post("/api/v1/jobs", json={"simulation_type": "sleep", "name": name,
+                                        "params": {"seconds": 30}})
+    sign_in(page, user)
+    for name in names:
+        page.get_by_label(f"select {name}").check()
+    page.wait_for_timeout(4000)  # a refresh would have come: the boxes stay ticked
+    assert all(page.get_by_label(f"select {name}").is_checked() for name in names)
+    page.get_by_role("button", name="Cancel", exact=True).click()
+    page.get_by_role("heading", name="Cancel 2 jobs?").wait_for()
+    shot(page, "bulk-confirm")
+    page.get_by_role("button", name="Yes, cancel 2 jobs").click()
+    page.get_by_text("of 2 jobs cancelled").wait_for()

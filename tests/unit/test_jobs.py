@@ -328,3 +328,28 @@ def test_another_users_job_is_not_found_for_a_retry() -> None:
     with pytest.raises(NotFound):
         platform.retrying.retry_job(job_id, "usr-b")
     assert platform.queries.get_run(run_ids[0], "usr-a").status is RunStatus.FAILED
+
+
+def test_bulk_cancel_and_retry_act_on_every_job_named_or_on_none() -> None:
+    platform = make_platform()
+    first, first_runs = sweep(platform)
+    second, second_runs = sweep(platform)
+
+    with pytest.raises(NotFound):
+        platform.cancelling.cancel_jobs([first, "job-missing"], "usr-a")
+    assert platform.queries.get_job(first, "usr-a").status is RunStatus.QUEUED
+
+    cancelled = platform.cancelling.cancel_jobs([first, second, first], "usr-a")
+    assert sorted(cancelled) == sorted(first_runs + second_runs)
+    assert sorted(platform.retrying.retry_jobs([first, second], "usr-a")) == sorted(
+        first_runs + second_runs)
+
+
+def test_the_jobs_a_filter_matches_are_read_page_by_page_up_to_a_limit() -> None:
+    platform = make_platform()
+    made = [sweep(platform)[0] for _ in range(3)]
+    query = JobQuery(owner_id="usr-a")
+    assert sorted(platform.queries.matching_job_ids(query)) == sorted(made)
+    assert platform.queries.matching_job_ids(JobQuery(owner_id="usr-b")) == []
+    with pytest.raises(ValidationError, match="3 jobs match: at most 2"):
+        platform.queries.matching_job_ids(query, limit=2)

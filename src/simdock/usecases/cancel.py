@@ -37,6 +37,14 @@ class Cancelling:
         self.stops.signal_cancels(cancelled)
         return cancelled
 
+    def cancel_jobs(self, job_ids: Sequence[str | int], owner_id: str | None) -> list[str]:
+        """Cancel the unfinished runs of each of these jobs (:meth:`cancel_job`, a job at a
+        time); returns the ids of every run cancelled. Every job is looked up first, so an
+        unknown one (or another user's) is NotFound before anything is cancelled."""
+        with self.uow() as uow:
+            jobs = [load_job(uow, job_id, owner_id).id for job_id in dict.fromkeys(job_ids)]
+        return [run for job_id in jobs for run in self.cancel_job(job_id, owner_id)]
+
     def cancel_run(self, run_id: str, owner_id: str | None) -> bool:
         """Cancel one run; False if it had already finished."""
         cancelled, _ = self.cancel_runs([run_id], owner_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from simdock.domain import (
 from simdock.domain.resources import Resources
 from simdock.domain.text import check_text
 from simdock.errors import Conflict, NotFound, ValidationError
-from simdock.paging import Page
+from simdock.paging import MAX_PAGE_SIZE, Page, PageRequest
 from simdock.payloads import PayloadStore
 from simdock.ports import BlobStore
 from simdock.scope import UnitsOfWork
@@ -36,6 +37,8 @@ MAX_LOG_SEQ = 2**31 - 1
 #: How many log lines a page holds unless asked otherwise, and at most.
 LOG_PAGE_LINES = 1000
 MAX_LOG_PAGE_LINES = 10_000
+#: The most jobs one bulk action takes on.
+MAX_BULK_JOBS = 10_000
 #: How many of a log's last lines an error is shown with.
 LOG_TAIL_LINES = 20
 #: The longest text a log is searched for.
@@ -119,6 +122,22 @@ class Queries:
             tallies = uow.runs.tally_by_job([j.id for j in page.items])
         views = [JobView.of(j, tallies.get(j.id, RunTally())) for j in page.items]
         return Page(views, page.total, page.page, page.page_size, page.next)
+
+    def matching_job_ids(self, query: JobQuery, limit: int = MAX_BULK_JOBS) -> list[str]:
+        """The ids of the jobs ``query`` matches (its page ignored), read page by page in
+        its order; a ValidationError past ``limit`` jobs, which no bulk action takes on."""
+        found: list[str] = []
+        request = PageRequest(1, MAX_PAGE_SIZE)
+        while True:
+            with self.uow() as uow:
+                page = uow.jobs.list(dataclasses.replace(query, page=request))
+            if page.total > limit:
+                raise ValidationError(f"{page.total} jobs match: at most {limit} are acted on "
+                                      "at once; narrow the filter")
+            found.extend(job.id for job in page.items)
+            if page.next is None:
+                return found
+            request = PageRequest.following(page.next, MAX_PAGE_SIZE)
 
     def job_runs(self, job_id: str | int, owner_id: str | None) -> list[Run]:
         """Every run of a job (by id or number), in index order."""

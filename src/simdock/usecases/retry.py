@@ -45,6 +45,13 @@ class Retrying:
 
         return retry_on_conflict(queue_again, "the runs to retry")
 
+    def retry_jobs(self, job_ids: Sequence[str | int], owner_id: str | None) -> list[str]:
+        """Queue again the failed and cancelled runs of each of these jobs (all looked up
+        first: an unknown one is NotFound before anything is queued); returns their ids."""
+        with self.uow() as uow:
+            jobs = [load_job(uow, job_id, owner_id).id for job_id in dict.fromkeys(job_ids)]
+        return [run for job_id in jobs for run in self.retry_job(job_id, owner_id)]
+
     def retry_job(self, job_id: str | int, owner_id: str | None) -> list[str]:
         """Queue every failed or cancelled run of a job again (:meth:`retry_runs`); returns
         the ids queued, none when no run of it failed or was cancelled."""

@@ -22,6 +22,9 @@ from simdock_adapters.http.dialects import DASHBOARD_ROOT, Dialect, dialect_of
 
 #: How often a live table asks for its rows again, in seconds.
 REFRESH_SECONDS = 3
+#: What a bulk action does to each job, as its confirmation says it.
+BULK_ACTIONS = {"cancel": "cancel the unfinished runs of",
+                "retry": "queue again the failed and cancelled runs of"}
 
 
 def install(app: Flask) -> None:
@@ -78,6 +81,34 @@ def blueprint() -> Blueprint:
     @bp.get("/jobs/table")
     def jobs_table() -> Any:
         return render_template("dashboard/jobs_table.html", **_jobs_listing())
+
+    @bp.post("/jobs/bulk")
+    def bulk() -> Any:
+        """Cancel or retry the jobs selected, or every job the filter matches: first a page
+        that says how many, then (``confirmed``) the action."""
+        user = sessions.viewer()
+        action, _, scope = request.form.get("action", "").partition(":")
+        if action not in BULK_ACTIONS or scope not in ("selected", "matching"):
+            raise ValidationError("unknown action: choose cancel or retry, of the jobs "
+                                  "selected or of every job the filter matches")
+        chosen = filters.parsed(filters.JobFilters, request.form.to_dict())
+        owner = sessions.owner_filter(user)
+        if scope == "selected":
+            job_ids = list(dict.fromkeys(request.form.getlist("job")))
+            if not job_ids:
+                raise ValidationError("select at least one job, or act on every job the "
+                                      "filter matches")
+        else:
+            job_ids = platform().queries.matching_job_ids(chosen.query(owner))
+        back = filters.address("/ui/jobs", chosen.given())
+        if request.form.get("confirmed") != "1":
+            return render_template("dashboard/bulk_confirm.html", user=user, action=action,
+                                   scope=scope, job_ids=job_ids, given=chosen.given(),
+                                   verb=BULK_ACTIONS[action], back=back)
+        done = (platform().cancelling.cancel_jobs if action == "cancel"
+                else platform().retrying.retry_jobs)(job_ids, owner)
+        return render_template("dashboard/bulk_done.html", user=user, action=action,
+                               jobs=len(job_ids), runs=len(done), back=back)
 
     @bp.get("/jobs/<job_id>")
     def job(job_id: str) -> Any:

@@ -74,7 +74,18 @@
     });
   }
 
+  function keepSelections() {
+    // A live table swapped in would drop the boxes ticked in it: wait while any is.
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      if (event.detail.elt.id === "jobs" &&
+          document.querySelector("input[form=bulk]:checked")) {
+        event.preventDefault();
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    keepSelections();
     document.querySelectorAll("[data-metrics-url]").forEach(drawMetrics);
     followLog();
   });
