@@ -117,7 +117,7 @@ def body_for(method: str, path: str, ids: dict[str, str]) -> dict[str, Any] | No
     }
     if (method, path) in bodies:
         return bodies[(method, path)]
-    assert method in {"GET", "DELETE"} or path.endswith("/cancel"), \
+    assert method in {"GET", "DELETE"} or path.endswith(("/cancel", "/retry")), \
         f"the matrix needs a body for {method} {path}"
     return None
 

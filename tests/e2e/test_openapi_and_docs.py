@@ -122,7 +122,7 @@ def app_routes(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str]]
     try:
         routes = set()
         for rule in app.url_map.iter_rules():
-            if rule.endpoint.split(".")[0] in {"epistemix", "files"}:
+            if rule.endpoint.split(".")[0] in {"epistemix", "files", "dashboard"}:  # not API
                 continue
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
