@@ -42,6 +42,7 @@ from simdock.usecases.machines import Machines
 from simdock.usecases.metrics import Metrics
 from simdock.usecases.open_jobs import OpenJobs
 from simdock.usecases.operations import Operations
+from simdock.usecases.plots import Plots
 from simdock.usecases.queries import Queries
 from simdock.usecases.recording import Recording
 from simdock.usecases.reports import Reporting
@@ -128,6 +129,11 @@ class Platform:
     def health(self) -> Health:
         """Whether the platform's backing services answer."""
         return self.bind(Health)
+
+    @cached_property
+    def plots(self) -> Plots:
+        """A job's results aggregated for plotting."""
+        return self.bind(Plots)
 
     @cached_property
     def operations(self) -> Operations:

@@ -154,6 +154,12 @@ class RunRepository(Protocol):
                ) -> dict[RunStatus, int]:
         """How many runs are in each status."""
 
+    def numeric_results(self, job_id: str, name: str, every: int = 1
+                        ) -> Sequence[tuple[int, float]]:
+        """(index, value) of the job's succeeded runs whose result, kept inline, is an
+        object holding a number under ``name`` (others left out), in index order; only the
+        runs whose index is a multiple of ``every`` (a sample of a large sweep)."""
+
     def queued_by_owner(self) -> dict[str, int]:
         """How many runs each owner has queued (owners with none left out), from the
         store's counts, without scanning the queue."""

@@ -2536,3 +2536,31 @@ def test_queued_runs_by_owner_leave_out_owners_with_none(world: UnitOfWorkFactor
     for run in queued:
         expected[run.owner_id] = expected.get(run.owner_id, 0) + 1
     assert expected and by_owner == expected
+
+
+def test_numeric_results_are_the_succeeded_runs_numbers_under_a_name(
+        uow_factory: UnitOfWorkFactory) -> None:
+    parent = job("job-1", run_count=8)
+    results: list[tuple[RunStatus, Payload | None]] = [
+        (RunStatus.SUCCEEDED, Payload(inline={"estimate": 3.1, "n": 10}, size=20)),
+        (RunStatus.SUCCEEDED, Payload(inline={"estimate": 3, "n": 10}, size=20)),
+        (RunStatus.SUCCEEDED, Payload(inline={"estimate": "3.2"}, size=20)),  # a string
+        (RunStatus.SUCCEEDED, Payload(inline={"estimate": True}, size=20)),  # not a number
+        (RunStatus.FAILED, Payload(inline={"estimate": 9.0}, size=20)),
+        (RunStatus.SUCCEEDED, Payload(inline=[1, 2], size=5)),  # not an object
+        (RunStatus.SUCCEEDED, Payload(blob_key="runs/r/result.json", size=10_000)),
+        (RunStatus.SUCCEEDED, Payload(inline={"estimate": -2.5e-3}, size=20)),
+    ]
+    with uow_factory() as uow:
+        uow.jobs.add(parent)
+        uow.runs.add_many([run(f"run-{i}", parent, i, status=status, result=result)
+                           for i, (status, result) in enumerate(results)])
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert uow.runs.numeric_results("job-1", "estimate") == [
+            (0, 3.1), (1, 3.0), (7, -2.5e-3)]
+        assert uow.runs.numeric_results("job-1", "estimate", every=7) == [(0, 3.1), (7, -2.5e-3)]
+        assert uow.runs.numeric_results("job-1", "n") == [(0, 10.0), (1, 10.0)]
+        assert uow.runs.numeric_results("job-1", 'a"b') == []
+        assert uow.runs.numeric_results("job-none", "estimate") == []

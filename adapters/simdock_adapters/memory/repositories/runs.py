@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -167,6 +168,20 @@ class MemoryRunRepository(MemoryRepository):
         if owner_id is not None:
             runs = (r for r in runs if r.owner_id == owner_id)
         return dict(Counter(r.status for r in runs))
+
+    def numeric_results(self, job_id: str, name: str, every: int = 1
+                        ) -> Sequence[tuple[int, float]]:
+        found = []
+        for run_id in self.store.runs_by_job.get(job_id, []):
+            run = self.store.runs[run_id]
+            if run.status is not RunStatus.SUCCEEDED or run.index % every or run.result is None:
+                continue
+            value = run.result.inline.get(name) if isinstance(run.result.inline, dict) \
+                else None
+            if isinstance(value, int | float) and not isinstance(value, bool) \
+                    and math.isfinite(value):
+                found.append((run.index, float(value)))
+        return sorted(found)
 
     def queued_by_owner(self) -> dict[str, int]:
         return dict(Counter(r.owner_id for r in self.store.runs.values()
