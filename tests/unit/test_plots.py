@@ -43,9 +43,9 @@ def test_a_result_is_aggregated_by_each_value_of_a_varied_parameter() -> None:
 
 def test_an_unknown_parameter_or_result_names_what_the_job_has() -> None:
     platform, job_id = swept({"n": [1], "k": [1]})
-    with pytest.raises(ValidationError, match="no parameter named 'z'.*: n, k"):
+    with pytest.raises(ValidationError, match=r"no parameter named 'z'.*: n, k"):
         platform.plots.result_plot(job_id, "usr-1", x="z")
-    with pytest.raises(ValidationError, match="no result named 'label'.*: y"):
+    with pytest.raises(ValidationError, match=r"no result named 'label'.*: y"):
         platform.plots.result_plot(job_id, "usr-1", y="label")
     with pytest.raises(NotFound):
         platform.plots.result_plot(job_id, "usr-2")
