@@ -217,3 +217,26 @@ def test_select_jobs_and_cancel_them_after_saying_how_many(page: Any, user: User
     shot(page, "bulk-confirm")
     page.get_by_role("button", name="Yes, cancel 2 jobs").click()
     page.get_by_text("of 2 jobs cancelled").wait_for()
+
+
+def test_a_sweeps_result_is_plotted_against_each_parameter(page: Any, user: User) -> None:
+    job = user.post("/api/v1/jobs", json={"simulation_type": "monte_carlo", "grid": {
+        "iterations": [1000, 4000, 16000, 64000], "seed": [1, 2, 3]}}).json()["simulation_id"]
+    deadline = time.monotonic() + 60
+    while user.get(f"/api/v1/simulations/{job}").json()["status"] != "succeeded":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    sign_in(page, user)
+    page.goto(f"{user.base_url}/ui/jobs/{job}?y=estimate")
+    canvas = page.locator("[data-results-url] canvas").first
+    canvas.wait_for()
+    assert canvas.evaluate(PAINTED) > 500
+    assert page.get_by_label("Result", exact=True).input_value() == "estimate"
+    assert page.get_by_label("against", exact=True).input_value() == "iterations"
+    assert page.locator(".parallel-wrap.shown canvas").evaluate(PAINTED) > 500
+    assert "12 runs, 4 points" in page.locator(".plot-note").inner_text()
+    shot(page, "job-plot")
+    page.get_by_label("against", exact=True).select_option("seed")
+    page.get_by_role("button", name="Plot").click()
+    page.wait_for_url(re.compile(r"x=seed"))
+    until(page, "() => document.querySelector('.plot-note').textContent.includes('3 points')")

@@ -133,3 +133,24 @@ def test_another_users_run_is_a_404_page(base_url: str, heat_run: str,
     theirs = signed_in(other_user)
     for path in ("", "/metrics.json", "/log", "/artifacts/result.csv", "/summary"):
         assert theirs.get(f"{base_url}/ui/runs/{heat_run}{path}").status_code == 404
+
+
+def test_a_sweeps_plot_aggregate_is_bounded_and_checked(browser: requests.Session,
+                                                        base_url: str, user: User,
+                                                        other_user: User) -> None:
+    job = user.post("/api/v1/jobs", json={"simulation_type": "ticks", "grid": {
+        "ticks": [1, 2, 3], "interval": [0.0, 0.01]}}).json()["simulation_id"]
+    deadline = time.monotonic() + 30
+    while user.get(f"/api/v1/simulations/{job}").json()["status"] != "succeeded":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    body = browser.get(f"{base_url}/ui/jobs/{job}/plot.json",
+                       params={"y": "interval"}).json()
+    assert (body["x"], body["y"], body["varied"]) == ("ticks", "interval",
+                                                      ["ticks", "interval"])
+    assert body["xs"] == [1, 2, 3] and body["mean"] == [0.005] * 3
+    assert body["runs"] == [2, 2, 2] and body["axes"] == ["ticks", "interval", "interval"]
+    unknown = browser.get(f"{base_url}/ui/jobs/{job}/plot.json", params={"x": "zz"})
+    assert unknown.status_code == 400 and "no parameter named" in html.unescape(unknown.text)
+    theirs = signed_in(other_user).get(f"{base_url}/ui/jobs/{job}/plot.json")
+    assert theirs.status_code == 404

@@ -89,6 +89,15 @@ class RunFilters(Listed):
         return {"status": self.status} if self.status else {}
 
 
+class PlotChoice(BaseModel):
+    """A job page's plot: the parameter along x and the result along y."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    x: str | None = Field(None, min_length=1, max_length=200)
+    y: str | None = Field(None, min_length=1, max_length=200)
+
+
 def parsed(model: type[Model], args: dict[str, Any]) -> Model:
     """``args`` (a request's query) as ``model``, or a ValidationError naming what was wrong."""
     try:

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, redirect, render_template, request, send_file
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+)
 
 from simdock.domain import RunStatus
 from simdock.errors import AuthenticationFailure, ValidationError
@@ -114,6 +123,14 @@ def blueprint() -> Blueprint:
     def job(job_id: str) -> Any:
         return render_template("dashboard/job.html", **_job_page(job_id))
 
+    @bp.get("/jobs/<job_id>/plot.json")
+    def job_plot(job_id: str) -> Response:
+        """A sweep's result against one of its parameters, aggregated (``?x=&y=``)."""
+        owner = sessions.owner_filter(sessions.viewer())
+        chosen = filters.parsed(filters.PlotChoice, request.args.to_dict())
+        return jsonify(presenting.plot_json(platform().plots.result_plot(
+            job_id, owner, chosen.x, chosen.y)))
+
     @bp.get("/jobs/<job_id>/live")
     def job_live(job_id: str) -> Any:
         return render_template("dashboard/job_live.html", **_job_page(job_id))
@@ -191,6 +208,9 @@ def _job_page(job_id: str) -> dict[str, Any]:
     runs = platform().listing.list_run_views(chosen.query(owner, detail.view.job.id))
     given = chosen.given()
     here = f"/ui/jobs/{detail.view.job.id}"
+    plot = filters.parsed(filters.PlotChoice, request.args.to_dict())
+    plot_url = filters.address(f"{here}/plot.json", {k: v for k, v in (
+        ("x", plot.x), ("y", plot.y)) if v})
     return {"user": user, "detail": detail, "view": detail.view, "job": detail.view.job,
             "runs": runs, "filters": chosen, "statuses": filters.STATUSES,
             "retryable": sum(detail.view.counts.get(s, 0)
@@ -198,6 +218,7 @@ def _job_page(job_id: str) -> dict[str, Any]:
             "unfinished": detail.view.job.run_count - detail.view.finished,
             "first": (runs.page - 1) * runs.page_size + 1 if runs.items else 0,
             "live_url": filters.address(f"{here}/live", {**given, **_cursor()}),
+            "plot_url": plot_url, "plot": plot,
             "next_url": filters.address(here, given, runs) if runs.next else None,
             "first_url": filters.address(here, given) if chosen.cursor else None}
 

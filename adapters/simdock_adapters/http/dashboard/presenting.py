@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from simdock.domain import RunStatus
+from simdock.usecases.plots import ResultPlot
 
 
 def when(moment: datetime | None) -> str:
@@ -60,6 +61,15 @@ def status_word(status: RunStatus | str) -> str:
 
 def thousands(number: int) -> str:
     return f"{number:,}"
+
+
+def plot_json(plot: ResultPlot) -> dict[str, Any]:
+    """A results plot as the page's script draws it (columns, as uPlot takes them)."""
+    return {"varied": plot.varied, "results": plot.results, "x": plot.x, "y": plot.y,
+            "numeric": plot.numeric, "every": plot.every, "read": plot.read,
+            "xs": [p.x for p in plot.points], "mean": [p.mean for p in plot.points],
+            "low": [p.low for p in plot.points], "high": [p.high for p in plot.points],
+            "runs": [p.runs for p in plot.points], "axes": plot.axes, "lines": plot.lines}
 
 
 #: The filters the templates use, by name.

@@ -55,6 +55,104 @@
     refresh();
   }
 
+  function fillChoices(form, body) {
+    form.querySelectorAll("select[data-choices]").forEach(function (select) {
+      var names = body[select.dataset.choices] || [];
+      var chosen = select.dataset.chosen || body[select.name];
+      select.textContent = "";
+      names.forEach(function (name) {
+        var option = document.createElement("option");
+        option.value = name;
+        option.textContent = name;
+        option.selected = name === chosen;
+        select.appendChild(option);
+      });
+      select.disabled = names.length === 0;
+    });
+  }
+
+  function drawParallel(canvas, body) {
+    var axes = body.axes;
+    if (!canvas || axes.length < 3) { return; }
+    canvas.closest(".parallel-wrap").classList.add("shown");
+    var context = canvas.getContext("2d");
+    var width = canvas.width, height = canvas.height, top = 24, bottom = height - 24;
+    var step = (width - 80) / (axes.length - 1);
+    var ranges = axes.map(function (_, i) {
+      var column = body.lines.map(function (line) { return line[i]; });
+      var low = Math.min.apply(null, column), high = Math.max.apply(null, column);
+      return [low, high === low ? low + 1 : high];
+    });
+    function at(i, value) {
+      return bottom - (value - ranges[i][0]) / (ranges[i][1] - ranges[i][0]) * (bottom - top);
+    }
+    context.clearRect(0, 0, width, height);
+    context.strokeStyle = "rgba(31, 95, 191, 0.25)";
+    body.lines.forEach(function (line) {
+      context.beginPath();
+      line.forEach(function (value, i) {
+        var x = 40 + i * step, y = at(i, value);
+        if (i === 0) { context.moveTo(x, y); } else { context.lineTo(x, y); }
+      });
+      context.stroke();
+    });
+    context.strokeStyle = "#1d2430";
+    context.fillStyle = "#1d2430";
+    context.font = "12px sans-serif";
+    context.textAlign = "center";
+    axes.forEach(function (name, i) {
+      var x = 40 + i * step;
+      context.beginPath();
+      context.moveTo(x, top);
+      context.lineTo(x, bottom);
+      context.stroke();
+      context.fillText(name, x, top - 8);
+      context.fillText(String(+ranges[i][0].toPrecision(4)), x, bottom + 16);
+    });
+  }
+
+  function drawResults(element) {
+    var section = element.closest("section");
+    var note = section.querySelector(".plot-note");
+    fetch(element.dataset.resultsUrl, { credentials: "same-origin" })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) { throw new Error((body.error || {}).message || response.status); }
+          return body;
+        });
+      })
+      .then(function (body) {
+        fillChoices(section.querySelector("form.plot-choice"), body);
+        if (!body.xs.length) {
+          note.textContent = body.results.length ? "No run has this result yet." :
+            "No numeric results yet: a run's result is plotted once it has succeeded.";
+          return;
+        }
+        var labels = body.numeric ? null : body.xs;
+        var xs = body.numeric ? body.xs : body.xs.map(function (_, i) { return i; });
+        var width = Math.max(element.clientWidth, 280);
+        new window.uPlot({
+          width: width,
+          height: Math.round(Math.min(360, Math.max(200, width * 0.45))),
+          scales: { x: { time: false } },
+          axes: [{ label: body.x, values: labels ? function (_, ticks) {
+            return ticks.map(function (t) { return labels[t] === undefined ? "" : labels[t]; });
+          } : undefined }, { label: body.y }],
+          series: [{ label: body.x },
+            { label: "mean " + body.y, stroke: COLOURS[0], width: 2,
+              points: { show: true } },
+            { label: "least", stroke: COLOURS[0], dash: [4, 4], width: 1 },
+            { label: "most", stroke: COLOURS[0], dash: [4, 4], width: 1 }]
+        }, [xs, body.mean, body.low, body.high], element);
+        element.dataset.points = String(xs.length);
+        note.textContent = body.read + " runs" + (body.every > 1 ?
+          " (every " + body.every + "th run of the sweep)" : "") + ", " + xs.length +
+          " points.";
+        drawParallel(section.querySelector("canvas.parallel"), body);
+      })
+      .catch(function (error) { note.textContent = "Cannot plot: " + error.message; });
+  }
+
   function followLog() {
     var lines = document.getElementById("log-lines");
     var pause = document.getElementById("log-pause");
@@ -87,6 +185,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     keepSelections();
     document.querySelectorAll("[data-metrics-url]").forEach(drawMetrics);
+    document.querySelectorAll("[data-results-url]").forEach(drawResults);
     followLog();
   });
 })();
