@@ -240,3 +240,18 @@ def test_a_sweeps_result_is_plotted_against_each_parameter(page: Any, user: User
     page.get_by_role("button", name="Plot").click()
     page.wait_for_url(re.compile(r"x=seed"))
     until(page, "() => document.querySelector('.plot-note').textContent.includes('3 points')")
+
+
+def test_page_through_a_ten_thousand_run_sweep(page: Any, user: User) -> None:
+    job = user.post("/api/v1/jobs", json={"simulation_type": "noop", "name": "ten thousand",
+                                          "grid": {"i": list(range(10_000))}}).json()
+    sign_in(page, user)
+    page.goto(f"{user.base_url}/ui/jobs/{job['simulation_id']}")
+    assert "Runs 1\N{EN DASH}50 of 10,000" in page.locator(".count").last.inner_text()
+    for first in (51, 101, 151):
+        page.get_by_role("link", name="Next page »").click()
+        page.wait_for_url(re.compile("cursor="))
+        assert f"Runs {first:,}\N{EN DASH}{first + 49:,} of 10,000" in page.locator(
+            ".count").last.inner_text()
+    assert page.locator("tbody tr").count() == 50
+    shot(page, "sweep-paged")

@@ -89,3 +89,16 @@ def test_the_workers_page_in_a_browser(server: tuple[str, Path]) -> None:
             screenshot(page, f"workers-{name}")
             context.close()
             assert problems == []
+
+
+def test_an_administrator_sees_every_users_jobs_and_runs(server: tuple[str, Path]) -> None:
+    base_url, directory = server
+    admin, owner = register_and_login(base_url, "ops3"), register_and_login(base_url, "own")
+    assert grant_admin(directory, admin).returncode == 0
+    job = owner.post("/api/v1/jobs", json={"simulation_type": "noop", "name": "owned"}).json()
+    browser = signed_in(admin)
+    assert "owned" in browser.get(f"{base_url}/ui/jobs", params={"type": "noop"}).text
+    assert browser.get(f"{base_url}/ui/jobs/{job['simulation_id']}").status_code == 200
+    assert browser.get(f"{base_url}/ui/runs/{job['jobs'][0]}").status_code == 200
+    other = signed_in(register_and_login(base_url, "nosy"))
+    assert other.get(f"{base_url}/ui/jobs/{job['simulation_id']}").status_code == 404
