@@ -24,6 +24,7 @@ from simdock.domain import (
     Report,
     ReportStatus,
     Run,
+    RunAttempt,
     RunStatus,
     User,
 )
@@ -159,6 +160,10 @@ class RunRepository(Protocol):
         """(index, value) of the job's succeeded runs whose result, kept inline, is an
         object holding a number under ``name`` (others left out), in index order; only the
         runs whose index is a multiple of ``every`` (a sample of a large sweep)."""
+
+    def attempts(self, run_id: str) -> Sequence[RunAttempt]:
+        """Every attempt at the run, first first: the store notes one each time the run
+        starts running, and how it ended when it stops (whatever stopped it)."""
 
     def queued_by_owner(self) -> dict[str, int]:
         """How many runs each owner has queued (owners with none left out), from the

@@ -40,6 +40,7 @@ from simdock.domain import (
     job_status,
 )
 from simdock.domain.identity import skeleton_digest
+from simdock.domain.records import QUEUED_AGAIN, RunAttempt
 from simdock.domain.worker import WorkerBeat
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound, ValidationError
 from simdock.paging import JOB_ORDER_FIELDS, RUN_ORDER_FIELDS, Ordering, Page, PageRequest
@@ -2564,3 +2565,60 @@ def test_numeric_results_are_the_succeeded_runs_numbers_under_a_name(
         assert uow.runs.numeric_results("job-1", "n") == [(0, 10.0), (1, 10.0)]
         assert uow.runs.numeric_results("job-1", 'a"b') == []
         assert uow.runs.numeric_results("job-none", "estimate") == []
+
+
+# ==========================================================================
+# Attempts
+# ==========================================================================
+
+
+def test_every_attempt_is_noted_with_its_worker_and_how_it_ended(
+        uow_factory: UnitOfWorkFactory) -> None:
+    single_run(uow_factory)
+
+    def change(step: Callable[[Run], None]) -> None:
+        with uow_factory() as uow:
+            found = uow.runs.get("run-1")
+            assert found is not None
+            step(found)
+            uow.runs.update(found)
+            uow.commit()
+
+    with uow_factory() as uow:  # 1: fails
+        assert uow.runs.claim("run-1", "w:1", at(10), at(20)) is not None
+        uow.commit()
+    change(lambda r: r.fail("boom", at(11)))
+    change(lambda r: r.retry(at(12)))
+    with uow_factory() as uow:  # 2: its worker is lost, the run queued again
+        assert uow.runs.claim_queued("usr-a", "job-1", "w:2", at(13), 1, at(20))
+        uow.commit()
+    change(lambda r: r.requeue(at(14)))
+    with uow_factory() as uow:  # 3: handed back, not counted...
+        assert uow.runs.claim("run-1", "w:3", at(15), at(20)) is not None
+        uow.commit()
+    change(lambda r: r.release(at(16)))
+    with uow_factory() as uow:  # ...so 3 again: cancelled with its job
+        assert uow.runs.claim("run-1", "w:4", at(17), at(20)) is not None
+        uow.commit()
+    with uow_factory() as uow:
+        uow.runs.cancel_unfinished(at(18), "cancelled by request", job_id="job-1")
+        uow.commit()
+
+    with uow_factory() as uow:
+        attempts = list(uow.runs.attempts("run-1"))
+        assert uow.runs.attempts("run-missing") == []
+    assert [(a.attempt, a.worker, a.started_at, a.ended_at, a.outcome, a.error)
+            for a in attempts] == [
+        (1, "w:1", at(10), at(11), "failed", "boom"),
+        (2, "w:2", at(13), at(14), QUEUED_AGAIN, None),
+        (3, "w:4", at(17), at(18), "cancelled", "cancelled by request")]
+
+
+def test_an_attempt_under_way_has_no_end(uow_factory: UnitOfWorkFactory) -> None:
+    single_run(uow_factory)
+    with uow_factory() as uow:
+        uow.runs.claim("run-1", "w:1", at(10), at(20))
+        uow.commit()
+    with uow_factory() as uow:
+        assert list(uow.runs.attempts("run-1")) == [
+            RunAttempt("run-1", 1, "w:1", at(10))]

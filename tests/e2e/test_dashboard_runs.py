@@ -57,6 +57,8 @@ def test_a_run_page_shows_its_result_artifacts_with_previews_and_its_log(
     assert "temperature_field.npy" in text  # listed, only downloaded
     assert lines_of(text) and "heat1d: done" in text
     assert f'data-metrics-url="/ui/runs/{heat_run}/metrics.json"' in text
+    attempts = text.split('id="attempts-title"')[1].split("</table>")[0]
+    assert attempts.count("<tr>") == 2 and '<span class="status s-succeeded">' in attempts
 
 
 def test_only_a_real_png_is_served_inline_and_every_artifact_is_sandboxed(
@@ -119,6 +121,8 @@ def test_a_running_log_is_followed_from_its_end(browser: requests.Session, base_
     cancelled = browser.get(f"{base_url}/ui/runs/{run_id}").text
     assert '<span class="status s-cancelled">' in cancelled, cancelled
     assert "cancelled by request" in cancelled and "The log's last" in cancelled
+    attempt = cancelled.split('id="attempts-title"')[1].split("</table>")[0]
+    assert '<span class="status s-cancelled">cancelled</span>' in attempt
 
 
 @pytest.mark.parametrize("query", ["after=-1", "after=x", "q=" + "x" * 201])

@@ -19,6 +19,7 @@ from simdock.domain import (
     RunStatus,
     User,
 )
+from simdock.domain.records import RunAttempt
 from simdock.domain.worker import WorkerBeat
 from simdock_adapters.memory.queue import QueuedRuns
 
@@ -48,6 +49,7 @@ class MemoryStore:
         self.queued = QueuedRuns()
         self.login_failures: dict[str, list[datetime]] = defaultdict(list)
         self.workers: dict[str, WorkerBeat] = {}
+        self.attempts: dict[tuple[str, int], RunAttempt] = {}
         self.login_successes: dict[str, datetime] = {}
 
     def is_queued(self, run_id: str) -> bool:

@@ -256,3 +256,16 @@ workers = sa.Table(
     sa.Column("queues", Json, nullable=False),
     sa.Index(None, "last_beat"),
 )
+
+#: Every attempt at a run, written by triggers on runs (migration 0010).
+run_attempts = sa.Table(
+    "run_attempts", metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("worker", sa.Text),
+    sa.Column("started_at", Timestamp),
+    sa.Column("ended_at", Timestamp),
+    sa.Column("outcome", sa.String(32)),
+    sa.Column("error", sa.Text),
+)

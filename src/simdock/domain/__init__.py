@@ -4,7 +4,7 @@ from simdock.domain.job import Job, JobKind
 from simdock.domain.job_status import job_status
 from simdock.domain.machine import Machine
 from simdock.domain.payload import Payload
-from simdock.domain.records import Artifact, LogLine, MetricPoint
+from simdock.domain.records import Artifact, LogLine, MetricPoint, RunAttempt
 from simdock.domain.report import Report
 from simdock.domain.run import Run
 from simdock.domain.status import (
@@ -32,6 +32,7 @@ __all__ = [
     "Report",
     "ReportStatus",
     "Run",
+    "RunAttempt",
     "RunStatus",
     "SweepSpec",
     "User",

@@ -75,3 +75,29 @@ class Artifact:
     size: int
     content_type: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class RunAttempt:
+    """One attempt at a run: the worker that took it, when, and how it ended (the run's
+    status when it stopped running, or "queued again" when it went back to the queue:
+    its worker was lost, or handed it back); ``outcome`` is None while it runs."""
+
+    run_id: str
+    attempt: int
+    worker: str | None
+    started_at: datetime | None
+    ended_at: datetime | None = None
+    outcome: str | None = None
+    error: str | None = None
+
+
+#: How an attempt that ended by going back to the queue is said to have ended.
+QUEUED_AGAIN = "queued again"
+
+
+def attempt_outcome(status: str) -> str:
+    """How an attempt ended, from the run's status when it stopped running (the rule the
+    SQL store's triggers write too: migration 0010)."""
+    value = getattr(status, "value", status)
+    return QUEUED_AGAIN if value == "queued" else str(value)

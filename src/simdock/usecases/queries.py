@@ -16,6 +16,7 @@ from simdock.domain import (
     LogLine,
     Payload,
     Run,
+    RunAttempt,
     RunStatus,
     SweepSpec,
     job_progress,
@@ -310,6 +311,12 @@ class Queries:
         next_after = max(last, lines[-1].seq if lines else 0)
         return LogPage(run, lines, next_after=next_after, complete=run.terminal,
                        last=next_after)
+
+    def run_attempts(self, run_id: str, owner_id: str | None) -> list[RunAttempt]:
+        """Every attempt at a run, first first: its worker, when, and how it ended."""
+        with self.uow() as uow:
+            run = load_run(uow, run_id, owner_id)
+            return list(uow.runs.attempts(run.id))
 
     def run_artifacts(self, run_id: str, owner_id: str | None) -> list[Artifact]:
         with self.uow() as uow:

@@ -103,4 +103,4 @@ def _run_page(run_id: str) -> dict[str, Any]:
             and chosen.after is None and not log.complete, "artifacts": shown,
             "result": result, "has_result": run.status is RunStatus.SUCCEEDED,
             "tail": queries.log_end(run.id, owner).lines if run.error else [],
-            "log_lines": LOG_LINES}
+            "log_lines": LOG_LINES, "attempts": queries.run_attempts(run.id, owner)}

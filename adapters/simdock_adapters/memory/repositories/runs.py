@@ -12,6 +12,7 @@ from datetime import datetime
 from simdock.codec import JsonText
 from simdock.domain import Job, Payload, Run, RunStatus, criteria
 from simdock.domain.criteria import all_hold
+from simdock.domain.records import RunAttempt, attempt_outcome
 from simdock.domain.status import CANCELLABLE_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound
 from simdock.paging import Page
@@ -89,7 +90,7 @@ class MemoryRunRepository(MemoryRepository):
         kept = clone(run)
         if run.status is RunStatus.RUNNING and stored.status is RunStatus.RUNNING:
             kept.lease_expires_at = stored.lease_expires_at  # renewed by heartbeats only
-        self._put(self.store.runs, run.id, kept)
+        self._put_run(stored, kept)
         if run.status is RunStatus.QUEUED and stored.status is not RunStatus.QUEUED:
             self.store.queued.push(run)
 
@@ -101,7 +102,7 @@ class MemoryRunRepository(MemoryRepository):
         claimed = clone(stored)
         claimed.start(now, worker, lease_until)
         claimed.version += 1
-        self._put(self.store.runs, run_id, claimed)
+        self._put_run(stored, claimed)
         return clone(claimed)
 
     def next_queued_owner(self, after: str | None = None) -> str | None:
@@ -137,7 +138,7 @@ class MemoryRunRepository(MemoryRepository):
             changed = clone(run)
             changed.cancel(now, reason)
             changed.version += 1
-            self._put(self.store.runs, run.id, changed)
+            self._put_run(run, changed)
             cancelled.append(run.id)
         return cancelled
 
@@ -168,6 +169,26 @@ class MemoryRunRepository(MemoryRepository):
         if owner_id is not None:
             runs = (r for r in runs if r.owner_id == owner_id)
         return dict(Counter(r.status for r in runs))
+
+    def attempts(self, run_id: str) -> Sequence[RunAttempt]:
+        return sorted((a for (run, _), a in self.store.attempts.items() if run == run_id),
+                      key=lambda a: a.attempt)
+
+    def _put_run(self, before: Run, after: Run) -> None:
+        """Store ``after`` over ``before``, noting an attempt started or ended, as the SQL
+        store's triggers do."""
+        self._put(self.store.runs, after.id, after)
+        running = RunStatus.RUNNING
+        if after.status is running and before.status is not running:
+            self._put(self.store.attempts, (after.id, after.attempts), RunAttempt(
+                after.id, after.attempts, after.worker, after.started_at))
+        elif before.status is running and after.status is not running:
+            key = (before.id, before.attempts)
+            started = self.store.attempts.get(key)
+            if started is not None:
+                self._put(self.store.attempts, key, dataclasses.replace(
+                    started, ended_at=after.finished_at or after.updated_at,
+                    outcome=attempt_outcome(after.status), error=after.error))
 
     def numeric_results(self, job_id: str, name: str, every: int = 1
                         ) -> Sequence[tuple[int, float]]:

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from simdock.codec import JsonText
-from simdock.domain import Job, Payload, Run, RunStatus, criteria
+from simdock.domain import Job, Payload, Run, RunAttempt, RunStatus, criteria
 from simdock.domain.status import CANCELLABLE_RUN_STATUSES, TERMINAL_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict
 from simdock.paging import Page
@@ -30,7 +30,7 @@ from simdock_adapters.sql.queries import (
 )
 from simdock_adapters.sql.repositories.base import SqlRepository, by_id, guarded_update_statement
 from simdock_adapters.sql.repositories.jobs import tag_list, tags_of
-from simdock_adapters.sql.tables import JOB_FIELDS, jobs, runs
+from simdock_adapters.sql.tables import JOB_FIELDS, jobs, run_attempts, runs
 
 RUN_INSERT_BATCH = 5000
 _RUN_BY_NUMBER = sa.select(runs).where(runs.c.number == sa.bindparam("number"))
@@ -87,6 +87,10 @@ def _line(row: sa.Row[Any]) -> RunLine:
 def _joined_job(dialect: str) -> tuple[sa.ColumnElement[Any], ...]:
     """The columns of a run's job beside the run's (``j_*``), and the job's tags."""
     return (*(c.label(f"j_{c.name}") for c in JOB_FIELDS), tag_list(dialect))
+
+
+_ATTEMPTS = (sa.select(run_attempts).where(run_attempts.c.run_id == sa.bindparam("run"))
+             .order_by(run_attempts.c.attempt))
 
 
 @functools.cache
@@ -361,6 +365,11 @@ class SqlRunRepository(SqlRepository):
                                                            {"job": job_id}).one()
         return RunOutline(ids=ids, first_started_at=started, last_finished_at=finished,
                           first_error=error)
+
+    def attempts(self, run_id: str) -> Sequence[RunAttempt]:
+        return [RunAttempt(row.run_id, row.attempt, row.worker, row.started_at,
+                           row.ended_at, row.outcome, row.error)
+                for row in self.connection.execute(_ATTEMPTS, {"run": run_id})]
 
     def numeric_results(self, job_id: str, name: str, every: int = 1
                         ) -> Sequence[tuple[int, float]]:
