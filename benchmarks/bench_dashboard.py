@@ -1,8 +1,9 @@
 """The dashboard's server time at a million runs, in PostgreSQL.
 
 Fills a scratch database through plain SQL with 1,000,000 runs across 1,000 jobs of
-one user (999 sweeps of about 900 runs, and one sweep of 100,000), one run of which
-has 100,000 log lines; then signs in and times each page in-process (the Flask app
+one user (999 sweeps of about 900 runs, and one grid sweep of 100,000 whose succeeded
+runs have a numeric result), one run of which has 100,000 log lines, and 20 live
+workers; then signs in and times each page in-process (the Flask app
 over PostgreSQL, no HTTP server: the server's own time), 50 requests each after 5 of
 warm-up, and prints p50 and p95 beside the bare ``GET /api/v1/jobs/{id}`` of the same
 run measured the same way (the baseline). Target: p95 under 100 ms for every page,
@@ -65,11 +66,28 @@ VALUES (:big, :owner, 'noop', 'sweep', :big_runs, '{}', timestamptz '2027-01-01'
 INSERT INTO runs (id, job_id, owner_id, simulation_type, run_index, parameters, status,
                   progress, attempts, created_at, version, metadata, started_at)
 SELECT CASE WHEN i = 0 THEN :logged ELSE 'run-big' || lpad(i::text, 15, '0') END, :big,
-       :owner, 'noop', i,
-       jsonb_build_object('$inline', jsonb_build_object('rate', i % 100, 'seed', i)),
+       :owner, 'noop', i, 'null'::jsonb,
        (ARRAY['succeeded','running','queued'])[1 + (i % 3)], 0.5, 1,
        timestamptz '2027-01-01', 1, '{}', timestamptz '2027-01-01'
   FROM generate_series(0, :big_runs - 1) AS i;
+
+UPDATE runs SET result = jsonb_build_object('$inline', jsonb_build_object(
+           'estimate', 3.14 + ((run_index % 1000) / 100) * 0.001 + (run_index % 7) * 0.0001))
+ WHERE job_id = :big AND status = 'succeeded';
+
+UPDATE jobs SET spec = jsonb_build_object('$inline', jsonb_build_object(
+           'base', '{}'::jsonb, 'grid', jsonb_build_array(
+               jsonb_build_array('rate', (SELECT jsonb_agg(r) FROM generate_series(0, 99) AS r)),
+               jsonb_build_array('seed', (SELECT jsonb_agg(s)
+                                          FROM generate_series(0, (:big_runs / 100) - 1) AS s)))))
+ WHERE id = :big;
+
+UPDATE users SET is_admin = true WHERE id = :owner;
+
+INSERT INTO workers (name, host, started_at, last_beat, held, slots, queues)
+SELECT 'host-' || w || '\:1', 'host-' || w, now(), now() + interval '1 hour', 8, 8,
+       '["simulations"]'::jsonb
+  FROM generate_series(1, 20) AS w;
 
 INSERT INTO run_logs (run_id, seq, at, stream, message)
 SELECT :logged, n, timestamptz '2027-01-01' + n * interval '1 ms', 'stdout',
@@ -164,10 +182,12 @@ def main() -> None:
                 (f"the {big_runs}-run sweep", f"/ui/jobs/{BIG}"),
                 ("  its runs, page 4 by keyset", deep_runs),
                 ("  its runs, filtered (queued)", f"/ui/jobs/{BIG}?status=queued"),
+                ("  its plot aggregate", f"/ui/jobs/{BIG}/plot.json?x=rate"),
                 ("a run of 100000 log lines", f"/ui/runs/{LOGGED}"),
                 ("  its log from line 50000", f"/ui/runs/{LOGGED}?after=50000"),
                 ("  its log searched", f"/ui/runs/{LOGGED}?q=residual+0.00001"),
                 ("  following its log", f"/ui/runs/{LOGGED}/log?after=99000"),
+                ("workers and queues", "/ui/workers"),
                 ("API tokens", "/ui/tokens")):
             p50, p95 = timed(args.samples, page(path))
             print(f"  {label:<44} {p50:8.2f} {p95:8.2f}  "
