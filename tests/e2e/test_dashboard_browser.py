@@ -257,3 +257,20 @@ def test_page_through_a_ten_thousand_run_sweep(page: Any, user: User) -> None:
             ".count").last.inner_text()
     assert page.locator("tbody tr").count() == 50
     shot(page, "sweep-paged")
+
+
+def test_hostile_content_is_shown_as_text_and_never_runs(page: Any, user: User) -> None:
+    hostile = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>',
+               "javascript:alert(1)"]
+    job = user.post("/api/v1/jobs", json={
+        "simulation_type": "noop", "name": hostile[0], "tags": hostile[1:],
+        "params": {"note": hostile[1]}, "metadata": {"x": hostile[2]}}).json()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    sign_in(page, user)
+    for path in ("/ui/jobs", f"/ui/jobs/{job['simulation_id']}", f"/ui/runs/{job['jobs'][0]}"):
+        page.goto(f"{user.base_url}{path}")
+        page.wait_for_timeout(500)
+        assert hostile[0] in page.content().replace("&lt;", "<").replace("&gt;", ">")
+    assert page.get_by_text(hostile[1]).first.is_visible()
+    assert dialogs == []  # nothing ran

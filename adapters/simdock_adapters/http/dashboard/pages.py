@@ -211,7 +211,10 @@ def _job_page(job_id: str) -> dict[str, Any]:
     plot = filters.parsed(filters.PlotChoice, request.args.to_dict())
     plot_url = filters.address(f"{here}/plot.json", {k: v for k, v in (
         ("x", plot.x), ("y", plot.y)) if v})
+    spec = platform().queries.job_spec(detail.view.job.id) \
+        if detail.view.job.run_count > 1 else None
     return {"user": user, "detail": detail, "view": detail.view, "job": detail.view.job,
+            "spec": spec,
             "runs": runs, "filters": chosen, "statuses": filters.STATUSES,
             "retryable": sum(detail.view.counts.get(s, 0)
                              for s in (RunStatus.FAILED, RunStatus.CANCELLED)),
