@@ -266,7 +266,12 @@ def test_hostile_content_is_shown_as_text_and_never_runs(page: Any, user: User) 
         "simulation_type": "noop", "name": hostile[0], "tags": hostile[1:],
         "params": {"note": hostile[1]}, "metadata": {"x": hostile[2]}}).json()
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def opened(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", opened)
     sign_in(page, user)
     for path in ("/ui/jobs", f"/ui/jobs/{job['simulation_id']}", f"/ui/runs/{job['jobs'][0]}"):
         page.goto(f"{user.base_url}{path}")

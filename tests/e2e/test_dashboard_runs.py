@@ -155,7 +155,7 @@ def test_a_sweeps_plot_aggregate_is_bounded_and_checked(browser: requests.Sessio
     assert body["xs"] == [1, 2, 3] and body["mean"] == [0.005] * 3
     assert body["runs"] == [2, 2, 2] and body["axes"] == ["ticks", "interval", "interval"]
     sweep_page = html.unescape(browser.get(f"{base_url}/ui/jobs/{job}").text)
-    assert "ticks (3 values) × interval (2 values)" in sweep_page
+    assert "ticks (3 values) \N{MULTIPLICATION SIGN} interval (2 values)" in sweep_page
     unknown = browser.get(f"{base_url}/ui/jobs/{job}/plot.json", params={"x": "zz"})
     assert unknown.status_code == 400 and "no parameter named" in html.unescape(unknown.text)
     theirs = signed_in(other_user).get(f"{base_url}/ui/jobs/{job}/plot.json")
