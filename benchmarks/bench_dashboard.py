@@ -38,7 +38,7 @@ from simdock_adapters.sql import make_engine
 EMAIL, PASSWORD = "bench@example.com", "benchmark-password"
 BIG = "job-big000000000000"
 LOGGED = "run-big000000000000000"
-FILL = """
+FILL = r"""
 INSERT INTO jobs (id, owner_id, simulation_type, kind, run_count, metadata, created_at)
 SELECT 'job-' || lpad(j::text, 17, '0'), :owner, 'noop', 'sweep', :per_job, '{}',
        timestamptz '2026-01-01' + j * interval '1 minute'
