@@ -55,7 +55,7 @@ def page(status: int, message: str) -> Response:
     html = render_template("dashboard/error.html", status=status,
                            title=TITLES.get(status, "Something went wrong"),
                            message=message, next_step=NEXT_STEPS.get(status, ""),
-                           request_id=g.get("request_id", ""))
+                           request_id=g.get("request_id", ""), user=g.get("viewer"))
     return Response(html, status=status, mimetype="text/html")
 
 
