@@ -19,7 +19,6 @@ import argparse
 import gzip
 import os
 import re
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from benchmarks.measure import machine
+from benchmarks.measure import machine, timed
 from benchmarks.pg import drop, scratch_database, settle
 from simdock_adapters.http import dashboard
 from simdock_adapters.http.app import create_app
@@ -95,21 +94,6 @@ SELECT :logged, n, timestamptz '2027-01-01' + n * interval '1 ms', 'stdout',
   FROM generate_series(1, :log_lines) AS n
 """
 
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def timed(samples: int, action: Callable[[], Any]) -> tuple[float, float]:
-    for _ in range(5):
-        action()
-    times = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), percentile(times, 0.95)
 
 
 def assets_gzipped() -> int:

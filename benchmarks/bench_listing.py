@@ -14,13 +14,12 @@ scan the runs table.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from benchmarks.measure import machine
+from benchmarks.measure import machine, timed
 from benchmarks.pg import drop, scratch_database
 from simdock.domain import RunStatus
 from simdock.paging import PageRequest
@@ -42,21 +41,6 @@ SELECT 'run-' || lpad((j * :per_job + i)::text, 17, '0'), 'job-' || lpad(j::text
   FROM generate_series(0, :jobs - 1) AS j, generate_series(0, :per_job - 1) AS i;
 """
 
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def timed(samples: int, action: Callable[[], object]) -> tuple[float, float]:
-    for _ in range(5):
-        action()
-    times = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), percentile(times, 0.95)
 
 
 def main() -> None:

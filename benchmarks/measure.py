@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -28,6 +29,24 @@ def spread(values: list[float], unit: str = "", digits: int = 3) -> str:
     """``median (min-max)`` of the repetitions."""
     return (f"{median(values):.{digits}f}{unit} ({min(values):.{digits}f}-"
             f"{max(values):.{digits}f}{unit}, median of {len(values)})")
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The ``q`` quantile (0 to 1) of ``samples``, as the nearest sample at or above it."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed(samples: int, action: Callable[[], object]) -> tuple[float, float]:
+    """p50 and p95 in milliseconds of ``action`` run ``samples`` times after 5 of warm-up."""
+    for _ in range(5):
+        action()
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), percentile(times, 0.95)
 
 
 def machine() -> str:
