@@ -17,6 +17,8 @@ from simdock.usecases.health import Health
 
 #: How many machines the overview lists.
 MACHINES_SHOWN = 200
+#: How many users' shares of the queue it lists (those with the most queued).
+SHARES_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Overview:
     queued_runs: int
     running_runs: int
     queued_reports: int
-    #: Each user's queued runs, most first.
+    #: The queued runs of the SHARES_SHOWN users with the most, most first.
     shares: list[QueueShare]
     #: Each backing service, and why it does not answer (None when it does).
     services: dict[str, str | None]
@@ -65,13 +67,13 @@ class Operations:
             workers = uow.workers.since(since)
             counts = uow.runs.counts()
             by_owner = uow.runs.queued_by_owner()
-            owners = {owner: uow.users.get(owner) for owner in by_owner}
+            most = sorted(by_owner, key=lambda owner: (-by_owner[owner], owner))[:SHARES_SHOWN]
+            owners = {owner: uow.users.get(owner) for owner in most}
             queued_reports = uow.reports.list(None, frozenset({ReportStatus.QUEUED}),
                                               PageRequest(1, 1)).total
             machines = uow.machines.list(None, PageRequest(1, MACHINES_SHOWN)).items
-        shares = sorted((QueueShare(owner, user.email if (user := owners[owner]) else None,
-                                    queued) for owner, queued in by_owner.items()),
-                        key=lambda share: (-share.queued, share.owner_id))
+        shares = [QueueShare(owner, user.email if (user := owners[owner]) else None,
+                             by_owner[owner]) for owner in most]
         return Overview(workers, counts.get(RunStatus.QUEUED, 0),
                         counts.get(RunStatus.RUNNING, 0), queued_reports, shares,
                         self.health.check_services(), machines)

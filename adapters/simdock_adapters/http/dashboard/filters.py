@@ -108,6 +108,11 @@ def parsed(model: type[Model], args: dict[str, Any]) -> Model:
         raise ValidationError("; ".join(problems)) from None
 
 
+def first_shown(page: Page[Any]) -> int:
+    """The position (from 1) of a page's first item in the whole listing; 0 when empty."""
+    return (page.page - 1) * page.page_size + 1 if page.items else 0
+
+
 def address(path: str, filters: dict[str, str], page: Page[Any] | None = None) -> str:
     """``path`` with ``filters``, and the cursor of ``page``'s next page when given."""
     query = dict(filters)

@@ -194,7 +194,7 @@ def _jobs_listing() -> dict[str, Any]:
     given = chosen.given()
     return {"user": user, "page": page, "filters": chosen, "given": given,
             "statuses": filters.STATUSES, "orders": filters.JOB_ORDERS,
-            "first": (page.page - 1) * page.page_size + 1 if page.items else 0,
+            "first": filters.first_shown(page),
             "table_url": filters.address("/ui/jobs/table", {**given, **_cursor()}),
             "next_url": filters.address("/ui/jobs", given, page) if page.next else None,
             "first_url": filters.address("/ui/jobs", given) if chosen.cursor else None}
@@ -219,7 +219,7 @@ def _job_page(job_id: str) -> dict[str, Any]:
             "retryable": sum(detail.view.counts.get(s, 0)
                              for s in (RunStatus.FAILED, RunStatus.CANCELLED)),
             "unfinished": detail.view.job.run_count - detail.view.finished,
-            "first": (runs.page - 1) * runs.page_size + 1 if runs.items else 0,
+            "first": filters.first_shown(runs),
             "live_url": filters.address(f"{here}/live", {**given, **_cursor()}),
             "plot_url": plot_url, "plot": plot,
             "next_url": filters.address(here, given, runs) if runs.next else None,

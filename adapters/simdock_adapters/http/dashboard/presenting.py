@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any
 
-from simdock.domain import RunStatus
 from simdock.usecases.plots import ResultPlot
 
 
@@ -55,8 +55,9 @@ def compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
 
 
-def status_word(status: RunStatus | str) -> str:
-    return status.value if isinstance(status, RunStatus) else str(status)
+def status_word(status: Enum | str) -> str:
+    """A status (a run's, a report's, an attempt's outcome) as the pages write it."""
+    return str(status.value) if isinstance(status, Enum) else str(status)
 
 
 def thousands(number: int) -> str:

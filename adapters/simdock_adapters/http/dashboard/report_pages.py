@@ -41,6 +41,7 @@ def register(bp: Blueprint) -> None:
         chosen = filters.parsed(ReportsPage, request.args.to_dict())
         page = platform().reporting.list_reports(user.id, PageRequest(chosen.page, PAGE_SIZE))
         return render_template("dashboard/reports.html", user=user, page=page,
+                               first=filters.first_shown(page),
                                links={r.id: report_link(r)[0] for r in page.items},
                                types=platform().reporting.report_types(),
                                jobs=chosen.jobs or "")
