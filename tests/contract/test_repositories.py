@@ -47,8 +47,8 @@ from simdock.paging import JOB_ORDER_FIELDS, RUN_ORDER_FIELDS, Ordering, Page, P
 from simdock.repositories import REPOSITORY_NAMES, UnitOfWork, UnitOfWorkFactory
 from simdock.selection import JobQuery, RunQuery
 from simdock.tallies import RunOutline, RunTally
-from simdock_adapters.sql.counts import COMPACT_AFTER_ROWS
-from simdock_adapters.sql.tables import run_status_counts
+from simdock_adapters.sql.counts import COMPACT_AFTER_ROWS, COMPACT_JOB_AFTER_ROWS
+from simdock_adapters.sql.tables import job_run_counts, run_status_counts
 
 # ==========================================================================
 # Builders and helpers
@@ -1331,6 +1331,122 @@ def test_tally_by_job_counts_each_jobs_runs_and_sums_their_progress(world: UnitO
     assert nonzero(dict(tallies["job-3"].counts)) == {RunStatus.CANCELLED: 2}
     assert dict(tallies["job-3"].progress) == pytest.approx({RunStatus.CANCELLED: 0.5})
     assert dict(tallies["job-2"].progress) == pytest.approx({RunStatus.RUNNING: 0.25})
+
+
+def recount(uow: UnitOfWork, job_id: str) -> tuple[dict[RunStatus, int],
+                                                    dict[RunStatus, float]]:
+    """A job's tally counted from its runs read whole: what a kept tally must equal."""
+    counts: dict[RunStatus, int] = {}
+    progress: dict[RunStatus, float] = {}
+    for each in uow.runs.for_job(job_id):
+        counts[each.status] = counts.get(each.status, 0) + 1
+        progress[each.status] = progress.get(each.status, 0.0) + each.progress
+    return counts, progress
+
+
+def assert_tallied(uow_factory: UnitOfWorkFactory, *job_ids: str) -> None:
+    with uow_factory() as uow:
+        tallies = uow.runs.tally_by_job(list(job_ids))
+        for job_id in job_ids:
+            counts, progress = recount(uow, job_id)
+            assert nonzero(dict(tallies[job_id].counts)) == counts, job_id
+            assert dict(tallies[job_id].progress) == pytest.approx(progress), job_id
+            assert nonzero(uow.runs.counts(job_id=job_id)) == counts, job_id
+            assert uow.runs.list(RunQuery(job_id=job_id, owner_id="usr-a")).total \
+                == sum(counts.values())
+        uow.commit()
+
+
+def test_a_job_s_tally_follows_every_change_of_its_runs(uow_factory: UnitOfWorkFactory
+                                                        ) -> None:
+    """Claims, progress, finishing, a cancel of the whole job, a retry, a lease taken back
+    and a deleted job: the tally (kept by triggers in the SQL adapters) is always what
+    counting the runs gives, and another job's is untouched."""
+    first, other = job("job-1", run_count=6), job("job-2", run_count=2)
+    save(uow_factory, user(), first, other,
+         *(run(f"run-{i}", first, i) for i in range(6)),
+         *(run(f"run-o{i}", other, i) for i in range(2)))
+    assert_tallied(uow_factory, "job-1", "job-2")
+
+    with uow_factory() as uow:
+        claimed = uow.runs.claim_queued("usr-a", "job-1", "w-1", at(1), limit=4)
+        uow.commit()
+    assert len(claimed) == 4
+    assert_tallied(uow_factory, "job-1", "job-2")
+    for step, (run_id, fraction) in enumerate((("run-0", 0.25), ("run-1", 0.5),
+                                               ("run-1", 0.75), ("run-2", 0.1))):
+        changed = get_run(uow_factory, run_id)
+        changed.report_progress(fraction, at(2 + step))
+        with uow_factory() as uow:
+            uow.runs.update(changed)
+            uow.commit()
+        assert_tallied(uow_factory, "job-1")
+    finished = get_run(uow_factory, "run-0")
+    finished.succeed(Payload(inline={"value": 1}, size=11), at(10))
+    failed = get_run(uow_factory, "run-1")
+    failed.fail("RuntimeError: boom", at(11))
+    lost = get_run(uow_factory, "run-3")
+    lost.requeue(at(12))
+    with uow_factory() as uow:
+        for changed in (finished, failed, lost):
+            uow.runs.update(changed)
+        uow.commit()
+    assert_tallied(uow_factory, "job-1", "job-2")
+
+    with uow_factory() as uow:
+        assert len(uow.runs.cancel_unfinished(at(13), "stopped", job_id="job-1")) == 4
+        uow.commit()
+    assert_tallied(uow_factory, "job-1", "job-2")
+    retried = get_run(uow_factory, "run-1")
+    retried.retry(at(14))
+    with uow_factory() as uow:
+        uow.runs.update(retried)
+        uow.commit()
+    assert_tallied(uow_factory, "job-1", "job-2")
+
+    with uow_factory() as uow:
+        uow.jobs.delete("job-1")
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.runs.tally_by_job(["job-1"]) == {"job-1": RunTally({}, {})}
+        connection = getattr(uow, "connection", None)
+        if connection is not None:  # the SQL adapters keep no rows of a deleted job
+            assert connection.execute(sa.select(sa.func.count()).select_from(
+                job_run_counts).where(job_run_counts.c.job_id == "job-1")).scalar_one() == 0
+    assert_tallied(uow_factory, "job-2")
+
+
+def test_a_job_s_tally_stays_right_when_its_rows_are_folded(uow_factory: UnitOfWorkFactory
+                                                            ) -> None:
+    """A job's counts kept as delta rows (the SQL adapters) are folded once a read sums
+    too many of them: the tallies read before and after are the same, progress too."""
+    runs_made = COMPACT_JOB_AFTER_ROWS + 5
+    parent = job("job-1", run_count=runs_made)
+    save(uow_factory, user(), parent)
+    for index in range(runs_made):  # one statement each: one delta row each
+        with uow_factory() as uow:
+            uow.runs.add_many([run(f"run-{index:05d}", parent, index)])
+            uow.commit()
+    with uow_factory() as uow:
+        claimed = uow.runs.claim_queued("usr-a", "job-1", "w-1", at(1), limit=3)
+        uow.commit()
+    claimed[0].report_progress(0.5, at(2))
+    with uow_factory() as uow:
+        uow.runs.update(claimed[0])
+        uow.commit()
+    with uow_factory() as uow:
+        before = uow.runs.tally_by_job(["job-1"])
+        uow.commit()
+    assert_tallied(uow_factory, "job-1")
+    with uow_factory() as uow:
+        assert uow.runs.tally_by_job(["job-1"]) == before
+        assert before["job-1"].counts == {RunStatus.QUEUED: runs_made - 3,
+                                          RunStatus.RUNNING: 3}
+        connection = getattr(uow, "connection", None)
+        if connection is not None:  # the SQL adapters: the rows were folded
+            rows = connection.execute(sa.select(sa.func.count()).select_from(
+                job_run_counts)).scalar_one()
+            assert rows <= 2
 
 
 def test_tally_by_job_of_a_job_without_runs_is_empty(uow_factory: UnitOfWorkFactory) -> None:

@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +16,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 import simdock
+from simdock import SimulationHandler
+from simdock.domain import RunStatus
 from simdock.errors import ServiceUnavailable
+from simdock.handlers import ProgressCallback
 from simdock_adapters.sql import make_engine, migrate
 from simdock_adapters.sql.migrate import SchemaMismatch
 from simdock_adapters.sql.tables import metadata
@@ -96,16 +101,19 @@ def stamp(engine: sa.Engine, revision: str) -> None:
 
 def add_what_later_revisions_add(engine: sa.Engine) -> None:
     """What revisions after 0007 add and the code reads (0008's skeleton column and
-    login_successes), added to earlier tables so that the code can write data there;
+    login_successes, 0011's job_run_counts), added to earlier tables so that the code can
+    write data there;
     :func:`remove_what_later_revisions_add` takes it away before those tables are upgraded."""
     with engine.begin() as connection:
         connection.execute(sa.text("ALTER TABLE users ADD COLUMN email_skeleton VARCHAR(64)"))
         metadata.tables["login_successes"].create(connection)
+        metadata.tables["job_run_counts"].create(connection)
 
 
 def remove_what_later_revisions_add(engine: sa.Engine) -> None:
     with engine.begin() as connection:
         metadata.tables["login_successes"].drop(connection)
+        metadata.tables["job_run_counts"].drop(connection)
         connection.execute(sa.text("ALTER TABLE users DROP COLUMN email_skeleton"))
 
 
@@ -304,3 +312,42 @@ def test_numbers_freed_after_the_upgrade_are_never_handed_out_again_and_nothing_
             assert orphans == 0, table
         assert connection.execute(sa.text("SELECT count(*) FROM metric_points")).scalar() == 0
     engine.dispose()
+
+
+class FailingOnce(SimulationHandler):
+    """Fails until told it has failed before."""
+
+    def __init__(self, failed: bool = False) -> None:
+        self.failed = failed
+
+    def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
+                progress_callback: ProgressCallback | None = None) -> Any:
+        if not self.failed:
+            raise RuntimeError("the first attempt fails")
+        return {"value": 1}
+
+
+def test_jobs_counted_before_the_upgrade_keep_their_tallies(empty_url: str,
+                                                           tmp_path: Path) -> None:
+    """Revision 0011 fills the job counts from the runs there are: a job's summary after
+    the upgrade counts the runs stored before it, and its triggers count what follows."""
+    with simdock.connect(empty_url, dispatch="inline", artifacts_path=str(tmp_path)) as dock:
+        dock.register_handler("failing", FailingOnce())
+        sweep = dock.sweep("noop", grid={"x": [1, 2, 3]})
+        failing = dock.submit("failing", {"x": 1})
+        expected = {sweep.id: {RunStatus.SUCCEEDED: 3}, failing.id: {RunStatus.FAILED: 1}}
+    engine = make_engine(empty_url)
+    migrate.downgrade(engine, "0010")
+    migrate.upgrade(engine)
+    engine.dispose()
+    with simdock.connect(empty_url, dispatch="inline", artifacts_path=str(tmp_path)) as dock:
+        dock.register_handler("failing", FailingOnce(failed=True))
+        with dock.platform.uow() as uow:
+            tallies = uow.runs.tally_by_job(list(expected))
+        assert {job_id: dict(tally.counts) for job_id, tally in tallies.items()} == expected
+        assert tallies[sweep.id].progress == {RunStatus.SUCCEEDED: 3.0}
+        dock.job(failing.id).retry()
+        assert dock.job(failing.id).wait(timeout=30).status == "succeeded"
+        with dock.platform.uow() as uow:
+            assert uow.runs.tally_by_job([failing.id])[failing.id].counts == {
+                RunStatus.SUCCEEDED: 1}

@@ -132,6 +132,8 @@ job_tags = sa.Table(
 QUEUED = sa.text("status = 'queued'")
 PLACED = sa.text("machine_id IS NOT NULL")
 RUNNING = sa.text("status = 'running'")
+#: A run that stopped with an error (written as a literal: see QUEUED).
+ERRED = sa.text("error IS NOT NULL AND error <> ''")
 
 runs = sa.Table(
     "runs", metadata,
@@ -161,7 +163,14 @@ runs = sa.Table(
     sa.Column("metadata", Json, nullable=False),
     sa.Column("lease_expires_at", Timestamp),
     sa.Index(None, "job_id", "run_index", unique=True),
-    sa.Index(None, "job_id", "status"),
+    # A job's runs of some statuses in index order (a sweep's page filtered by status).
+    sa.Index(None, "job_id", "status", "run_index"),
+    # When a job's first run started and its last finished, without reading its runs.
+    sa.Index(None, "job_id", "started_at"),
+    sa.Index(None, "job_id", "finished_at"),
+    # A job's first error: few runs have one, so the index holds only those.
+    sa.Index("ix_runs_errors", "job_id", "run_index",
+             postgresql_where=ERRED, sqlite_where=ERRED),
     sa.Index(None, "owner_id", "created_at", "number"),
     sa.Index(None, "owner_id", "status", "created_at", "number"),
     # The queue: runs waiting to start, by owner and job (fair claiming walks it).
@@ -183,6 +192,21 @@ run_status_counts = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("delta", sa.BigInteger, nullable=False),
     sa.Index(None, "owner_id", "status"),
+    sqlite_autoincrement=True,
+)
+
+#: Run counts and summed progress by job and status, as delta rows written by triggers
+#: on runs (migration 0011) and folded by ``simdock_adapters.sql.counts``: a job's
+#: summary reads a few rows, not its runs.
+job_run_counts = sa.Table(
+    "job_run_counts", metadata,
+    sa.Column("number", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              primary_key=True, autoincrement=True),
+    sa.Column("job_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("runs", sa.BigInteger, nullable=False),
+    sa.Column("progress", sa.Float, nullable=False),
+    sa.Index(None, "job_id", "status"),
     sqlite_autoincrement=True,
 )
 

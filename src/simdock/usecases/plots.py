@@ -20,7 +20,7 @@ from typing import Any
 
 from simdock.domain import RunStatus, SweepSpec
 from simdock.errors import ValidationError
-from simdock.paging import PageRequest
+from simdock.paging import Ordering, PageRequest
 from simdock.payloads import PayloadStore
 from simdock.scope import UnitsOfWork
 from simdock.selection import RunQuery
@@ -30,7 +30,7 @@ from simdock.usecases.queries import Queries
 #: The most points (values of the parameter, or runs as lines) a plot receives.
 MAX_POINTS = 2000
 #: The most runs a plot reads.
-MAX_RUNS = 20_000
+MAX_RUNS = 5_000
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,8 @@ class Plots:
         with self.uow() as uow:
             job = load_job(uow, job_id, owner_id)
             first = uow.runs.list(RunQuery(job_id=job.id, statuses=frozenset(
-                {RunStatus.SUCCEEDED}), page=PageRequest(1, 1))).items
+                {RunStatus.SUCCEEDED}), order=Ordering("index", descending=False),
+                page=PageRequest(1, 1))).items
         spec = self.queries.job_spec(job.id)
         varied = varied_names(spec)
         sample = self.payloads.load(first[0].result) if first else None

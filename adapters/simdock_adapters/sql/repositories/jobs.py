@@ -18,7 +18,7 @@ from simdock.selection import JobQuery
 from simdock_adapters.sql import mappers
 from simdock_adapters.sql.queries import JOB_COLUMNS, job_filters, order_by, page
 from simdock_adapters.sql.repositories.base import SqlRepository
-from simdock_adapters.sql.tables import JOB_FIELDS, job_tags, jobs
+from simdock_adapters.sql.tables import JOB_FIELDS, job_run_counts, job_tags, jobs
 
 
 @functools.cache
@@ -160,7 +160,9 @@ class SqlJobRepository(SqlRepository):
 
     def delete(self, job_id: str) -> None:
         # Tags, runs and the runs' logs, metric points and artifacts go by ON DELETE
-        # CASCADE; the triggers on runs keep run_status_counts right.
+        # CASCADE; the triggers on runs keep run_status_counts right, and the job's own
+        # counts (which those triggers just wrote to) go with it.
         result = self.connection.execute(jobs.delete().where(jobs.c.id == job_id))
         if result.rowcount != 1:
             raise NotFound("job", job_id)
+        self.connection.execute(job_run_counts.delete().where(job_run_counts.c.job_id == job_id))

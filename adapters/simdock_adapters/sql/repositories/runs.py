@@ -30,12 +30,14 @@ from simdock_adapters.sql.queries import (
 )
 from simdock_adapters.sql.repositories.base import SqlRepository, by_id, guarded_update_statement
 from simdock_adapters.sql.repositories.jobs import tag_list, tags_of
-from simdock_adapters.sql.tables import JOB_FIELDS, jobs, run_attempts, runs
+from simdock_adapters.sql.tables import ERRED, JOB_FIELDS, jobs, run_attempts, runs
 
 RUN_INSERT_BATCH = 5000
 _RUN_BY_NUMBER = sa.select(runs).where(runs.c.number == sa.bindparam("number"))
 
 
+_JOB_OWNED = sa.select(jobs.c.number).where(jobs.c.id == sa.bindparam("job"),
+                                           jobs.c.owner_id == sa.bindparam("owner"))
 _RUNS_OF_JOB = (sa.select(runs).where(runs.c.job_id == sa.bindparam("job"))
                 .order_by(runs.c.run_index))
 
@@ -44,14 +46,16 @@ _RUN_IDS_OF_JOB = (sa.select(runs.c.id).where(runs.c.job_id == sa.bindparam("job
                    .order_by(runs.c.run_index))
 
 
-_FIRST_ERROR_OF_JOB = (sa.select(runs.c.error)
-                       .where(runs.c.job_id == sa.bindparam("job"), runs.c.error.is_not(None),
-                              runs.c.error != "")
-                       .order_by(runs.c.run_index).limit(1).scalar_subquery())
-
-
-_OUTLINE_OF_JOB = sa.select(sa.func.min(runs.c.started_at), sa.func.max(runs.c.finished_at),
-                            _FIRST_ERROR_OF_JOB).where(runs.c.job_id == sa.bindparam("job"))
+# Each part of a job's outline is its own look-up, so that each is answered from an
+# index (SQLite reads a min or max from an index only when it is the query's only
+# aggregate); the first error's condition is the literal of its partial index.
+_OUTLINE_OF_JOB = sa.select(
+    sa.select(sa.func.min(runs.c.started_at))
+    .where(runs.c.job_id == sa.bindparam("job")).scalar_subquery(),
+    sa.select(sa.func.max(runs.c.finished_at))
+    .where(runs.c.job_id == sa.bindparam("job")).scalar_subquery(),
+    sa.select(runs.c.error).where(runs.c.job_id == sa.bindparam("job"), ERRED)
+    .order_by(runs.c.run_index).limit(1).scalar_subquery())
 
 
 @functools.cache
@@ -94,20 +98,30 @@ _ATTEMPTS = (sa.select(run_attempts).where(run_attempts.c.run_id == sa.bindparam
 
 
 @functools.cache
-def _numeric_results(dialect: str) -> sa.TextClause:
+def _numeric_results(dialect: str, sampled: bool) -> sa.TextClause:
     """(index, number) of a job's succeeded runs whose inline result holds a number under
     ``:name``, every ``:every``-th index; the number read by the database, so that a sweep
     of 100,000 runs sends two columns, not its results."""
+    conditions = "status = 'succeeded' AND result IS NOT NULL"
     if dialect == "postgresql":
         value = ("CASE WHEN jsonb_typeof(result -> '$inline' -> :name) = 'number' "
                  "THEN (result -> '$inline' ->> :name)::float8 END")
+        # A sample's runs are looked up by index, one probe each, not found by a scan (the
+        # LIMIT keeps the planner from turning the probes into a join over the whole job).
+        source = ("generate_series(0, (SELECT max(run_index) FROM runs WHERE job_id = :job), "
+                  ":every) AS sampled(i) CROSS JOIN LATERAL (SELECT run_index, status, result "
+                  "FROM runs WHERE job_id = :job AND run_index = sampled.i LIMIT 1) AS runs"
+                  if sampled else "runs")
+        conditions = conditions if sampled else f"job_id = :job AND {conditions}"
     else:
         path = "'$.\"$inline\".\"' || replace(:name, '\"', '') || '\"'"
         value = (f"CASE WHEN json_type(result, {path}) IN ('integer', 'real') "
                  f"THEN json_extract(result, {path}) END")
-    return sa.text(f"SELECT run_index, {value} AS value FROM runs "  # the name is a parameter
-                   "WHERE job_id = :job AND status = 'succeeded' AND run_index % :every = 0 "
-                   "AND result IS NOT NULL ORDER BY run_index")
+        source = "runs"
+        conditions = f"job_id = :job AND {conditions}" + (
+            " AND run_index % :every = 0" if sampled else "")
+    return sa.text(f"SELECT run_index, {value} AS value FROM {source} "  # the name: a parameter
+                   f"WHERE {conditions} ORDER BY run_index")
 
 
 @functools.cache
@@ -237,14 +251,25 @@ class SqlRunRepository(SqlRepository):
                      query.page.next_position(items, total, query.order)), found)
 
     def _total(self, query: RunQuery, conditions: Sequence[sa.ColumnElement[bool]]) -> int:
-        only_owner_and_status = (query.job_id is None and query.simulation_type is None
-                                 and query.machine_id is None and query.tag is None)
-        if only_owner_and_status:
-            counts = self.counters.read(query.owner_id)
+        """How many runs the query matches, from the kept counts when it filters by owner,
+        job and status only."""
+        counts: Mapping[RunStatus, int] | None = None
+        if query.simulation_type is None and query.machine_id is None and query.tag is None:
+            if query.job_id is None:
+                counts = self.counters.read(query.owner_id)
+            elif query.owner_id is None or self._owns(query.owner_id, query.job_id):
+                counts = self.counters.by_job([query.job_id])[query.job_id].counts
+            else:
+                return 0
+        if counts is not None:
             return sum(n for s, n in counts.items()
                        if query.statuses is None or s in query.statuses)
         return int(self.connection.execute(
             sa.select(sa.func.count()).select_from(runs).where(*conditions)).scalar_one())
+
+    def _owns(self, owner_id: str, job_id: str) -> bool:
+        return self.connection.execute(_JOB_OWNED, {"job": job_id, "owner": owner_id}
+                                       ).first() is not None
 
     def update(self, run: Run) -> None:
         row = mappers.run_row(run)
@@ -338,6 +363,8 @@ class SqlRunRepository(SqlRepository):
                ) -> dict[RunStatus, int]:
         if job_id is None:
             return self.counters.read(owner_id)
+        if owner_id is None:
+            return dict(self.counters.by_job([job_id])[job_id].counts)
         statement = (sa.select(runs.c.status, sa.func.count()).where(runs.c.job_id == job_id)
                      .group_by(runs.c.status))
         if owner_id is not None:
@@ -373,8 +400,9 @@ class SqlRunRepository(SqlRepository):
 
     def numeric_results(self, job_id: str, name: str, every: int = 1
                         ) -> Sequence[tuple[int, float]]:
-        rows = self.connection.execute(_numeric_results(self.dialect), {
-            "job": job_id, "name": name, "every": max(1, every)}).all()
+        every = max(1, every)
+        rows = self.connection.execute(_numeric_results(self.dialect, every > 1), {
+            "job": job_id, "name": name, "every": every}).all()
         return [(int(index), float(value)) for index, value in rows
                 if value is not None and math.isfinite(float(value))]
 
@@ -382,17 +410,7 @@ class SqlRunRepository(SqlRepository):
         return self.counters.queued_by_owner()
 
     def tally_by_job(self, job_ids: Sequence[str]) -> dict[str, RunTally]:
-        counts: dict[str, dict[RunStatus, int]] = {job_id: {} for job_id in job_ids}
-        progress: dict[str, dict[RunStatus, float]] = {job_id: {} for job_id in job_ids}
-        if job_ids:
-            rows = self.connection.execute(
-                sa.select(runs.c.job_id, runs.c.status, sa.func.count(),
-                          sa.func.sum(runs.c.progress))
-                .where(runs.c.job_id.in_(job_ids)).group_by(runs.c.job_id, runs.c.status))
-            for job_id, status, n, reached in rows:
-                counts[job_id][RunStatus(status)] = int(n)
-                progress[job_id][RunStatus(status)] = float(reached or 0.0)
-        return {job_id: RunTally(counts[job_id], progress[job_id]) for job_id in job_ids}
+        return self.counters.by_job(job_ids)
 
     def statistics(self, owner_id: str | None = None) -> RunStatistics:
         counts = self.counters.read(owner_id)
