@@ -233,21 +233,8 @@ class SweepHandle(JobHandle):
 
     def results(self) -> ResultTable:
         """One row per variant: its parameters, status and scalar results."""
-        rows = []
-        for run in self.runs():
-            row: dict[str, Any] = dict(self._platform.queries.run_parameters(run))
-            row["run_id"] = run.id
-            row["status"] = run.status.value
-            if run.status is RunStatus.SUCCEEDED:
-                result = codec.decode(self._platform.payloads.load(run.result))
-                if isinstance(result, Mapping):
-                    row.update({k: v for k, v in result.items() if k not in row})
-                else:
-                    row["result"] = result
-            else:
-                row["error"] = run.error
-            rows.append(row)
-        return ResultTable(rows)
+        return ResultTable([row.flat(codec.decode) for row in self._platform.results.job_rows(
+            self.id, self._dock.user.id)])
 
     def result(self) -> list[Any]:
         """Every run's result in variant order (failed runs raise)."""

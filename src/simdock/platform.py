@@ -46,6 +46,7 @@ from simdock.usecases.plots import Plots
 from simdock.usecases.queries import Queries
 from simdock.usecases.recording import Recording
 from simdock.usecases.reports import Reporting
+from simdock.usecases.results import Results
 from simdock.usecases.retry import Retrying
 from simdock.usecases.submit import Submitting
 from simdock.usecases.users import Users
@@ -134,6 +135,11 @@ class Platform:
     def plots(self) -> Plots:
         """A job's results aggregated for plotting."""
         return self.bind(Plots)
+
+    @cached_property
+    def results(self) -> Results:
+        """A job's results, row by row (a table of the whole job)."""
+        return self.bind(Results)
 
     @cached_property
     def operations(self) -> Operations:

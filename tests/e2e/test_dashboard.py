@@ -3,8 +3,12 @@ content, CSRF, bad input, and the actions that go through the core's use cases."
 
 from __future__ import annotations
 
+import csv
 import html
+import io
+import json
 import time
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +19,8 @@ from tests.e2e.dashboard_session import act, csrf_of, signed_in
 from tests.e2e.helpers import User
 
 PAGES = ["/ui", "/ui/", "/ui/jobs", "/ui/jobs?status=failed", "/ui/jobs/table",
-         "/ui/jobs/job-0123456789abcdef0", "/ui/tokens", "/ui/runs/run-0/download"]
+         "/ui/jobs/job-0123456789abcdef0", "/ui/jobs/job-0123456789abcdef0/results.zip",
+         "/ui/tokens", "/ui/runs/run-0/download"]
 HOSTILE = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>',
            "javascript:alert(1)"]
 
@@ -195,6 +200,37 @@ def test_cancel_then_retry_from_the_job_page(browser: requests.Session, base_url
         time.sleep(0.2)
     run = user.get(f"/api/v1/jobs/{job['jobs'][0]}").json()
     assert run["attempts"] >= 1 and run["id"] == job["jobs"][0]
+
+
+def test_a_sweeps_results_download_as_a_zip_of_a_table_and_json_lines(
+        browser: requests.Session, base_url: str, user: User,
+        new_user: Callable[[str], User]) -> None:
+    job = submit(user, sweep=[{"x": 1, "label": HOSTILE[0]}, {"x": 2, "label": "=2+2"},
+                              {"x": 3, "label": "plain"}])["simulation_id"]
+    deadline = time.monotonic() + 30
+    while status_of(user, job) != "succeeded":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert f'href="/ui/jobs/{job}/results.zip"' in browser.get(f"{base_url}/ui/jobs/{job}").text
+
+    response = browser.get(f"{base_url}/ui/jobs/{job}/results.zip")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/zip"
+    assert f'filename="{job}-results.zip"' in response.headers["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(response.content)) as opened:
+        table = list(csv.reader(io.StringIO(opened.read("runs.csv").decode())))
+        lines = [json.loads(line) for line in opened.read("runs.jsonl").splitlines()]
+    assert table[0] == ["index", "run_id", "status", "error", "x", "label", "parameters"]
+    assert [row[:3] for row in table[1:]] == [
+        [str(line["index"]), line["run_id"], "succeeded"] for line in lines]
+    assert [row[4:6] for row in table[1:]] == [["1", HOSTILE[0]], ["2", "'=2+2"],
+                                                ["3", "plain"]]
+    assert [line["result"] for line in lines] == [
+        {"parameters": {"x": 1, "label": HOSTILE[0]}}, {"parameters": {"x": 2, "label": "=2+2"}},
+        {"parameters": {"x": 3, "label": "plain"}}]
+    assert signed_in(new_user("dave")).get(
+        f"{base_url}/ui/jobs/{job}/results.zip").status_code == 404
 
 
 def test_retry_over_the_api_queues_only_failed_and_cancelled_runs(user: User) -> None:

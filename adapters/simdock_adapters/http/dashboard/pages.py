@@ -18,6 +18,7 @@ from flask import (
 
 from simdock.domain import RunStatus
 from simdock.errors import AuthenticationFailure, ValidationError
+from simdock_adapters.http import results_archive
 from simdock_adapters.http.context import platform
 from simdock_adapters.http.dashboard import (
     filters,
@@ -130,6 +131,17 @@ def blueprint() -> Blueprint:
         chosen = filters.parsed(filters.PlotChoice, request.args.to_dict())
         return jsonify(presenting.plot_json(platform().plots.result_plot(
             job_id, owner, chosen.x, chosen.y)))
+
+    @bp.get("/jobs/<job_id>/results.zip")
+    def job_results(job_id: str) -> Response:
+        """Every run's parameters and result (or error), as a CSV table and JSON lines,
+        zipped as they are read."""
+        owner = sessions.owner_filter(sessions.viewer())
+        results = platform().results
+        layout, rows = results.layout(job_id, owner), results.job_rows(job_id, owner)
+        return Response(results_archive.archive(layout, rows), mimetype="application/zip",
+                        headers={"Content-Disposition":
+                                 f'attachment; filename="{job_id}-results.zip"'})
 
     @bp.get("/jobs/<job_id>/live")
     def job_live(job_id: str) -> Any:
