@@ -188,7 +188,8 @@ def main() -> None:
                 ("a run of 100000 log lines", f"/ui/runs/{LOGGED}"),
                 ("  its log from line 50000", f"/ui/runs/{LOGGED}?after=50000"),
                 ("  its log searched", f"/ui/runs/{LOGGED}?q=residual+0.00001"),
-                ("  following its log", f"/ui/runs/{LOGGED}/log?after=99000"),
+                ("  its log followed (events, line 99000 on)",
+                 f"/ui/runs/{LOGGED}/log/events?after=99000"),
                 ("workers and queues", "/ui/workers"),
                 ("API tokens", "/ui/tokens")):
             p50, p95 = timed(args.samples, page(path))

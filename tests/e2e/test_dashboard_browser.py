@@ -162,13 +162,17 @@ def test_log_lines_appear_live_can_be_paused_and_the_convergence_plot_draws(
     shot(page, "run-live")
 
     page.get_by_label("Pause following").check()
-    page.wait_for_timeout(300)  # a poll already sent may still land
     paused_at = line_count(page)
     page.wait_for_timeout(3000)
     assert line_count(page) == paused_at
     page.get_by_label("Pause following").uncheck()
     until(page, f"() => document.querySelectorAll('#log-lines .line').length > {paused_at}")
-    user.delete(f"/api/v1/jobs/{run_id}")
+    page.locator("#log-follow", has_text="End of the log: the run has succeeded").wait_for(
+        timeout=60_000)
+    seqs = page.eval_on_selector_all("#log-lines .seq", "(spans) => spans.map(s => +s.textContent)")
+    lines = user.get(f"/api/v1/jobs/{run_id}/logs").json()["lines"]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # none twice, none left out
+    assert seqs[-1] == len(lines)
 
 
 def test_a_finished_run_shows_its_result_and_previews(page: Any, user: User) -> None:

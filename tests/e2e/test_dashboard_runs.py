@@ -4,6 +4,7 @@ paged and searched, and what it refuses."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
 from typing import Any
@@ -97,12 +98,29 @@ def test_the_log_pages_from_a_line_and_searches_whatever_the_case(
     assert "11 lines holding \u201cTICK 2\u201d among lines 1\u201330 of 30" in html.unescape(found)
 
 
-def test_following_a_log_appends_the_new_lines_and_stops_at_its_end(
+def events_of(stream: str) -> list[tuple[str, dict[str, Any]]]:
+    """(name, data) of each event of a server-sent event stream's text."""
+    found = []
+    for block in stream.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines()
+                      if not line.startswith(":") and ": " in line)
+        if "event" in fields:
+            found.append((fields["event"], json.loads(fields["data"])))
+    return found
+
+
+def test_following_a_log_streams_the_new_lines_and_ends_with_the_run(
         browser: requests.Session, base_url: str, ticked_run: str) -> None:
-    follow = browser.get(f"{base_url}/ui/runs/{ticked_run}/log", params={"after": "28"})
-    assert 'hx-swap-oob="beforeend:#log-lines"' in follow.text
-    assert lines_of(follow.text) == [29, 30]
-    assert "End of the log" in follow.text and "hx-get" not in follow.text
+    stream = browser.get(f"{base_url}/ui/runs/{ticked_run}/log/events",
+                         params={"after": "28"}, timeout=30)
+    assert stream.headers["Content-Type"].startswith("text/event-stream")
+    events = events_of(stream.text)
+    assert [(name, data.get("seq")) for name, data in events] == [
+        ("log", 29), ("log", 30), ("end", None)]
+    assert events[-1][1] == {"status": "succeeded"}
+    again = browser.get(f"{base_url}/ui/runs/{ticked_run}/log/events",
+                        headers={"Last-Event-ID": "29"}, timeout=30)  # taken up again
+    assert [data.get("seq") for _, data in events_of(again.text)] == [30, None]
 
 
 def test_a_running_log_is_followed_from_its_end(browser: requests.Session, base_url: str,
@@ -114,8 +132,9 @@ def test_a_running_log_is_followed_from_its_end(browser: requests.Session, base_
         assert time.monotonic() < deadline
         time.sleep(0.1)
     page = browser.get(f"{base_url}/ui/runs/{run_id}").text
-    poll = re.search(rf'id="log-follow" hx-get="/ui/runs/{run_id}/log\?after=(\d+)"', page)
-    assert poll is not None and int(poll.group(1)) == max(lines_of(page))
+    follow = re.search(rf'id="log-follow" [^>]*data-events-url="/ui/runs/{run_id}/log/events"'
+                       r' data-after="(\d+)"', page)
+    assert follow is not None and int(follow.group(1)) == max(lines_of(page))
     assert 'id="log-pause"' in page
     assert user.delete(f"/api/v1/jobs/{run_id}").status_code == 200  # cancels it
     cancelled = browser.get(f"{base_url}/ui/runs/{run_id}").text
@@ -125,17 +144,25 @@ def test_a_running_log_is_followed_from_its_end(browser: requests.Session, base_
     assert '<span class="status s-cancelled">cancelled</span>' in attempt
 
 
+@pytest.mark.parametrize("path", ["", "/log/events"])
 @pytest.mark.parametrize("query", ["after=-1", "after=x", "q=" + "x" * 201])
 def test_a_bad_log_address_is_a_400_page(browser: requests.Session, base_url: str,
-                                         ticked_run: str, query: str) -> None:
-    response = browser.get(f"{base_url}/ui/runs/{ticked_run}?{query}")
+                                         ticked_run: str, query: str, path: str) -> None:
+    response = browser.get(f"{base_url}/ui/runs/{ticked_run}{path}?{query}")
     assert response.status_code == 400 and "text/html" in response.headers["Content-Type"]
+
+
+def test_a_bad_last_event_id_is_a_400_page(browser: requests.Session, base_url: str,
+                                           ticked_run: str) -> None:
+    response = browser.get(f"{base_url}/ui/runs/{ticked_run}/log/events",
+                           headers={"Last-Event-ID": "x"})
+    assert response.status_code == 400 and "after" in response.text
 
 
 def test_another_users_run_is_a_404_page(base_url: str, heat_run: str,
                                          other_user: User) -> None:
     theirs = signed_in(other_user)
-    for path in ("", "/metrics.json", "/log", "/artifacts/result.csv", "/summary"):
+    for path in ("", "/metrics.json", "/log/events", "/artifacts/result.csv", "/summary"):
         assert theirs.get(f"{base_url}/ui/runs/{heat_run}{path}").status_code == 404
 
 

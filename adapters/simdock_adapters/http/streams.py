@@ -23,6 +23,9 @@ from simdock_adapters.http.views import metric_message
 
 POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 10.0
+#: Log lines read at a time, and how many such reads a poll may make to catch up.
+LOG_BATCH = 1000
+CATCH_UP_BATCHES = 10
 MAX_STREAM_SECONDS = 6 * 3600
 
 
@@ -70,22 +73,27 @@ def _poll(step: Callable[[], tuple[list[str], bool]], gone: Callable[[], bool]
         time.sleep(POLL_SECONDS)
 
 
-def log_stream(run_id: str, owner_id: str, platform: Platform, held: Hold, after: int = 0
-               ) -> Response:
+def log_stream(run_id: str, owner_id: str | None, platform: Platform, held: Hold,
+               after: int = 0) -> Response:
     position = {"after": after}
 
     def step() -> tuple[list[str], bool]:
         finished = platform.queries.get_run(run_id, owner_id).terminal
-        lines = platform.queries.run_logs(run_id, owner_id, position["after"], 1000)
-        chunks = [event("log", {"seq": line.seq, "timestamp": line.at.isoformat(),
-                                "stream": line.stream, "message": line.message}, line.seq)
-                  for line in lines]
-        if lines:
-            position["after"] = lines[-1].seq
-        if finished and not lines:
+        chunks: list[str] = []
+        for _ in range(CATCH_UP_BATCHES):  # a stream taken up far behind: no pause
+            lines = platform.queries.run_logs(run_id, owner_id, position["after"], LOG_BATCH)
+            chunks.extend(event("log", {"seq": line.seq, "timestamp": line.at.isoformat(),
+                                        "stream": line.stream, "message": line.message},
+                                line.seq) for line in lines)
+            if lines:
+                position["after"] = lines[-1].seq
+            if len(lines) < LOG_BATCH:
+                break
+        else:
+            return chunks, False
+        if finished:  # finished before this read: every line it wrote was read
             status = platform.queries.get_run(run_id, owner_id).status.value
-            chunks.append(event("end", {"status": status}))
-            return chunks, True
+            return [*chunks, event("end", {"status": status})], True
         return chunks, False
 
     return sse(_poll(step, held.gone), held)

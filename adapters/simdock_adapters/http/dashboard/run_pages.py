@@ -15,8 +15,9 @@ from simdock import codec
 from simdock.domain import RunStatus
 from simdock.errors import NotFound
 from simdock.usecases.queries import MAX_LOG_SEARCH
-from simdock_adapters.http.context import platform
+from simdock_adapters.http.context import context, platform, shared_platform
 from simdock_adapters.http.dashboard import filters, previews, series, sessions
+from simdock_adapters.http.streams import hold, log_stream
 
 #: How many log lines a page of the log shows, and how many of its end a run page opens on.
 LOG_LINES = 1000
@@ -42,13 +43,19 @@ def register(bp: Blueprint) -> None:
     def run_summary(run_id: str) -> Any:
         return render_template("dashboard/run_summary.html", **_summary(run_id))
 
-    @bp.get("/runs/<run_id>/log")
-    def run_log_follow(run_id: str) -> Any:
-        """The lines after ``after``, appended to the page's log, and the next poll."""
-        owner = sessions.owner_filter(sessions.viewer())
-        chosen = filters.parsed(LogView, request.args.to_dict())
-        page = platform().queries.log_page(run_id, owner, chosen.after or 0, LOG_LINES)
-        return render_template("dashboard/run_log_follow.html", run_id=page.run.id, page=page)
+    @bp.get("/runs/<run_id>/log/events")
+    def run_log_events(run_id: str) -> Response:
+        """The log's lines after ``after`` (or the ``Last-Event-ID`` of a stream taken up
+        again) as server-sent events, live until the run has finished: what a followed
+        log appends (``static/dashboard.js``); one of the user's live stream slots."""
+        user = sessions.viewer()
+        owner = sessions.owner_filter(user)
+        chosen = filters.parsed(LogView, {**request.args.to_dict(), **(
+            {"after": request.headers["Last-Event-ID"]}
+            if "Last-Event-ID" in request.headers else {})})
+        platform().queries.get_run(run_id, owner)  # a 404 page, not a stream, if not theirs
+        return log_stream(run_id, owner, shared_platform(), hold(context().streams, user.id),
+                          chosen.after or 0)
 
     @bp.get("/runs/<run_id>/metrics.json")
     def run_metrics(run_id: str) -> Response:

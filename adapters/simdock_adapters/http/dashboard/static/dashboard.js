@@ -1,8 +1,8 @@
 /* simdock dashboard: the little the pages do in the browser beyond htmx.
  * - Draws each [data-metrics-url] element's series with uPlot, and redraws them every
  *   two seconds until the run's series are complete.
- * - Lets a reader pause following a log (#log-pause), and keeps a followed log scrolled
- *   to its end unless the reader scrolled up.
+ * - Follows a run's log live (#log-follow) from its server-sent events, lets a reader
+ *   pause it (#log-pause), and keeps it scrolled to its end unless the reader scrolled up.
  */
 (function () {
   "use strict";
@@ -154,22 +154,63 @@
   }
 
   function followLog() {
+    // The lines come as server-sent events (JSON, added as text: never as markup); pausing
+    // closes the stream, resuming opens it again after the last line shown.
     var lines = document.getElementById("log-lines");
+    var follow = document.getElementById("log-follow");
+    if (!lines || !follow || !window.EventSource) { return; }
     var pause = document.getElementById("log-pause");
-    if (!lines) { return; }
+    var shown = document.getElementById("log-last");
+    var after = Number(follow.dataset.after) || 0;
+    var source = null;
+    var ended = false;
     var stuck = true;  // at the end: new lines keep it there
     lines.scrollTop = lines.scrollHeight;
     lines.addEventListener("scroll", function () {
       stuck = lines.scrollTop + lines.clientHeight >= lines.scrollHeight - 4;
     });
-    document.body.addEventListener("htmx:beforeRequest", function (event) {
-      if (pause && pause.checked && event.detail.elt.id === "log-follow") {
-        event.preventDefault();
-      }
-    });
-    document.body.addEventListener("htmx:oobAfterSwap", function () {
+
+    function add(line) {
+      var row = document.createElement("div");
+      var seq = document.createElement("span");
+      row.className = line.stream === "stderr" ? "line stderr" : "line";
+      seq.className = "seq";
+      seq.textContent = String(line.seq);
+      row.appendChild(seq);
+      row.appendChild(document.createTextNode(" " + line.message));
+      lines.appendChild(row);
+      after = line.seq;
+      if (shown) { shown.textContent = after.toLocaleString("en-US"); }
       if (stuck) { lines.scrollTop = lines.scrollHeight; }
-    });
+    }
+
+    function close() {
+      if (source) { source.close(); source = null; }
+    }
+
+    function open() {
+      source = new EventSource(follow.dataset.eventsUrl + "?after=" + after);
+      source.addEventListener("log", function (event) { add(JSON.parse(event.data)); });
+      source.addEventListener("end", function (event) {
+        ended = true;
+        close();
+        follow.textContent = "End of the log: the run has " + JSON.parse(event.data).status + ".";
+        if (pause) { pause.disabled = true; }
+      });
+      source.addEventListener("error", function () {
+        if (source && source.readyState === EventSource.CLOSED) {
+          follow.textContent = "The live log stopped (the server refused or ended the " +
+            "stream): reload the page to follow it again.";
+        }
+      });
+    }
+
+    if (pause) {
+      pause.addEventListener("change", function () {
+        if (pause.checked) { close(); } else if (!ended) { open(); }
+      });
+    }
+    open();
   }
 
   function keepSelections() {
