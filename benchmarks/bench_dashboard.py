@@ -158,6 +158,8 @@ def main() -> None:
             def get() -> Any:
                 response = client.get(path)
                 assert response.status_code == 200, (path, response.status_code)
+                response.get_data()  # a stream's body is made as it is read: all of it
+                response.close()  # as a server does: a stream gives its slot back
                 return response
             return get
 
