@@ -1,0 +1,222 @@
+"""Adaptive replication: run each parameter point again, with new seeds, until the mean of
+a result is known precisely enough.
+
+A job asks for it with a :class:`Replication` (``"replicate"`` in a submission)::
+
+    {"metric": "estimate", "half_width": 0.001, "confidence": 0.95,
+     "min": 5, "max": 2000, "batch": 16}
+
+(``relative`` may replace ``half_width``: the target as a share of the mean's size.)
+Each point starts with ``min`` replicates; once a batch's outcomes are in,
+:func:`decide` says whether the point has its answer (the Student-t interval of the
+metric's mean is within the target), must stop without it (``max`` reached, the metric
+missing or not a number in a run's result, a run failed), or needs another batch (up
+to ``batch`` replicates, never past ``max``).
+
+Seeds are derived from the job's seed by one rule, so that any replicate can be run
+again alone with the seed it had (:func:`replicate_seed`).
+
+Stopping as soon as an interval looks narrow enough makes intervals that hold the true
+mean less often than their confidence says when ``min`` is small. Measured on
+monte_carlo (400 iterations a run, a half-width of 0.035 that needs about 35
+replicates, 1,000 repetitions of the procedure at 95%): ``min`` 2 held pi 92.6% of the
+time, 3 held it 94.0%, 5 (the default) 94.5%, 8 94.4%. Keep ``min`` at 5 or more
+(``tests/unit/test_replication.py`` checks the default holds it at least 93% of the time).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from simdock.domain.sweep import MAX_SWEEP_VARIANTS
+from simdock.errors import ValidationError
+
+#: What ``replicate`` may hold.
+FIELDS = frozenset({"metric", "half_width", "relative", "confidence", "min", "max", "batch"})
+DEFAULT_CONFIDENCE = 0.95
+DEFAULT_MIN = 5
+DEFAULT_MAX = 2000
+DEFAULT_BATCH = 16
+#: Seeds are below 2**53: every JSON reader (a browser's too) reads them exactly.
+SEED_BITS = 53
+_NO_METRIC = ("replicate.metric: name the result to replicate (a number in each run's "
+              "result), e.g. \"estimate\"")
+
+
+@dataclass(frozen=True)
+class Replication:
+    """How a job's points are replicated: the metric (a number under that name in each
+    run's result), the target (an absolute half-width, or one relative to the mean), the
+    confidence of the interval, the least and most replicates per point, and how many are
+    added at a time."""
+
+    metric: str
+    half_width: float | None = None
+    relative: float | None = None
+    confidence: float = DEFAULT_CONFIDENCE
+    min: int = DEFAULT_MIN
+    max: int = DEFAULT_MAX
+    batch: int = DEFAULT_BATCH
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.metric, str) or not self.metric.strip():
+            raise ValidationError(_NO_METRIC)
+        if (self.half_width is None) == (self.relative is None):
+            raise ValidationError("replicate: give exactly one of half_width (the interval's "
+                                  "half-width) and relative (it as a share of the mean)")
+        for name in ("half_width", "relative"):
+            value = getattr(self, name)
+            if value is not None and not (_number(value) and value > 0):
+                raise ValidationError(f"replicate.{name} must be a number above 0, "
+                                      f"got {value!r}")
+        if not (_number(self.confidence) and 0 < self.confidence < 1):
+            raise ValidationError("replicate.confidence must be between 0 and 1 (exclusive), "
+                                  f"got {self.confidence!r}")
+        for name, least in (("min", 2), ("max", 2), ("batch", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ValidationError(f"replicate.{name} must be an integer of at least "
+                                      f"{least}, got {value!r}")
+        if self.max > MAX_SWEEP_VARIANTS:
+            raise ValidationError(f"replicate.max must be at most {MAX_SWEEP_VARIANTS}, "
+                                  f"got {self.max}")
+        if self.min > self.max:
+            raise ValidationError(f"replicate.min ({self.min}) must not exceed "
+                                  f"replicate.max ({self.max})")
+
+    @classmethod
+    def parse(cls, value: Any) -> Replication:
+        """From a submission's ``replicate`` object; a ValidationError naming the field."""
+        if not isinstance(value, Mapping):
+            raise ValidationError("replicate must be an object, e.g. {\"metric\": \"estimate\", "
+                                  "\"half_width\": 0.01}")
+        unknown = sorted(set(value) - FIELDS)
+        if unknown:
+            raise ValidationError(f"replicate: unknown field {unknown[0]!r}; expected some "
+                                  f"of: {', '.join(sorted(FIELDS))}")
+        if "metric" not in value:
+            raise ValidationError(_NO_METRIC)
+        return cls(**value)
+
+    def target(self, mean: float) -> float:
+        """The half-width the interval must reach, around ``mean``."""
+        return self.half_width if self.half_width is not None \
+            else (self.relative or 0.0) * abs(mean)
+
+
+class Outcome(StrEnum):
+    """Where a point stands once its replicates so far are in."""
+
+    MORE = "more"  # another batch is needed
+    MET = "met"  # the interval is within the target
+    MAX_REACHED = "max reached"
+    METRIC_MISSING = "metric missing"
+    RUNS_FAILED = "runs failed"
+
+
+@dataclass(frozen=True)
+class PointSummary:
+    """A point's replicates summarised: their number, the metric's mean and standard
+    deviation, the interval (``low``, ``high``) at the confidence asked, whether the
+    target was met, and what comes next (or why it stopped)."""
+
+    n: int
+    mean: float | None
+    std: float | None
+    low: float | None
+    high: float | None
+    half_width: float | None
+    outcome: Outcome
+    #: Past MORE: how many replicates to add.
+    add: int = 0
+    #: Why the point stopped without meeting its target, in words.
+    reason: str | None = None
+
+    @property
+    def met(self) -> bool:
+        return self.outcome is Outcome.MET
+
+
+def decide(replication: Replication, values: Sequence[Any], failed: int = 0,
+           planned: int | None = None) -> PointSummary:
+    """Where a point stands: ``values`` are the metric's values in its succeeded
+    replicates' results (None where a result lacks it), ``failed`` how many of its
+    replicates failed, ``planned`` how many it has been given so far (finished or not;
+    the number of values when None)."""
+    planned = len(values) + failed if planned is None else planned
+    numbers = [float(v) for v in values if _number(v)]
+    if failed:
+        return _stopped(numbers, replication, Outcome.RUNS_FAILED,
+                        f"{failed} replicate{'s' if failed != 1 else ''} failed")
+    if len(numbers) < len(values):
+        return _stopped(numbers, replication, Outcome.METRIC_MISSING,
+                        f"{len(values) - len(numbers)} replicate result"
+                        f"{'s' if len(values) - len(numbers) != 1 else ''} lack a number "
+                        f"under {replication.metric!r}")
+    summary = summarise(numbers, replication.confidence)
+    if len(numbers) >= replication.min and summary.half_width is not None \
+            and summary.mean is not None \
+            and summary.half_width <= replication.target(summary.mean):
+        return _with(summary, Outcome.MET)
+    if planned >= replication.max:
+        return _with(summary, Outcome.MAX_REACHED, reason=(
+            f"max ({replication.max}) replicates reached with a half-width of "
+            f"{summary.half_width:.6g}" if summary.half_width is not None
+            else f"max ({replication.max}) replicates reached"))
+    wanted = replication.min - planned if planned < replication.min else replication.batch
+    return _with(summary, Outcome.MORE, add=min(wanted, replication.max - planned))
+
+
+def summarise(numbers: Sequence[float], confidence: float) -> PointSummary:
+    """n, mean, sample standard deviation and the Student-t interval of the mean."""
+    n = len(numbers)
+    if n == 0:
+        return PointSummary(0, None, None, None, None, None, Outcome.MORE)
+    mean = math.fsum(numbers) / n
+    if n == 1:
+        return PointSummary(1, mean, None, None, None, None, Outcome.MORE)
+    std = math.sqrt(math.fsum((x - mean) ** 2 for x in numbers) / (n - 1))
+    half = t_quantile((1 + confidence) / 2, n - 1) * std / math.sqrt(n)
+    return PointSummary(n, mean, std, mean - half, mean + half, half, Outcome.MORE)
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The ``p`` quantile of Student's t distribution with ``df`` degrees of freedom."""
+    from scipy.stats import t  # a large import: paid by the first summary, not at start
+
+    return float(t.ppf(p, df))
+
+
+def replicate_seed(job_seed: int, point: int, replicate: int) -> int:
+    """The seed of replicate ``replicate`` of point ``point`` (both counted from 0) of a job
+    whose seed is ``job_seed``: numpy's ``SeedSequence(job_seed).spawn`` rule, addressed
+    directly (the child at ``spawn_key=(point, replicate)``), its first 53 bits. The same
+    job seed gives every replicate the same seed again; no two replicates of a job share
+    one but by a chance of about n**2 / 2**54."""
+    if isinstance(job_seed, bool) or not isinstance(job_seed, int) or job_seed < 0:
+        raise ValidationError(f"a job's seed must be a non-negative integer, got {job_seed!r}")
+    state = np.random.SeedSequence(job_seed, spawn_key=(point, replicate)).generate_state(
+        2, np.uint32)
+    return (int(state[0]) << (SEED_BITS - 32)) | (int(state[1]) >> (64 - SEED_BITS))
+
+
+def _stopped(numbers: Sequence[float], replication: Replication, outcome: Outcome,
+             reason: str) -> PointSummary:
+    return _with(summarise(numbers, replication.confidence), outcome, reason=reason)
+
+
+def _with(summary: PointSummary, outcome: Outcome, add: int = 0,
+          reason: str | None = None) -> PointSummary:
+    return PointSummary(summary.n, summary.mean, summary.std, summary.low, summary.high,
+                        summary.half_width, outcome, add, reason)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and math.isfinite(value)
