@@ -1,48 +1,82 @@
-"""A minimal PDF writer for text reports, so PDF output needs no extra package."""
+"""PDF documents of reports, written by fpdf2 in fonts that cover most scripts: DejaVu
+Sans (Latin, Greek, Cyrillic and more) and, for the characters it lacks, Droid Sans
+Fallback (Chinese, Japanese) and NanumSquare (Korean). A document embeds only the
+glyphs it uses.
+
+A report is given as the lines of its Markdown form, which this renders: ``#`` and
+``##`` headings, ``- `` items, ``|`` tables (their ``|---|`` rule left out) and
+paragraphs.
+"""
 
 from __future__ import annotations
 
-LINES_PER_PAGE = 60
+from pathlib import Path
+from typing import Any
+
+FONTS = Path(__file__).parent / "fonts"
+FAMILY = "DejaVuSans"
+#: The fonts asked, in order, for a character the family lacks.
+FALLBACKS = {"DroidSansFallback": "DroidSansFallbackFull.ttf", "NanumSquare": "NanumSquareR.ttf"}
+BODY_SIZE = 9.5
 
 
-def text_pdf(lines: list[str], title: str = "simdock report") -> bytes:
-    """A valid PDF document showing ``lines`` in a monospaced font, paginated."""
-    pages = [lines[i:i + LINES_PER_PAGE] for i in range(0, len(lines), LINES_PER_PAGE)] or [[]]
-    objects: list[bytes] = []
-    page_ids = [4 + 2 * i for i in range(len(pages))]
-    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
-    kids = " ".join(f"{pid} 0 R" for pid in page_ids)
-    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>")
-    for i, page_lines in enumerate(pages):
-        stream = _page_stream(page_lines)
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {page_ids[i] + 1} 0 R >>".encode()
-        )
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    info = _escape(title)
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info << /Title ({info}) >> >>\n"
-            f"startxref\n{xref}\n%%EOF\n").encode("latin-1", "replace")
-    return bytes(out)
+def markdown_pdf(lines: list[str], title: str = "simdock report") -> bytes:
+    """A PDF document (A4) of a report's Markdown lines, titled ``title``."""
+    pdf = _document(title)
+    table: list[list[str]] = []
+    for line in [*lines, ""]:
+        if line.startswith("|"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if not all(cell and set(cell) <= {"-", ":"} for cell in cells):
+                table.append(cells)
+            continue
+        if table:
+            _table(pdf, table)
+            table = []
+        _line(pdf, line)
+    return bytes(pdf.output())
 
 
-def _page_stream(lines: list[str]) -> bytes:
-    parts = ["BT /F1 9 Tf 11 TL 40 760 Td"]
-    for line in lines:
-        parts.append(f"({_escape(line[:110])}) Tj T*")
-    parts.append("ET")
-    return "\n".join(parts).encode("latin-1", "replace")
+def _document(title: str) -> Any:
+    from fpdf import FPDF  # its import reads font tables: paid by the first PDF only
+
+    pdf = FPDF(format="A4")
+    pdf.set_title(title)
+    pdf.set_creator("simdock")
+    pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    for name, file in FALLBACKS.items():
+        pdf.add_font(name, "", str(FONTS / file))
+    pdf.set_fallback_fonts(list(FALLBACKS), exact_match=False)
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    pdf.set_font(FAMILY, size=BODY_SIZE)
+    return pdf
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+def _line(pdf: Any, line: str) -> None:
+    if not line.strip():
+        pdf.ln(2)
+        return
+    for marker, size in (("# ", 16.0), ("## ", 12.5)):
+        if line.startswith(marker):
+            pdf.set_font(FAMILY, "B", size)
+            pdf.multi_cell(0, size * 0.55, line[len(marker):], new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font(FAMILY, "", BODY_SIZE)
+            pdf.ln(1)
+            return
+    text = "• " + line[2:] if line.startswith("- ") else line
+    pdf.multi_cell(0, BODY_SIZE * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+
+
+def _table(pdf: Any, rows: list[list[str]]) -> None:
+    width = max(len(row) for row in rows)
+    pdf.set_font(FAMILY, "", BODY_SIZE - 1)
+    with pdf.table(text_align="LEFT", line_height=BODY_SIZE * 0.5,
+                   first_row_as_headings=True) as table:
+        for row in rows:
+            cells = table.row()
+            for cell in [*row, *[""] * (width - len(row))]:
+                cells.cell(cell)
+    pdf.set_font(FAMILY, "", BODY_SIZE)
+    pdf.ln(2)

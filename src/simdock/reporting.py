@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from simdock.handlers import ReportHandler
-from simdock.pdf import text_pdf
+from simdock.pdf import markdown_pdf
 
 
 class SummaryReportHandler(ReportHandler):
@@ -43,7 +43,7 @@ class SummaryReportHandler(ReportHandler):
             return "\n".join(_markdown(summary)).encode(), "text/markdown", "report.md"
         if fmt == "html":
             return _html(summary).encode(), "text/html", "report.html"
-        return text_pdf(_markdown(summary), f"simdock report {report_id}"), \
+        return markdown_pdf(_markdown(summary), f"simdock report {report_id}"), \
             "application/pdf", "report.pdf"
 
 
