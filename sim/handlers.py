@@ -49,6 +49,8 @@ class Heat1DHandler(SimulationHandler):
 class MonteCarloHandler(SimulationHandler):
     """Estimates pi by sampling, reporting the standard error as a convergence metric."""
 
+    seed_parameter = "seed"
+
     def validate(self, parameters: Mapping[str, Any]) -> None:
         monte_carlo.MonteCarloParameters.from_mapping(parameters)
 

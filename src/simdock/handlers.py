@@ -39,6 +39,10 @@ class SimulationHandler(ABC):
     #: run ends, so that it is ready when the run is seen finished; otherwise it is built
     #: on first demand.
     archives_results: ClassVar[bool] = False
+    #: The parameter in which a run takes its random seed, for a handler whose runs draw
+    #: random numbers: what adaptive replication sets to a new seed for each replicate.
+    #: None (the default) for a handler that declares none; it cannot be replicated.
+    seed_parameter: ClassVar[str | None] = None
 
     @abstractmethod
     def execute(

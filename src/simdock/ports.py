@@ -125,6 +125,10 @@ class Executor(Protocol):
     def simulation_types(self) -> list[str]:
         """The simulation types this executor knows by name."""
 
+    def seed_parameter(self, simulation_type: str) -> str | None:
+        """The parameter in which runs of ``simulation_type`` take their random seed, as its
+        handler declares it; None when it declares none (it cannot then be replicated)."""
+
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         """Execute and return the result (JSON-able, numpy arrays allowed).
 

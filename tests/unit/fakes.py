@@ -31,6 +31,8 @@ class FakeExecutor:
     def __init__(self, functions: Mapping[str, SimFunction] | None = None) -> None:
         self.functions: dict[str, SimFunction] = dict(functions or {})
         self.required: dict[str, set[str]] = {}
+        #: Each simulation type's seed parameter, where it declares one.
+        self.seeds: dict[str, str] = {}
         self.executed: list[str] = []
         #: Every task executed, as the executor got it.
         self.tasks: list[ExecutionTask] = []
@@ -49,6 +51,10 @@ class FakeExecutor:
 
     def simulation_types(self) -> list[str]:
         return sorted(self.functions)
+
+    def seed_parameter(self, simulation_type: str) -> str | None:
+        self.checker(simulation_type)
+        return self.seeds.get(simulation_type)
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         self.executed.append(task.run_id)

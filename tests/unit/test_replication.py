@@ -12,9 +12,12 @@ import pytest
 
 from sim import monte_carlo
 from simdock.domain.replication import (
+    Moments,
     Outcome,
+    PointSummary,
     Replication,
     decide,
+    metric_of,
     replicate_seed,
     summarise,
     t_quantile,
@@ -59,53 +62,72 @@ def test_the_t_quantiles_are_those_of_the_tables(p: float, df: int, expected: fl
     assert t_quantile(p, df) == pytest.approx(expected, abs=1e-4)
 
 
+def decided(rule: Replication, values: list[Any], failed: int = 0,
+            planned: int | None = None) -> PointSummary:
+    """:func:`decide` of a point whose replicates gave ``values`` (None: no number)."""
+    numbers = [metric_of({"y": value}, "y") for value in values]
+    found = [number for number in numbers if number is not None]
+    return decide(rule, Moments.of(found), len(values) + failed if planned is None
+                  else planned, failed, len(numbers) - len(found))
+
+
+def test_moments_kept_one_value_at_a_time_are_those_of_all_the_values() -> None:
+    numbers = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0, 1e9 + 0.5]
+    moments = Moments.of(numbers)
+    assert moments.n == 9 and moments.mean == pytest.approx(statistics.fmean(numbers))
+    assert moments.std == pytest.approx(statistics.stdev(numbers), rel=1e-12)
+    assert Moments().std is None and Moments.of([3.0]).std is None
+
+
 def test_a_summary_is_the_mean_and_its_student_t_interval() -> None:
     numbers = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]
-    summary = summarise(numbers, 0.95)
+    summary = summarise(Moments.of(numbers), 0.95)
     half = 2.3646 * statistics.stdev(numbers) / math.sqrt(8)
     assert (summary.n, summary.mean) == (8, 5.0)
     assert summary.std == pytest.approx(statistics.stdev(numbers))
     assert summary.half_width == pytest.approx(half, rel=1e-4)
     assert (summary.low, summary.high) == pytest.approx((5.0 - half, 5.0 + half), rel=1e-4)
-    assert summarise([1.0], 0.95).half_width is None and summarise([], 0.95).mean is None
+    assert summarise(Moments.of([1.0]), 0.95).half_width is None
+    assert summarise(Moments(), 0.95).mean is None
 
 
 def test_a_point_gets_its_minimum_then_batches_until_narrow_enough() -> None:
     rule = Replication("y", half_width=0.5, min=4, max=40, batch=8)
-    assert decide(rule, []).add == 4  # nothing yet: the minimum
-    wide = decide(rule, [0.0, 10.0, 0.0, 10.0])
+    assert decided(rule, []).add == 4  # nothing yet: the minimum
+    wide = decided(rule, [0.0, 10.0, 0.0, 10.0])
     assert (wide.outcome, wide.add, wide.n) == (Outcome.MORE, 8, 4)
-    narrow = decide(rule, [5.0, 5.1, 4.9, 5.0, 5.05])
+    narrow = decided(rule, [5.0, 5.1, 4.9, 5.0, 5.05])
     assert narrow.met and narrow.outcome is Outcome.MET and narrow.add == 0
     assert narrow.high is not None and narrow.low is not None
     assert narrow.high - narrow.low <= 1.0
-    tight = decide(rule, [5.0, 5.0, 5.0])  # narrow, but fewer than the minimum
+    tight = decided(rule, [5.0, 5.0, 5.0])  # narrow, but fewer than the minimum
     assert (tight.outcome, tight.add) == (Outcome.MORE, 1)
 
 
 def test_a_relative_target_is_a_share_of_the_mean() -> None:
     rule = Replication("y", relative=0.01, min=2)
-    assert decide(rule, [100.0, 100.2, 99.8, 100.1, 99.9]).met
-    assert not decide(rule, [1.0, 1.2, 0.8, 1.1, 0.9]).met
+    assert decided(rule, [100.0, 100.2, 99.8, 100.1, 99.9]).met
+    assert not decided(rule, [1.0, 1.2, 0.8, 1.1, 0.9]).met
 
 
 def test_a_point_stops_at_max_and_never_asks_past_it() -> None:
     rule = Replication("y", half_width=0.001, min=2, max=10, batch=8)
-    assert decide(rule, [1.0, 3.0, 2.0, 5.0]).add == 6  # 4 planned: 6 more reach max
-    done = decide(rule, [float(i % 3) for i in range(10)])
+    assert decided(rule, [1.0, 3.0, 2.0, 5.0]).add == 6  # 4 planned: 6 more reach max
+    done = decided(rule, [float(i % 3) for i in range(10)])
     assert done.outcome is Outcome.MAX_REACHED and not done.met and done.add == 0
     assert done.reason is not None and "max (10)" in done.reason
-    assert decide(rule, [1.0, 2.0], planned=10).outcome is Outcome.MAX_REACHED
+    assert decided(rule, [1.0, 2.0], planned=10).outcome is Outcome.MAX_REACHED
 
 
 def test_a_missing_metric_or_a_failed_replicate_stops_the_point_saying_why() -> None:
-    rule = Replication("estimate", half_width=0.1)
-    missing = decide(rule, [1.0, None, "x", 2.0])
+    rule = Replication("y", half_width=0.1)
+    missing = decided(rule, [1.0, None, "x", 2.0])
     assert missing.outcome is Outcome.METRIC_MISSING and missing.n == 2
-    assert missing.reason == "2 replicate results lack a number under 'estimate'"
-    failed = decide(rule, [1.0, 2.0], failed=1)
+    assert missing.reason == "2 replicate results lack a number under 'y'"
+    failed = decided(rule, [1.0, 2.0], failed=1)
     assert (failed.outcome, failed.reason) == (Outcome.RUNS_FAILED, "1 replicate failed")
-    assert decide(rule, [True, 1.0]).outcome is Outcome.METRIC_MISSING  # a bool is no number
+    assert decided(rule, [True, 1.0]).outcome is Outcome.METRIC_MISSING  # a bool is no number
+    assert metric_of([1.0], "y") is None and metric_of({"y": float("inf")}, "y") is None
 
 
 def test_seeds_follow_numpys_spawn_rule_are_reproducible_distinct_and_json_safe() -> None:
@@ -122,15 +144,16 @@ def test_seeds_follow_numpys_spawn_rule_are_reproducible_distinct_and_json_safe(
 
 def replicated_pi(job_seed: int, rule: Replication) -> tuple[Any, int]:
     """The whole procedure on one point of monte_carlo: batches until decided."""
-    values: list[float] = []
+    moments, planned = Moments(), 0
     while True:
-        summary = decide(rule, values)
+        summary = decide(rule, moments, planned)
         if summary.outcome is not Outcome.MORE:
-            return summary, len(values)
-        for replicate in range(len(values), len(values) + summary.add):
+            return summary, planned
+        for replicate in range(planned, planned + summary.add):
             parameters = monte_carlo.MonteCarloParameters(
                 iterations=400, seed=replicate_seed(job_seed, 0, replicate))
-            values.append(monte_carlo.run(parameters)["estimate"])
+            moments = moments.add(monte_carlo.run(parameters)["estimate"])
+        planned += summary.add
 
 
 def test_the_95_percent_intervals_contain_pi_at_least_93_percent_of_the_time() -> None:

@@ -144,6 +144,9 @@ class DockerExecutor:
     def simulation_types(self) -> list[str]:
         return []
 
+    def seed_parameter(self, simulation_type: str) -> str | None:
+        return None  # an image declares no seed (yet): it is not replicated
+
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         started = time.monotonic()  # the attempt's time limit counts from here
         deadline = None if task.timeout_seconds is None else started + task.timeout_seconds

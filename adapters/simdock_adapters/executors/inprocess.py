@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from simdock.errors import ExecutionError, HandlerFailed, RunCancelled, RunTimedOut
-from simdock.handlers import SimulationHandlerRegistry
+from simdock.handlers import SimulationHandler, SimulationHandlerRegistry
 from simdock.ports import ExecutionTask, ParameterCheck, RunContext
 from simdock_adapters.executors.checks import handler_checker
 from simdock_adapters.executors.threads import CachedThreads
@@ -40,6 +40,10 @@ class InProcessExecutor:
 
     def simulation_types(self) -> list[str]:
         return list(self.registry.names())
+
+    def seed_parameter(self, simulation_type: str) -> str | None:
+        handler: SimulationHandler = self.registry.get(simulation_type)
+        return handler.seed_parameter
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         handler = self.registry.get(task.simulation_type)

@@ -184,6 +184,10 @@ class ProcessExecutor:
     def simulation_types(self) -> list[str]:
         return list(self.registry.names())
 
+    def seed_parameter(self, simulation_type: str) -> str | None:
+        handler: SimulationHandler = self.registry.get(simulation_type)
+        return handler.seed_parameter
+
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         handler = self.registry.get(task.simulation_type)
         pickled = self._pickle(task.simulation_type, handler)

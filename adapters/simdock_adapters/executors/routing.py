@@ -33,6 +33,12 @@ class RoutingExecutor:
     def simulation_types(self) -> list[str]:
         return self.handlers.simulation_types()
 
+    def seed_parameter(self, simulation_type: str) -> str | None:
+        if image_of(simulation_type) is None:
+            return self.handlers.seed_parameter(simulation_type)
+        return None if self.containers is None \
+            else self.containers.seed_parameter(simulation_type)
+
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         image = image_of(task.simulation_type)
         if image is None:

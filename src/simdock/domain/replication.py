@@ -7,11 +7,12 @@ A job asks for it with a :class:`Replication` (``"replicate"`` in a submission):
      "min": 5, "max": 2000, "batch": 16}
 
 (``relative`` may replace ``half_width``: the target as a share of the mean's size.)
-Each point starts with ``min`` replicates; once a batch's outcomes are in,
-:func:`decide` says whether the point has its answer (the Student-t interval of the
-metric's mean is within the target), must stop without it (``max`` reached, the metric
-missing or not a number in a run's result, a run failed), or needs another batch (up
-to ``batch`` replicates, never past ``max``).
+Each point starts with ``min`` replicates; its metric's values are kept as
+:class:`Moments` as they come in; once a batch's outcomes are all in, :func:`decide`
+says whether the point has its answer (the Student-t interval of the metric's mean is
+within the target), must stop without it (``max`` reached, the metric missing or not a
+number in a run's result, a run failed), or needs another batch (up to ``batch``
+replicates, never past ``max``).
 
 Seeds are derived from the job's seed by one rule, so that any replicate can be run
 again alone with the seed it had (:func:`replicate_seed`).
@@ -34,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from simdock.domain.sweep import MAX_SWEEP_VARIANTS
+from simdock.domain.bounds import MAX_SWEEP_VARIANTS
 from simdock.errors import ValidationError
 
 #: What ``replicate`` may hold.
@@ -104,6 +105,16 @@ class Replication:
             raise ValidationError(_NO_METRIC)
         return cls(**value)
 
+    def to_record(self) -> dict[str, Any]:
+        """A JSON form, as :meth:`parse` reads it."""
+        record = {"metric": self.metric, "confidence": self.confidence, "min": self.min,
+                  "max": self.max, "batch": self.batch}
+        if self.half_width is not None:
+            record["half_width"] = self.half_width
+        if self.relative is not None:
+            record["relative"] = self.relative
+        return record
+
     def target(self, mean: float) -> float:
         """The half-width the interval must reach, around ``mean``."""
         return self.half_width if self.half_width is not None \
@@ -143,24 +154,50 @@ class PointSummary:
         return self.outcome is Outcome.MET
 
 
-def decide(replication: Replication, values: Sequence[Any], failed: int = 0,
-           planned: int | None = None) -> PointSummary:
-    """Where a point stands: ``values`` are the metric's values in its succeeded
-    replicates' results (None where a result lacks it), ``failed`` how many of its
-    replicates failed, ``planned`` how many it has been given so far (finished or not;
-    the number of values when None)."""
-    planned = len(values) + failed if planned is None else planned
-    numbers = [float(v) for v in values if _number(v)]
+@dataclass(frozen=True)
+class Moments:
+    """A point's metric values so far, as their count, mean and sum of squared deviations
+    (Welford's running form): what deciding needs, kept as each replicate's value comes in,
+    without keeping the values."""
+
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Moments:
+        moments = cls()
+        for value in values:
+            moments = moments.add(value)
+        return moments
+
+    def add(self, value: float) -> Moments:
+        """These moments with ``value`` counted too."""
+        n = self.n + 1
+        delta = value - self.mean
+        mean = self.mean + delta / n
+        return Moments(n, mean, self.m2 + delta * (value - mean))
+
+    @property
+    def std(self) -> float | None:
+        """The sample standard deviation (None below two values)."""
+        return math.sqrt(max(0.0, self.m2) / (self.n - 1)) if self.n >= 2 else None
+
+
+def decide(replication: Replication, moments: Moments, planned: int, failed: int = 0,
+           missing: int = 0) -> PointSummary:
+    """Where a point stands once every replicate it was given (``planned``) has finished:
+    ``moments`` of the metric's values in the succeeded ones, ``failed`` how many failed,
+    ``missing`` how many succeeded without a number under the metric's name."""
     if failed:
-        return _stopped(numbers, replication, Outcome.RUNS_FAILED,
-                        f"{failed} replicate{'s' if failed != 1 else ''} failed")
-    if len(numbers) < len(values):
-        return _stopped(numbers, replication, Outcome.METRIC_MISSING,
-                        f"{len(values) - len(numbers)} replicate result"
-                        f"{'s' if len(values) - len(numbers) != 1 else ''} lack a number "
-                        f"under {replication.metric!r}")
-    summary = summarise(numbers, replication.confidence)
-    if len(numbers) >= replication.min and summary.half_width is not None \
+        return _with(summarise(moments, replication.confidence), Outcome.RUNS_FAILED,
+                     reason=f"{failed} replicate{'s' if failed != 1 else ''} failed")
+    if missing:
+        return _with(summarise(moments, replication.confidence), Outcome.METRIC_MISSING,
+                     reason=f"{missing} replicate result{'s' if missing != 1 else ''} lack "
+                            f"a number under {replication.metric!r}")
+    summary = summarise(moments, replication.confidence)
+    if moments.n >= replication.min and summary.half_width is not None \
             and summary.mean is not None \
             and summary.half_width <= replication.target(summary.mean):
         return _with(summary, Outcome.MET)
@@ -173,17 +210,23 @@ def decide(replication: Replication, values: Sequence[Any], failed: int = 0,
     return _with(summary, Outcome.MORE, add=min(wanted, replication.max - planned))
 
 
-def summarise(numbers: Sequence[float], confidence: float) -> PointSummary:
+def summarise(moments: Moments, confidence: float) -> PointSummary:
     """n, mean, sample standard deviation and the Student-t interval of the mean."""
-    n = len(numbers)
-    if n == 0:
+    if moments.n == 0:
         return PointSummary(0, None, None, None, None, None, Outcome.MORE)
-    mean = math.fsum(numbers) / n
-    if n == 1:
-        return PointSummary(1, mean, None, None, None, None, Outcome.MORE)
-    std = math.sqrt(math.fsum((x - mean) ** 2 for x in numbers) / (n - 1))
-    half = t_quantile((1 + confidence) / 2, n - 1) * std / math.sqrt(n)
-    return PointSummary(n, mean, std, mean - half, mean + half, half, Outcome.MORE)
+    std = moments.std
+    if std is None:
+        return PointSummary(moments.n, moments.mean, None, None, None, None, Outcome.MORE)
+    half = t_quantile((1 + confidence) / 2, moments.n - 1) * std / math.sqrt(moments.n)
+    return PointSummary(moments.n, moments.mean, std, moments.mean - half,
+                        moments.mean + half, half, Outcome.MORE)
+
+
+def metric_of(result: Any, metric: str) -> float | None:
+    """The number under ``metric`` in a run's result (an object), None where there is none
+    (the name missing, or a value that is not a finite number)."""
+    value = result.get(metric) if isinstance(result, Mapping) else None
+    return float(value) if value is not None and _number(value) else None
 
 
 def t_quantile(p: float, df: int) -> float:
@@ -204,11 +247,6 @@ def replicate_seed(job_seed: int, point: int, replicate: int) -> int:
     state = np.random.SeedSequence(job_seed, spawn_key=(point, replicate)).generate_state(
         2, np.uint32)
     return (int(state[0]) << (SEED_BITS - 32)) | (int(state[1]) >> (64 - SEED_BITS))
-
-
-def _stopped(numbers: Sequence[float], replication: Replication, outcome: Outcome,
-             reason: str) -> PointSummary:
-    return _with(summarise(numbers, replication.confidence), outcome, reason=reason)
 
 
 def _with(summary: PointSummary, outcome: Outcome, add: int = 0,

@@ -14,12 +14,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from simdock.domain.bounds import MAX_SWEEP_VARIANTS
 from simdock.domain.listing import json_size
 from simdock.domain.parameters import validate_parameters
+from simdock.domain.replication import Replication, replicate_seed
 from simdock.domain.resources import Resources
 from simdock.errors import InvalidSweep, LimitExceeded, ValidationError
 
-MAX_SWEEP_VARIANTS = 100_000
+__all__ = ["MAX_SWEEP_VARIANTS", "SweepSpec", "check_sweep", "expand"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,13 @@ class SweepSpec:
     #: What each run may use where it executes in isolation (container runs), as granted
     #: at submission; None for runs that execute without such limits.
     resources: Resources | None = None
+    #: Adaptive replication: each variant (a *point*) is run again with new seeds until
+    #: its metric is known precisely enough (:mod:`simdock.domain.replication`). Run
+    #: ``index`` is replicate ``index // points`` of point ``index % points``; its seed,
+    #: under ``seed_parameter``, is derived from the job's ``seed``.
+    replication: Replication | None = None
+    seed: int | None = None
+    seed_parameter: str | None = None
 
     @classmethod
     def single(cls, parameters: Mapping[str, Any]) -> SweepSpec:
@@ -49,8 +58,23 @@ class SweepSpec:
         return not (self.variants is None and self.grid is None and self.zipped is None)
 
     def count(self) -> int:
-        """How many runs this spec gives, without building them."""
+        """How many runs this spec gives, without building them (a replicated one: its
+        points' first replicates; more are added as they are decided)."""
+        return self._count * self.replication.min if self.replication else self._count
+
+    @property
+    def points(self) -> int:
+        """How many parameter points (variants) this spec has, each replicated or not."""
         return self._count
+
+    def point_of(self, index: int) -> tuple[int, int]:
+        """The point and the replicate (0 for a spec without replication) of run ``index``."""
+        replicate, point = divmod(index, self._count) if self.replication else (0, index)
+        return point, replicate
+
+    def index_of(self, point: int, replicate: int) -> int:
+        """The index of replicate ``replicate`` of point ``point``."""
+        return replicate * self._count + point
 
     @functools.cached_property
     def _count(self) -> int:
@@ -64,7 +88,18 @@ class SweepSpec:
         return 1
 
     def varied(self, index: int) -> dict[str, Any]:
-        """What run ``index`` sets over the base: its list item as given, or its axis values."""
+        """What run ``index`` sets over the base: its list item as given, or its axis values
+        (and, replicated, its seed)."""
+        if self.replication is not None:
+            point, replicate = self.point_of(index)
+            if not 0 <= replicate < self.replication.max:
+                raise ValidationError(f"no run {index} in a job of {self._count} points "
+                                      f"of at most {self.replication.max} replicates")
+            return {**self._varied(point), str(self.seed_parameter):
+                    replicate_seed(self.seed or 0, point, replicate)}
+        return self._varied(index)
+
+    def _varied(self, index: int) -> dict[str, Any]:
         if not 0 <= index < self._count:
             raise ValidationError(f"no variant {index} in a sweep of {self._count}")
         if self.variants is not None:
@@ -119,6 +154,10 @@ class SweepSpec:
             record["zip"] = [[name, list(axis)] for name, axis in self.zipped.items()]
         if self.resources is not None:
             record["resources"] = self.resources.to_record()
+        if self.replication is not None:
+            record["replicate"] = self.replication.to_record()
+            record["seed"] = self.seed
+            record["seed_parameter"] = self.seed_parameter
         return record
 
     @classmethod
@@ -127,9 +166,12 @@ class SweepSpec:
             pairs = record.get(key)
             return None if pairs is None else {name: values for name, values in pairs}
 
+        replicate = record.get("replicate")
         return cls(variants=record.get("variants"), grid=axes("grid"), zipped=axes("zip"),
                    base=record.get("base") or {},
-                   resources=Resources.from_record(record.get("resources")))
+                   resources=Resources.from_record(record.get("resources")),
+                   replication=None if replicate is None else Replication.parse(replicate),
+                   seed=record.get("seed"), seed_parameter=record.get("seed_parameter"))
 
 
 def check_sweep(spec: SweepSpec, limit: int = MAX_SWEEP_VARIANTS) -> SweepSpec:
