@@ -45,6 +45,7 @@ from simdock.usecases.operations import Operations
 from simdock.usecases.plots import Plots
 from simdock.usecases.queries import Queries
 from simdock.usecases.recording import Recording
+from simdock.usecases.replicating import Replicating
 from simdock.usecases.reports import Reporting
 from simdock.usecases.results import Results
 from simdock.usecases.retry import Retrying
@@ -135,6 +136,11 @@ class Platform:
     def plots(self) -> Plots:
         """A job's results aggregated for plotting."""
         return self.bind(Plots)
+
+    @cached_property
+    def replicating(self) -> Replicating:
+        """Replicated jobs' points: counted as replicates end, batches added as decided."""
+        return self.bind(Replicating)
 
     @cached_property
     def results(self) -> Results:

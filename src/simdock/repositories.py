@@ -28,6 +28,7 @@ from simdock.domain import (
     RunStatus,
     User,
 )
+from simdock.domain.replication import ReplicatePoint
 from simdock.domain.worker import WorkerBeat
 from simdock.paging import Page, PageRequest
 from simdock.selection import JobQuery, RunQuery
@@ -309,6 +310,22 @@ class WorkerRepository(Protocol):
         """Forget the workers silent since before ``before``; returns how many."""
 
 
+class PointRepository(Protocol):
+    """The parameter points of replicated jobs (:class:`ReplicatePoint`)."""
+
+    def add_many(self, points: Sequence[ReplicatePoint]) -> None: ...
+
+    def lock(self, job_id: str, point: int) -> ReplicatePoint | None:
+        """The point, held by this unit of work until it ends: another unit of work locking
+        it waits, then reads what this one committed (the replicates of a point end one
+        after another, as far as deciding is concerned)."""
+
+    def update(self, point: ReplicatePoint) -> None: ...
+
+    def list(self, job_id: str) -> list[ReplicatePoint]:
+        """The job's points, in point order (none for a job not replicated)."""
+
+
 class UnitOfWork(abc.ABC):
     """One atomic piece of work over all repositories.
 
@@ -329,6 +346,7 @@ class UnitOfWork(abc.ABC):
     artifacts: ArtifactRepository
     login_failures: LoginFailureRepository
     workers: WorkerRepository
+    points: PointRepository
 
     @abc.abstractmethod
     def __enter__(self) -> Self: ...

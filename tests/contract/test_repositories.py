@@ -14,6 +14,7 @@ import dataclasses
 import itertools
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,7 @@ from simdock.domain import (
 )
 from simdock.domain.identity import skeleton_digest
 from simdock.domain.records import QUEUED_AGAIN, RunAttempt
+from simdock.domain.replication import Moments, Outcome, ReplicatePoint
 from simdock.domain.worker import WorkerBeat
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound, ValidationError
 from simdock.paging import JOB_ORDER_FIELDS, RUN_ORDER_FIELDS, Ordering, Page, PageRequest
@@ -2738,3 +2740,79 @@ def test_an_attempt_under_way_has_no_end(uow_factory: UnitOfWorkFactory) -> None
     with uow_factory() as uow:
         assert list(uow.runs.attempts("run-1")) == [
             RunAttempt("run-1", 1, "w:1", at(10))]
+
+
+# ==========================================================================
+# Replicated points
+# ==========================================================================
+
+
+def test_points_are_kept_updated_listed_in_order_and_go_with_their_job(
+        uow_factory: UnitOfWorkFactory) -> None:
+    parent = job("job-1", run_count=4)
+    save(uow_factory, user(), parent)
+    with uow_factory() as uow:
+        uow.points.add_many([ReplicatePoint("job-1", 1, 5), ReplicatePoint("job-1", 0, 5)])
+        uow.commit()
+    with uow_factory() as uow:
+        point = uow.points.lock("job-1", 1)
+        assert point == ReplicatePoint("job-1", 1, 5)
+        point.count(True, 2.5)
+        point.count(True, 3.5)
+        point.count(False, None)
+        point.count(True, None)
+        point.outcome, point.reason = Outcome.RUNS_FAILED, "1 replicate failed"
+        uow.points.update(point)
+        uow.commit()
+    with uow_factory() as uow:
+        listed = uow.points.list("job-1")
+        assert [p.point for p in listed] == [0, 1] and listed[0] == ReplicatePoint("job-1", 0, 5)
+        assert listed[1] == ReplicatePoint("job-1", 1, 5, 4, 1, 1, Moments(2, 3.0, 0.5),
+                                           Outcome.RUNS_FAILED, "1 replicate failed")
+        assert uow.points.lock("job-1", 7) is None and uow.points.list("job-2") == []
+        with pytest.raises(NotFound):
+            uow.points.update(ReplicatePoint("job-1", 9, 1))
+    with uow_factory() as uow:  # what is not committed is not kept
+        uow.points.update(ReplicatePoint("job-1", 0, 99))
+    with uow_factory() as uow:
+        assert uow.points.list("job-1")[0].planned == 5
+        uow.jobs.delete("job-1")
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.points.list("job-1") == []
+
+
+def test_a_locked_point_is_read_by_the_next_locker_as_the_first_committed_it(
+        uow_factory: UnitOfWorkFactory) -> None:
+    """Two replicates of a point ending at once: the second to lock the point waits for
+    the first's commit and counts on top of it (each batch is decided once)."""
+    save(uow_factory, user(), job("job-1"))
+    with uow_factory() as uow:
+        uow.points.add_many([ReplicatePoint("job-1", 0, 2)])
+        uow.commit()
+    first_locked, seen = threading.Event(), []
+
+    def second() -> None:
+        first_locked.wait(10)
+        with uow_factory() as uow:
+            point = uow.points.lock("job-1", 0)
+            assert point is not None
+            seen.append(point.finished)
+            point.count(True, 1.0)
+            uow.points.update(point)
+            uow.commit()
+
+    other = threading.Thread(target=second)
+    other.start()
+    with uow_factory() as uow:
+        point = uow.points.lock("job-1", 0)
+        assert point is not None
+        first_locked.set()
+        time.sleep(0.3)  # the other unit of work is waiting for the point meanwhile
+        point.count(True, 3.0)
+        uow.points.update(point)
+        uow.commit()
+    other.join(10)
+    assert seen == [1]
+    with uow_factory() as uow:
+        assert uow.points.list("job-1")[0].moments == Moments(2, 2.0, 2.0)

@@ -20,6 +20,7 @@ from simdock.domain import (
     User,
 )
 from simdock.domain.records import RunAttempt
+from simdock.domain.replication import ReplicatePoint
 from simdock.domain.worker import WorkerBeat
 from simdock_adapters.memory.queue import QueuedRuns
 
@@ -49,6 +50,7 @@ class MemoryStore:
         self.queued = QueuedRuns()
         self.login_failures: dict[str, list[datetime]] = defaultdict(list)
         self.workers: dict[str, WorkerBeat] = {}
+        self.points: dict[tuple[str, int], ReplicatePoint] = {}
         self.attempts: dict[tuple[str, int], RunAttempt] = {}
         self.login_successes: dict[str, datetime] = {}
 

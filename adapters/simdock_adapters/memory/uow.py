@@ -14,6 +14,7 @@ from simdock_adapters.memory.repositories import (
     MemoryLogRepository,
     MemoryMachineRepository,
     MemoryMetricRepository,
+    MemoryPointRepository,
     MemoryReportRepository,
     MemoryRunRepository,
     MemoryUserRepository,
@@ -40,6 +41,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self.artifacts = MemoryArtifactRepository(store, self._undo)
         self.login_failures = MemoryLoginFailureRepository(store, self._undo)
         self.workers = MemoryWorkerRepository(store, self._undo)
+        self.points = MemoryPointRepository(store, self._undo)
         self.committed = False
 
     def __enter__(self) -> Self:

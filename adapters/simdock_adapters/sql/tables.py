@@ -293,3 +293,23 @@ run_attempts = sa.Table(
     sa.Column("outcome", sa.String(32)),
     sa.Column("error", sa.Text),
 )
+
+#: The parameter points of replicated jobs: how many replicates each was given, how many
+#: ended (failed, lacked the metric), the metric's running moments and, once decided for
+#: good, the outcome (migration 0012). A point's row is locked while a replicate's end
+#: is counted, so that its batches are decided one at a time.
+replicate_points = sa.Table(
+    "replicate_points", metadata,
+    sa.Column("job_id", sa.String(64), sa.ForeignKey("jobs.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("point", sa.Integer, primary_key=True),
+    sa.Column("planned", sa.Integer, nullable=False),
+    sa.Column("finished", sa.Integer, nullable=False),
+    sa.Column("failed", sa.Integer, nullable=False),
+    sa.Column("missing", sa.Integer, nullable=False),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("mean", sa.Float, nullable=False),
+    sa.Column("m2", sa.Float, nullable=False),
+    sa.Column("outcome", sa.String(32)),
+    sa.Column("reason", sa.Text),
+)

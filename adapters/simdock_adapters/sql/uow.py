@@ -21,6 +21,7 @@ from simdock_adapters.sql.repositories import (
     SqlLogRepository,
     SqlMachineRepository,
     SqlMetricRepository,
+    SqlPointRepository,
     SqlReportRepository,
     SqlRunRepository,
     SqlUserRepository,
@@ -91,6 +92,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.artifacts = SqlArtifactRepository(connection)
         self.login_failures = SqlLoginFailureRepository(connection)
         self.workers = SqlWorkerRepository(connection)
+        self.points = SqlPointRepository(connection)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

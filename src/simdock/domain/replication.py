@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -182,6 +182,61 @@ class Moments:
     def std(self) -> float | None:
         """The sample standard deviation (None below two values)."""
         return math.sqrt(max(0.0, self.m2) / (self.n - 1)) if self.n >= 2 else None
+
+
+@dataclass
+class ReplicatePoint:
+    """A parameter point of a replicated job as its replicates end: how many it was given
+    (``planned``), how many ended, failed or lacked the metric, the metric's moments, and,
+    once decided for good, how it ended (None while replicates are under way)."""
+
+    job_id: str
+    point: int
+    planned: int
+    finished: int = 0
+    failed: int = 0
+    missing: int = 0
+    moments: Moments = field(default_factory=Moments)
+    outcome: Outcome | None = None
+    reason: str | None = None
+
+    def count(self, succeeded: bool, value: float | None) -> None:
+        """One of its replicates ended: succeeded with ``value`` (None: the metric was not
+        a number in its result), or failed."""
+        self.finished += 1
+        if not succeeded:
+            self.failed += 1
+        elif value is None:
+            self.missing += 1
+        else:
+            self.moments = self.moments.add(value)
+
+    def uncount_failure(self) -> None:
+        """A failed replicate is retried: it no longer counts, and a point that stopped for
+        it is under way again."""
+        self.finished -= 1
+        self.failed -= 1
+        if self.outcome is Outcome.RUNS_FAILED and self.failed == 0:
+            self.outcome, self.reason = None, None
+
+    def settle(self, replication: Replication) -> range:
+        """Once every replicate it was given has ended, decide: the replicates to add (a
+        range of their numbers; empty when none), or its outcome for good."""
+        if self.outcome is not None or self.finished < self.planned:
+            return range(0)
+        summary = decide(replication, self.moments, self.planned, self.failed, self.missing)
+        if summary.outcome is Outcome.MORE:
+            added = range(self.planned, self.planned + summary.add)
+            self.planned += summary.add
+            return added
+        self.outcome, self.reason = summary.outcome, summary.reason
+        return range(0)
+
+    def summary(self, replication: Replication) -> PointSummary:
+        """Where it stands: its replicates so far summarised, and its outcome (MORE while
+        under way)."""
+        found = summarise(self.moments, replication.confidence)
+        return _with(found, self.outcome or Outcome.MORE, reason=self.reason)
 
 
 def decide(replication: Replication, moments: Moments, planned: int, failed: int = 0,

@@ -35,6 +35,7 @@ from simdock.usecases.archives import Archives
 from simdock.usecases.leases import Leases
 from simdock.usecases.queries import Queries
 from simdock.usecases.recording import ExecutionContext, Recording, add_records, note_progress
+from simdock.usecases.replicating import Replicating
 from simdock.usecases.requeue import back_to_queue
 from simdock.usecases.unwritten import InDoubt, Unwritten
 
@@ -79,6 +80,7 @@ class Executing:
     payloads: PayloadStore
     queries: Queries
     recording: Recording
+    replicating: Replicating
     simulations: SimulationHandlerRegistry
 
     def execute_run(self, run_id: str) -> RunStatus | None:
@@ -279,6 +281,8 @@ class Executing:
         if outcome.handed_back:
             back_to_queue(uow, [run])
             uow.dispatch_runs([run.id])
+        else:
+            self.replicating.ended(uow, run)
         return True
 
     def _store_result(self, run: Run, value: Any) -> Payload:

@@ -35,6 +35,7 @@ from simdock.limits import Limits
 from simdock.ports import Clock
 from simdock.repositories import UnitOfWork
 from simdock.scope import UnitsOfWork
+from simdock.usecases.replicating import Replicating
 from simdock.usecases.requeue import back_to_queue
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Leases:
     clock: Clock
     limits: Limits
     execution: Execution
+    replicating: Replicating
 
     def lease_until(self) -> datetime:
         """Until when a run claimed now is held without a renewal."""
@@ -191,6 +193,8 @@ class Leases:
                 taken_back.append(run)
                 if run.status is RunStatus.QUEUED:
                     requeued.append(run.id)
+                else:
+                    self.replicating.ended(uow, run)
             back_to_queue(uow, taken_back)
             uow.dispatch_runs(requeued)
             uow.commit()

@@ -28,6 +28,7 @@ from simdock.errors import Conflict, NotFound, ValidationError
 from simdock.paging import MAX_PAGE_SIZE, Page, PageRequest
 from simdock.payloads import PayloadStore
 from simdock.ports import BlobStore
+from simdock.repositories import UnitOfWork
 from simdock.scope import UnitsOfWork
 from simdock.selection import JobQuery, RunQuery
 from simdock.specs import SpecCache
@@ -235,9 +236,11 @@ class Queries:
         """A job's sweep specification, read once per process (it never changes)."""
         return self.job_specs([job_id])[job_id]
 
-    def job_specs(self, job_ids: list[str]) -> dict[str, SweepSpec]:
+    def job_specs(self, job_ids: list[str], uow: UnitOfWork | None = None
+                  ) -> dict[str, SweepSpec]:
         """These jobs' sweep specifications: those this process read lately from its cache,
-        the others in one look-up (and kept for next time)."""
+        the others in one look-up (and kept for next time), in ``uow`` when given (one
+        already open: SQLite's writer cannot wait for itself), else in a unit of its own."""
         specs: dict[str, SweepSpec] = {}
         for job_id in dict.fromkeys(job_ids):
             cached = self.specs.get(job_id)
@@ -246,8 +249,11 @@ class Queries:
         missing = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in specs]
         if not missing:
             return specs
-        with self.uow() as uow:
+        if uow is not None:
             stored = uow.jobs.specs(missing)
+        else:
+            with self.uow() as own:
+                stored = own.jobs.specs(missing)
         for job_id in missing:
             payload = stored.get(job_id)
             if payload is None:

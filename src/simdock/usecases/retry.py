@@ -11,6 +11,7 @@ from simdock.errors import Conflict
 from simdock.ports import Clock
 from simdock.scope import UnitsOfWork
 from simdock.usecases.access import load_job, load_run
+from simdock.usecases.replicating import Replicating
 from simdock.usecases.requeue import back_to_queue
 
 
@@ -20,6 +21,7 @@ class Retrying:
 
     uow: UnitsOfWork
     clock: Clock
+    replicating: Replicating
 
     def retry_runs(self, runs: Sequence[str | int], owner_id: str | None
                    ) -> list[str]:
@@ -36,6 +38,8 @@ class Retrying:
                     if run.status not in RETRYABLE_RUN_STATUSES:
                         raise Conflict(f"run '{run.number or run.id}' is {run.status.value}: "
                                        "only failed or cancelled runs are retried")
+                self.replicating.retried(uow, found)
+                for run in found:
                     run.retry(self.clock.now())
                     uow.runs.update(run)
                 back_to_queue(uow, found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -10,9 +11,10 @@ from simdock import blob_keys
 from simdock.domain import Job, JobKind, Run, SweepSpec, check_sweep
 from simdock.domain.images import container_type, image_of
 from simdock.domain.parameters import validate_parameters
+from simdock.domain.replication import ReplicatePoint, Replication
 from simdock.domain.resources import Resources
 from simdock.domain.text import check_text
-from simdock.errors import Conflict, InvalidParameters, NotFound, ValidationError
+from simdock.errors import Conflict, InvalidParameters, LimitExceeded, NotFound, ValidationError
 from simdock.limits import Limits
 from simdock.payloads import PayloadStore
 from simdock.ports import Clock, Executor, IdGenerator
@@ -36,6 +38,11 @@ class SubmissionOptions:
     timeout_seconds: float | None = None
     #: What each run may use, where runs execute in isolation (container images).
     resources: Resources | None = None
+    #: Adaptive replication of each parameter point (:mod:`simdock.domain.replication`),
+    #: and the job's seed its replicates' seeds derive from (drawn from the job's id when
+    #: not given).
+    replicate: Replication | None = None
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,9 @@ class Submitting:
         """
         simulation_type = check_type(cmd.simulation_type)
         spec = replace(spec, resources=self._granted(simulation_type, cmd.resources))
+        job_id = self.ids.new("job")
+        spec = self._replicated(simulation_type, spec, cmd, job_id)
+        kind = JobKind.SWEEP if spec.replication is not None else kind
         self._check_variants(simulation_type, spec)
         tags = check_tags(cmd.tags)
         if cmd.name is not None:
@@ -152,7 +162,7 @@ class Submitting:
             with self.uow() as uow:
                 check_machine(uow, cmd.machine_id)
         now = self.clock.now()
-        job = Job(id=self.ids.new("job"), owner_id=cmd.owner_id,
+        job = Job(id=job_id, owner_id=cmd.owner_id,
                   simulation_type=simulation_type, kind=kind, run_count=spec.count(),
                   created_at=now, name=cmd.name, tags=tags, metadata=metadata)
         runs = [Run(id=run_id, job_id=job.id, owner_id=cmd.owner_id,
@@ -166,6 +176,9 @@ class Submitting:
                     check_machine(uow, cmd.machine_id)
                 uow.jobs.add(job, stored)
                 uow.runs.add_many(runs)
+                if spec.replication is not None:
+                    uow.points.add_many([ReplicatePoint(job.id, point, spec.replication.min)
+                                         for point in range(spec.points)])
                 uow.dispatch_runs([r.id for r in runs])
                 uow.commit()
         except BaseException:
@@ -173,6 +186,28 @@ class Submitting:
             raise
         self.specs.put(job.id, spec, stored.size)
         return Submission(job, [r.id for r in runs], spec)
+
+    def _replicated(self, simulation_type: str, spec: SweepSpec,
+                    cmd: SubmitRun | SubmitSweep, job_id: str) -> SweepSpec:
+        """``spec`` with the replication ``cmd`` asks for, its seeds' origin and the handler's
+        seed parameter; refused for a simulation type that declares no seed parameter."""
+        if cmd.replicate is None:
+            if cmd.seed is not None:
+                raise ValidationError("seed: a job's seed is the origin of its replicates' "
+                                      "seeds; give replicate with it")
+            return spec
+        seed_parameter = self.executor.seed_parameter(simulation_type)
+        if seed_parameter is None:
+            raise ValidationError(f"replicate: '{simulation_type}' declares no seed parameter, "
+                                  "so its runs cannot be replicated with new seeds")
+        seed = job_seed(job_id) if cmd.seed is None else check_seed(cmd.seed)
+        replicated = replace(spec, replication=cmd.replicate, seed=seed,
+                             seed_parameter=seed_parameter)
+        if replicated.count() > self.limits.max_sweep_variants:
+            raise LimitExceeded(f"replicate: {replicated.points} points of at least "
+                                f"{cmd.replicate.min} replicates make {replicated.count()} "
+                                f"runs; at most {self.limits.max_sweep_variants} at once")
+        return replicated
 
     def _check_variants(self, simulation_type: str, spec: SweepSpec) -> None:
         """Ask the executor about every run's parameters, naming the variant it refuses."""
@@ -214,6 +249,18 @@ def check_type(simulation_type: object) -> str:
     if not isinstance(simulation_type, str) or not simulation_type.strip():
         raise ValidationError("simulation_type must be a non-empty string")
     return check_text(simulation_type.strip(), "simulation_type")
+
+
+def check_seed(seed: object) -> int:
+    """A job's seed: a non-negative integer below 2**63."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ValidationError(f"seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
+    return seed
+
+
+def job_seed(job_id: str) -> int:
+    """The seed of a job that was given none: drawn from its (random) id, 53 bits."""
+    return int.from_bytes(hashlib.sha256(job_id.encode()).digest()[:8]) >> 11
 
 
 def check_tags(tags: Sequence[str]) -> tuple[str, ...]:

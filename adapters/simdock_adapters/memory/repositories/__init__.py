@@ -1,5 +1,5 @@
 """The repositories over a :class:`~simdock_adapters.memory.store.MemoryStore`, by aggregate:
-jobs, runs, reports, machines, accounts, what runs record, and workers."""
+jobs, runs, reports, machines, accounts, what runs record, workers, and replicated points."""
 
 from simdock_adapters.memory.repositories.accounts import (
     MemoryApiTokenRepository,
@@ -9,6 +9,7 @@ from simdock_adapters.memory.repositories.accounts import (
 from simdock_adapters.memory.repositories.base import Undo
 from simdock_adapters.memory.repositories.jobs import MemoryJobRepository
 from simdock_adapters.memory.repositories.machines import MemoryMachineRepository
+from simdock_adapters.memory.repositories.points import MemoryPointRepository
 from simdock_adapters.memory.repositories.records import (
     MemoryArtifactRepository,
     MemoryLogRepository,
@@ -26,6 +27,7 @@ __all__ = [
     "MemoryLoginFailureRepository",
     "MemoryMachineRepository",
     "MemoryMetricRepository",
+    "MemoryPointRepository",
     "MemoryReportRepository",
     "MemoryRunRepository",
     "MemoryUserRepository",

@@ -83,6 +83,8 @@ class MemoryJobRepository(MemoryRepository):
             self._pop(self.store.run_numbers, run.number)
             self._pop(self.store.runs, run_id)
         self._pop(self.store.runs_by_job, job_id)
+        for key in [key for key in self.store.points if key[0] == job_id]:
+            self._pop(self.store.points, key)
         self._pop(self.store.job_numbers, job.number)
         self._pop(self.store.job_specs, job_id)
         self._pop(self.store.jobs, job_id)

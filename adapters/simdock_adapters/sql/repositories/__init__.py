@@ -8,6 +8,7 @@ from simdock_adapters.sql.repositories.accounts import (
 )
 from simdock_adapters.sql.repositories.jobs import SqlJobRepository
 from simdock_adapters.sql.repositories.machines import SqlMachineRepository
+from simdock_adapters.sql.repositories.points import SqlPointRepository
 from simdock_adapters.sql.repositories.records import (
     SqlArtifactRepository,
     SqlLogRepository,
@@ -25,6 +26,7 @@ __all__ = [
     "SqlLoginFailureRepository",
     "SqlMachineRepository",
     "SqlMetricRepository",
+    "SqlPointRepository",
     "SqlReportRepository",
     "SqlRunRepository",
     "SqlUserRepository",

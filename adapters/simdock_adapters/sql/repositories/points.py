@@ -1,0 +1,54 @@
+"""The points of replicated jobs in SQL: a row each, locked (``FOR UPDATE`` on PostgreSQL;
+SQLite has one writer) while a replicate's end is counted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from simdock.domain.replication import Moments, Outcome, ReplicatePoint
+from simdock.errors import NotFound
+from simdock_adapters.sql.repositories.base import SqlRepository
+from simdock_adapters.sql.tables import replicate_points as points
+
+_ONE = sa.select(points).where(points.c.job_id == sa.bindparam("job"),
+                               points.c.point == sa.bindparam("point"))
+_LOCKED = _ONE.with_for_update()
+_OF_JOB = sa.select(points).where(points.c.job_id == sa.bindparam("job")).order_by(points.c.point)
+
+
+class SqlPointRepository(SqlRepository):
+    def add_many(self, added: Sequence[ReplicatePoint]) -> None:
+        if added:
+            self.connection.execute(points.insert(), [_row(point) for point in added])
+
+    def lock(self, job_id: str, point: int) -> ReplicatePoint | None:
+        statement = _LOCKED if self.dialect == "postgresql" else _ONE
+        row = self.connection.execute(statement, {"job": job_id, "point": point}).first()
+        return _point(row) if row is not None else None
+
+    def update(self, point: ReplicatePoint) -> None:
+        row = _row(point)
+        result = self.connection.execute(points.update().where(
+            points.c.job_id == point.job_id, points.c.point == point.point).values(row))
+        if result.rowcount != 1:
+            raise NotFound("point", f"{point.job_id}#{point.point}")
+
+    def list(self, job_id: str) -> list[ReplicatePoint]:
+        return [_point(row) for row in self.connection.execute(_OF_JOB, {"job": job_id})]
+
+
+def _row(point: ReplicatePoint) -> dict[str, Any]:
+    return {"job_id": point.job_id, "point": point.point, "planned": point.planned,
+            "finished": point.finished, "failed": point.failed, "missing": point.missing,
+            "n": point.moments.n, "mean": point.moments.mean, "m2": point.moments.m2,
+            "outcome": point.outcome.value if point.outcome is not None else None,
+            "reason": point.reason}
+
+
+def _point(row: Any) -> ReplicatePoint:
+    return ReplicatePoint(row.job_id, row.point, row.planned, row.finished, row.failed,
+                          row.missing, Moments(row.n, row.mean, row.m2),
+                          Outcome(row.outcome) if row.outcome is not None else None, row.reason)

@@ -1,0 +1,115 @@
+"""Adaptive replication as runs end: each replicate's end is counted at its point, in the
+transaction that records it, and the point decides there whether it needs another batch.
+
+Counting and deciding happen in the unit of work that stores the run's end, with the
+point locked (:meth:`~simdock.repositories.PointRepository.lock`): the last replicate of a
+batch to end sees every other one's end, so each batch is decided once, and a batch is
+added only if that transaction commits. A worker killed before its commit leaves the
+run to be taken back and run again; one killed after it has already added the batch.
+Cancelling a job adds nothing: its runs are stopped, not ended by a worker, so no point
+decides again (a retry of a failed replicate counts it again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from simdock.domain import Run, RunStatus, SweepSpec
+from simdock.domain.replication import ReplicatePoint, metric_of
+from simdock.outbox import OutboxUnitOfWork
+from simdock.payloads import PayloadStore
+from simdock.ports import Clock, IdGenerator
+from simdock.repositories import UnitOfWork
+from simdock.scope import UnitsOfWork
+from simdock.usecases.access import load_job
+from simdock.usecases.queries import Queries
+
+
+@dataclass(frozen=True)
+class PointView:
+    """A point of a replicated job as a summary shows it: its parameters and where its
+    replicates stand."""
+
+    point: int
+    parameters: dict[str, object]
+    state: ReplicatePoint
+
+
+@dataclass(frozen=True)
+class Replicating:
+    """Replicated jobs' points: counted as replicates end, batches added as they decide."""
+
+    uow: UnitsOfWork
+    clock: Clock
+    ids: IdGenerator
+    payloads: PayloadStore
+    queries: Queries
+
+    def ended(self, uow: OutboxUnitOfWork, run: Run) -> list[str]:
+        """Count ``run``'s end (it succeeded or failed, in ``uow``, not yet committed) at its
+        point, and add the point's next batch if it needs one, dispatched once ``uow``
+        commits; returns the ids of the runs added (none for a job not replicated)."""
+        if run.parameters is not None:  # its own parameters: a run no specification gives
+            return []
+        spec = self.queries.job_specs([run.job_id], uow)[run.job_id]
+        replication = spec.replication
+        if replication is None:
+            return []
+        point_number, _ = spec.point_of(run.index)
+        point = uow.points.lock(run.job_id, point_number)
+        if point is None:
+            return []
+        succeeded = run.status is RunStatus.SUCCEEDED
+        value = metric_of(self.payloads.load(run.result), replication.metric) \
+            if succeeded else None
+        point.count(succeeded, value)
+        added = self._add(uow, spec, run, point.point, point.settle(replication))
+        uow.points.update(point)
+        uow.dispatch_runs(added)
+        return added
+
+    def retried(self, uow: UnitOfWork, runs: Sequence[Run]) -> None:
+        """These runs, which had failed or were cancelled, are being queued again: a failed
+        replicate no longer counts at its point (a cancelled one never did)."""
+        for run in runs:
+            if run.status is not RunStatus.FAILED or run.parameters is not None:
+                continue
+            spec = self.queries.job_specs([run.job_id], uow)[run.job_id]
+            if spec.replication is None:
+                continue
+            point = uow.points.lock(run.job_id, spec.point_of(run.index)[0])
+            if point is not None and point.failed > 0:
+                point.uncount_failure()
+                uow.points.update(point)
+
+    def points(self, job_id: str, owner_id: str | None) -> list[PointView]:
+        """A job's points with their parameters (the seed left out), in point order; none
+        for a job that is not replicated."""
+        with self.uow() as uow:
+            job = load_job(uow, job_id, owner_id)
+            found = uow.points.list(job.id)
+        spec = self.queries.job_spec(job.id)
+        return [PointView(point.point, _point_parameters(spec, point.point), point)
+                for point in found]
+
+    def _add(self, uow: UnitOfWork, spec: SweepSpec, ended: Run, point: int,
+             replicates: range) -> list[str]:
+        if not replicates:
+            return []
+        now = self.clock.now()
+        uow.jobs.reserve_runs(ended.job_id, len(replicates))  # the job's count of runs
+        runs = [Run(id=run_id, job_id=ended.job_id, owner_id=ended.owner_id,
+                    simulation_type=ended.simulation_type,
+                    index=spec.index_of(point, replicate), created_at=now, updated_at=now,
+                    machine_id=ended.machine_id, timeout_seconds=ended.timeout_seconds)
+                for replicate, run_id in zip(replicates, self.ids.new_many(
+                    "run", len(replicates)), strict=True)]
+        uow.runs.add_many(runs)
+        return [run.id for run in runs]
+
+
+def _point_parameters(spec: SweepSpec, point: int) -> dict[str, object]:
+    parameters = spec.parameters(spec.index_of(point, 0))
+    parameters.pop(str(spec.seed_parameter), None)
+    return parameters

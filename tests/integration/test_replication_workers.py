@@ -1,0 +1,82 @@
+"""Replicated jobs on worker processes against one database: each point's batches are
+decided once however many workers end its replicates at the same time, and the workers
+start with no specification in memory (they read it inside their own transaction)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import simdock
+from simdock.domain import RunStatus
+from simdock.domain.replication import Outcome, Replication
+from simdock.usecases.submit import Submit
+from tests.databases import migrated_postgres
+
+WORKER = """
+import sys
+import time
+from pathlib import Path
+
+from simdock_adapters.bootstrap import build_platform
+from simdock_adapters.settings import load_settings
+from simdock_adapters.worker import serve
+
+url, artifacts, go = sys.argv[1:4]
+settings = load_settings(database_url=url, artifacts_path=artifacts, dispatch="database",
+                         handler_isolation="thread", executor_workers=2,
+                         worker_poll_seconds=0.02)
+print("ready", flush=True)
+while not Path(go).exists():
+    time.sleep(0.005)
+stats = serve(build_platform(settings, consume=True), exit_when_idle=True)
+print(stats.runs)
+"""
+RULE = Replication("estimate", half_width=0.06, min=4, max=400, batch=6)
+
+
+def replicate_on_workers(url: str, tmp_path: Path, processes: int) -> None:
+    artifacts = str(tmp_path / "artifacts")
+    with simdock.connect(url, artifacts_path=artifacts, dispatch="database") as dock:
+        submitted = dock.platform.submitting.submit(Submit(
+            owner_id=dock.user.id, simulation_type="monte_carlo",
+            parameters={"iterations": 300}, grid={"config": [{}, {"batch_size": 50}]},
+            replicate=RULE, seed=7))
+        job_id = submitted.job.id
+        go = tmp_path / "go"
+        workers = [subprocess.Popen([sys.executable, "-c", WORKER, url, artifacts, str(go)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for _ in range(processes)]
+        for worker in workers:
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "ready", worker.stderr
+        go.touch()
+        outputs = [w.communicate(timeout=300) for w in workers]
+        assert all(w.returncode == 0 for w in workers), [err for _, err in outputs]
+        executed = sum(int(out.strip().splitlines()[-1]) for out, _ in outputs)
+        points = dock.platform.replicating.points(job_id, dock.user.id)
+        runs = dock.job(job_id).runs()
+
+    assert [p.state.outcome for p in points] == [Outcome.MET, Outcome.MET]
+    for point in points:
+        summary = point.state.summary(RULE)
+        assert summary.half_width is not None and summary.half_width <= RULE.half_width
+        assert point.state.finished == point.state.planned == summary.n
+        assert (point.state.planned - RULE.min) % RULE.batch == 0  # whole batches, once each
+    assert len(runs) == executed == sum(p.state.planned for p in points)
+    assert all(run.status is RunStatus.SUCCEEDED and run.attempts == 1 for run in runs)
+    seeds = Counter(run.index for run in runs)
+    assert set(seeds.values()) == {1}  # no replicate added twice
+
+
+@pytest.mark.slow
+def test_replicated_points_decide_once_on_postgresql_workers(tmp_path: Path) -> None:
+    replicate_on_workers(migrated_postgres("replication"), tmp_path, processes=3)
+
+
+def test_replicated_points_decide_once_on_sqlite_workers(tmp_path: Path) -> None:
+    replicate_on_workers(f"sqlite:///{tmp_path / 'simdock.db'}", tmp_path, processes=2)
