@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from simdock.domain import Run, RunStatus, SweepSpec
+from simdock.domain import JobKind, Run, RunStatus, SweepSpec
 from simdock.domain.replication import ReplicatePoint, metric_of
 from simdock.outbox import OutboxUnitOfWork
 from simdock.payloads import PayloadStore
@@ -34,6 +34,16 @@ class PointView:
     point: int
     parameters: dict[str, object]
     state: ReplicatePoint
+
+
+@dataclass(frozen=True)
+class JobReplication:
+    """A job's replication as its specification says (None for a job not replicated: then
+    no point), and its points."""
+
+    job_id: str
+    spec: SweepSpec | None
+    points: list[PointView]
 
 
 @dataclass(frozen=True)
@@ -86,12 +96,19 @@ class Replicating:
     def points(self, job_id: str, owner_id: str | None) -> list[PointView]:
         """A job's points with their parameters (the seed left out), in point order; none
         for a job that is not replicated."""
+        return self.summary(job_id, owner_id).points
+
+    def summary(self, job_id: str, owner_id: str | None) -> JobReplication:
+        """A job's replication (None for a job not replicated) and its points."""
         with self.uow() as uow:
             job = load_job(uow, job_id, owner_id)
             found = uow.points.list(job.id)
+        if job.kind is JobKind.OPEN:  # its runs bring their own parameters: no specification
+            return JobReplication(job.id, None, [])
         spec = self.queries.job_spec(job.id)
-        return [PointView(point.point, _point_parameters(spec, point.point), point)
-                for point in found]
+        return JobReplication(job.id, spec if spec.replication is not None else None,
+                              [PointView(point.point, _point_parameters(spec, point.point),
+                                         point) for point in found])
 
     def _add(self, uow: UnitOfWork, spec: SweepSpec, ended: Run, point: int,
              replicates: range) -> list[str]:

@@ -28,6 +28,7 @@ from simdock.selection import RunQuery
 from simdock.usecases import queries, submit
 from simdock_adapters.http.api import Api, Event, Raw
 from simdock_adapters.http.context import context, current_user, platform, shared_platform
+from simdock_adapters.http.replication import ReplicateIn, Seed
 from simdock_adapters.http.schemas import (
     WHOLE,
     CursorPageQuery,
@@ -115,6 +116,10 @@ class JobSubmission(BaseModel):
         None, description="What each run of a container_image may use, within the platform's "
                           "maximum (CONTAINER_MAX_*); what is left out is the platform's "
                           "default (CONTAINER_MEMORY_MB, CONTAINER_CPUS, CONTAINER_PIDS)")
+    replicate: ReplicateIn | None = Field(
+        None, description="Replicate each parameter point with new seeds until the mean of "
+                          "a result is precise enough (GET /api/v1/simulations/{id}/summary)")
+    seed: Seed | None = None
 
     @model_validator(mode="after")
     def one_kind(self) -> JobSubmission:
@@ -220,7 +225,8 @@ def register(api: Api) -> Blueprint:
             parameters=body.params, variants=body.sweep, grid=body.grid, zipped=body.zip,
             name=body.name, tags=body.tags, metadata=body.metadata, machine_id=body.machine_id,
             timeout_seconds=body.timeout,
-            resources=body.resources.granted() if body.resources else None))
+            resources=body.resources.granted() if body.resources else None,
+            replicate=body.replicate.asked() if body.replicate else None, seed=body.seed))
         mapping = {run_id: submission.varied(index)
                    for index, run_id in enumerate(submission.run_ids)} if body.is_sweep else None
         # JobsCreated documents this answer; a sweep's can hold 100,000 entries, which are

@@ -17,6 +17,7 @@ from simdock.selection import JobQuery
 from simdock.usecases import jobs, submit
 from simdock_adapters.http.api import Api
 from simdock_adapters.http.context import current_user, platform
+from simdock_adapters.http.replication import ReplicateIn, Seed, SummaryOut, summary_out
 from simdock_adapters.http.schemas import (
     CursorPageQuery,
     JobOrder,
@@ -59,6 +60,10 @@ class SimulationSubmission(BaseModel):
     sweep: list[JSON] | None = None
     grid: dict[str, list[Any]] | None = None
     zip: dict[str, list[Any]] | None = None
+    replicate: ReplicateIn | None = Field(
+        None, description="Replicate each parameter point with new seeds until the mean of "
+                          "a result is precise enough (GET /api/v1/simulations/{id}/summary)")
+    seed: Seed | None = None
 
 
 class SimulationUpdate(BaseModel):
@@ -228,6 +233,14 @@ def register(api: Api) -> Blueprint:
         return SimulationResult(simulation_id=simulation_id, status=view.status.value,
                                 result=single, runs=runs)
 
+    @api.operation(bp, "/<simulation_id>/summary", "GET", tags=tags, authenticate=current_user,
+                   responses={200: SummaryOut})
+    def get_simulation_summary(user: User, simulation_id: str) -> SummaryOut:
+        """A replicated job's points: each one's parameters, its replicates so far, the mean
+        of its metric with the interval, and whether it met the target (or why not). A job
+        not replicated has no point."""
+        return summary_out(platform().replicating.summary(simulation_id, user.id))
+
     @api.operation(bp, "/<simulation_id>/cancel", "POST", tags=tags, authenticate=current_user,
                    responses={200: SimulationDetail})
     def cancel_simulation(user: User, simulation_id: str) -> SimulationDetail:
@@ -250,7 +263,8 @@ def _submit(user: User, body: SimulationSubmission) -> SimulationDetail:
     submission = platform().submitting.submit(submit.Submit(
         owner_id=user.id, simulation_type=body.simulation_type, parameters=body.parameters,
         variants=body.sweep, grid=body.grid, zipped=body.zip, name=body.name, tags=body.tags,
-        metadata=body.job_metadata, machine_id=body.machine_id, timeout_seconds=body.timeout))
+        metadata=body.job_metadata, machine_id=body.machine_id, timeout_seconds=body.timeout,
+        replicate=body.replicate.asked() if body.replicate else None, seed=body.seed))
     return _detail(submission.job.id, user)
 
 

@@ -1,0 +1,89 @@
+"""Adaptive replication over HTTP: what a submission's ``replicate`` holds, and a
+replicated job's summary (``GET /api/v1/simulations/{id}/summary``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from simdock.domain.bounds import MAX_SWEEP_VARIANTS
+from simdock.domain.replication import Replication
+from simdock.usecases.replicating import JobReplication, PointView
+from simdock_adapters.http.schemas import WHOLE
+
+#: A job's seed: what its replicates' seeds are derived from.
+Seed = Annotated[int, Field(ge=0, le=2**63 - 1, description=(
+    "The job's seed: replicate r of point p takes numpy's SeedSequence(seed, "
+    "spawn_key=(p, r)), its first 53 bits (drawn from the job's id when not given)")), WHOLE]
+
+
+class ReplicateIn(BaseModel):
+    """Run each parameter point again, with new seeds, until the Student-t interval of the
+    mean of ``metric`` is within ``half_width`` (or ``relative`` x |mean|)."""
+
+    model_config = ConfigDict(extra="forbid")
+    metric: str = Field(min_length=1, max_length=200, examples=["estimate"],
+                        description="A number under this name in each run's result")
+    half_width: float | None = Field(None, gt=0, description="The interval's half-width")
+    relative: float | None = Field(None, gt=0,
+                                   description="The half-width as a share of |mean|")
+    confidence: float = Field(0.95, gt=0, lt=1)
+    min: Annotated[int, Field(ge=2), WHOLE] = 5
+    max: Annotated[int, Field(ge=2, le=MAX_SWEEP_VARIANTS), WHOLE] = 2000
+    batch: Annotated[int, Field(ge=1), WHOLE] = 16
+
+    def asked(self) -> Replication:
+        """The core's replication (which refuses contradictions, naming the field)."""
+        return Replication(self.metric, self.half_width, self.relative, self.confidence,
+                           self.min, self.max, self.batch)
+
+
+class PointOut(BaseModel):
+    """A parameter point and its replicates so far."""
+
+    point: int
+    parameters: dict[str, Any] = Field(description="The point's parameters, without its seed")
+    replicates: int = Field(description="How many replicates it was given")
+    finished: int
+    failed: int
+    n: int = Field(description="Replicates whose result holds the metric")
+    mean: float | None
+    std: float | None
+    low: float | None = Field(description="The interval's lower end")
+    high: float | None
+    half_width: float | None
+    met: bool = Field(description="Whether the interval reached the target")
+    outcome: str = Field(description="more (under way), met, max reached, metric missing "
+                                     "or runs failed")
+    reason: str | None = Field(description="Why it stopped without meeting the target")
+
+
+class SummaryOut(BaseModel):
+    """A job's replication and its points (none for a job not replicated)."""
+
+    simulation_id: str
+    replicate: dict[str, Any] | None
+    seed: int | None
+    seed_parameter: str | None
+    points: list[PointOut]
+
+
+def summary_out(found: JobReplication) -> SummaryOut:
+    replication = found.spec.replication if found.spec is not None else None
+    if found.spec is None or replication is None:
+        return SummaryOut(simulation_id=found.job_id, replicate=None, seed=None,
+                          seed_parameter=None, points=[])
+    return SummaryOut(simulation_id=found.job_id, replicate=replication.to_record(),
+                      seed=found.spec.seed, seed_parameter=found.spec.seed_parameter,
+                      points=[_point(view, replication) for view in found.points])
+
+
+def _point(view: PointView, replication: Replication) -> PointOut:
+    state = view.state
+    summary = state.summary(replication)
+    return PointOut(point=view.point, parameters=view.parameters, replicates=state.planned,
+                    finished=state.finished, failed=state.failed, n=summary.n,
+                    mean=summary.mean, std=summary.std, low=summary.low, high=summary.high,
+                    half_width=summary.half_width, met=summary.met,
+                    outcome=summary.outcome.value, reason=summary.reason)
