@@ -20,6 +20,7 @@ import numpy as np
 
 from simdock import codec
 from simdock.domain import Artifact, Report, ReportStatus, Run, RunStatus
+from simdock.domain.replication import Replication
 from simdock.domain.resources import Resources
 from simdock.errors import ExecutionError
 from simdock.handlers import ReportHandler, SimulationHandler
@@ -53,15 +54,21 @@ class Dock:
     def submit(self, simulation_type: str, parameters: Mapping[str, Any] | None = None, *,
                name: str | None = None, tags: Sequence[str] = (),
                metadata: Mapping[str, Any] | None = None, machine: str | None = None,
-               timeout: float | None = None, resources: Mapping[str, Any] | None = None
+               timeout: float | None = None, resources: Mapping[str, Any] | None = None,
+               replicate: Mapping[str, Any] | None = None, seed: int | None = None
                ) -> JobHandle:
         """Queue one run of ``simulation_type``; returns at once. ``resources``
-        (``memory_mb``, ``cpus``, ``pids``) is what a container run may use."""
+        (``memory_mb``, ``cpus``, ``pids``) is what a container run may use; ``replicate``
+        (``metric``, ``half_width`` or ``relative``, ``confidence``, ``min``, ``max``,
+        ``batch``) runs it again with new seeds (from ``seed``) until the mean of
+        ``metric`` is precise enough (a :class:`SweepHandle`: see its ``summary()``)."""
         submission = self.platform.submitting.submit(submit.Submit(
             owner_id=self.user.id, simulation_type=simulation_type, parameters=parameters,
             name=name, tags=tags, metadata=metadata or {}, machine_id=machine,
-            timeout_seconds=timeout, resources=Resources.from_record(resources)))
-        return JobHandle(self, submission.job.id)
+            timeout_seconds=timeout, resources=Resources.from_record(resources),
+            replicate=_replication(replicate), seed=seed))
+        # A replicated run is a sweep of its replicates.
+        return (SweepHandle if replicate else JobHandle)(self, submission.job.id)
 
     def sweep(self, simulation_type: str, variants: Sequence[Mapping[str, Any]] | None = None,
               *, grid: Mapping[str, Sequence[Any]] | None = None,
@@ -69,13 +76,17 @@ class Dock:
               base: Mapping[str, Any] | None = None, name: str | None = None,
               tags: Sequence[str] = (), metadata: Mapping[str, Any] | None = None,
               machine: str | None = None, timeout: float | None = None,
-              resources: Mapping[str, Any] | None = None) -> SweepHandle:
-        """Queue one run per variant: a list, a ``grid`` (cartesian) or ``zip`` (paired)."""
+              resources: Mapping[str, Any] | None = None,
+              replicate: Mapping[str, Any] | None = None, seed: int | None = None
+              ) -> SweepHandle:
+        """Queue one run per variant: a list, a ``grid`` (cartesian) or ``zip`` (paired);
+        with ``replicate``, each variant is a point replicated as :meth:`submit` says."""
         submission = self.platform.submitting.submit(submit.Submit(
             owner_id=self.user.id, simulation_type=simulation_type, parameters=base,
             variants=variants, grid=grid, zipped=zip, sweep=True, name=name, tags=tags,
             metadata=metadata or {}, machine_id=machine, timeout_seconds=timeout,
-            resources=Resources.from_record(resources)))
+            resources=Resources.from_record(resources), replicate=_replication(replicate),
+            seed=seed))
         return SweepHandle(self, submission.job.id)
 
     def job(self, job_id: str) -> JobHandle:
@@ -231,6 +242,25 @@ class JobHandle:
 class SweepHandle(JobHandle):
     """A job of many runs."""
 
+    def summary(self) -> ResultTable:
+        """A replicated job's points, a row each: the point's parameters, then ``n``,
+        ``mean``, ``std``, ``low`` and ``high`` (the interval), ``half_width``, ``met``,
+        ``outcome``, ``reason`` and ``replicates`` (no row for a job not replicated);
+        ``to_pandas()`` makes it a DataFrame."""
+        found = self._platform.replicating.summary(self.id, self._dock.user.id)
+        if found.spec is None or found.spec.replication is None:
+            return ResultTable([])
+        replication = found.spec.replication
+        rows = []
+        for view in found.points:
+            summary = view.state.summary(replication)
+            rows.append({**view.parameters, "n": summary.n, "mean": summary.mean,
+                         "std": summary.std, "low": summary.low, "high": summary.high,
+                         "half_width": summary.half_width, "met": summary.met,
+                         "outcome": summary.outcome.value, "reason": summary.reason,
+                         "replicates": view.state.planned})
+        return ResultTable(rows)
+
     def results(self) -> ResultTable:
         """One row per variant: its parameters, status and scalar results."""
         return ResultTable([row.flat(codec.decode) for row in self._platform.results.job_rows(
@@ -337,3 +367,7 @@ def _progress_bar(job: JobHandle) -> Any:
     from simdock.progress import JobProgressBar
 
     return JobProgressBar(job.id)
+
+
+def _replication(options: Mapping[str, Any] | None) -> Replication | None:
+    return None if options is None else Replication.parse(options)

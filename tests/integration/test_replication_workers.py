@@ -80,3 +80,24 @@ def test_replicated_points_decide_once_on_postgresql_workers(tmp_path: Path) -> 
 
 def test_replicated_points_decide_once_on_sqlite_workers(tmp_path: Path) -> None:
     replicate_on_workers(f"sqlite:///{tmp_path / 'simdock.db'}", tmp_path, processes=2)
+
+
+def test_a_notebook_replicates_and_summarises_as_a_table(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'simdock.db'}"
+    with simdock.connect(url, dispatch="inline", artifacts_path=str(tmp_path)) as dock:
+        sweep = dock.sweep("monte_carlo", grid={"iterations": [200, 800]},
+                           replicate={"metric": "estimate", "half_width": 0.06}, seed=5)
+        sweep.wait(timeout=120)
+        table = sweep.summary()
+        single = dock.submit("monte_carlo", {"iterations": 300},
+                             replicate={"metric": "estimate", "relative": 0.03, "min": 3})
+        single.wait(timeout=120)
+        assert len(single.summary()) == 1 and single.summary()["met"].tolist() == [True]
+        with pytest.raises(simdock.errors.ValidationError, match="exactly one of"):
+            dock.sweep("monte_carlo", grid={"iterations": [100]}, replicate={"metric": "x"})
+        assert len(dock.sweep("monte_carlo", grid={"iterations": [100]}).wait().summary()) == 0
+
+    assert table["iterations"].tolist() == [200, 800]
+    assert table["met"].tolist() == [True, True]
+    assert (table["half_width"] <= 0.06).all() and (table["low"] < table["high"]).all()
+    assert (table["n"] == table["replicates"]).all() and (table["n"] >= 5).all()
