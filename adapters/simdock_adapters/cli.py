@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from simdock.errors import ExecutionError, SimdockError, ValidationError
-from simdock.notebook import Dock, JobHandle
+from simdock.notebook import Dock, JobHandle, SweepHandle
 from simdock_adapters.bootstrap import HAND_BACK_SECONDS, build_platform
 from simdock_adapters.logs import configure_logging
 from simdock_adapters.settings import Settings, load_settings
@@ -104,6 +104,12 @@ def _submission_args(parser: argparse.ArgumentParser) -> None:
                         help="a JSON file holding the parameter object")
     parser.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
     parser.add_argument("--timeout", type=float, help="time limit per run, seconds")
+    parser.add_argument("--replicate", metavar="JSON",
+                        help='replicate each point until the mean of a result is precise '
+                             'enough, e.g. \'{"metric": "estimate", "half_width": 0.01}\' '
+                             "(also confidence, relative, min, max, batch); prints each "
+                             "point's mean and interval")
+    parser.add_argument("--seed", type=int, help="the seed replicates' seeds derive from")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
@@ -158,11 +164,26 @@ def _axes(items: list[str], what: str) -> dict[str, list[Any]] | None:
             for k, values in _pairs(items, what).items()}
 
 
+def _replicate(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.replicate is None:
+        return None
+    try:
+        options = json.loads(args.replicate)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"--replicate is not JSON: {exc}") from exc
+    if not isinstance(options, dict):
+        raise ValidationError('--replicate must be a JSON object, e.g. '
+                              '{"metric": "estimate", "half_width": 0.01}')
+    return options
+
+
 def _run(args: argparse.Namespace) -> int:
     with _dock(args) as dock:
         job = dock.submit(args.simulation_type, _parameters(args), tags=args.tag,
-                          timeout=args.timeout)
+                          timeout=args.timeout, replicate=_replicate(args), seed=args.seed)
         job.wait(progress=not args.no_progress)
+        if isinstance(job, SweepHandle):
+            return _print_summary(job, args.json)
         return _print_job(job, args.json)
 
 
@@ -174,10 +195,14 @@ def _sweep(args: argparse.Namespace) -> int:
         except (OSError, json.JSONDecodeError) as exc:
             raise ValidationError(f"cannot read {args.variants}: {exc}") from exc
     with _dock(args) as dock:
+        replicate = _replicate(args)
         sweep = dock.sweep(args.simulation_type, variants, grid=_axes(args.grid, "--grid"),
                            zip=_axes(args.zip, "--zip"), base=_parameters(args),
-                           tags=args.tag, timeout=args.timeout)
+                           tags=args.tag, timeout=args.timeout, replicate=replicate,
+                           seed=args.seed)
         sweep.wait(progress=not args.no_progress)
+        if replicate is not None:
+            return _print_summary(sweep, args.json)
         table = sweep.results()
         scalar = [c for c in table.columns
                   if all(isinstance(r.get(c), str | int | float | None) for r in table.rows)]
@@ -307,6 +332,24 @@ def _print_job(job: JobHandle, as_json: bool) -> int:
             for artifact in artifacts:
                 print(f"  {artifact.path or artifact.name} ({artifact.size} bytes)")
     return 0 if run.status.value == "succeeded" else 1
+
+
+def _print_summary(job: SweepHandle, as_json: bool) -> int:
+    """Each point of a replicated job: its parameters, mean and interval; exits 0 when
+    every point met its target."""
+    table = job.summary()
+    columns = [c for c in table.columns if c not in ("std", "half_width", "replicates")]
+    if as_json:
+        print(json.dumps({"job_id": job.id, "status": job.status, "points": table.rows},
+                         default=str))
+    else:
+        print(f"job {job.id}: {job.status}, {len(table)} points, "
+              f"{sum(row['replicates'] for row in table.rows)} runs")
+        print("\t".join(columns))
+        for row in table.rows:
+            print("\t".join(_cell(row.get(c)) if not isinstance(row.get(c), dict | list)
+                            else json.dumps(row.get(c)) for c in columns))
+    return 0 if table.rows and all(row["met"] for row in table.rows) else 1
 
 
 def _cell(value: Any) -> str:

@@ -59,12 +59,36 @@ def test_sweep_from_a_variants_file(tmp_path: Path) -> None:
     assert [r["status"] for r in json.loads(out.stdout)["rows"]] == ["succeeded"] * 3
 
 
+def test_a_replicated_sweep_prints_each_points_mean_and_interval(tmp_path: Path) -> None:
+    out = run("sweep", "monte_carlo", "--grid", "iterations=200,800", "--seed", "3",
+              "--replicate", '{"metric": "estimate", "half_width": 0.05}', "--no-progress",
+              cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "2 points" in lines[0]
+    assert lines[1].split("\t") == ["iterations", "n", "mean", "low", "high", "met", "outcome",
+                                    "reason"]
+    for line, iterations in zip(lines[2:], ("200", "800"), strict=True):
+        cells = line.split("\t")
+        assert cells[0] == iterations and cells[5:7] == ["True", "met"]
+        assert float(cells[3]) < float(cells[2]) < float(cells[4])
+    unmet = run("run", "monte_carlo", "-p", "iterations=100", "--json", "--no-progress",
+                "--replicate", '{"metric": "estimate", "half_width": 0.001, "min": 3, "max": 3}',
+                cwd=tmp_path)
+    assert unmet.returncode == 1, unmet.stderr  # the target was not met: not a success
+    [point] = json.loads(unmet.stdout)["points"]
+    assert (point["outcome"], point["n"]) == ("max reached", 3)
+
+
 def test_bad_input_is_a_one_line_error_with_exit_code_2(tmp_path: Path) -> None:
     for args, message in [
         (("run", "heat2d"), "unknown simulation type 'heat2d'"),
         (("run", "heat1d", "-p", "time_steps=5", "-p", "spatial_steps=1001"), "unstable"),
         (("run", "heat1d", "-p", "oops"), "not KEY=VALUE"),
         (("sweep", "heat1d", "--grid", "diffusivity="), "'diffusivity' is empty"),
+        (("run", "heat1d", "--replicate", "{"), "--replicate is not JSON"),
+        (("run", "heat1d", "--replicate", '{"metric": "x", "half_width": 1}'),
+         "'heat1d' declares no seed parameter"),
     ]:
         out = run(*args, "--no-progress", cwd=tmp_path)
         assert out.returncode == 2, (args, out.stdout, out.stderr)
