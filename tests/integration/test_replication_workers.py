@@ -4,8 +4,12 @@ start with no specification in memory (they read it inside their own transaction
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +19,10 @@ import simdock
 from simdock.domain import RunStatus
 from simdock.domain.replication import Outcome, Replication
 from simdock.usecases.submit import Submit
+from tests.brokers import delete_queues, queue_prefix, require_redis
 from tests.databases import migrated_postgres
+
+SIMDOCK = Path(sys.executable).parent / "simdock"
 
 WORKER = """
 import sys
@@ -101,3 +108,56 @@ def test_a_notebook_replicates_and_summarises_as_a_table(tmp_path: Path) -> None
     assert table["met"].tolist() == [True, True]
     assert (table["half_width"] <= 0.06).all() and (table["low"] < table["high"]).all()
     assert (table["n"] == table["replicates"]).all() and (table["n"] >= 5).all()
+
+
+def test_a_killed_dramatiq_worker_never_adds_a_batch_twice_or_loses_one(
+        tmp_path: Path) -> None:
+    """``kill -9`` of one of two ``simdock worker`` processes (Redis) in the middle of a
+    replicated job: what it held is taken back by the other once its leases lapse, and
+    every point still gets each batch once, decided after the batch's ends commit."""
+    settings = {"REDIS_URL": require_redis(), "BROKER_QUEUE_PREFIX": queue_prefix(),
+                "DATABASE_URL": migrated_postgres("replicate_kill"),
+                "ARTIFACTS_PATH": str(tmp_path / "artifacts"), "LEASE_SECONDS": "3",
+                "HEARTBEAT_SECONDS": "0.5", "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, **settings}
+    rule = Replication("estimate", half_width=0.0015, min=5, max=200, batch=4)
+    with simdock.connect(**{k.lower(): v for k, v in settings.items()
+                            if k != "LOG_LEVEL"}) as dock:
+        first, second = (subprocess.Popen(
+            [str(SIMDOCK), "worker", "--concurrency", "2"], env=env, start_new_session=True,
+            stdout=(tmp_path / f"w{n}.log").open("w"), stderr=subprocess.STDOUT)
+            for n in (1, 2))
+        victim = f"{socket.gethostname()}:{first.pid}"
+        try:
+            job = dock.sweep("monte_carlo", grid={"iterations": [300_000, 400_000, 500_000]},
+                             replicate=rule.to_record(), seed=17)
+            deadline = time.monotonic() + 90
+            while True:
+                runs = job.runs()
+                held = [r for r in runs if r.status is RunStatus.RUNNING and r.worker == victim]
+                if held and sum(r.status is RunStatus.SUCCEEDED for r in runs) >= 10:
+                    break
+                assert time.monotonic() < deadline, (tmp_path / "w1.log").read_text()[-2000:]
+                time.sleep(0.005)
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(10)
+            job.wait(timeout=180)
+        finally:
+            for process in (first, second):
+                if process.poll() is None:
+                    process.terminate()
+                    process.wait(20)
+            delete_queues(dock.platform.dispatcher.broker,  # type: ignore[attr-defined]
+                          dock.platform.dispatcher.queues)  # type: ignore[attr-defined]
+        points = dock.platform.replicating.points(job.id, dock.user.id)
+        runs = job.runs()
+
+    assert [p.state.outcome for p in points] == [Outcome.MET] * 3, \
+        (tmp_path / "w2.log").read_text()[-3000:]
+    for point in points:
+        assert point.state.finished == point.state.planned == point.state.moments.n
+        assert (point.state.planned - rule.min) % rule.batch == 0
+    assert len(runs) == sum(p.state.planned for p in points)
+    assert len({run.index for run in runs}) == len(runs)
+    assert all(run.status is RunStatus.SUCCEEDED for run in runs)
+    assert any(run.attempts == 2 for run in runs)  # what the killed worker held, again
