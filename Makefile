@@ -57,6 +57,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench_cancel
 	$(BIN)/python -m benchmarks.bench_starvation
 	$(BIN)/python -m benchmarks.bench_dashboard
+	$(BIN)/python -m benchmarks.bench_replication
 
 pact: setup epx-venv
 	PACT_DO_NOT_TRACK=true SIMDOCK_RECORD_PACT=1 $(BIN)/python -m pytest -q tests/epistemix_pact
