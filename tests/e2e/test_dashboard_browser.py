@@ -225,6 +225,25 @@ def test_select_jobs_and_cancel_them_after_saying_how_many(page: Any, user: User
     page.get_by_text("of 2 jobs cancelled").wait_for()
 
 
+def test_a_replicated_sweep_shows_each_points_interval(page: Any, user: User) -> None:
+    job = user.post("/api/v1/jobs", json={
+        "simulation_type": "monte_carlo", "params": {"iterations": 300},
+        "grid": {"config": [{}, {"batch_size": 30}, {"batch_size": 60}]},
+        "replicate": {"metric": "estimate", "half_width": 0.06, "min": 4, "batch": 4}}
+                    ).json()["simulation_id"]
+    deadline = time.monotonic() + 90
+    while user.get(f"/api/v1/simulations/{job}").json()["status"] != "succeeded":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    sign_in(page, user)
+    page.goto(f"{user.base_url}/ui/jobs/{job}")
+    card = page.get_by_role("region", name="Replication")
+    card.wait_for()
+    assert card.locator("tbody tr").count() == 3
+    assert card.locator(".status", has_text="met").count() == 3
+    shot(page, "job-replicated")
+
+
 def test_a_sweeps_result_is_plotted_against_each_parameter(page: Any, user: User) -> None:
     job = user.post("/api/v1/jobs", json={"simulation_type": "monte_carlo", "grid": {
         "iterations": [1000, 4000, 16000, 64000], "seed": [1, 2, 3]}}).json()["simulation_id"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.dashboard_session import signed_in
 from tests.e2e.helpers import User, wait_for_simulation
 
 RULE = {"metric": "estimate", "half_width": 0.08, "min": 4, "batch": 4, "max": 200}
@@ -40,6 +41,10 @@ def test_a_replicated_sweep_runs_until_each_point_is_precise_enough(user: User) 
     runs = sum(point["replicates"] for point in found["points"])
     listed = user.get("/api/v1/jobs", params={"simulation_id": job_id, "page_size": 500})
     assert listed.json()["total"] == runs
+    page = signed_in(user).get(f"{user.base_url}/ui/jobs/{job_id}").text
+    card = page.split('id="points-title"')[1].split("</section>")[0]
+    assert card.count('<span class="status s-succeeded">met</span>') == 2
+    assert "<code>estimate</code> is within ±0.08" in card
 
 
 def test_a_job_not_replicated_has_no_points(user: User) -> None:

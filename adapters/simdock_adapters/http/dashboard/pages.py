@@ -212,6 +212,10 @@ def _jobs_listing() -> dict[str, Any]:
             "first_url": filters.address("/ui/jobs", given) if chosen.cursor else None}
 
 
+#: The most points of a replicated job its page lists (the API's summary has them all).
+SHOWN_POINTS = 200
+
+
 def _job_page(job_id: str) -> dict[str, Any]:
     user = sessions.viewer()
     owner = sessions.owner_filter(user)
@@ -225,8 +229,13 @@ def _job_page(job_id: str) -> dict[str, Any]:
         ("x", plot.x), ("y", plot.y)) if v})
     spec = platform().queries.job_spec(detail.view.job.id) \
         if detail.view.job.run_count > 1 else None
+    replication = spec.replication if spec is not None else None
+    points = platform().replicating.points(detail.view.job.id, owner)[:SHOWN_POINTS] \
+        if replication is not None else []
     return {"user": user, "detail": detail, "view": detail.view, "job": detail.view.job,
-            "spec": spec,
+            "spec": spec, "replication": replication,
+            "points": [(view, view.state.summary(replication)) for view in points]
+            if replication is not None else [],
             "runs": runs, "filters": chosen, "statuses": filters.STATUSES,
             "retryable": sum(detail.view.counts.get(s, 0)
                              for s in (RunStatus.FAILED, RunStatus.CANCELLED)),
