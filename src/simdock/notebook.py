@@ -250,10 +250,9 @@ class SweepHandle(JobHandle):
         found = self._platform.replicating.summary(self.id, self._dock.user.id)
         if found.spec is None or found.spec.replication is None:
             return ResultTable([])
-        replication = found.spec.replication
         rows = []
         for view in found.points:
-            summary = view.state.summary(replication)
+            summary = view.summary
             rows.append({**view.parameters, "n": summary.n, "mean": summary.mean,
                          "std": summary.std, "low": summary.low, "high": summary.high,
                          "half_width": summary.half_width, "met": summary.met,

@@ -76,12 +76,11 @@ def summary_out(found: JobReplication) -> SummaryOut:
                           seed_parameter=None, points=[])
     return SummaryOut(simulation_id=found.job_id, replicate=replication.to_record(),
                       seed=found.spec.seed, seed_parameter=found.spec.seed_parameter,
-                      points=[_point(view, replication) for view in found.points])
+                      points=[_point(view) for view in found.points])
 
 
-def _point(view: PointView, replication: Replication) -> PointOut:
-    state = view.state
-    summary = state.summary(replication)
+def _point(view: PointView) -> PointOut:
+    state, summary = view.state, view.summary
     return PointOut(point=view.point, parameters=view.parameters, replicates=state.planned,
                     finished=state.finished, failed=state.failed, n=summary.n,
                     mean=summary.mean, std=summary.std, low=summary.low, high=summary.high,

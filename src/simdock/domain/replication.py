@@ -73,10 +73,10 @@ class Replication:
                                   "half-width) and relative (it as a share of the mean)")
         for name in ("half_width", "relative"):
             value = getattr(self, name)
-            if value is not None and not (_number(value) and value > 0):
+            if value is not None and not (is_number(value) and value > 0):
                 raise ValidationError(f"replicate.{name} must be a number above 0, "
                                       f"got {value!r}")
-        if not (_number(self.confidence) and 0 < self.confidence < 1):
+        if not (is_number(self.confidence) and 0 < self.confidence < 1):
             raise ValidationError("replicate.confidence must be between 0 and 1 (exclusive), "
                                   f"got {self.confidence!r}")
         for name, least in (("min", 2), ("max", 2), ("batch", 1)):
@@ -281,7 +281,7 @@ def metric_of(result: Any, metric: str) -> float | None:
     """The number under ``metric`` in a run's result (an object), None where there is none
     (the name missing, or a value that is not a finite number)."""
     value = result.get(metric) if isinstance(result, Mapping) else None
-    return float(value) if value is not None and _number(value) else None
+    return float(value) if value is not None and is_number(value) else None
 
 
 def t_quantile(p: float, df: int) -> float:
@@ -310,6 +310,7 @@ def _with(summary: PointSummary, outcome: Outcome, add: int = 0,
                         summary.half_width, outcome, add, reason)
 
 
-def _number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a finite number (not a bool): what a result's metric must be."""
     return isinstance(value, int | float) and not isinstance(value, bool) \
         and math.isfinite(value)

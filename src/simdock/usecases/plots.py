@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simdock.domain import RunStatus, SweepSpec
+from simdock.domain.replication import is_number
 from simdock.errors import ValidationError
 from simdock.paging import Ordering, PageRequest
 from simdock.payloads import PayloadStore
@@ -85,7 +86,7 @@ class Plots:
         varied = varied_names(spec)
         sample = self.payloads.load(first[0].result) if first else None
         results = sorted(name for name, value in (sample or {}).items()
-                         if _number(value)) if isinstance(sample, dict) else []
+                         if is_number(value)) if isinstance(sample, dict) else []
         x, y = _chosen(x, varied, "parameter"), _chosen(y, results, "result")
         if x is None or y is None:
             return ResultPlot(varied, results, x, y)
@@ -94,7 +95,7 @@ class Plots:
             values = uow.runs.numeric_results(job.id, y, every)
         points, numeric = aggregate([(spec.varied(i).get(x), v) for i, v in values])
         axes = [name for name in varied
-                if values and _number(spec.varied(values[0][0]).get(name))]
+                if values and is_number(spec.varied(values[0][0]).get(name))]
         lines = _lines(spec, axes, values) if len(axes) >= 2 else []
         return ResultPlot(varied, results, x, y, points, numeric, every, len(values),
                           [*axes, y] if lines else [], lines)
@@ -113,7 +114,7 @@ def varied_names(spec: SweepSpec) -> list[str]:
 def aggregate(pairs: Sequence[tuple[Any, float]]) -> tuple[list[ResultPoint], bool]:
     """One point per value of x (binned past MAX_POINTS numeric values); whether x is
     numeric."""
-    numeric = all(_number(x) for x, _ in pairs)
+    numeric = all(is_number(x) for x, _ in pairs)
     groups: dict[Any, list[float]] = {}
     for x, value in pairs:
         groups.setdefault(x if numeric else _label(x), []).append(value)
@@ -144,11 +145,6 @@ def _chosen(name: str | None, names: list[str], what: str) -> str | None:
         known = ", ".join(names) or "none"
         raise ValidationError(f"no {what} named {name!r} to plot; this job's: {known}")
     return name
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) \
-        and math.isfinite(value)
 
 
 def _label(value: Any) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from simdock.domain import JobKind, Run, RunStatus, SweepSpec
-from simdock.domain.replication import ReplicatePoint, metric_of
+from simdock.domain.replication import PointSummary, ReplicatePoint, metric_of
 from simdock.outbox import OutboxUnitOfWork
 from simdock.payloads import PayloadStore
 from simdock.ports import Clock, IdGenerator
@@ -34,6 +34,7 @@ class PointView:
     point: int
     parameters: dict[str, object]
     state: ReplicatePoint
+    summary: PointSummary
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,11 @@ class Replicating:
         if job.kind is JobKind.OPEN:  # its runs bring their own parameters: no specification
             return JobReplication(job.id, None, [])
         spec = self.queries.job_spec(job.id)
-        return JobReplication(job.id, spec if spec.replication is not None else None,
-                              [PointView(point.point, _point_parameters(spec, point.point),
-                                         point) for point in found])
+        if spec.replication is None:
+            return JobReplication(job.id, None, [])
+        return JobReplication(job.id, spec, [
+            PointView(point.point, _point_parameters(spec, point.point), point,
+                      point.summary(spec.replication)) for point in found])
 
     def _add(self, uow: UnitOfWork, spec: SweepSpec, ended: Run, point: int,
              replicates: range) -> list[str]:

@@ -234,8 +234,7 @@ def _job_page(job_id: str) -> dict[str, Any]:
         if replication is not None else []
     return {"user": user, "detail": detail, "view": detail.view, "job": detail.view.job,
             "spec": spec, "replication": replication,
-            "points": [(view, view.state.summary(replication)) for view in points]
-            if replication is not None else [],
+            "points": points,
             "runs": runs, "filters": chosen, "statuses": filters.STATUSES,
             "retryable": sum(detail.view.counts.get(s, 0)
                              for s in (RunStatus.FAILED, RunStatus.CANCELLED)),
