@@ -22,6 +22,8 @@ def _emit(callback: ProgressCallback | None, method: str, *args: Any) -> None:
 class Heat1DHandler(SimulationHandler):
     """Solves the 1-D heat equation; output files become the run's artifacts."""
 
+    version = "1"
+
     def validate(self, parameters: Mapping[str, Any]) -> None:
         heat1d.Heat1DParameters.from_mapping(parameters)
 
@@ -50,6 +52,7 @@ class MonteCarloHandler(SimulationHandler):
     """Estimates pi by sampling, reporting the standard error as a convergence metric."""
 
     seed_parameter = "seed"
+    version = "1"
 
     def validate(self, parameters: Mapping[str, Any]) -> None:
         monte_carlo.MonteCarloParameters.from_mapping(parameters)

@@ -27,6 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
+from simdock.domain.run_identity import Declared
 from simdock.errors import UnknownReportType, UnknownSimulationType, ValidationError
 
 ProgressCallback = Callable[[float], None]
@@ -43,6 +44,18 @@ class SimulationHandler(ABC):
     #: random numbers: what adaptive replication sets to a new seed for each replicate.
     #: None (the default) for a handler that declares none; it cannot be replicated.
     seed_parameter: ClassVar[str | None] = None
+    #: The version of the handler's code: a run is reused by a later run of the same
+    #: version, parameters and seed (:mod:`simdock.domain.run_identity`); change it when a
+    #: change of the code changes results. None (the default): its runs are never reused.
+    version: ClassVar[str | None] = None
+    #: False for a handler whose runs must always execute (one that reads the outside
+    #: world, say), whatever its version.
+    reusable: ClassVar[bool] = True
+
+    def declared(self) -> Declared:
+        """What this handler declares about its runs, as the Executor port reports it."""
+        return Declared(seed_parameter=self.seed_parameter,
+                        version=self.version if self.reusable else None)
 
     @abstractmethod
     def execute(

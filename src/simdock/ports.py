@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from simdock.domain.resources import Resources
+from simdock.domain.run_identity import Declared
 
 
 class BlobStore(Protocol):
@@ -125,9 +126,10 @@ class Executor(Protocol):
     def simulation_types(self) -> list[str]:
         """The simulation types this executor knows by name."""
 
-    def seed_parameter(self, simulation_type: str) -> str | None:
-        """The parameter in which runs of ``simulation_type`` take their random seed, as its
-        handler declares it; None when it declares none (it cannot then be replicated)."""
+    def declared(self, simulation_type: str) -> Declared:
+        """What the handler of ``simulation_type`` declares about its runs: the parameter
+        in which they take their random seed (without one they cannot be replicated) and
+        the version that names them for reuse (without one they are never reused)."""
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         """Execute and return the result (JSON-able, numpy arrays allowed).

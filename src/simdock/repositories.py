@@ -7,7 +7,7 @@ Adapters implement these; ``tests/contract/test_repositories.py`` says what
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -156,6 +156,14 @@ class RunRepository(Protocol):
                ) -> dict[RunStatus, int]:
         """How many runs are in each status."""
 
+    def reusable(self, owner_id: str, identities: Collection[str]) -> dict[str, Run]:
+        """By identity, a succeeded run of ``owner_id``'s with it, for those that have one;
+        each is held against deletion until this unit of work ends."""
+
+    def referenced(self, run_ids: Collection[str]) -> set[str]:
+        """Those of ``run_ids`` that a stored run is, or reuses (``reused_from``): the runs
+        whose blobs are still somebody's."""
+
     def numeric_results(self, job_id: str, name: str, every: int = 1
                         ) -> Sequence[tuple[int, float]]:
         """(index, value) of the job's succeeded runs whose result, kept inline, is an
@@ -294,6 +302,12 @@ class MetricRepository(Protocol):
 class ArtifactRepository(Protocol):
     def add(self, artifact: Artifact) -> None:
         """Record an artifact; a second one with the same name replaces it."""
+
+    def add_many(self, artifacts: Sequence[Artifact]) -> None:
+        """Record artifacts of new runs in one go (a reused run's: the blobs it refers to)."""
+
+    def for_runs(self, run_ids: Collection[str]) -> dict[str, list[Artifact]]:
+        """By run id, the artifacts of each of these runs that has any, by name."""
 
     def list(self, run_id: str) -> list[Artifact]: ...
     def get(self, run_id: str, name: str) -> Artifact | None: ...

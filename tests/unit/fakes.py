@@ -8,6 +8,7 @@ from typing import Any
 
 from simdock.clock import ManualClock, SequentialIds
 from simdock.domain import User
+from simdock.domain.run_identity import Declared
 from simdock.errors import InvalidParameters, UnknownSimulationType
 from simdock.execution import Execution
 from simdock.handlers import ReportHandlerRegistry, SimulationHandlerRegistry
@@ -33,6 +34,8 @@ class FakeExecutor:
         self.required: dict[str, set[str]] = {}
         #: Each simulation type's seed parameter, where it declares one.
         self.seeds: dict[str, str] = {}
+        #: Each simulation type's version, where it declares one (its runs may be reused).
+        self.versions: dict[str, str] = {}
         self.executed: list[str] = []
         #: Every task executed, as the executor got it.
         self.tasks: list[ExecutionTask] = []
@@ -52,9 +55,9 @@ class FakeExecutor:
     def simulation_types(self) -> list[str]:
         return sorted(self.functions)
 
-    def seed_parameter(self, simulation_type: str) -> str | None:
+    def declared(self, simulation_type: str) -> Declared:
         self.checker(simulation_type)
-        return self.seeds.get(simulation_type)
+        return Declared(self.seeds.get(simulation_type), self.versions.get(simulation_type))
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         self.executed.append(task.run_id)

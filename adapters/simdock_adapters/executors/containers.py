@@ -43,6 +43,7 @@ from typing import Any
 
 from simdock.domain.images import FLAG_NAME, image_of
 from simdock.domain.resources import Resources
+from simdock.domain.run_identity import Declared
 from simdock.errors import (
     ExecutionError,
     ExecutorUnavailable,
@@ -144,8 +145,18 @@ class DockerExecutor:
     def simulation_types(self) -> list[str]:
         return []
 
-    def seed_parameter(self, simulation_type: str) -> str | None:
-        return None  # an image declares no seed (yet): it is not replicated
+    def declared(self, simulation_type: str) -> Declared:
+        """An image's runs are named for reuse by its digest (the tag may move): the
+        image's id on this engine, when the engine answers and has it; an image declares
+        no seed (yet), so it is not replicated."""
+        image = _image(simulation_type)
+        if not (self.enabled and self.policy.allows(image)):
+            return Declared()
+        try:
+            return Declared(version=str(self.client().images.get(image).id))
+        except Exception as exc:  # no engine, no such image here: never reused
+            log.info("image %s: no digest to reuse its runs by (%s)", image, exc)
+            return Declared()
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         started = time.monotonic()  # the attempt's time limit counts from here

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from simdock.domain.run_identity import Declared
 from simdock.errors import ExecutionError, HandlerFailed, RunCancelled, RunTimedOut
 from simdock.handlers import SimulationHandler, SimulationHandlerRegistry
 from simdock.ports import ExecutionTask, ParameterCheck, RunContext
@@ -41,9 +42,9 @@ class InProcessExecutor:
     def simulation_types(self) -> list[str]:
         return list(self.registry.names())
 
-    def seed_parameter(self, simulation_type: str) -> str | None:
+    def declared(self, simulation_type: str) -> Declared:
         handler: SimulationHandler = self.registry.get(simulation_type)
-        return handler.seed_parameter
+        return handler.declared()
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         handler = self.registry.get(task.simulation_type)

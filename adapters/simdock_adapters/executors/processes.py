@@ -45,6 +45,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
+from simdock.domain.run_identity import Declared
 from simdock.errors import (
     ExecutionError,
     ExecutorUnavailable,
@@ -184,9 +185,9 @@ class ProcessExecutor:
     def simulation_types(self) -> list[str]:
         return list(self.registry.names())
 
-    def seed_parameter(self, simulation_type: str) -> str | None:
+    def declared(self, simulation_type: str) -> Declared:
         handler: SimulationHandler = self.registry.get(simulation_type)
-        return handler.seed_parameter
+        return handler.declared()
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         handler = self.registry.get(task.simulation_type)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from simdock.domain.images import IMAGE, container_type, image_of
+from simdock.domain.run_identity import Declared
 from simdock.errors import ExecutorUnavailable
 from simdock.ports import ExecutionTask, Executor, ParameterCheck, RunContext
 
@@ -33,11 +34,11 @@ class RoutingExecutor:
     def simulation_types(self) -> list[str]:
         return self.handlers.simulation_types()
 
-    def seed_parameter(self, simulation_type: str) -> str | None:
+    def declared(self, simulation_type: str) -> Declared:
         if image_of(simulation_type) is None:
-            return self.handlers.seed_parameter(simulation_type)
-        return None if self.containers is None \
-            else self.containers.seed_parameter(simulation_type)
+            return self.handlers.declared(simulation_type)
+        return Declared() if self.containers is None \
+            else self.containers.declared(simulation_type)
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         image = image_of(task.simulation_type)

@@ -54,7 +54,8 @@ def run_row(run: Run) -> dict[str, Any]:
             "started_at": run.started_at, "finished_at": run.finished_at,
             "updated_at": run.updated_at, "result": payload_record(run.result),
             "error": run.error, "worker": run.worker, "version": run.version,
-            "metadata": run.metadata, "lease_expires_at": run.lease_expires_at}
+            "metadata": run.metadata, "lease_expires_at": run.lease_expires_at,
+            "identity": run.identity, "reused_from": run.reused_from}
 
 
 def run_entity(row: sa.Row[Any]) -> Run:
@@ -66,7 +67,8 @@ def run_entity(row: sa.Row[Any]) -> Run:
                started_at=row.started_at, finished_at=row.finished_at,
                updated_at=row.updated_at, result=Payload.from_record(row.result),
                error=row.error, worker=row.worker, number=row.number, version=row.version,
-               metadata=row.metadata, lease_expires_at=row.lease_expires_at)
+               metadata=row.metadata, lease_expires_at=row.lease_expires_at,
+               identity=row.identity, reused_from=row.reused_from)
 
 
 def report_row(report: Report) -> dict[str, Any]:

@@ -134,6 +134,8 @@ PLACED = sa.text("machine_id IS NOT NULL")
 RUNNING = sa.text("status = 'running'")
 #: A run that stopped with an error (written as a literal: see QUEUED).
 ERRED = sa.text("error IS NOT NULL AND error <> ''")
+REUSABLE = sa.text("status = 'succeeded' AND identity IS NOT NULL")
+REUSED = sa.text("reused_from IS NOT NULL")
 
 runs = sa.Table(
     "runs", metadata,
@@ -162,6 +164,9 @@ runs = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, default=0),
     sa.Column("metadata", Json, nullable=False),
     sa.Column("lease_expires_at", Timestamp),
+    # What a later run reuses it by, and the run a reused run's result is (migration 0014).
+    sa.Column("identity", sa.String(64)),
+    sa.Column("reused_from", sa.String(64)),
     sa.Index(None, "job_id", "run_index", unique=True),
     # A job's runs of some statuses in index order (a sweep's page filtered by status).
     sa.Index(None, "job_id", "status", "run_index"),
@@ -179,6 +184,12 @@ runs = sa.Table(
     # Running runs by when their lease lapses: what is taken back from lost workers.
     sa.Index("ix_runs_leases", "lease_expires_at",
              postgresql_where=RUNNING, sqlite_where=RUNNING),
+    # A user's succeeded runs by identity: what a new run may reuse.
+    sa.Index("ix_runs_reusable", "owner_id", "identity",
+             postgresql_where=REUSABLE, sqlite_where=REUSABLE),
+    # The runs that reuse a run: what keeps its blobs when its job is deleted.
+    sa.Index("ix_runs_reused_from", "reused_from",
+             postgresql_where=REUSED, sqlite_where=REUSED),
     # Most runs are on no machine: they are left out of the index.
     sa.Index(None, "machine_id", "created_at",
              postgresql_where=PLACED, sqlite_where=PLACED),

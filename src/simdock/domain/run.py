@@ -49,6 +49,12 @@ class Run:
     number: int | None = None
     version: int = 0
     metadata: dict[str, object] = field(default_factory=dict)
+    #: What makes it the same computation as another run (:mod:`~simdock.domain.run_identity`);
+    #: None for a run that is never reused.
+    identity: str | None = None
+    #: The run that executed what this one would have: it was not executed, and its
+    #: result and artifacts are that run's.
+    reused_from: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -97,6 +103,20 @@ class Run:
         self.result = result
         self.progress = 1.0
         self.finished_at = now
+
+    def reuse(self, source: Run, now: datetime) -> None:
+        """Complete a new run at once with what ``source`` (a succeeded run of the same
+        identity) computed: succeeded, never executed, its result ``source``'s (a blob
+        result is referenced, not copied), ``reused_from`` the run that did execute."""
+        if self.status is not RunStatus.QUEUED or self.attempts:
+            raise InvalidTransition("run", self.id, self.status.value, "reuse")
+        if source.status is not RunStatus.SUCCEEDED or source.identity != self.identity:
+            raise InvalidTransition("run", source.id, source.status.value, "be reused")
+        self.status = RunStatus.SUCCEEDED  # straight from queued: nothing executes
+        self.result = source.result
+        self.progress = 1.0
+        self.started_at = self.finished_at = self.updated_at = now
+        self.reused_from = source.reused_from or source.id
 
     def fail(self, error: str, now: datetime) -> None:
         self.transition(RunStatus.FAILED, now)

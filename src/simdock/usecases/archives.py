@@ -124,9 +124,12 @@ class Archives:
         return spool
 
     def _attempt_artifacts(self, run: Attempted) -> list[Artifact]:
-        """The artifacts ``run``'s last attempt kept, by name."""
+        """The artifacts ``run``'s last attempt kept, by name (a run that reused another,
+        never executed, has that run's final ones)."""
         with self.uow() as uow:
             artifacts = uow.artifacts.list(run.id)
+        if run.attempts == 0:
+            return sorted(artifacts, key=lambda a: a.name)
         prefix = blob_keys.attempt_artifacts(run.id, run.attempts)
         return sorted((a for a in artifacts if a.blob_key.startswith(prefix)),
                       key=lambda a: a.name)

@@ -18,6 +18,7 @@ from simdock.specs import SpecCache
 from simdock.usecases.access import load_job
 from simdock.usecases.cancel import BY_REQUEST
 from simdock.usecases.machines import Machines
+from simdock.usecases.reusing import removable_runs
 from simdock.usecases.submit import check_machine, check_tags
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,8 @@ class Jobs:
         ``cancelling``: then they are cancelled and the job deleted in the same transaction,
         all or nothing (runs executing elsewhere stop at their worker's next beat). Its
         blobs (under ``runs/<run id>/`` and ``jobs/<job id>/``) are removed once the
-        deletion is committed; reports already generated from it keep their documents.
+        deletion is committed, but for the runs another run reuses (they go with the last
+        run that refers to them); reports already generated from it keep their documents.
         """
         with self.uow() as uow:
             job = load_job(uow, job_id, owner_id)
@@ -122,12 +124,13 @@ class Jobs:
                 if unfinished:
                     raise Conflict(f"job '{job_id}' has {unfinished} run(s) queued or running: "
                                    "cancel it first, then delete it")
-            run_ids = [run.id for run in uow.runs.for_job(job.id)]
+            deleted = uow.runs.for_job(job.id)
             uow.jobs.delete(job.id)
+            removable = removable_runs(uow, deleted)
             uow.commit()
         self.stops.signal_cancels(cancelled)
         self.specs.forget(job.id)
-        remove_blobs(self.blobs, blob_keys.job_prefixes(job.id, run_ids))
+        remove_blobs(self.blobs, blob_keys.job_prefixes(job.id, sorted(removable)))
         return job
 
 

@@ -13,6 +13,7 @@ from simdock.domain.images import container_type, image_of
 from simdock.domain.parameters import validate_parameters
 from simdock.domain.replication import ReplicatePoint, Replication
 from simdock.domain.resources import Resources
+from simdock.domain.run_identity import Declared, run_identity
 from simdock.domain.text import check_text
 from simdock.errors import Conflict, InvalidParameters, LimitExceeded, NotFound, ValidationError
 from simdock.limits import Limits
@@ -22,6 +23,7 @@ from simdock.repositories import UnitOfWork
 from simdock.scope import UnitsOfWork
 from simdock.specs import SpecCache
 from simdock.usecases.access import named
+from simdock.usecases.reusing import reuse_runs, reused_artifacts
 
 MAX_TAGS = 32
 MAX_TAG_LENGTH = 200
@@ -43,6 +45,9 @@ class SubmissionOptions:
     #: not given).
     replicate: Replication | None = None
     seed: int | None = None
+    #: Whether a run may be completed at once by an earlier succeeded run of the same user
+    #: with its identity (:mod:`simdock.domain.run_identity`), rather than executed again.
+    reuse: bool = True
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,8 @@ class Submitting:
         simulation_type = check_type(cmd.simulation_type)
         spec = replace(spec, resources=self._granted(simulation_type, cmd.resources))
         job_id = self.ids.new("job")
-        spec = self._replicated(simulation_type, spec, cmd, job_id)
+        declared = self.executor.declared(simulation_type)
+        spec = self._replicated(simulation_type, declared, spec, cmd, job_id)
         kind = JobKind.SWEEP if spec.replication is not None else kind
         self._check_variants(simulation_type, spec)
         tags = check_tags(cmd.tags)
@@ -165,9 +171,11 @@ class Submitting:
         job = Job(id=job_id, owner_id=cmd.owner_id,
                   simulation_type=simulation_type, kind=kind, run_count=spec.count(),
                   created_at=now, name=cmd.name, tags=tags, metadata=metadata)
+        identities = self._identities(simulation_type, declared, spec, cmd)
         runs = [Run(id=run_id, job_id=job.id, owner_id=cmd.owner_id,
                     simulation_type=simulation_type, index=index, created_at=now, updated_at=now,
-                    machine_id=cmd.machine_id, timeout_seconds=timeout)
+                    machine_id=cmd.machine_id, timeout_seconds=timeout,
+                    identity=identities[index])
                 for index, run_id in enumerate(self.ids.new_many("run", job.run_count))]
         stored = self.payloads.store(blob_keys.sweep_spec(job.id), spec.to_record())
         try:
@@ -175,11 +183,15 @@ class Submitting:
                 if cmd.machine_id is not None:
                     check_machine(uow, cmd.machine_id)
                 uow.jobs.add(job, stored)
-                uow.runs.add_many(runs)
+                reused = reuse_runs(uow, cmd.owner_id, runs, now)
+                fresh = [run for run in runs if run.reused_from is None]
+                uow.runs.add_many(fresh)
+                uow.runs.add_many([run for run, _ in reused])
+                uow.artifacts.add_many(reused_artifacts(uow, reused))
                 if spec.replication is not None:
                     uow.points.add_many([ReplicatePoint(job.id, point, spec.replication.min)
                                          for point in range(spec.points)])
-                uow.dispatch_runs([r.id for r in runs])
+                uow.dispatch_runs([r.id for r in fresh])
                 uow.commit()
         except BaseException:
             self.payloads.discard(stored)
@@ -187,7 +199,17 @@ class Submitting:
         self.specs.put(job.id, spec, stored.size)
         return Submission(job, [r.id for r in runs], spec)
 
-    def _replicated(self, simulation_type: str, spec: SweepSpec,
+    def _identities(self, simulation_type: str, declared: Declared, spec: SweepSpec,
+                    cmd: SubmitRun | SubmitSweep) -> list[str | None]:
+        """Each run's identity, by index; None for runs that are never reused: all of a job
+        that says ``reuse: false`` or is replicated (its replicates are decided as they
+        end), or of a type that declares no version."""
+        if not cmd.reuse or spec.replication is not None or declared.version is None:
+            return [None] * spec.count()
+        return [run_identity(simulation_type, declared, parameters)
+                for parameters in spec.all_parameters()]
+
+    def _replicated(self, simulation_type: str, declared: Declared, spec: SweepSpec,
                     cmd: SubmitRun | SubmitSweep, job_id: str) -> SweepSpec:
         """``spec`` with the replication ``cmd`` asks for, its seeds' origin and the handler's
         seed parameter; refused for a simulation type that declares no seed parameter."""
@@ -196,7 +218,7 @@ class Submitting:
                 raise ValidationError("seed: a job's seed is the origin of its replicates' "
                                       "seeds; give replicate with it")
             return spec
-        seed_parameter = self.executor.seed_parameter(simulation_type)
+        seed_parameter = declared.seed_parameter
         if seed_parameter is None:
             raise ValidationError(f"replicate: '{simulation_type}' declares no seed parameter, "
                                   "so its runs cannot be replicated with new seeds")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from simdock.domain import Artifact, LogLine, MetricPoint
@@ -69,6 +69,15 @@ class MemoryMetricRepository(MemoryRepository):
 class MemoryArtifactRepository(MemoryRepository):
     def add(self, artifact: Artifact) -> None:
         self._put(self.store.artifacts[artifact.run_id], artifact.name, artifact)
+
+    def add_many(self, artifacts: Sequence[Artifact]) -> None:
+        for artifact in artifacts:
+            self.add(artifact)
+
+    def for_runs(self, run_ids: Collection[str]) -> dict[str, list[Artifact]]:
+        return {run_id: self.list(run_id) for run_id in run_ids
+                if self.store.artifacts.get(run_id)}
+
 
     def list(self, run_id: str) -> list[Artifact]:
         return sorted(self.store.artifacts.get(run_id, {}).values(), key=lambda a: a.name)

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from simdock.codec import JsonText
@@ -169,6 +169,21 @@ class MemoryRunRepository(MemoryRepository):
         if owner_id is not None:
             runs = (r for r in runs if r.owner_id == owner_id)
         return dict(Counter(r.status for r in runs))
+
+    def reusable(self, owner_id: str, identities: Collection[str]) -> dict[str, Run]:
+        wanted = set(identities)
+        found: dict[str, Run] = {}
+        for run in self.store.runs.values():
+            if (run.owner_id == owner_id and run.status is RunStatus.SUCCEEDED
+                    and run.identity in wanted):
+                found.setdefault(run.identity, clone(run))
+        return found
+
+    def referenced(self, run_ids: Collection[str]) -> set[str]:
+        wanted = set(run_ids)
+        return ({run_id for run_id in wanted if run_id in self.store.runs}
+                | {run.reused_from for run in self.store.runs.values()
+                   if run.reused_from in wanted})
 
     def attempts(self, run_id: str) -> Sequence[RunAttempt]:
         return sorted((a for (run, _), a in self.store.attempts.items() if run == run_id),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -11,6 +12,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from simdock.domain import RunStatus
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound
 from simdock_adapters.sql.tables import runs
+
+T = TypeVar("T")
+#: How many values one ``IN (...)`` list holds (SQLite allows 32,766 bound variables).
+CHUNK = 1_000
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``values`` in slices of at most ``size``, for statements that list them."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 class SqlRepository:

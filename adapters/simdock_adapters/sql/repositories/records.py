@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from simdock.domain import Artifact, LogLine, MetricPoint
 from simdock.errors import ConcurrencyConflict
 from simdock_adapters.sql import mappers
-from simdock_adapters.sql.repositories.base import SqlRepository
+from simdock_adapters.sql.repositories.base import SqlRepository, chunks
 from simdock_adapters.sql.tables import artifacts, metric_points, run_logs
 
 _LAST_SEQ = sa.select(sa.func.max(run_logs.c.seq)).where(
@@ -92,6 +92,22 @@ class SqlArtifactRepository(SqlRepository):
             run_id=artifact.run_id, name=artifact.name, blob_key=artifact.blob_key,
             size=artifact.size, content_type=artifact.content_type,
             created_at=artifact.created_at))
+
+    def add_many(self, new: Sequence[Artifact]) -> None:
+        if new:
+            self.connection.execute(artifacts.insert(), [
+                {"run_id": a.run_id, "name": a.name, "blob_key": a.blob_key, "size": a.size,
+                 "content_type": a.content_type, "created_at": a.created_at} for a in new])
+
+    def for_runs(self, run_ids: Collection[str]) -> dict[str, list[Artifact]]:
+        found: dict[str, list[Artifact]] = {}
+        for chunk in chunks(sorted(set(run_ids))):
+            rows = self.connection.execute(sa.select(artifacts).where(
+                artifacts.c.run_id.in_(chunk)).order_by(artifacts.c.run_id, artifacts.c.name))
+            for row in rows:
+                found.setdefault(row.run_id, []).append(mappers.artifact_entity(row))
+        return found
+
 
     def list(self, run_id: str) -> list[Artifact]:
         rows = self.connection.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,12 @@ from simdock_adapters.sql.queries import (
     run_filters,
     status_counts,
 )
-from simdock_adapters.sql.repositories.base import SqlRepository, by_id, guarded_update_statement
+from simdock_adapters.sql.repositories.base import (
+    SqlRepository,
+    by_id,
+    chunks,
+    guarded_update_statement,
+)
 from simdock_adapters.sql.repositories.jobs import tag_list, tags_of
 from simdock_adapters.sql.tables import ERRED, JOB_FIELDS, jobs, run_attempts, runs
 
@@ -284,6 +289,27 @@ class SqlRunRepository(SqlRepository):
             "job": job_id, "ids": list(run_ids or ()), "now": now, "reason": reason,
             "cancellable": sorted(status.value for status in CANCELLABLE_RUN_STATUSES)}
         ).scalars().all()
+
+    def reusable(self, owner_id: str, identities: Collection[str]) -> dict[str, Run]:
+        found: dict[str, Run] = {}
+        for chunk in chunks(sorted(set(identities))):
+            statement = (sa.select(runs).where(
+                runs.c.owner_id == owner_id, runs.c.status == RunStatus.SUCCEEDED.value,
+                runs.c.identity.in_(chunk)).order_by(runs.c.number))
+            if self.dialect == "postgresql":  # not deleted before this unit of work ends
+                statement = statement.with_for_update(key_share=True, read=True)
+            for row in self.connection.execute(statement):
+                found.setdefault(row.identity, mappers.run_entity(row))
+        return found
+
+    def referenced(self, run_ids: Collection[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in chunks(sorted(set(run_ids))):
+            found.update(self.connection.execute(
+                sa.select(runs.c.id).where(runs.c.id.in_(chunk))).scalars())
+            found.update(self.connection.execute(
+                sa.select(runs.c.reused_from).where(runs.c.reused_from.in_(chunk))).scalars())
+        return found
 
     def claim(self, run_id: str, worker: str, now: datetime,
               lease_until: datetime | None = None) -> Run | None:
