@@ -18,3 +18,18 @@ class MarkingSleep(SimulationHandler):
         time.sleep(parameters["seconds"])
         Path(parameters["mark"]).write_text("ran to its end")
         return None
+
+
+class Square(SimulationHandler):
+    """Returns the square of ``x`` and leaves it in a file: a versioned handler, so that its
+    runs are reused."""
+
+    version = "1"
+
+    def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
+                progress_callback: ProgressCallback | None = None) -> Any:
+        square = parameters["x"] ** 2
+        artifact = getattr(progress_callback, "artifact", None)
+        if artifact is not None:
+            artifact("square.txt", str(square).encode())
+        return {"square": square, "y": parameters.get("y")}

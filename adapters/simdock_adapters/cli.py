@@ -110,6 +110,9 @@ def _submission_args(parser: argparse.ArgumentParser) -> None:
                              "(also confidence, relative, min, max, batch); prints each "
                              "point's mean and interval")
     parser.add_argument("--seed", type=int, help="the seed replicates' seeds derive from")
+    parser.add_argument("--no-reuse", action="store_true",
+                        help="execute every run, even one that is the same computation as an "
+                             "earlier succeeded run of yours (by default it reuses its result)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
@@ -180,7 +183,8 @@ def _replicate(args: argparse.Namespace) -> dict[str, Any] | None:
 def _run(args: argparse.Namespace) -> int:
     with _dock(args) as dock:
         job = dock.submit(args.simulation_type, _parameters(args), tags=args.tag,
-                          timeout=args.timeout, replicate=_replicate(args), seed=args.seed)
+                          timeout=args.timeout, replicate=_replicate(args), seed=args.seed,
+                          reuse=not args.no_reuse)
         job.wait(progress=not args.no_progress)
         if isinstance(job, SweepHandle):
             return _print_summary(job, args.json)
@@ -199,7 +203,7 @@ def _sweep(args: argparse.Namespace) -> int:
         sweep = dock.sweep(args.simulation_type, variants, grid=_axes(args.grid, "--grid"),
                            zip=_axes(args.zip, "--zip"), base=_parameters(args),
                            tags=args.tag, timeout=args.timeout, replicate=replicate,
-                           seed=args.seed)
+                           seed=args.seed, reuse=not args.no_reuse)
         sweep.wait(progress=not args.no_progress)
         if replicate is not None:
             return _print_summary(sweep, args.json)

@@ -55,18 +55,20 @@ class Dock:
                name: str | None = None, tags: Sequence[str] = (),
                metadata: Mapping[str, Any] | None = None, machine: str | None = None,
                timeout: float | None = None, resources: Mapping[str, Any] | None = None,
-               replicate: Mapping[str, Any] | None = None, seed: int | None = None
-               ) -> JobHandle:
+               replicate: Mapping[str, Any] | None = None, seed: int | None = None,
+               reuse: bool = True) -> JobHandle:
         """Queue one run of ``simulation_type``; returns at once. ``resources``
         (``memory_mb``, ``cpus``, ``pids``) is what a container run may use; ``replicate``
         (``metric``, ``half_width`` or ``relative``, ``confidence``, ``min``, ``max``,
         ``batch``) runs it again with new seeds (from ``seed``) until the mean of
-        ``metric`` is precise enough (a :class:`SweepHandle`: see its ``summary()``)."""
+        ``metric`` is precise enough (a :class:`SweepHandle`: see its ``summary()``). A run
+        that is the same computation as an earlier succeeded run of yours completes at once
+        with its result (``reused_from``), unless ``reuse`` is False."""
         submission = self.platform.submitting.submit(submit.Submit(
             owner_id=self.user.id, simulation_type=simulation_type, parameters=parameters,
             name=name, tags=tags, metadata=metadata or {}, machine_id=machine,
             timeout_seconds=timeout, resources=Resources.from_record(resources),
-            replicate=_replication(replicate), seed=seed))
+            replicate=_replication(replicate), seed=seed, reuse=reuse))
         # A replicated run is a sweep of its replicates.
         return (SweepHandle if replicate else JobHandle)(self, submission.job.id)
 
@@ -77,16 +79,17 @@ class Dock:
               tags: Sequence[str] = (), metadata: Mapping[str, Any] | None = None,
               machine: str | None = None, timeout: float | None = None,
               resources: Mapping[str, Any] | None = None,
-              replicate: Mapping[str, Any] | None = None, seed: int | None = None
-              ) -> SweepHandle:
+              replicate: Mapping[str, Any] | None = None, seed: int | None = None,
+              reuse: bool = True) -> SweepHandle:
         """Queue one run per variant: a list, a ``grid`` (cartesian) or ``zip`` (paired);
-        with ``replicate``, each variant is a point replicated as :meth:`submit` says."""
+        with ``replicate``, each variant is a point replicated as :meth:`submit` says;
+        ``reuse`` as :meth:`submit` says."""
         submission = self.platform.submitting.submit(submit.Submit(
             owner_id=self.user.id, simulation_type=simulation_type, parameters=base,
             variants=variants, grid=grid, zipped=zip, sweep=True, name=name, tags=tags,
             metadata=metadata or {}, machine_id=machine, timeout_seconds=timeout,
             resources=Resources.from_record(resources), replicate=_replication(replicate),
-            seed=seed))
+            seed=seed, reuse=reuse))
         return SweepHandle(self, submission.job.id)
 
     def job(self, job_id: str) -> JobHandle:

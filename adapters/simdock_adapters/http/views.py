@@ -68,6 +68,10 @@ class RunOut(BaseModel):
     metadata: dict[str, Any]
     tags: list[str]
     attempts: int
+    reused_from: str | None = Field(
+        description="The run whose result this run reuses (the same computation, run "
+                    "earlier): this one executed nothing (attempts 0); null for a run that "
+                    "executed")
     machine_id: str | None
     error: str | None
     created_at: datetime
@@ -186,7 +190,8 @@ def run_json(view: RunView) -> dict[str, Any]:
         "container_image": image_of(run.simulation_type),
         "resources": granted.model_dump(mode="json") if granted is not None else None,
         "params": shown, "params_omitted": omitted, "metadata": dict(job.metadata),
-        "tags": list(job.tags), "attempts": run.attempts, "machine_id": run.machine_id,
+        "tags": list(job.tags), "attempts": run.attempts, "reused_from": run.reused_from,
+        "machine_id": run.machine_id,
         "error": run.error, "created_at": _utc(run.created_at),
         "started_at": _utc(run.started_at), "finished_at": _utc(run.finished_at),
         "updated_at": _utc(run.updated_at),

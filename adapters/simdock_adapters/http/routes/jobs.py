@@ -120,6 +120,11 @@ class JobSubmission(BaseModel):
         None, description="Replicate each parameter point with new seeds until the mean of "
                           "a result is precise enough (GET /api/v1/simulations/{id}/summary)")
     seed: Seed | None = None
+    reuse: bool = Field(
+        True, description="Whether a run may be completed at once with the result of an "
+                          "earlier succeeded run of yours that is the same computation (same "
+                          "simulation type and version, parameters and seed): it is then "
+                          "marked reused_from that run, and nothing executes")
 
     @model_validator(mode="after")
     def one_kind(self) -> JobSubmission:
@@ -226,7 +231,8 @@ def register(api: Api) -> Blueprint:
             name=body.name, tags=body.tags, metadata=body.metadata, machine_id=body.machine_id,
             timeout_seconds=body.timeout,
             resources=body.resources.granted() if body.resources else None,
-            replicate=body.replicate.asked() if body.replicate else None, seed=body.seed))
+            replicate=body.replicate.asked() if body.replicate else None, seed=body.seed,
+            reuse=body.reuse))
         mapping = {run_id: submission.varied(index)
                    for index, run_id in enumerate(submission.run_ids)} if body.is_sweep else None
         # JobsCreated documents this answer; a sweep's can hold 100,000 entries, which are

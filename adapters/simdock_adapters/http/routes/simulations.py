@@ -64,6 +64,11 @@ class SimulationSubmission(BaseModel):
         None, description="Replicate each parameter point with new seeds until the mean of "
                           "a result is precise enough (GET /api/v1/simulations/{id}/summary)")
     seed: Seed | None = None
+    reuse: bool = Field(
+        True, description="Whether a run may be completed at once with the result of an "
+                          "earlier succeeded run of yours that is the same computation (same "
+                          "simulation type and version, parameters and seed): it is then "
+                          "marked reused_from that run, and nothing executes")
 
 
 class SimulationUpdate(BaseModel):
@@ -264,7 +269,8 @@ def _submit(user: User, body: SimulationSubmission) -> SimulationDetail:
         owner_id=user.id, simulation_type=body.simulation_type, parameters=body.parameters,
         variants=body.sweep, grid=body.grid, zipped=body.zip, name=body.name, tags=body.tags,
         metadata=body.job_metadata, machine_id=body.machine_id, timeout_seconds=body.timeout,
-        replicate=body.replicate.asked() if body.replicate else None, seed=body.seed))
+        replicate=body.replicate.asked() if body.replicate else None, seed=body.seed,
+        reuse=body.reuse))
     return _detail(submission.job.id, user)
 
 
