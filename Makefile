@@ -58,6 +58,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.bench_starvation
 	$(BIN)/python -m benchmarks.bench_dashboard
 	$(BIN)/python -m benchmarks.bench_replication
+	$(BIN)/python -m benchmarks.bench_reuse
 
 pact: setup epx-venv
 	PACT_DO_NOT_TRACK=true SIMDOCK_RECORD_PACT=1 $(BIN)/python -m pytest -q tests/epistemix_pact
