@@ -208,7 +208,9 @@ class Executing:
         """
         statuses: dict[str, RunStatus | None] = {}
         recorded: dict[str, bool] = {}
-        pending = list(outcomes)
+        # In id order, the order a heartbeat renewing them locks them in: never one waiting
+        # for a run the other holds while holding one it waits for.
+        pending = sorted(outcomes, key=lambda outcome: outcome.run.id)
         for outcome in pending:
             outcome.stamp = outcome.stamp or self.clock.now()
         def record_all() -> None:

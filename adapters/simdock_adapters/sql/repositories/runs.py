@@ -368,9 +368,15 @@ class SqlRunRepository(SqlRepository):
         if not attempts:
             return set()
         held = sa.tuple_(runs.c.id, runs.c.attempts).in_(sorted(attempts.items()))
+        running = compiled(criteria.running_on(worker), RUN_FIELDS, runs.c.job_id)
+        if self.dialect == "postgresql":
+            # Lock the rows in id order first, as a worker recording several outcomes does:
+            # the UPDATE alone locks them in the table's order, and a worker holding one of
+            # them while it waits for another would wait for this beat forever (deadlock).
+            self.connection.execute(sa.select(runs.c.id).where(held, *running)
+                                    .order_by(runs.c.id).with_for_update())
         rows = self.connection.execute(
-            runs.update().where(held, *compiled(criteria.running_on(worker), RUN_FIELDS,
-                                                runs.c.job_id))
+            runs.update().where(held, *running)
             .values(lease_expires_at=until).returning(runs.c.id)).all()
         return {row.id for row in rows}
 
