@@ -189,6 +189,33 @@ def test_a_finished_run_shows_its_result_and_previews(page: Any, user: User) -> 
     shot(page, "run-finished")
 
 
+def test_a_reused_run_says_which_run_it_reuses_and_shows_its_files(
+        page: Any, user: User) -> None:
+    params = {"length": 1.0, "time_steps": 120, "diffusivity": 0.013}
+    def submitted() -> str:
+        run_id = str(user.post("/api/v1/jobs", json={"simulation_type": "heat1d",
+                                                     "params": params}).json()["jobs"][0])
+        deadline = time.monotonic() + 60
+        while user.get(f"/api/v1/jobs/{run_id}").json()["status"] != "succeeded":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        return run_id
+
+    first, again = submitted(), submitted()
+    source = user.get(f"/api/v1/jobs/{again}").json()["reused_from"]
+    assert source in (first, user.get(f"/api/v1/jobs/{first}").json()["reused_from"])
+    sign_in(page, user)
+    page.goto(f"{user.base_url}/ui/runs/{again}")
+    summary = page.locator("#run-summary")
+    summary.locator(".status", has_text="succeeded").wait_for()
+    assert summary.get_by_role("link", name=source).count() == 1
+    image = page.get_by_role("img", name="simulation_results.png")
+    image.wait_for()
+    assert image.evaluate("(img) => img.complete && img.naturalWidth") > 100
+    assert page.get_by_role("link", name="the run it reuses").count() == 2  # log, metrics
+    shot(page, "run-reused")
+
+
 def test_request_a_report_from_a_job_and_preview_it(page: Any, user: User) -> None:
     job = user.post("/api/v1/jobs", json={"simulation_type": "noop", "name": "for a report"}
                     ).json()["simulation_id"]
