@@ -27,7 +27,7 @@ REUSED = sa.text("reused_from IS NOT NULL")
 def upgrade() -> None:
     op.add_column("runs", sa.Column("identity", sa.String(length=64), nullable=True))
     op.add_column("runs", sa.Column("reused_from", sa.String(length=64), nullable=True))
-    op.create_index("ix_runs_reusable", "runs", ["owner_id", "identity"],
+    op.create_index("ix_runs_reusable", "runs", ["owner_id", "identity", "number"],
                     postgresql_where=REUSABLE, sqlite_where=REUSABLE)
     op.create_index("ix_runs_reused_from", "runs", ["reused_from"],
                     postgresql_where=REUSED, sqlite_where=REUSED)

@@ -29,6 +29,7 @@ from simdock.domain import (
     User,
 )
 from simdock.domain.replication import ReplicatePoint
+from simdock.domain.run_identity import Reusable
 from simdock.domain.worker import WorkerBeat
 from simdock.paging import Page, PageRequest
 from simdock.selection import JobQuery, RunQuery
@@ -156,9 +157,9 @@ class RunRepository(Protocol):
                ) -> dict[RunStatus, int]:
         """How many runs are in each status."""
 
-    def reusable(self, owner_id: str, identities: Collection[str]) -> dict[str, Run]:
-        """By identity, a succeeded run of ``owner_id``'s with it, for those that have one;
-        each is held against deletion until this unit of work ends."""
+    def reusable(self, owner_id: str, identities: Collection[str]) -> dict[str, Reusable]:
+        """By identity, the first succeeded run of ``owner_id``'s with it, for those that
+        have one; each is held against deletion until this unit of work ends."""
 
     def referenced(self, run_ids: Collection[str]) -> set[str]:
         """Those of ``run_ids`` that a stored run is, or reuses (``reused_from``): the runs

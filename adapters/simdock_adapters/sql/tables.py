@@ -185,7 +185,7 @@ runs = sa.Table(
     sa.Index("ix_runs_leases", "lease_expires_at",
              postgresql_where=RUNNING, sqlite_where=RUNNING),
     # A user's succeeded runs by identity: what a new run may reuse.
-    sa.Index("ix_runs_reusable", "owner_id", "identity",
+    sa.Index("ix_runs_reusable", "owner_id", "identity", "number",
              postgresql_where=REUSABLE, sqlite_where=REUSABLE),
     # The runs that reuse a run: what keeps its blobs when its job is deleted.
     sa.Index("ix_runs_reused_from", "reused_from",

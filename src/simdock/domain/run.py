@@ -8,6 +8,7 @@ from datetime import datetime
 from simdock.domain import criteria
 from simdock.domain.criteria import all_hold
 from simdock.domain.payload import Payload
+from simdock.domain.run_identity import Reusable
 from simdock.domain.status import RETRYABLE_RUN_STATUSES, RUN_TRANSITIONS, RunStatus
 from simdock.domain.text import storable
 from simdock.errors import InvalidTransition, ValidationError
@@ -104,19 +105,19 @@ class Run:
         self.progress = 1.0
         self.finished_at = now
 
-    def reuse(self, source: Run, now: datetime) -> None:
+    def reuse(self, source: Reusable, now: datetime) -> None:
         """Complete a new run at once with what ``source`` (a succeeded run of the same
         identity) computed: succeeded, never executed, its result ``source``'s (a blob
         result is referenced, not copied), ``reused_from`` the run that did execute."""
         if self.status is not RunStatus.QUEUED or self.attempts:
             raise InvalidTransition("run", self.id, self.status.value, "reuse")
-        if source.status is not RunStatus.SUCCEEDED or source.identity != self.identity:
-            raise InvalidTransition("run", source.id, source.status.value, "be reused")
+        if source.identity != self.identity:
+            raise InvalidTransition("run", source.id, "another computation", "be reused")
         self.status = RunStatus.SUCCEEDED  # straight from queued: nothing executes
         self.result = source.result
         self.progress = 1.0
         self.started_at = self.finished_at = self.updated_at = now
-        self.reused_from = source.reused_from or source.id
+        self.reused_from = source.executed_by
 
     def fail(self, error: str, now: datetime) -> None:
         self.transition(RunStatus.FAILED, now)

@@ -21,7 +21,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from simdock.domain.payload import Payload
+
+if TYPE_CHECKING:
+    from simdock.domain.run import Run
 
 #: The length of an identity: a SHA-256 in hexadecimal.
 IDENTITY_LENGTH = 64
@@ -36,6 +41,29 @@ class Declared:
     #: The version of its code that names its runs for reuse (an image's digest); None
     #: when its runs are never reused (it declares no version, or not reusable).
     version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reusable:
+    """A user's succeeded run that a new run of its identity may reuse: what reusing it
+    takes (the store reads no more of it)."""
+
+    id: str
+    identity: str
+    result: Payload | None
+    attempts: int
+    #: The run it reuses in turn, when it executed nothing itself.
+    reused_from: str | None = None
+
+    @property
+    def executed_by(self) -> str:
+        """The run that executed what it holds: itself, or the run it reuses."""
+        return self.reused_from or self.id
+
+    @classmethod
+    def of(cls, run: Run) -> Reusable:
+        assert run.identity is not None
+        return cls(run.id, run.identity, run.result, run.attempts, run.reused_from)
 
 
 def canonical(value: Any) -> Any:

@@ -16,11 +16,12 @@ from datetime import datetime
 
 from simdock import blob_keys
 from simdock.domain import Artifact, Run
+from simdock.domain.run_identity import Reusable
 from simdock.repositories import UnitOfWork
 
 
 def reuse_runs(uow: UnitOfWork, owner_id: str, runs: Sequence[Run], now: datetime
-               ) -> list[tuple[Run, Run]]:
+               ) -> list[tuple[Run, Reusable]]:
     """Complete at once each of ``runs`` that an earlier succeeded run of ``owner_id`` has
     the identity of (only the same user's runs are ever reused); returns each with the run
     it reuses."""
@@ -32,7 +33,8 @@ def reuse_runs(uow: UnitOfWork, owner_id: str, runs: Sequence[Run], now: datetim
     return pairs
 
 
-def reused_artifacts(uow: UnitOfWork, pairs: Sequence[tuple[Run, Run]]) -> list[Artifact]:
+def reused_artifacts(uow: UnitOfWork, pairs: Sequence[tuple[Run, Reusable]]
+                     ) -> list[Artifact]:
     """The artifacts of reused runs: their sources' final attempt's, the same blobs
     (referenced, not copied: deleting the source's job keeps them while a run refers to
     them)."""

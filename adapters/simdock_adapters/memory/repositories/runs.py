@@ -13,6 +13,7 @@ from simdock.codec import JsonText
 from simdock.domain import Job, Payload, Run, RunStatus, criteria
 from simdock.domain.criteria import all_hold
 from simdock.domain.records import RunAttempt, attempt_outcome
+from simdock.domain.run_identity import Reusable
 from simdock.domain.status import CANCELLABLE_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict, NotFound
 from simdock.paging import Page
@@ -170,13 +171,13 @@ class MemoryRunRepository(MemoryRepository):
             runs = (r for r in runs if r.owner_id == owner_id)
         return dict(Counter(r.status for r in runs))
 
-    def reusable(self, owner_id: str, identities: Collection[str]) -> dict[str, Run]:
+    def reusable(self, owner_id: str, identities: Collection[str]) -> dict[str, Reusable]:
         wanted = set(identities)
-        found: dict[str, Run] = {}
-        for run in self.store.runs.values():
+        found: dict[str, Reusable] = {}
+        for run in sorted(self.store.runs.values(), key=lambda r: r.number or 0):
             if (run.owner_id == owner_id and run.status is RunStatus.SUCCEEDED
                     and run.identity in wanted):
-                found.setdefault(run.identity, clone(run))
+                found.setdefault(run.identity, Reusable.of(run))
         return found
 
     def referenced(self, run_ids: Collection[str]) -> set[str]:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from simdock.codec import JsonText
 from simdock.domain import Job, Payload, Run, RunAttempt, RunStatus, criteria
+from simdock.domain.run_identity import Reusable
 from simdock.domain.status import CANCELLABLE_RUN_STATUSES, TERMINAL_RUN_STATUSES
 from simdock.errors import ConcurrencyConflict, Conflict
 from simdock.paging import Page
@@ -290,16 +291,20 @@ class SqlRunRepository(SqlRepository):
             "cancellable": sorted(status.value for status in CANCELLABLE_RUN_STATUSES)}
         ).scalars().all()
 
-    def reusable(self, owner_id: str, identities: Collection[str]) -> dict[str, Run]:
-        found: dict[str, Run] = {}
+    def reusable(self, owner_id: str, identities: Collection[str]) -> dict[str, Reusable]:
+        found: dict[str, Reusable] = {}
         for chunk in chunks(sorted(set(identities))):
-            statement = (sa.select(runs).where(
+            first = (sa.select(sa.func.min(runs.c.number)).where(
                 runs.c.owner_id == owner_id, runs.c.status == RunStatus.SUCCEEDED.value,
-                runs.c.identity.in_(chunk)).order_by(runs.c.number))
+                runs.c.identity.in_(chunk)).group_by(runs.c.identity))
+            statement = sa.select(runs.c.id, runs.c.identity, runs.c.result, runs.c.attempts,
+                                  runs.c.reused_from).where(runs.c.number.in_(first))
             if self.dialect == "postgresql":  # not deleted before this unit of work ends
                 statement = statement.with_for_update(key_share=True, read=True)
             for row in self.connection.execute(statement):
-                found.setdefault(row.identity, mappers.run_entity(row))
+                found[row.identity] = Reusable(row.id, row.identity,
+                                               Payload.from_record(row.result), row.attempts,
+                                               row.reused_from)
         return found
 
     def referenced(self, run_ids: Collection[str]) -> set[str]:
