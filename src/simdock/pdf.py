@@ -3,13 +3,18 @@ Sans (Latin, Greek, Cyrillic and more) and, for the characters it lacks, Droid S
 Fallback (Chinese, Japanese) and NanumSquare (Korean). A document embeds only the
 glyphs it uses.
 
-A report is given as the lines of its Markdown form, which this renders: ``#`` and
-``##`` headings, ``- `` items, ``|`` tables (their ``|---|`` rule left out) and
+A report is given as the lines of its Markdown form, which this renders: ``#``, ``##``
+and ``###`` headings, ``- `` items, ``|`` tables (their ``|---|`` rule left out), images
+(``![caption](name)``, ``name`` one of the PNG images given with the lines) and
 paragraphs.
 """
 
 from __future__ import annotations
 
+import io
+import re
+import struct
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +23,20 @@ FAMILY = "DejaVuSans"
 #: The fonts asked, in order, for a character the family lacks.
 FALLBACKS = {"DroidSansFallback": "DroidSansFallbackFull.ttf", "NanumSquare": "NanumSquareR.ttf"}
 BODY_SIZE = 9.5
+IMAGE = re.compile(r"^!\[(?P<caption>[^\]]*)\]\((?P<name>[^)]+)\)$")
 
 
-def markdown_pdf(lines: list[str], title: str = "simdock report") -> bytes:
-    """A PDF document (A4) of a report's Markdown lines, titled ``title``."""
+def markdown_pdf(lines: list[str], title: str = "simdock report",
+                 images: Mapping[str, bytes] | None = None) -> bytes:
+    """A PDF document (A4) of a report's Markdown lines, titled ``title``; ``images`` by
+    the names its image lines give."""
     pdf = _document(title)
     table: list[list[str]] = []
     for line in [*lines, ""]:
+        image = IMAGE.match(line)
+        if image is not None and images and image["name"] in images:
+            _image(pdf, images[image["name"]], image["caption"])
+            continue
         if line.startswith("|"):
             cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
             if not all(cell and set(cell) <= {"-", ":"} for cell in cells):
@@ -58,7 +70,7 @@ def _line(pdf: Any, line: str) -> None:
     if not line.strip():
         pdf.ln(2)
         return
-    for marker, size in (("# ", 16.0), ("## ", 12.5)):
+    for marker, size in (("# ", 16.0), ("## ", 12.5), ("### ", 10.5)):
         if line.startswith(marker):
             pdf.set_font(FAMILY, "B", size)
             pdf.multi_cell(0, size * 0.55, line[len(marker):], new_x="LMARGIN", new_y="NEXT")
@@ -67,6 +79,19 @@ def _line(pdf: Any, line: str) -> None:
             return
     text = "• " + line[2:] if line.startswith("- ") else line
     pdf.multi_cell(0, BODY_SIZE * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+
+
+def _image(pdf: Any, png: bytes, caption: str) -> None:
+    """An image the page's width, its caption under it; on a new page if it does not fit."""
+    width = pdf.epw
+    pixels_wide, pixels_high = struct.unpack(">II", png[16:24])  # the PNG's IHDR
+    if pdf.will_page_break(width * pixels_high / pixels_wide + BODY_SIZE):
+        pdf.add_page()
+    pdf.image(io.BytesIO(png), w=width)
+    pdf.set_font(FAMILY, "", BODY_SIZE - 1)
+    pdf.multi_cell(0, BODY_SIZE * 0.5, caption, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, "", BODY_SIZE)
+    pdf.ln(3)
 
 
 def _table(pdf: Any, rows: list[list[str]]) -> None:

@@ -8,14 +8,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simdock import blob_keys, codec
-from simdock.domain import Report, ReportStatus
+from simdock.domain import Report, ReportStatus, Run, RunStatus
 from simdock.domain.parameters import validate_parameters
 from simdock.domain.text import check_text
-from simdock.errors import ConcurrencyConflict, Conflict, InvalidTransition, ValidationError
+from simdock.errors import (
+    ConcurrencyConflict,
+    Conflict,
+    InvalidTransition,
+    SimdockError,
+    ValidationError,
+)
 from simdock.handlers import ReportHandlerRegistry
 from simdock.paging import Page, PageRequest
 from simdock.payloads import PayloadStore
-from simdock.ports import BlobStore, Clock, IdGenerator
+from simdock.ports import BlobStore, Clock, Executor, IdGenerator
+from simdock.repositories import UnitOfWork
 from simdock.scope import UnitsOfWork
 from simdock.usecases.access import load_job, load_report
 from simdock.usecases.queries import Queries
@@ -23,6 +30,9 @@ from simdock.usecases.queries import Queries
 log = logging.getLogger(__name__)
 
 MAX_REPORT_JOBS = 1000
+#: A report holds the convergence curves of at most this many runs, of the first runs.
+MAX_CURVES = 24
+MAX_CURVE_RUNS = 200
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,7 @@ class Reporting:
     payloads: PayloadStore
     queries: Queries
     reports: ReportHandlerRegistry
+    executor: Executor
 
     def request_report(self, cmd: RequestReport) -> Report:
         """Queue a report over jobs the owner can see; generated on the reports queue."""
@@ -107,10 +118,15 @@ class Reporting:
         return stored.status
 
     def simulation_results(self, report: Report) -> list[dict[str, Any]]:
-        """One entry per run of the report's jobs: parameters, status, result, error."""
+        """One entry per run of the report's jobs: parameters, status, result, error, the
+        parameter its seed is in (``seed_parameter``: runs that differ only there are one
+        parameter point), and the metric points (``metrics``, by name: [step, value]) of the
+        first runs that reported some (up to ``MAX_CURVES``)."""
         with self.uow() as uow:
             jobs = [(load_job(uow, job_id, report.owner_id), uow.runs.for_job(job_id))
                     for job_id in report.job_ids]
+            curves = self._curves(uow, [run for _, runs in jobs for run in runs])
+        seeds = {job.id: self._seed_parameter(job.id, job.simulation_type) for job, _ in jobs}
         return [{
             "job_id": job.id,
             "job_name": job.name,
@@ -122,7 +138,36 @@ class Reporting:
             "result": codec.plain(self.payloads.load(run.result)),
             "error": run.error,
             "duration_seconds": run.duration_seconds,
+            "seed_parameter": seeds[job.id],
+            **({"metrics": curves[run.id]} if run.id in curves else {}),
         } for job, runs in jobs for run in runs]
+
+    def _seed_parameter(self, job_id: str, simulation_type: str) -> str | None:
+        """The parameter a job's runs take their seed in: its replication's, else what its
+        handler declares (None for a type no longer known here)."""
+        spec = self.queries.job_spec(job_id)
+        if spec.seed_parameter is not None:
+            return spec.seed_parameter
+        try:
+            return self.executor.declared(simulation_type).seed_parameter
+        except SimdockError:
+            return None
+
+    @staticmethod
+    def _curves(uow: UnitOfWork, runs: Sequence[Run]) -> dict[str, dict[str, list[list[float]]]]:
+        """By run id, the metric points of the first succeeded runs that have any (of the
+        first ``MAX_CURVE_RUNS`` looked at)."""
+        curves: dict[str, dict[str, list[list[float]]]] = {}
+        for run in [r for r in runs if r.status is RunStatus.SUCCEEDED][:MAX_CURVE_RUNS]:
+            points = uow.metrics.list(run.id)
+            if points:
+                by_name: dict[str, list[list[float]]] = {}
+                for point in points:
+                    by_name.setdefault(point.name, []).append([point.step, point.value])
+                curves[run.id] = by_name
+                if len(curves) == MAX_CURVES:
+                    break
+        return curves
 
     def report_types(self) -> dict[str, list[str]]:
         """Each report type that can be requested, with the formats it produces."""

@@ -1,0 +1,111 @@
+"""The summary report shows the answer: runs that differ only by seed are one parameter
+point (n, mean, interval), with plots of the means and their intervals against each
+varied parameter and the runs' convergence curves (HTML inline, PDF read back by poppler)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from simdock.report_points import FieldSummary, points, varied
+from simdock.reporting import SummaryReportHandler
+from tests.unit.test_pdf import PAGES, poppler
+
+T_975_4 = 2.7764451051977987  # Student's t, 97.5% quantile, 4 degrees of freedom
+
+
+def replicated(xs: tuple[float, ...] = (1.0, 2.0, 3.0), seeds: int = 5) -> list[dict[str, Any]]:
+    """A job's runs: each x with ``seeds`` seeds, estimate = x**2 + noise; the first runs
+    report a metric; one more run of x=1 failed."""
+    rng = np.random.default_rng(3)
+    entries = []
+    for index, (x, seed) in enumerate((x, s) for s in range(seeds) for x in xs):
+        entry: dict[str, Any] = {
+            "job_id": "job-1", "run_id": f"run-{index}", "index": index,
+            "status": "succeeded", "seed_parameter": "seed",
+            "parameters": {"x": x, "iterations": 100, "seed": 1000 + seed},
+            "result": {"estimate": x * x + float(rng.normal(0, 0.1)), "n": 100}}
+        if index < 3:
+            entry["metrics"] = {"std_error": [[step, 1 / (step + 1)] for step in range(20)]}
+        entries.append(entry)
+    entries.append({"job_id": "job-1", "run_id": "run-x", "index": len(entries),
+                    "status": "failed", "seed_parameter": "seed", "error": "boom",
+                    "parameters": {"x": 1.0, "iterations": 100, "seed": 7}, "result": None})
+    return entries
+
+
+def test_runs_that_differ_only_by_seed_are_one_point_with_its_interval() -> None:
+    entries = replicated()
+    found = points(entries)
+    assert [p.parameters for p in found] == [{"x": x, "iterations": 100} for x in (1, 2, 3)]
+    assert [(p.runs, p.succeeded) for p in found] == [(6, 5), (5, 5), (5, 5)]
+    assert varied(found) == ["x"]
+    values = [e["result"]["estimate"] for e in entries[:-1] if e["parameters"]["x"] == 2.0]
+    summary = found[1].fields()["estimate"]
+    mean, std = float(np.mean(values)), float(np.std(values, ddof=1))
+    assert (summary.n, summary.mean, summary.std) == (5, pytest.approx(mean),
+                                                      pytest.approx(std))
+    half = T_975_4 * std / math.sqrt(5)
+    assert (summary.low, summary.high) == (pytest.approx(mean - half),
+                                           pytest.approx(mean + half))
+    assert FieldSummary.of([4.0]).low is None  # one run: no interval
+
+
+def test_a_sweep_without_seeds_has_a_point_per_run() -> None:
+    entries = [{"job_id": "job-1", "status": "succeeded", "parameters": {"a": a},
+                "result": {"y": a}} for a in range(4)]
+    found = points(entries)
+    assert [p.fields()["y"].n for p in found] == [1, 1, 1, 1] and varied(found) == ["a"]
+
+
+def test_the_json_form_holds_every_point() -> None:
+    document, _, _ = SummaryReportHandler().generate("rep-1", "summary", "json", {},
+                                                      replicated())
+    summary = json.loads(document)
+    assert summary["varied"] == ["x"] and len(summary["points"]) == 3
+    assert summary["points"][0]["fields"]["estimate"]["n"] == 5
+
+
+def test_the_html_form_shows_the_point_tables_and_the_plots_inline() -> None:
+    document, content_type, _ = SummaryReportHandler().generate("rep-1", "summary", "html",
+                                                               {}, replicated())
+    page = document.decode()
+    assert content_type == "text/html"
+    assert "<h2>Parameter points</h2>" in page and "<h3>estimate</h3>" in page
+    images = page.split("src='data:image/png;base64,")[1:]
+    assert len(images) == 2  # estimate against x (n is the same everywhere), convergence
+    assert base64.b64decode(images[0].split("'")[0]).startswith(b"\x89PNG")
+    assert "estimate against x: mean and 95% interval" in page
+    assert "convergence of std_error, by run" in page
+
+
+def test_the_pdf_form_draws_its_plots(tmp_path: Path) -> None:
+    document, _, _ = SummaryReportHandler().generate("rep-plots", "summary", "pdf", {},
+                                                      replicated())
+    path = tmp_path / "report.pdf"
+    path.write_bytes(document)
+    text = subprocess.run([poppler("pdftotext"), str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Parameter points" in text and "95% interval" in text
+    assert "estimate against x: mean and 95% interval" in text
+    PAGES.mkdir(parents=True, exist_ok=True)
+    for old in PAGES.glob("plots-*.png"):
+        old.unlink()
+    subprocess.run([poppler("pdftoppm"), "-png", "-r", "50", str(path), str(PAGES / "plots")],
+                   check=True)
+    from PIL import Image
+
+    coloured = 0
+    for page in sorted(PAGES.glob("plots-*.png")):
+        with Image.open(page) as image:
+            rgb = np.asarray(image.convert("RGB")).astype(int)
+        spread = rgb.max(axis=2) - rgb.min(axis=2)
+        coloured += int((spread > 60).sum())  # the plots' lines are coloured, text is not
+    assert coloured > 500
