@@ -57,7 +57,7 @@ class SummaryReportHandler(ReportHandler):
         if fmt == "html":
             return _html(summary, plots).encode(), "text/html", "report.html"
         lines = _markdown(summary, [f"![{plot.caption}](plot-{i})"
-                                    for i, plot in enumerate(plots)])
+                                    for i, plot in enumerate(plots)] or _no_plots())
         images = {f"plot-{i}": plot.png for i, plot in enumerate(plots)}
         return markdown_pdf(lines, f"simdock report {report_id}", images), \
             "application/pdf", "report.pdf"
@@ -90,6 +90,15 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {"runs": len(results), "status_counts": dict(counts), "statistics": stats,
             "varied": varied(found), "points": [point.to_record() for point in found],
             "rows": rows}
+
+
+def _no_plots() -> list[str]:
+    """What the plots section says when it has none."""
+    if not report_plots.available():
+        return ["No plots: they are drawn by matplotlib, which is not installed here "
+                "(pip install 'simdock[plot]')."]
+    return ["No plots: no numeric result differs between points, and no run reported "
+            "metrics."]
 
 
 def _plots(results: list[dict[str, Any]]) -> list[Plot]:
@@ -224,7 +233,7 @@ def _html(summary: dict[str, Any], plots: Sequence[Plot]) -> str:
             f"padding:2px 6px}}img{{max-width:100%}}</style>"
             f"</head><body><h1>Summary report</h1><p>Runs: {summary['runs']}</p>"
             f"<ul>{counts}</ul>{_html_points(summary)}"
-            f"{'<h2>Plots</h2>' + figures if figures else ''}"
+            f"{'<h2>Plots</h2>' + (figures or ''.join(f'<p>{n}</p>' for n in _no_plots()))}"
             f"<h2>Runs</h2><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table></body></html>")
 
