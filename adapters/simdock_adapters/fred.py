@@ -37,7 +37,13 @@ from simdock.domain.archives import ArchiveLimits, unpack_archive
 from simdock.errors import ExecutionError, InvalidParameters, RunCancelled
 from simdock.handlers import ProgressCallback, SimulationHandler
 from simdock_adapters.executors.environment import user_environment
-from simdock_adapters.fred_arguments import MAX_DAYS, file_arguments, fred_arguments, inside_inputs
+from simdock_adapters.fred_arguments import (
+    MAX_DAYS,
+    SEED_FLAGS,
+    file_arguments,
+    fred_arguments,
+    inside_inputs,
+)
 
 __all__ = ["FredHandler", "fred_arguments"]
 
@@ -70,6 +76,15 @@ class FredHandler(SimulationHandler):
 
     def validate(self, parameters: Mapping[str, Any]) -> None:
         fred_arguments(parameters, self.max_days)
+
+    def unseeded(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """A run request without its seed (``-r``/``-s`` among its ``fredArgs``): the runs
+        the epx client makes of one configuration's ``n_reps`` share it."""
+        args = parameters.get("fredArgs")
+        if not isinstance(args, list):
+            return dict(parameters)
+        return {**parameters, "fredArgs": [arg for arg in args if not (
+            isinstance(arg, Mapping) and arg.get("flag") in SEED_FLAGS)]}
 
     def execute(self, job_id: str, simulation_type: str, parameters: Mapping[str, Any],
                 progress_callback: ProgressCallback | None = None) -> Any:

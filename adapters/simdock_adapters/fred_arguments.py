@@ -35,6 +35,8 @@ FILE, OVERRIDE, COUNT, LOCATION, DATE = "file", "override", "count", "location",
 OPTIONS: dict[str, str] = {"-p": FILE, "-o": OVERRIDE, "-s": COUNT, "-r": COUNT,
                            "-l": LOCATION, "--start-date": DATE, "--end-date": DATE}
 MAX_ARGS = 1_000
+#: The flags a run's seed is given with (FRED 11's, and FRED 10's ``-r``).
+SEED_FLAGS = frozenset({"-s", "-r"})
 MAX_VALUE_LENGTH = 4_096
 #: The default of FRED_MAX_DAYS: ten years.
 MAX_DAYS = 3653

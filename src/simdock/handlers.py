@@ -57,6 +57,12 @@ class SimulationHandler(ABC):
         return Declared(seed_parameter=self.seed_parameter,
                         version=self.version if self.reusable else None)
 
+    def unseeded(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """A run's parameters without its seed: what the runs of one parameter point share
+        (a report summarises runs that differ only by seed together). The default leaves
+        out ``seed_parameter``; a handler whose seed is elsewhere says where."""
+        return {k: v for k, v in parameters.items() if k != self.seed_parameter}
+
     @abstractmethod
     def execute(
         self,

@@ -131,6 +131,10 @@ class Executor(Protocol):
         in which they take their random seed (without one they cannot be replicated) and
         the version that names them for reuse (without one they are never reused)."""
 
+    def unseeded(self, simulation_type: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """A run's parameters without its seed, as its handler reads them: what runs of one
+        parameter point share."""
+
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         """Execute and return the result (JSON-able, numpy arrays allowed).
 

@@ -4,6 +4,8 @@
   combination of the other varied parameters, the 95% interval of each mean as error
   bars (points of one run have none).
 - The convergence curves (metric by step) of the runs that reported metrics.
+- Each daily series (an epidemic curve) by day, a line per point: the mean of its runs,
+  the 95% interval as a band around it.
 
 Without matplotlib there are no plots, and the report says how to get them.
 """
@@ -51,7 +53,7 @@ def mean_plots(found: Sequence[Point], names: Sequence[str]) -> list[Plot]:
               if len({round(s.mean, 12) for point in found
                       if (s := point.fields().get(field)) is not None}) > 1]  # not constant
     numeric = [name for name in names
-               if all(is_number(point.parameters.get(name)) for point in found)]
+               if all(is_number(point.flat.get(name)) for point in found)]
     plots: list[Plot] = []
     for field in fields:
         for name in numeric:
@@ -68,9 +70,10 @@ def _mean_plot(found: Sequence[Point], field: str, name: str, others: Sequence[s
         summary = point.fields().get(field)
         if summary is None:
             continue
-        label = ", ".join(f"{other}={_short(point.parameters.get(other))}" for other in others)
+        flat = point.flat
+        label = ", ".join(f"{other}={_short(flat.get(other))}" for other in others)
         lines.setdefault(label, []).append(
-            (float(point.parameters[name]), summary.mean, summary.half_width or 0.0))
+            (float(flat[name]), summary.mean, summary.half_width or 0.0))
     figure, axes = _figure()
     for label, values in list(lines.items())[:MAX_LINES]:
         values.sort()
@@ -102,6 +105,34 @@ def convergence_plots(curves: Sequence[tuple[str, Mapping[str, Sequence[Sequence
         axes.legend(fontsize=7)
         left = f" (the first {MAX_LINES} of {len(runs)} runs)" if len(runs) > MAX_LINES else ""
         plots.append(Plot(f"convergence of {metric}, by run{left}", _png(figure)))
+    return plots
+
+
+def curve_plots(found: Sequence[Point], names: Sequence[str]) -> list[Plot]:
+    """A plot per daily series (counts first, then daily entries; the first few): a line
+    per point (labelled by ``names``, the varied parameters) with its interval band."""
+    series = sorted(dict.fromkeys(n for point in found for n in point.series),
+                    key=lambda n: (".new" in n, n))
+    plots = []
+    for name in series[:MAX_METRICS]:
+        figure, axes = _figure()
+        drawn = [point for point in found if name in point.series][:MAX_LINES]
+        for number, point in enumerate(drawn):
+            days = point.curves()[name]
+            flat = point.flat
+            label = ", ".join(f"{n}={_short(flat.get(n))}" for n in names) \
+                or f"point {number + 1}"
+            line = axes.plot([d for d, _ in days], [s.mean for _, s in days], linewidth=1,
+                             label=f"{label} (n={max(s.n for _, s in days)})")[0]
+            axes.fill_between([d for d, _ in days],
+                              [s.low if s.low is not None else s.mean for _, s in days],
+                              [s.high if s.high is not None else s.mean for _, s in days],
+                              color=line.get_color(), alpha=0.2, linewidth=0)
+        axes.set_xlabel("day")
+        axes.set_ylabel(name)
+        axes.legend(fontsize=7)
+        plots.append(Plot(f"{name} by day: the mean of each point's runs, its 95% interval "
+                          "shaded", _png(figure)))
     return plots
 
 

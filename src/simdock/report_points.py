@@ -1,10 +1,11 @@
 """A report's parameter points: its runs grouped by what they computed, seeds aside.
 
-Runs of a job that differ only in their seed (a replicated job's replicates, or a sweep
-that varies nothing but the seed) are one point: each numeric result field is summarised
-over the point's succeeded runs as n, mean, standard deviation and the Student-t interval
-of the mean at 95% (n of 2 or more). A sweep whose runs all differ has a point per run
-(n 1, no interval).
+Runs of a job that differ only in their seed (a replicated job's replicates, a sweep that
+varies nothing but the seed, the runs the epx client makes of one configuration's
+``n_reps``) are one point: each numeric result field is summarised over the point's
+succeeded runs as n, mean, standard deviation and the Student-t interval of the mean at
+95% (n of 2 or more), and so is each daily series (an epidemic curve), day by day. A
+sweep whose runs all differ has a point per run (n 1, no interval).
 """
 
 from __future__ import annotations
@@ -59,26 +60,45 @@ class Point:
     runs: int = 0
     succeeded: int = 0
     values: dict[str, list[float]] = field(default_factory=dict)
+    #: Each daily series' values, by name, then by day: one value per run that has it.
+    series: dict[str, dict[float, list[float]]] = field(default_factory=dict)
+
+    @property
+    def flat(self) -> dict[str, Any]:
+        """Its parameters' leaves by path (``config.batch_size``, ``fredArgs[1].value``):
+        what a table or a plot names a point by."""
+        return flatten(self.parameters)
 
     def fields(self) -> dict[str, FieldSummary]:
         return {name: FieldSummary.of(values) for name, values in self.values.items()}
 
+    def curves(self) -> dict[str, list[tuple[float, FieldSummary]]]:
+        """Each daily series over the point's runs: by day, n, mean and interval."""
+        return {name: [(day, FieldSummary.of(values)) for day, values in sorted(days.items())]
+                for name, days in self.series.items()}
+
     def to_record(self) -> dict[str, Any]:
-        return {"job_id": self.job_id, "parameters": self.parameters, "runs": self.runs,
+        return {"job_id": self.job_id, "parameters": self.parameters, "flat": self.flat,
+                "runs": self.runs,
                 "succeeded": self.succeeded,
-                "fields": {name: s.to_record() for name, s in self.fields().items()}}
+                "fields": {name: s.to_record() for name, s in self.fields().items()},
+                "curves": {name: [{"day": day, **s.to_record()} for day, s in days]
+                           for name, days in self.curves().items()}}
 
 
 def points(entries: Sequence[Mapping[str, Any]]) -> list[Point]:
     """The points of a report's entries (one per run: ``job_id``, ``parameters``, ``status``,
-    ``result``, and ``seed_parameter``, the parameter its seed is in), in order of their
-    first run. A result field that only repeats the run's parameter of its name (or its
-    seed) is left out."""
+    ``result``, ``seed_parameter``, the parameter its seed is in, and ``point_parameters``,
+    its parameters without the seed as its handler reads them; ``series``, its daily series
+    by name), in order of their first run. A result field that only repeats the run's
+    parameter of its name (or its seed) is left out."""
     found: dict[tuple[str, str], Point] = {}
     for entry in entries:
         seed = entry.get("seed_parameter")
         given = entry.get("parameters") or {}
-        parameters = {k: v for k, v in given.items() if k != seed}
+        parameters = entry.get("point_parameters")
+        if parameters is None:
+            parameters = {k: v for k, v in given.items() if k != seed}
         key = (str(entry["job_id"]), json.dumps(parameters, sort_keys=True, default=str))
         point = found.setdefault(key, Point(key[0], parameters))
         point.runs += 1
@@ -88,6 +108,10 @@ def points(entries: Sequence[Mapping[str, Any]]) -> list[Point]:
         for name, value in numeric_fields(entry.get("result")).items():
             if name != seed and given.get(name) != value:  # a parameter echoed is no answer
                 point.values.setdefault(name, []).append(float(value))
+        for name, pairs in (entry.get("series") or {}).items():
+            days = point.series.setdefault(name, {})
+            for day, value in pairs:
+                days.setdefault(day, []).append(value)
     return list(found.values())
 
 
@@ -107,9 +131,27 @@ def numeric_fields(result: Any, prefix: str = "") -> dict[str, float]:
     return found
 
 
+def flatten(value: Any, path: str = "") -> dict[str, Any]:
+    """The leaves of a JSON value by path: object keys joined by dots, list items by
+    ``[index]``."""
+    if isinstance(value, Mapping):
+        found: dict[str, Any] = {}
+        for key, item in value.items():
+            found.update(flatten(item, f"{path}.{key}" if path else str(key)))
+        return found
+    if isinstance(value, list):
+        found = {}
+        for index, item in enumerate(value):
+            found.update(flatten(item, f"{path}[{index}]"))
+        return found
+    return {path: value}
+
+
 def varied(found: Sequence[Point]) -> list[str]:
-    """The parameters whose value differs between points, in order of first appearance."""
-    names = list(dict.fromkeys(name for point in found for name in point.parameters))
+    """The parameter leaves (:func:`flatten`) whose value differs between points, in order
+    of first appearance."""
+    flats = [point.flat for point in found]
+    names = list(dict.fromkeys(name for flat in flats for name in flat))
     return [name for name in names
-            if len({json.dumps(point.parameters.get(name), sort_keys=True, default=str)
-                    for point in found}) > 1]
+            if len({json.dumps(flat.get(name), sort_keys=True, default=str)
+                    for flat in flats}) > 1]

@@ -108,7 +108,8 @@ def _plots(results: list[dict[str, Any]]) -> list[Plot]:
     found = points(results)
     curves = [(f"run {entry['index']}", entry["metrics"]) for entry in results
               if entry.get("metrics")]
-    return [*report_plots.mean_plots(found, varied(found)),
+    names = varied(found)
+    return [*report_plots.curve_plots(found, names), *report_plots.mean_plots(found, names),
             *report_plots.convergence_plots(curves)]
 
 
@@ -183,7 +184,7 @@ def _point_tables(summary: dict[str, Any]) -> list[Table]:
         rows = []
         for point in found[:MAX_POINT_ROWS]:
             s = point["fields"].get(field)
-            cells = [_cell(point["parameters"].get(name)) for name in names]
+            cells = [_cell(point["flat"].get(name)) for name in names]
             cells += [str(point["runs"])] + ([str(s["n"]), f"{s['mean']:.6g}", _number(s["std"]),
                                               _interval(s)] if s else ["0", "", "", ""])
             rows.append(cells)

@@ -59,6 +59,10 @@ class FakeExecutor:
         self.checker(simulation_type)
         return Declared(self.seeds.get(simulation_type), self.versions.get(simulation_type))
 
+    def unseeded(self, simulation_type: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        seed = self.seeds.get(simulation_type)
+        return {k: v for k, v in parameters.items() if k != seed}
+
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         self.executed.append(task.run_id)
         self.tasks.append(task)

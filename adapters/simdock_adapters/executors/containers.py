@@ -158,6 +158,9 @@ class DockerExecutor:
             log.info("image %s: no digest to reuse its runs by (%s)", image, exc)
             return Declared()
 
+    def unseeded(self, simulation_type: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(parameters)  # an image declares no seed
+
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         started = time.monotonic()  # the attempt's time limit counts from here
         deadline = None if task.timeout_seconds is None else started + task.timeout_seconds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from simdock.domain.run_identity import Declared
@@ -45,6 +46,10 @@ class InProcessExecutor:
     def declared(self, simulation_type: str) -> Declared:
         handler: SimulationHandler = self.registry.get(simulation_type)
         return handler.declared()
+
+    def unseeded(self, simulation_type: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        handler: SimulationHandler = self.registry.get(simulation_type)
+        return handler.unseeded(parameters)
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         handler = self.registry.get(task.simulation_type)

@@ -40,7 +40,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
@@ -188,6 +188,10 @@ class ProcessExecutor:
     def declared(self, simulation_type: str) -> Declared:
         handler: SimulationHandler = self.registry.get(simulation_type)
         return handler.declared()
+
+    def unseeded(self, simulation_type: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        handler: SimulationHandler = self.registry.get(simulation_type)
+        return handler.unseeded(parameters)
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         handler = self.registry.get(task.simulation_type)

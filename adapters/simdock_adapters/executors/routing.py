@@ -7,6 +7,7 @@ fail with an error that names what is missing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from simdock.domain.images import IMAGE, container_type, image_of
@@ -39,6 +40,11 @@ class RoutingExecutor:
             return self.handlers.declared(simulation_type)
         return Declared() if self.containers is None \
             else self.containers.declared(simulation_type)
+
+    def unseeded(self, simulation_type: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        if image_of(simulation_type) is None:
+            return self.handlers.unseeded(simulation_type, parameters)
+        return dict(parameters)  # an image declares no seed
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         image = image_of(task.simulation_type)

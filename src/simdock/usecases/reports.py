@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simdock import blob_keys, codec
-from simdock.domain import Report, ReportStatus, Run, RunStatus
+from simdock.daily_series import MAX_CURVE_BYTES, curve_name, parse_curve
+from simdock.domain import Artifact, Report, ReportStatus, Run, RunStatus
 from simdock.domain.parameters import validate_parameters
 from simdock.domain.text import check_text
 from simdock.errors import (
     ConcurrencyConflict,
     Conflict,
     InvalidTransition,
+    NotFound,
     SimdockError,
     ValidationError,
 )
@@ -33,6 +35,8 @@ MAX_REPORT_JOBS = 1000
 #: A report holds the convergence curves of at most this many runs, of the first runs.
 MAX_CURVES = 24
 MAX_CURVE_RUNS = 200
+#: A report reads the daily series (epidemic curves) of at most this many runs.
+MAX_SERIES_RUNS = 2_000
 
 
 @dataclass(frozen=True)
@@ -118,36 +122,81 @@ class Reporting:
         return stored.status
 
     def simulation_results(self, report: Report) -> list[dict[str, Any]]:
-        """One entry per run of the report's jobs: parameters, status, result, error, the
-        parameter its seed is in (``seed_parameter``: runs that differ only there are one
-        parameter point), and the metric points (``metrics``, by name: [step, value]) of the
-        first runs that reported some (up to ``MAX_CURVES``)."""
+        """One entry per run of the report's jobs: parameters, status, result, error; the
+        parameter its seed is in (``seed_parameter``) and its parameters without the seed
+        (``point_parameters``: runs that share them are one parameter point); the metric
+        points (``metrics``, by name: [step, value]) of the first runs that reported some
+        (up to ``MAX_CURVES``), and the daily series (``series``, by name: [day, value]) of
+        runs that left them (:mod:`simdock.daily_series`: epidemic curves)."""
         with self.uow() as uow:
             jobs = [(load_job(uow, job_id, report.owner_id), uow.runs.for_job(job_id))
                     for job_id in report.job_ids]
-            curves = self._curves(uow, [run for _, runs in jobs for run in runs])
+            everything = [run for _, runs in jobs for run in runs]
+            curves = self._curves(uow, everything)
+            daily = self._daily_artifacts(uow, everything)
         seeds = {job.id: self._seed_parameter(job.id, job.simulation_type) for job, _ in jobs}
-        return [{
-            "job_id": job.id,
-            "job_name": job.name,
-            "run_id": run.id,
-            "index": run.index,
-            "simulation_type": run.simulation_type,
-            "status": run.status.value,
-            "parameters": self.queries.run_parameters(run),
-            "result": codec.plain(self.payloads.load(run.result)),
-            "error": run.error,
-            "duration_seconds": run.duration_seconds,
-            "seed_parameter": seeds[job.id],
-            **({"metrics": curves[run.id]} if run.id in curves else {}),
-        } for job, runs in jobs for run in runs]
+        entries = []
+        for job, runs in jobs:
+            for run, parameters in zip(runs, self.queries.runs_parameters(runs), strict=True):
+                entries.append({
+                    "job_id": job.id,
+                    "job_name": job.name,
+                    "run_id": run.id,
+                    "index": run.index,
+                    "simulation_type": run.simulation_type,
+                    "status": run.status.value,
+                    "parameters": parameters,
+                    "result": codec.plain(self.payloads.load(run.result)),
+                    "error": run.error,
+                    "duration_seconds": run.duration_seconds,
+                    "seed_parameter": seeds[job.id],
+                    "point_parameters": self._unseeded(run.simulation_type, parameters,
+                                                       seeds[job.id]),
+                    **({"metrics": curves[run.id]} if run.id in curves else {}),
+                    **({"series": self._series(daily[run.id])} if run.id in daily else {}),
+                })
+        return entries
+
+    def _unseeded(self, simulation_type: str, parameters: dict[str, Any],
+                  seed: str | None) -> dict[str, Any]:
+        try:
+            unseeded = self.executor.unseeded(simulation_type, parameters)
+        except SimdockError:  # a type no longer known here
+            unseeded = dict(parameters)
+        return {k: v for k, v in unseeded.items() if k != seed}
+
+    @staticmethod
+    def _daily_artifacts(uow: UnitOfWork, runs: Sequence[Run]) -> dict[str, list[Artifact]]:
+        """By run id, the curve files of the (first ``MAX_SERIES_RUNS``) succeeded runs that
+        left some."""
+        succeeded = [r.id for r in runs if r.status is RunStatus.SUCCEEDED][:MAX_SERIES_RUNS]
+        found = uow.artifacts.for_runs(succeeded)
+        return {run_id: chosen for run_id, artifacts in found.items()
+                if (chosen := [a for a in artifacts if curve_name(a.name) is not None
+                               and a.size <= MAX_CURVE_BYTES])}
+
+    def _series(self, artifacts: Sequence[Artifact]) -> dict[str, list[list[float]]]:
+        series = {}
+        for artifact in artifacts:
+            name = curve_name(artifact.name)
+            try:
+                text = self.blobs.get(artifact.blob_key).decode("utf-8", errors="replace")
+            except (SimdockError, OSError) as exc:  # a curve lost is left out, not fatal
+                log.warning("report: cannot read %s: %s", artifact.blob_key, exc)
+                continue
+            if name is not None:
+                series[name] = parse_curve(text)
+        return series
 
     def _seed_parameter(self, job_id: str, simulation_type: str) -> str | None:
         """The parameter a job's runs take their seed in: its replication's, else what its
         handler declares (None for a type no longer known here)."""
-        spec = self.queries.job_spec(job_id)
-        if spec.seed_parameter is not None:
-            return spec.seed_parameter
+        try:
+            replicated = self.queries.job_spec(job_id).seed_parameter
+        except NotFound:  # an open job's runs carry their own parameters: it has no spec
+            replicated = None
+        if replicated is not None:
+            return replicated
         try:
             return self.executor.declared(simulation_type).seed_parameter
         except SimdockError:
