@@ -246,13 +246,20 @@ class SweepHandle(JobHandle):
     """A job of many runs."""
 
     def summary(self) -> ResultTable:
-        """A replicated job's points, a row each: the point's parameters, then ``n``,
-        ``mean``, ``std``, ``low`` and ``high`` (the interval), ``half_width``, ``met``,
-        ``outcome``, ``reason`` and ``replicates`` (no row for a job not replicated);
-        ``to_pandas()`` makes it a DataFrame."""
+        """The job's parameter points, a row each; ``to_pandas()`` makes it a DataFrame.
+
+        A replicated job: the point's parameters, then ``n``, ``mean``, ``std``, ``low`` and
+        ``high`` (the interval), ``half_width``, ``met``, ``outcome``, ``reason`` and
+        ``replicates``. Any other job: the runs that differ only by their seed taken
+        together, their parameters, ``runs``, ``succeeded``, then for each numeric result
+        field ``<field>.n``, ``.mean``, ``.std``, ``.low`` and ``.high`` (95%)."""
         found = self._platform.replicating.summary(self.id, self._dock.user.id)
         if found.spec is None or found.spec.replication is None:
-            return ResultTable([])
+            return ResultTable([
+                {**point.parameters, "runs": point.runs, "succeeded": point.succeeded,
+                 **{f"{name}.{key}": value for name, summary in point.fields().items()
+                    for key, value in summary.to_record().items()}}
+                for point in self._platform.results.points(self.id, self._dock.user.id)])
         rows = []
         for view in found.points:
             summary = view.summary

@@ -50,8 +50,25 @@ def test_a_replicated_sweep_runs_until_each_point_is_precise_enough(user: User) 
 def test_a_job_not_replicated_has_no_points(user: User) -> None:
     job_id = user.post("/api/v1/jobs", json={"simulation_type": "noop"}).json()[
         "simulation_id"]
+    wait_for_simulation(user, job_id)
     summary = user.get(f"/api/v1/simulations/{job_id}/summary").json()
     assert (summary["replicate"], summary["points"]) == (None, [])
+    assert [(p["parameters"], p["runs"]) for p in summary["results"]] == [({}, 1)]
+
+
+def test_a_sweep_over_seeds_is_summarised_per_point_without_replication(user: User) -> None:
+    job_id = user.post("/api/v1/jobs", json={
+        "simulation_type": "monte_carlo", "grid": {"iterations": [100, 400],
+                                                   "seed": list(range(1, 7))}}).json()[
+        "simulation_id"]
+    wait_for_simulation(user, job_id, timeout=120)
+    results = user.get(f"/api/v1/simulations/{job_id}/summary").json()["results"]
+    assert [(p["parameters"], p["runs"], p["succeeded"]) for p in results] == [
+        ({"iterations": 100}, 6, 6), ({"iterations": 400}, 6, 6)]
+    for point in results:
+        estimate = point["fields"]["estimate"]
+        assert estimate["n"] == 6 and estimate["low"] < estimate["mean"] < estimate["high"]
+        assert "seed" not in point["fields"] and "iterations" not in point["fields"]
 
 
 @pytest.mark.parametrize(("replicate", "status", "named"), [

@@ -109,3 +109,25 @@ def test_the_pdf_form_draws_its_plots(tmp_path: Path) -> None:
         spread = rgb.max(axis=2) - rgb.min(axis=2)
         coloured += int((spread > 60).sum())  # the plots' lines are coloured, text is not
     assert coloured > 500
+
+
+def test_a_sweep_not_replicated_is_summarised_per_point_in_a_notebook() -> None:
+    from simdock import Dock
+    from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
+
+    def noisy(parameters: Any, context: Any) -> dict[str, Any]:
+        rng = np.random.default_rng(parameters["seed"])
+        return {"y": parameters["mu"] + float(rng.normal()), "seed": parameters["seed"]}
+
+    executor = FakeExecutor({"noisy": noisy})
+    executor.seeds["noisy"] = "seed"
+    platform = make_platform(executor)
+    sweep = Dock(platform, "ada@example.com").sweep(
+        "noisy", grid={"mu": [0.0, 10.0], "seed": list(range(8))})
+    assert isinstance(platform.dispatcher, QueueDispatcher)
+    platform.dispatcher.drain()
+
+    rows = sweep.summary().rows
+    assert [(row["mu"], row["runs"], row["y.n"]) for row in rows] == [(0.0, 8, 8), (10.0, 8, 8)]
+    assert all(row["y.low"] < row["y.mean"] < row["y.high"] for row in rows)
+    assert "seed.n" not in rows[0]  # the seed echoed is no result

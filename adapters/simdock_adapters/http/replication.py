@@ -1,5 +1,6 @@
-"""Adaptive replication over HTTP: what a submission's ``replicate`` holds, and a
-replicated job's summary (``GET /api/v1/simulations/{id}/summary``)."""
+"""Adaptive replication over HTTP: what a submission's ``replicate`` holds, and a job's
+summary (``GET /api/v1/simulations/{id}/summary``): its replication's points, and the
+mean of every numeric result at each parameter point."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simdock.domain.bounds import MAX_SWEEP_VARIANTS
 from simdock.domain.replication import Replication
+from simdock.report_points import Point
 from simdock.usecases.replicating import JobReplication, PointView
 from simdock_adapters.http.schemas import WHOLE
 
@@ -59,24 +61,54 @@ class PointOut(BaseModel):
     reason: str | None = Field(description="Why it stopped without meeting the target")
 
 
+class FieldOut(BaseModel):
+    """A numeric result field over a point's succeeded runs."""
+
+    n: int
+    mean: float
+    std: float | None
+    low: float | None = Field(description="The 95% interval's lower end (n of 2 or more)")
+    high: float | None
+
+
+class ResultPointOut(BaseModel):
+    """The runs of a job that differ only by their seed, and what their results say."""
+
+    parameters: dict[str, Any] = Field(description="The point's parameters, without the seed")
+    runs: int
+    succeeded: int
+    fields: dict[str, FieldOut] = Field(description="Each numeric result field, by name "
+                                                    "(nested fields joined by dots)")
+
+
 class SummaryOut(BaseModel):
-    """A job's replication and its points (none for a job not replicated)."""
+    """A job's replication and its points (none for a job not replicated), and the mean of
+    every numeric result at each parameter point (any job)."""
 
     simulation_id: str
     replicate: dict[str, Any] | None
     seed: int | None
     seed_parameter: str | None
     points: list[PointOut]
+    results: list[ResultPointOut] = Field(description=(
+        "Each parameter point: the runs that differ only by their seed (as the handler "
+        "reads its seed), with each numeric result field's n, mean, standard deviation and "
+        "95% interval"))
 
 
-def summary_out(found: JobReplication) -> SummaryOut:
+def summary_out(found: JobReplication, results: list[Point]) -> SummaryOut:
+    grouped = [ResultPointOut(parameters=point.parameters, runs=point.runs,
+                              succeeded=point.succeeded,
+                              fields={name: FieldOut(**summary.to_record())
+                                      for name, summary in point.fields().items()})
+               for point in results]
     replication = found.spec.replication if found.spec is not None else None
     if found.spec is None or replication is None:
         return SummaryOut(simulation_id=found.job_id, replicate=None, seed=None,
-                          seed_parameter=None, points=[])
+                          seed_parameter=None, points=[], results=grouped)
     return SummaryOut(simulation_id=found.job_id, replicate=replication.to_record(),
                       seed=found.spec.seed, seed_parameter=found.spec.seed_parameter,
-                      points=[_point(view) for view in found.points])
+                      points=[_point(view) for view in found.points], results=grouped)
 
 
 def _point(view: PointView) -> PointOut:

@@ -1,6 +1,7 @@
 """A job's results as rows: each run's index, status, parameters and result or error,
 in index order, for a table of the whole job (the notebook's ``JobHandle.results``, the
-dashboard's results download).
+dashboard's results download); and as parameter points (the runs that differ only by
+seed taken together: the API's summary, the notebook's ``summary()``).
 
 Runs are read a page at a time, so that a sweep of 100,000 runs is streamed, never
 held whole: the rows are a generator, and who consumes them decides how far to go.
@@ -13,9 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from simdock import codec
-from simdock.domain import Run, RunStatus
+from simdock.domain import JobKind, Run, RunStatus
+from simdock.errors import SimdockError
 from simdock.paging import Ordering, PageRequest
 from simdock.payloads import PayloadStore
+from simdock.ports import Executor
+from simdock.report_points import Point, points
 from simdock.scope import UnitsOfWork
 from simdock.selection import RunQuery
 from simdock.usecases.access import load_job
@@ -72,6 +76,27 @@ class Results:
     uow: UnitsOfWork
     payloads: PayloadStore
     queries: Queries
+    executor: Executor
+
+    def points(self, job_id: str, owner_id: str | None) -> list[Point]:
+        """The job's parameter points: its runs grouped by their parameters without their
+        seed (as their handler reads them; a replicated job's seed parameter too), each
+        numeric result field's n, mean, standard deviation and 95% interval over a point's
+        succeeded runs (:mod:`simdock.report_points`)."""
+        with self.uow() as uow:
+            job = load_job(uow, job_id, owner_id)
+        seed = None if job.kind is JobKind.OPEN else self.queries.job_spec(job.id).seed_parameter
+        entries = []
+        for row in self._rows(job.id):
+            try:
+                unseeded = self.executor.unseeded(job.simulation_type, row.parameters)
+            except SimdockError:  # a type no longer known here
+                unseeded = dict(row.parameters)
+            entries.append({"job_id": job.id, "status": row.status.value,
+                            "parameters": row.parameters, "seed_parameter": seed,
+                            "point_parameters": {k: v for k, v in unseeded.items() if k != seed},
+                            "result": codec.plain(row.result)})
+        return points(entries)
 
     def job_rows(self, job_id: str, owner_id: str | None) -> Iterator[ResultRow]:
         """The rows of the job's runs in index order; NotFound (raised here, before any

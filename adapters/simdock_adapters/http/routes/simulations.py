@@ -242,9 +242,11 @@ def register(api: Api) -> Blueprint:
                    responses={200: SummaryOut})
     def get_simulation_summary(user: User, simulation_id: str) -> SummaryOut:
         """A replicated job's points: each one's parameters, its replicates so far, the mean
-        of its metric with the interval, and whether it met the target (or why not). A job
-        not replicated has no point."""
-        return summary_out(platform().replicating.summary(simulation_id, user.id))
+        of its metric with the interval, and whether it met the target (or why not); a job
+        not replicated has none. For any job, ``results``: each parameter point (the runs
+        that differ only by their seed) with the mean and interval of each numeric result."""
+        return summary_out(platform().replicating.summary(simulation_id, user.id),
+                           platform().results.points(simulation_id, user.id))
 
     @api.operation(bp, "/<simulation_id>/cancel", "POST", tags=tags, authenticate=current_user,
                    responses={200: SimulationDetail})
