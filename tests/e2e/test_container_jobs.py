@@ -59,3 +59,12 @@ def test_resources_of_a_handler_s_run_are_refused(user: User) -> None:
     body = assert_envelope(user.post("/api/v1/jobs", json={
         "simulation_type": "noop", "resources": {"memory_mb": 64}}), 400)
     assert "container runs" in body["error"]["message"]
+
+
+def test_a_container_run_submitted_again_is_reused_by_the_image_s_digest(user: User) -> None:
+    body = {"container_image": "sim:local", "params": {"time_steps": 30, "spatial_steps": 9}}
+    first = wait_for_run(user, user.post("/api/v1/jobs", json=body).json()["jobs"][0])
+    again = wait_for_run(user, user.post("/api/v1/jobs", json=body).json()["jobs"][0])
+    assert (first["status"], first["attempts"], first["reused_from"]) == ("succeeded", 1, None)
+    assert (again["status"], again["attempts"], again["reused_from"]) == (
+        "succeeded", 0, first["id"])

@@ -72,6 +72,9 @@ LABEL = "io.simdock"
 DEPLOYMENT_LABEL, HOST_LABEL, WORKER_LABEL = (f"{LABEL}.deployment", f"{LABEL}.host",
                                               f"{LABEL}.worker")
 RUN_LABEL, ATTEMPT_LABEL = f"{LABEL}.run", f"{LABEL}.attempt"
+#: The label an image declares its seed parameter with (``--seed`` on its command line, and
+#: in its parameters' JSON): its runs can then be replicated.
+SEED_LABEL = f"{LABEL}.seed-parameter"
 
 
 class ImageNotAllowed(ValidationError):
@@ -146,20 +149,24 @@ class DockerExecutor:
         return []
 
     def declared(self, simulation_type: str) -> Declared:
-        """An image's runs are named for reuse by its digest (the tag may move): the
-        image's id on this engine, when the engine answers and has it; an image declares
-        no seed (yet), so it is not replicated."""
+        """What an image declares, as this engine has it: its runs are named for reuse by
+        its digest (the tag may move: the image's id), and it takes its seed in the
+        parameter its ``io.simdock.seed-parameter`` label names (none: it is not
+        replicated). Nothing when the engine does not answer or lacks the image."""
         image = _image(simulation_type)
         if not (self.enabled and self.policy.allows(image)):
             return Declared()
         try:
-            return Declared(version=str(self.client().images.get(image).id))
+            found = self.client().images.get(image)
         except Exception as exc:  # no engine, no such image here: never reused
-            log.info("image %s: no digest to reuse its runs by (%s)", image, exc)
+            log.info("image %s: nothing declared (%s)", image, exc)
             return Declared()
+        seed = (found.labels or {}).get(SEED_LABEL) or None
+        return Declared(seed_parameter=seed, version=str(found.id))
 
     def unseeded(self, simulation_type: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(parameters)  # an image declares no seed
+        seed = self.declared(simulation_type).seed_parameter
+        return {k: v for k, v in parameters.items() if k != seed}
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         started = time.monotonic()  # the attempt's time limit counts from here

@@ -44,7 +44,8 @@ class RoutingExecutor:
     def unseeded(self, simulation_type: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
         if image_of(simulation_type) is None:
             return self.handlers.unseeded(simulation_type, parameters)
-        return dict(parameters)  # an image declares no seed
+        return dict(parameters) if self.containers is None \
+            else self.containers.unseeded(simulation_type, parameters)
 
     def execute(self, task: ExecutionTask, context: RunContext) -> Any:
         image = image_of(task.simulation_type)
