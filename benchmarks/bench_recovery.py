@@ -49,7 +49,7 @@ def once() -> float:
                                  broker_queue_prefix=prefix) as dock:
                 sweep = dock.sweep("heat1d", grid={"diffusivity": [0.01 + i / 1e4
                                                                    for i in range(200)]},
-                                   base=HEAT)
+                                   base=HEAT, reuse=False)
                 victim = f"{os.uname().nodename}:{workers[0].pid}"
                 held: list[str] = []
                 while not held:

@@ -53,7 +53,7 @@ def fixed(folder: Path, counts: list[int]) -> float:
         started = time.perf_counter()
         job = dock.sweep("monte_carlo", variants=[
             {"iterations": ITERATIONS, "config": {"batch_size": 100 + p}, "seed": r}
-            for p, count in enumerate(counts) for r in range(count)])
+            for p, count in enumerate(counts) for r in range(count)], reuse=False)
         job.wait()
         return time.perf_counter() - started
 
