@@ -5,17 +5,14 @@ epidemic curves of each point are drawn as the mean of its runs with their inter
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import zipfile
 from pathlib import Path
 
-import numpy as np
-
 import simdock
 from simdock.usecases.inputs import UploadKind
 from simdock.usecases.open_jobs import AddRuns, RegisterJob
-from tests.unit.test_pdf import PAGES, poppler
+from tests.pdfs import coloured_pixels, pages, pdf_text
 
 REPS = 4
 RATES = ("0.4", "0.9")
@@ -63,21 +60,6 @@ def test_a_fred_jobs_replicates_are_summarised_per_point_with_their_curves(
     peaks = [max(day["mean"] for day in curve) for curve in infectious]
     assert peaks[1] > peaks[0]  # more transmissible, a higher peak
 
-    path = tmp_path / "fred.pdf"
-    path.write_bytes(document)
-    text = subprocess.run([poppler("pdftotext"), str(path), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = pdf_text(document, tmp_path)
     assert "INF.I by day: the mean of each point's runs, its 95% interval shaded" in text
-    PAGES.mkdir(parents=True, exist_ok=True)
-    for old in PAGES.glob("fred-*.png"):
-        old.unlink()
-    subprocess.run([poppler("pdftoppm"), "-png", "-r", "50", str(path), str(PAGES / "fred")],
-                   check=True)
-    from PIL import Image
-
-    coloured = 0
-    for page in PAGES.glob("fred-*.png"):
-        with Image.open(page) as image:
-            rgb = np.asarray(image.convert("RGB")).astype(int)
-        coloured += int(((rgb.max(axis=2) - rgb.min(axis=2)) > 40).sum())
-    assert coloured > 2000  # the curves and their bands are drawn
+    assert coloured_pixels(pages(document, "fred", tmp_path)) > 2000  # curves and bands

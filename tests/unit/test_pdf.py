@@ -4,31 +4,17 @@ Chinese, Japanese and Korean comes back as written, and the pages are drawn."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from simdock.pdf import markdown_pdf
 from simdock.reporting import SummaryReportHandler
-from tests.conftest import services_required
+from tests.pdfs import PAGES, poppler
 
 SAMPLES = ["Ελληνικά: η αναφορά", "Русский: отчёт готов", "中文 报告已完成",
            "日本語 レポートの完成", "한국어: 보고서 완료", "Ünïcödé ß, € and ½"]
-#: Where the rendered pages are kept, to be looked at.
-PAGES = Path(__file__).resolve().parents[2] / "build" / "reports"
-
-
-def poppler(tool: str) -> str:
-    found = shutil.which(tool)
-    if found is None:
-        reason = f"no {tool}: apt-get install poppler-utils"
-        if services_required():
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return found
 
 
 def test_text_in_any_script_comes_back_as_written(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 
 from simdock.report_points import FieldSummary, points, varied
 from simdock.reporting import SummaryReportHandler
-from tests.unit.test_pdf import PAGES, poppler
+from tests.pdfs import coloured_pixels, pages, pdf_text
 
 T_975_4 = 2.7764451051977987  # Student's t, 97.5% quantile, 4 degrees of freedom
 
@@ -89,26 +88,10 @@ def test_the_html_form_shows_the_point_tables_and_the_plots_inline() -> None:
 def test_the_pdf_form_draws_its_plots(tmp_path: Path) -> None:
     document, _, _ = SummaryReportHandler().generate("rep-plots", "summary", "pdf", {},
                                                       replicated())
-    path = tmp_path / "report.pdf"
-    path.write_bytes(document)
-    text = subprocess.run([poppler("pdftotext"), str(path), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = pdf_text(document, tmp_path)
     assert "Parameter points" in text and "95% interval" in text
     assert "estimate against x: mean and 95% interval" in text
-    PAGES.mkdir(parents=True, exist_ok=True)
-    for old in PAGES.glob("plots-*.png"):
-        old.unlink()
-    subprocess.run([poppler("pdftoppm"), "-png", "-r", "50", str(path), str(PAGES / "plots")],
-                   check=True)
-    from PIL import Image
-
-    coloured = 0
-    for page in sorted(PAGES.glob("plots-*.png")):
-        with Image.open(page) as image:
-            rgb = np.asarray(image.convert("RGB")).astype(int)
-        spread = rgb.max(axis=2) - rgb.min(axis=2)
-        coloured += int((spread > 60).sum())  # the plots' lines are coloured, text is not
-    assert coloured > 500
+    assert coloured_pixels(pages(document, "plots", tmp_path), spread=60) > 500
 
 
 def test_a_sweep_not_replicated_is_summarised_per_point_in_a_notebook() -> None:
