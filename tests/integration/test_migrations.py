@@ -101,13 +101,15 @@ def stamp(engine: sa.Engine, revision: str) -> None:
 
 def add_what_later_revisions_add(engine: sa.Engine) -> None:
     """What revisions after 0007 add and the code reads (0008's skeleton column and
-    login_successes, 0011's job_run_counts), added to earlier tables so that the code can
-    write data there;
+    login_successes, 0011's job_run_counts, 0014's identity and reused_from of runs), added
+    to earlier tables so that the code can write data there;
     :func:`remove_what_later_revisions_add` takes it away before those tables are upgraded."""
     with engine.begin() as connection:
         connection.execute(sa.text("ALTER TABLE users ADD COLUMN email_skeleton VARCHAR(64)"))
         metadata.tables["login_successes"].create(connection)
         metadata.tables["job_run_counts"].create(connection)
+        for column in ("identity", "reused_from"):
+            connection.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {column} VARCHAR(64)"))
 
 
 def remove_what_later_revisions_add(engine: sa.Engine) -> None:
@@ -115,6 +117,8 @@ def remove_what_later_revisions_add(engine: sa.Engine) -> None:
         metadata.tables["login_successes"].drop(connection)
         metadata.tables["job_run_counts"].drop(connection)
         connection.execute(sa.text("ALTER TABLE users DROP COLUMN email_skeleton"))
+        for column in ("identity", "reused_from"):
+            connection.execute(sa.text(f"ALTER TABLE runs DROP COLUMN {column}"))
 
 
 def stamp_ahead(url: str) -> None:

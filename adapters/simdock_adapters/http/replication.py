@@ -24,7 +24,9 @@ class ReplicateIn(BaseModel):
     """Run each parameter point again, with new seeds, until the Student-t interval of the
     mean of ``metric`` is within ``half_width`` (or ``relative`` x |mean|)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Exactly one of half_width and relative, as the document says it.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "oneOf": [{"required": ["half_width"]}, {"required": ["relative"]}]})
     metric: str = Field(min_length=1, max_length=200, examples=["estimate"],
                         description="A number under this name in each run's result")
     half_width: float | None = Field(None, gt=0, description="The interval's half-width")
