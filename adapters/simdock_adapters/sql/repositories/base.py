@@ -24,6 +24,17 @@ def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield values[start:start + size]
 
 
+def among(column: sa.ColumnElement[Any], values: Sequence[str], dialect: str
+          ) -> Iterator[sa.ColumnElement[bool]]:
+    """``column`` among ``values``, as the conditions of the statements to run: one, with
+    the values as one array, on PostgreSQL; an ``IN`` list per :data:`CHUNK` on SQLite."""
+    if dialect == "postgresql":
+        yield column == sa.any_(sa.literal(list(values), type_=postgresql.ARRAY(sa.Text())))
+        return
+    for chunk in chunks(values):
+        yield column.in_(chunk)
+
+
 class SqlRepository:
     """A repository over the unit of work's connection."""
 

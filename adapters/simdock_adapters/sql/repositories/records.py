@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from simdock.domain import Artifact, LogLine, MetricPoint
 from simdock.errors import ConcurrencyConflict
 from simdock_adapters.sql import mappers
-from simdock_adapters.sql.repositories.base import SqlRepository, chunks
+from simdock_adapters.sql.repositories.base import SqlRepository, among
 from simdock_adapters.sql.tables import artifacts, metric_points, run_logs
 
 _LAST_SEQ = sa.select(sa.func.max(run_logs.c.seq)).where(
@@ -101,9 +101,12 @@ class SqlArtifactRepository(SqlRepository):
 
     def for_runs(self, run_ids: Collection[str]) -> dict[str, list[Artifact]]:
         found: dict[str, list[Artifact]] = {}
-        for chunk in chunks(sorted(set(run_ids))):
-            rows = self.connection.execute(sa.select(artifacts).where(
-                artifacts.c.run_id.in_(chunk)).order_by(artifacts.c.run_id, artifacts.c.name))
+        wanted = sorted(set(run_ids))
+        if not wanted:
+            return found
+        for condition in among(artifacts.c.run_id, wanted, self.dialect):
+            rows = self.connection.execute(sa.select(artifacts).where(condition).order_by(
+                artifacts.c.run_id, artifacts.c.name))
             for row in rows:
                 found.setdefault(row.run_id, []).append(mappers.artifact_entity(row))
         return found

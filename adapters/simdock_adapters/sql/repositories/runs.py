@@ -31,8 +31,8 @@ from simdock_adapters.sql.queries import (
 )
 from simdock_adapters.sql.repositories.base import (
     SqlRepository,
+    among,
     by_id,
-    chunks,
     guarded_update_statement,
 )
 from simdock_adapters.sql.repositories.jobs import tag_list, tags_of
@@ -293,10 +293,12 @@ class SqlRunRepository(SqlRepository):
 
     def reusable(self, owner_id: str, identities: Collection[str]) -> dict[str, Reusable]:
         found: dict[str, Reusable] = {}
-        for chunk in chunks(sorted(set(identities))):
+        if not identities:
+            return found
+        for wanted in among(runs.c.identity, sorted(set(identities)), self.dialect):
             first = (sa.select(sa.func.min(runs.c.number)).where(
                 runs.c.owner_id == owner_id, runs.c.status == RunStatus.SUCCEEDED.value,
-                runs.c.identity.in_(chunk)).group_by(runs.c.identity))
+                wanted).group_by(runs.c.identity))
             statement = sa.select(runs.c.id, runs.c.identity, runs.c.result, runs.c.attempts,
                                   runs.c.reused_from).where(runs.c.number.in_(first))
             if self.dialect == "postgresql":  # not deleted before this unit of work ends
@@ -309,11 +311,13 @@ class SqlRunRepository(SqlRepository):
 
     def referenced(self, run_ids: Collection[str]) -> set[str]:
         found: set[str] = set()
-        for chunk in chunks(sorted(set(run_ids))):
-            found.update(self.connection.execute(
-                sa.select(runs.c.id).where(runs.c.id.in_(chunk))).scalars())
-            found.update(self.connection.execute(
-                sa.select(runs.c.reused_from).where(runs.c.reused_from.in_(chunk))).scalars())
+        wanted = sorted(set(run_ids))
+        if not wanted:
+            return found
+        for column in (runs.c.id, runs.c.reused_from):
+            for condition in among(column, wanted, self.dialect):
+                found.update(self.connection.execute(
+                    sa.select(column).where(condition)).scalars())
         return found
 
     def claim(self, run_id: str, worker: str, now: datetime,
