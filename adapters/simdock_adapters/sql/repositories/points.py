@@ -17,6 +17,13 @@ _ONE = sa.select(points).where(points.c.job_id == sa.bindparam("job"),
                                points.c.point == sa.bindparam("point"))
 _LOCKED = _ONE.with_for_update()
 _OF_JOB = sa.select(points).where(points.c.job_id == sa.bindparam("job")).order_by(points.c.point)
+#: What a replicate's end changes of its point: one statement, compiled once (it runs at
+#: every replicate's end).
+_CHANGED = ("planned", "finished", "failed", "missing", "n", "mean", "m2", "outcome", "reason")
+_UPDATE = (points.update()
+           .where(points.c.job_id == sa.bindparam("match_job"),
+                  points.c.point == sa.bindparam("match_point"))
+           .values({name: sa.bindparam(name) for name in _CHANGED}))
 
 
 class SqlPointRepository(SqlRepository):
@@ -31,8 +38,9 @@ class SqlPointRepository(SqlRepository):
 
     def update(self, point: ReplicatePoint) -> None:
         row = _row(point)
-        result = self.connection.execute(points.update().where(
-            points.c.job_id == point.job_id, points.c.point == point.point).values(row))
+        result = self.connection.execute(_UPDATE, {
+            "match_job": point.job_id, "match_point": point.point,
+            **{name: row[name] for name in _CHANGED}})
         if result.rowcount != 1:
             raise NotFound("point", f"{point.job_id}#{point.point}")
 
