@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from simdock.domain import Artifact, Payload, Run, RunStatus
-from simdock.domain.run_identity import Reusable
 from simdock.repositories import UnitOfWorkFactory
 from tests.contract.test_repositories import T0, job, run, save, user
 
@@ -33,7 +32,7 @@ def stored(uow_factory: UnitOfWorkFactory) -> None:
         reusing = run("run-5", third, 0, identity=ID_A)
         source = uow.runs.get("run-1")
         assert source is not None
-        reusing.reuse(Reusable.of(source), T0 + timedelta(seconds=1))
+        reusing.reuse(source.as_reusable(), T0 + timedelta(seconds=1))
         uow.runs.add_many([reusing])
         uow.artifacts.add(Artifact("run-1", "out.csv", "runs/run-1/artifacts/out.csv", 3,
                                    "text/csv", T0))

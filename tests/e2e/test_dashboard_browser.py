@@ -235,6 +235,30 @@ def test_request_a_report_from_a_job_and_preview_it(page: Any, user: User) -> No
     shot(page, "reports")
 
 
+def test_a_reports_plots_of_means_and_intervals_show_in_its_preview(
+        page: Any, user: User) -> None:
+    job = user.post("/api/v1/jobs", json={
+        "simulation_type": "monte_carlo", "name": "points to plot",
+        "grid": {"iterations": [100, 400, 1600], "seed": list(range(1, 5))}}
+                    ).json()["simulation_id"]
+    deadline = time.monotonic() + 90
+    while user.get(f"/api/v1/simulations/{job}").json()["status"] != "succeeded":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    sign_in(page, user)
+    page.goto(f"{user.base_url}/ui/jobs/{job}")
+    page.get_by_role("link", name="Request a report").click()
+    page.get_by_label("Format").select_option("html")
+    page.get_by_role("button", name="Request").click()
+    page.locator("#report .status", has_text="succeeded").wait_for()
+    frame = page.frame_locator("iframe.document")
+    frame.get_by_role("heading", name="Parameter points").wait_for()
+    plot = frame.get_by_role("img", name="estimate against iterations: mean and 95% interval")
+    plot.wait_for()
+    assert plot.evaluate("(img) => img.complete && img.naturalWidth") > 300
+    shot(page, "report-plots")
+
+
 def test_select_jobs_and_cancel_them_after_saying_how_many(page: Any, user: User) -> None:
     names = [f"bulk {page.viewport_name} {i}" for i in range(2)]
     for name in names:

@@ -102,7 +102,9 @@ def test_a_notebook_replicates_and_summarises_as_a_table(tmp_path: Path) -> None
         assert len(single.summary()) == 1 and single.summary()["met"].tolist() == [True]
         with pytest.raises(simdock.errors.ValidationError, match="exactly one of"):
             dock.sweep("monte_carlo", grid={"iterations": [100]}, replicate={"metric": "x"})
-        assert len(dock.sweep("monte_carlo", grid={"iterations": [100]}).wait().summary()) == 0
+        plain = dock.sweep("monte_carlo", grid={"iterations": [100]}).wait().summary()
+        assert [(row["iterations"], row["runs"]) for row in plain.rows] == [(100, 1)]  # no met
+        assert "met" not in plain.columns  # not replicated: no target to meet
 
     assert table["iterations"].tolist() == [200, 800]
     assert table["met"].tolist() == [True, True]

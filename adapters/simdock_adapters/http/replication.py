@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from simdock.domain.bounds import MAX_SWEEP_VARIANTS
 from simdock.domain.replication import Replication
@@ -20,13 +20,24 @@ Seed = Annotated[int, Field(ge=0, le=2**63 - 1, description=(
     "spawn_key=(p, r)), its first 53 bits (drawn from the job's id when not given)")), WHOLE]
 
 
+def _one_target(schema: dict[str, Any]) -> None:
+    """The document of :class:`ReplicateIn`: ``half_width`` and ``relative`` are numbers
+    (absent rather than null), and a replicate gives exactly one of them."""
+    for name in ("half_width", "relative"):
+        given = schema["properties"][name]
+        number = next(option for option in given.pop("anyOf") if option.get("type") == "number")
+        given.update(number)
+        given.pop("default", None)
+    schema["oneOf"] = [{"required": ["half_width"]}, {"required": ["relative"]}]
+
+
 class ReplicateIn(BaseModel):
     """Run each parameter point again, with new seeds, until the Student-t interval of the
     mean of ``metric`` is within ``half_width`` (or ``relative`` x |mean|)."""
 
-    # Exactly one of half_width and relative, as the document says it.
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "oneOf": [{"required": ["half_width"]}, {"required": ["relative"]}]})
+    # Exactly one of half_width and relative, each a number when given (never null), as
+    # the document says it.
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_target)
     metric: str = Field(min_length=1, max_length=200, examples=["estimate"],
                         description="A number under this name in each run's result")
     half_width: float | None = Field(None, gt=0, description="The interval's half-width")
@@ -36,6 +47,13 @@ class ReplicateIn(BaseModel):
     min: Annotated[int, Field(ge=2), WHOLE] = 5
     max: Annotated[int, Field(ge=2, le=MAX_SWEEP_VARIANTS), WHOLE] = 2000
     batch: Annotated[int, Field(ge=1), WHOLE] = 16
+
+    @field_validator("half_width", "relative", mode="before")
+    @classmethod
+    def _given_as_a_number(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("give a number, or leave it out")
+        return value
 
     def asked(self) -> Replication:
         """The core's replication (which refuses contradictions, naming the field)."""

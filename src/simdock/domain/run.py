@@ -105,6 +105,12 @@ class Run:
         self.progress = 1.0
         self.finished_at = now
 
+    def as_reusable(self) -> Reusable:
+        """This run as a later run of its identity may reuse it (it succeeded)."""
+        if self.status is not RunStatus.SUCCEEDED or self.identity is None:
+            raise InvalidTransition("run", self.id, self.status.value, "be reused")
+        return Reusable(self.id, self.identity, self.result, self.attempts, self.reused_from)
+
     def reuse(self, source: Reusable, now: datetime) -> None:
         """Complete a new run at once with what ``source`` (a succeeded run of the same
         identity) computed: succeeded, never executed, its result ``source``'s (a blob

@@ -21,12 +21,9 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simdock.domain.payload import Payload
-
-if TYPE_CHECKING:
-    from simdock.domain.run import Run
 
 #: The length of an identity: a SHA-256 in hexadecimal.
 IDENTITY_LENGTH = 64
@@ -59,11 +56,6 @@ class Reusable:
     def executed_by(self) -> str:
         """The run that executed what it holds: itself, or the run it reuses."""
         return self.reused_from or self.id
-
-    @classmethod
-    def of(cls, run: Run) -> Reusable:
-        assert run.identity is not None
-        return cls(run.id, run.identity, run.result, run.attempts, run.reused_from)
 
 
 def canonical(value: Any) -> Any:

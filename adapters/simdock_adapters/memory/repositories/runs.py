@@ -177,7 +177,7 @@ class MemoryRunRepository(MemoryRepository):
         for run in sorted(self.store.runs.values(), key=lambda r: r.number or 0):
             if (run.owner_id == owner_id and run.status is RunStatus.SUCCEEDED
                     and run.identity in wanted):
-                found.setdefault(run.identity, Reusable.of(run))
+                found.setdefault(run.identity, run.as_reusable())
         return found
 
     def referenced(self, run_ids: Collection[str]) -> set[str]:
