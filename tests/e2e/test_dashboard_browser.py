@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.e2e.browser import VIEWPORTS, chromium, screenshot
-from tests.e2e.helpers import User
+from tests.e2e.helpers import User, wait_for_simulation
 
 pytestmark = pytest.mark.slow
 LIVE = 20_000  # ms: several refreshes of a live table
@@ -241,10 +241,7 @@ def test_a_reports_plots_of_means_and_intervals_show_in_its_preview(
         "simulation_type": "monte_carlo", "name": "points to plot",
         "grid": {"iterations": [100, 400, 1600], "seed": list(range(1, 5))}}
                     ).json()["simulation_id"]
-    deadline = time.monotonic() + 90
-    while user.get(f"/api/v1/simulations/{job}").json()["status"] != "succeeded":
-        assert time.monotonic() < deadline
-        time.sleep(0.3)
+    assert wait_for_simulation(user, job, timeout=90)["status"] == "succeeded"
     sign_in(page, user)
     page.goto(f"{user.base_url}/ui/jobs/{job}")
     page.get_by_role("link", name="Request a report").click()
@@ -282,10 +279,7 @@ def test_a_replicated_sweep_shows_each_points_interval(page: Any, user: User) ->
         "grid": {"config": [{}, {"batch_size": 30}, {"batch_size": 60}]},
         "replicate": {"metric": "estimate", "half_width": 0.06, "min": 4, "batch": 4}}
                     ).json()["simulation_id"]
-    deadline = time.monotonic() + 90
-    while user.get(f"/api/v1/simulations/{job}").json()["status"] != "succeeded":
-        assert time.monotonic() < deadline
-        time.sleep(0.3)
+    assert wait_for_simulation(user, job, timeout=90)["status"] == "succeeded"
     sign_in(page, user)
     page.goto(f"{user.base_url}/ui/jobs/{job}")
     card = page.get_by_role("region", name="Replication")

@@ -16,7 +16,6 @@ from simdock.errors import (
     ConcurrencyConflict,
     Conflict,
     InvalidTransition,
-    NotFound,
     SimdockError,
     ValidationError,
 )
@@ -28,6 +27,7 @@ from simdock.repositories import UnitOfWork
 from simdock.scope import UnitsOfWork
 from simdock.usecases.access import load_job, load_report
 from simdock.usecases.queries import Queries
+from simdock.usecases.seeds import Seeds
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,8 @@ class Reporting:
             everything = [run for _, runs in jobs for run in runs]
             curves = self._curves(uow, everything)
             daily = self._daily_artifacts(uow, everything)
-        seeds = {job.id: self._seed_parameter(job.id, job.simulation_type) for job, _ in jobs}
+        seeds = Seeds(self.queries, self.executor)
+        parameter = {job.id: seeds.parameter(job) for job, _ in jobs}
         entries = []
         for job, runs in jobs:
             for run, parameters in zip(runs, self.queries.runs_parameters(runs), strict=True):
@@ -149,21 +150,12 @@ class Reporting:
                     "result": codec.plain(self.payloads.load(run.result)),
                     "error": run.error,
                     "duration_seconds": run.duration_seconds,
-                    "seed_parameter": seeds[job.id],
-                    "point_parameters": self._unseeded(run.simulation_type, parameters,
-                                                       seeds[job.id]),
+                    "seed_parameter": parameter[job.id],
+                    "point_parameters": seeds.unseeded(job, parameters, parameter[job.id]),
                     **({"metrics": curves[run.id]} if run.id in curves else {}),
                     **({"series": self._series(daily[run.id])} if run.id in daily else {}),
                 })
         return entries
-
-    def _unseeded(self, simulation_type: str, parameters: dict[str, Any],
-                  seed: str | None) -> dict[str, Any]:
-        try:
-            unseeded = self.executor.unseeded(simulation_type, parameters)
-        except SimdockError:  # a type no longer known here
-            unseeded = dict(parameters)
-        return {k: v for k, v in unseeded.items() if k != seed}
 
     @staticmethod
     def _daily_artifacts(uow: UnitOfWork, runs: Sequence[Run]) -> dict[str, list[Artifact]]:
@@ -187,20 +179,6 @@ class Reporting:
             if name is not None:
                 series[name] = parse_curve(text)
         return series
-
-    def _seed_parameter(self, job_id: str, simulation_type: str) -> str | None:
-        """The parameter a job's runs take their seed in: its replication's, else what its
-        handler declares (None for a type no longer known here)."""
-        try:
-            replicated = self.queries.job_spec(job_id).seed_parameter
-        except NotFound:  # an open job's runs carry their own parameters: it has no spec
-            replicated = None
-        if replicated is not None:
-            return replicated
-        try:
-            return self.executor.declared(simulation_type).seed_parameter
-        except SimdockError:
-            return None
 
     @staticmethod
     def _curves(uow: UnitOfWork, runs: Sequence[Run]) -> dict[str, dict[str, list[list[float]]]]:

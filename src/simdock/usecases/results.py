@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simdock import codec
-from simdock.domain import JobKind, Run, RunStatus
-from simdock.errors import SimdockError
+from simdock.domain import Run, RunStatus
 from simdock.paging import Ordering, PageRequest
 from simdock.payloads import PayloadStore
 from simdock.ports import Executor
@@ -24,6 +23,7 @@ from simdock.scope import UnitsOfWork
 from simdock.selection import RunQuery
 from simdock.usecases.access import load_job
 from simdock.usecases.queries import Queries
+from simdock.usecases.seeds import Seeds
 
 #: How many runs are read at a time.
 PAGE_SIZE = 1000
@@ -85,18 +85,12 @@ class Results:
         succeeded runs (:mod:`simdock.report_points`)."""
         with self.uow() as uow:
             job = load_job(uow, job_id, owner_id)
-        seed = None if job.kind is JobKind.OPEN else self.queries.job_spec(job.id).seed_parameter
-        entries = []
-        for row in self._rows(job.id):
-            try:
-                unseeded = self.executor.unseeded(job.simulation_type, row.parameters)
-            except SimdockError:  # a type no longer known here
-                unseeded = dict(row.parameters)
-            entries.append({"job_id": job.id, "status": row.status.value,
-                            "parameters": row.parameters, "seed_parameter": seed,
-                            "point_parameters": {k: v for k, v in unseeded.items() if k != seed},
-                            "result": codec.plain(row.result)})
-        return points(entries)
+        seeds = Seeds(self.queries, self.executor)
+        seed = seeds.parameter(job)
+        return points([{"job_id": job.id, "status": row.status.value,
+                        "parameters": row.parameters, "seed_parameter": seed,
+                        "point_parameters": seeds.unseeded(job, row.parameters, seed),
+                        "result": codec.plain(row.result)} for row in self._rows(job.id)])
 
     def job_rows(self, job_id: str, owner_id: str | None) -> Iterator[ResultRow]:
         """The rows of the job's runs in index order; NotFound (raised here, before any
