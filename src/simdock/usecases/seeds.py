@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simdock.domain import Job, JobKind
+from simdock.domain.images import image_of
 from simdock.errors import SimdockError
 from simdock.ports import Executor
 from simdock.usecases.queries import Queries
@@ -35,7 +36,11 @@ class Seeds:
     def unseeded(self, job: Job, parameters: Mapping[str, Any], seed: str | None
                  ) -> dict[str, Any]:
         """A run's parameters without its seed, as its handler reads them (FRED's is among
-        its flags) and without ``seed`` (the job's seed parameter)."""
+        its flags) and without ``seed`` (the job's seed parameter). An image's seed is the
+        parameter its label names, ``seed`` already: the engine is not asked again for
+        every run."""
+        if image_of(job.simulation_type) is not None:
+            return {k: v for k, v in parameters.items() if k != seed}
         try:
             unseeded = self.executor.unseeded(job.simulation_type, parameters)
         except SimdockError:  # a type no longer known here
