@@ -21,6 +21,8 @@ which is not FRED but reads the same arguments and writes outputs in FRED 11's l
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import importlib.util
 import shutil
 import subprocess
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from simdock.domain.archives import ArchiveLimits, unpack_archive
+from simdock.domain.run_identity import Declared
 from simdock.errors import ExecutionError, InvalidParameters, RunCancelled
 from simdock.handlers import ProgressCallback, SimulationHandler
 from simdock_adapters.executors.environment import user_environment
@@ -76,6 +79,23 @@ class FredHandler(SimulationHandler):
 
     def validate(self, parameters: Mapping[str, Any]) -> None:
         fred_arguments(parameters, self.max_days)
+
+    def declared(self) -> Declared:
+        """A FRED run is reusable: its seed is among its arguments (the epx client sends one
+        with every run; without one the model takes its own default), so the same program
+        on the same request and inputs computes the same run. Its version is the program's:
+        the SHA-256 of the FRED binary's bytes (or the stand-in's source), so a new build is
+        another version; none (never reused) where the program cannot be found."""
+        try:
+            program = Path(self._program()[-1])
+        except ExecutionError:
+            return Declared()
+        if self.binary and not program.is_file():
+            found = shutil.which(self.binary)
+            if found is None:
+                return Declared()
+            program = Path(found)
+        return Declared(version=program_version(program))
 
     def unseeded(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
         """A run request without its seed (``-r``/``-s`` among its ``fredArgs``): the runs
@@ -132,6 +152,25 @@ class FredHandler(SimulationHandler):
         if spec is None or spec.origin is None:
             raise ExecutionError(f"neither FRED_BINARY nor the stand-in {STANDIN} is installed")
         return [sys.executable, spec.origin]
+
+
+def program_version(program: Path) -> str | None:
+    """The SHA-256 of ``program``'s bytes (None where it cannot be read), read again only
+    when its size or modification time changes."""
+    try:
+        stat = program.stat()
+    except OSError:
+        return None
+    return _file_sha256(str(program.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str | None:
+    try:
+        with open(path, "rb") as source:
+            return hashlib.file_digest(source, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 class RunDirectory:

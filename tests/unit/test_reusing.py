@@ -71,6 +71,14 @@ def test_anything_else_that_differs_makes_another_identity(other: Any) -> None:
     assert run_identity(*other) != run_identity("t", V1, {"x": 1, "y": 2})
 
 
+def test_input_files_digests_are_part_of_the_identity_when_a_run_has_any() -> None:
+    plain = run_identity("t", V1, {"x": 1})
+    assert run_identity("t", V1, {"x": 1}, {}) == plain  # no inputs: as before they counted
+    on_a = run_identity("t", V1, {"x": 1}, {"inputs.zip": "a" * 64})
+    assert on_a not in (plain, run_identity("t", V1, {"x": 1}, {"inputs.zip": "b" * 64}))
+    assert on_a != run_identity("t", V1, {"x": 1}, {"other.zip": "a" * 64})
+
+
 def test_no_identity_without_a_version_or_for_a_seeded_handler_given_no_seed() -> None:
     assert run_identity("t", Declared(), {"x": 1}) is None
     seeded = Declared(seed_parameter="seed", version="1")

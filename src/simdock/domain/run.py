@@ -99,9 +99,14 @@ class Run:
         return (self.status in (RunStatus.RUNNING, RunStatus.CANCELLED)
                 and self.worker == worker and self.attempts == attempt)
 
-    def succeed(self, result: Payload, now: datetime) -> None:
+    def succeed(self, result: Payload, now: datetime, executed_as: str | None = None) -> None:
+        """Succeed with ``result``; ``executed_as`` is the identity of what it executed where
+        that is not the one it was queued with (its input files were replaced meanwhile):
+        a later run reuses it for what it did compute."""
         self.transition(RunStatus.SUCCEEDED, now)
         self.result = result
+        if executed_as is not None and self.identity is not None:
+            self.identity = executed_as
         self.progress = 1.0
         self.finished_at = now
 

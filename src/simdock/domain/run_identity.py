@@ -8,7 +8,9 @@ the SHA-256 of the canonical JSON of
   its tag, which may move),
 - its canonical parameters (keys sorted, numbers normalised: an integral float is
   written as the integer, so ``1.0`` and ``1`` are one value; ``-0.0`` is ``0``; every
-  other float in its shortest round-trip form), among them its seed.
+  other float in its shortest round-trip form), among them its seed,
+- the SHA-256 of each of its input files, by name (a job's uploaded ``inputs.zip``),
+  where it has any: the same request on other inputs is another computation.
 
 There is no identity (the run is never reused) when the handler declares no version
 or declares itself not reusable, or when its handler takes a seed and the run has none
@@ -75,14 +77,17 @@ def canonical_json(value: Any) -> str:
                       ensure_ascii=False, allow_nan=False)
 
 
-def run_identity(simulation_type: str, declared: Declared,
-                 parameters: Mapping[str, Any]) -> str | None:
-    """The identity of a run of ``simulation_type`` with ``parameters``; None when it has
-    none (see the module)."""
+def run_identity(simulation_type: str, declared: Declared, parameters: Mapping[str, Any],
+                 inputs: Mapping[str, str] | None = None) -> str | None:
+    """The identity of a run of ``simulation_type`` with ``parameters`` and the input files
+    whose digests are ``inputs`` (by name); None when it has none (see the module)."""
     if declared.version is None:
         return None
     if declared.seed_parameter is not None and parameters.get(declared.seed_parameter) is None:
         return None
-    document = canonical_json({"type": simulation_type, "version": declared.version,
-                               "parameters": parameters})
+    identified: dict[str, Any] = {"type": simulation_type, "version": declared.version,
+                                  "parameters": parameters}
+    if inputs:  # left out when none, so that runs without inputs keep their identity
+        identified["inputs"] = dict(inputs)
+    document = canonical_json(identified)
     return hashlib.sha256(document.encode()).hexdigest()

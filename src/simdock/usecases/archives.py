@@ -138,8 +138,10 @@ class Archives:
         """By run id, the key of each listed run's results archive, for a listing to link
         to: nothing is read for runs that succeeded or failed (their archive is built as
         they end where their handler asks for that, else by :meth:`attempt_archives`); a
-        stopped run's is built where it is missing."""
+        stopped run's is built where it is missing, and so is a reused run's (it never
+        executed, so nothing built it as it ended)."""
         return {run.id: self.attempt_archive(run) if run.status is RunStatus.CANCELLED
+                or (run.status is RunStatus.SUCCEEDED and run.attempts == 0)
                 else archive_key(run) for run in self.listed(runs)}
 
     def runs_with_results(self, job: str | int | None, runs: Sequence[int],

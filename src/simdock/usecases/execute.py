@@ -16,6 +16,7 @@ from simdock import blob_keys, codec
 from simdock.conflicts import retry_on_conflict
 from simdock.domain import Payload, Run, RunStatus
 from simdock.domain.images import image_of
+from simdock.domain.run_identity import run_identity
 from simdock.errors import (
     ConcurrencyConflict,
     ExecutionError,
@@ -60,6 +61,9 @@ class Outcome:
     unwritten: Unwritten = field(default_factory=Unwritten)
     #: The reports of the run's last write, whose commit went unanswered.
     in_doubt: InDoubt | None = None
+    #: The identity of what a succeeded run executed, where it is not the one it was
+    #: queued with (its job's input files were replaced meanwhile): it succeeds with this.
+    executed_as: str | None = None
     #: When the outcome is recorded: the same for every try, so that a try whose commit
     #: went unanswered is recognised by the next one.
     stamp: datetime | None = None
@@ -128,6 +132,7 @@ class Executing:
             )
             value = self.executor.execute(task, context)
             outcome.result = self._store_result(run, value)
+            outcome.executed_as = self._executed_as(run, task, context)
             context.collect_workdir()
         except RunCancelled as exc:
             if context.handed_back:
@@ -162,6 +167,17 @@ class Executing:
         if not outcome.handed_back:
             self._archive(run, outcome)
         return outcome
+
+    def _executed_as(self, run: Run, task: ExecutionTask, context: ExecutionContext
+                     ) -> str | None:
+        """The identity of what ``run`` executed, when it is not the one it was queued with:
+        the input files it fetched are not those it was added with (they were uploaded
+        again since). None when they are, or it fetched none, or it has no identity."""
+        if run.identity is None or context.input_digests is None:
+            return None
+        executed = run_identity(run.simulation_type, self.executor.declared(run.simulation_type),
+                                task.parameters, context.input_digests)
+        return executed if executed != run.identity else None
 
     def _archive(self, run: Run, outcome: Outcome) -> None:
         """Build the run's results archive now, before it is seen finished, where its handler
@@ -270,7 +286,7 @@ class Executing:
         if outcome.handed_back:
             run.release(now)
         elif outcome.error is None and outcome.result is not None:
-            run.succeed(outcome.result, now)
+            run.succeed(outcome.result, now, outcome.executed_as)
         else:
             run.fail(outcome.error or "the run ended without a result", now)
         try:

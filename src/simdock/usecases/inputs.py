@@ -12,6 +12,7 @@ cannot check them on arrival; unpacking for a run checks every entry's bytes aga
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -98,44 +99,55 @@ class Inputs:
                            f"got {size}")
         return self.blobs.put_file(target.key, source)
 
-    def check_inputs(self, job: Job) -> None:
-        """Refuse (ValidationError) while one of the job's input archives is missing or not
-        sound, naming it: runs would only fail on it. One this process received was checked
-        in full then; one a client put straight into the store (S3) is fetched and checked in
-        full here, down to what each entry really unpacks to."""
+    def check_inputs(self, job: Job) -> dict[str, str]:
+        """Refuse (ValidationError) while one of the job's input files is missing or an input
+        archive is not sound, naming it: runs would only fail on it. One this process
+        received was checked in full then; one a client put straight into the store (S3) is
+        fetched and checked in full here, down to what each entry really unpacks to.
+
+        Returns the SHA-256 of each input file, by name: part of its runs' identities
+        (:mod:`simdock.domain.run_identity`), so that a run on other inputs is another run.
+        """
+        digests = {}
         for name, key in sorted(job.input_files.items()):
-            if not name.endswith(".zip"):
-                continue
+            archive = name.endswith(".zip")
             local = self.blobs.local_path(key)
             if local is not None:
                 if not local.is_file():
                     raise _missing(name, job)
-                self._check_archive_file(local, name)
+                if archive:
+                    self._check_archive_file(local, name)
+                digests[name] = file_digest(local)
                 continue
             with tempfile.TemporaryDirectory(prefix="simdock-inputs-") as scratch:
                 copy = Path(scratch) / name
                 try:
-                    with copy.open("wb") as out:
-                        for chunk in self.blobs.open(key):
-                            out.write(chunk)
+                    self._copy(key, copy)
                 except NotFound:
                     raise _missing(name, job) from None
-                self._check_archive_file(copy, name, contents=True)
+                if archive:
+                    self._check_archive_file(copy, name, contents=True)
+                digests[name] = file_digest(copy)
+        return digests
 
-    def fetch_inputs(self, job: Job, destination: Path) -> list[Path]:
-        """Copy the job's input files into ``destination``; returns the paths written."""
-        written = []
+    def fetch_inputs(self, job: Job, destination: Path) -> dict[str, str]:
+        """Copy the job's input files into ``destination``; returns the SHA-256 of each, by
+        name: what the run executes with, which may be newer than what it was added with."""
+        digests = {}
         for name, key in sorted(job.input_files.items()):
             target = destination / name
             local = self.blobs.local_path(key)
             if local is not None and local.is_file():
                 shutil.copyfile(local, target)
             else:
-                with target.open("wb") as out:
-                    for chunk in self.blobs.open(key):
-                        out.write(chunk)
-            written.append(target)
-        return written
+                self._copy(key, target)
+            digests[name] = file_digest(target)
+        return digests
+
+    def _copy(self, key: str, target: Path) -> None:
+        with target.open("wb") as out:
+            for chunk in self.blobs.open(key):
+                out.write(chunk)
 
     def _check_archive_file(self, path: Path, name: str, contents: bool = False
                             ) -> None:
@@ -146,6 +158,12 @@ class Inputs:
         if size > limits.max_bytes:
             raise TooLarge(f"{name} is {size} bytes; at most {limits.max_bytes} are accepted")
         (verify_archive if contents else check_archive)(path, name, limits)
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes, in hexadecimal."""
+    with path.open("rb") as source:
+        return hashlib.file_digest(source, "sha256").hexdigest()
 
 
 def _missing(name: str, job: Job) -> ValidationError:

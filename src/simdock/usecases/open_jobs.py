@@ -4,6 +4,11 @@ A registered job is open: it starts with no run, may be given input files (see
 :mod:`simdock.usecases.inputs`), and runs are added to it, each with its own
 parameters, as many times as its owner asks. Its status follows its runs as any
 job's does.
+
+A run added is reused (:mod:`simdock.usecases.reusing`) where its owner already has a
+succeeded run of its identity: the same request, on input files of the same bytes, of a
+handler of the same version (the epx client sends a seed with every run; running the same
+model with the same seed again would give the same answer).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from simdock import blob_keys
 from simdock.domain import Job, JobKind, Payload, Run
 from simdock.domain.parameters import validate_parameters
+from simdock.domain.run_identity import run_identity
 from simdock.errors import Conflict, InvalidParameters, ValidationError
 from simdock.limits import Limits
 from simdock.payloads import PayloadStore
@@ -24,6 +30,7 @@ from simdock.repositories import UnitOfWork
 from simdock.scope import UnitsOfWork
 from simdock.usecases.access import load_job
 from simdock.usecases.inputs import Inputs
+from simdock.usecases.reusing import reuse_runs, reused_artifacts
 from simdock.usecases.submit import check_tags, check_timeout, check_type
 
 #: The most runs one call may add.
@@ -53,6 +60,8 @@ class AddRuns:
     parameters: Sequence[Mapping[str, Any]]
     metadata: Mapping[str, Any] = field(default_factory=dict)
     timeout_seconds: float | None = None
+    #: False: every run executes, even where an earlier run of its identity succeeded.
+    reuse: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,7 +123,8 @@ class OpenJobs:
                 stored.extend(batch.payloads)
             with self.uow() as uow:
                 added = [batch.add(uow, now) for batch in prepared]
-                uow.dispatch_runs([run.id for runs in added for run in runs])
+                uow.dispatch_runs([run.id for runs in added for run in runs
+                                   if run.reused_from is None])
                 uow.commit()
         except BaseException:
             for payload in stored:
@@ -130,8 +140,11 @@ class OpenJobs:
         parameter_sets = self._checked(job.simulation_type, cmd.parameters)
         metadata = validate_parameters(cmd.metadata, "metadata")
         timeout = check_timeout(cmd.timeout_seconds, self.limits.default_timeout_seconds)
-        self.inputs.check_inputs(job)
-        return _Batch(job, parameter_sets, metadata, timeout)
+        digests = self.inputs.check_inputs(job)
+        declared = self.executor.declared(job.simulation_type)
+        identities = [run_identity(job.simulation_type, declared, parameters, digests)
+                      if cmd.reuse else None for parameters in parameter_sets]
+        return _Batch(job, parameter_sets, metadata, timeout, identities)
 
     def _checked(self, simulation_type: str, parameter_sets: Sequence[Mapping[str, Any]]
                  ) -> list[dict[str, Any]]:
@@ -160,6 +173,8 @@ class _Batch:
     parameter_sets: list[dict[str, Any]]
     metadata: dict[str, Any]
     timeout: float | None
+    #: Each run's identity (None: never reused), in order.
+    identities: list[str | None]
     run_ids: list[str] = field(default_factory=list)
     payloads: list[Payload] = field(default_factory=list)
 
@@ -173,8 +188,11 @@ class _Batch:
         runs = [Run(id=run_id, job_id=self.job.id, owner_id=self.job.owner_id,
                     simulation_type=self.job.simulation_type, index=first + offset,
                     created_at=now, updated_at=now, parameters=payload,
-                    timeout_seconds=self.timeout, metadata=dict(self.metadata))
-                for offset, (run_id, payload) in enumerate(zip(self.run_ids, self.payloads,
-                                                               strict=True))]
+                    timeout_seconds=self.timeout, metadata=dict(self.metadata),
+                    identity=identity)
+                for offset, (run_id, payload, identity) in enumerate(zip(
+                    self.run_ids, self.payloads, self.identities, strict=True))]
+        reused = reuse_runs(uow, self.job.owner_id, runs, now)
         uow.runs.add_many(runs)
+        uow.artifacts.add_many(reused_artifacts(uow, reused))
         return runs

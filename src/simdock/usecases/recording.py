@@ -109,6 +109,8 @@ class ExecutionContext:
         self._writing = threading.Lock()  # one write at a time, so stamps tell them apart
         self._workdir: Path | None = None
         self._inputs: Path | None = None
+        #: The SHA-256 of each input file the run fetched, by name; None until it fetches.
+        self.input_digests: dict[str, str] | None = None
 
     # -- what handlers call ------------------------------------------------
     def __call__(self, fraction: float) -> None:
@@ -201,7 +203,7 @@ class ExecutionContext:
             try:
                 with self._recording.uow() as uow:
                     job = uow.jobs.get(self.job_id)
-                if job is not None:
+                self.input_digests = {} if job is None else \
                     self._recording.inputs.fetch_inputs(job, directory)
             except ServiceUnavailable as exc:
                 shutil.rmtree(directory, ignore_errors=True)
