@@ -138,7 +138,7 @@ class JobHandle:
     def __repr__(self) -> str:
         view = self._view()
         return (f"<{type(self).__name__} {self.id} {view.job.simulation_type} "
-                f"{view.status.value} {view.finished}/{view.job.run_count}>")
+                f"{view.status.value} {view.finished}/{view.total}>")
 
     @property
     def _platform(self) -> Platform:

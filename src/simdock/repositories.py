@@ -330,12 +330,14 @@ class PointRepository(Protocol):
 
     def add_many(self, points: Sequence[ReplicatePoint]) -> None: ...
 
-    def lock(self, job_id: str, point: int) -> ReplicatePoint | None:
-        """The point, held by this unit of work until it ends: another unit of work locking
-        it waits, then reads what this one committed (the replicates of a point end one
+    def lock(self, job_id: str, points: Collection[int]) -> dict[int, ReplicatePoint]:
+        """These points of the job (those that exist), by number, held by this unit of work
+        until it ends, locked in point order in one statement: another unit of work locking
+        one waits, then reads what this one committed (the replicates of a point end one
         after another, as far as deciding is concerned)."""
 
-    def update(self, point: ReplicatePoint) -> None: ...
+    def update(self, points: Sequence[ReplicatePoint]) -> None:
+        """Store these points' counts and decisions (NotFound for one that does not exist)."""
 
     def list(self, job_id: str) -> list[ReplicatePoint]:
         """The job's points, in point order (none for a job not replicated)."""

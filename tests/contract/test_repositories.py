@@ -2755,25 +2755,26 @@ def test_points_are_kept_updated_listed_in_order_and_go_with_their_job(
         uow.points.add_many([ReplicatePoint("job-1", 1, 5), ReplicatePoint("job-1", 0, 5)])
         uow.commit()
     with uow_factory() as uow:
-        point = uow.points.lock("job-1", 1)
+        [point] = uow.points.lock("job-1", [1, 7]).values()  # 7: none
         assert point == ReplicatePoint("job-1", 1, 5)
         point.count(True, 2.5)
         point.count(True, 3.5)
         point.count(False, None)
         point.count(True, None)
         point.outcome, point.reason = Outcome.RUNS_FAILED, "1 replicate failed"
-        uow.points.update(point)
+        uow.points.update([point])
         uow.commit()
     with uow_factory() as uow:
         listed = uow.points.list("job-1")
         assert [p.point for p in listed] == [0, 1] and listed[0] == ReplicatePoint("job-1", 0, 5)
         assert listed[1] == ReplicatePoint("job-1", 1, 5, 4, 1, 1, Moments(2, 3.0, 0.5),
                                            Outcome.RUNS_FAILED, "1 replicate failed")
-        assert uow.points.lock("job-1", 7) is None and uow.points.list("job-2") == []
+        assert uow.points.lock("job-1", [7]) == {} and uow.points.list("job-2") == []
+        assert list(uow.points.lock("job-1", [1, 0])) == [0, 1]  # in point order
         with pytest.raises(NotFound):
-            uow.points.update(ReplicatePoint("job-1", 9, 1))
+            uow.points.update([ReplicatePoint("job-1", 0, 5), ReplicatePoint("job-1", 9, 1)])
     with uow_factory() as uow:  # what is not committed is not kept
-        uow.points.update(ReplicatePoint("job-1", 0, 99))
+        uow.points.update([ReplicatePoint("job-1", 0, 99)])
     with uow_factory() as uow:
         assert uow.points.list("job-1")[0].planned == 5
         uow.jobs.delete("job-1")
@@ -2795,22 +2796,20 @@ def test_a_locked_point_is_read_by_the_next_locker_as_the_first_committed_it(
     def second() -> None:
         first_locked.wait(10)
         with uow_factory() as uow:
-            point = uow.points.lock("job-1", 0)
-            assert point is not None
+            point = uow.points.lock("job-1", [0])[0]
             seen.append(point.finished)
             point.count(True, 1.0)
-            uow.points.update(point)
+            uow.points.update([point])
             uow.commit()
 
     other = threading.Thread(target=second)
     other.start()
     with uow_factory() as uow:
-        point = uow.points.lock("job-1", 0)
-        assert point is not None
+        point = uow.points.lock("job-1", [0])[0]
         first_locked.set()
         time.sleep(0.3)  # the other unit of work is waiting for the point meanwhile
         point.count(True, 3.0)
-        uow.points.update(point)
+        uow.points.update([point])
         uow.commit()
     other.join(10)
     assert seen == [1]

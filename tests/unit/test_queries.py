@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from simdock.clock import ManualClock
-from simdock.domain import RunStatus, SweepSpec
+from simdock.domain import Job, JobKind, RunStatus, SweepSpec
 from simdock.domain.listing import Omitted
 from simdock.errors import NotFound, ValidationError
 from simdock.limits import Limits
 from simdock.paging import Ordering, PageRequest
 from simdock.ports import RunContext
 from simdock.selection import JobQuery, RunQuery
+from simdock.tallies import RunTally
 from simdock.usecases import machines, metrics, reports
+from simdock.usecases.queries import JobView
 from simdock.usecases.submit import SubmitRun, SubmitSweep
 from tests.unit.fakes import FakeExecutor, QueueDispatcher, make_platform
 
@@ -191,3 +195,16 @@ def test_run_views_hold_what_a_page_shows_of_each_run() -> None:
     assert [v.machine.id if v.machine else None for v in views] == [machine.id, None]
     with pytest.raises(NotFound):
         platform.listing.run_view(submission.run_ids[0], "usr-2")
+
+
+def test_a_job_read_before_its_runs_are_counted_is_not_done_while_runs_added_since_wait(
+        ) -> None:
+    """A replicate's end commits with its point's next batch: a job read before that commit
+    (its run_count without the batch) and counted after it (every earlier run ended, the
+    batch queued) is not done."""
+    job = Job(id="job-1", owner_id="usr-a", simulation_type="monte_carlo",
+              kind=JobKind.SWEEP, run_count=26, created_at=datetime.now(UTC))
+    read_after_the_batch = RunTally(counts={RunStatus.SUCCEEDED: 26, RunStatus.QUEUED: 16})
+    view = JobView.of(job, read_after_the_batch)
+    assert (view.total, view.finished, view.done) == (42, 26, False)
+    assert JobView.of(job, RunTally(counts={RunStatus.SUCCEEDED: 26})).done

@@ -231,8 +231,11 @@ class Executing:
             outcome.stamp = outcome.stamp or self.clock.now()
         def record_all() -> None:
             with self.uow() as uow:
+                ended: list[Run] = []
                 for outcome in pending:
-                    statuses[outcome.run.id], recorded[outcome.run.id] = self._record(uow, outcome)
+                    statuses[outcome.run.id], recorded[outcome.run.id] = self._record(
+                        uow, outcome, ended)
+                self.replicating.ended(uow, ended)  # last: its points are held until the commit
                 uow.commit()
 
         retry_on_conflict(record_all, f"the outcome of runs {[o.run.id for o in pending]}")
@@ -245,14 +248,14 @@ class Executing:
         self.execution.held.release(o.run.id for o in pending)
         return [statuses[o.run.id] for o in outcomes]
 
-    def _record(self, uow: OutboxUnitOfWork, outcome: Outcome
+    def _record(self, uow: OutboxUnitOfWork, outcome: Outcome, ended: list[Run]
                 ) -> tuple[RunStatus | None, bool]:
         """The run's status after recording ``outcome``, and whether this outcome was kept (it
         finished the run, or its files were kept for a run stopped while this attempt held
-        it)."""
+        it); a run it succeeds or fails is added to ``ended``."""
         run = outcome.run
         worker, attempt = run.worker, run.attempts
-        if run.status is RunStatus.RUNNING and self._finish(uow, run, outcome):
+        if run.status is RunStatus.RUNNING and self._finish(uow, run, outcome, ended):
             return run.status, True
         stored = uow.runs.get(run.id)
         if stored is None:
@@ -261,7 +264,7 @@ class Executing:
             return stored.status, True
         finished = stored.held_by(worker, attempt)
         if finished:
-            self._finish(uow, stored, outcome, guarded=False)
+            self._finish(uow, stored, outcome, ended, guarded=False)
         elif outcome.unwritten and stored.left_by(worker, attempt):
             # Stopped while this attempt held it: what it reported last shows how far it got.
             add_records(uow, run.id, outcome.unwritten)
@@ -269,10 +272,11 @@ class Executing:
         outcome.run = stored
         return stored.status, finished
 
-    def _finish(self, uow: OutboxUnitOfWork, run: Run, outcome: Outcome,
+    def _finish(self, uow: OutboxUnitOfWork, run: Run, outcome: Outcome, ended: list[Run],
                 guarded: bool = True) -> bool:
         """Succeed, fail or hand back ``run``, with what it reported and the store has not
-        kept yet; False when ``guarded`` and it changed since it was read."""
+        kept yet (added to ``ended`` unless handed back); False when ``guarded`` and it
+        changed since it was read."""
         assert outcome.stamp is not None
         now = outcome.stamp
         unwritten = outcome.unwritten
@@ -300,7 +304,7 @@ class Executing:
             back_to_queue(uow, [run])
             uow.dispatch_runs([run.id])
         else:
-            self.replicating.ended(uow, run)
+            ended.append(run)
         return True
 
     def _store_result(self, run: Run, value: Any) -> Payload:

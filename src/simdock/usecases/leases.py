@@ -193,9 +193,9 @@ class Leases:
                 taken_back.append(run)
                 if run.status is RunStatus.QUEUED:
                     requeued.append(run.id)
-                else:
-                    self.replicating.ended(uow, run)
             back_to_queue(uow, taken_back)
             uow.dispatch_runs(requeued)
+            self.replicating.ended(uow, [run for run in taken_back
+                                         if run.status is RunStatus.FAILED])
             uow.commit()
         return requeued

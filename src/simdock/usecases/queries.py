@@ -69,8 +69,17 @@ class JobView:
         return sum(n for s, n in self.counts.items() if s.terminal)
 
     @property
+    def total(self) -> int:
+        """How many runs it has: as many as its statuses count. The job is read before its
+        runs are counted, and a replicated job's runs are added as others end (the end of a
+        batch's last replicate commits with the next batch), so the count may already hold
+        runs the job's ``run_count`` as read does not."""
+        return max(sum(self.counts.values()), self.job.run_count)
+
+    @property
     def done(self) -> bool:
-        return self.finished == self.job.run_count
+        """Every run it has ended (never true while the runs a replicate's end added wait)."""
+        return self.finished == self.total
 
 
 @dataclass(frozen=True)

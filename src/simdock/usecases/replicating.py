@@ -57,28 +57,48 @@ class Replicating:
     payloads: PayloadStore
     queries: Queries
 
-    def ended(self, uow: OutboxUnitOfWork, run: Run) -> list[str]:
-        """Count ``run``'s end (it succeeded or failed, in ``uow``, not yet committed) at its
-        point, and add the point's next batch if it needs one, dispatched once ``uow``
-        commits; returns the ids of the runs added (none for a job not replicated)."""
-        if run.parameters is not None:  # its own parameters: a run no specification gives
-            return []
-        spec = self.queries.job_specs([run.job_id], uow)[run.job_id]
-        replication = spec.replication
-        if replication is None:
-            return []
-        point_number, _ = spec.point_of(run.index)
-        point = uow.points.lock(run.job_id, point_number)
-        if point is None:
-            return []
-        succeeded = run.status is RunStatus.SUCCEEDED
-        value = metric_of(self.payloads.load(run.result), replication.metric) \
-            if succeeded else None
-        point.count(succeeded, value)
-        added = self._add(uow, spec, run, point.point, point.settle(replication))
-        uow.points.update(point)
+    def ended(self, uow: OutboxUnitOfWork, runs: Sequence[Run]) -> list[str]:
+        """Count the ends of ``runs`` (each succeeded or failed, in ``uow``, not yet
+        committed) at their points, and add each point's next batch where it needs one,
+        dispatched once ``uow`` commits; returns the ids of the runs added (none for runs of
+        jobs not replicated).
+
+        Call it last before the commit: each point is locked once, in (job, point) order,
+        and held until the commit, so a point is held only for what the transaction has
+        left, and two transactions never each hold a point the other waits for.
+        """
+        ends: dict[tuple[str, int], list[Run]] = {}
+        specs = self.queries.job_specs(
+            list({run.job_id for run in runs if run.parameters is None}), uow)
+        for run in runs:
+            spec = specs.get(run.job_id)  # a run with its own parameters has none
+            if spec is None or spec.replication is None:
+                continue
+            ends.setdefault((run.job_id, spec.point_of(run.index)[0]), []).append(run)
+        added: list[str] = []
+        for job_id in sorted({job_id for job_id, _ in ends}):
+            spec = specs[job_id]
+            replication = spec.replication
+            assert replication is not None
+            numbers = sorted(number for job, number in ends if job == job_id)
+            values = {number: [self._value(run, replication.metric)
+                               for run in ends[job_id, number]] for number in numbers}
+            locked = uow.points.lock(job_id, numbers)
+            for number, point in locked.items():
+                for succeeded, value in values[number]:
+                    point.count(succeeded, value)
+                added += self._add(uow, spec, ends[job_id, number][0], number,
+                                   point.settle(replication))
+            uow.points.update(list(locked.values()))
         uow.dispatch_runs(added)
         return added
+
+    def _value(self, run: Run, metric: str) -> tuple[bool, float | None]:
+        """Whether a replicate that ended succeeded, and its metric's value (None: it failed,
+        or its result has no number under ``metric``)."""
+        if run.status is not RunStatus.SUCCEEDED:
+            return False, None
+        return True, metric_of(self.payloads.load(run.result), metric)
 
     def retried(self, uow: UnitOfWork, runs: Sequence[Run]) -> None:
         """These runs, which had failed or were cancelled, are being queued again: a failed
@@ -89,10 +109,11 @@ class Replicating:
             spec = self.queries.job_specs([run.job_id], uow)[run.job_id]
             if spec.replication is None:
                 continue
-            point = uow.points.lock(run.job_id, spec.point_of(run.index)[0])
+            number = spec.point_of(run.index)[0]
+            point = uow.points.lock(run.job_id, [number]).get(number)
             if point is not None and point.failed > 0:
                 point.uncount_failure()
-                uow.points.update(point)
+                uow.points.update([point])
 
     def points(self, job_id: str, owner_id: str | None) -> list[PointView]:
         """A job's points with their parameters (the seed left out), in point order; none

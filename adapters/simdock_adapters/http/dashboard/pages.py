@@ -238,7 +238,7 @@ def _job_page(job_id: str) -> dict[str, Any]:
             "runs": runs, "filters": chosen, "statuses": filters.STATUSES,
             "retryable": sum(detail.view.counts.get(s, 0)
                              for s in (RunStatus.FAILED, RunStatus.CANCELLED)),
-            "unfinished": detail.view.job.run_count - detail.view.finished,
+            "unfinished": detail.view.total - detail.view.finished,
             "first": filters.first_shown(runs),
             "live_url": filters.address(f"{here}/live", {**given, **_cursor()}),
             "plot_url": plot_url, "plot": plot,

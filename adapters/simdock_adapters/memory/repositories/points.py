@@ -4,7 +4,7 @@ point is held by whoever has it)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from simdock.domain.replication import ReplicatePoint
 from simdock.errors import Conflict, NotFound
@@ -21,15 +21,17 @@ class MemoryPointRepository(MemoryRepository):
                 raise Conflict(f"point {point.point} of job '{point.job_id}' already exists")
             self._put(self.store.points, key, dataclasses.replace(point))
 
-    def lock(self, job_id: str, point: int) -> ReplicatePoint | None:
-        found = self.store.points.get((job_id, point))
-        return dataclasses.replace(found) if found is not None else None
+    def lock(self, job_id: str, points: Collection[int]) -> dict[int, ReplicatePoint]:
+        found = ((number, self.store.points.get((job_id, number))) for number in sorted(points))
+        return {number: dataclasses.replace(point) for number, point in found
+                if point is not None}
 
-    def update(self, point: ReplicatePoint) -> None:
-        key = (point.job_id, point.point)
-        if key not in self.store.points:
-            raise NotFound("point", f"{point.job_id}#{point.point}")
-        self._put(self.store.points, key, dataclasses.replace(point))
+    def update(self, points: Sequence[ReplicatePoint]) -> None:
+        for point in points:
+            key = (point.job_id, point.point)
+            if key not in self.store.points:
+                raise NotFound("point", f"{point.job_id}#{point.point}")
+            self._put(self.store.points, key, dataclasses.replace(point))
 
     def list(self, job_id: str) -> list[ReplicatePoint]:
         return sorted((dataclasses.replace(p) for (job, _), p in self.store.points.items()
