@@ -131,9 +131,10 @@ class RunRepository(Protocol):
 
     def claim_queued(self, owner_id: str, job_id: str, worker: str, now: datetime,
                      limit: int = 1, lease_until: datetime | None = None) -> Sequence[Run]:
-        """Atomically move up to ``limit`` of the job's queued runs, lowest index first, to
-        running for ``worker`` (held until ``lease_until``); returns them (fewer, or none,
-        when fewer are queued).
+        """Atomically move up to ``limit`` of the job's queued runs, in the order they were
+        added (lowest number first: a replicated job's batch together), to running for
+        ``worker`` (held until ``lease_until``); returns them (fewer, or none, when fewer
+        are queued).
 
         Concurrent claimers never get the same run and never wait on each other's choice
         (SKIP LOCKED where the database has it). The fairness of which job is asked

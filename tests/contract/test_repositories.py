@@ -968,17 +968,21 @@ def test_racing_claimers_have_exactly_one_winner(uow_factory: UnitOfWorkFactory)
     assert (stored.worker, stored.attempts) == (winners[0], 1)
 
 
-def test_claim_queued_takes_a_jobs_queued_runs_lowest_index_first(
+def test_claim_queued_takes_a_jobs_queued_runs_in_the_order_they_were_added(
         uow_factory: UnitOfWorkFactory) -> None:
-    parent = job(run_count=4)
+    """Lowest number first, whatever their index: a replicated job's batch (one point's
+    replicates, added together) is claimed together, not interleaved with other points'."""
+    parent = job(run_count=5)
     save(uow_factory, user(), parent,
-         run("run-1", parent, 0, status=RunStatus.CANCELLED), run("run-2", parent, 1),
-         run("run-3", parent, 2), run("run-4", parent, 3))
+         run("run-1", parent, 0, status=RunStatus.CANCELLED), run("run-2", parent, 2),
+         run("run-3", parent, 3), run("run-4", parent, 4))
+    save(uow_factory, run("run-0", parent, 1))  # a lower index, added last
     with uow_factory() as uow:
         first = uow.runs.claim_queued("usr-a", "job-1", "w-1", at(9), limit=2)
         rest = uow.runs.claim_queued("usr-a", "job-1", "w-1", at(9), limit=5)
         uow.commit()
-    assert [r.id for r in first] == ["run-2", "run-3"] and [r.id for r in rest] == ["run-4"]
+    assert [r.id for r in first] == ["run-2", "run-3"]
+    assert [r.id for r in rest] == ["run-4", "run-0"]
     stored = get_run(uow_factory, "run-3")
     assert (stored.status, stored.worker, stored.attempts, stored.started_at) == (
         RunStatus.RUNNING, "w-1", 1, at(9))

@@ -1,4 +1,5 @@
-"""The memory store's index of queued runs: by owner and job, lowest index first.
+"""The memory store's index of queued runs: by owner and job, in the order they were added
+(lowest number first).
 
 It lets fair claiming find the next owner, the next job and its first queued
 run without scanning every run. Entries are removed lazily: a run that left
@@ -35,7 +36,7 @@ class QueuedRuns:
                 jobs = self._jobs[run.owner_id] = []
                 bisect.insort(self._owners, run.owner_id)
             bisect.insort(jobs, run.job_id)
-        heapq.heappush(heap, (run.index, run.id))
+        heapq.heappush(heap, (run.number or 0, run.id))
 
     def next_owner(self, after: str | None, alive: Alive) -> str | None:
         start = 0 if after is None else bisect.bisect_right(self._owners, after)
@@ -53,7 +54,7 @@ class QueuedRuns:
         return None
 
     def pop(self, job: str, limit: int, alive: Alive) -> list[str]:
-        """Up to ``limit`` of the job's queued runs, lowest index first, taken off the index."""
+        """Up to ``limit`` of the job's queued runs, lowest number first, taken off the index."""
         taken: list[str] = []
         while len(taken) < limit and self._live(job, alive):
             _, run_id = heapq.heappop(self._heaps[job])

@@ -178,8 +178,9 @@ runs = sa.Table(
              postgresql_where=ERRED, sqlite_where=ERRED),
     sa.Index(None, "owner_id", "created_at", "number"),
     sa.Index(None, "owner_id", "status", "created_at", "number"),
-    # The queue: runs waiting to start, by owner and job (fair claiming walks it).
-    sa.Index("ix_runs_queue", "owner_id", "job_id", "run_index",
+    # The queue: runs waiting to start, by owner and job (fair claiming walks it), in the
+    # order they were added (migration 0015).
+    sa.Index("ix_runs_queue", "owner_id", "job_id", "number",
              postgresql_where=QUEUED, sqlite_where=QUEUED),
     # Running runs by when their lease lapses: what is taken back from lost workers.
     sa.Index("ix_runs_leases", "lease_expires_at",

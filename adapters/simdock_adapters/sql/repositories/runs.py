@@ -151,10 +151,12 @@ _NEXT_QUEUED_JOB = (sa.select(runs.c.job_id)
 
 
 _NEXT_QUEUED_JOB_AFTER = _NEXT_QUEUED_JOB.where(runs.c.job_id > sa.bindparam("after"))
+# In the order they were added (their number): a replicated job's batches are added point
+# by point, and a claim then takes one point's replicates, not a few of every point.
 _QUEUED_OF_JOB = (sa.select(runs)
                   .where(_IS_QUEUED, runs.c.owner_id == sa.bindparam("owner"),
                          runs.c.job_id == sa.bindparam("job"))
-                  .order_by(runs.c.run_index).limit(sa.bindparam("limit")))
+                  .order_by(runs.c.number).limit(sa.bindparam("limit")))
 
 
 # FOR NO KEY UPDATE: a claim changes no key, so it neither waits for nor skips a run that
