@@ -244,7 +244,7 @@ class Platform:
         """``group`` (a use-case group: a dataclass whose fields name what it uses) with
         each field given what ``given`` names, else the wiring's port, limit or group of
         that name (``uow``: the units of work); cosmicpython's ``inject_dependencies``."""
-        names = [f.name for f in fields(cast(Any, group))]
+        names = [f.name for f in fields(cast(Any, group)) if f.init]  # not its own state
         return group(**{name: given[name] if name in given
                         else self.units if name == "uow" else getattr(self, name)
                         for name in names})

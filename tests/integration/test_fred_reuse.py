@@ -1,7 +1,7 @@
 """Runs added to open jobs (the epx client's way) are reused by identity, and their input
-files are part of it: the same FRED request on an ``inputs.zip`` of the same bytes is the
-same run; on other bytes, or with inputs replaced after the run was added, it is not.
-Run on the FRED stand-in."""
+files are part of it: the same FRED request on an ``inputs.zip`` holding the same files
+(zipped again or not) is the same run; on other files, or with inputs replaced after the
+run was added, it is not. Run on the FRED stand-in."""
 
 from __future__ import annotations
 
@@ -38,10 +38,14 @@ def upload(platform: Platform, owner: str, job: int, inputs: Path) -> None:
         platform.inputs.upload_target(job, owner, UploadKind.INPUT), inputs)
 
 
-def model(tmp_path: Path, name: str, infections: int) -> Path:
+def model(tmp_path: Path, name: str, infections: int,
+          zipped: tuple[int, int, int, int, int, int] = (2024, 1, 1, 0, 0, 0),
+          compression: int = zipfile.ZIP_STORED) -> Path:
+    """An inputs.zip of a model; ``zipped`` is when its entry says it was zipped."""
     archive = tmp_path / f"{name}.zip"
-    with zipfile.ZipFile(archive, "w") as out:
-        out.writestr("main.fred", f"initial_infections = {infections}\n")
+    with zipfile.ZipFile(archive, "w", compression) as out:
+        out.writestr(zipfile.ZipInfo("main.fred", zipped),
+                     f"initial_infections = {infections}\n")
     return archive
 
 
@@ -70,8 +74,11 @@ def test_the_same_request_on_the_same_inputs_is_reused_with_its_results_archive(
                       add(platform, owner, open_job(platform, owner, model(tmp_path, "a", 5))))
         assert all(run.attempts == 1 and run.identity for run in first)
 
-        # Another job, an archive of the same bytes: nothing executes.
-        again_job = open_job(platform, owner, model(tmp_path, "a-again", 5))
+        # Another job, the same model zipped again (another time, compressed): nothing
+        # executes.
+        rezipped = model(tmp_path, "a-again", 5, (2025, 6, 7, 8, 9, 10), zipfile.ZIP_DEFLATED)
+        assert rezipped.read_bytes() != (tmp_path / "a.zip").read_bytes()
+        again_job = open_job(platform, owner, rezipped)
         again = add(platform, owner, again_job)
         assert [run.status.value for run in again] == ["succeeded"] * len(SEEDS)
         assert [run.reused_from for run in again] == [run.id for run in first]

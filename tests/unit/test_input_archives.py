@@ -17,7 +17,12 @@ from typing import Any
 
 import pytest
 
-from simdock.domain.archives import ArchiveLimits, unpack_archive, verify_archive
+from simdock.domain.archives import (
+    ArchiveLimits,
+    archive_digest,
+    unpack_archive,
+    verify_archive,
+)
 from simdock.errors import ValidationError
 from simdock.limits import Limits
 from simdock.usecases.inputs import UploadKind
@@ -144,3 +149,27 @@ def test_an_archive_put_straight_into_the_store_is_checked_when_runs_are_added()
     platform.blobs.put(target.key, zipped({"main.fred": b"x = 1\n"}), "application/zip")
     assert len(platform.open_jobs.add_runs(
         AddRuns(job=job.number, owner_id=OWNER, parameters=[{}]))) == 1
+
+
+def test_an_archive_s_digest_is_of_the_files_it_holds_not_of_how_they_were_zipped(
+        tmp_path: Path) -> None:
+    def archive(name: str, entries: list[tuple[str, bytes]], when: tuple[int, ...],
+                compression: int = zipfile.ZIP_STORED) -> Path:
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w", compression) as out:
+            out.writestr(zipfile.ZipInfo("data/", when), b"")  # a directory: no file
+            for entry, data in entries:
+                out.writestr(zipfile.ZipInfo(entry, when), data)
+        return path
+
+    files = [("main.fred", b"days = 10\n"), ("data/pop.txt", b"1 2 3\n")]
+    limits = ArchiveLimits()
+    first = archive_digest(archive("a.zip", files, (2024, 1, 1, 0, 0, 0)), "a.zip", limits)
+    again = archive_digest(archive("b.zip", files[::-1], (2025, 2, 3, 4, 5, 6),
+                                   zipfile.ZIP_DEFLATED), "b.zip", limits)
+    edited = archive_digest(archive("c.zip", [files[0], ("data/pop.txt", b"1 2 4\n")],
+                                    (2024, 1, 1, 0, 0, 0)), "c.zip", limits)
+    renamed = archive_digest(archive("d.zip", [files[0], ("data/pop2.txt", b"1 2 3\n")],
+                                     (2024, 1, 1, 0, 0, 0)), "d.zip", limits)
+    assert first == again
+    assert len({first, edited, renamed}) == 3

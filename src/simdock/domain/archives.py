@@ -13,6 +13,7 @@ does not match, and the work of finding out is bounded by the declared total.
 from __future__ import annotations
 
 import copy
+import hashlib
 import stat
 import zipfile
 import zlib
@@ -73,6 +74,23 @@ def verify_archive(source: Path | IO[bytes], name: str, limits: ArchiveLimits
             for _ in entry_bytes(archive, entry, name):
                 pass
     return entries
+
+
+def archive_digest(source: Path, name: str, limits: ArchiveLimits) -> str:
+    """The SHA-256 of what an archive holds, not of its bytes: each file entry's name and
+    the SHA-256 of its content, in name order. The same files zipped again (new
+    timestamps, another order or compression, as the epx client zips a job's inputs
+    afresh at every submission) give the same digest. ValidationError as
+    :func:`verify_archive`."""
+    entries = check_archive(source, name, limits)
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(source) as archive:
+        for entry in sorted((e for e in entries if not e.is_dir()), key=lambda e: e.filename):
+            content = hashlib.sha256()
+            for chunk in entry_bytes(archive, entry, name):
+                content.update(chunk)
+            digest.update(f"{entry.filename}\0{content.hexdigest()}\n".encode())
+    return digest.hexdigest()
 
 
 def entry_bytes(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, name: str

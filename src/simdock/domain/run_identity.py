@@ -9,8 +9,10 @@ the SHA-256 of the canonical JSON of
 - its canonical parameters (keys sorted, numbers normalised: an integral float is
   written as the integer, so ``1.0`` and ``1`` are one value; ``-0.0`` is ``0``; every
   other float in its shortest round-trip form), among them its seed,
-- the SHA-256 of each of its input files, by name (a job's uploaded ``inputs.zip``),
-  where it has any: the same request on other inputs is another computation.
+- the digest of each of its input files, by name, where it has any (a job's uploaded
+  ``inputs.zip``: the SHA-256 of what it holds, each file's name and content, so the
+  same files zipped again are the same inputs): the same request on other inputs is
+  another computation.
 
 There is no identity (the run is never reused) when the handler declares no version
 or declares itself not reusable, or when its handler takes a seed and the run has none

@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 from simdock import blob_keys
 from simdock.domain import Job
-from simdock.domain.archives import check_archive, verify_archive
+from simdock.domain.archives import archive_digest, check_archive, verify_archive
 from simdock.errors import NotFound, TooLarge, ValidationError
 from simdock.limits import Limits
 from simdock.ports import BlobStore
@@ -30,6 +30,8 @@ from simdock.usecases.access import load_job, load_run
 
 #: The name of a job's input archive among its input files.
 INPUT_ARCHIVE = blob_keys.INPUT_ARCHIVE
+#: How many archives' content digests a process keeps.
+KEPT_DIGESTS = 256
 
 
 class UploadKind(StrEnum):
@@ -60,6 +62,9 @@ class Inputs:
     uow: UnitsOfWork
     blobs: BlobStore
     limits: Limits
+    #: What archives hold, by the digest of their bytes (at most KEPT_DIGESTS of them).
+    archive_digests: dict[str, str] = field(default_factory=dict, init=False, repr=False,
+                                            compare=False)
 
     def upload_target(self, job: str | int, owner_id: str, kind: UploadKind,
                       run: str | int | None = None) -> UploadTarget:
@@ -105,7 +110,8 @@ class Inputs:
         received was checked in full then; one a client put straight into the store (S3) is
         fetched and checked in full here, down to what each entry really unpacks to.
 
-        Returns the SHA-256 of each input file, by name: part of its runs' identities
+        Returns the digest of each input file, by name (:meth:`_digest`): part of its runs'
+        identities
         (:mod:`simdock.domain.run_identity`), so that a run on other inputs is another run.
         """
         digests = {}
@@ -117,7 +123,7 @@ class Inputs:
                     raise _missing(name, job)
                 if archive:
                     self._check_archive_file(local, name)
-                digests[name] = file_digest(local)
+                digests[name] = self._digest(name, local)
                 continue
             with tempfile.TemporaryDirectory(prefix="simdock-inputs-") as scratch:
                 copy = Path(scratch) / name
@@ -127,12 +133,13 @@ class Inputs:
                     raise _missing(name, job) from None
                 if archive:
                     self._check_archive_file(copy, name, contents=True)
-                digests[name] = file_digest(copy)
+                digests[name] = self._digest(name, copy)
         return digests
 
     def fetch_inputs(self, job: Job, destination: Path) -> dict[str, str]:
-        """Copy the job's input files into ``destination``; returns the SHA-256 of each, by
-        name: what the run executes with, which may be newer than what it was added with."""
+        """Copy the job's input files into ``destination``; returns the digest of each, by
+        name (:meth:`_digest`): what the run executes with, which may be newer than what it
+        was added with."""
         digests = {}
         for name, key in sorted(job.input_files.items()):
             target = destination / name
@@ -141,8 +148,27 @@ class Inputs:
                 shutil.copyfile(local, target)
             else:
                 self._copy(key, target)
-            digests[name] = file_digest(target)
+            digests[name] = self._digest(name, target)
         return digests
+
+    def _digest(self, name: str, path: Path) -> str:
+        """What identifies an input file in its runs' identities: the digest of what an
+        archive holds (:func:`~simdock.domain.archives.archive_digest`: zipping the same
+        files again changes nothing), of any other file its bytes. An archive's is kept by
+        the digest of its bytes, so a job's runs unpack it once for all of them."""
+        raw = file_digest(path)
+        if not name.endswith(".zip"):
+            return raw
+        known = self.archive_digests.get(raw)
+        if known is None:
+            try:
+                known = archive_digest(path, name, self.limits.archives)
+            except ValidationError:  # refused when it was checked: the run fails on it
+                return raw
+            if len(self.archive_digests) >= KEPT_DIGESTS:
+                self.archive_digests.pop(next(iter(self.archive_digests)))
+            self.archive_digests[raw] = known
+        return known
 
     def _copy(self, key: str, target: Path) -> None:
         with target.open("wb") as out:
