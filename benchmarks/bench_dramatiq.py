@@ -31,11 +31,11 @@ from pathlib import Path
 import redis
 
 import simdock
+from benchmarks.dramatiq_workers import REDIS_URL, dramatiq_workers
 from benchmarks.measure import machine, median, spread
 from benchmarks.pg import drop, scratch_database
 
 BIN = Path(sys.executable).parent
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def raw_dramatiq(runs: int, processes: int, threads: int) -> float:
@@ -70,36 +70,17 @@ def raw_dramatiq(runs: int, processes: int, threads: int) -> float:
 def simdock_workers(runs: int, processes: int, threads: int) -> tuple[float, int]:
     """Seconds from submitting ``runs`` no-op runs to all of them succeeded, and the most
     messages the broker held meanwhile (queued or being handled)."""
-    url = scratch_database("simdock_bench_dramatiq")
-    prefix = f"b{uuid.uuid4().hex[:8]}_"
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "ARTIFACTS_PATH": tmp,
-                    "BROKER_QUEUE_PREFIX": prefix, "LOG_LEVEL": "WARNING"}
-        env = {**os.environ, **settings}
-        workers = [subprocess.Popen([str(BIN / "simdock"), "worker", "--concurrency",
-                                     str(threads)], env=env, start_new_session=True,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                   for _ in range(processes)]
-        try:
-            with simdock.connect(url, artifacts_path=tmp, redis_url=REDIS_URL,
-                                 broker_queue_prefix=prefix) as dock:
-                time.sleep(3)  # the workers start and connect
-                client = redis.Redis.from_url(REDIS_URL)
-                messages = f"simdock:{prefix}simulations.msgs"
-                started = time.perf_counter()
-                sweep = dock.sweep("noop", grid={"i": list(range(runs))})
-                peak = 0
-                while dock.statistics()["succeeded"] < runs:
-                    peak = max(peak, int(client.hlen(messages)))
-                    time.sleep(0.02)
-                assert sweep.status == "succeeded"
-                return time.perf_counter() - started, peak
-        finally:
-            for worker in workers:
-                os.killpg(worker.pid, signal.SIGTERM)
-            for worker in workers:
-                worker.wait(30)
-            drop(url)
+    with dramatiq_workers("simdock_bench_dramatiq", processes, threads) as (dock, prefix):
+        client = redis.Redis.from_url(REDIS_URL)
+        messages = f"simdock:{prefix}simulations.msgs"
+        started = time.perf_counter()
+        sweep = dock.sweep("noop", grid={"i": list(range(runs))})
+        peak = 0
+        while dock.statistics()["succeeded"] < runs:
+            peak = max(peak, int(client.hlen(messages)))
+            time.sleep(0.02)
+        assert sweep.status == "succeeded"
+        return time.perf_counter() - started, peak
 
 
 def big_submission(runs: int) -> tuple[float, int]:

@@ -22,26 +22,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import simdock
+from benchmarks.dramatiq_workers import dramatiq_workers
 from benchmarks.measure import machine, median, spread
-from benchmarks.pg import drop, scratch_database
 from simdock.domain.replication import t_quantile
 
 ITERATIONS = 100
 #: The estimate's standard deviation at ITERATIONS samples: sqrt(pi (4 - pi) / n).
 SIGMA = math.sqrt(math.pi * (4 - math.pi) / ITERATIONS)
-BIN = Path(sys.executable).parent
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 Setting = Callable[[], contextlib.AbstractContextManager[simdock.Dock]]
 
@@ -87,27 +80,8 @@ def on_dramatiq(workers: int, threads: int) -> Setting:
     """PostgreSQL, Redis and ``workers`` ``simdock worker`` processes of ``threads``."""
     @contextlib.contextmanager
     def setting() -> Iterator[simdock.Dock]:
-        url = scratch_database("simdock_bench_replication")
-        prefix = f"b{uuid.uuid4().hex[:8]}_"
-        with tempfile.TemporaryDirectory(prefix="simdock-bench-") as tmp:
-            env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL,
-                   "ARTIFACTS_PATH": tmp, "BROKER_QUEUE_PREFIX": prefix,
-                   "LOG_LEVEL": "WARNING"}
-            started = [subprocess.Popen([str(BIN / "simdock"), "worker", "--concurrency",
-                                         str(threads)], env=env, start_new_session=True,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                       for _ in range(workers)]
-            try:
-                with simdock.connect(url, artifacts_path=tmp, redis_url=REDIS_URL,
-                                     broker_queue_prefix=prefix) as dock:
-                    time.sleep(3)  # the workers start and connect
-                    yield dock
-            finally:
-                for worker in started:
-                    os.killpg(worker.pid, signal.SIGTERM)
-                for worker in started:
-                    worker.wait(30)
-                drop(url)
+        with dramatiq_workers("simdock_bench_replication", workers, threads) as (dock, _):
+            yield dock
     return setting
 
 
